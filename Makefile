@@ -1,0 +1,125 @@
+# wf: a toolkit of small commands that run YAML workflows.
+# make            build bin/wf and the wf-* tools
+# make check      install missing Debian packages, build, run every test
+# make check-asan the same suite on an AddressSanitizer+UBSan build
+# make demo       build and run an example workflow
+# make bench      benchmarks, as ratios against baselines run alongside
+# make install    PREFIX=/usr/local DESTDIR= (binaries, man, completion, examples)
+
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+DATADIR  = $(PREFIX)/share/wf
+MANDIR   = $(PREFIX)/share/man
+COMPDIR  = $(PREFIX)/share/bash-completion/completions
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WFLAGS   = -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CPPFLAGS_WF = -D_GNU_SOURCE -Ilib -DWF_DATADIR='"$(DATADIR)"'
+LDFLAGS ?=
+
+# Build directories: the ASan build lives beside the normal one.
+BIN ?= bin
+OBJ ?= build/obj
+
+# Every binary is linked with --as-needed against the libraries below, so
+# each one records only the libraries its code really uses (wf: libc only;
+# only wf-model and wf-pr pull in libcurl).
+LIBS = -Wl,--as-needed -lyaml -ljq -lcurl -lm
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o)
+CMD_SRC = $(wildcard cmd/*.c)
+CMDS    = $(CMD_SRC:cmd/%.c=%)
+BINS    = $(CMDS:%=$(BIN)/%)
+FAKES_SRC = $(wildcard tests/fakes/*.c)
+FAKES   = $(FAKES_SRC:tests/fakes/%.c=$(BIN)/%)
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps check test check-asan test-asan demo bench install uninstall clean
+
+all: $(BINS)
+
+$(OBJ)/lib/%.o: lib/%.c lib/wf.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_WF) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(OBJ)/cmd/%.o: cmd/%.c lib/wf.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_WF) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(OBJ)/libwf.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(BIN)/%: $(OBJ)/cmd/%.o $(OBJ)/libwf.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(OBJ)/libwf.a $(LIBS)
+
+# Debian packages the build and the tests need.
+DEB_PACKAGES = gcc make libc6-dev libyaml-dev libjq-dev libcurl4-openssl-dev \
+	bats bats-assert bats-support parallel jq git tmux python3 strace \
+	procps util-linux coreutils
+
+deps:
+	@missing=; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	echo "deps: installing:$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=sudo; \
+	else echo "deps: not root and no sudo; run: apt-get update && apt-get install -y$$missing" >&2; exit 1; fi; \
+	if [ -z "$$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then \
+		$$sudo apt-get update -qq || exit 1; fi; \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing
+
+# The tests find the programs through WF_BIN; fakes are built next to them.
+test: all $(FAKES)
+	WF_BIN=$(abspath $(BIN)) bats --jobs $(JOBS) tests/
+
+check: deps
+	$(MAKE) all
+	$(MAKE) test
+
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+check-asan: deps
+	$(MAKE) BIN=build/asan/bin OBJ=build/asan/obj CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test-asan
+
+test-asan: all $(FAKES)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	WF_BIN=$(abspath $(BIN)) bats --jobs $(JOBS) tests/
+
+demo: deps all
+	WF_STATE_DIR=$${WF_STATE_DIR:-$$(mktemp -d)} $(BIN)/wf run workflows/examples/demo.yaml
+
+bench: all $(FAKES)
+	WF_BIN=$(abspath $(BIN)) sh tests/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/workflows/examples \
+		$(DESTDIR)$(DATADIR)/workflows/templates $(DESTDIR)$(COMPDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 0644 workflows/examples/*.yaml $(DESTDIR)$(DATADIR)/workflows/examples
+	if ls workflows/templates/*.yaml >/dev/null 2>&1; then \
+		install -m 0644 workflows/templates/*.yaml $(DESTDIR)$(DATADIR)/workflows/templates; fi
+	if [ -f workflows/models.example.yaml ]; then \
+		install -m 0644 workflows/models.example.yaml $(DESTDIR)$(DATADIR); fi
+	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1; done
+	for m in man/*.5; do [ -e $$m ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5; done; true
+	for m in man/*.7; do [ -e $$m ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7; done; true
+	install -m 0644 completions/wf.bash $(DESTDIR)$(COMPDIR)/wf
+	for c in $(CMDS); do [ $$c = wf ] || ln -sf wf $(DESTDIR)$(COMPDIR)/$$c; done
+
+uninstall:
+	for c in $(CMDS); do rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(COMPDIR)/$$c; done
+	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/wf*.1 $(DESTDIR)$(MANDIR)/man5/wf*.5 $(DESTDIR)$(MANDIR)/man7/wf*.7
+
+clean:
+	rm -rf bin build
+.SECONDARY:

@@ -1,0 +1,182 @@
+/*
+ * wf-parse: read a workflow (a file, a name on the search path, or stdin)
+ * and print its canonical JSON; or check it, list every workflow, or show
+ * an outline.  See wf-parse(1).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: wf-parse [--pretty] FILE|NAME|-\n"
+		"       wf-parse --check FILE|NAME...\n"
+		"       wf-parse --list [--json]\n"
+		"       wf-parse --outline [--json] FILE|NAME\n");
+}
+
+/* Resolve ARG and load it; prints problems and returns the exit code. */
+static int
+load(const char *arg, jv *out)
+{
+	struct wf_diag diag = {0};
+	char err[512];
+	int code = 0;
+	char *path = wf_workflow_find(arg, &code, err, sizeof err);
+
+	*out = jv_invalid();
+	if (!path) {
+		wf_warn("%s", err);
+		return code;
+	}
+	*out = wf_workflow_load(path, &diag, &code);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	free(path);
+	return code;
+}
+
+static const char *const jumps[] = {
+	"on-true", "on-false", "on-approved", "on-rejected", "on-complete", "on-error", "to", NULL
+};
+
+/* Print a readable outline of the canonical workflow WF (borrowed). */
+static void
+outline(jv wf)
+{
+	jv steps = wf_jv_get(wf, "steps");
+	int n = jv_array_length(jv_copy(steps));
+	const char *desc = wf_jv_str(wf, "description");
+	const char *model = wf_jv_str(wf, "model");
+
+	printf("%s", wf_jv_str(wf, "name"));
+	if (desc && *desc)
+		printf(": %s", desc);
+	printf("\n  file: %s\n  steps: %d%s%s\n", wf_jv_str(wf, "source"), n,
+	       model ? ", starting model: " : "", model ? model : "");
+	for (int i = 0; i < n; i++) {
+		jv s = jv_array_get(jv_copy(steps), i);
+		const char *action = wf_jv_str(s, "action");
+		const char *detail = NULL;
+		static const char *const keys[] = { "command", "prompt", "message", "condition", "model", NULL };
+
+		for (int k = 0; keys[k] && !detail; k++)
+			detail = wf_jv_str(s, keys[k]);
+		printf("%3d. %-8s %-13s", i + 1, wf_jv_str(s, "id"), action);
+		if (!strcmp(action, "switch-model"))
+			detail = NULL;
+		if (wf_jv_str(s, "model"))
+			printf(" [model %s]", wf_jv_str(s, "model"));
+		if (detail) {
+			char *nl = strchr(detail, '\n');
+			int len = nl ? (int)(nl - detail) : (int)strlen(detail);
+
+			printf(" %.*s%s", len > 60 ? 60 : len, detail, len > 60 || nl ? "..." : "");
+		} else if (wf_jv_str(s, "description")) {
+			printf(" %s", wf_jv_str(s, "description"));
+		}
+		if (wf_jv_str(s, "check"))
+			printf("  check: %s", wf_jv_str(s, "check"));
+		if (!strcmp(action, "loop"))
+			printf("  (at most %g times)", wf_jv_num(s, "max-iterations", 0));
+		for (int k = 0; jumps[k]; k++)
+			if (wf_jv_str(s, jumps[k]))
+				printf("  %s -> %s", jumps[k], wf_jv_str(s, jumps[k]));
+		putchar('\n');
+		jv_free(s);
+	}
+	jv_free(steps);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "check", no_argument, NULL, 'c' }, { "list", no_argument, NULL, 'l' },
+		{ "outline", no_argument, NULL, 'o' }, { "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+	};
+	int check = 0, list = 0, show = 0, json = 0, pretty = 0, c, rc = 0;
+
+	wf_set_progname(argv[0]);
+	while ((c = getopt_long(argc, argv, "cljoph", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': check = 1; break;
+		case 'l': list = 1; break;
+		case 'o': show = 1; break;
+		case 'j': json = 1; break;
+		case 'p': pretty = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': puts("wf-parse " WF_VERSION); return 0;
+		default: usage(stderr); return WF_EXIT_USAGE;
+		}
+	}
+	if (list) {
+		jv l = wf_workflow_list();
+
+		if (json) {
+			wf_json_print(stdout, l);
+		} else {
+			jv_array_foreach(l, i, e) {
+				const char *err = wf_jv_str(e, "error");
+
+				(void)i;
+				if (wf_jv_bool(e, "shadowed", 0)) {
+					jv_free(e);
+					continue;
+				}
+				if (err)
+					printf("%-24s BROKEN  %s\n", wf_jv_str(e, "name"), err);
+				else
+					printf("%-24s %3g steps  %s%s(%s)\n", wf_jv_str(e, "name"),
+					       wf_jv_num(e, "steps", 0), wf_jv_str(e, "description"),
+					       *wf_jv_str(e, "description") ? "  " : "", wf_jv_str(e, "path"));
+				jv_free(e);
+			}
+			jv_free(l);
+		}
+		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return WF_EXIT_USAGE;
+	}
+	if (check) {
+		for (int i = optind; i < argc; i++) {
+			jv wf;
+			int r = load(argv[i], &wf);
+
+			if (r == 0)
+				printf("%s: ok (%d steps)\n", argv[i], jv_array_length(wf_jv_get(wf, "steps")));
+			else if (!rc || r == WF_EXIT_DATA)
+				rc = r;
+			jv_free(wf);
+		}
+		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : rc;
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return WF_EXIT_USAGE;
+	}
+	jv wf;
+	rc = load(argv[optind], &wf);
+	if (rc)
+		return rc;
+	if (show && !json) {
+		outline(wf);
+		jv_free(wf);
+	} else if (pretty) {
+		jv s = jv_dump_string(wf, JV_PRINT_INDENT_FLAGS(2));
+		puts(jv_string_value(s));
+		jv_free(s);
+	} else {
+		wf_json_print(stdout, wf);
+	}
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * json.c: helpers over jq's jv, the only JSON type in wf.  Parsing with
+ * bounded input, printing one compact document per line, and borrowed
+ * lookups for the common "get a string field" case.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wf.h"
+
+jv
+wf_json_parse(const char *buf, size_t len, char *err, size_t errlen)
+{
+	jv v;
+	size_t bad;
+
+	if (len > (size_t)0x7fffffff) {
+		snprintf(err, errlen, "JSON input too large");
+		return jv_invalid();
+	}
+	if (memchr(buf, '\0', len)) {
+		snprintf(err, errlen, "JSON input contains a NUL byte at offset %zu",
+			 (size_t)((const char *)memchr(buf, '\0', len) - buf));
+		return jv_invalid();
+	}
+	if (!wf_utf8_valid(buf, len, &bad)) {
+		snprintf(err, errlen, "JSON input is not valid UTF-8 at byte %zu", bad);
+		return jv_invalid();
+	}
+	v = jv_parse_sized(buf, (int)len);
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+
+		if (jv_get_kind(msg) == JV_KIND_STRING)
+			snprintf(err, errlen, "%s", jv_string_value(msg));
+		else
+			snprintf(err, errlen, "expected one JSON document, got none");
+		jv_free(msg);
+		return jv_invalid();
+	}
+	return v;
+}
+
+jv
+wf_json_read_fd(int fd, size_t max, char *err, size_t errlen)
+{
+	struct wf_buf b = {0};
+	jv v;
+
+	if (wf_read_fd(fd, max, &b) < 0) {
+		if (errno == EFBIG)
+			snprintf(err, errlen, "input larger than %zu bytes", max);
+		else
+			snprintf(err, errlen, "cannot read input: %s", strerror(errno));
+		wf_buf_free(&b);
+		return jv_invalid();
+	}
+	v = wf_json_parse(b.s, b.len, err, errlen);
+	wf_buf_free(&b);
+	return v;
+}
+
+char *
+wf_json_dump(jv v)
+{
+	jv s = jv_dump_string(jv_copy(v), 0);
+	char *r = wf_xstrdup(jv_string_value(s));
+
+	jv_free(s);
+	return r;
+}
+
+int
+wf_json_print(FILE *fp, jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	int rc;
+
+	rc = fputs(jv_string_value(s), fp) < 0 || fputc('\n', fp) == EOF ? -1 : 0;
+	jv_free(s);
+	return rc;
+}
+
+jv
+wf_jv_get(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return jv_null();
+	jv v = jv_object_get(jv_copy(obj), jv_string(key));
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return jv_null();
+	}
+	return v;
+}
+
+const char *
+wf_jv_str(jv obj, const char *key)
+{
+	jv v = wf_jv_get(obj, key);
+	const char *s = NULL;
+
+	/* The string stays alive through OBJ's reference. */
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);
+	jv_free(v);
+	return s;
+}
+
+double
+wf_jv_num(jv obj, const char *key, double def)
+{
+	jv v = wf_jv_get(obj, key);
+	double d = def;
+
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		d = jv_number_value(v);
+	jv_free(v);
+	return d;
+}
+
+int
+wf_jv_bool(jv obj, const char *key, int def)
+{
+	jv v = wf_jv_get(obj, key);
+	int b = def;
+
+	if (jv_get_kind(v) == JV_KIND_TRUE)
+		b = 1;
+	else if (jv_get_kind(v) == JV_KIND_FALSE)
+		b = 0;
+	jv_free(v);
+	return b;
+}
+
+char *
+wf_jv_text(jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return wf_xstrdup(jv_string_value(v));
+	case JV_KIND_NULL:
+	case JV_KIND_INVALID:
+		return wf_xstrdup("");
+	default:
+		return wf_json_dump(v);
+	}
+}

@@ -1,0 +1,31 @@
+# Shared setup for every bats file: the programs under test come from
+# $WF_BIN (set by make), each test gets its own state directory and
+# working directory, and nothing touches the user's real state.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+WF_BIN=${WF_BIN:-$(cd "$BATS_TEST_DIRNAME/../bin" && pwd)}
+export PATH="$WF_BIN:$PATH"
+export REPO_ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+export EXAMPLES="$REPO_ROOT/workflows/examples"
+
+wf_setup() {
+	export WF_STATE_DIR="$BATS_TEST_TMPDIR/state"
+	export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
+	export HOME="$BATS_TEST_TMPDIR/home"
+	mkdir -p "$HOME"
+	unset WF_PATH WF_MODELS NO_COLOR
+	export WORK="$BATS_TEST_TMPDIR/work"
+	mkdir -p "$WORK"
+	cd "$WORK"
+}
+
+setup() {
+	wf_setup
+}
+
+# Write stdin to FILE (relative to $WORK).
+write() {
+	mkdir -p "$(dirname "$1")"
+	cat > "$1"
+}
