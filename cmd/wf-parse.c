@@ -45,7 +45,12 @@ static const char *const jumps[] = {
 	"on-true", "on-false", "on-approved", "on-rejected", "on-complete", "on-error", "to", NULL
 };
 
-/* Print a readable outline of the canonical workflow WF (borrowed). */
+/*
+ * Print a readable outline of the canonical workflow WF (borrowed): each
+ * step with its action, the model it talks to (the last switch-model above
+ * it in file order, else the workflow's model), what it does, and where it
+ * jumps.
+ */
 static void
 outline(jv wf)
 {
@@ -53,32 +58,38 @@ outline(jv wf)
 	int n = jv_array_length(jv_copy(steps));
 	const char *desc = wf_jv_str(wf, "description");
 	const char *model = wf_jv_str(wf, "model");
+	const char *current = model ? model : "default";
 
 	printf("%s", wf_jv_str(wf, "name"));
 	if (desc && *desc)
 		printf(": %s", desc);
-	printf("\n  file: %s\n  steps: %d%s%s\n", wf_jv_str(wf, "source"), n,
-	       model ? ", starting model: " : "", model ? model : "");
+	printf("\n  file: %s\n  steps: %d, starting model: %s\n", wf_jv_str(wf, "source"), n,
+	       current);
 	for (int i = 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(steps), i);
 		const char *action = wf_jv_str(s, "action");
 		const char *detail = NULL;
-		static const char *const keys[] = { "command", "prompt", "message", "condition", "model", NULL };
+		static const char *const keys[] = { "command", "prompt", "message", "condition", NULL };
 
 		for (int k = 0; keys[k] && !detail; k++)
 			detail = wf_jv_str(s, keys[k]);
+		if (!detail)
+			detail = wf_jv_str(s, "description");
 		printf("%3d. %-8s %-13s", i + 1, wf_jv_str(s, "id"), action);
-		if (!strcmp(action, "switch-model"))
-			detail = NULL;
-		if (wf_jv_str(s, "model"))
-			printf(" [model %s]", wf_jv_str(s, "model"));
+		if (!strcmp(action, "switch-model")) {
+			current = wf_jv_str(s, "model");
+			printf(" [model -> %s]", current);
+		} else if (wf_action_uses_model(action)) {
+			printf(" [model %s]", wf_jv_str(s, "model") ? wf_jv_str(s, "model") : current);
+		}
+		if (!strcmp(action, "load-variable") || !strcmp(action, "set-variable"))
+			printf(" %s %s %s", wf_jv_str(s, "name"), action[0] == 'l' ? "<-" : "=",
+			       wf_jv_str(s, action[0] == 'l' ? "from" : "value"));
 		if (detail) {
 			char *nl = strchr(detail, '\n');
 			int len = nl ? (int)(nl - detail) : (int)strlen(detail);
 
 			printf(" %.*s%s", len > 60 ? 60 : len, detail, len > 60 || nl ? "..." : "");
-		} else if (wf_jv_str(s, "description")) {
-			printf(" %s", wf_jv_str(s, "description"));
 		}
 		if (wf_jv_str(s, "check"))
 			printf("  check: %s", wf_jv_str(s, "check"));
@@ -152,8 +163,11 @@ main(int argc, char **argv)
 			jv wf;
 			int r = load(argv[i], &wf);
 
-			if (r == 0)
-				printf("%s: ok (%d steps)\n", argv[i], jv_array_length(wf_jv_get(wf, "steps")));
+			if (r == 0) {
+				int n = jv_array_length(wf_jv_get(wf, "steps"));
+
+				printf("%s: ok (%d step%s)\n", argv[i], n, n == 1 ? "" : "s");
+			}
 			else if (!rc || r == WF_EXIT_DATA)
 				rc = r;
 			jv_free(wf);

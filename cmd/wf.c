@@ -41,37 +41,90 @@ usage(FILE *fp)
 		    "Each verb takes --help; the manual is wf(1), the overview wf(7).\n");
 }
 
-/* Exec TOOL (from our directory first, then PATH) with ARGV; returns only on failure. */
+/* Exec PATH (malloc'd, freed on failure) with ARGV; returns 126 after a message if that fails. */
 static int
-run_tool(const char *tool, char **argv)
+exec_path(char *path, char **argv)
 {
-	char exe[PATH_MAX], *slash, *path;
+	execv(path, argv);
+	wf_warn("cannot run '%s':", path);
+	free(path);
+	return 126;
+}
+
+/*
+ * Exec TOOL with ARGV: from wf's own directory first, then along PATH, as
+ * git runs its dashed commands.  Returns only on failure: 126 when a TOOL
+ * was found but could not be run, 127 when there is none.  VERB is what
+ * the user typed; MAPPED says it is one of ours whose tool is missing.
+ */
+static int
+run_tool(const char *verb, const char *tool, char **argv, int mapped)
+{
+	char exe[PATH_MAX], *p;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	const char *path = getenv("PATH"), *s;
+	char *denied = NULL;
 	struct stat st;
 
 	if (n > 0) {
+		char *slash;
+
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			path = wf_xasprintf("%s/%s", exe, tool);
-			if (stat(path, &st) == 0) {
-				execv(path, argv);
-				wf_warn("cannot run '%s':", path);
-				free(path);
-				return 126;
-			}
-			free(path);
+			p = wf_xasprintf("%s/%s", exe, tool);
+			if (stat(p, &st) == 0)
+				return exec_path(p, argv);
+			free(p);
 		}
 	}
-	execvp(tool, argv);
-	if (errno == ENOENT) {
-		wf_warn("'%s' is not a wf command (no %s beside wf or on PATH); see 'wf help'",
-			tool + 3, tool);
+	/* PATH by hand, so that "found but not runnable" (126) is told apart from "none" (127). */
+	for (s = path && *path ? path : "/usr/local/bin:/usr/bin:/bin"; ; ) {
+		const char *c = strchr(s, ':');
+		size_t len = c ? (size_t)(c - s) : strlen(s);
+
+		p = wf_xasprintf("%.*s/%s", (int)(len ? len : 1), len ? s : ".", tool);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(p, X_OK) == 0) {
+				free(denied);
+				return exec_path(p, argv);
+			}
+			if (!denied)
+				denied = p, p = NULL;
+		}
+		free(p);
+		if (!c)
+			break;
+		s = c + 1;
+	}
+	if (denied) {
+		errno = EACCES;
+		wf_warn("cannot run '%s':", denied);
+		free(denied);
+		return 126;
+	}
+	if (mapped) {
+		wf_warn("'%s' needs %s, which is not installed beside wf or on PATH", verb, tool);
 		return 127;
 	}
-	wf_warn("cannot run '%s':", tool);
-	return 126;
+	const char *best = NULL;
+	int bestd = 3;
+
+	for (const struct verb *v = verbs; v->verb; v++) {
+		int d = wf_edit_distance(verb, v->verb);
+
+		if (d < bestd && (size_t)d * 2 <= strlen(verb)) {
+			bestd = d;
+			best = v->verb;
+		}
+	}
+	if (best)
+		wf_warn("'%s' is not a wf command (did you mean '%s'?); see 'wf help'", verb, best);
+	else
+		wf_warn("'%s' is not a wf command (no %s beside wf or on PATH); see 'wf help'",
+			verb, tool);
+	return 127;
 }
 
 int
@@ -79,22 +132,31 @@ main(int argc, char **argv)
 {
 	const char *verb;
 	char **args;
-	int k = 0;
+	int k = 0, rc;
 
 	wf_set_progname(argv[0]);
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		if (argc >= 3 && !strcmp(argv[1], "help")) {
 			char *helpargs[] = { NULL, (char *)"--help", NULL };
-			char *tool = wf_xasprintf("wf-%s", argv[2]);
+			char *tool;
+			int mapped = 0;
 
+			if (argv[2][0] == '-' || !wf_name_valid(argv[2])) {
+				wf_warn("unknown verb '%s'; see 'wf help'", argv[2]);
+				return WF_EXIT_USAGE;
+			}
+			tool = wf_xasprintf("wf-%s", argv[2]);
 			for (const struct verb *v = verbs; v->verb; v++)
 				if (!strcmp(v->verb, argv[2])) {
 					free(tool);
 					tool = wf_xstrdup(v->tool);
+					mapped = 1;
 				}
 			helpargs[0] = tool;
-			return run_tool(tool, helpargs);
+			rc = run_tool(argv[2], tool, helpargs, mapped);
+			free(tool);
+			return rc;
 		}
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? WF_EXIT_USAGE : 0;
@@ -117,11 +179,16 @@ main(int argc, char **argv)
 			args[k++] = (char *)v->flag;
 		for (int i = 2; i < argc; i++)
 			args[k++] = argv[i];
-		return run_tool(v->tool, args);
+		rc = run_tool(verb, v->tool, args, 1);
+		free(args);
+		return rc;
 	}
 	char *tool = wf_xasprintf("wf-%s", verb);
 	args[k++] = tool;
 	for (int i = 2; i < argc; i++)
 		args[k++] = argv[i];
-	return run_tool(tool, args);
+	rc = run_tool(verb, tool, args, 0);
+	free(tool);
+	free(args);
+	return rc;
 }

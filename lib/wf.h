@@ -158,6 +158,8 @@ int wf_yaml_load(const char *buf, size_t len, const char *file,
 /* The built-in actions, NULL-terminated. */
 extern const char *const wf_builtin_actions[];
 int wf_action_is_builtin(const char *name);
+/* Does the built-in ACTION talk to a model (its schema has a 'model' field)? */
+int wf_action_uses_model(const char *name);
 
 /*
  * Find the workflow named ARG: a path (contains '/' or ends .yaml/.yml) is
@@ -189,5 +191,172 @@ int wf_workflow_step_index(jv wf, const char *id);
 jv wf_workflow_list(void);
 /* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
 char *wf_action_find(const char *name, const char *workflow_file);
+
+/* ---- cond.c: conditions ---- */
+
+/*
+ * Evaluate EXPR over the context CTX (borrowed; wf-cond(1)).  Returns 0
+ * with *RESULT 0 or 1; WF_EXIT_DATA with a message in ERR and the 1-based
+ * column in *COL (0 if none); WF_EXIT_LIMIT when a jq: condition exceeded
+ * its CPU, memory or time limits; WF_EXIT_SOFTWARE when its evaluator
+ * could not be started.  Never prints, never exits; reentrant.  A jq:
+ * condition forks (call it from a single-threaded process).
+ */
+int wf_cond_eval(const char *expr, jv ctx, int *result, char *err, size_t errlen, int *col);
+/* Check EXPR's syntax only; returns as wf_cond_eval. */
+int wf_cond_check(const char *expr, char *err, size_t errlen, int *col);
+
+/* ---- subst.c: ${...} in text fields ---- */
+
+/*
+ * TEXT with ${name}, ${steps.ID.output}, ... replaced from CTX (borrowed).
+ * Undefined names become "" and are reported through WARN (may be NULL);
+ * when STRICT, returns NULL with a message in ERR instead.  Malloc'd.
+ */
+char *wf_subst(const char *text, jv ctx, int strict, struct wf_diag *warn, char *err, size_t errlen);
+/*
+ * The value NAME names in CTX (borrowed): x (vars.x), vars.x, steps.ID,
+ * steps.ID.FIELD, loops.ID, last.FIELD, iteration (vars.iteration, else
+ * .iteration, else 0).  Owned; jv_invalid() when undefined.
+ */
+jv wf_ctx_lookup(jv ctx, const char *name);
+/* Is S[0..N) a name ${...} may hold ([A-Za-z0-9_-] parts joined by single dots)? */
+int wf_ctx_name_valid(const char *s, size_t n);
+
+/* ---- proc.c: children without a shell ---- */
+
+struct wf_child {
+	pid_t pid;
+	int in, out, err;	/* our ends of the pipes, or -1 */
+};
+
+enum {
+	WF_SPAWN_IN = 1,	/* a pipe to the child's stdin */
+	WF_SPAWN_OUT = 2,	/* a pipe from its stdout */
+	WF_SPAWN_ERR = 4,	/* a pipe from its stderr */
+	WF_SPAWN_PGRP = 8,	/* its own process group */
+	WF_SPAWN_NULL_IN = 16	/* stdin from /dev/null */
+};
+
+/*
+ * Start ARGV[0] (a path when ENVP is given, else looked up on PATH) in CWD
+ * (NULL: ours).  FDMAP is a {-1,-1}-terminated list of {from, to}: the
+ * child gets FROM as descriptor TO (FROM == TO keeps an inherited one).
+ * Every other descriptor of ours is close-on-exec.  Returns 0, or -1 with
+ * errno (the exec's own errno when the program could not be run).
+ */
+int wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
+	     const int (*fdmap)[2], struct wf_child *c);
+/* waitpid, retried on EINTR: 0 or -1. */
+int wf_wait(pid_t pid, int *status);
+/* A wait status as a shell would show it: the exit code, or 128+signal. */
+int wf_exit_code(int status);
+
+struct wf_io_opts {
+	double timeout_s;		/* 0: none; then TERM, GRACE_S, KILL */
+	double grace_s;			/* default 2 s */
+	int pgrp;			/* signal the child's whole process group */
+	volatile int *stop;		/* when set (by a signal handler), stop the child */
+	void (*sink)(void *ctx, int stream, const char *buf, size_t n);	/* 1 stdout, 2 stderr */
+	void *ctx;
+};
+enum { WF_COMM_TIMEOUT = 1, WF_COMM_STOPPED = 2 };
+/*
+ * Write INPUT to the child's stdin, pass what it prints to O->sink, and
+ * reap it into *STATUS.  Returns 0, WF_COMM_TIMEOUT or WF_COMM_STOPPED
+ * (the child was then killed), or -1 on a poll error.  Closes C's pipes.
+ */
+int wf_communicate(struct wf_child *c, const char *input, size_t inlen,
+		   const struct wf_io_opts *o, int *status);
+/* A wf_io_opts sink: stdout into the wf_buf CTX, stderr passed to ours. */
+void wf_sink_to_buf(void *ctx, int stream, const char *buf, size_t n);
+
+/* ---- step.c: running one step ---- */
+
+/* Set by a signal handler: stop the running command and return "interrupted". */
+extern volatile int wf_step_stop;
+/*
+ * Run the step request REQ (consumed; wf-json(7)) and return its result:
+ * {id, status ok|failed|waiting, exit_code, output, vars, error?, files?,
+ * started, ended, duration_ms}.  Never exits; failures are results.
+ */
+jv wf_step_execute(jv req);
+/* Is NAME an environment variable that holds a secret (wf-step(1))? */
+int wf_secret_name(const char *name);
+/* TEXT with the value of every secret in our environment replaced by ***; malloc'd. */
+char *wf_mask_secrets(const char *text);
+
+/* ---- state.c: the plain-file state store ---- */
+
+/* An open run directory ROOT/runs/NAME (wf-json(7) "Files"). */
+struct wf_run {
+	char *name, *dir;
+	int dirfd, lockfd, journalfd;
+	jv state;		/* snapshot + replayed journal: the run as it is now */
+	long seq;		/* seq of the last journal event */
+	off_t journal_size;	/* bytes of history.jsonl that hold whole events */
+	int events_since_snapshot;
+};
+
+enum {
+	WF_RUN_CREATE = 1,	/* create the run directory if missing */
+	WF_RUN_LOCK = 2,	/* take the run's flock and record our pid (75 if held) */
+	WF_RUN_WRITE = 4,	/* open the journal for appending; set aside a torn tail */
+	WF_RUN_LOCK_SHORT = 8	/* take the flock briefly, without claiming the run */
+};
+
+/* ${WF_STATE_DIR:-${XDG_STATE_HOME:-~/.local/state}/wf}, malloc'd. */
+char *wf_state_root(void);
+/* ROOT/runs/NAME, malloc'd. */
+char *wf_run_path(const char *name);
+int wf_run_exists(const char *name);
+/* Create (if CREATE) and check ROOT and ROOT/runs: 0, 77 unsafe, 74 I/O; message in ERR. */
+int wf_state_prepare(const char *root, int create, char *err, size_t n);
+/*
+ * Open run NAME with FLAGS; r->state is the snapshot plus the journal
+ * replayed after it.  Returns 0, 66 no such run, 75 locked (ERR names the
+ * holder), 77 unsafe permissions or a symlink, 74 I/O or a damaged journal.
+ */
+int wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n);
+void wf_run_close(struct wf_run *r);
+/*
+ * Append event EV (consumed; seq and time are added) as one checksummed
+ * line with a single write, fdatasync when DURABLE, and apply it to
+ * r->state.  A failed write is truncated away: 0 or 74 with ERR.
+ */
+int wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n);
+/* Rewrite state.json atomically from r->state: 0 or 74. */
+int wf_run_snapshot(struct wf_run *r, char *err, size_t n);
+/* Move the run's journal, snapshot and outputs to ROOT/archive/ and start empty. */
+int wf_run_reset(struct wf_run *r, char *err, size_t n);
+/* Write NAME in the run directory atomically (mode 0600). */
+int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size_t len,
+		      char *err, size_t n);
+/* Journal events with seq >= FROM_SEQ, as an array; invalid on I/O error. */
+jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
+/* Check the run from scratch; *REPORT gets {run, events, problems[]}. 0 or 74. */
+int wf_run_fsck(struct wf_run *r, jv *report);
+/* Remove the run directory and everything in it (never following links). */
+int wf_run_remove(struct wf_run *r, char *err, size_t n);
+/* The reducer: state ST after event EV (both consumed). */
+jv wf_state_apply(jv st, jv ev);
+/* temp file, fsync, rename, fsync of the directory: 0 or -1/errno. */
+int wf_atomic_write(int dirfd, const char *name, const char *data, size_t len);
+
+/* ---- run.c: the driver (wf-run) ---- */
+
+struct wf_run_opts {
+	const char *target;	/* NAME|FILE|- for a run, the run name to resume */
+	const char *start_step;	/* STEP-ID, or NULL for the first step */
+	jv vars;		/* --var K=V overrides (an object) */
+	long max_steps;		/* 0: the workflow's max-steps */
+	int json, dry_run, quiet, restart, accept_changes, rerun, skip, no_input;
+};
+/* Start a run of o->target (wf run); returns the exit status. */
+int wf_run_start(struct wf_run_opts *o);
+/* Continue run o->target where it stopped (wf resume); returns the exit status. */
+int wf_run_resume(struct wf_run_opts *o);
+/* Print the path a run of WF (borrowed) would take, running nothing. */
+int wf_run_dry(jv wf, struct wf_run_opts *o);
 
 #endif

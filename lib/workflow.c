@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,7 +77,7 @@ static const struct field common_fields[] = {
 	{ "on-complete", F_STEP, NULL }, { "on-error", F_STEP, NULL },
 	{ "timeout", F_DURATION, NULL }, { "retry", F_RETRY, NULL },
 	{ "continue-on-error", F_BOOL, NULL }, { "idempotent", F_BOOL, NULL },
-	{ "env", F_MAP, NULL },
+	{ "env", F_MAP, NULL }, { "secrets", F_STRLIST, NULL },
 	{ NULL, 0, NULL }
 };
 
@@ -135,6 +136,17 @@ static const struct action_schema actions[] = {
 	{ NULL, NULL, { { NULL, 0, NULL } } }
 };
 
+int
+wf_action_uses_model(const char *name)
+{
+	for (const struct action_schema *a = actions; a->action; a++)
+		if (!strcmp(a->action, name))
+			for (const struct field *f = a->fields; f->name; f++)
+				if (!strcmp(f->name, "model") && strcmp(name, "switch-model"))
+					return 1;
+	return 0;
+}
+
 /* Codi's (and a few common) spellings, folded into the canonical key. */
 static const struct { const char *alias, *canon, *only; } key_aliases[] = {
 	{ "onTrue", "on-true", NULL }, { "onFalse", "on-false", NULL },
@@ -183,6 +195,66 @@ at(struct ctx *c, const char *path, int value, const char *fmt, ...)
 	wf_diag_add(c->diag, c->file, line, col, "%s", msg);
 }
 
+/* BASE plus "/KEY" as a JSON pointer (KEY's '~' and '/' escaped as yaml.c records them); malloc'd. */
+static char *
+key_path(const char *base, const char *key)
+{
+	struct wf_buf b = {0};
+
+	wf_buf_addstr(&b, base);
+	wf_buf_addch(&b, '/');
+	for (; *key; key++) {
+		if (*key == '~')
+			wf_buf_addstr(&b, "~0");
+		else if (*key == '/')
+			wf_buf_addstr(&b, "~1");
+		else
+			wf_buf_addch(&b, *key);
+	}
+	return wf_buf_detach(&b);
+}
+
+/* Position recorded for PATH as line * 2^24 + col (key position), or 0. */
+static double
+pos_rank(struct ctx *c, const char *path)
+{
+	jv p = jv_object_get(jv_copy(c->pos), jv_string(path));
+	double r = 0;
+
+	if (jv_get_kind(p) == JV_KIND_ARRAY)
+		r = jv_number_value(jv_array_get(jv_copy(p), 0)) * 16777216.0 +
+		    jv_number_value(jv_array_get(jv_copy(p), 1));
+	jv_free(p);
+	return r;
+}
+
+/* Does the key at path A come after the one at path B in the file? */
+static int
+pos_after(struct ctx *c, const char *a, const char *b)
+{
+	return pos_rank(c, a) > pos_rank(c, b);
+}
+
+/*
+ * A key spelt as ALIAS under BASE now lives under its canonical name CANON:
+ * record the alias's position for the canonical path too, so that later
+ * checks on CANON (a jump target, say) point at the line the user wrote.
+ * A position the canonical spelling has of its own is kept.
+ */
+static void
+alias_pos(struct ctx *c, const char *base, const char *alias, const char *canon)
+{
+	char *ap = key_path(base, alias), *cp = key_path(base, canon);
+	jv p = jv_object_get(jv_copy(c->pos), jv_string(ap));
+
+	if (jv_is_valid(p) && !jv_object_has(jv_copy(c->pos), jv_string(cp)))
+		c->pos = jv_object_set(c->pos, jv_string(cp), p);
+	else
+		jv_free(p);
+	free(ap);
+	free(cp);
+}
+
 static const char *
 kind_name(jv v)
 {
@@ -209,21 +281,53 @@ show_value(jv v, char *out, size_t n)
 
 /* ---- value checks ---- */
 
+/*
+ * Length of the plain decimal number at the start of S ("5", "-2", "0.5",
+ * "1e3"), or 0.  strtod alone would also take " 5", "0x10", "inf" and
+ * "nan", which are not numbers a workflow author means.
+ */
+static size_t
+decimal_span(const char *s)
+{
+	const char *p = s;
+	int digits = 0;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits++;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			digits++;
+	if (!digits)
+		return 0;
+	if ((*p == 'e' || *p == 'E') &&
+	    ((p[1] >= '0' && p[1] <= '9') ||
+	     ((p[1] == '-' || p[1] == '+') && p[2] >= '0' && p[2] <= '9'))) {
+		p += 2;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return (size_t)(p - s);
+}
+
 /* Parse a duration in seconds; -1 when malformed. */
 static double
 parse_duration(jv v)
 {
 	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		return jv_number_value(v) >= 0 ? jv_number_value(v) : -1;
+		return isfinite(jv_number_value(v)) && jv_number_value(v) >= 0 ? jv_number_value(v) : -1;
 	if (jv_get_kind(v) != JV_KIND_STRING)
 		return -1;
 	const char *s = jv_string_value(v);
 	char *end;
 	double d;
 
+	if (!decimal_span(s))
+		return -1;
 	errno = 0;
 	d = strtod(s, &end);
-	if (errno || end == s || d < 0)
+	if (errno || end != s + decimal_span(s) || !isfinite(d) || d < 0)
 		return -1;
 	if (!*end || !strcmp(end, "s"))
 		return d;
@@ -255,7 +359,6 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 {
 	char shown[96];
 
-	show_value(v, shown, sizeof shown);
 	switch (f->type) {
 	case F_STR:
 	case F_STEP:
@@ -287,6 +390,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 				p += len + (bar ? 1 : 0);
 			}
 			if (!ok) {
+				show_value(v, shown, sizeof shown);
 				at(c, path, 1, "'%s': expected one of %s, got %s", f->name,
 				   f->choices, shown);
 				jv_free(v);
@@ -302,8 +406,11 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			char *end;
 			const char *s = jv_string_value(v);
 
-			d = strtod(s, &end);
-			if (end == s || *end) {
+			size_t span = decimal_span(s);
+
+			d = span ? strtod(s, &end) : 0;
+			if (!span || s[span] || end != s + span) {
+				show_value(v, shown, sizeof shown);
 				at(c, path, 1, "'%s': expected a %s, got %s", f->name,
 				   f->type == F_INT ? "whole number" : "number", shown);
 				jv_free(v);
@@ -319,7 +426,9 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			return jv_invalid();
 		}
 		d = jv_number_value(v);
-		if (d < 0 || (f->type == F_INT && (d != (double)(long)d || d > 1e9))) {
+		/* Range first: casting a huge or non-finite double to long is undefined. */
+		if (!isfinite(d) || d < 0 || d > 1e15 ||
+		    (f->type == F_INT && (d > 1e9 || d != (double)(long)d))) {
 			at(c, path, 1, "'%s': expected a %s, got %g", f->name,
 			   f->type == F_INT ? "whole number" : "number >= 0", d);
 			jv_free(v);
@@ -330,6 +439,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 	case F_BOOL:
 		if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE)
 			return v;
+		show_value(v, shown, sizeof shown);
 		if (jv_get_kind(v) == JV_KIND_STRING && is_yaml11_bool(jv_string_value(v)))
 			at(c, path, 1, "'%s': expected true or false, got %s (YAML 1.1 booleans are not read as booleans; write true or false)",
 			   f->name, shown);
@@ -341,6 +451,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		double d = parse_duration(v);
 
 		if (d < 0) {
+			show_value(v, shown, sizeof shown);
 			at(c, path, 1, "'%s': expected a duration such as 30, \"30s\", \"5m\" or \"500ms\", got %s",
 			   f->name, shown);
 			jv_free(v);
@@ -361,11 +472,15 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			return jv_invalid();
 		}
 		int bad = 0;
-		jv_object_foreach(jv_copy(v), k, val) {
+		/*
+		 * jv_object_foreach borrows its object and evaluates the argument at
+		 * every turn: never pass it jv_copy(...), which would leak references.
+		 */
+		jv_object_foreach(v, k, val) {
 			jv_kind kk = jv_get_kind(val);
 
 			if (kk == JV_KIND_OBJECT || kk == JV_KIND_ARRAY) {
-				char *sub = wf_xasprintf("%s/%s", path, jv_string_value(k));
+				char *sub = key_path(path, jv_string_value(k));
 
 				at(c, sub, 1, "'%s': a value in '%s' must be text, a number or a boolean, got %s",
 				   jv_string_value(k), f->name, kind_name(val));
@@ -435,7 +550,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		int bad = 0;
 		jv_object_foreach(v, k, val) {
 			const struct field *sf = NULL;
-			char *sp = wf_xasprintf("%s/%s", path, jv_string_value(k));
+			char *sp = key_path(path, jv_string_value(k));
 
 			for (const struct field *p = sub; p->name; p++)
 				if (!strcmp(p->name, jv_string_value(k)))
@@ -456,6 +571,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			free(sp);
 			jv_free(k);
 		}
+		jv_free(v);
 		if (bad) {
 			jv_free(out);
 			return jv_invalid();
@@ -579,31 +695,47 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 	if (jv_get_kind(step) != JV_KIND_OBJECT) {
 		at(c, path, 1, "step %d: expected a mapping with 'id' and 'action', got %s", i + 1,
 		   kind_name(step));
+		jv_free(out);
 		jv_free(step);
 		return jv_invalid();
 	}
+	/* "id: 1" and "action: 5" are read as text, like every other text field. */
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "action" : "id";
+		jv kv = wf_jv_get(step, key);
+		jv_kind kk = jv_get_kind(kv);
+
+		if (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE) {
+			char *t = wf_jv_text(kv);
+
+			step = jv_object_set(step, jv_string(key), jv_string(t));
+			free(t);
+		}
+		jv_free(kv);
+	}
 	const char *id = wf_jv_str(step, "id");
 	jv idv = wf_jv_get(step, "id");
-	if (jv_get_kind(idv) == JV_KIND_NUMBER) {
-		char *t = wf_jv_text(idv);
-		step = jv_object_set(step, jv_string("id"), jv_string(t));
-		free(t);
-		id = wf_jv_str(step, "id");
-	}
+	/* An id of the wrong type gets its own message from the key loop below. */
+	int id_absent = jv_get_kind(idv) == JV_KIND_NULL || (id && !*id);
 	jv_free(idv);
-	if (!id || !*id)
+	if (id_absent)
 		at(c, path, 1, "step %d has no 'id'", i + 1);
-	else if (!wf_name_valid(id)) {
+	else if (id && !wf_name_valid(id)) {
 		char sub[80];
 
 		snprintf(sub, sizeof sub, "%s/id", path);
 		at(c, sub, 1, "step id '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", id);
 	}
 	action = wf_jv_str(step, "action");
-	if (!action || !*action) {
-		at(c, path, 1, "step %d%s%s%s has no 'action'", i + 1, id ? " ('" : "",
-		   id ? id : "", id ? "')" : "");
-	} else if (!(as = find_action(action))) {
+	jv av = wf_jv_get(step, "action");
+	int action_absent = jv_get_kind(av) == JV_KIND_NULL || (action && !*action);
+	jv_free(av);
+	if (action_absent) {
+		if (id && *id)
+			at(c, path, 1, "step %d ('%s') has no 'action'", i + 1, id);
+		else
+			at(c, path, 1, "step %d has no 'action'", i + 1);
+	} else if (action && !(as = find_action(action))) {
 		char *found = wf_action_find(action, dir_file);
 		char sub[80];
 
@@ -630,21 +762,33 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 		}
 	}
 
-	jv_object_foreach(jv_copy(step), k, v) {
+	/* SEEN maps each canonical key present to the spelling used, valid or not. */
+	jv seen = jv_object();
+	jv_object_foreach(step, k, v) {
 		const char *key = jv_string_value(k);
 		const char *ck = canon_key(key, action);
-		char kp[256];
+		char *kp = key_path(path, key);
 		const struct field *f = find_field(common_fields, ck);
+		jv other = jv_object_get(jv_copy(seen), jv_string(ck));
 
-		snprintf(kp, sizeof kp, "%s/%s", path, key);
 		if (!f && as)
 			f = find_field(as->fields, ck);
-		if (!f && custom) {
+		if (jv_is_valid(other)) {
+			/* An alias and its canonical spelling both set: report the later one. */
+			char *op = key_path(path, jv_string_value(other));
+			const char *later = pos_after(c, kp, op) ? key : jv_string_value(other);
+
+			at(c, later == key ? kp : op, 0, "'%s' and '%s' are two spellings of the same key: keep one",
+			   later == key ? jv_string_value(other) : key, later);
+			free(op);
+			jv_free(other);
+			jv_free(v);
+		} else if (!f && custom) {
+			jv_free(other);
+			seen = jv_object_set(seen, jv_string(ck), jv_copy(k));
 			out = jv_object_set(out, jv_string(ck), v);
-			jv_free(k);
-			continue;
-		}
-		if (!f) {
+		} else if (!f) {
+			jv_free(other);
 			if (as || !action) {
 				const char *hint = closest(key, common_fields, as ? as->fields : NULL);
 
@@ -655,25 +799,23 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 					   action ? action : "?");
 			}
 			jv_free(v);
-			jv_free(k);
-			continue;
-		}
-		if (jv_object_has(jv_copy(out), jv_string(ck)) && strcmp(ck, key)) {
-			at(c, kp, 0, "'%s' is another spelling of '%s', which is already set", key, ck);
-			jv_free(v);
-			jv_free(k);
-			continue;
-		}
-		if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
-			v = jv_number(jv_number_value(v) / 1000.0);
-		jv cv = check_value(c, kp, f, v);
-		if (jv_is_valid(cv)) {
-			if (jv_get_kind(cv) == JV_KIND_STRING)
-				cv = fold_braces(cv);
-			out = jv_object_set(out, jv_string(ck), cv);
 		} else {
-			jv_free(cv);
+			jv_free(other);
+			seen = jv_object_set(seen, jv_string(ck), jv_copy(k));
+			if (strcmp(ck, key))
+				alias_pos(c, path, key, ck);
+			if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
+				v = jv_number(jv_number_value(v) / 1000.0);
+			jv cv = check_value(c, kp, f, v);
+			if (jv_is_valid(cv)) {
+				if (jv_get_kind(cv) == JV_KIND_STRING)
+					cv = fold_braces(cv);
+				out = jv_object_set(out, jv_string(ck), cv);
+			} else {
+				jv_free(cv);
+			}
 		}
+		free(kp);
 		jv_free(k);
 	}
 	if (as) {
@@ -685,14 +827,12 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 			char name[64];
 
 			snprintf(name, sizeof name, "%.*s", (int)n, r);
-			if (!jv_object_has(jv_copy(out), jv_string(name))) {
-				jv had = wf_jv_get(step, name);
-				int present = jv_get_kind(had) != JV_KIND_NULL;
-
-				jv_free(had);
-				if (!present)
-					at(c, path, 1, "step '%s': action '%s' needs '%s'",
-					   id ? id : "?", action, name);
+			/* A key that is present but wrong has had its own message. */
+			if (!jv_object_has(jv_copy(seen), jv_string(name))) {
+				if (id && *id)
+					at(c, path, 1, "step '%s': action '%s' needs '%s'", id, action, name);
+				else
+					at(c, path, 1, "step %d: action '%s' needs '%s'", i + 1, action, name);
 			}
 			r += n + (sp ? 1 : 0);
 		}
@@ -723,6 +863,7 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 				out = jv_object_set(out, jv_string("require-approval"), jv_true());
 		}
 	}
+	jv_free(seen);
 	jv_free(step);
 	return out;
 }
@@ -747,12 +888,12 @@ check_flow(struct ctx *c, jv steps)
 				char pp[64];
 				jv pos;
 
-				snprintf(pp, sizeof pp, "/steps/%d", pi);
+				snprintf(pp, sizeof pp, "/steps/%d/id", pi);
 				pos = jv_object_get(jv_copy(c->pos), jv_string(pp));
 				snprintf(path, sizeof path, "/steps/%d/id", i);
 				at(c, path, 1, "duplicate step id '%s' (first at %d:%d)", id,
-				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 0)) : 0,
-				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 1)) : 0);
+				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 2)) : 0,
+				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 3)) : 0);
 				jv_free(pos);
 			} else {
 				jv_free(prev);
@@ -810,19 +951,87 @@ check_flow(struct ctx *c, jv steps)
 	jv_free(first);
 }
 
+struct diag_key {
+	long line, col;
+	size_t idx;
+	char *msg;
+};
+
+static int
+diag_key_cmp(const void *a, const void *b)
+{
+	const struct diag_key *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * Put the messages DIAG gained from index FROM on into file order (line,
+ * then column; messages without a position first; ties keep the order they
+ * were found in), and make each one a single printable line: a key or value
+ * quoted from the file may hold control characters or newlines.
+ */
+static void
+finish_diags(struct wf_diag *d, size_t from, const char *file)
+{
+	size_t n = d->n - from, flen = strlen(file);
+	struct diag_key *k;
+
+	if (d->n <= from)
+		return;
+	k = wf_xcalloc(n, sizeof *k);
+	for (size_t i = 0; i < n; i++) {
+		char *m = d->msgs[from + i], *e;
+
+		k[i].idx = i;
+		k[i].msg = m;
+		if (!strncmp(m, file, flen) && m[flen] == ':') {
+			k[i].line = strtol(m + flen + 1, &e, 10);
+			if (*e == ':')
+				k[i].col = strtol(e + 1, NULL, 10);
+			else
+				k[i].line = 0;
+		}
+		for (unsigned char *p = (unsigned char *)m; *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				*p = *p == '\n' || *p == '\t' || *p == '\r' ? ' ' : '?';
+	}
+	qsort(k, n, sizeof *k, diag_key_cmp);
+	for (size_t i = 0; i < n; i++)
+		d->msgs[from + i] = k[i].msg;
+	free(k);
+}
+
+static jv parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag);
+
 jv
 wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	size_t before = diag->n;
+	jv wf = parse_workflow(buf, len, file, diag);
+
+	finish_diags(diag, before, file);
+	return wf;
+}
+
+static jv
+parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag)
 {
 	jv doc, pos, out, steps;
 	struct ctx c = { .file = file, .diag = diag };
 	size_t before = diag->n;
 	char hash[65];
+	int has_steps;
 
 	if (wf_yaml_load(buf, len, file, &doc, &pos, diag) < 0) {
 		jv_free(pos);
 		return jv_invalid();
 	}
-	c.pos = pos;
+	c.pos = pos;	/* owned by c.pos from here: alias_pos may replace it */
 	if (jv_get_kind(doc) == JV_KIND_NULL) {
 		wf_diag_add(diag, file, 1, 1, "empty workflow: expected a mapping with 'name' and 'steps'");
 		goto fail;
@@ -833,14 +1042,16 @@ wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag 
 		goto fail;
 	}
 	out = jv_object();
-	jv_object_foreach(jv_copy(doc), k, v) {
+	jv_object_foreach(doc, k, v) {
 		const char *key = jv_string_value(k);
 		const char *ck = canon_key(key, NULL);
 		const struct field *f = find_field(top_fields, ck);
-		char kp[256];
+		char *kp = key_path("", key);
 
-		snprintf(kp, sizeof kp, "/%s", key);
-		if (!f) {
+		if (f && strcmp(ck, key) && jv_object_has(jv_copy(doc), jv_string(ck))) {
+			at(&c, kp, 0, "'%s' and '%s' are two spellings of the same key: keep one", ck, key);
+			jv_free(v);
+		} else if (!f) {
 			const char *hint = closest(key, top_fields, NULL);
 
 			if (hint)
@@ -861,6 +1072,7 @@ wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag 
 				jv_free(cv);
 			}
 		}
+		free(kp);
 		jv_free(k);
 	}
 	{
@@ -871,7 +1083,10 @@ wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag 
 			at(&c, "/name", 1, "workflow name '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", name);
 	}
 	steps = wf_jv_get(doc, "steps");
-	if (!jv_object_has(jv_copy(doc), jv_string("steps"))) {
+	has_steps = jv_object_has(jv_copy(doc), jv_string("steps"));
+	/* Hold the steps once, so that each raw step is freed as soon as it is checked. */
+	doc = jv_object_delete(doc, jv_string("steps"));
+	if (!has_steps) {
 		wf_diag_add(diag, file, 1, 1, "missing required key 'steps'");
 	} else if (jv_get_kind(steps) != JV_KIND_ARRAY) {
 		at(&c, "/steps", 1, "'steps': expected a list of steps, got %s", kind_name(steps));
@@ -882,11 +1097,15 @@ wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag 
 		int n = jv_array_length(jv_copy(steps));
 
 		for (int i = 0; i < n; i++) {
-			jv s = check_step(&c, jv_array_get(jv_copy(steps), i), i, file);
+			jv raw = jv_array_get(jv_copy(steps), i);
+			jv s;
 
+			steps = jv_array_set(steps, i, jv_null());
+			s = check_step(&c, raw, i, file);
 			norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
 		}
 		check_flow(&c, norm);
+		/* Each step's fall-through: the next step in the file, or null at the end. */
 		for (int i = 0; i < n; i++) {
 			jv s = jv_array_get(jv_copy(norm), i);
 			jv next = jv_null();
@@ -896,6 +1115,8 @@ wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag 
 				next = wf_jv_get(ns, "id");
 				jv_free(ns);
 			}
+			/* Unshare S first, or jv_object_set would copy it. */
+			norm = jv_array_set(norm, i, jv_null());
 			s = jv_object_set(s, jv_string("next"), next);
 			norm = jv_array_set(norm, i, s);
 		}
@@ -936,11 +1157,11 @@ wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag 
 	}
 	out = jv_object_set(out, jv_string("hash"), jv_string_fmt("sha256:%s", hash));
 	jv_free(doc);
-	jv_free(pos);
+	jv_free(c.pos);
 	return out;
 fail:
 	jv_free(doc);
-	jv_free(pos);
+	jv_free(c.pos);
 	return jv_invalid();
 }
 
@@ -957,7 +1178,7 @@ wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
 		rc = wf_read_file(file, WF_YAML_MAX_BYTES, &b);
 	if (rc < 0) {
 		if (errno == EFBIG) {
-			wf_diag_add(diag, file, 0, 0, "file is over the %d byte limit", WF_YAML_MAX_BYTES);
+			wf_diag_add(diag, file, 1, 1, "file is over the 1 MiB (%d byte) limit", WF_YAML_MAX_BYTES);
 			*code = WF_EXIT_DATA;
 		} else if (errno == EISDIR) {
 			wf_diag_add(diag, file, 0, 0, "is a directory, not a workflow file");
@@ -1100,23 +1321,37 @@ wf_workflow_search_path(void)
 		strv_push(&v, &n, wf_xasprintf("%s/.codi/workflows", home));
 	self = self_dir();
 	if (self) {
-		char *inst = wf_xasprintf("%s/../share/wf/workflows", self);
-		struct stat st;
+		/*
+		 * Installed: bin/../share/wf/workflows.  Running from the source
+		 * tree: bin/ beside workflows/, or a separate build directory such
+		 * as build/asan/bin three levels down.  Shown resolved, without "..".
+		 */
+		static const char *const rel[] = {
+			"../share/wf/workflows", "../workflows", "../../../workflows"
+		};
+		char real[PATH_MAX];
+		int found = 0;
 
-		if (stat(inst, &st) == 0 && S_ISDIR(st.st_mode)) {
-			strv_push(&v, &n, wf_xasprintf("%s/examples", inst));
-			strv_push(&v, &n, wf_xasprintf("%s/templates", inst));
-		} else {
-			/* Running from the source tree: bin/ beside workflows/. */
-			strv_push(&v, &n, wf_xasprintf("%s/../workflows/examples", self));
-			strv_push(&v, &n, wf_xasprintf("%s/../workflows/templates", self));
+		for (size_t i = 0; i < sizeof rel / sizeof *rel && !found; i++) {
+			char *cand = wf_xasprintf("%s/%s%s", self, rel[i], i ? "/examples" : "");
+
+			if (realpath(cand, real)) {
+				char *slash = i ? strrchr(real, '/') : NULL;
+
+				if (slash)
+					*slash = '\0';
+				strv_push(&v, &n, wf_xasprintf("%s/examples", real));
+				strv_push(&v, &n, wf_xasprintf("%s/templates", real));
+				found = 1;
+			}
+			free(cand);
 		}
-		free(inst);
 		free(self);
-	} else {
-		strv_push(&v, &n, wf_xstrdup(WF_DATADIR "/workflows/examples"));
-		strv_push(&v, &n, wf_xstrdup(WF_DATADIR "/workflows/templates"));
+		if (found)
+			return v;
 	}
+	strv_push(&v, &n, wf_xstrdup(WF_DATADIR "/workflows/examples"));
+	strv_push(&v, &n, wf_xstrdup(WF_DATADIR "/workflows/templates"));
 	return v;
 }
 
@@ -1168,69 +1403,80 @@ char *
 wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 {
 	char **dirs;
-	char *found = NULL;
+	char *found = NULL, *escaped = NULL;
 	struct stat st;
 
 	if (!strcmp(arg, "-"))
 		return wf_xstrdup(arg);
 	if (strchr(arg, '/') || is_yaml_name(arg)) {
 		if (stat(arg, &st) < 0) {
-			snprintf(err, errlen, "%s: %s", arg, strerror(errno));
+			snprintf(err, errlen, "cannot open '%s': %s", arg, strerror(errno));
 			*code = WF_EXIT_NOINPUT;
 			return NULL;
 		}
 		return wf_xstrdup(arg);
 	}
 	if (!wf_name_valid(arg)) {
-		snprintf(err, errlen, "invalid workflow name '%.80s': use letters, digits, '.', '_' and '-', or give a path to a file",
-			 arg);
+		snprintf(err, errlen, "invalid workflow name '%.80s%s': use letters, digits, '.', '_' and '-' (at most 128), or give a path to a file",
+			 arg, strlen(arg) > 80 ? "..." : "");
 		*code = WF_EXIT_DATA;
 		return NULL;
 	}
 	dirs = wf_workflow_search_path();
+	/* File stem first, in search order. */
 	for (char **d = dirs; *d && !found; d++) {
 		static const char *const ext[] = { ".yaml", ".yml" };
 
 		for (int i = 0; i < 2 && !found; i++) {
 			char *p = wf_xasprintf("%s/%s%s", *d, arg, ext[i]);
 
-			if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && inside_dir(p, *d))
-				found = p;
-			else
+			if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
 				free(p);
+			} else if (!inside_dir(p, *d)) {
+				/* A link out of its directory is never followed. */
+				if (!escaped)
+					escaped = p;
+				else
+					free(p);
+			} else {
+				found = p;
+			}
 		}
 	}
+	/* Then the name: field, each directory in file-name order. */
 	for (char **d = dirs; *d && !found; d++) {
-		DIR *dh = opendir(*d);
-		struct dirent *de;
+		struct dirent **ents = NULL;
+		int n = scandir(*d, &ents, NULL, alphasort);
 
-		if (!dh)
-			continue;
-		while (!found && (de = readdir(dh))) {
-			char *p, *name;
+		for (int i = 0; i < n; i++) {
+			const char *fn = ents[i]->d_name;
 
-			if (de->d_name[0] == '.' || !is_yaml_name(de->d_name))
-				continue;
-			p = wf_xasprintf("%s/%s", *d, de->d_name);
-			if (!inside_dir(p, *d)) {
-				free(p);
-				continue;
+			if (!found && fn[0] != '.' && is_yaml_name(fn)) {
+				char *p = wf_xasprintf("%s/%s", *d, fn), *name = NULL;
+
+				if (inside_dir(p, *d))
+					name = name_field(p);
+				if (name && !strcmp(name, arg))
+					found = p;
+				else
+					free(p);
+				free(name);
 			}
-			name = name_field(p);
-			if (name && !strcmp(name, arg))
-				found = p;
-			else
-				free(p);
-			free(name);
+			free(ents[i]);
 		}
-		closedir(dh);
+		free(ents);
 	}
 	wf_strv_free(dirs);
-	if (!found) {
+	if (!found && escaped) {
+		snprintf(err, errlen, "no workflow named '%s': '%.200s' points outside its directory and is ignored",
+			 arg, escaped);
+		*code = WF_EXIT_NOINPUT;
+	} else if (!found) {
 		snprintf(err, errlen, "no workflow named '%s' (looked for %s.yaml and a 'name: %s' along the search path; see 'wf list')",
 			 arg, arg, arg);
 		*code = WF_EXIT_NOINPUT;
 	}
+	free(escaped);
 	return found;
 }
 
@@ -1286,6 +1532,26 @@ wf_workflow_list(void)
 				wf_diag_free(&diag);
 				free(stem);
 				free(fname);
+			} else {
+				/* Listed, not hidden: a dangling link, or one out of its directory. */
+				char rp[PATH_MAX];
+				jv e = jv_object();
+				size_t fl = strlen(fn);
+				char *stem = wf_xstrndup(fn, fl - (fn[fl - 1] == 'l' ? 5 : 4));
+				char *msg = realpath(p, rp)
+					? wf_xasprintf("%s: points outside its directory and is ignored", p)
+					: wf_xasprintf("%s: cannot read: %s", p, strerror(errno));
+
+				e = jv_object_set(e, jv_string("name"), jv_string(stem));
+				e = jv_object_set(e, jv_string("path"), jv_string(p));
+				e = jv_object_set(e, jv_string("description"), jv_string(""));
+				e = jv_object_set(e, jv_string("steps"), jv_null());
+				e = jv_object_set(e, jv_string("error"), jv_string(msg));
+				e = jv_object_set(e, jv_string("shadowed"),
+					jv_bool(jv_object_has(jv_copy(seen), jv_string(stem))));
+				out = jv_array_append(out, e);
+				free(msg);
+				free(stem);
 			}
 			free(p);
 			free(ents[i]);

@@ -361,9 +361,20 @@ wf_yaml_load(const char *buf, size_t len, const char *file, jv *out, jv *pos,
 	*out = jv_invalid();
 	*pos = jv_object();
 	if (len > WF_YAML_MAX_BYTES) {
-		wf_diag_add(diag, file, 0, 0, "file is %zu bytes, over the %d byte limit",
+		wf_diag_add(diag, file, 1, 1, "file is %zu bytes, over the 1 MiB (%d byte) limit",
 			    len, WF_YAML_MAX_BYTES);
 		return -1;
+	}
+	if (len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') ||
+			 (buf[0] == '\xfe' && buf[1] == '\xff'))) {
+		wf_diag_add(diag, file, 1, 1,
+			    "UTF-16 byte order mark: a workflow is UTF-8 text; save the file as UTF-8");
+		return -1;
+	}
+	/* A UTF-8 byte order mark is harmless: skip it, so positions match what an editor shows. */
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+		buf += 3;
+		len -= 3;
 	}
 	if ((nul = memchr(buf, '\0', len))) {
 		offset_pos(buf, (size_t)(nul - buf), &line, &col);

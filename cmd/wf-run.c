@@ -1,0 +1,94 @@
+/*
+ * wf-run: the thin driver.  Runs a workflow (a name, a file, or wf-parse
+ * output on stdin) step by step, or resumes a run where it stopped.
+ * Progress goes to stderr; --json prints the journal's events on stdout.
+ * See wf-run(1).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wf.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: wf-run [options] NAME|FILE|- [STEP-ID]\n"
+		"       wf-run --resume [options] NAME\n"
+		"options:\n"
+		"  --var KEY=VALUE    set a variable (repeatable)\n"
+		"  --json             print journal events as JSON lines on stdout\n"
+		"  --dry-run          print the path the run would take; run nothing\n"
+		"  --max-steps N      stop after N steps (exit 4)\n"
+		"  --quiet            no progress and no step output\n"
+		"  --restart          start over even if a run is paused or failed\n"
+		"  --accept-changes   resume with a changed workflow definition\n"
+		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME };
+	static const struct option opts[] = {
+		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
+		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
+		{ "quiet", no_argument, NULL, O_QUIET }, { "restart", no_argument, NULL, O_RESTART },
+		{ "accept-changes", no_argument, NULL, O_ACCEPT }, { "rerun", no_argument, NULL, O_RERUN },
+		{ "skip", no_argument, NULL, O_SKIP }, { "resume", no_argument, NULL, O_RESUME },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct wf_run_opts o = { .vars = jv_object() };
+	int c, resume = 0, rc;
+	long n;
+
+	wf_set_progname(argv[0]);
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+		switch (c) {
+		case O_VAR: {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg) {
+				wf_warn("--var takes KEY=VALUE, got '%s'", optarg);
+				return WF_EXIT_USAGE;
+			}
+			*eq = '\0';
+			o.vars = jv_object_set(o.vars, jv_string(optarg), jv_string(eq + 1));
+			break;
+		}
+		case O_JSON: o.json = 1; break;
+		case O_DRY: o.dry_run = 1; break;
+		case O_MAX:
+			if (wf_parse_long(optarg, 1, 100000000, &n) < 0) {
+				wf_warn("--max-steps takes a positive whole number, got '%s'", optarg);
+				return WF_EXIT_USAGE;
+			}
+			o.max_steps = n;
+			break;
+		case 'q':
+		case O_QUIET: o.quiet = 1; break;
+		case O_RESTART: o.restart = 1; break;
+		case O_ACCEPT: o.accept_changes = 1; break;
+		case O_RERUN: o.rerun = 1; break;
+		case O_SKIP: o.skip = 1; break;
+		case O_RESUME: resume = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': puts("wf-run " WF_VERSION); return 0;
+		default: usage(stderr); return WF_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
+	    (o.rerun && o.skip)) {
+		usage(stderr);
+		return WF_EXIT_USAGE;
+	}
+	o.target = argv[optind];
+	o.start_step = argc - optind == 2 ? argv[optind + 1] : NULL;
+	rc = resume ? wf_run_resume(&o) : wf_run_start(&o);
+	jv_free(o.vars);
+	if (wf_fshut(stdout, "standard output") && !rc)
+		rc = WF_EXIT_IO;
+	return rc;
+}

@@ -1,0 +1,74 @@
+/*
+ * wf-step: run exactly one step.  A step request JSON comes in on stdin,
+ * one step result JSON goes out on stdout (wf-json(7)).  Custom actions
+ * are executables wf-action-NAME speaking the same JSON.  See wf-step(1).
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	wf_step_stop = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa;
+	char err[512];
+	jv req, res;
+	const char *status;
+	int rc;
+
+	wf_set_progname(argv[0]);
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		puts("usage: wf-step < REQUEST.json > RESULT.json\n"
+		     "Runs one step request (wf-json(7)); see wf-step(1).");
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--version")) {
+		puts("wf-step " WF_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		wf_warn("unexpected argument '%s'; the request comes on standard input", argv[1]);
+		return WF_EXIT_USAGE;
+	}
+	/* Stop the command cleanly on Ctrl-C, SIGTERM, or the driver dying. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* fd 3, when given, is the run's lock: keep it only for as long as we live. */
+	if (fcntl(3, F_GETFD) >= 0)
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+	req = wf_json_read_fd(0, (size_t)64 << 20, err, sizeof err);
+	if (!jv_is_valid(req)) {
+		if (wf_step_stop)
+			return WF_EXIT_INT;	/* the driver died before sending anything */
+		wf_warn("standard input: not a step request: %s", err);
+		return WF_EXIT_DATA;
+	}
+	if (jv_get_kind(req) != JV_KIND_OBJECT || !wf_jv_str(wf_jv_get(req, "step"), "action")) {
+		jv_free(req);
+		wf_warn("standard input: a step request needs \"step\" with an \"action\" (wf-json(7))");
+		return WF_EXIT_DATA;
+	}
+	res = wf_step_execute(req);
+	status = wf_jv_str(res, "status");
+	rc = !strcmp(status, "ok") ? 0 : !strcmp(status, "waiting") ? WF_EXIT_WAIT : WF_EXIT_FAIL;
+	if (wf_jv_bool(res, "interrupted", 0))
+		rc = WF_EXIT_INT;
+	wf_json_print(stdout, res);
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : rc;
+}

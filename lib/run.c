@@ -1,0 +1,1152 @@
+/*
+ * run.c: the driver behind wf-run(1).  It walks a canonical workflow
+ * step by step: control steps (loop, conditional) and checks are decided
+ * here with the condition library; every action runs in a wf-step child.
+ * Each step costs two journal appends (start, end) and one fdatasync, so
+ * a crash at any point leaves a journal that says exactly which steps
+ * finished, and a resume continues from there.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+#define JOURNAL_OUTPUT_MAX 4096
+
+static volatile int stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+struct driver {
+	struct wf_run_opts *o;
+	struct wf_run *run;
+	jv wf;			/* the canonical workflow */
+	jv steps;		/* wf.steps */
+	int nsteps;
+	char *step_exe;		/* wf-step */
+	int tty, color;
+	long max_steps;
+	long ran;		/* steps run by this process */
+	double t0;
+	char err[1024];
+};
+
+/* ---- output ---- */
+
+static void
+progress(struct driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+progress(struct driver *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d->o->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
+static const char *
+col(struct driver *d, const char *code)
+{
+	return d->color ? code : "";
+}
+
+/* Journal EV (consumed); with --json also print it.  0 or 74. */
+static int
+journal(struct driver *d, jv ev, int durable)
+{
+	int rc;
+
+	rc = wf_run_append(d->run, ev, durable, d->err, sizeof d->err);
+	if (rc) {
+		wf_warn("%s", d->err);
+		return rc;
+	}
+	if (d->o->json) {
+		jv last = wf_run_read_journal(d->run, d->run->seq, d->err, sizeof d->err);
+
+		if (jv_is_valid(last) && jv_array_length(jv_copy(last)) > 0)
+			wf_json_print(stdout, jv_array_get(jv_copy(last), 0));
+		jv_free(last);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static jv
+step_at(struct driver *d, int i)
+{
+	return jv_array_get(jv_copy(d->steps), i);
+}
+
+/* ---- conditions ---- */
+
+/* The condition context: the run's state plus the step being decided. */
+static jv
+cond_ctx(struct driver *d, jv step)
+{
+	jv ctx = jv_copy(d->run->state);
+
+	return jv_object_set(ctx, jv_string("step"), step);
+}
+
+/* Evaluate EXPR for STEP; returns 0/1, or -1 after a message (*CODE set). */
+static int
+decide(struct driver *d, jv step, const char *expr, int *code)
+{
+	char err[512];
+	int result = 0, colno = 0, rc;
+	jv ctx = cond_ctx(d, jv_copy(step));
+
+	rc = wf_cond_eval(expr, ctx, &result, err, sizeof err, &colno);
+	jv_free(ctx);
+	if (rc) {
+		if (colno > 0)
+			wf_warn("step '%s': condition '%s': column %d: %s", wf_jv_str(step, "id"), expr, colno, err);
+		else
+			wf_warn("step '%s': condition '%s': %s", wf_jv_str(step, "id"), expr, err);
+		*code = rc;
+		return -1;
+	}
+	return result;
+}
+
+/* ---- the step child ---- */
+
+/* The ids named as steps.ID in the step's text, so the request carries only those. */
+static jv
+referenced_steps(struct driver *d, jv step)
+{
+	char *txt = wf_json_dump(step);
+	jv all = wf_jv_get(d->run->state, "steps"), out = jv_object();
+
+	for (char *p = strstr(txt, "steps."); p; p = strstr(p + 1, "steps.")) {
+		char *s = p + 6, *e = s;
+		char id[160];
+
+		while (isalnum((unsigned char)*e) || *e == '_' || *e == '-' || *e == '.')
+			e++;
+		/* steps.ID.field: the id ends at the last dot before a known field. */
+		size_t n = (size_t)(e - s);
+		if (n >= sizeof id)
+			continue;
+		memcpy(id, s, n);
+		id[n] = '\0';
+		for (char *dot = strrchr(id, '.'); dot; dot = strrchr(id, '.')) {
+			jv v = wf_jv_get(all, id);
+			if (jv_get_kind(v) != JV_KIND_NULL) {
+				jv_free(v);
+				break;
+			}
+			jv_free(v);
+			*dot = '\0';
+		}
+		jv v = wf_jv_get(all, id);
+		if (jv_get_kind(v) != JV_KIND_NULL)
+			out = jv_object_set(out, jv_string(id), v);
+		else
+			jv_free(v);
+	}
+	free(txt);
+	jv_free(all);
+	return out;
+}
+
+static jv
+build_request(struct driver *d, jv step)
+{
+	jv st = d->run->state, req = jv_object(), run = jv_object();
+	static const char *const keys[] = { "vars", "last", "loops", "iteration", "model",
+					    "original_model", NULL };
+
+	for (int i = 0; keys[i]; i++)
+		req = jv_object_set(req, jv_string(keys[i]), wf_jv_get(st, keys[i]));
+	req = jv_object_set(req, jv_string("steps"), referenced_steps(d, step));
+	run = jv_object_set(run, jv_string("name"), jv_string(d->run->name));
+	run = jv_object_set(run, jv_string("dir"), jv_string(d->run->dir));
+	run = jv_object_set(run, jv_string("cwd"), wf_jv_get(st, "cwd"));
+	run = jv_object_set(run, jv_string("source"), wf_jv_get(d->wf, "source"));
+	run = jv_object_set(run, jv_string("seq"), jv_number((double)d->run->seq));
+	run = jv_object_set(run, jv_string("strict"), wf_jv_get(d->wf, "strict"));
+	run = jv_object_set(run, jv_string("interactive"),
+			    jv_bool(wf_jv_bool(d->wf, "interactive", 1) && !d->o->no_input));
+	run = jv_object_set(run, jv_string("quiet"), jv_bool(d->o->quiet));
+	if (!d->o->json && !d->o->quiet)
+		run = jv_object_set(run, jv_string("echo_fd"), jv_number(4));
+	req = jv_object_set(req, jv_string("run"), run);
+	return jv_object_set(req, jv_string("step"), step);
+}
+
+/* Run STEP through wf-step; returns its result (a failed one if it could not run). */
+static jv
+run_child(struct driver *d, jv step)
+{
+	char *argv[] = { d->step_exe, NULL };
+	int fdmap[3][2] = { { d->run->lockfd, 3 }, { 1, 4 }, { -1, -1 } };
+	struct wf_io_opts io = { .stop = &stop_signal, .grace_s = 5 };
+	struct wf_buf out = {0};
+	struct wf_child c;
+	char *input, err[512];
+	int status = 0;
+	jv req = build_request(d, jv_copy(step)), res;
+
+	if (d->o->json || d->o->quiet)
+		fdmap[1][0] = -1;
+	input = wf_json_dump(req);
+	jv_free(req);
+	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT, (const int (*)[2])fdmap, &c) < 0) {
+		res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
+		res = jv_object_set(res, jv_string("exit_code"), jv_number(127));
+		res = jv_object_set(res, jv_string("error"),
+				    jv_string_fmt("cannot run '%s': %s", d->step_exe, strerror(errno)));
+		free(input);
+		jv_free(step);
+		return res;
+	}
+	io.ctx = &out;
+	io.sink = wf_sink_to_buf;
+	wf_communicate(&c, input, strlen(input), &io, &status);
+	free(input);
+	res = wf_json_parse(out.s ? out.s : "", out.len, err, sizeof err);
+	if (!jv_is_valid(res) || jv_get_kind(res) != JV_KIND_OBJECT || !wf_jv_str(res, "status")) {
+		jv_free(res);
+		res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
+		res = jv_object_set(res, jv_string("exit_code"), jv_number(wf_exit_code(status)));
+		res = jv_object_set(res, jv_string("error"),
+				    jv_string_fmt("wf-step ended with status %d and no result%s%s",
+						  wf_exit_code(status), out.len ? ": " : "", out.len ? err : ""));
+		if (stop_signal)
+			res = jv_object_set(res, jv_string("interrupted"), jv_true());
+	}
+	wf_buf_free(&out);
+	jv_free(step);
+	return res;
+}
+
+/* ---- flow ---- */
+
+/* Name the cycle in the last steps run, e.g. "s1 -> s2 -> s1". */
+static char *
+describe_cycle(jv trail)
+{
+	int n = jv_array_length(jv_copy(trail));
+	struct wf_buf b = {0};
+
+	for (int len = 1; len <= n / 2; len++) {
+		int ok = 1;
+
+		for (int i = 0; i < len && ok; i++) {
+			jv a = jv_array_get(jv_copy(trail), n - 1 - i);
+			jv c = jv_array_get(jv_copy(trail), n - 1 - i - len);
+
+			ok = jv_equal(a, c);
+		}
+		if (ok) {
+			for (int i = n - len; i < n; i++) {
+				jv s = jv_array_get(jv_copy(trail), i);
+
+				wf_buf_printf(&b, "%s -> ", jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) : "?");
+				jv_free(s);
+			}
+			jv s = jv_array_get(jv_copy(trail), n - len);
+			wf_buf_addstr(&b, jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) : "?");
+			jv_free(s);
+			return wf_buf_detach(&b);
+		}
+	}
+	for (int i = n > 6 ? n - 6 : 0; i < n; i++) {
+		jv s = jv_array_get(jv_copy(trail), i);
+
+		wf_buf_printf(&b, "%s%s", jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) : "?",
+			      i + 1 < n ? " -> " : "");
+		jv_free(s);
+	}
+	return wf_buf_detach(&b);
+}
+
+/* Stop with STATUS (paused, waiting, failed) and REASON; returns CODE. */
+static int
+stop_run(struct driver *d, const char *event, const char *status, const char *reason,
+	 jv extra, int code)
+{
+	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string(event));
+
+	ev = jv_object_set(ev, jv_string("status"), jv_string(status));
+	ev = jv_object_set(ev, jv_string("reason"), jv_string(reason));
+	if (jv_get_kind(extra) == JV_KIND_OBJECT)
+		jv_object_foreach(extra, k, v)
+			ev = jv_object_set(ev, k, v);
+	else
+		jv_free(extra);
+	if (journal(d, ev, 1))
+		return WF_EXIT_IO;
+	if (wf_run_snapshot(d->run, d->err, sizeof d->err)) {
+		wf_warn("%s", d->err);
+		return WF_EXIT_IO;
+	}
+	return code;
+}
+
+static const char *
+short_detail(jv step, char *buf, size_t n)
+{
+	static const char *const keys[] = { "command", "prompt", "message", "condition", "model", "from", NULL };
+	const char *t = NULL;
+
+	for (int i = 0; keys[i] && !t; i++)
+		t = wf_jv_str(step, keys[i]);
+	if (!t)
+		return "";
+	size_t len = strcspn(t, "\n");
+	snprintf(buf, n, " \"%.*s%s\"", (int)(len > 48 ? 48 : len), t, len > 48 || t[len] ? "..." : "");
+	return buf;
+}
+
+/*
+ * After STEP ran with result RES: where to go next.  Returns the id of the
+ * next step (jv string) or null for the end, or invalid after a message
+ * with *CODE set.  *JUMP gets a description for the journal, or null.
+ */
+static jv
+next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
+{
+	const char *status = wf_jv_str(res, "status");
+	const char *check = wf_jv_str(step, "check");
+	jv next = wf_jv_get(step, "next");
+
+	*jump = jv_null();
+	if (!strcmp(status, "failed")) {
+		const char *onerr = wf_jv_str(step, "on-error");
+
+		if (onerr) {
+			*jump = jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_string(onerr)),
+					      jv_string("because"), jv_string("on-error"));
+			jv_free(next);
+			return jv_string(onerr);
+		}
+		if (!wf_jv_bool(step, "continue-on-error", 0)) {
+			jv_free(next);
+			*code = WF_EXIT_FAIL;
+			return jv_invalid();
+		}
+	}
+	if (check) {
+		int v = decide(d, step, check, code);
+		const char *target;
+
+		if (v < 0) {
+			jv_free(next);
+			return jv_invalid();
+		}
+		if (v)
+			target = wf_jv_str(step, "on-true") ? wf_jv_str(step, "on-true") : wf_jv_str(step, "on-approved");
+		else
+			target = wf_jv_str(step, "on-false") ? wf_jv_str(step, "on-false") : wf_jv_str(step, "on-rejected");
+		*jump = jv_object_set(jv_object(), jv_string("condition"), jv_string(check));
+		*jump = jv_object_set(*jump, jv_string("value"), jv_bool(v));
+		if (target) {
+			*jump = jv_object_set(*jump, jv_string("to"), jv_string(target));
+			jv_free(next);
+			return jv_string(target);
+		}
+		*jump = jv_object_set(*jump, jv_string("to"), jv_copy(next));
+	}
+	if (wf_jv_str(step, "on-complete")) {
+		jv to = wf_jv_get(step, "on-complete");
+
+		if (jv_get_kind(*jump) == JV_KIND_NULL)
+			*jump = jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_copy(to)),
+					      jv_string("because"), jv_string("on-complete"));
+		else
+			*jump = jv_object_set(*jump, jv_string("to"), jv_copy(to));
+		jv_free(next);
+		return to;
+	}
+	return next;
+}
+
+/* The loop step: returns the next cursor, or invalid with *CODE (4 or 3). */
+static jv
+do_loop(struct driver *d, jv step, jv *ev, int *code)
+{
+	const char *id = wf_jv_str(step, "id");
+	const char *cond = wf_jv_str(step, "condition");
+	jv loops = wf_jv_get(d->run->state, "loops");
+	long count = (long)wf_jv_num(loops, id, 0);
+	long max = (long)wf_jv_num(step, "max-iterations", 1);
+	int v = decide(d, step, cond ? cond : "true", code);
+	jv next;
+
+	jv_free(loops);
+	if (v < 0)
+		return jv_invalid();
+	*ev = jv_object_set(*ev, jv_string("condition"), jv_string(cond ? cond : "true"));
+	*ev = jv_object_set(*ev, jv_string("value"), jv_bool(v));
+	if (!v) {
+		/* Done: the counter starts again if the loop is reached anew. */
+		*ev = jv_object_set(*ev, jv_string("loops"),
+				    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
+		return wf_jv_get(step, "next");
+	}
+	if (count >= max) {
+		const char *how = wf_jv_str(step, "on-exhausted");
+
+		*ev = jv_object_set(*ev, jv_string("exhausted"), jv_true());
+		if (how && !strcmp(how, "continue")) {
+			*ev = jv_object_set(*ev, jv_string("loops"),
+					    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
+			progress(d, "%sloop %s exhausted after %ld iterations; continuing%s\n",
+				 col(d, "\033[33m"), id, max, col(d, "\033[0m"));
+			return wf_jv_get(step, "next");
+		}
+		*code = how && !strcmp(how, "pause") ? WF_EXIT_WAIT : WF_EXIT_LIMIT;
+		return jv_invalid();
+	}
+	next = wf_jv_get(step, "to");
+	*ev = jv_object_set(*ev, jv_string("loops"),
+			    jv_object_set(jv_object(), jv_string(id), jv_number((double)count + 1)));
+	*ev = jv_object_set(*ev, jv_string("iteration"), jv_number((double)count + 1));
+	*ev = jv_object_set(*ev, jv_string("jump"),
+			    jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_copy(next)),
+					  jv_string("iteration"), jv_number((double)count + 1)));
+	return next;
+}
+
+static int
+finish(struct driver *d)
+{
+	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-end"));
+	double secs = (wf_now_ms() - d->t0) / 1000.0;
+
+	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
+	if (journal(d, ev, 1))
+		return WF_EXIT_IO;
+	if (wf_run_snapshot(d->run, d->err, sizeof d->err)) {
+		wf_warn("%s", d->err);
+		return WF_EXIT_IO;
+	}
+	progress(d, "%s%s: completed%s %ld step%s in %.2fs\n", col(d, "\033[1;32m"), d->run->name,
+		 col(d, "\033[0m"), d->ran, d->ran == 1 ? "" : "s", secs);
+	if (!wf_jv_bool(d->wf, "persistent", 1)) {
+		if (wf_run_remove(d->run, d->err, sizeof d->err))
+			wf_warn("%s", d->err);
+	}
+	return 0;
+}
+
+/* The main loop, from the cursor in the state. */
+static int
+drive(struct driver *d)
+{
+	for (;;) {
+		jv cursor = wf_jv_get(d->run->state, "cursor");
+		jv step, res, next, jump, ev;
+		int idx, code = 0;
+		char detail[80], *id;
+		const char *action;
+		double t;
+
+		if (jv_get_kind(cursor) != JV_KIND_STRING) {
+			jv_free(cursor);
+			return finish(d);
+		}
+		id = wf_xstrdup(jv_string_value(cursor));
+		jv_free(cursor);
+		idx = wf_workflow_step_index(d->wf, id);
+		if (idx < 0) {
+			wf_warn("run '%s': step '%s' is not in the workflow (it changed?); start over with 'wf run %s --restart'",
+				d->run->name, id, d->run->name);
+			free(id);
+			return WF_EXIT_DATA;
+		}
+		if (stop_signal) {
+			free(id);
+			progress(d, "%s: interrupted; continue with 'wf resume %s'\n", d->run->name, d->run->name);
+			return stop_run(d, "pause", "paused", stop_signal == SIGINT ? "interrupted (SIGINT)" : "interrupted (SIGTERM)",
+					jv_null(), stop_signal == SIGINT ? WF_EXIT_INT : WF_EXIT_TERM);
+		}
+		if (faccessat(d->run->dirfd, "pause-request", F_OK, 0) == 0) {
+			unlinkat(d->run->dirfd, "pause-request", 0);
+			progress(d, "%s: paused before step '%s'; continue with 'wf resume %s'\n",
+				 d->run->name, id, d->run->name);
+			free(id);
+			return stop_run(d, "pause", "paused", "wf pause", jv_null(), WF_EXIT_WAIT);
+		}
+		if ((long)wf_jv_num(d->run->state, "steps_run", 0) >= d->max_steps) {
+			jv trail = wf_jv_get(d->run->state, "trail");
+			char *cyc = describe_cycle(trail);
+
+			wf_warn("step limit of %ld reached; the run was cycling through %s (raise it with --max-steps or 'max-steps:', then 'wf resume %s --max-steps N')",
+				d->max_steps, cyc, d->run->name);
+			jv_free(trail);
+			free(cyc);
+			free(id);
+			return stop_run(d, "run-end", "failed", "step limit", jv_null(), WF_EXIT_LIMIT);
+		}
+		step = step_at(d, idx);
+		action = wf_jv_str(step, "action");
+		t = wf_now_ms();
+		ev = jv_object_set(jv_object(), jv_string("event"), jv_string("step-end"));
+		ev = jv_object_set(ev, jv_string("step"), jv_string(id));
+		ev = jv_object_set(ev, jv_string("action"), jv_string(action));
+		d->ran++;
+
+		/* if: skips a step whose condition is false. */
+		if (wf_jv_str(step, "if")) {
+			int v = decide(d, step, wf_jv_str(step, "if"), &code);
+
+			if (v < 0) {
+				jv_free(step);
+				jv_free(ev);
+				free(id);
+				return stop_run(d, "run-end", "failed", "bad condition", jv_null(), code);
+			}
+			if (!v) {
+				progress(d, "%s[%d/%d] %s %s skipped%s\n", col(d, "\033[2m"), idx + 1, d->nsteps,
+					 id, action, col(d, "\033[0m"));
+				ev = jv_object_set(ev, jv_string("status"), jv_string("skipped"));
+				ev = jv_object_set(ev, jv_string("exit_code"), jv_number(0));
+				ev = jv_object_set(ev, jv_string("output"), jv_string(""));
+				ev = jv_object_set(ev, jv_string("cursor"), wf_jv_get(step, "next"));
+				jv_free(step);
+				free(id);
+				if (journal(d, ev, 1))
+					return WF_EXIT_IO;
+				continue;
+			}
+		}
+		if (!strcmp(action, "loop") || !strcmp(action, "conditional")) {
+			if (!strcmp(action, "loop")) {
+				next = do_loop(d, step, &ev, &code);
+			} else {
+				const char *cond = wf_jv_str(step, "condition");
+				int v = decide(d, step, cond, &code);
+
+				if (v < 0) {
+					next = jv_invalid();
+				} else {
+					const char *to = wf_jv_str(step, v ? "on-true" : "on-false");
+
+					ev = jv_object_set(ev, jv_string("condition"), jv_string(cond));
+					ev = jv_object_set(ev, jv_string("value"), jv_bool(v));
+					next = to ? jv_string(to) : wf_jv_get(step, "next");
+					if (to)
+						ev = jv_object_set(ev, jv_string("jump"),
+							jv_object_set(jv_object(), jv_string("to"), jv_string(to)));
+				}
+			}
+			if (!jv_is_valid(next)) {
+				jv_free(next);
+				jv_free(step);
+				if (code == WF_EXIT_LIMIT || code == WF_EXIT_WAIT) {
+					long max = (long)wf_jv_num(step_at(d, idx), "max-iterations", 0);
+
+					wf_warn("loop %s exhausted after %ld iterations%s", id, max,
+						code == WF_EXIT_WAIT ? "; paused" : "");
+					jv_free(ev);
+					ev = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+					free(id);
+					return stop_run(d, code == WF_EXIT_WAIT ? "pause" : "run-end",
+							code == WF_EXIT_WAIT ? "paused" : "failed",
+							"loop exhausted", ev, code);
+				}
+				jv_free(ev);
+				free(id);
+				return stop_run(d, "run-end", "failed", "bad condition", jv_null(), code);
+			}
+			ev = jv_object_set(ev, jv_string("status"), jv_string("ok"));
+			ev = jv_object_set(ev, jv_string("exit_code"), jv_number(0));
+			ev = jv_object_set(ev, jv_string("output"), jv_string(""));
+			ev = jv_object_set(ev, jv_string("cursor"), next);
+			progress(d, "%s[%d/%d] %s %s%s -> %s%s\n", col(d, "\033[2m"), idx + 1, d->nsteps, id, action,
+				 short_detail(step, detail, sizeof detail),
+				 wf_jv_str(ev, "cursor") ? wf_jv_str(ev, "cursor") : "end", col(d, "\033[0m"));
+			jv_free(step);
+			free(id);
+			if (journal(d, ev, 1))
+				return WF_EXIT_IO;
+			continue;
+		}
+
+		/* An action: journal the start, run it in wf-step, journal the end. */
+		{
+			jv retry = wf_jv_get(step, "retry");
+			int attempts = (int)wf_jv_num(retry, "attempts", 1);
+			double delay = wf_jv_num(retry, "delay", 0);
+			int idem = wf_jv_bool(step, "idempotent", 1);
+
+			jv_free(retry);
+			if (attempts < 1)
+				attempts = 1;
+			progress(d, "%s[%d/%d] %s %s%s%s ...%s", col(d, "\033[1m"), idx + 1, d->nsteps, id, action,
+				 short_detail(step, detail, sizeof detail), col(d, "\033[0m"), d->tty ? "" : "\n");
+			res = jv_null();
+			for (int attempt = 1; attempt <= attempts; attempt++) {
+				jv se = jv_object_set(jv_object(), jv_string("event"), jv_string("step-start"));
+
+				se = jv_object_set(se, jv_string("step"), jv_string(id));
+				se = jv_object_set(se, jv_string("attempt"), jv_number(attempt));
+				if (!idem)
+					se = jv_object_set(se, jv_string("idempotent"), jv_false());
+				if (journal(d, se, !idem)) {
+					jv_free(step);
+					jv_free(ev);
+					free(id);
+					return WF_EXIT_IO;
+				}
+				jv_free(res);
+				res = run_child(d, jv_copy(step));
+				if (wf_jv_bool(res, "interrupted", 0) || stop_signal)
+					break;
+				if (strcmp(wf_jv_str(res, "status"), "failed") || attempt == attempts)
+					break;
+				progress(d, "\n%s%s failed (%s); retrying in %gs (attempt %d of %d)%s\n",
+					 col(d, "\033[33m"), id, wf_jv_str(res, "error") ? wf_jv_str(res, "error") : "?",
+					 delay, attempt + 1, attempts, col(d, "\033[0m"));
+				for (double w = 0; w < delay && !stop_signal; w += 0.05)
+					usleep(50000);
+			}
+		}
+		if (wf_jv_bool(res, "interrupted", 0) || stop_signal) {
+			int sig = stop_signal ? stop_signal : SIGINT;
+
+			progress(d, "\n%s: interrupted during step '%s'; it will run again on 'wf resume %s'\n",
+				 d->run->name, id, d->run->name);
+			jv_free(res);
+			jv_free(step);
+			jv_free(ev);
+			free(id);
+			return stop_run(d, "pause", "paused", sig == SIGINT ? "interrupted (SIGINT)" : "interrupted (SIGTERM)",
+					jv_null(), sig == SIGINT ? WF_EXIT_INT : WF_EXIT_TERM);
+		}
+		{
+			const char *status = wf_jv_str(res, "status");
+			double secs = (wf_now_ms() - t) / 1000.0;
+			int printed = (int)wf_jv_num(res, "printed", 1);
+			const char *c_on = !strcmp(status, "ok") ? col(d, "\033[32m") : !strcmp(status, "waiting") ?
+					   col(d, "\033[33m") : col(d, "\033[31m");
+
+			if (d->tty && !printed)
+				progress(d, "\r\033[K%s[%d/%d] %s %s%s ... %s%s %.1fs%s\n", col(d, "\033[1m"), idx + 1,
+					 d->nsteps, id, action, short_detail(step, detail, sizeof detail), c_on,
+					 status, secs, col(d, "\033[0m"));
+			else
+				progress(d, "%s%s[%d/%d] %s %s %.1fs%s\n", d->tty ? "\n" : "", c_on, idx + 1, d->nsteps,
+					 id, status, secs, col(d, "\033[0m"));
+			if (!strcmp(status, "failed") && wf_jv_str(res, "error"))
+				progress(d, "%s%s: %s%s\n", col(d, "\033[31m"), id, wf_jv_str(res, "error"),
+					 col(d, "\033[0m"));
+		}
+		if (!strcmp(wf_jv_str(res, "status"), "waiting")) {
+			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+
+			extra = jv_object_set(extra, jv_string("pending"), wf_jv_get(res, "pending"));
+			extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+			jv_free(res);
+			jv_free(step);
+			jv_free(ev);
+			progress(d, "%s: waiting at step '%s'; see 'wf status %s'\n", d->run->name, id, d->run->name);
+			free(id);
+			return stop_run(d, "pause", "waiting", "waiting for an answer", extra, WF_EXIT_WAIT);
+		}
+		next = next_after(d, step, res, &jump, &code);
+		{
+			static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
+							    "model", "usage", "duration_ms", "verdict",
+							    "messages", NULL };
+			const char *o = wf_jv_str(res, "output");
+
+			for (int i = 0; keep[i]; i++) {
+				jv v = wf_jv_get(res, keep[i]);
+
+				if (jv_get_kind(v) != JV_KIND_NULL)
+					ev = jv_object_set(ev, jv_string(keep[i]), v);
+				else
+					jv_free(v);
+			}
+			ev = jv_object_set(ev, jv_string("output"),
+					   jv_string_sized(o ? o : "", o && strlen(o) > JOURNAL_OUTPUT_MAX ?
+							   JOURNAL_OUTPUT_MAX : (int)(o ? strlen(o) : 0)));
+		}
+		if (!jv_is_valid(next)) {
+			/* The step failed: the cursor stays on it, so a resume runs it again. */
+			jv_free(next);
+			jv_free(jump);
+			ev = jv_object_set(ev, jv_string("cursor"), jv_string(id));
+			jv_free(res);
+			if (journal(d, ev, 1)) {
+				jv_free(step);
+				free(id);
+				return WF_EXIT_IO;
+			}
+			jv_free(step);
+			progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
+				 d->run->name, id, d->run->name);
+			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+			free(id);
+			return stop_run(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" : "bad condition",
+					extra, code);
+		}
+		if (jv_get_kind(jump) != JV_KIND_NULL)
+			ev = jv_object_set(ev, jv_string("jump"), jump);
+		else
+			jv_free(jump);
+		ev = jv_object_set(ev, jv_string("cursor"), next);
+		jv_free(res);
+		jv_free(step);
+		free(id);
+		if (journal(d, ev, 1))
+			return WF_EXIT_IO;
+	}
+}
+
+/* ---- starting and resuming ---- */
+
+static char *
+find_step_exe(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			char *p;
+
+			*slash = '\0';
+			p = wf_xasprintf("%s/wf-step", exe);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return wf_xstrdup("/usr/bin/env");
+}
+
+/* Load the workflow named by o->target; 0 or an exit code after messages. */
+static int
+load_workflow(struct wf_run_opts *o, jv *wf)
+{
+	struct wf_diag diag = {0};
+	char err[512];
+	int code = 0;
+	char *path;
+
+	if (!strcmp(o->target, "-")) {
+		/* wf-parse output on stdin. */
+		*wf = wf_json_read_fd(0, (size_t)64 << 20, err, sizeof err);
+		if (!jv_is_valid(*wf)) {
+			wf_warn("standard input: %s", err);
+			return WF_EXIT_DATA;
+		}
+		if (jv_get_kind(*wf) != JV_KIND_OBJECT || !wf_jv_str(*wf, "name") ||
+		    jv_get_kind(wf_jv_get(*wf, "steps")) != JV_KIND_ARRAY || !wf_jv_str(*wf, "hash")) {
+			wf_warn("standard input: not a canonical workflow (use 'wf-parse FILE | wf-run -')");
+			return WF_EXIT_DATA;
+		}
+		return 0;
+	}
+	path = wf_workflow_find(o->target, &code, err, sizeof err);
+	if (!path) {
+		wf_warn("%s", err);
+		return code;
+	}
+	*wf = wf_workflow_load(path, &diag, &code);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	free(path);
+	return code;
+}
+
+static jv
+merged_vars(jv wf, jv overrides)
+{
+	jv vars = wf_jv_get(wf, "variables");
+
+	if (jv_get_kind(vars) != JV_KIND_OBJECT) {
+		jv_free(vars);
+		vars = jv_object();
+	}
+	if (jv_get_kind(overrides) == JV_KIND_OBJECT)
+		jv_object_foreach(jv_copy(overrides), k, v)
+			vars = jv_object_set(vars, k, v);
+	return vars;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+open_driver(struct driver *d, struct wf_run_opts *o)
+{
+	memset(d, 0, sizeof *d);
+	d->o = o;
+	d->t0 = wf_now_ms();
+	d->tty = isatty(2);
+	d->color = d->tty && !getenv("NO_COLOR") && !o->json;
+	d->step_exe = find_step_exe();
+	umask(077);
+	setup_signals();
+	return 0;
+}
+
+static void
+close_driver(struct driver *d)
+{
+	if (d->run)
+		wf_run_close(d->run);
+	jv_free(d->wf);
+	jv_free(d->steps);
+	free(d->step_exe);
+}
+
+static int
+open_locked(struct driver *d, const char *name, int create)
+{
+	int rc = wf_run_open(name, (create ? WF_RUN_CREATE : 0) | WF_RUN_LOCK | WF_RUN_WRITE,
+			     &d->run, d->err, sizeof d->err);
+
+	if (rc)
+		wf_warn("%s", d->err);
+	return rc;
+}
+
+static void
+use_workflow(struct driver *d, jv wf)
+{
+	d->wf = wf;
+	d->steps = wf_jv_get(wf, "steps");
+	d->nsteps = jv_array_length(jv_copy(d->steps));
+	d->max_steps = d->o->max_steps > 0 ? d->o->max_steps : (long)wf_jv_num(wf, "max-steps", WF_DEFAULT_MAX_STEPS);
+}
+
+int
+wf_run_start(struct wf_run_opts *o)
+{
+	struct driver d;
+	jv wf = jv_invalid(), ev;
+	int rc;
+	char cwd[PATH_MAX];
+	const char *status;
+
+	open_driver(&d, o);
+	d.wf = jv_null();
+	d.steps = jv_null();
+	rc = load_workflow(o, &wf);
+	if (rc) {
+		jv_free(wf);
+		close_driver(&d);
+		return rc;
+	}
+	jv_free(d.wf);
+	jv_free(d.steps);
+	use_workflow(&d, wf);
+	if (o->start_step && wf_workflow_step_index(wf, o->start_step) < 0) {
+		wf_warn("workflow '%s' has no step '%s'", wf_jv_str(wf, "name"), o->start_step);
+		close_driver(&d);
+		return WF_EXIT_USAGE;
+	}
+	if (o->dry_run) {
+		rc = wf_run_dry(wf, o);
+		close_driver(&d);
+		return rc;
+	}
+	if ((rc = open_locked(&d, wf_jv_str(wf, "name"), 1))) {
+		close_driver(&d);
+		return rc;
+	}
+	status = wf_jv_str(d.run->state, "status");
+	if (status && strcmp(status, "completed") && !o->restart) {
+		const char *at = wf_jv_str(d.run->state, "cursor");
+
+		wf_warn("run '%s' is %s%s%s; continue it with 'wf resume %s', or start over with 'wf run %s --restart'",
+			d.run->name, !strcmp(status, "running") ? "interrupted" : status, at ? " at step " : "",
+			at ? at : "", d.run->name, d.run->name);
+		close_driver(&d);
+		return WF_EXIT_USAGE;
+	}
+	if (status && (rc = wf_run_reset(d.run, d.err, sizeof d.err))) {
+		wf_warn("%s", d.err);
+		close_driver(&d);
+		return rc;
+	}
+	{
+		char *txt = wf_json_dump(wf);
+
+		rc = wf_run_write_file(d.run, "workflow.json", txt, strlen(txt), d.err, sizeof d.err);
+		free(txt);
+		if (!rc && mkdirat(d.run->dirfd, "steps", 0700) < 0 && errno != EEXIST) {
+			snprintf(d.err, sizeof d.err, "cannot create '%s/steps': %s", d.run->dir, strerror(errno));
+			rc = WF_EXIT_IO;
+		}
+		if (rc) {
+			wf_warn("%s", d.err);
+			close_driver(&d);
+			return rc;
+		}
+	}
+	if (!getcwd(cwd, sizeof cwd))
+		snprintf(cwd, sizeof cwd, ".");
+	ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-start"));
+	ev = jv_object_set(ev, jv_string("name"), jv_string(d.run->name));
+	ev = jv_object_set(ev, jv_string("workflow"), wf_jv_get(wf, "source"));
+	ev = jv_object_set(ev, jv_string("hash"), wf_jv_get(wf, "hash"));
+	ev = jv_object_set(ev, jv_string("cwd"), jv_string(cwd));
+	ev = jv_object_set(ev, jv_string("cursor"),
+			   o->start_step ? jv_string(o->start_step) : wf_jv_get(step_at(&d, 0), "id"));
+	ev = jv_object_set(ev, jv_string("vars"), merged_vars(wf, o->vars));
+	ev = jv_object_set(ev, jv_string("model"), wf_jv_get(wf, "model"));
+	ev = jv_object_set(ev, jv_string("original_model"), wf_jv_get(wf, "model"));
+	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
+	if ((rc = journal(&d, ev, 1))) {
+		close_driver(&d);
+		return rc;
+	}
+	rc = drive(&d);
+	close_driver(&d);
+	return rc;
+}
+
+int
+wf_run_resume(struct wf_run_opts *o)
+{
+	struct driver d;
+	jv wf, ev, inflight;
+	const char *status;
+	int rc;
+
+	open_driver(&d, o);
+	d.wf = jv_null();
+	d.steps = jv_null();
+	if (!wf_name_valid(o->target)) {
+		wf_warn("invalid run name '%.80s'", o->target);
+		close_driver(&d);
+		return WF_EXIT_DATA;
+	}
+	if ((rc = open_locked(&d, o->target, 0))) {
+		close_driver(&d);
+		return rc;
+	}
+	status = wf_jv_str(d.run->state, "status");
+	if (!status) {
+		wf_warn("run '%s' has no state yet; start it with 'wf run %s'", o->target, o->target);
+		close_driver(&d);
+		return WF_EXIT_NOINPUT;
+	}
+	if (!strcmp(status, "completed")) {
+		wf_warn("run '%s' already completed; nothing to resume (start again with 'wf run %s')",
+			o->target, o->target);
+		close_driver(&d);
+		return 0;
+	}
+	/* The definition the run started from, unless the user accepts the new one. */
+	{
+		struct wf_buf b = {0};
+		int fd = openat(d.run->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		char err[256];
+
+		wf = jv_invalid();
+		if (fd >= 0 && wf_read_fd(fd, (size_t)64 << 20, &b) == 0)
+			wf = wf_json_parse(b.s, b.len, err, sizeof err);
+		if (fd >= 0)
+			close(fd);
+		wf_buf_free(&b);
+		if (!jv_is_valid(wf)) {
+			wf_warn("%s/workflow.json is missing or damaged; start over with 'wf run %s --restart'",
+				d.run->dir, o->target);
+			jv_free(wf);
+			close_driver(&d);
+			return WF_EXIT_IO;
+		}
+	}
+	{
+		const char *src = wf_jv_str(wf, "source");
+		struct wf_diag diag = {0};
+		int code = 0;
+		jv now = src && strcmp(src, "-") && access(src, R_OK) == 0 ? wf_workflow_load(src, &diag, &code) : jv_invalid();
+
+		if (jv_is_valid(now) && strcmp(wf_jv_str(now, "hash"), wf_jv_str(wf, "hash"))) {
+			if (!o->accept_changes) {
+				wf_warn("workflow '%s' changed since the run started (%.19s... -> %.19s...); resume with --accept-changes to use the new definition, or start over with 'wf run %s --restart'",
+					src, wf_jv_str(wf, "hash"), wf_jv_str(now, "hash"), o->target);
+				jv_free(now);
+				jv_free(wf);
+				wf_diag_free(&diag);
+				close_driver(&d);
+				return WF_EXIT_DATA;
+			}
+			char *txt = wf_json_dump(now);
+			rc = wf_run_write_file(d.run, "workflow.json", txt, strlen(txt), d.err, sizeof d.err);
+			free(txt);
+			jv_free(wf);
+			wf = now;
+			if (rc) {
+				wf_warn("%s", d.err);
+				wf_diag_free(&diag);
+				close_driver(&d);
+				return rc;
+			}
+		} else {
+			if (!jv_is_valid(now) && diag.n && o->accept_changes) {
+				wf_diag_print(&diag);
+				wf_diag_free(&diag);
+				jv_free(wf);
+				jv_free(now);
+				close_driver(&d);
+				return code ? code : WF_EXIT_DATA;
+			}
+			jv_free(now);
+		}
+		wf_diag_free(&diag);
+	}
+	jv_free(d.wf);
+	jv_free(d.steps);
+	use_workflow(&d, wf);
+	ev = jv_object_set(jv_object(), jv_string("event"), jv_string("resume"));
+	ev = jv_object_set(ev, jv_string("vars"), jv_get_kind(o->vars) == JV_KIND_OBJECT ? jv_copy(o->vars) : jv_object());
+	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
+	ev = jv_object_set(ev, jv_string("hash"), wf_jv_get(wf, "hash"));
+	ev = jv_object_set(ev, jv_string("from"), jv_string(status));
+	inflight = wf_jv_get(d.run->state, "inflight");
+	if (jv_get_kind(inflight) == JV_KIND_OBJECT) {
+		const char *sid = wf_jv_str(inflight, "step");
+		int idx = sid ? wf_workflow_step_index(wf, sid) : -1;
+		jv step = idx >= 0 ? step_at(&d, idx) : jv_null();
+
+		ev = jv_object_set(ev, jv_string("interrupted_step"), wf_jv_get(inflight, "step"));
+		if (idx >= 0 && !wf_jv_bool(step, "idempotent", 1) && !o->rerun && !o->skip) {
+			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(sid));
+
+			extra = jv_object_set(extra, jv_string("pending"),
+				jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("in-doubt")),
+					      jv_string("step"), jv_string(sid)));
+			wf_warn("step '%s' was in progress when the run stopped and is marked idempotent: false; run it again with 'wf resume %s --rerun' or skip it with 'wf resume %s --skip'",
+				sid, o->target, o->target);
+			jv_free(step);
+			jv_free(inflight);
+			jv_free(ev);
+			rc = stop_run(&d, "pause", "waiting", "step in doubt", extra, WF_EXIT_WAIT);
+			close_driver(&d);
+			return rc;
+		}
+		if (idx >= 0 && o->skip) {
+			ev = jv_object_set(ev, jv_string("cursor"), wf_jv_get(step, "next"));
+			ev = jv_object_set(ev, jv_string("skipped"), jv_string(sid));
+		}
+		jv_free(step);
+	} else {
+		const char *why = wf_jv_str(d.run->state, "reason");
+		int in_doubt = why && !strcmp(why, "step in doubt");
+
+		if (in_doubt && !o->skip && !o->rerun) {
+			wf_warn("step '%s' of run '%s' is in doubt: it may or may not have run; run it again with 'wf resume %s --rerun' or skip it with 'wf resume %s --skip'",
+				wf_jv_str(d.run->state, "cursor"), o->target, o->target, o->target);
+			jv_free(inflight);
+			jv_free(ev);
+			close_driver(&d);
+			return WF_EXIT_WAIT;
+		}
+		if ((o->skip || o->rerun) && !in_doubt) {
+			wf_warn("no step of run '%s' is in doubt; --rerun and --skip answer that question only",
+				o->target);
+			jv_free(inflight);
+			jv_free(ev);
+			close_driver(&d);
+			return WF_EXIT_USAGE;
+		}
+	}
+	if (o->skip && jv_get_kind(inflight) != JV_KIND_OBJECT) {
+		const char *sid = wf_jv_str(d.run->state, "cursor");
+		int idx = sid ? wf_workflow_step_index(wf, sid) : -1;
+
+		if (idx >= 0) {
+			jv step = step_at(&d, idx);
+			ev = jv_object_set(ev, jv_string("cursor"), wf_jv_get(step, "next"));
+			ev = jv_object_set(ev, jv_string("skipped"), jv_string(sid));
+			jv_free(step);
+		}
+	}
+	jv_free(inflight);
+	if ((rc = journal(&d, ev, 1))) {
+		close_driver(&d);
+		return rc;
+	}
+	progress(&d, "%s: resuming at step '%s'\n", d.run->name,
+		 wf_jv_str(d.run->state, "cursor") ? wf_jv_str(d.run->state, "cursor") : "(end)");
+	rc = drive(&d);
+	close_driver(&d);
+	return rc;
+}
+
+int
+wf_run_dry(jv wf, struct wf_run_opts *o)
+{
+	jv steps = wf_jv_get(wf, "steps");
+	int n = jv_array_length(jv_copy(steps));
+	jv ctx = jv_object_set(jv_object(), jv_string("vars"), merged_vars(wf, o->vars));
+	int i = o->start_step ? wf_workflow_step_index(wf, o->start_step) : 0;
+	static const char *const texts[] = { "command", "prompt", "message", "model", "title", "body",
+					     "from", "value", "condition", "to", NULL };
+	static const char *const jumps[] = { "on-true", "on-false", "on-approved", "on-rejected",
+					     "on-complete", "on-error", NULL };
+
+	printf("%s: dry run, nothing is executed (%d steps)\n", wf_jv_str(wf, "name"), n);
+	for (; i >= 0 && i < n; i++) {
+		jv s = jv_array_get(jv_copy(steps), i);
+		const char *action = wf_jv_str(s, "action");
+
+		printf("[%d/%d] %s %s\n", i + 1, n, wf_jv_str(s, "id"), action);
+		for (int k = 0; texts[k]; k++) {
+			const char *t = wf_jv_str(s, texts[k]);
+			char err[256];
+			char *sub;
+
+			if (!t)
+				continue;
+			/* Shell text is shown as written: the shell expands it, from the environment. */
+			sub = !strcmp(texts[k], "command") ? wf_xstrdup(t) : wf_subst(t, ctx, 0, NULL, err, sizeof err);
+			printf("      %s: %s\n", texts[k], sub ? sub : t);
+			free(sub);
+		}
+		if (wf_jv_str(s, "check"))
+			printf("      check: %s\n", wf_jv_str(s, "check"));
+		for (int k = 0; jumps[k]; k++)
+			if (wf_jv_str(s, jumps[k]))
+				printf("      %s -> %s\n", jumps[k], wf_jv_str(s, jumps[k]));
+		if (!strcmp(action, "loop"))
+			printf("      loops back to %s while '%s', at most %g times\n", wf_jv_str(s, "to"),
+			       wf_jv_str(s, "condition"), wf_jv_num(s, "max-iterations", 0));
+		jv_free(s);
+	}
+	jv_free(steps);
+	jv_free(ctx);
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+}

@@ -1,0 +1,727 @@
+/*
+ * step.c: running one step (wf-step(1)).  A step request comes in as
+ * JSON; the action runs; a step result goes out.  Shell commands get the
+ * workflow's variables in their environment, never in their text, run in
+ * their own process group, and have their output captured to files (with
+ * secrets masked) and optionally echoed.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+extern char **environ;
+
+#define OUTPUT_EXCERPT (64 * 1024)
+#define OUTPUT_VAR_MAX (1024 * 1024)
+
+volatile int wf_step_stop;
+
+/* ---- secrets ---- */
+
+/* Is the environment variable NAME one whose value must never be shown or inherited? */
+int
+wf_secret_name(const char *name)
+{
+	size_t n = strlen(name);
+	static const char *const suffixes[] = { "_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD",
+						"_ACCESS_KEY", NULL };
+
+	if (!strcmp(name, "GH_TOKEN") || !strcmp(name, "GITHUB_TOKEN"))
+		return 1;
+	for (int i = 0; suffixes[i]; i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n >= k && !strcmp(name + n - k, suffixes[i]))
+			return 1;
+	}
+	return strstr(name, "SECRET") != NULL;
+}
+
+/* The values of secret variables in our environment that are long enough to mask. */
+static char **
+secret_values(void)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	for (char **e = environ; *e; e++) {
+		char *eq = strchr(*e, '=');
+		char name[256];
+
+		if (!eq || (size_t)(eq - *e) >= sizeof name)
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		if (wf_secret_name(name) && strlen(eq + 1) >= 8) {
+			v = wf_xrealloc(v, (n + 2) * sizeof *v);
+			v[n++] = wf_xstrdup(eq + 1);
+			v[n] = NULL;
+		}
+	}
+	return v;
+}
+
+/*
+ * A masking stream: text goes in in chunks, comes out with every secret
+ * replaced by ***, holding back just enough at the end of each chunk that
+ * a secret split across two chunks is still caught.
+ */
+struct masker {
+	char **secrets;
+	size_t longest;
+	struct wf_buf pending;
+	void (*out)(void *ctx, const char *p, size_t n);
+	void *ctx;
+};
+
+static void
+mask_emit(struct masker *m, int final)
+{
+	struct wf_buf b = {0};
+	size_t i = 0, keep = final ? 0 : (m->longest ? m->longest - 1 : 0);
+
+	while (i < m->pending.len) {
+		int hit = 0;
+
+		for (char **s = m->secrets; s && *s; s++) {
+			size_t k = strlen(*s);
+
+			if (i + k <= m->pending.len && !memcmp(m->pending.s + i, *s, k)) {
+				wf_buf_addstr(&b, "***");
+				i += k;
+				hit = 1;
+				break;
+			}
+		}
+		if (hit)
+			continue;
+		if (!final && m->pending.len - i <= keep)
+			break;
+		wf_buf_addch(&b, m->pending.s[i++]);
+	}
+	if (b.len)
+		m->out(m->ctx, b.s, b.len);
+	memmove(m->pending.s, m->pending.s + i, m->pending.len - i);
+	m->pending.len -= i;
+	if (m->pending.s)
+		m->pending.s[m->pending.len] = '\0';
+	wf_buf_free(&b);
+}
+
+static void
+mask_write(struct masker *m, const char *p, size_t n)
+{
+	if (!m->secrets) {
+		m->out(m->ctx, p, n);
+		return;
+	}
+	wf_buf_add(&m->pending, p, n);
+	mask_emit(m, 0);
+}
+
+char *
+wf_mask_secrets(const char *text)
+{
+	char **sec = secret_values();
+	struct wf_buf b = {0};
+
+	wf_buf_addstr(&b, "");
+	for (const char *p = text; *p;) {
+		int hit = 0;
+
+		for (char **s = sec; s && *s; s++) {
+			size_t k = strlen(*s);
+
+			if (!strncmp(p, *s, k)) {
+				wf_buf_addstr(&b, "***");
+				p += k;
+				hit = 1;
+				break;
+			}
+		}
+		if (!hit)
+			wf_buf_addch(&b, *p++);
+	}
+	wf_strv_free(sec);
+	return wf_buf_detach(&b);
+}
+
+/* ---- capture of a command's output ---- */
+
+struct capture {
+	int file[3];		/* [1] stdout file, [2] stderr file */
+	int echo[3];		/* where to echo each stream, or -1 */
+	struct wf_buf out;	/* stdout, up to OUTPUT_VAR_MAX */
+	int truncated;
+	struct masker mask[3];
+	int io_error;
+};
+
+struct sinkctx {
+	struct capture *cap;
+	int stream;
+};
+
+static void
+deliver(void *vctx, const char *p, size_t n)
+{
+	struct sinkctx *s = vctx;
+	struct capture *c = s->cap;
+
+	if (c->file[s->stream] >= 0 && wf_write_all(c->file[s->stream], p, n) < 0)
+		c->io_error = errno;
+	if (c->echo[s->stream] >= 0)
+		(void)wf_write_all(c->echo[s->stream], p, n);
+	if (s->stream == 1) {
+		size_t room = OUTPUT_VAR_MAX - c->out.len;
+
+		if (n > room) {
+			n = room;
+			c->truncated = 1;
+		}
+		wf_buf_add(&c->out, p, n);
+	}
+}
+
+static struct sinkctx sink_ctx[3];
+
+static void
+sink(void *vctx, int stream, const char *buf, size_t n)
+{
+	struct capture *c = vctx;
+
+	mask_write(&c->mask[stream], buf, n);
+}
+
+/* Trim trailing newlines and spaces of S in place. */
+static void
+rtrim(struct wf_buf *b)
+{
+	while (b->len && isspace((unsigned char)b->s[b->len - 1]))
+		b->s[--b->len] = '\0';
+}
+
+/* ---- results ---- */
+
+static jv
+result_new(jv req)
+{
+	jv step = wf_jv_get(req, "step");
+	jv r = jv_object();
+	char now[32];
+
+	wf_now_iso(now);
+	r = jv_object_set(r, jv_string("id"), wf_jv_get(step, "id"));
+	r = jv_object_set(r, jv_string("status"), jv_string("ok"));
+	r = jv_object_set(r, jv_string("exit_code"), jv_number(0));
+	r = jv_object_set(r, jv_string("output"), jv_string(""));
+	r = jv_object_set(r, jv_string("vars"), jv_object());
+	r = jv_object_set(r, jv_string("started"), jv_string(now));
+	jv_free(step);
+	return r;
+}
+
+static jv
+result_fail(jv r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static jv
+result_fail(jv r, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	r = jv_object_set(r, jv_string("status"), jv_string("failed"));
+	r = jv_object_set(r, jv_string("exit_code"), jv_number(code));
+	r = jv_object_set(r, jv_string("error"), jv_string(msg));
+	return r;
+}
+
+static jv
+set_var(jv r, const char *name, jv value)
+{
+	jv vars = wf_jv_get(r, "vars");
+
+	r = jv_object_set(r, jv_string("vars"), jv_null());
+	vars = jv_object_set(vars, jv_string(name), value);
+	return jv_object_set(r, jv_string("vars"), vars);
+}
+
+/* Substitute ${...} in the step's text field KEY; NULL (and a failed R) in strict mode. */
+static char *
+field_text(jv req, jv *r, const char *key)
+{
+	jv step = wf_jv_get(req, "step");
+	const char *t = wf_jv_str(step, key);
+	char err[512];
+	struct wf_diag warn = {0};
+	char *out = NULL;
+
+	if (t) {
+		int strict = wf_jv_bool(wf_jv_get(req, "run"), "strict", 0);
+
+		out = wf_subst(t, req, strict, &warn, err, sizeof err);
+		for (size_t i = 0; i < warn.n; i++)
+			wf_warn("step '%s': %s", wf_jv_str(step, "id"), warn.msgs[i]);
+		if (!out)
+			*r = result_fail(*r, 1, "'%s': %s", key, err);
+	}
+	wf_diag_free(&warn);
+	jv_free(step);
+	return out;
+}
+
+/* Is NAME usable as a shell variable name? */
+static int
+shell_name(const char *s)
+{
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* Names a workflow may not set in a command's environment. */
+static int
+unsafe_env_name(const char *s)
+{
+	static const char *const bad[] = { "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS",
+					   "PS4", "PROMPT_COMMAND", NULL };
+
+	if (!strncmp(s, "LD_", 3) || !strncmp(s, "WF_", 3))
+		return 1;
+	for (int i = 0; bad[i]; i++)
+		if (!strcmp(s, bad[i]))
+			return 1;
+	return 0;
+}
+
+static void
+env_put(char ***env, size_t *n, const char *name, const char *value)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strncmp((*env)[i], name, len) && (*env)[i][len] == '=') {
+			free((*env)[i]);
+			(*env)[i] = wf_xasprintf("%s=%s", name, value);
+			return;
+		}
+	*env = wf_xrealloc(*env, (*n + 2) * sizeof **env);
+	(*env)[(*n)++] = wf_xasprintf("%s=%s", name, value);
+	(*env)[*n] = NULL;
+}
+
+/*
+ * The environment of a shell step: ours, minus secrets the step did not
+ * ask for, plus the workflow's variables (as NAME and WF_VAR_NAME), plus
+ * the step's env:, plus WF_RUN_NAME, WF_RUN_DIR and WF_STEP_ID.
+ */
+static char **
+step_env(jv req, jv *r)
+{
+	jv step = wf_jv_get(req, "step"), vars = wf_jv_get(req, "vars"), run = wf_jv_get(req, "run");
+	jv allowed = wf_jv_get(step, "secrets");
+	char **env = NULL;
+	size_t n = 0;
+
+	env = wf_xcalloc(1, sizeof *env);
+	for (char **e = environ; *e; e++) {
+		char *eq = strchr(*e, '=');
+		char name[256];
+		int keep = 1;
+
+		if (!eq || (size_t)(eq - *e) >= sizeof name)
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		if (wf_secret_name(name)) {
+			keep = 0;
+			if (jv_get_kind(allowed) == JV_KIND_ARRAY)
+				jv_array_foreach(jv_copy(allowed), i, a) {
+					(void)i;
+					if (jv_get_kind(a) == JV_KIND_STRING && !strcmp(jv_string_value(a), name))
+						keep = 1;
+					jv_free(a);
+				}
+		}
+		if (keep)
+			env_put(&env, &n, name, eq + 1);
+	}
+	if (jv_get_kind(vars) == JV_KIND_OBJECT)
+		jv_object_foreach(jv_copy(vars), k, v) {
+			const char *name = jv_string_value(k);
+			char *val = wf_jv_text(v);
+
+			if (shell_name(name)) {
+				char *wfname = wf_xasprintf("WF_VAR_%s", name);
+
+				if (!unsafe_env_name(name) && !wf_secret_name(name))
+					env_put(&env, &n, name, val);
+				env_put(&env, &n, wfname, val);
+				free(wfname);
+			}
+			free(val);
+			jv_free(k);
+			jv_free(v);
+		}
+	jv senv = wf_jv_get(step, "env");
+	if (jv_get_kind(senv) == JV_KIND_OBJECT)
+		jv_object_foreach(jv_copy(senv), k, v) {
+			const char *name = jv_string_value(k);
+			char *raw = wf_jv_text(v), err[256];
+			char *val = wf_subst(raw, req, 0, NULL, err, sizeof err);
+
+			if (shell_name(name) && !unsafe_env_name(name) && val)
+				env_put(&env, &n, name, val);
+			else if (!shell_name(name) || unsafe_env_name(name))
+				wf_warn("step '%s': not setting environment variable '%s'",
+					wf_jv_str(step, "id"), name);
+			free(raw);
+			free(val);
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(senv);
+	if (wf_jv_str(run, "name"))
+		env_put(&env, &n, "WF_RUN_NAME", wf_jv_str(run, "name"));
+	if (wf_jv_str(run, "dir"))
+		env_put(&env, &n, "WF_RUN_DIR", wf_jv_str(run, "dir"));
+	if (wf_jv_str(step, "id"))
+		env_put(&env, &n, "WF_STEP_ID", wf_jv_str(step, "id"));
+	(void)r;
+	jv_free(step);
+	jv_free(vars);
+	jv_free(run);
+	jv_free(allowed);
+	return env;
+}
+
+/* Open the run directory's output file for this step and STREAM, or -1. */
+static int
+open_output(jv run, const char *id, const char *ext, char **path)
+{
+	const char *dir = wf_jv_str(run, "dir");
+	double seq = wf_jv_num(run, "seq", 0);
+	int fd;
+
+	*path = NULL;
+	if (!dir)
+		return -1;
+	*path = wf_xasprintf("%s/steps/%06ld-%s.%s", dir, (long)seq, id, ext);
+	fd = open(*path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		wf_warn("cannot write '%s':", *path);
+		free(*path);
+		*path = NULL;
+	}
+	return fd;
+}
+
+static void
+mask_out(void *ctx, const char *p, size_t n)
+{
+	deliver(ctx, p, n);
+}
+
+/*
+ * Run ARGV with the step's environment, capturing output.  On return R
+ * holds status, exit_code, output and files; *OUT gets the raw stdout.
+ */
+static jv
+run_captured(jv req, jv r, char *const argv[], char **env, const char *input, size_t inlen,
+	     struct wf_buf *stdout_text)
+{
+	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
+	const char *id = wf_jv_str(step, "id");
+	struct capture cap = { .file = { -1, -1, -1 }, .echo = { -1, -1, -1 } };
+	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_step_stop, .sink = sink, .ctx = &cap };
+	struct wf_child c;
+	char *paths[3] = { NULL, NULL, NULL };
+	char **sec = secret_values();
+	size_t longest = 0;
+	int status = 0, rc;
+	const char *cwd = wf_jv_str(run, "cwd");
+	double t0 = wf_now_ms();
+
+	for (char **s = sec; s && *s; s++)
+		if (strlen(*s) > longest)
+			longest = strlen(*s);
+	cap.file[1] = open_output(run, id ? id : "step", "out", &paths[1]);
+	cap.file[2] = open_output(run, id ? id : "step", "err", &paths[2]);
+	if (!wf_jv_bool(run, "quiet", 0)) {
+		double efd = wf_jv_num(run, "echo_fd", -1);
+
+		cap.echo[1] = efd >= 0 ? (int)efd : -1;
+		cap.echo[2] = 2;
+	}
+	for (int s = 1; s <= 2; s++) {
+		sink_ctx[s].cap = &cap;
+		sink_ctx[s].stream = s;
+		cap.mask[s].secrets = sec;
+		cap.mask[s].longest = longest;
+		cap.mask[s].out = mask_out;
+		cap.mask[s].ctx = &sink_ctx[s];
+	}
+	o.timeout_s = wf_jv_num(step, "timeout", 0);
+	if (wf_spawn(argv, env, cwd, WF_SPAWN_OUT | WF_SPAWN_ERR | WF_SPAWN_PGRP |
+		     (input ? WF_SPAWN_IN : WF_SPAWN_NULL_IN), NULL, &c) < 0) {
+		r = result_fail(r, 127, "cannot run '%s': %s", argv[0], strerror(errno));
+		goto out;
+	}
+	rc = wf_communicate(&c, input, inlen, &o, &status);
+	for (int s = 1; s <= 2; s++)
+		if (sec)
+			mask_emit(&cap.mask[s], 1);
+	r = jv_object_set(r, jv_string("exit_code"), jv_number(wf_exit_code(status)));
+	if (rc == WF_COMM_TIMEOUT)
+		r = result_fail(r, 124, "timed out after %gs; the step's processes were stopped",
+				o.timeout_s);
+	else if (rc == WF_COMM_STOPPED)
+		r = result_fail(r, wf_exit_code(status), "interrupted");
+	else if (wf_exit_code(status) != 0)
+		r = result_fail(r, wf_exit_code(status), "exited with status %d", wf_exit_code(status));
+	if (rc == WF_COMM_STOPPED)
+		r = jv_object_set(r, jv_string("interrupted"), jv_true());
+	if (cap.io_error)
+		r = result_fail(r, 74, "cannot write the step's output: %s", strerror(cap.io_error));
+out:
+	for (int s = 1; s <= 2; s++) {
+		if (cap.file[s] >= 0 && close(cap.file[s]) < 0 && !cap.io_error)
+			r = result_fail(r, 74, "cannot write '%s': %s", paths[s], strerror(errno));
+		wf_buf_free(&cap.mask[s].pending);
+	}
+	{
+		jv files = jv_object();
+
+		if (paths[1])
+			files = jv_object_set(files, jv_string("stdout"), jv_string(paths[1]));
+		if (paths[2])
+			files = jv_object_set(files, jv_string("stderr"), jv_string(paths[2]));
+		r = jv_object_set(r, jv_string("files"), files);
+	}
+	free(paths[1]);
+	free(paths[2]);
+	wf_strv_free(sec);
+	rtrim(&cap.out);
+	if (!cap.out.s)
+		wf_buf_addstr(&cap.out, "");
+	r = jv_object_set(r, jv_string("output"),
+			  jv_string_sized(cap.out.s, cap.out.len > OUTPUT_EXCERPT ? OUTPUT_EXCERPT : (int)cap.out.len));
+	if (cap.truncated)
+		r = jv_object_set(r, jv_string("output_truncated"), jv_true());
+	r = jv_object_set(r, jv_string("duration_ms"), jv_number((double)(long)(wf_now_ms() - t0)));
+	*stdout_text = cap.out;
+	jv_free(step);
+	jv_free(run);
+	return r;
+}
+
+static jv
+do_shell(jv req, jv r)
+{
+	jv step = wf_jv_get(req, "step");
+	const char *cmd = wf_jv_str(step, "command");
+	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)(cmd ? cmd : ""), NULL };
+	char **env = step_env(req, &r);
+	struct wf_buf out = {0};
+	const char *ovar = wf_jv_str(step, "output");
+
+	r = run_captured(req, r, argv, env, NULL, 0, &out);
+	if (ovar && !strcmp(wf_jv_str(r, "status"), "ok"))
+		r = set_var(r, ovar, jv_string_sized(out.s, (int)out.len));
+	wf_buf_free(&out);
+	wf_strv_free(env);
+	jv_free(step);
+	return r;
+}
+
+static jv
+do_load_variable(jv req, jv r)
+{
+	jv run = wf_jv_get(req, "run");
+	char *from = field_text(req, &r, "from");
+	char *name = field_text(req, &r, "name");
+	struct wf_buf b = {0};
+	const char *cwd = wf_jv_str(run, "cwd");
+	char *path;
+
+	if (!from || !name)
+		goto out;
+	path = from[0] == '/' || !cwd ? wf_xstrdup(from) : wf_xasprintf("%s/%s", cwd, from);
+	if (wf_read_file(path, OUTPUT_VAR_MAX, &b) < 0) {
+		if (errno == EFBIG)
+			r = result_fail(r, 1, "cannot load '%s': larger than 1 MiB", from);
+		else
+			r = result_fail(r, 1, "cannot load '%s': %s", from, strerror(errno));
+	} else {
+		size_t s = 0;
+
+		rtrim(&b);
+		while (s < b.len && isspace((unsigned char)b.s[s]))
+			s++;
+		r = set_var(r, name, jv_string_sized(b.s + s, (int)(b.len - s)));
+		r = jv_object_set(r, jv_string("output"), jv_string_sized(b.s + s,
+			b.len - s > OUTPUT_EXCERPT ? OUTPUT_EXCERPT : (int)(b.len - s)));
+	}
+	free(path);
+out:
+	wf_buf_free(&b);
+	free(from);
+	free(name);
+	jv_free(run);
+	return r;
+}
+
+static jv
+do_set_variable(jv req, jv r)
+{
+	char *name = field_text(req, &r, "name");
+	char *value = field_text(req, &r, "value");
+
+	if (name && value) {
+		r = set_var(r, name, jv_string(value));
+		r = jv_object_set(r, jv_string("output"), jv_string(value));
+	}
+	free(name);
+	free(value);
+	return r;
+}
+
+/* A custom action: wf-action-NAME gets the request on stdin and answers with a result. */
+static jv
+do_custom(jv req, jv r, const char *action)
+{
+	jv run = wf_jv_get(req, "run");
+	char *exe = wf_action_find(action, wf_jv_str(run, "source"));
+	char *input, err[512];
+	struct wf_buf out = {0};
+	jv answer;
+
+	if (!exe) {
+		r = result_fail(r, 127, "unknown action '%s': no executable 'wf-action-%s' in actions/ beside the workflow or on PATH",
+				action, action);
+		jv_free(run);
+		return r;
+	}
+	char *argv[] = { exe, NULL };
+	char **env = step_env(req, &r);
+	input = wf_json_dump(req);
+	r = run_captured(req, r, argv, env, input, strlen(input), &out);
+	free(input);
+	wf_strv_free(env);
+	if (wf_jv_bool(r, "interrupted", 0) ||
+	    (!strcmp(wf_jv_str(r, "status"), "failed") && wf_jv_num(r, "exit_code", 0) == 124)) {
+		free(exe);
+		wf_buf_free(&out);
+		jv_free(run);
+		return r;
+	}
+	answer = wf_json_parse(out.s ? out.s : "", out.len, err, sizeof err);
+	if (!jv_is_valid(answer) || jv_get_kind(answer) != JV_KIND_OBJECT ||
+	    !wf_jv_str(answer, "status") ||
+	    (strcmp(wf_jv_str(answer, "status"), "ok") && strcmp(wf_jv_str(answer, "status"), "failed") &&
+	     strcmp(wf_jv_str(answer, "status"), "waiting"))) {
+		int code = (int)wf_jv_num(r, "exit_code", 0);
+
+		r = result_fail(r, code ? code : 1,
+				"custom action '%s' (%s) did not answer with a result JSON object with \"status\" ok, failed or waiting%s%s",
+				action, exe, jv_is_valid(answer) ? "" : ": ", jv_is_valid(answer) ? "" : err);
+	} else {
+		/* Take what the action says, keeping our id and timing. */
+		static const char *const keys[] = { "status", "exit_code", "output", "vars", "error",
+						    "approved", "verdict", "model", "usage", NULL };
+
+		for (int i = 0; keys[i]; i++)
+			if (jv_object_has(jv_copy(answer), jv_string(keys[i])))
+				r = jv_object_set(r, jv_string(keys[i]), wf_jv_get(answer, keys[i]));
+		jv vars = wf_jv_get(r, "vars");
+		if (jv_get_kind(vars) != JV_KIND_OBJECT)
+			r = jv_object_set(r, jv_string("vars"), jv_object());
+		jv_free(vars);
+		if (!strcmp(wf_jv_str(r, "status"), "failed") && wf_jv_num(r, "exit_code", 0) == 0)
+			r = jv_object_set(r, jv_string("exit_code"), jv_number(1));
+	}
+	jv_free(answer);
+	free(exe);
+	wf_buf_free(&out);
+	jv_free(run);
+	return r;
+}
+
+/*
+ * Actions implemented in other files of the library: each takes the
+ * request (consumed) and the result so far (consumed) and returns the
+ * result.  Added here as they land.
+ */
+static const struct {
+	const char *name;
+	jv (*run)(jv req, jv result);
+} more_actions[] = {
+	{ NULL, NULL }
+};
+
+static jv (*find_action(const char *name))(jv, jv)
+{
+	for (int i = 0; more_actions[i].name; i++)
+		if (!strcmp(more_actions[i].name, name))
+			return more_actions[i].run;
+	return NULL;
+}
+
+jv
+wf_step_execute(jv req)
+{
+	jv step = wf_jv_get(req, "step");
+	const char *a = wf_jv_str(step, "action");
+	char *action = wf_xstrdup(a ? a : "");
+	jv r = result_new(req);
+	char now[32];
+
+	if (!strcmp(action, "shell"))
+		r = do_shell(req, r);
+	else if (!strcmp(action, "load-variable"))
+		r = do_load_variable(req, r);
+	else if (!strcmp(action, "set-variable"))
+		r = do_set_variable(req, r);
+	else if (find_action(action))
+		r = find_action(action)(jv_copy(req), r);
+	else if (!wf_action_is_builtin(action))
+		r = do_custom(req, r, action);
+	else
+		r = result_fail(r, 70, "action '%s' cannot run in wf-step", action);
+	wf_now_iso(now);
+	r = jv_object_set(r, jv_string("ended"), jv_string(now));
+	/* Nothing that leaves this process may carry a secret. */
+	{
+		jv o = wf_jv_get(r, "output"), e = wf_jv_get(r, "error");
+
+		if (jv_get_kind(o) == JV_KIND_STRING) {
+			char *m = wf_mask_secrets(jv_string_value(o));
+			r = jv_object_set(r, jv_string("output"), jv_string(m));
+			free(m);
+		}
+		if (jv_get_kind(e) == JV_KIND_STRING) {
+			char *m = wf_mask_secrets(jv_string_value(e));
+			r = jv_object_set(r, jv_string("error"), jv_string(m));
+			free(m);
+		}
+		jv_free(o);
+		jv_free(e);
+	}
+	free(action);
+	jv_free(step);
+	jv_free(req);
+	return r;
+}

@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# wf-state: reading and changing runs, the journal's integrity, permissions.
+load helpers
+
+fail_workflow() {
+	write f.yaml <<'Y'
+name: f
+variables: {color: red}
+steps:
+  - id: a
+    action: shell
+    command: "echo a >> log"
+  - id: b
+    action: shell
+    command: 'test -e ok || exit 1; echo "b $color" >> log'
+  - id: c
+    action: shell
+    command: "echo c >> log"
+Y
+}
+
+@test "status lists runs, and shows one in detail and as JSON" {
+	wf run test-linear --quiet
+	run wf status
+	assert_success
+	assert_output --regexp "test-linear +completed"
+	run wf status test-linear
+	assert_success
+	assert_line "status:   completed"
+	assert_line --partial "steps run: 2"
+	run sh -c "wf status test-linear --json | jq -r '.status, .steps.s2.output'"
+	assert_output $'completed\nStep 2'
+}
+
+@test "get, set and history" {
+	fail_workflow
+	run wf run f.yaml --quiet
+	assert_failure 1
+	run wf-state get f vars.color
+	assert_output red
+	run wf-state set f color blue
+	assert_success
+	run wf-state get f vars.color
+	assert_output blue
+	touch ok
+	run wf resume f --quiet
+	assert_success
+	run cat log
+	assert_output $'a\nb blue\nc'
+	run sh -c "wf-state history f | jq -r .event | sort | uniq -c | sort -rn | head -1"
+	assert_output --regexp "step-(start|end)"
+	run wf-state get f vars.nope
+	assert_failure 66
+}
+
+@test "resume --var sets variables before continuing" {
+	fail_workflow
+	run wf run f.yaml --quiet
+	touch ok
+	run wf resume f --var color=green --quiet
+	assert_success
+	run cat log
+	assert_line "b green"
+}
+
+@test "files are 0600 and directories 0700 whatever the umask" {
+	umask 000
+	wf run test-linear --quiet
+	run stat -c '%a %n' "$WF_STATE_DIR" "$WF_STATE_DIR/runs" "$WF_STATE_DIR/runs/test-linear" \
+		"$WF_STATE_DIR/runs/test-linear/steps" "$WF_STATE_DIR/runs/test-linear/history.jsonl" \
+		"$WF_STATE_DIR/runs/test-linear/state.json" "$WF_STATE_DIR/runs/test-linear/workflow.json" \
+		"$WF_STATE_DIR/runs/test-linear/lock"
+	refute_output --regexp "^(7[1-7][0-7]|6[1-7][0-7]|[0-7]*[1-7] )"
+	for f in $(find "$WF_STATE_DIR" -type f); do
+		[ "$(stat -c %a "$f")" = 600 ]
+	done
+	for d in $(find "$WF_STATE_DIR" -type d); do
+		[ "$(stat -c %a "$d")" = 700 ]
+	done
+	run wf-state fsck test-linear
+	assert_success
+}
+
+@test "S08: a state root writable by others is refused with exit 77" {
+	mkdir -p "$WF_STATE_DIR/runs"
+	chmod 0777 "$WF_STATE_DIR"
+	run wf run test-linear
+	assert_failure 77
+	assert_output --partial "has mode 0777: writable by others"
+}
+
+@test "F21: a symlink planted as the run directory is not followed" {
+	mkdir -p "$WF_STATE_DIR/runs" elsewhere
+	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/runs"
+	ln -s "$WORK/elsewhere" "$WF_STATE_DIR/runs/test-linear"
+	run wf run test-linear
+	assert_failure 77
+	assert_output --partial "symbolic link"
+	run ls elsewhere
+	assert_output ""
+}
+
+@test "S06: run names never escape the state directory" {
+	for n in ../x /etc/passwd a/b .. .hidden -rf 'a..b'; do
+		run wf-state status "$n"
+		assert_failure 65
+		assert_output --partial "invalid run name"
+	done
+}
+
+@test "F15: a torn last journal line is set aside and the run resumes" {
+	fail_workflow
+	run wf run f.yaml --quiet
+	printf '{"seq":99,"event":"step-st' >> "$WF_STATE_DIR/runs/f/history.jsonl"
+	touch ok
+	run wf resume f --quiet
+	assert_success
+	assert_output --partial "discarding an incomplete final record"
+	ls "$WF_STATE_DIR"/runs/f/history.jsonl.torn-*
+	run wf-state fsck f
+	assert_success
+}
+
+@test "F16: damage in the middle of the journal is refused with 74 and nothing changes" {
+	fail_workflow
+	run wf run f.yaml --quiet
+	j="$WF_STATE_DIR/runs/f/history.jsonl"
+	sed -i '2s/"attempt":1/"attempt":7/' "$j"
+	before=$(cd "$WF_STATE_DIR" && find . -type f -exec sha256sum {} + | sort)
+	touch ok
+	run wf resume f
+	assert_failure 74
+	assert_output --partial "history.jsonl line 2: checksum mismatch; refusing to continue"
+	after=$(cd "$WF_STATE_DIR" && find . -type f -exec sha256sum {} + | sort)
+	[ "$before" = "$after" ]
+	run wf-state fsck f
+	assert_failure 74
+	assert_output --partial "line 2: checksum mismatch"
+}
+
+@test "F14: a damaged state.json is rebuilt from the journal" {
+	fail_workflow
+	run wf run f.yaml --quiet
+	echo garbage > "$WF_STATE_DIR/runs/f/state.json"
+	touch ok
+	run wf resume f --quiet
+	assert_success
+	assert_output --partial "state.json is damaged: rebuilding it from the journal"
+	ls "$WF_STATE_DIR"/runs/f/state.json.corrupt-*
+	run cat log
+	assert_output $'a\nb red\nc'
+}
+
+@test "a changed workflow is refused on resume unless --accept-changes" {
+	fail_workflow
+	run wf run f.yaml --quiet
+	sed -i 's/echo c/echo C/' f.yaml
+	touch ok
+	run wf resume f
+	assert_failure 65
+	assert_output --partial "changed since the run started (sha256:"
+	assert_output --partial "--accept-changes"
+	run wf resume f --accept-changes --quiet
+	assert_success
+	run tail -1 log
+	assert_output C
+}
+
+@test "rm removes a run; unknown runs give 66" {
+	wf run test-linear --quiet
+	run wf-state rm test-linear
+	assert_success
+	[ ! -e "$WF_STATE_DIR/runs/test-linear" ]
+	run wf-state status test-linear
+	assert_failure 66
+	run wf resume nosuch
+	assert_failure 66
+}
+
+@test "fsck passes on a healthy run and reports leftover temporary files" {
+	wf run test-linear --quiet
+	run wf-state fsck test-linear
+	assert_success
+	assert_output --partial "ok (6 events)"
+	touch "$WF_STATE_DIR/runs/test-linear/.state.json.tmp.123"
+	run wf-state fsck test-linear
+	assert_failure 74
+	assert_output --partial "leftover temporary file"
+}
