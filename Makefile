@@ -60,7 +60,7 @@ $(BIN)/%: $(OBJ)/cmd/%.o $(OBJ)/libwf.a
 # Debian packages the build and the tests need.
 DEB_PACKAGES = gcc make libc6-dev libyaml-dev libjq-dev libcurl4-openssl-dev \
 	bats bats-assert bats-support parallel jq git tmux python3 strace \
-	procps util-linux coreutils
+	procps util-linux coreutils groff-base mandoc
 
 deps:
 	@missing=; for p in $(DEB_PACKAGES); do \

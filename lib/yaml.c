@@ -14,6 +14,8 @@
 
 struct loader {
 	yaml_parser_t parser;
+	const char *buf;	/* the input, for a look at the character an error points at */
+	size_t len;
 	const char *file;
 	struct wf_diag *diag;
 	jv pos;
@@ -21,20 +23,43 @@ struct loader {
 	int errors;	/* any problem at all */
 };
 
-/* Report the parser's own error once, with its position. */
+/* The byte at 0-based LINE and character COLUMN of the input, or 0. */
+static char
+char_at(const struct loader *ld, size_t line, size_t column)
+{
+	const char *p = ld->buf, *end = ld->buf + ld->len;
+
+	for (; line > 0 && p < end; p++)
+		if (*p == '\n')
+			line--;
+	for (; p < end && *p != '\n'; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80 && column-- == 0)
+			return *p;
+	return 0;
+}
+
+/* Report the parser's own error once, with its position (and where the construct began). */
 static void
 parser_error(struct loader *ld)
 {
 	yaml_parser_t *p = &ld->parser;
 	const char *what = p->problem ? p->problem : "syntax error";
 	size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
+	const char *hint = "";
+	char began[64] = "";
 
+	if (char_at(ld, p->problem_mark.line, p->problem_mark.column) == '\t')
+		hint = " (a tab: YAML is indented with spaces only)";
+	if (p->context && (p->context_mark.line != p->problem_mark.line ||
+			   p->context_mark.column != p->problem_mark.column))
+		snprintf(began, sizeof began, " begun at %zu:%zu", p->context_mark.line + 1,
+			 p->context_mark.column + 1);
 	if (p->context)
 		wf_diag_add(ld->diag, ld->file, (int)line, (int)col,
-			    "YAML syntax error: %s %s", what, p->context);
+			    "YAML syntax error: %s %s%s%s", what, p->context, began, hint);
 	else
 		wf_diag_add(ld->diag, ld->file, (int)line, (int)col,
-			    "YAML syntax error: %s", what);
+			    "YAML syntax error: %s%s", what, hint);
 	ld->failed = 1;
 	ld->errors++;
 }
@@ -393,6 +418,8 @@ wf_yaml_load(const char *buf, size_t len, const char *file, jv *out, jv *pos,
 		return -1;
 	}
 	ld.pos = jv_object();
+	ld.buf = buf;
+	ld.len = len;
 	yaml_parser_set_encoding(&ld.parser, YAML_UTF8_ENCODING);
 	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)buf, len);
 	wf_buf_addstr(&path, "");

@@ -28,6 +28,10 @@ resume_until_done() {
 	fifty
 	wf-run fifty.yaml --quiet &
 	pid=$!
+	for _ in $(seq 1 100); do
+		[ -s "$WF_STATE_DIR/runs/fifty/history.jsonl" ] && break
+		sleep 0.02
+	done
 	kills=0
 	for delay in 0.02 0.05 0.03 0.08 0.04 0.06 0.01 0.07 0.05 0.03 0.09 0.02; do
 		sleep "$delay"
