@@ -3,6 +3,7 @@
  * one step result JSON goes out on stdout (wf-json(7)).  Custom actions
  * are executables wf-action-NAME speaking the same JSON.  See wf-step(1).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -16,6 +17,51 @@ on_signal(int sig)
 {
 	(void)sig;
 	wf_step_stop = 1;
+}
+
+/*
+ * --serve: one request per line on stdin, one result per line on stdout,
+ * until end of input.  wf-run keeps one of these for a whole run.
+ */
+static int
+serve(void)
+{
+	struct wf_buf in = {0};
+	char buf[65536], err[512];
+
+	for (;;) {
+		char *nl = in.len ? memchr(in.s, '\n', in.len) : NULL;
+		ssize_t r;
+
+		if (nl) {
+			size_t n = (size_t)(nl - in.s);
+			jv req = wf_json_parse(in.s, n, err, sizeof err), res;
+
+			memmove(in.s, nl + 1, in.len - n - 1);
+			in.len -= n + 1;
+			if (!jv_is_valid(req) || jv_get_kind(req) != JV_KIND_OBJECT) {
+				jv_free(req);
+				res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
+				res = jv_object_set(res, jv_string("exit_code"), jv_number(WF_EXIT_DATA));
+				res = jv_object_set(res, jv_string("error"),
+						    jv_string_fmt("not a step request: %s", err));
+			} else {
+				res = wf_step_execute(req);
+			}
+			wf_step_stop = 0;
+			if (wf_json_print(stdout, res) < 0 || fflush(stdout) == EOF)
+				break;
+			continue;
+		}
+		r = read(0, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		wf_buf_add(&in, buf, (size_t)r);
+	}
+	wf_buf_free(&in);
+	return 0;
 }
 
 int
@@ -37,7 +83,7 @@ main(int argc, char **argv)
 		puts("wf-step " WF_VERSION);
 		return 0;
 	}
-	if (argc > 1) {
+	if (argc > 1 && strcmp(argv[1], "--serve")) {
 		wf_warn("unexpected argument '%s'; the request comes on standard input", argv[1]);
 		return WF_EXIT_USAGE;
 	}
@@ -52,6 +98,8 @@ main(int argc, char **argv)
 	/* fd 3, when given, is the run's lock: keep it only for as long as we live. */
 	if (fcntl(3, F_GETFD) >= 0)
 		fcntl(3, F_SETFD, FD_CLOEXEC);
+	if (argc > 1 && !strcmp(argv[1], "--serve"))
+		return serve();
 	req = wf_json_read_fd(0, (size_t)64 << 20, err, sizeof err);
 	if (!jv_is_valid(req)) {
 		if (wf_step_stop)

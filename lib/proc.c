@@ -30,7 +30,7 @@ wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
 	    ((flags & WF_SPAWN_ERR) && pipe2(err, O_CLOEXEC) < 0) ||
 	    pipe2(ex, O_CLOEXEC) < 0)
 		goto fail;
-	pid = fork();
+	pid = vfork();
 	if (pid < 0)
 		goto fail;
 	if (pid == 0) {

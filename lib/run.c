@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ struct driver {
 	jv steps;		/* wf.steps */
 	int nsteps;
 	char *step_exe;		/* wf-step */
+	struct wf_child server;	/* the wf-step --serve child, pid -1 when none */
+	struct wf_buf server_buf;
 	int tty, color;
 	long max_steps;
 	long ran;		/* steps run by this process */
@@ -192,46 +195,143 @@ build_request(struct driver *d, jv step)
 	return jv_object_set(req, jv_string("step"), step);
 }
 
+/*
+ * The wf-step child.  One "wf-step --serve" process runs every action of
+ * the run, one request line in, one result line out, so a step costs a
+ * pipe round trip rather than a program start; a crash in an action still
+ * cannot touch the driver, and a child that died is simply started again.
+ */
+static int
+server_start(struct driver *d)
+{
+	char *argv[] = { d->step_exe, (char *)"--serve", NULL };
+	int fdmap[3][2] = { { d->run->lockfd, 3 }, { 1, 4 }, { -1, -1 } };
+
+	if (d->o->json || d->o->quiet)
+		fdmap[1][0] = -1;
+	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT, (const int (*)[2])fdmap, &d->server) < 0)
+		return -1;
+	d->server_buf.len = 0;
+	return 0;
+}
+
+static void
+server_stop(struct driver *d)
+{
+	int st;
+
+	if (d->server.pid <= 0)
+		return;
+	if (d->server.in >= 0)
+		close(d->server.in);
+	if (d->server.out >= 0)
+		close(d->server.out);
+	d->server.in = d->server.out = -1;
+	wf_wait(d->server.pid, &st);
+	d->server.pid = -1;
+	wf_buf_free(&d->server_buf);
+}
+
+/* Send one request line and read one result line; -1 when the child died. */
+static int
+server_call(struct driver *d, const char *line, size_t len, struct wf_buf *out)
+{
+	struct pollfd pf;
+	int signalled = 0;
+	size_t written = 0;
+
+	while (written < len) {
+		ssize_t w = write(d->server.in, line + written, len - written);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		written += (size_t)w;
+	}
+	for (;;) {
+		char *nl = d->server_buf.len ? memchr(d->server_buf.s, '\n', d->server_buf.len) : NULL;
+		char tmp[65536];
+		ssize_t r;
+
+		if (nl) {
+			size_t n = (size_t)(nl - d->server_buf.s);
+
+			wf_buf_add(out, d->server_buf.s, n);
+			memmove(d->server_buf.s, nl + 1, d->server_buf.len - n - 1);
+			d->server_buf.len -= n + 1;
+			return 0;
+		}
+		if (stop_signal && !signalled) {
+			/* Ask the child to stop the command; it still answers. */
+			kill(d->server.pid, SIGTERM);
+			signalled = 1;
+		}
+		pf.fd = d->server.out;
+		pf.events = POLLIN;
+		if (poll(&pf, 1, 200) < 0 && errno != EINTR)
+			return -1;
+		if (!(pf.revents & (POLLIN | POLLHUP)))
+			continue;
+		r = read(d->server.out, tmp, sizeof tmp);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		wf_buf_add(&d->server_buf, tmp, (size_t)r);
+	}
+}
+
 /* Run STEP through wf-step; returns its result (a failed one if it could not run). */
 static jv
 run_child(struct driver *d, jv step)
 {
-	char *argv[] = { d->step_exe, NULL };
-	int fdmap[3][2] = { { d->run->lockfd, 3 }, { 1, 4 }, { -1, -1 } };
-	struct wf_io_opts io = { .stop = &stop_signal, .grace_s = 5 };
 	struct wf_buf out = {0};
-	struct wf_child c;
 	char *input, err[512];
-	int status = 0;
 	jv req = build_request(d, jv_copy(step)), res;
+	int rc = -1;
 
-	if (d->o->json || d->o->quiet)
-		fdmap[1][0] = -1;
 	input = wf_json_dump(req);
 	jv_free(req);
-	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT, (const int (*)[2])fdmap, &c) < 0) {
-		res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
-		res = jv_object_set(res, jv_string("exit_code"), jv_number(127));
-		res = jv_object_set(res, jv_string("error"),
-				    jv_string_fmt("cannot run '%s': %s", d->step_exe, strerror(errno)));
-		free(input);
-		jv_free(step);
-		return res;
+	wf_buf_addstr(&out, "");
+	{
+		size_t n = strlen(input);
+		char *line = wf_xmalloc(n + 2);
+
+		memcpy(line, input, n);
+		line[n] = '\n';
+		line[n + 1] = '\0';
+		if (d->server.pid > 0 || server_start(d) == 0) {
+			rc = server_call(d, line, n + 1, &out);
+			if (rc < 0) {
+				/* The child died: whatever it was doing, try once more in a new one. */
+				server_stop(d);
+				if (!stop_signal && server_start(d) == 0) {
+					out.len = 0;
+					rc = server_call(d, line, n + 1, &out);
+				}
+			}
+		}
+		free(line);
 	}
-	io.ctx = &out;
-	io.sink = wf_sink_to_buf;
-	wf_communicate(&c, input, strlen(input), &io, &status);
 	free(input);
-	res = wf_json_parse(out.s ? out.s : "", out.len, err, sizeof err);
-	if (!jv_is_valid(res) || jv_get_kind(res) != JV_KIND_OBJECT || !wf_jv_str(res, "status")) {
-		jv_free(res);
+	if (rc < 0) {
 		res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
-		res = jv_object_set(res, jv_string("exit_code"), jv_number(wf_exit_code(status)));
+		res = jv_object_set(res, jv_string("exit_code"), jv_number(70));
 		res = jv_object_set(res, jv_string("error"),
-				    jv_string_fmt("wf-step ended with status %d and no result%s%s",
-						  wf_exit_code(status), out.len ? ": " : "", out.len ? err : ""));
+				    jv_string_fmt("'%s' died without a result", d->step_exe));
 		if (stop_signal)
 			res = jv_object_set(res, jv_string("interrupted"), jv_true());
+		server_stop(d);
+	} else {
+		res = wf_json_parse(out.s, out.len, err, sizeof err);
+		if (!jv_is_valid(res) || jv_get_kind(res) != JV_KIND_OBJECT || !wf_jv_str(res, "status")) {
+			jv_free(res);
+			res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
+			res = jv_object_set(res, jv_string("exit_code"), jv_number(70));
+			res = jv_object_set(res, jv_string("error"),
+					    jv_string_fmt("wf-step answered with a malformed result: %s", err));
+		}
 	}
 	wf_buf_free(&out);
 	jv_free(step);
@@ -813,6 +913,8 @@ open_driver(struct driver *d, struct wf_run_opts *o)
 	d->tty = isatty(2);
 	d->color = d->tty && !getenv("NO_COLOR") && !o->json;
 	d->step_exe = find_step_exe();
+	d->server.pid = -1;
+	d->server.in = d->server.out = -1;
 	umask(077);
 	setup_signals();
 	return 0;
@@ -821,6 +923,7 @@ open_driver(struct driver *d, struct wf_run_opts *o)
 static void
 close_driver(struct driver *d)
 {
+	server_stop(d);
 	if (d->run)
 		wf_run_close(d->run);
 	jv_free(d->wf);

@@ -528,17 +528,88 @@ out:
 	return r;
 }
 
+/*
+ * A command the shell would run as one plain program with plain words
+ * (no quotes, expansions, redirections, operators, assignments or shell
+ * builtins) is run directly, which is what /bin/sh would do after one
+ * more program start.  Returns the words, NULL-terminated, or NULL.
+ */
+static char **
+plain_words(const char *cmd, char **env)
+{
+	static const char *const builtins[] = {
+		"alias", "bg", "break", "cd", "command", "continue", "eval", "exec", "exit",
+		"export", "false", "fc", "fg", "getopts", "hash", "jobs", "kill", "local",
+		"printf", "pwd", "read", "readonly", "return", "set", "shift", "test", "times",
+		"trap", "true", "type", "ulimit", "umask", "unalias", "unset", "wait", "echo",
+		"if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until",
+		"do", "done", "function", "select", "time", "[", ".", ":", "!", "{", "}", NULL
+	};
+	char **words = NULL, *copy, *save = NULL;
+	size_t n = 0;
+
+	if (!*cmd)
+		return NULL;
+	for (const char *p = cmd; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr(" _./:,+@%-", *p)))
+			return NULL;
+	copy = wf_xstrdup(cmd);
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		words = wf_xrealloc(words, (n + 2) * sizeof *words);
+		words[n++] = wf_xstrdup(w);
+		words[n] = NULL;
+	}
+	free(copy);
+	if (!words)
+		return NULL;
+	for (int i = 0; builtins[i]; i++)
+		if (!strcmp(words[0], builtins[i]))
+			goto no;
+	if (!strchr(words[0], '/')) {
+		/* Resolve it on the step's PATH now; anything unusual goes to the shell. */
+		const char *path = NULL;
+
+		for (char **e = env; *e; e++)
+			if (!strncmp(*e, "PATH=", 5))
+				path = *e + 5;
+		if (!path)
+			goto no;
+		char *dirs = wf_xstrdup(path), *dsave = NULL, *found = NULL;
+		for (char *d = strtok_r(dirs, ":", &dsave); d && !found; d = strtok_r(NULL, ":", &dsave)) {
+			char *c = wf_xasprintf("%s/%s", d, words[0]);
+
+			if (*d == '/' && access(c, X_OK) == 0)
+				found = c;
+			else
+				free(c);
+		}
+		free(dirs);
+		if (!found)
+			goto no;
+		free(words[0]);
+		words[0] = found;
+	} else if (access(words[0], X_OK) != 0) {
+		goto no;
+	}
+	return words;
+no:
+	wf_strv_free(words);
+	return NULL;
+}
+
 static jv
 do_shell(jv req, jv r)
 {
 	jv step = wf_jv_get(req, "step");
 	const char *cmd = wf_jv_str(step, "command");
-	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)(cmd ? cmd : ""), NULL };
+	char *shell_argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)(cmd ? cmd : ""), NULL };
 	char **env = step_env(req, &r);
+	char **words = plain_words(cmd ? cmd : "", env);
 	struct wf_buf out = {0};
 	const char *ovar = wf_jv_str(step, "output");
 
-	r = run_captured(req, r, argv, env, NULL, 0, &out);
+	r = run_captured(req, r, words ? words : shell_argv, env, NULL, 0, &out);
+	wf_strv_free(words);
 	if (ovar && !strcmp(wf_jv_str(r, "status"), "ok"))
 		r = set_var(r, ovar, jv_string_sized(out.s, (int)out.len));
 	wf_buf_free(&out);
