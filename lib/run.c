@@ -108,16 +108,46 @@ cond_ctx(struct driver *d, jv step)
 	return jv_object_set(ctx, jv_string("step"), step);
 }
 
-/* Evaluate EXPR for STEP; returns 0/1, or -1 after a message (*CODE set). */
+/* The context a check sees after STEP ran with result RES (borrowed): its outcome applied. */
+static jv
+cond_ctx_after(struct driver *d, jv step, jv res)
+{
+	jv ctx = cond_ctx(d, jv_copy(step));
+	jv last = jv_copy(res), vars = wf_jv_get(ctx, "vars"), steps = wf_jv_get(ctx, "steps");
+	jv upd = wf_jv_get(res, "vars");
+	const char *id = wf_jv_str(step, "id");
+
+	if (jv_get_kind(vars) != JV_KIND_OBJECT) {
+		jv_free(vars);
+		vars = jv_object();
+	}
+	if (jv_get_kind(upd) == JV_KIND_OBJECT)
+		jv_object_foreach(upd, k, v)
+			vars = jv_object_set(vars, k, v);
+	else
+		jv_free(upd);
+	last = jv_object_set(last, jv_string("id"), jv_string(id ? id : ""));
+	if (jv_get_kind(steps) != JV_KIND_OBJECT) {
+		jv_free(steps);
+		steps = jv_object();
+	}
+	steps = jv_object_set(steps, jv_string(id ? id : ""), jv_copy(last));
+	ctx = jv_object_set(ctx, jv_string("vars"), vars);
+	ctx = jv_object_set(ctx, jv_string("steps"), steps);
+	return jv_object_set(ctx, jv_string("last"), last);
+}
+
+/* Evaluate EXPR for STEP (after its result RES, or before it runs when RES is null). */
 static int
-decide(struct driver *d, jv step, const char *expr, int *code)
+decide_with(struct driver *d, jv step, jv res, const char *expr, int *code)
 {
 	char err[512];
 	int result = 0, colno = 0, rc;
-	jv ctx = cond_ctx(d, jv_copy(step));
+	jv ctx = jv_get_kind(res) == JV_KIND_NULL ? cond_ctx(d, jv_copy(step)) : cond_ctx_after(d, step, res);
 
 	rc = wf_cond_eval(expr, ctx, &result, err, sizeof err, &colno);
 	jv_free(ctx);
+	jv_free(res);
 	if (rc) {
 		if (colno > 0)
 			wf_warn("step '%s': condition '%s': column %d: %s", wf_jv_str(step, "id"), expr, colno, err);
@@ -127,6 +157,13 @@ decide(struct driver *d, jv step, const char *expr, int *code)
 		return -1;
 	}
 	return result;
+}
+
+/* Evaluate EXPR for STEP before it runs; 0/1, or -1 after a message (*CODE set). */
+static int
+decide(struct driver *d, jv step, const char *expr, int *code)
+{
+	return decide_with(d, step, jv_null(), expr, code);
 }
 
 /* ---- the step child ---- */
@@ -446,7 +483,7 @@ next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 		}
 	}
 	if (check) {
-		int v = decide(d, step, check, code);
+		int v = decide_with(d, step, jv_copy(res), check, code);
 		const char *target;
 
 		if (v < 0) {
