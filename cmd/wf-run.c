@@ -24,19 +24,21 @@ usage(FILE *fp)
 		"  --quiet            no progress and no step output\n"
 		"  --restart          start over even if a run is paused or failed\n"
 		"  --accept-changes   resume with a changed workflow definition\n"
-		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n");
+		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n"
+		"  --estimate         print the expected model use, and earlier runs' averages\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME };
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE };
 	static const struct option opts[] = {
 		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
 		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
 		{ "quiet", no_argument, NULL, O_QUIET }, { "restart", no_argument, NULL, O_RESTART },
 		{ "accept-changes", no_argument, NULL, O_ACCEPT }, { "rerun", no_argument, NULL, O_RERUN },
 		{ "skip", no_argument, NULL, O_SKIP }, { "resume", no_argument, NULL, O_RESUME },
+		{ "estimate", no_argument, NULL, O_ESTIMATE },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -74,6 +76,7 @@ main(int argc, char **argv)
 		case O_RERUN: o.rerun = 1; break;
 		case O_SKIP: o.skip = 1; break;
 		case O_RESUME: resume = 1; break;
+		case O_ESTIMATE: o.estimate = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("wf-run " WF_VERSION); return 0;
 		default: usage(stderr); return WF_EXIT_USAGE;

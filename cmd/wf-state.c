@@ -157,7 +157,7 @@ print_detail(struct wf_run *r, jv s)
 			       wf_jv_num(v, "output_tokens", 0),
 			       jv_get_kind(usd) == JV_KIND_NUMBER ? "" : "cost unknown\n");
 			if (jv_get_kind(usd) == JV_KIND_NUMBER)
-				printf("$%.4f\n", jv_number_value(usd));
+				printf("$%.6f\n", jv_number_value(usd));
 			jv_free(usd);
 			jv_free(k);
 			jv_free(v);

@@ -7,6 +7,7 @@
  * finished, and a resume continues from there.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -217,6 +218,12 @@ build_request(struct driver *d, jv step)
 	for (int i = 0; keys[i]; i++)
 		req = jv_object_set(req, jv_string(keys[i]), wf_jv_get(st, keys[i]));
 	req = jv_object_set(req, jv_string("steps"), referenced_steps(d, step));
+	{
+		const char *a = wf_jv_str(step, "action");
+
+		if (a && strcmp(a, "shell") && strcmp(a, "load-variable") && strcmp(a, "set-variable"))
+			req = jv_object_set(req, jv_string("transcript"), wf_jv_get(st, "transcript"));
+	}
 	run = jv_object_set(run, jv_string("name"), jv_string(d->run->name));
 	run = jv_object_set(run, jv_string("dir"), jv_string(d->run->dir));
 	run = jv_object_set(run, jv_string("cwd"), wf_jv_get(st, "cwd"));
@@ -586,6 +593,88 @@ finish(struct driver *d)
 	return 0;
 }
 
+/* Does ACTION call a model? */
+static int
+uses_model(const char *action)
+{
+	static const char *const ai[] = { "ai-prompt", "review-pr", "make-changes", "create-pr",
+					  "commit-push", "self-review", NULL };
+
+	for (int i = 0; ai[i]; i++)
+		if (!strcmp(ai[i], action))
+			return 1;
+	return 0;
+}
+
+/* Tokens and dollars used so far by the run (usd -1 when some cost is unknown). */
+static void
+usage_totals(jv state, double *tokens, double *usd)
+{
+	jv u = wf_jv_get(state, "usage");
+
+	*tokens = 0;
+	*usd = 0;
+	if (jv_get_kind(u) == JV_KIND_OBJECT)
+		jv_object_foreach(jv_copy(u), k, v) {
+			jv c = wf_jv_get(v, "usd");
+
+			*tokens += wf_jv_num(v, "input_tokens", 0) + wf_jv_num(v, "output_tokens", 0);
+			if (jv_get_kind(c) == JV_KIND_NUMBER && *usd >= 0)
+				*usd += jv_number_value(c);
+			else if (jv_get_kind(c) != JV_KIND_NUMBER)
+				*usd = -1;
+			jv_free(c);
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(u);
+}
+
+/* A rough size of the next call in tokens: its text and the transcript, 4 characters a token. */
+static double
+call_estimate(jv state, jv step)
+{
+	char *a = wf_json_dump(step);
+	jv t = wf_jv_get(state, "transcript");
+	char *b = wf_json_dump(t);
+	double n = (double)(strlen(a) + strlen(b)) / 4.0;
+
+	free(a);
+	free(b);
+	jv_free(t);
+	return n;
+}
+
+/*
+ * Would the next call of STEP cross the workflow's budget?  Returns 0, or
+ * fills MSG and returns 1.
+ */
+static int
+over_budget(struct driver *d, jv step, char *msg, size_t n)
+{
+	jv b = wf_jv_get(d->wf, "budget");
+	double tokens, usd, est;
+	int over = 0;
+
+	if (jv_get_kind(b) != JV_KIND_OBJECT) {
+		jv_free(b);
+		return 0;
+	}
+	usage_totals(d->run->state, &tokens, &usd);
+	est = call_estimate(d->run->state, step);
+	if (wf_jv_num(b, "tokens", -1) >= 0 && tokens + est > wf_jv_num(b, "tokens", 0)) {
+		snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more)",
+			 wf_jv_num(b, "tokens", 0), wf_jv_str(step, "id"), tokens, est);
+		over = 1;
+	} else if (wf_jv_num(b, "usd", -1) >= 0 && usd >= 0 && usd >= wf_jv_num(b, "usd", 0)) {
+		snprintf(msg, n, "budget of $%g reached before step '%s' (used $%.4f)", wf_jv_num(b, "usd", 0),
+			 wf_jv_str(step, "id"), usd);
+		over = 1;
+	}
+	jv_free(b);
+	return over;
+}
+
 /* The main loop, from the cursor in the state. */
 static int
 drive(struct driver *d)
@@ -720,6 +809,20 @@ drive(struct driver *d)
 			continue;
 		}
 
+		/* A model call that would cross the budget is not made. */
+		if (uses_model(action)) {
+			char msg[512];
+
+			if (over_budget(d, step, msg, sizeof msg)) {
+				wf_warn("%s; raise 'budget:' in the workflow, then 'wf resume %s --accept-changes'",
+					msg, d->run->name);
+				jv_free(step);
+				jv_free(ev);
+				jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+				free(id);
+				return stop_run(d, "run-end", "failed", "budget", extra, WF_EXIT_LIMIT);
+			}
+		}
 		/* An action: journal the start, run it in wf-step, journal the end. */
 		{
 			jv retry = wf_jv_get(step, "retry");
@@ -785,9 +888,14 @@ drive(struct driver *d)
 			else
 				progress(d, "%s%s[%d/%d] %s %s %.1fs%s\n", d->tty ? "\n" : "", c_on, idx + 1, d->nsteps,
 					 id, status, secs, col(d, "\033[0m"));
-			if (!strcmp(status, "failed") && wf_jv_str(res, "error"))
-				progress(d, "%s%s: %s%s\n", col(d, "\033[31m"), id, wf_jv_str(res, "error"),
-					 col(d, "\033[0m"));
+			if (!strcmp(status, "failed") && wf_jv_str(res, "error")) {
+				/* Failures are told even with --quiet. */
+				if (d->o->quiet)
+					wf_warn("step '%s': %s", id, wf_jv_str(res, "error"));
+				else
+					progress(d, "%s%s: %s%s\n", col(d, "\033[31m"), id, wf_jv_str(res, "error"),
+						 col(d, "\033[0m"));
+			}
 		}
 		if (!strcmp(wf_jv_str(res, "status"), "waiting")) {
 			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
@@ -805,7 +913,7 @@ drive(struct driver *d)
 		{
 			static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
 							    "model", "usage", "duration_ms", "verdict",
-							    "messages", NULL };
+							    "messages", "effects", "pr", NULL };
 			const char *o = wf_jv_str(res, "output");
 
 			for (int i = 0; keep[i]; i++) {
@@ -1013,6 +1121,11 @@ wf_run_start(struct wf_run_opts *o)
 		wf_warn("workflow '%s' has no step '%s'", wf_jv_str(wf, "name"), o->start_step);
 		close_driver(&d);
 		return WF_EXIT_USAGE;
+	}
+	if (o->estimate) {
+		rc = wf_run_estimate(wf);
+		close_driver(&d);
+		return rc;
 	}
 	if (o->dry_run) {
 		rc = wf_run_dry(wf, o);
@@ -1288,5 +1401,79 @@ wf_run_dry(jv wf, struct wf_run_opts *o)
 	}
 	jv_free(steps);
 	jv_free(ctx);
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+}
+
+int
+wf_run_estimate(jv wf)
+{
+	jv steps = wf_jv_get(wf, "steps");
+	double total = 0;
+	int calls = 0;
+	char *root = wf_state_root();
+	const char *name = wf_jv_str(wf, "name");
+
+	printf("%s: estimate before running\n", name);
+	jv_array_foreach(steps, i, s) {
+		const char *a = wf_jv_str(s, "action");
+
+		(void)i;
+		if (a && uses_model(a)) {
+			double est = call_estimate(jv_null(), s);
+
+			printf("  %-10s %-13s about %.0f input tokens%s\n", wf_jv_str(s, "id"), a, est,
+			       strcmp(a, "ai-prompt") ? " plus the diff and files it reads" : "");
+			total += est;
+			calls++;
+		}
+		jv_free(s);
+	}
+	printf("  %d model call%s per pass, about %.0f input tokens before any loop repeats\n", calls,
+	       calls == 1 ? "" : "s", total);
+	/* Earlier runs of the same workflow, from the archive and the current run. */
+	{
+		char *arch = wf_xasprintf("%s/archive", root);
+		struct dirent **ents = NULL;
+		int n = scandir(arch, &ents, NULL, alphasort), runs = 0;
+		double tok = 0, usd = 0;
+		int usd_known = 1;
+		size_t nl = strlen(name);
+
+		for (int i = 0; i < n; i++) {
+			if (!strncmp(ents[i]->d_name, name, nl) && ents[i]->d_name[nl] == '.') {
+				char *p = wf_xasprintf("%s/%s/state.json", arch, ents[i]->d_name);
+				struct wf_buf b = {0};
+				char err[128];
+
+				if (wf_read_file(p, (size_t)64 << 20, &b) == 0) {
+					jv st = wf_json_parse(b.s, b.len, err, sizeof err);
+					double t, u;
+
+					if (jv_is_valid(st)) {
+						usage_totals(st, &t, &u);
+						tok += t;
+						if (u < 0)
+							usd_known = 0;
+						else
+							usd += u;
+						runs++;
+					}
+					jv_free(st);
+				}
+				wf_buf_free(&b);
+				free(p);
+			}
+			free(ents[i]);
+		}
+		free(ents);
+		free(arch);
+		if (runs)
+			printf("  earlier runs (%d): on average %.0f tokens, %s%.4f\n", runs, tok / runs,
+			       usd_known ? "$" : "cost unknown, known part $", usd / runs);
+		else
+			printf("  no earlier runs of '%s' to average\n", name);
+	}
+	free(root);
+	jv_free(steps);
 	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 }

@@ -275,6 +275,28 @@ wf_state_apply(jv st, jv ev)
 			st = jv_object_set(st, jv_string("iteration"), wf_jv_get(ev, "iteration"));
 		if (present(ev, "model"))
 			st = jv_object_set(st, jv_string("model"), wf_jv_get(ev, "model"));
+		{
+			/* The conversation so far, for the next model call (kept bounded). */
+			jv msgs = wf_jv_get(ev, "messages");
+
+			if (jv_get_kind(msgs) == JV_KIND_ARRAY) {
+				jv tr = wf_jv_get(st, "transcript");
+				int n;
+
+				if (jv_get_kind(tr) != JV_KIND_ARRAY) {
+					jv_free(tr);
+					tr = jv_array();
+				}
+				st = jv_object_set(st, jv_string("transcript"), jv_null());
+				tr = jv_array_concat(tr, msgs);
+				n = jv_array_length(jv_copy(tr));
+				if (n > 50)
+					tr = jv_array_slice(tr, n - 50, n);
+				st = jv_object_set(st, jv_string("transcript"), tr);
+			} else {
+				jv_free(msgs);
+			}
+		}
 		st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
 		st = jv_object_set(st, jv_string("inflight"), jv_null());
 		st = jv_object_set(st, jv_string("steps_run"),

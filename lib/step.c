@@ -740,6 +740,8 @@ static const struct {
 	const char *name;
 	jv (*run)(jv req, jv result);
 } more_actions[] = {
+	{ "ai-prompt", wf_action_ai_prompt },
+	{ "switch-model", wf_action_switch_model },
 	{ NULL, NULL }
 };
 

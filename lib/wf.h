@@ -286,6 +286,23 @@ int wf_secret_name(const char *name);
 /* TEXT with the value of every secret in our environment replaced by ***; malloc'd. */
 char *wf_mask_secrets(const char *text);
 
+/* ---- ai.c: model calls from actions ---- */
+
+/*
+ * Ask a model through `wf-model chat` (the only program that talks to
+ * providers).  REQ is the step request (borrowed): its "model" (the run's
+ * current model), "original_model" and "transcript" are used; MODEL, when
+ * not NULL, overrides the model for this call.  SYSTEM may be NULL.  With
+ * WITH_TRANSCRIPT the run's conversation so far goes before PROMPT.
+ * Returns wf-model's result object ({text, model, usage, cost, ...}), or an
+ * invalid jv with *CODE set to wf-model's exit status and ERR filled.
+ */
+jv wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
+	      int with_transcript, char *err, size_t errlen, int *code);
+/* The ai-prompt and switch-model actions (step.c's table): REQ and R consumed. */
+jv wf_action_ai_prompt(jv req, jv r);
+jv wf_action_switch_model(jv req, jv r);
+
 /* ---- state.c: the plain-file state store ---- */
 
 /* An open run directory ROOT/runs/NAME (wf-json(7) "Files"). */
@@ -350,13 +367,291 @@ struct wf_run_opts {
 	const char *start_step;	/* STEP-ID, or NULL for the first step */
 	jv vars;		/* --var K=V overrides (an object) */
 	long max_steps;		/* 0: the workflow's max-steps */
-	int json, dry_run, quiet, restart, accept_changes, rerun, skip, no_input;
+	int json, dry_run, quiet, restart, accept_changes, rerun, skip, no_input, estimate;
 };
 /* Start a run of o->target (wf run); returns the exit status. */
 int wf_run_start(struct wf_run_opts *o);
 /* Continue run o->target where it stopped (wf resume); returns the exit status. */
 int wf_run_resume(struct wf_run_opts *o);
+/* Print the expected model use of WF (borrowed) and earlier runs' averages. */
+int wf_run_estimate(jv wf);
 /* Print the path a run of WF (borrowed) would take, running nothing. */
 int wf_run_dry(jv wf, struct wf_run_opts *o);
+
+/* ---- http.c / model.c: providers ---- */
+
+/*
+ * keys.c: API keys and the secret filter (no libcurl).  Keys come from the
+ * environment variable a provider names (api_key_env) or from the first
+ * line a command prints (api_key_cmd: a list is the exact argv, a string
+ * is split on blanks with no quoting or expansion; run without a shell,
+ * stdin /dev/null, $WF_KEY_CMD_TIMEOUT seconds, default 30).
+ */
+/* Mask VALUE (>= 8 bytes), its Base64 and its URL-encoded form from now on. */
+void wf_secret_add(const char *value);
+/* Register the value of every secret-named variable (wf_secret_name) in our environment. */
+void wf_secret_add_env(void);
+/* TEXT[0..LEN) with every registered secret replaced by ***; malloc'd, NUL-terminated. */
+char *wf_redact(const char *text, size_t len);
+/*
+ * A streaming filter: bytes go in with wf_redactor_write and come out
+ * through OUT masked, holding back only a tail that could be the start
+ * of a secret; wf_redactor_flush emits the rest and frees the buffer.
+ * OUT returns 0, or -1 (passed back).
+ */
+struct wf_redactor {
+	struct wf_buf pending;
+	int (*out)(void *ctx, const char *p, size_t n);
+	void *ctx;
+};
+int wf_redactor_write(struct wf_redactor *r, const char *p, size_t n);
+int wf_redactor_flush(struct wf_redactor *r);
+/*
+ * The key of provider PNAME (PROVIDER borrowed: api_key_env / api_key_cmd).
+ * Returns a malloc'd key (registered with wf_secret_add; the caller
+ * explicit_bzero's and frees it), or NULL: with *CODE 0 when the provider
+ * needs no key, with *CODE 78 and a message in ERR when it cannot be had.
+ */
+char *wf_api_key(jv provider, const char *pname, int *code, char *err, size_t errlen);
+
+/*
+ * http.c: the only user of libcurl; link it only into programs that talk
+ * HTTP (wf-model, wf-pr).  One request per wf_http_perform:
+ *  - https with verification always on ($WF_CA_FILE names an extra CA
+ *    bundle for tests); plain http only to loopback hosts (127.0.0.0/8,
+ *    localhost, ::1), never through a proxy; any other scheme refused;
+ *  - redirects are never followed: a 3xx is WF_HTTP_ERR_REDIRECT;
+ *  - connect and total timeouts, and for streams a stall limit (less than
+ *    1 byte/s for STALL_S seconds);
+ *  - at most MAX_BYTES of body (default 8 MiB), counted as it arrives;
+ *  - with ON_DATA, a 2xx body goes to it chunk by chunk (return nonzero to
+ *    stop: WF_HTTP_ERR_ABORTED) and is not kept; any other body is kept in
+ *    the response for the error message;
+ *  - *STOP set (by a signal handler) ends the transfer: WF_HTTP_ERR_STOPPED;
+ *  - DEBUG or $WF_DEBUG_HTTP=1: request and response headers on stderr,
+ *    credential headers and registered secrets shown as ***.
+ */
+struct wf_http_request {
+	const char *method;		/* "GET", "POST", ...; NULL is GET */
+	const char *url;
+	const char *const *headers;	/* "Name: value", NULL-terminated, or NULL */
+	const char *body;		/* NULL: none */
+	size_t body_len;
+	long connect_ms, total_ms;	/* 0: 10 s connect, no total limit */
+	long stall_s;			/* 0: no stall limit */
+	size_t max_bytes;		/* 0: 8 MiB */
+	int (*on_data)(void *ctx, const char *p, size_t n);
+	void *ctx;
+	volatile int *stop;
+	int debug;
+};
+struct wf_http_response {
+	long status;			/* 0 when no response arrived */
+	jv headers;			/* {lower-case name: last value} */
+	struct wf_buf body;		/* kept unless streamed to on_data */
+	size_t body_bytes, max_bytes;
+	long retry_after_ms;		/* Retry-After-Ms, else Retry-After (seconds or HTTP date); -1 if none */
+	double first_byte_ms, total_ms;
+	int curl_code;
+	char error[512];		/* why, for every result but WF_HTTP_OK; secrets masked */
+};
+enum {
+	WF_HTTP_OK = 0,			/* a response (any status but 3xx): see status */
+	WF_HTTP_ERR_URL,		/* refused before sending: URL, scheme, plain http to a remote host */
+	WF_HTTP_ERR_CONNECT,		/* DNS, connect, TLS handshake, reset: worth a retry */
+	WF_HTTP_ERR_TLS_VERIFY,		/* the certificate did not verify: never retried */
+	WF_HTTP_ERR_TIMEOUT,		/* connect, total or stall timeout */
+	WF_HTTP_ERR_TOO_BIG,		/* the body passed max_bytes */
+	WF_HTTP_ERR_REDIRECT,		/* a 3xx, not followed */
+	WF_HTTP_ERR_ABORTED,		/* on_data asked to stop */
+	WF_HTTP_ERR_STOPPED,		/* *stop was set */
+	WF_HTTP_ERR_PARTIAL		/* the connection ended in the middle of the body */
+};
+/* Perform RQ; RS is always filled (free it with wf_http_response_free). */
+int wf_http_perform(const struct wf_http_request *rq, struct wf_http_response *rs);
+void wf_http_response_free(struct wf_http_response *rs);
+/* Response header NAME (lower case), borrowed from RS, or NULL. */
+const char *wf_http_header(const struct wf_http_response *rs, const char *name);
+/* 0 when URL may be used (see above), else -1 with ERR; *LOOPBACK set either way. */
+int wf_http_url_check(const char *url, int *loopback, char *err, size_t errlen);
+
+/*
+ * Timeouts, the size cap and the retry policy, from the environment
+ * (seconds may have decimals): WF_HTTP_CONNECT_TIMEOUT (10),
+ * WF_HTTP_TIMEOUT (600, the whole request), WF_HTTP_STALL_TIMEOUT (60,
+ * streams, whole seconds), WF_HTTP_MAX_BYTES (8388608), WF_RETRY_MAX
+ * (retries after the first attempt, 4), WF_RETRY_BASE_MS (1000),
+ * WF_RETRY_CAP_MS (30000), WF_RETRY_AFTER_MAX (120 s: a longer
+ * Retry-After is cut to this), WF_RETRY_DEADLINE (900 s for all attempts).
+ */
+struct wf_http_policy {
+	long connect_ms, total_ms, stall_s;
+	size_t max_bytes;
+	int retries;
+	long base_ms, cap_ms, retry_after_max_ms, deadline_ms;
+};
+void wf_http_policy_from_env(struct wf_http_policy *p);
+/*
+ * The wait before retry number RETRY (0-based): the server's
+ * RETRY_AFTER_MS (>= 0) clamped to retry_after_max_ms, else
+ * min(base * 2^RETRY, cap) less up to 25% jitter.
+ */
+long wf_http_backoff_ms(const struct wf_http_policy *p, int retry, long retry_after_ms);
+/* 408, 409, 429 and 5xx: statuses a client may retry. */
+int wf_http_retryable_status(long status);
+/* Sleep MS, waking early when *STOP is set (then -1). */
+int wf_http_sleep_ms(long ms, volatile int *stop);
+
+/*
+ * model.c: the model registry (wf-model(1)).  wf_models_load reads the
+ * built-in providers, then $WF_MODELS alone, or else
+ * ${XDG_CONFIG_HOME:-~/.config}/wf/models.yaml, the project's
+ * codi-models.yaml and the project's .wf/models.yaml (the project is the
+ * nearest of the working directory and its parents holding .wf,
+ * codi-models.yaml or .git).  Returns the registry, or an invalid jv with
+ * every problem in DIAG (file:line:col) and *CODE 78 (bad configuration),
+ * 66 ($WF_MODELS missing) or 74 (unreadable).
+ */
+jv wf_models_load(struct wf_diag *diag, int *code);
+/*
+ * Resolve NAME in REG (borrowed): PROVIDER:MODEL (split at the first
+ * colon, when the part before it names a provider), an alias, a role, the
+ * word "original" (ORIGINAL, a name, or the default when NULL), or an
+ * empty/NULL name or "default" for the default.  Returns
+ * {name, provider, type, model, base_url, prices|null, context|null, plus
+ * internal _members}, or an invalid jv with ERR (exit 78).
+ */
+jv wf_model_resolve(jv reg, const char *name, const char *original, char *err, size_t errlen);
+/* M (consumed) without its internal members: what wf-model resolve prints. */
+jv wf_model_public(jv m);
+/* Every alias, resolved, with "default" and "roles": an array. REG borrowed. */
+jv wf_model_list(jv reg);
+/* The providers: [{name, type, base_url, api_key_env, api_key_cmd: bool}]. REG borrowed. */
+jv wf_model_providers(jv reg);
+
+/*
+ * provider.c: one chat call (wf-model chat).  REQ (consumed) is the chat
+ * request of wf-model(1); REG is borrowed.  Returns 0 with the result in
+ * *OUT, or an exit code (65 bad request, 78 configuration, key or model,
+ * 69 unreachable, 75 rate-limited or overloaded, 1 rejected or broken
+ * response, 130 interrupted) with *OUT an error object
+ * {error, exit_code, status, request_id?, model, attempts}.  Streamed text
+ * is written to STREAM_FD (-1: nowhere) as it arrives, secrets masked.
+ * Messages about retries and fallbacks go to stderr.
+ */
+struct wf_chat_opts {
+	int stream_fd;
+	volatile int *stop;
+};
+int wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out);
+/* {error: MSG with secrets masked, exit_code: CODE}. */
+jv wf_chat_error(const char *msg, int code);
+
+/* ---- git.c / forge.c / pr.c ---- */
+
+/*
+ * git.c: git run as a program with an argument vector, never through a
+ * shell.  $WF_GIT names the program (default: git on PATH); it runs with
+ * GIT_TERMINAL_PROMPT=0, LC_ALL=C, no editor, stdin from INPUT or
+ * /dev/null, a timeout of $WF_GIT_TIMEOUT seconds (600), and our
+ * environment minus secret variables other than GH_TOKEN/GITHUB_TOKEN.
+ */
+/* When set (by a signal handler), a running git is stopped. */
+extern volatile int *wf_git_stop;
+/*
+ * Run git ARGS (NULL-terminated, without "git") in CWD, with INPUT[0..INLEN)
+ * on stdin when INPUT is not NULL.  OUT and ERR (either may be NULL) get
+ * stdout and stderr.  Returns git's exit status, 124 on timeout, 130 when
+ * stopped, 127 (with a message in ERR) when git cannot be run.
+ */
+int wf_git_run(const char *cwd, const char *const args[], const char *input, size_t inlen,
+	       struct wf_buf *out, struct wf_buf *err);
+/* The first line git ARGS prints, trimmed, when it succeeds and prints one; malloc'd or NULL. */
+char *wf_git_line(const char *cwd, const char *const args[]);
+/* What git's stderr ERR says went wrong, in one line (no hints or progress); malloc'd. */
+char *wf_git_error(const struct wf_buf *err);
+/* Is NAME a branch name git accepts (git check-ref-format), and never an option? */
+int wf_git_branch_name_ok(const char *cwd, const char *name);
+/* The top of the work tree CWD is in, the current branch (NULL when detached), a commit's sha, a remote's URL; malloc'd or NULL. */
+char *wf_git_toplevel(const char *cwd);
+char *wf_git_current_branch(const char *cwd);
+char *wf_git_rev(const char *cwd, const char *rev);
+char *wf_git_remote_url(const char *cwd, const char *remote);
+/* 1 when the work tree has changes (with UNTRACKED: untracked files count), 0 when clean, -1 on error. */
+int wf_git_dirty(const char *cwd, int untracked);
+/* 1 when commit A is an ancestor of B (or equal), 0 when not, -1 on error. */
+int wf_git_is_ancestor(const char *cwd, const char *a, const char *b);
+/* The branch REMOTE's HEAD names (origin/HEAD, ls-remote, then main/master/trunk); malloc'd or NULL. */
+char *wf_git_default_base(const char *cwd, const char *remote);
+/* OWNER and REPO from "OWNER/REPO" or a remote URL (https, ssh://, scp-like); 0 or -1. Malloc'd. */
+int wf_git_parse_slug(const char *slug, char **owner, char **repo);
+int wf_git_parse_remote(const char *url, char **owner, char **repo);
+
+/*
+ * forge.c: the GitHub REST client behind wf-pr(1) (links libcurl: only
+ * wf-pr uses it).  API from $GITHUB_API_URL (default
+ * https://api.github.com; plain http only to loopback), token from
+ * $GH_TOKEN or $GITHUB_TOKEN, repository from -R, $WF_FORGE_REPO or the
+ * 'origin' remote.  Every function returns 0, or an exit code with a
+ * message in ERR: 1 refused by the forge, 65 bad input or no repository,
+ * 66 no such pull request, 69 unreachable after retries, 75 rate-limited,
+ * 77 permission denied (403), 78 no token or token refused (401), 130
+ * interrupted.  Results (*OUT) are owned by the caller.
+ */
+struct wf_forge {
+	char *api, *origin, *token, *owner, *repo, *remote_url;
+	struct wf_http_policy policy;
+	volatile int *stop;
+	int debug;
+};
+int wf_forge_open(struct wf_forge *f, const char *cwd, const char *slug, int need_token,
+		  char *err, size_t errlen);
+void wf_forge_close(struct wf_forge *f);
+int wf_forge_pr_view(struct wf_forge *f, long n, jv *out, char *err, size_t errlen);
+/* Pull requests in STATE (open, closed, all) whose head branch is HEAD (NULL: any). */
+int wf_forge_pr_list(struct wf_forge *f, const char *head, const char *state, jv *out, char *err, size_t errlen);
+/* The open pull request for branch HEAD, or 66. */
+int wf_forge_pr_find(struct wf_forge *f, const char *head, jv *out, char *err, size_t errlen);
+/* Open a pull request, or adopt the open one for HEAD ("adopted": true). */
+int wf_forge_pr_create(struct wf_forge *f, const char *base, const char *head, const char *title,
+		       const char *body, int draft, jv *out, char *err, size_t errlen);
+/* The PR's unified diff (application/vnd.github.diff); *DIFF malloc'd. */
+int wf_forge_pr_diff(struct wf_forge *f, long n, char **diff, char *err, size_t errlen);
+int wf_forge_comments(struct wf_forge *f, long n, jv *out, char *err, size_t errlen);
+int wf_forge_reviews(struct wf_forge *f, long n, jv *out, char *err, size_t errlen);
+/* Is M usable as a marker (printable ASCII, no '<', '>' or "--", <= 200 bytes)? */
+int wf_forge_marker_ok(const char *m);
+/*
+ * Post BODY as a comment; with MARKER, "<!-- MARKER -->" is appended and
+ * a comment that already holds it is returned instead ("existing": true).
+ */
+int wf_forge_comment(struct wf_forge *f, long n, const char *body, const char *marker, jv *out,
+		     char *err, size_t errlen);
+/*
+ * Post a review: EVENT approve, request-changes or comment; COMMENTS
+ * (consumed) [{path, line, body}] go inline.  An author's own PR cannot be
+ * approved or rejected on GitHub: the review is then posted as a comment
+ * review; inline comments the forge refuses go into the text.  MARKER as
+ * for wf_forge_comment.
+ */
+int wf_forge_review(struct wf_forge *f, long n, const char *event, const char *body, jv comments,
+		    const char *marker, jv *out, char *err, size_t errlen);
+/* Merge with METHOD (merge, squash, rebase), if the head is still SHA (when given); merged already is success. */
+int wf_forge_merge(struct wf_forge *f, long n, const char *method, const char *sha, int delete_branch,
+		   jv *out, char *err, size_t errlen);
+
+/*
+ * pr.c: the git and pull-request actions of wf-step (wf-workflow(5)):
+ * create-pr, review-pr, make-changes, commit-push, self-review, merge-pr,
+ * sync.  Each takes the step request and the result so far (both
+ * consumed) and returns the result.  Forge calls go through a wf-pr child.
+ */
+jv wf_action_create_pr(jv req, jv r);
+jv wf_action_review_pr(jv req, jv r);
+jv wf_action_make_changes(jv req, jv r);
+jv wf_action_commit_push(jv req, jv r);
+jv wf_action_self_review(jv req, jv r);
+jv wf_action_merge_pr(jv req, jv r);
+jv wf_action_sync(jv req, jv r);
 
 #endif

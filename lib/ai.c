@@ -1,0 +1,350 @@
+/*
+ * ai.c: model calls from actions, and the actions that are nothing but
+ * model calls (ai-prompt, switch-model).  Every call goes through a
+ * `wf-model` child, the only program that links libcurl and sees API
+ * keys; this file only builds requests and reads results.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+#define TRANSCRIPT_KEEP 50
+
+/* wf-model beside this program, else on PATH. */
+static char *
+model_exe(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			char *p;
+
+			*slash = '\0';
+			p = wf_xasprintf("%s/wf-model", exe);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return wf_xstrdup("wf-model");
+}
+
+/* A model given as a name or as a resolved object: its name, or NULL. */
+static const char *
+model_name(jv m)
+{
+	if (jv_get_kind(m) == JV_KIND_STRING)
+		return jv_string_value(m);
+	if (jv_get_kind(m) == JV_KIND_OBJECT)
+		return wf_jv_str(m, "name");
+	return NULL;
+}
+
+/* Run `wf-model ARGS...` with INPUT on stdin; the parsed stdout, and the exit code. */
+static jv
+run_model(char *const args[], const char *input, int *code, char *err, size_t errlen)
+{
+	char *exe = model_exe();
+	char *argv[8];
+	struct wf_buf out = {0};
+	struct wf_io_opts io = { .stop = &wf_step_stop, .sink = wf_sink_to_buf, .ctx = &out };
+	struct wf_child c;
+	int status = 0, k = 0;
+	jv res;
+
+	argv[k++] = exe;
+	for (int i = 0; args[i] && k < 7; i++)
+		argv[k++] = args[i];
+	argv[k] = NULL;
+	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT, NULL, &c) < 0) {
+		snprintf(err, errlen, "cannot run '%s': %s", exe, strerror(errno));
+		*code = WF_EXIT_UNAVAILABLE;
+		free(exe);
+		return jv_invalid();
+	}
+	wf_communicate(&c, input, input ? strlen(input) : 0, &io, &status);
+	*code = wf_exit_code(status);
+	res = wf_json_parse(out.s ? out.s : "", out.len, err, errlen);
+	if (*code && jv_is_valid(res) && wf_jv_str(res, "error"))
+		snprintf(err, errlen, "%s", wf_jv_str(res, "error"));
+	else if (*code && !jv_is_valid(res))
+		snprintf(err, errlen, "wf-model exited with status %d", *code);
+	else if (!*code && !jv_is_valid(res)) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "wf-model gave no result: %s", err);
+		snprintf(err, errlen, "%s", msg);
+		*code = WF_EXIT_SOFTWARE;
+	}
+	if (*code) {
+		jv_free(res);
+		res = jv_invalid();
+	}
+	wf_buf_free(&out);
+	free(exe);
+	return res;
+}
+
+jv
+wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
+	   int with_transcript, char *err, size_t errlen, int *code)
+{
+	jv creq = jv_object(), msgs = jv_array(), cur = wf_jv_get(req, "model");
+	jv orig = wf_jv_get(req, "original_model"), run = wf_jv_get(req, "run");
+	char *input;
+	char *args[] = { (char *)"chat", NULL };
+	jv res;
+
+	if (model)
+		creq = jv_object_set(creq, jv_string("model"), jv_string(model));
+	else if (model_name(cur))
+		creq = jv_object_set(creq, jv_string("model"), jv_string(model_name(cur)));
+	if (model_name(orig))
+		creq = jv_object_set(creq, jv_string("original"), jv_string(model_name(orig)));
+	if (system && *system)
+		creq = jv_object_set(creq, jv_string("system"), jv_string(system));
+	if (with_transcript) {
+		jv t = wf_jv_get(req, "transcript");
+
+		if (jv_get_kind(t) == JV_KIND_ARRAY)
+			jv_array_foreach(t, i, m) {
+				(void)i;
+				msgs = jv_array_append(msgs, m);
+			}
+		else
+			jv_free(t);
+	}
+	msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")),
+						   jv_string("content"), jv_string(prompt)));
+	creq = jv_object_set(creq, jv_string("messages"), msgs);
+	creq = jv_object_set(creq, jv_string("stream"), jv_bool(!wf_jv_bool(run, "quiet", 0)));
+	{
+		jv step = wf_jv_get(req, "step"), opts = wf_jv_get(step, "options");
+
+		if (jv_get_kind(opts) == JV_KIND_OBJECT)
+			creq = jv_object_set(creq, jv_string("options"), opts);
+		else
+			jv_free(opts);
+		jv_free(step);
+	}
+	input = wf_json_dump(creq);
+	jv_free(creq);
+	res = run_model(args, input, code, err, errlen);
+	free(input);
+	jv_free(cur);
+	jv_free(orig);
+	jv_free(run);
+	return res;
+}
+
+/* The usage record a step result carries, from a wf-model result (borrowed). */
+static jv
+usage_of(jv res)
+{
+	jv u = wf_jv_get(res, "usage"), out = jv_object(), cost = wf_jv_get(res, "cost");
+	jv m = wf_jv_get(res, "model");
+
+	out = jv_object_set(out, jv_string("model"), jv_string(model_name(m) ? model_name(m) : "unknown"));
+	out = jv_object_set(out, jv_string("input_tokens"), jv_number(wf_jv_num(u, "input_tokens", 0)));
+	out = jv_object_set(out, jv_string("output_tokens"), jv_number(wf_jv_num(u, "output_tokens", 0)));
+	out = jv_object_set(out, jv_string("cached_tokens"), jv_number(wf_jv_num(u, "cached_tokens", 0)));
+	out = jv_object_set(out, jv_string("usd"), wf_jv_get(cost, "usd"));
+	jv_free(u);
+	jv_free(cost);
+	jv_free(m);
+	return out;
+}
+
+static jv
+fail(jv r, int code, const char *msg)
+{
+	r = jv_object_set(r, jv_string("status"), jv_string("failed"));
+	r = jv_object_set(r, jv_string("exit_code"), jv_number(code));
+	return jv_object_set(r, jv_string("error"), jv_string(msg));
+}
+
+/* Substitute the step's text field KEY; NULL if absent; *BAD on a strict-mode error. */
+static char *
+text_field(jv req, const char *key, int *bad, char *err, size_t errlen)
+{
+	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
+	const char *t = wf_jv_str(step, key);
+	struct wf_diag warn = {0};
+	char *out = NULL;
+
+	if (t) {
+		out = wf_subst(t, req, wf_jv_bool(run, "strict", 0), &warn, err, errlen);
+		for (size_t i = 0; i < warn.n; i++)
+			wf_warn("step '%s': %s", wf_jv_str(step, "id"), warn.msgs[i]);
+		if (!out)
+			*bad = 1;
+	}
+	wf_diag_free(&warn);
+	jv_free(step);
+	jv_free(run);
+	return out;
+}
+
+/* Save the answer as steps/SEQ-ID.answer in the run directory. */
+static void
+save_answer(jv req, const char *text)
+{
+	jv run = wf_jv_get(req, "run"), step = wf_jv_get(req, "step");
+	const char *dir = wf_jv_str(run, "dir");
+
+	if (dir) {
+		char *path = wf_xasprintf("%s/steps/%06ld-%s.answer", dir, (long)wf_jv_num(run, "seq", 0),
+					  wf_jv_str(step, "id"));
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd >= 0) {
+			wf_write_all(fd, text, strlen(text));
+			close(fd);
+		}
+		free(path);
+	}
+	jv_free(run);
+	jv_free(step);
+}
+
+jv
+wf_action_ai_prompt(jv req, jv r)
+{
+	char err[1024];
+	int bad = 0, code = 0;
+	char *prompt = text_field(req, "prompt", &bad, err, sizeof err);
+	char *system = bad ? NULL : text_field(req, "system", &bad, err, sizeof err);
+	char *model = bad ? NULL : text_field(req, "model", &bad, err, sizeof err);
+	jv step = wf_jv_get(req, "step");
+	const char *format = wf_jv_str(step, "format"), *ctx = wf_jv_str(step, "context");
+	int json = format && !strcmp(format, "json");
+	int with_t = !(ctx && !strcmp(ctx, "none"));
+	jv res = jv_invalid();
+	char *text = NULL;
+
+	if (bad) {
+		r = fail(r, 1, err);
+		goto out;
+	}
+	if (json) {
+		char *s = wf_xasprintf("%s%sAnswer with one JSON document and nothing else: no prose, no code fences.",
+				       system ? system : "", system ? "\n\n" : "");
+		free(system);
+		system = s;
+	}
+	res = wf_ai_chat(req, model, system, prompt, with_t, err, sizeof err, &code);
+	if (!jv_is_valid(res)) {
+		r = fail(r, code ? code : 1, err);
+		goto out;
+	}
+	text = wf_xstrdup(wf_jv_str(res, "text") ? wf_jv_str(res, "text") : "");
+	if (json) {
+		char perr[512];
+		jv parsed = wf_json_parse(text, strlen(text), perr, sizeof perr);
+
+		if (!jv_is_valid(parsed)) {
+			/* One repair attempt, with the parse error. */
+			char *again = wf_xasprintf("Your answer was not valid JSON (%s). Here it is:\n\n%s\n\nAnswer again with only the corrected JSON document.",
+						   perr, text);
+			jv res2 = wf_ai_chat(req, model, system, again, 0, err, sizeof err, &code);
+
+			free(again);
+			jv_free(parsed);
+			if (jv_is_valid(res2)) {
+				free(text);
+				text = wf_xstrdup(wf_jv_str(res2, "text") ? wf_jv_str(res2, "text") : "");
+				parsed = wf_json_parse(text, strlen(text), perr, sizeof perr);
+				jv_free(res);
+				res = res2;
+			}
+			if (!jv_is_valid(parsed)) {
+				char msg[700];
+
+				snprintf(msg, sizeof msg, "the model did not answer with JSON, even when asked again: %s", perr);
+				r = fail(r, 1, msg);
+				jv_free(parsed);
+				goto out;
+			}
+		}
+		free(text);
+		text = wf_json_dump(parsed);
+		jv_free(parsed);
+	}
+	save_answer(req, text);
+	r = jv_object_set(r, jv_string("output"), jv_string(text));
+	if (wf_jv_str(step, "output")) {
+		jv vars = jv_object_set(jv_object(), jv_string(wf_jv_str(step, "output")), jv_string(text));
+		r = jv_object_set(r, jv_string("vars"), vars);
+	}
+	r = jv_object_set(r, jv_string("usage"), usage_of(res));
+	{
+		jv msgs = jv_array();
+
+		msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")),
+							   jv_string("content"), jv_string(prompt)));
+		msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("assistant")),
+							   jv_string("content"), jv_string(text)));
+		r = jv_object_set(r, jv_string("messages"), msgs);
+		if (!with_t)
+			r = jv_object_set(r, jv_string("transcript_reset"), jv_true());
+	}
+out:
+	jv_free(res);
+	jv_free(step);
+	free(text);
+	free(prompt);
+	free(system);
+	free(model);
+	jv_free(req);
+	return r;
+}
+
+jv
+wf_action_switch_model(jv req, jv r)
+{
+	char err[1024];
+	int bad = 0, code = 0;
+	char *name = text_field(req, "model", &bad, err, sizeof err);
+	jv orig = wf_jv_get(req, "original_model");
+	char *args[6];
+	int k = 0;
+	jv res;
+
+	if (bad || !name || !*name) {
+		r = fail(r, bad ? 1 : WF_EXIT_CONFIG, bad ? err : "switch-model: the model name is empty");
+		goto out;
+	}
+	args[k++] = (char *)"resolve";
+	if (model_name(orig)) {
+		args[k++] = (char *)"--original";
+		args[k++] = (char *)model_name(orig);
+	}
+	args[k++] = name;
+	args[k] = NULL;
+	res = run_model(args, NULL, &code, err, sizeof err);
+	if (!jv_is_valid(res)) {
+		r = fail(r, code ? code : 1, err);
+		goto out;
+	}
+	r = jv_object_set(r, jv_string("output"), jv_string_fmt("%s (%s:%s)",
+		wf_jv_str(res, "name") ? wf_jv_str(res, "name") : name,
+		wf_jv_str(res, "provider") ? wf_jv_str(res, "provider") : "?",
+		wf_jv_str(res, "model") ? wf_jv_str(res, "model") : "?"));
+	r = jv_object_set(r, jv_string("model"), res);
+out:
+	free(name);
+	jv_free(orig);
+	jv_free(req);
+	return r;
+}
