@@ -25,20 +25,23 @@ usage(FILE *fp)
 		"  --restart          start over even if a run is paused or failed\n"
 		"  --accept-changes   resume with a changed workflow definition\n"
 		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n"
-		"  --estimate         print the expected model use, and earlier runs' averages\n");
+		"  --estimate         print the expected model use, and earlier runs' averages\n"
+		"  -y, --yes          consent to every sensitive step (answers no question)\n"
+		"  --answer VALUE     on resume, answer the pending question or consent\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE };
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER };
 	static const struct option opts[] = {
 		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
 		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
 		{ "quiet", no_argument, NULL, O_QUIET }, { "restart", no_argument, NULL, O_RESTART },
 		{ "accept-changes", no_argument, NULL, O_ACCEPT }, { "rerun", no_argument, NULL, O_RERUN },
 		{ "skip", no_argument, NULL, O_SKIP }, { "resume", no_argument, NULL, O_RESUME },
-		{ "estimate", no_argument, NULL, O_ESTIMATE },
+		{ "estimate", no_argument, NULL, O_ESTIMATE }, { "yes", no_argument, NULL, O_YES },
+		{ "answer", required_argument, NULL, O_ANSWER },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -47,7 +50,7 @@ main(int argc, char **argv)
 	long n;
 
 	wf_set_progname(argv[0]);
-	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqy", opts, NULL)) != -1) {
 		switch (c) {
 		case O_VAR: {
 			char *eq = strchr(optarg, '=');
@@ -77,13 +80,18 @@ main(int argc, char **argv)
 		case O_SKIP: o.skip = 1; break;
 		case O_RESUME: resume = 1; break;
 		case O_ESTIMATE: o.estimate = 1; break;
+		case 'y':
+		case O_YES: o.yes = 1; break;
+		case O_ANSWER: o.answer = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("wf-run " WF_VERSION); return 0;
 		default: usage(stderr); return WF_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
-	    (o.rerun && o.skip)) {
+	    (o.rerun && o.skip) || (o.answer && !resume)) {
+		if (o.answer && !resume)
+			wf_warn("--answer answers a paused run: use it with 'wf resume NAME --answer VALUE'");
 		usage(stderr);
 		return WF_EXIT_USAGE;
 	}

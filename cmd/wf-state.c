@@ -26,7 +26,8 @@ usage(FILE *fp)
 		"       wf-state history NAME\n"
 		"       wf-state pause NAME\n"
 		"       wf-state rm NAME\n"
-		"       wf-state fsck NAME\n");
+		"       wf-state fsck NAME\n"
+		"       wf-state trust NAME|FILE\n");
 }
 
 static int
@@ -166,9 +167,25 @@ print_detail(struct wf_run *r, jv s)
 	if (jv_get_kind(pending) == JV_KIND_OBJECT) {
 		const char *kind = wf_jv_str(pending, "kind");
 
-		printf("waiting:  %s\n", wf_jv_str(pending, "message") ? wf_jv_str(pending, "message") :
-		       kind ? kind : "an answer");
-		if (kind && !strcmp(kind, "in-doubt"))
+		jv opts = wf_jv_get(pending, "options");
+
+		printf("waiting:  %s%s%s\n", wf_jv_str(pending, "message") ? wf_jv_str(pending, "message") :
+		       kind && !strcmp(kind, "consent") ? "consent to run: " : kind ? kind : "an answer",
+		       wf_jv_str(pending, "command") ? wf_jv_str(pending, "command") : "",
+		       wf_jv_str(pending, "type") && !strcmp(wf_jv_str(pending, "type"), "confirm") ? " [yes/no]" : "");
+		if (jv_get_kind(opts) == JV_KIND_ARRAY) {
+			printf("  options:");
+			jv_array_foreach(jv_copy(opts), i, o) {
+				printf("%s %s", i ? "," : "", jv_string_value(o));
+				jv_free(o);
+			}
+			printf("\n");
+		}
+		jv_free(opts);
+		if (kind && !strcmp(kind, "consent"))
+			printf("  approve with 'wf resume %s --yes' (or --answer yes|no|always), or 'wf trust %s'\n",
+			       r->name, r->name);
+		else if (kind && !strcmp(kind, "in-doubt"))
 			printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
 		else
 			printf("  answer with 'wf resume %s --answer VALUE'\n", r->name);
@@ -359,6 +376,28 @@ main(int argc, char **argv)
 			return rc;
 		if ((rc = wf_run_remove(r, err, sizeof err)))
 			wf_warn("%s", err);
+	} else if (!strcmp(verb, "trust")) {
+		struct wf_diag diag = {0};
+		char err[1024];
+		int code = 0;
+		char *path = wf_workflow_find(args[1], &code, err, sizeof err);
+		jv wf = path ? wf_workflow_load(path, &diag, &code) : jv_invalid();
+
+		wf_diag_print(&diag);
+		wf_diag_free(&diag);
+		if (!path) {
+			wf_warn("%s", err);
+			rc = code;
+		} else if (!jv_is_valid(wf)) {
+			rc = code;
+		} else if ((rc = wf_trust_add(wf_jv_str(wf, "hash"), wf_jv_str(wf, "source"), err, sizeof err))) {
+			wf_warn("%s", err);
+		} else {
+			fprintf(stderr, "wf-state: trusted '%s' as it is now (%.19s...); any edit to the file asks again\n",
+				wf_jv_str(wf, "source"), wf_jv_str(wf, "hash"));
+		}
+		jv_free(wf);
+		free(path);
 	} else if (!strcmp(verb, "fsck")) {
 		jv report;
 

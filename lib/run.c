@@ -38,6 +38,11 @@ struct driver {
 	int nsteps;
 	char *step_exe;		/* wf-step */
 	struct wf_child server;	/* the wf-step --serve child, pid -1 when none */
+	int tty_in;		/* a person at a terminal to ask */
+	jv patterns;		/* auto-approve patterns */
+	char *answer_step;	/* the step the --answer is for */
+	jv answer;		/* the checked --answer for it (a question's value) */
+	char *consent_answer;	/* yes/no/always from --answer for a consent question */
 	struct wf_buf server_buf;
 	int tty, color;
 	long max_steps;
@@ -233,6 +238,16 @@ build_request(struct driver *d, jv step)
 	run = jv_object_set(run, jv_string("interactive"),
 			    jv_bool(wf_jv_bool(d->wf, "interactive", 1) && !d->o->no_input));
 	run = jv_object_set(run, jv_string("quiet"), jv_bool(d->o->quiet));
+	run = jv_object_set(run, jv_string("tty"), jv_bool(d->tty_in));
+	if (d->answer_step && wf_jv_str(step, "id") && !strcmp(d->answer_step, wf_jv_str(step, "id")) &&
+	    jv_get_kind(d->answer) != JV_KIND_INVALID) {
+		char *t = wf_jv_text(d->answer);
+
+		req = jv_object_set(req, jv_string("answer"), jv_string(t));
+		free(t);
+		jv_free(d->answer);
+		d->answer = jv_invalid();
+	}
 	if (!d->o->json && !d->o->quiet)
 		run = jv_object_set(run, jv_string("echo_fd"), jv_number(4));
 	req = jv_object_set(req, jv_string("run"), run);
@@ -675,6 +690,149 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
 	return over;
 }
 
+/* What a sensitive step will do, for the person asked: the command, or the action and its target. */
+static char *
+describe_effect(struct driver *d, jv step)
+{
+	static const char *const keys[] = { "command", "title", "message", "base", "method", "branch", NULL };
+	const char *action = wf_jv_str(step, "action");
+	jv ctx = cond_ctx(d, jv_copy(step));
+	struct wf_buf b = {0};
+	char err[256];
+
+	if (!strcmp(action, "shell")) {
+		char *t = wf_subst(wf_jv_str(step, "command"), ctx, 0, NULL, err, sizeof err);
+
+		wf_buf_addstr(&b, t ? t : wf_jv_str(step, "command"));
+		free(t);
+	} else {
+		jv vars = wf_jv_get(ctx, "vars");
+
+		wf_buf_printf(&b, "%s", action);
+		for (int i = 0; keys[i]; i++)
+			if (wf_jv_str(step, keys[i])) {
+				char *t = wf_subst(wf_jv_str(step, keys[i]), ctx, 0, NULL, err, sizeof err);
+
+				wf_buf_printf(&b, " %s=\"%s\"", keys[i], t ? t : "");
+				free(t);
+			}
+		if (wf_jv_str(vars, "pr_number") || jv_get_kind(wf_jv_get(vars, "pr_number")) == JV_KIND_NUMBER) {
+			char *t = wf_jv_text(wf_jv_get(vars, "pr_number"));
+
+			wf_buf_printf(&b, " (PR #%s)", t);
+			free(t);
+		}
+		jv_free(vars);
+	}
+	jv_free(ctx);
+	return wf_buf_detach(&b);
+}
+
+static int
+record_consent(struct driver *d, const char *id, const char *what, const char *decision, const char *by)
+{
+	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("consent"));
+
+	ev = jv_object_set(ev, jv_string("step"), jv_string(id));
+	ev = jv_object_set(ev, jv_string("command"), jv_string(what));
+	ev = jv_object_set(ev, jv_string("decision"), jv_string(decision));
+	ev = jv_object_set(ev, jv_string("by"), jv_string(by));
+	return journal(d, ev, 0);
+}
+
+/*
+ * May the sensitive STEP run?  0 yes; otherwise the run has been stopped
+ * and the exit code is returned: 3 waiting for consent, 77 declined.
+ */
+static int
+consent(struct driver *d, jv step, const char *id)
+{
+	const char *action = wf_jv_str(step, "action");
+	char *what, *line = NULL;
+	const char *pat, *decision = NULL, *by = NULL;
+	int rc = 0;
+
+	if (!wf_action_sensitive(action))
+		return 0;
+	what = describe_effect(d, step);
+	if (d->o->yes) {
+		decision = "yes";
+		by = "--yes";
+	} else if (wf_jv_bool(d->run->state, "consent_always", 0)) {
+		free(what);
+		return 0;
+	} else if (d->consent_answer && d->answer_step && !strcmp(d->answer_step, id)) {
+		decision = d->consent_answer;
+		by = "--answer";
+	} else if (wf_jv_str(d->wf, "hash") && wf_trusted(wf_jv_str(d->wf, "hash"))) {
+		decision = "yes";
+		by = "trust";
+	} else if ((pat = wf_auto_approved(d->patterns, action, !strcmp(action, "shell") ? what : NULL))) {
+		decision = "yes";
+		by = "auto-approve";
+	} else if (d->tty_in && wf_jv_bool(d->wf, "interactive", 1)) {
+		char *prompt = wf_xasprintf("\nstep '%s' (%s) will run:\n  %s\nrun it? [y]es, [n]o, [a]lways for this run, [p]ause: ",
+					    id, action, what);
+		int timed_out;
+
+		for (;;) {
+			free(line);
+			line = wf_tty_ask(prompt, 0, &timed_out);
+			if (!line || !strcmp(line, "p") || !strcmp(line, "pause")) {
+				decision = "pause";
+				break;
+			}
+			if (!strcmp(line, "y") || !strcmp(line, "yes")) {
+				decision = "yes";
+				break;
+			}
+			if (!strcmp(line, "n") || !strcmp(line, "no")) {
+				decision = "no";
+				break;
+			}
+			if (!strcmp(line, "a") || !strcmp(line, "always")) {
+				decision = "always";
+				break;
+			}
+		}
+		free(prompt);
+		by = "terminal";
+	}
+	if (!decision || !strcmp(decision, "pause")) {
+		jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+
+		extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+		extra = jv_object_set(extra, jv_string("pending"),
+			jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("consent")),
+				jv_string("step"), jv_string(id)), jv_string("command"), jv_string(what)));
+		if (by)
+			record_consent(d, id, what, "pause", by);
+		wf_warn("step '%s' needs consent to run: %s; approve with 'wf resume %s --yes' (or --answer yes|no|always), or trust the file with 'wf trust %s'",
+			id, what, d->run->name, d->run->name);
+		rc = stop_run(d, "pause", "waiting", "consent", extra, WF_EXIT_WAIT);
+	} else if (!strcmp(decision, "no")) {
+		jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+
+		extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+		extra = jv_object_set(extra, jv_string("pending"),
+			jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("consent")),
+				jv_string("step"), jv_string(id)), jv_string("command"), jv_string(what)));
+		record_consent(d, id, what, "no", by);
+		wf_warn("step '%s' was declined; the run stops here (continue later with 'wf resume %s --yes')",
+			id, d->run->name);
+		rc = stop_run(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
+	} else {
+		rc = record_consent(d, id, what, decision, by);
+	}
+	if (d->consent_answer && d->answer_step && !strcmp(d->answer_step, id)) {
+		free(d->consent_answer);
+		d->consent_answer = NULL;
+	}
+	free(line);
+	free(what);
+	return rc;
+}
+
 /* The main loop, from the cursor in the state. */
 static int
 drive(struct driver *d)
@@ -823,6 +981,13 @@ drive(struct driver *d)
 				return stop_run(d, "run-end", "failed", "budget", extra, WF_EXIT_LIMIT);
 			}
 		}
+		/* Consent first, for what runs a command or changes the world. */
+		if ((code = consent(d, step, id))) {
+			jv_free(step);
+			jv_free(ev);
+			free(id);
+			return code;
+		}
 		/* An action: journal the start, run it in wf-step, journal the end. */
 		{
 			jv retry = wf_jv_get(step, "retry");
@@ -913,7 +1078,7 @@ drive(struct driver *d)
 		{
 			static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
 							    "model", "usage", "duration_ms", "verdict",
-							    "messages", "effects", "pr", NULL };
+							    "messages", "effects", "pr", "answer", NULL };
 			const char *o = wf_jv_str(res, "output");
 
 			for (int i = 0; keep[i]; i++) {
@@ -1053,6 +1218,9 @@ static int
 open_driver(struct driver *d, struct wf_run_opts *o)
 {
 	memset(d, 0, sizeof *d);
+	d->wf = jv_null();
+	d->steps = jv_null();
+	d->patterns = jv_array();
 	d->o = o;
 	d->t0 = wf_now_ms();
 	d->tty = isatty(2);
@@ -1060,6 +1228,20 @@ open_driver(struct driver *d, struct wf_run_opts *o)
 	d->step_exe = find_step_exe();
 	d->server.pid = -1;
 	d->server.in = d->server.out = -1;
+	d->tty_in = !o->json && wf_tty_usable();
+	d->answer = jv_invalid();
+	{
+		struct wf_diag diag = {0};
+
+		jv_free(d->patterns);
+		d->patterns = wf_auto_approve_patterns(&diag);
+		if (!jv_is_valid(d->patterns)) {
+			wf_diag_print(&diag);
+			wf_diag_free(&diag);
+			return WF_EXIT_CONFIG;
+		}
+		wf_diag_free(&diag);
+	}
 	umask(077);
 	setup_signals();
 	return 0;
@@ -1069,6 +1251,10 @@ static void
 close_driver(struct driver *d)
 {
 	server_stop(d);
+	jv_free(d->patterns);
+	jv_free(d->answer);
+	free(d->answer_step);
+	free(d->consent_answer);
 	if (d->run)
 		wf_run_close(d->run);
 	jv_free(d->wf);
@@ -1105,9 +1291,10 @@ wf_run_start(struct wf_run_opts *o)
 	char cwd[PATH_MAX];
 	const char *status;
 
-	open_driver(&d, o);
-	d.wf = jv_null();
-	d.steps = jv_null();
+	if ((rc = open_driver(&d, o))) {
+		close_driver(&d);
+		return rc;
+	}
 	rc = load_workflow(o, &wf);
 	if (rc) {
 		jv_free(wf);
@@ -1196,9 +1383,10 @@ wf_run_resume(struct wf_run_opts *o)
 	const char *status;
 	int rc;
 
-	open_driver(&d, o);
-	d.wf = jv_null();
-	d.steps = jv_null();
+	if ((rc = open_driver(&d, o))) {
+		close_driver(&d);
+		return rc;
+	}
 	if (!wf_name_valid(o->target)) {
 		wf_warn("invalid run name '%.80s'", o->target);
 		close_driver(&d);
@@ -1283,6 +1471,35 @@ wf_run_resume(struct wf_run_opts *o)
 	jv_free(d.wf);
 	jv_free(d.steps);
 	use_workflow(&d, wf);
+	/* An answer must fit the question that is pending, or nothing changes. */
+	if (o->answer) {
+		jv pending = wf_jv_get(d.run->state, "pending"), value;
+		char err[512];
+		const char *kind = wf_jv_str(pending, "kind");
+
+		if (jv_get_kind(pending) != JV_KIND_OBJECT || !kind || !strcmp(kind, "in-doubt")) {
+			wf_warn("run '%s' has no question pending; nothing was changed%s", o->target,
+				kind ? " (for a step in doubt use --rerun or --skip)" : "");
+			jv_free(pending);
+			close_driver(&d);
+			return WF_EXIT_USAGE;
+		}
+		if (wf_answer_check(pending, o->answer, &value, err, sizeof err) < 0) {
+			wf_warn("run '%s', step '%s': %s; nothing was changed", o->target,
+				wf_jv_str(pending, "step"), err);
+			jv_free(pending);
+			close_driver(&d);
+			return WF_EXIT_DATA;
+		}
+		d.answer_step = wf_xstrdup(wf_jv_str(pending, "step"));
+		if (!strcmp(kind, "consent")) {
+			d.consent_answer = wf_xstrdup(jv_string_value(value));
+			jv_free(value);
+		} else {
+			d.answer = value;
+		}
+		jv_free(pending);
+	}
 	ev = jv_object_set(jv_object(), jv_string("event"), jv_string("resume"));
 	ev = jv_object_set(ev, jv_string("vars"), jv_get_kind(o->vars) == JV_KIND_OBJECT ? jv_copy(o->vars) : jv_object());
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
@@ -1351,6 +1568,17 @@ wf_run_resume(struct wf_run_opts *o)
 	if ((rc = journal(&d, ev, 1))) {
 		close_driver(&d);
 		return rc;
+	}
+	if (d.answer_step) {
+		jv a = jv_object_set(jv_object(), jv_string("event"), jv_string("answer"));
+
+		a = jv_object_set(a, jv_string("step"), jv_string(d.answer_step));
+		a = jv_object_set(a, jv_string("value"), d.consent_answer ? jv_string(d.consent_answer) : jv_copy(d.answer));
+		a = jv_object_set(a, jv_string("by"), jv_string("--answer"));
+		if ((rc = journal(&d, a, 1))) {
+			close_driver(&d);
+			return rc;
+		}
 	}
 	progress(&d, "%s: resuming at step '%s'\n", d.run->name,
 		 wf_jv_str(d.run->state, "cursor") ? wf_jv_str(d.run->state, "cursor") : "(end)");

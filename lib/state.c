@@ -384,6 +384,11 @@ wf_state_apply(jv st, jv ev)
 			st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
 		st = jv_object_set(st, jv_string("inflight"), jv_null());
 		st = jv_object_set(st, jv_string("pid"), jv_null());
+	} else if (!strcmp(event, "consent")) {
+		const char *dec = wf_jv_str(ev, "decision");
+
+		if (dec && !strcmp(dec, "always"))
+			st = jv_object_set(st, jv_string("consent_always"), jv_true());
 	} else if (!strcmp(event, "loop-reset")) {
 		jv loops = wf_jv_get(st, "loops");
 

@@ -141,11 +141,13 @@ char *wf_jv_text(jv v);
  * become booleans, plain null/~/empty become null, a plain number becomes a
  * number only when it reads back the same (so "1.10" stays a string);
  * everything else is a string.  Plain scalars that YAML 1.1 would take as
- * booleans (yes, no, on, off, ...) stay strings and are listed in the
- * object *POS under "/yaml11bool" paths for the schema to warn about.
+ * booleans (yes, no, on, off, ...) stay strings; the schema refuses them
+ * where it wants a boolean.  A sequence item's position is its start, twice.
  * Rejects anchors, aliases, tags, several documents, duplicate keys,
- * invalid UTF-8, NUL bytes and input over the size or depth limits.
- * Returns 0, or -1 with every problem added to DIAG under FILE.
+ * invalid UTF-8, NUL bytes, a UTF-16 byte order mark (a UTF-8 one is
+ * skipped) and input over the size or depth limits.  Returns 0, or -1 with
+ * every problem added to DIAG under FILE.  *POS is set (and owned by the
+ * caller) either way.
  */
 int wf_yaml_load(const char *buf, size_t len, const char *file,
 		 jv *out, jv *pos, struct wf_diag *diag);
@@ -173,9 +175,11 @@ char **wf_workflow_search_path(void);
 void wf_strv_free(char **v);
 
 /*
- * Load, validate and normalise the workflow in BUF (read from FILE; DIR is
- * the directory custom actions are looked up in).  Returns the canonical
- * workflow (wf-json(7)), or an invalid jv with every problem in DIAG.
+ * Load, validate and normalise the workflow in BUF (read from FILE, "-"
+ * for stdin; custom actions are looked up in actions/ beside FILE, then on
+ * PATH).  Returns the canonical workflow (wf-json(7)), or an invalid jv
+ * with every problem in DIAG as "FILE:LINE:COL: message", sorted by line
+ * and column, each a single printable line.
  */
 jv wf_workflow_parse(const char *buf, size_t len, const char *file,
 		     struct wf_diag *diag);
@@ -303,6 +307,42 @@ jv wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 jv wf_action_ai_prompt(jv req, jv r);
 jv wf_action_switch_model(jv req, jv r);
 
+/* ---- ask.c: questions for a person ---- */
+
+/* Is there a person at a terminal: stdin a tty and /dev/tty usable? */
+int wf_tty_usable(void);
+/*
+ * Print PROMPT on /dev/tty and read one line within TIMEOUT seconds (0:
+ * no limit).  Returns the line (malloc'd, no newline), or NULL on end of
+ * input, a stop signal, or a timeout (*TIMED_OUT set).
+ */
+char *wf_tty_ask(const char *prompt, double timeout, int *timed_out);
+/*
+ * Check ANSWER against the pending question PENDING (borrowed): yes/no
+ * for confirm (a boolean), one of the options (or its number) for choice,
+ * yes/no/always for consent, anything for text.  0 with *VALUE, or -1
+ * with a message in ERR.
+ */
+int wf_answer_check(jv pending, const char *answer, jv *value, char *err, size_t n);
+/* The interactive action (step.c's table): REQ and R consumed. */
+jv wf_action_interactive(jv req, jv r);
+
+/* ---- consent.c: what may run without asking ---- */
+
+/* Does ACTION run a command or change something outside the run? */
+int wf_action_sensitive(const char *action);
+/*
+ * The auto-approve patterns of ${XDG_CONFIG_HOME:-~/.config}/wf/config.yaml
+ * and ./.wf/config.yaml, as an array; invalid after problems in DIAG.
+ */
+jv wf_auto_approve_patterns(struct wf_diag *diag);
+/* The pattern in PATTERNS (borrowed) that matches "action:ACTION" or COMMAND, or NULL. */
+const char *wf_auto_approved(jv patterns, const char *action, const char *command);
+/* Has the workflow content with HASH been trusted with `wf trust`? */
+int wf_trusted(const char *hash);
+/* Trust HASH (recording PATH beside it): 0 or 74 with ERR. */
+int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
+
 /* ---- state.c: the plain-file state store ---- */
 
 /* An open run directory ROOT/runs/NAME (wf-json(7) "Files"). */
@@ -368,6 +408,8 @@ struct wf_run_opts {
 	jv vars;		/* --var K=V overrides (an object) */
 	long max_steps;		/* 0: the workflow's max-steps */
 	int json, dry_run, quiet, restart, accept_changes, rerun, skip, no_input, estimate;
+	int yes;		/* --yes: consent to every sensitive step (answers no question) */
+	const char *answer;	/* --answer VALUE for the pending question or consent */
 };
 /* Start a run of o->target (wf run); returns the exit status. */
 int wf_run_start(struct wf_run_opts *o);
@@ -619,7 +661,7 @@ int wf_forge_pr_create(struct wf_forge *f, const char *base, const char *head, c
 int wf_forge_pr_diff(struct wf_forge *f, long n, char **diff, char *err, size_t errlen);
 int wf_forge_comments(struct wf_forge *f, long n, jv *out, char *err, size_t errlen);
 int wf_forge_reviews(struct wf_forge *f, long n, jv *out, char *err, size_t errlen);
-/* Is M usable as a marker (printable ASCII, no '<', '>' or "--", <= 200 bytes)? */
+/* Is M usable as a marker (printable ASCII, no '<' or '>', <= 200 bytes)? */
 int wf_forge_marker_ok(const char *m);
 /*
  * Post BODY as a comment; with MARKER, "<!-- MARKER -->" is appended and

@@ -15,6 +15,10 @@ wf_setup() {
 	export HOME="$BATS_TEST_TMPDIR/home"
 	mkdir -p "$HOME"
 	unset WF_PATH WF_MODELS NO_COLOR
+	# Tests approve every sensitive step through the real auto-approve
+	# mechanism; the consent tests take this file away.
+	mkdir -p "$XDG_CONFIG_HOME/wf"
+	printf 'auto-approve:\n  - "*"\n' > "$XDG_CONFIG_HOME/wf/config.yaml"
 	export WORK="$BATS_TEST_TMPDIR/work"
 	mkdir -p "$WORK"
 	cd "$WORK"
