@@ -743,13 +743,6 @@ static const struct {
 	{ "ai-prompt", wf_action_ai_prompt },
 	{ "switch-model", wf_action_switch_model },
 	{ "interactive", wf_action_interactive },
-	{ "create-pr", wf_action_create_pr },
-	{ "review-pr", wf_action_review_pr },
-	{ "make-changes", wf_action_make_changes },
-	{ "commit-push", wf_action_commit_push },
-	{ "self-review", wf_action_self_review },
-	{ "merge-pr", wf_action_merge_pr },
-	{ "sync", wf_action_sync },
 	{ NULL, NULL }
 };
 
