@@ -10,6 +10,7 @@ setup() {
 
 teardown() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	tmux -L "${SOCK%-again}" kill-server 2>/dev/null || true
 }
 
 # Run COMMAND in a fresh terminal; its exit status goes to $WORK/rc.
@@ -114,6 +115,7 @@ Y
 	assert_output waiting
 	rm -f rc
 	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-again"
 	term_run "wf resume q"
 	wait_for "Ship it? [y/n]"
 	keys y Enter
@@ -187,6 +189,7 @@ Y
 	assert_output $'yes terminal\nno terminal'
 	rm -f rc
 	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-again"
 	write three.yaml <<'Y'
 name: three
 steps:
@@ -213,6 +216,7 @@ Y
 	refute_output --partial "run it?"
 	rm -f "$XDG_CONFIG_HOME/wf/config.yaml" rc
 	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-again"
 	term_run "wf run test-linear --yes"
 	run exit_code
 	assert_output 0
