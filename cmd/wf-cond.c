@@ -102,7 +102,7 @@ set_var(jv ctx, const char *kv)
 static void
 point_at(const char *expr, int col)
 {
-	if (col <= 0 || strlen(expr) > 200 || strpbrk(expr, "\n\r"))
+	if (col <= 0 || strlen(expr) > 200 || strpbrk(expr, "\n\r") || !expr[strspn(expr, " \t")])
 		return;
 	fputs("  ", stderr);
 	for (const char *p = expr; *p; p++)
@@ -235,8 +235,8 @@ main(int argc, char **argv)
 			point_at(expr, col);
 		return rc;
 	}
-	if (print) {
-		puts(check ? "ok" : result ? "true" : "false");
+	if (print && !check) {
+		puts(result ? "true" : "false");
 		if (wf_fshut(stdout, "standard output"))
 			return WF_EXIT_IO;
 	}

@@ -568,7 +568,7 @@ string_lit(struct cond *c, size_t pos, size_t end, struct val *out)
  * (end, ')', an operator, or the words and/or), -1 after an error.
  */
 static int
-pred_arg(struct cond *c, int stop_at_pipe, struct val *out, size_t *at)
+pred_arg(struct cond *c, struct val *out, size_t *at)
 {
 	const char *s = c->src;
 	size_t p = c->pos, e;
@@ -598,7 +598,7 @@ pred_arg(struct cond *c, int stop_at_pipe, struct val *out, size_t *at)
 		return 1;
 	}
 	for (e = p; e < c->len && !is_space(s[e]) && !strchr("()\"'&<>=!", s[e]) &&
-		    !(stop_at_pipe && s[e] == '|') && !(s[e] == '|' && e + 1 < c->len && s[e + 1] == '|');
+		    !(s[e] == '|' && e + 1 < c->len && s[e + 1] == '|');
 	     e++)
 		;
 	if ((e - p == 3 && !memcmp(s + p, "and", 3)) || (e - p == 2 && !memcmp(s + p, "or", 2)))
@@ -678,7 +678,7 @@ pred_file_exists(struct cond *c, size_t pos, int *out)
 {
 	struct val arg;
 	size_t at;
-	int have = pred_arg(c, 0, &arg, &at);
+	int have = pred_arg(c, &arg, &at);
 	char *path;
 	size_t len;
 	struct stat st;
@@ -740,7 +740,7 @@ pred_var_equals(struct cond *c, size_t pos, int *out)
 		name.s = wf_xstrndup(c->src + a, e - a);
 		name.len = e - a;
 		c->pos = e + 1;
-		r = c->pos < c->len && !is_space(c->src[c->pos]) ? pred_arg(c, 0, &value, &at) : 0;
+		r = c->pos < c->len && !is_space(c->src[c->pos]) ? pred_arg(c, &value, &at) : 0;
 		if (r < 0) {
 			val_free(&name);
 			return -1;
@@ -750,10 +750,15 @@ pred_var_equals(struct cond *c, size_t pos, int *out)
 			value.s = wf_xstrdup("");
 		}
 	} else {
-		r = pred_arg(c, 0, &name, &at);
+		if (c->pos < c->len && strchr(" \t\r\n", c->src[c->pos]) &&
+		    c->src[c->pos + strspn(c->src + c->pos, " \t\r\n")] == '$')
+			return fail(c, c->pos + strspn(c->src + c->pos, " \t\r\n"),
+				    "variable-equals takes the variable's name, not its value: "
+				    "write variable-equals NAME VALUE");
+		r = pred_arg(c, &name, &at);
 		if (r <= 0)
 			return r < 0 ? -1 : fail(c, at, "variable-equals needs a variable name and a value");
-		r = pred_arg(c, 0, &value, &at);
+		r = pred_arg(c, &value, &at);
 		if (r <= 0) {
 			val_free(&name);
 			return r < 0 ? -1 : fail(c, at, "variable-equals needs a value after the name");
@@ -1158,7 +1163,18 @@ jq_no_input(jq_state *jq, void *data)
 	return jv_invalid_with_msg(jv_string("a condition has no input to read"));
 }
 
-/* A jq state that reports errors into E, with no module search path and no input. */
+static void
+jq_discard(void *data, jv msg)
+{
+	(void)data;
+	jv_free(msg);
+}
+
+/*
+ * A jq state that reports errors into E, with no module search path and
+ * no input.  libjq 1.6 leaves the debug callback unset and `debug` then
+ * jumps through garbage, so it gets one that discards.
+ */
 static jq_state *
 jq_open(struct jq_errors *e)
 {
@@ -1168,6 +1184,7 @@ jq_open(struct jq_errors *e)
 		return NULL;
 	jq_set_error_cb(jq, jq_error_cb, e);
 	jq_set_input_cb(jq, jq_no_input, NULL);
+	jq_set_debug_cb(jq, jq_discard, NULL);
 	jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
 	return jq;
 }
@@ -1237,9 +1254,12 @@ vm_size(void)
 	return (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
 }
 
-/* The evaluator child: limits, a clean environment, compile, run, one verdict. */
+/*
+ * The evaluator child: limits, a clean environment, compile, run (unless
+ * COMPILE_ONLY), one verdict.
+ */
 static __attribute__((noreturn)) void
-jq_child(int fd, const char *prog, jv ctx)
+jq_child(int fd, const char *prog, jv ctx, int compile_only)
 {
 	struct jq_errors e = {0};
 	struct rlimit rl;
@@ -1252,8 +1272,13 @@ jq_child(int fd, const char *prog, jv ctx)
 	verdict_fd = fd;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The caller's handlers (an interrupt flag, say) must not keep the child alive. */
 	signal(SIGALRM, SIG_DFL);
 	signal(SIGXCPU, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);
@@ -1267,6 +1292,7 @@ jq_child(int fd, const char *prog, jv ctx)
 	setrlimit(RLIMIT_CPU, &rl);
 	rl.rlim_cur = rl.rlim_max = 0;
 	setrlimit(RLIMIT_CORE, &rl);
+	setrlimit(RLIMIT_FSIZE, &rl);
 	if (vm) {
 		rl.rlim_cur = rl.rlim_max = vm + JQ_MEMORY_HEADROOM;
 		setrlimit(RLIMIT_AS, &rl);
@@ -1279,6 +1305,8 @@ jq_child(int fd, const char *prog, jv ctx)
 	jq_set_nomem_handler(jq, jq_nomem, NULL);
 	if (!jq_compile_args(jq, prog, jq_args(ctx)))
 		verdict(fd, 'E', e.msg[0] ? e.msg : "jq: cannot compile the program");
+	if (compile_only)
+		verdict(fd, 'T', NULL);
 	jq_start(jq, jv_copy(ctx), 0);
 	r = jq_next(jq);
 	if (jv_get_kind(r) == JV_KIND_TRUE || jv_get_kind(r) == JV_KIND_FALSE)
@@ -1309,9 +1337,14 @@ jq_child(int fd, const char *prog, jv ctx)
 	}
 }
 
-/* Run PROG over CTX (borrowed) in a limited child; the wf_cond_eval results. */
+/*
+ * Run PROG over CTX (borrowed) in a limited child; the wf_cond_eval
+ * results.  With COMPILE_ONLY, only compile it: even that happens in the
+ * child, where libjq 1.6's own leaks (an unterminated string in a program
+ * leaks in its parser) and any blow-up stay out of the caller.
+ */
 static int
-jq_eval(const char *prog, jv ctx, int *result, char *err, size_t errlen)
+jq_eval(const char *prog, jv ctx, int compile_only, int *result, char *err, size_t errlen)
 {
 	int fds[2], status = 0, timed_out = 0;
 	char buf[600];
@@ -1332,7 +1365,7 @@ jq_eval(const char *prog, jv ctx, int *result, char *err, size_t errlen)
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		jq_child(fds[1], prog, ctx);
+		jq_child(fds[1], prog, ctx, compile_only);
 	}
 	close(fds[1]);
 	deadline = wf_now_ms() + (JQ_WALL_SECONDS + 1) * 1000.0;
@@ -1396,33 +1429,12 @@ jq_eval(const char *prog, jv ctx, int *result, char *err, size_t errlen)
 	return WF_EXIT_SOFTWARE;
 }
 
-/* Check PROG by compiling it here: compiling runs none of it. */
-static int
-jq_check(const char *prog, char *err, size_t errlen)
-{
-	struct jq_errors e = {0};
-	jq_state *jq = jq_open(&e);
-	int ok;
-
-	if (!jq) {
-		snprintf(err, errlen, "cannot start jq");
-		return WF_EXIT_SOFTWARE;
-	}
-	ok = jq_compile_args(jq, prog, jq_args(jv_null()));
-	jq_teardown(&jq);
-	if (!ok) {
-		snprintf(err, errlen, "%s", e.msg[0] ? e.msg : "jq: cannot compile the program");
-		return WF_EXIT_DATA;
-	}
-	return 0;
-}
-
 /* The shared front of wf_cond_eval and wf_cond_check. */
 static int
 cond(const char *expr, jv ctx, int checking, int *result, char *err, size_t errlen, int *col)
 {
 	const char *prog;
-	int rc;
+	int rc, r = 0;
 
 	if (col)
 		*col = 0;
@@ -1437,8 +1449,6 @@ cond(const char *expr, jv ctx, int checking, int *result, char *err, size_t errl
 		return WF_EXIT_DATA;
 	}
 	if (!jq_prefix(expr, &prog)) {
-		int r;
-
 		/* Syntax first, so a typo late in the condition wins over an unknown name early. */
 		rc = run_parser(expr, ctx, 1, &r, err, errlen, col);
 		if (rc == 0 && !checking)
@@ -1456,7 +1466,9 @@ cond(const char *expr, jv ctx, int checking, int *result, char *err, size_t errl
 			*col = column(expr, (size_t)(prog - expr));
 		return WF_EXIT_DATA;
 	}
-	rc = checking ? jq_check(prog, err, errlen) : jq_eval(prog, ctx, result, err, errlen);
+	rc = jq_eval(prog, checking ? jv_null() : ctx, checking, &r, err, errlen);
+	if (rc == 0 && result)
+		*result = checking ? 0 : r;
 	if (rc == WF_EXIT_DATA && col)
 		*col = column(expr, (size_t)(prog - expr));
 	return rc;
