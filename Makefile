@@ -60,7 +60,7 @@ $(BIN)/%: $(OBJ)/cmd/%.o $(OBJ)/libwf.a
 # Debian packages the build and the tests need.
 DEB_PACKAGES = gcc make libc6-dev libyaml-dev libjq-dev libcurl4-openssl-dev \
 	bats bats-assert bats-support parallel jq git tmux python3 strace \
-	procps util-linux coreutils groff-base mandoc
+	procps util-linux coreutils groff-base mandoc time
 
 deps:
 	@missing=; for p in $(DEB_PACKAGES); do \
@@ -93,8 +93,10 @@ test-asan: all $(FAKES)
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	WF_BIN=$(abspath $(BIN)) bats --jobs $(JOBS) tests/
 
+# The demo runs with --yes: its steps are plain shell commands you can read
+# in workflows/examples/demo.yaml; without --yes wf would ask before each.
 demo: deps all
-	WF_STATE_DIR=$${WF_STATE_DIR:-$$(mktemp -d)} $(BIN)/wf run workflows/examples/demo.yaml
+	cd $$(mktemp -d) && WF_STATE_DIR=$${WF_STATE_DIR:-$$PWD/state} $(abspath $(BIN))/wf run demo --yes
 
 bench: all $(FAKES)
 	WF_BIN=$(abspath $(BIN)) sh tests/bench.sh

@@ -145,8 +145,10 @@ main(int argc, char **argv)
 				if (err)
 					printf("%-24s BROKEN  %s\n", wf_jv_str(e, "name"), err);
 				else
-					printf("%-24s %3g steps  %s%s(%s)\n", wf_jv_str(e, "name"),
-					       wf_jv_num(e, "steps", 0), wf_jv_str(e, "description"),
+					printf("%-24s %3d step%s  %s%s(%s)\n", wf_jv_str(e, "name"),
+					       (int)wf_jv_num(e, "steps", 0),
+					       wf_jv_num(e, "steps", 0) == 1 ? " " : "s",
+					       wf_jv_str(e, "description"),
 					       *wf_jv_str(e, "description") ? "  " : "", wf_jv_str(e, "path"));
 				jv_free(e);
 			}
@@ -167,9 +169,9 @@ main(int argc, char **argv)
 				int n = jv_array_length(wf_jv_get(wf, "steps"));
 
 				printf("%s: ok (%d step%s)\n", argv[i], n, n == 1 ? "" : "s");
-			}
-			else if (!rc || r == WF_EXIT_DATA)
+			} else if (!rc || r == WF_EXIT_DATA) {
 				rc = r;
+			}
 			jv_free(wf);
 		}
 		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : rc;

@@ -57,6 +57,7 @@ main(int argc, char **argv)
 
 			if (!eq || eq == optarg) {
 				wf_warn("--var takes KEY=VALUE, got '%s'", optarg);
+				jv_free(o.vars);
 				return WF_EXIT_USAGE;
 			}
 			*eq = '\0';
@@ -68,6 +69,7 @@ main(int argc, char **argv)
 		case O_MAX:
 			if (wf_parse_long(optarg, 1, 100000000, &n) < 0) {
 				wf_warn("--max-steps takes a positive whole number, got '%s'", optarg);
+				jv_free(o.vars);
 				return WF_EXIT_USAGE;
 			}
 			o.max_steps = n;
@@ -83,9 +85,9 @@ main(int argc, char **argv)
 		case 'y':
 		case O_YES: o.yes = 1; break;
 		case O_ANSWER: o.answer = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts("wf-run " WF_VERSION); return 0;
-		default: usage(stderr); return WF_EXIT_USAGE;
+		case 'h': usage(stdout); jv_free(o.vars); return 0;
+		case 'V': puts("wf-run " WF_VERSION); jv_free(o.vars); return 0;
+		default: usage(stderr); jv_free(o.vars); return WF_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
@@ -93,6 +95,7 @@ main(int argc, char **argv)
 		if (o.answer && !resume)
 			wf_warn("--answer answers a paused run: use it with 'wf resume NAME --answer VALUE'");
 		usage(stderr);
+		jv_free(o.vars);
 		return WF_EXIT_USAGE;
 	}
 	o.target = argv[optind];

@@ -128,7 +128,7 @@ print_detail(struct wf_run *r, jv s)
 	}
 	if (jv_get_kind(vars) == JV_KIND_OBJECT && jv_object_length(jv_copy(vars)) > 0) {
 		printf("variables:\n");
-		jv_object_foreach(jv_copy(vars), k, v) {
+		jv_object_foreach(vars, k, v) {
 			char *t = wf_jv_text(v);
 			size_t len = strcspn(t, "\n");
 
@@ -141,7 +141,7 @@ print_detail(struct wf_run *r, jv s)
 	}
 	if (jv_get_kind(loops) == JV_KIND_OBJECT && jv_object_length(jv_copy(loops)) > 0) {
 		printf("loops:\n");
-		jv_object_foreach(jv_copy(loops), k, v) {
+		jv_object_foreach(loops, k, v) {
 			printf("  %s: %g iteration%s\n", jv_string_value(k), jv_number_value(v),
 			       jv_number_value(v) == 1 ? "" : "s");
 			jv_free(k);
@@ -150,7 +150,7 @@ print_detail(struct wf_run *r, jv s)
 	}
 	if (jv_get_kind(usage_) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage_)) > 0) {
 		printf("usage:\n");
-		jv_object_foreach(jv_copy(usage_), k, v) {
+		jv_object_foreach(usage_, k, v) {
 			jv usd = wf_jv_get(v, "usd");
 
 			printf("  %s: %g calls, %g input + %g output tokens, %s", jv_string_value(k),
@@ -175,7 +175,7 @@ print_detail(struct wf_run *r, jv s)
 		       wf_jv_str(pending, "type") && !strcmp(wf_jv_str(pending, "type"), "confirm") ? " [yes/no]" : "");
 		if (jv_get_kind(opts) == JV_KIND_ARRAY) {
 			printf("  options:");
-			jv_array_foreach(jv_copy(opts), i, o) {
+			jv_array_foreach(opts, i, o) {
 				printf("%s %s", i ? "," : "", jv_string_value(o));
 				jv_free(o);
 			}
@@ -204,9 +204,8 @@ print_detail(struct wf_run *r, jv s)
 				       wf_jv_str(e, "status") ? " " : "", wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "");
 				jv_free(e);
 			}
-		} else {
-			jv_free(evs);
 		}
+		jv_free(evs);
 	}
 	jv_free(vars);
 	jv_free(loops);
@@ -278,6 +277,14 @@ main(int argc, char **argv)
 	verb = args[0];
 	umask(077);
 	if (!strcmp(verb, "list") || (!strcmp(verb, "status") && k == 1)) {
+		char *root = wf_state_root(), err[1024];
+		int prc = wf_state_prepare(root, 0, err, sizeof err);
+
+		free(root);
+		if (prc && !(prc == WF_EXIT_IO && errno == ENOENT)) {
+			wf_warn("%s", err);
+			return prc;
+		}
 		jv l = list_runs();
 
 		if (json) {
@@ -315,7 +322,11 @@ main(int argc, char **argv)
 	} else if (!strcmp(verb, "get") && k == 3) {
 		if ((rc = open_run(args[1], 0, &r)))
 			return rc;
-		jv v = get_path(public_state(r), args[2]);
+		jv ps = public_state(r);
+
+		if (!strcmp(wf_jv_str(ps, "status") ? wf_jv_str(ps, "status") : "", "running") && !is_running(r))
+			ps = jv_object_set(ps, jv_string("status"), jv_string("interrupted"));
+		jv v = get_path(ps, args[2]);
 
 		if (!jv_is_valid(v)) {
 			wf_warn("run '%s' has nothing at '%s'", args[1], args[2]);
@@ -414,6 +425,7 @@ main(int argc, char **argv)
 				printf("%s: %s\n", r->name, jv_string_value(p));
 				jv_free(p);
 			}
+			jv_free(probs);
 			if (!rc)
 				printf("%s: ok (%g events)\n", r->name, wf_jv_num(report, "events", 0));
 			jv_free(report);

@@ -122,8 +122,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 				(void)i;
 				msgs = jv_array_append(msgs, m);
 			}
-		else
-			jv_free(t);
+		jv_free(t);
 	}
 	msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")),
 						   jv_string("content"), jv_string(prompt)));

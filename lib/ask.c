@@ -260,6 +260,7 @@ wf_action_interactive(jv req, jv r)
 				wf_buf_printf(&p, "\n  %d) %s", i + 1, jv_string_value(o));
 				jv_free(o);
 			}
+			jv_free(opts);
 		}
 		if (!strcmp(kind, "confirm"))
 			wf_buf_addstr(&p, " [y/n]");

@@ -57,9 +57,9 @@ load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
 		return -1;
 	}
 	if (jv_get_kind(doc) == JV_KIND_OBJECT) {
-		jv_object_foreach(jv_copy(doc), k, v) {
+		jv_object_foreach(doc, k, v) {
 			if (!strcmp(jv_string_value(k), "auto-approve") && jv_get_kind(v) == JV_KIND_ARRAY) {
-				jv_array_foreach(jv_copy(v), i, p) {
+				jv_array_foreach(v, i, p) {
 					(void)i;
 					if (jv_get_kind(p) == JV_KIND_STRING)
 						*patterns = jv_array_append(*patterns, p);
@@ -111,7 +111,7 @@ wf_auto_approved(jv patterns, const char *action, const char *command)
 	char label[160];
 
 	snprintf(label, sizeof label, "action:%s", action);
-	jv_array_foreach(jv_copy(patterns), i, p) {
+	jv_array_foreach(patterns, i, p) {
 		const char *pat = jv_string_value(p);
 		int hit = fnmatch(pat, label, 0) == 0 || (command && fnmatch(pat, command, 0) == 0);
 

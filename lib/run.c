@@ -53,6 +53,20 @@ struct driver {
 
 /* ---- output ---- */
 
+static const char *
+signal_reason(int sig)
+{
+	return sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGHUP ? "interrupted (SIGHUP)" :
+	       "interrupted (SIGTERM)";
+}
+
+/* The exit status for a run stopped by SIG: 128 + the signal. */
+static int
+signal_exit(int sig)
+{
+	return 128 + sig;
+}
+
 static void
 progress(struct driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -130,8 +144,7 @@ cond_ctx_after(struct driver *d, jv step, jv res)
 	if (jv_get_kind(upd) == JV_KIND_OBJECT)
 		jv_object_foreach(upd, k, v)
 			vars = jv_object_set(vars, k, v);
-	else
-		jv_free(upd);
+	jv_free(upd);
 	last = jv_object_set(last, jv_string("id"), jv_string(id ? id : ""));
 	if (jv_get_kind(steps) != JV_KIND_OBJECT) {
 		jv_free(steps);
@@ -239,6 +252,7 @@ build_request(struct driver *d, jv step)
 			    jv_bool(wf_jv_bool(d->wf, "interactive", 1) && !d->o->no_input));
 	run = jv_object_set(run, jv_string("quiet"), jv_bool(d->o->quiet));
 	run = jv_object_set(run, jv_string("tty"), jv_bool(d->tty_in));
+	run = jv_object_set(run, jv_string("env"), wf_jv_get(d->wf, "env"));
 	if (d->answer_step && wf_jv_str(step, "id") && !strcmp(d->answer_step, wf_jv_str(step, "id")) &&
 	    jv_get_kind(d->answer) != JV_KIND_INVALID) {
 		char *t = wf_jv_text(d->answer);
@@ -450,8 +464,7 @@ stop_run(struct driver *d, const char *event, const char *status, const char *re
 	if (jv_get_kind(extra) == JV_KIND_OBJECT)
 		jv_object_foreach(extra, k, v)
 			ev = jv_object_set(ev, k, v);
-	else
-		jv_free(extra);
+	jv_free(extra);
 	if (journal(d, ev, 1))
 		return WF_EXIT_IO;
 	if (wf_run_snapshot(d->run, d->err, sizeof d->err)) {
@@ -593,6 +606,7 @@ finish(struct driver *d)
 	double secs = (wf_now_ms() - d->t0) / 1000.0;
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
+	unlinkat(d->run->dirfd, "pause-request", 0);
 	if (journal(d, ev, 1))
 		return WF_EXIT_IO;
 	if (wf_run_snapshot(d->run, d->err, sizeof d->err)) {
@@ -630,7 +644,7 @@ usage_totals(jv state, double *tokens, double *usd)
 	*tokens = 0;
 	*usd = 0;
 	if (jv_get_kind(u) == JV_KIND_OBJECT)
-		jv_object_foreach(jv_copy(u), k, v) {
+		jv_object_foreach(u, k, v) {
 			jv c = wf_jv_get(v, "usd");
 
 			*tokens += wf_jv_num(v, "input_tokens", 0) + wf_jv_num(v, "output_tokens", 0);
@@ -861,8 +875,7 @@ drive(struct driver *d)
 		if (stop_signal) {
 			free(id);
 			progress(d, "%s: interrupted; continue with 'wf resume %s'\n", d->run->name, d->run->name);
-			return stop_run(d, "pause", "paused", stop_signal == SIGINT ? "interrupted (SIGINT)" : "interrupted (SIGTERM)",
-					jv_null(), stop_signal == SIGINT ? WF_EXIT_INT : WF_EXIT_TERM);
+			return stop_run(d, "pause", "paused", signal_reason(stop_signal), jv_null(), signal_exit(stop_signal));
 		}
 		if (faccessat(d->run->dirfd, "pause-request", F_OK, 0) == 0) {
 			unlinkat(d->run->dirfd, "pause-request", 0);
@@ -1036,8 +1049,7 @@ drive(struct driver *d)
 			jv_free(step);
 			jv_free(ev);
 			free(id);
-			return stop_run(d, "pause", "paused", sig == SIGINT ? "interrupted (SIGINT)" : "interrupted (SIGTERM)",
-					jv_null(), sig == SIGINT ? WF_EXIT_INT : WF_EXIT_TERM);
+			return stop_run(d, "pause", "paused", signal_reason(sig), jv_null(), signal_exit(sig));
 		}
 		{
 			const char *status = wf_jv_str(res, "status");
@@ -1148,7 +1160,7 @@ find_step_exe(void)
 			free(p);
 		}
 	}
-	return wf_xstrdup("/usr/bin/env");
+	return wf_xstrdup("wf-step");	/* on PATH */
 }
 
 /* Load the workflow named by o->target; 0 or an exit code after messages. */
@@ -1196,7 +1208,7 @@ merged_vars(jv wf, jv overrides)
 		vars = jv_object();
 	}
 	if (jv_get_kind(overrides) == JV_KIND_OBJECT)
-		jv_object_foreach(jv_copy(overrides), k, v)
+		jv_object_foreach(overrides, k, v)
 			vars = jv_object_set(vars, k, v);
 	return vars;
 }
@@ -1353,6 +1365,8 @@ wf_run_start(struct wf_run_opts *o)
 			return rc;
 		}
 	}
+	/* A pause asked for during an earlier run's last step is not for this one. */
+	unlinkat(d.run->dirfd, "pause-request", 0);
 	if (!getcwd(cwd, sizeof cwd))
 		snprintf(cwd, sizeof cwd, ".");
 	ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-start"));

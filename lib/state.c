@@ -182,6 +182,7 @@ merge_object(jv into, jv from)
 	}
 	jv_object_foreach(from, k, v)
 		into = jv_object_set(into, k, v);
+	jv_free(from);
 	return into;
 }
 
@@ -682,7 +683,14 @@ wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t 
 			rc = WF_EXIT_IO;
 			goto fail;
 		}
-		if (flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		/* A reader may hold it for a moment (wf status checks liveness): retry briefly. */
+		int got = flock(r->lockfd, LOCK_EX | LOCK_NB) == 0;
+
+		for (int i = 0; !got && i < 5 && errno == EWOULDBLOCK; i++) {
+			usleep(10000);
+			got = flock(r->lockfd, LOCK_EX | LOCK_NB) == 0;
+		}
+		if (!got) {
 			char holder[128] = "";
 			ssize_t k = pread(r->lockfd, holder, sizeof holder - 1, 0);
 

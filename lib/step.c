@@ -162,6 +162,7 @@ struct capture {
 	int truncated;
 	struct masker mask[3];
 	int io_error;
+	size_t printed;		/* bytes echoed to the terminal */
 };
 
 struct sinkctx {
@@ -177,8 +178,8 @@ deliver(void *vctx, const char *p, size_t n)
 
 	if (c->file[s->stream] >= 0 && wf_write_all(c->file[s->stream], p, n) < 0)
 		c->io_error = errno;
-	if (c->echo[s->stream] >= 0)
-		(void)wf_write_all(c->echo[s->stream], p, n);
+	if (c->echo[s->stream] >= 0 && wf_write_all(c->echo[s->stream], p, n) == 0)
+		c->printed += n;
 	if (s->stream == 1) {
 		size_t room = OUTPUT_VAR_MAX - c->out.len;
 
@@ -323,6 +324,28 @@ env_put(char ***env, size_t *n, const char *name, const char *value)
 	(*env)[*n] = NULL;
 }
 
+/* Set the env: mapping MAP (consumed; values substituted from REQ) in ENV. */
+static void
+put_env_map(char ***env, size_t *n, jv map, jv req, const char *id)
+{
+	if (jv_get_kind(map) == JV_KIND_OBJECT)
+		jv_object_foreach(map, k, v) {
+			const char *name = jv_string_value(k);
+			char *raw = wf_jv_text(v), err[256];
+			char *val = wf_subst(raw, req, 0, NULL, err, sizeof err);
+
+			if (shell_name(name) && !unsafe_env_name(name) && val)
+				env_put(env, n, name, val);
+			else if (!shell_name(name) || unsafe_env_name(name))
+				wf_warn("step '%s': not setting environment variable '%s'", id ? id : "?", name);
+			free(raw);
+			free(val);
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(map);
+}
+
 /*
  * The environment of a shell step: ours, minus secrets the step did not
  * ask for, plus the workflow's variables (as NAME and WF_VAR_NAME), plus
@@ -349,7 +372,7 @@ step_env(jv req, jv *r)
 		if (wf_secret_name(name)) {
 			keep = 0;
 			if (jv_get_kind(allowed) == JV_KIND_ARRAY)
-				jv_array_foreach(jv_copy(allowed), i, a) {
+				jv_array_foreach(allowed, i, a) {
 					(void)i;
 					if (jv_get_kind(a) == JV_KIND_STRING && !strcmp(jv_string_value(a), name))
 						keep = 1;
@@ -360,7 +383,7 @@ step_env(jv req, jv *r)
 			env_put(&env, &n, name, eq + 1);
 	}
 	if (jv_get_kind(vars) == JV_KIND_OBJECT)
-		jv_object_foreach(jv_copy(vars), k, v) {
+		jv_object_foreach(vars, k, v) {
 			const char *name = jv_string_value(k);
 			char *val = wf_jv_text(v);
 
@@ -376,24 +399,9 @@ step_env(jv req, jv *r)
 			jv_free(k);
 			jv_free(v);
 		}
-	jv senv = wf_jv_get(step, "env");
-	if (jv_get_kind(senv) == JV_KIND_OBJECT)
-		jv_object_foreach(jv_copy(senv), k, v) {
-			const char *name = jv_string_value(k);
-			char *raw = wf_jv_text(v), err[256];
-			char *val = wf_subst(raw, req, 0, NULL, err, sizeof err);
-
-			if (shell_name(name) && !unsafe_env_name(name) && val)
-				env_put(&env, &n, name, val);
-			else if (!shell_name(name) || unsafe_env_name(name))
-				wf_warn("step '%s': not setting environment variable '%s'",
-					wf_jv_str(step, "id"), name);
-			free(raw);
-			free(val);
-			jv_free(k);
-			jv_free(v);
-		}
-	jv_free(senv);
+	/* The workflow's env:, then the step's own. */
+	put_env_map(&env, &n, wf_jv_get(run, "env"), req, wf_jv_str(step, "id"));
+	put_env_map(&env, &n, wf_jv_get(step, "env"), req, wf_jv_str(step, "id"));
 	if (wf_jv_str(run, "name"))
 		env_put(&env, &n, "WF_RUN_NAME", wf_jv_str(run, "name"));
 	if (wf_jv_str(run, "dir"))
@@ -441,7 +449,7 @@ mask_out(void *ctx, const char *p, size_t n)
  */
 static jv
 run_captured(jv req, jv r, char *const argv[], char **env, const char *input, size_t inlen,
-	     struct wf_buf *stdout_text)
+	     int echo_stdout, struct wf_buf *stdout_text)
 {
 	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
 	const char *id = wf_jv_str(step, "id");
@@ -463,7 +471,7 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	if (!wf_jv_bool(run, "quiet", 0)) {
 		double efd = wf_jv_num(run, "echo_fd", -1);
 
-		cap.echo[1] = efd >= 0 ? (int)efd : -1;
+		cap.echo[1] = efd >= 0 && echo_stdout ? (int)efd : -1;
 		cap.echo[2] = 2;
 	}
 	for (int s = 1; s <= 2; s++) {
@@ -522,6 +530,7 @@ out:
 	if (cap.truncated)
 		r = jv_object_set(r, jv_string("output_truncated"), jv_true());
 	r = jv_object_set(r, jv_string("duration_ms"), jv_number((double)(long)(wf_now_ms() - t0)));
+	r = jv_object_set(r, jv_string("printed"), jv_number((double)cap.printed));
 	*stdout_text = cap.out;
 	jv_free(step);
 	jv_free(run);
@@ -608,7 +617,7 @@ do_shell(jv req, jv r)
 	struct wf_buf out = {0};
 	const char *ovar = wf_jv_str(step, "output");
 
-	r = run_captured(req, r, words ? words : shell_argv, env, NULL, 0, &out);
+	r = run_captured(req, r, words ? words : shell_argv, env, NULL, 0, 1, &out);
 	wf_strv_free(words);
 	if (ovar && !strcmp(wf_jv_str(r, "status"), "ok"))
 		r = set_var(r, ovar, jv_string_sized(out.s, (int)out.len));
@@ -689,7 +698,7 @@ do_custom(jv req, jv r, const char *action)
 	char *argv[] = { exe, NULL };
 	char **env = step_env(req, &r);
 	input = wf_json_dump(req);
-	r = run_captured(req, r, argv, env, input, strlen(input), &out);
+	r = run_captured(req, r, argv, env, input, strlen(input), 0, &out);
 	free(input);
 	wf_strv_free(env);
 	if (wf_jv_bool(r, "interrupted", 0) ||

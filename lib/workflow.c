@@ -773,7 +773,11 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 
 		if (!f && as)
 			f = find_field(as->fields, ck);
-		if (jv_is_valid(other)) {
+		if (f && jv_get_kind(v) == JV_KIND_NULL) {
+			/* "command:" with no value is the same as leaving it out. */
+			jv_free(other);
+			jv_free(v);
+		} else if (jv_is_valid(other)) {
 			/* An alias and its canonical spelling both set: report the later one. */
 			char *op = key_path(path, jv_string_value(other));
 			const char *later = pos_after(c, kp, op) ? key : jv_string_value(other);
@@ -906,22 +910,35 @@ check_flow(struct ctx *c, jv steps)
 		jv s = jv_array_get(jv_copy(steps), i);
 		const char *action = wf_jv_str(s, "action");
 
-		for (int k = 0; jump_keys[k]; k++) {
-			const char *t = wf_jv_str(s, jump_keys[k]);
-			char path[80];
+		int loop = action && !strcmp(action, "loop");
 
-			if (!t)
-				continue;
-			snprintf(path, sizeof path, "/steps/%d/%s", i, jump_keys[k]);
-			jv ti = jv_object_get(jv_copy(first), jv_string(t));
-			if (!jv_is_valid(ti)) {
-				at(c, path, 1, "'%s' names no step: '%s'", jump_keys[k], t);
-			} else if (!strcmp(jump_keys[k], "to") && action && !strcmp(action, "loop") &&
-				   (int)jv_number_value(ti) >= i) {
-				at(c, path, 1, "loop 'to' must name an earlier step: '%s' is %s", t,
-				   (int)jv_number_value(ti) == i ? "the loop itself" : "after the loop");
+		/* Over the step's own keys: cheaper than a lookup per jump key. */
+		jv_object_foreach(s, key, val) {
+			const char *kn = jv_string_value(key), *t;
+			int jump = 0;
+
+			for (int k = 0; jump_keys[k] && !jump; k++)
+				jump = !strcmp(kn, jump_keys[k]);
+			/* 'to' jumps only in a loop; a custom action may use the word for itself. */
+			if (!strcmp(kn, "to") && !loop)
+				jump = 0;
+			if (jump && jv_get_kind(val) == JV_KIND_STRING) {
+				char path[80];
+				jv ti;
+
+				t = jv_string_value(val);
+				snprintf(path, sizeof path, "/steps/%d/%s", i, kn);
+				ti = jv_object_get(jv_copy(first), jv_copy(val));
+				if (!jv_is_valid(ti)) {
+					at(c, path, 1, "'%s' names no step: '%s'", kn, t);
+				} else if (loop && !strcmp(kn, "to") && (int)jv_number_value(ti) >= i) {
+					at(c, path, 1, "loop 'to' must name an earlier step: '%s' is %s", t,
+					   (int)jv_number_value(ti) == i ? "the loop itself" : "after the loop");
+				}
+				jv_free(ti);
 			}
-			jv_free(ti);
+			jv_free(key);
+			jv_free(val);
 		}
 		if (action && !strcmp(action, "loop")) {
 			jv m = wf_jv_get(s, "max-iterations");
@@ -1048,7 +1065,10 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 		const struct field *f = find_field(top_fields, ck);
 		char *kp = key_path("", key);
 
-		if (f && strcmp(ck, key) && jv_object_has(jv_copy(doc), jv_string(ck))) {
+		if (f && jv_get_kind(v) == JV_KIND_NULL && strcmp(ck, "steps")) {
+			/* "description:" with no value is the same as leaving it out. */
+			jv_free(v);
+		} else if (f && strcmp(ck, key) && jv_object_has(jv_copy(doc), jv_string(ck))) {
 			at(&c, kp, 0, "'%s' and '%s' are two spellings of the same key: keep one", ck, key);
 			jv_free(v);
 		} else if (!f) {
@@ -1077,10 +1097,13 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 	}
 	{
 		const char *name = wf_jv_str(out, "name");
-		if (!jv_object_has(jv_copy(doc), jv_string("name")))
-			wf_diag_add(diag, file, 1, 1, "missing required key 'name'");
+		jv nv = wf_jv_get(doc, "name");
+
+		if (jv_get_kind(nv) == JV_KIND_NULL)
+			at(&c, "/name", 0, "missing required key 'name'");
 		else if (name && !wf_name_valid(name))
 			at(&c, "/name", 1, "workflow name '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", name);
+		jv_free(nv);
 	}
 	steps = wf_jv_get(doc, "steps");
 	has_steps = jv_object_has(jv_copy(doc), jv_string("steps"));
@@ -1362,7 +1385,10 @@ inside_dir(const char *path, const char *dir)
 	char rp[PATH_MAX], rd[PATH_MAX];
 	size_t n;
 
-	if (!realpath(path, rp) || !realpath(dir, rd))
+	struct stat st;
+
+	/* A FIFO or a device would block or never end: only regular files. */
+	if (!realpath(path, rp) || !realpath(dir, rd) || stat(rp, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
 	n = strlen(rd);
 	return !strncmp(rp, rd, n) && rp[n] == '/' && !strchr(rp + n + 1, '/');
@@ -1538,9 +1564,12 @@ wf_workflow_list(void)
 				jv e = jv_object();
 				size_t fl = strlen(fn);
 				char *stem = wf_xstrndup(fn, fl - (fn[fl - 1] == 'l' ? 5 : 4));
-				char *msg = realpath(p, rp)
-					? wf_xasprintf("%s: points outside its directory and is ignored", p)
-					: wf_xasprintf("%s: cannot read: %s", p, strerror(errno));
+				struct stat st;
+				char *msg = !realpath(p, rp)
+					? wf_xasprintf("%s: cannot read: %s", p, strerror(errno))
+					: stat(rp, &st) == 0 && !S_ISREG(st.st_mode)
+					? wf_xasprintf("%s: not a regular file; ignored", p)
+					: wf_xasprintf("%s: points outside its directory and is ignored", p);
 
 				e = jv_object_set(e, jv_string("name"), jv_string(stem));
 				e = jv_object_set(e, jv_string("path"), jv_string(p));

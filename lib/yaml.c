@@ -138,7 +138,7 @@ plain_scalar(const char *s)
 static void
 record_pos(struct loader *ld, const char *path, yaml_mark_t key, yaml_mark_t val)
 {
-	jv a = jv_array();
+	jv a = jv_array_sized(4);	/* jv_array() reserves 16 slots: 4x the memory for ~50k entries */
 
 	a = jv_array_append(a, jv_number((double)key.line + 1));
 	a = jv_array_append(a, jv_number((double)key.column + 1));
@@ -233,7 +233,11 @@ load_mapping(struct loader *ld, yaml_event_t *start, struct wf_buf *path, int de
 			break;
 		}
 		check_props(ld, &kev);
-		char *key = wf_xstrndup((char *)kev.data.scalar.value, kev.data.scalar.length);
+		if (memchr(kev.data.scalar.value, '\0', kev.data.scalar.length))
+			problem(ld, kev.start_mark, "%s", "a key contains a NUL character");
+		/* One jv string serves the duplicate check and the object key. */
+		jv kj = jv_string_sized((const char *)kev.data.scalar.value, (int)kev.data.scalar.length);
+		const char *key = jv_string_value(kj);
 		yaml_mark_t kmark = kev.start_mark;
 
 		yaml_event_delete(&kev);
@@ -241,13 +245,13 @@ load_mapping(struct loader *ld, yaml_event_t *start, struct wf_buf *path, int de
 		path->s[base] = '\0';
 		path_push(path, key);
 		if (next_event(ld, &vev) < 0) {
-			free(key);
+			jv_free(kj);
 			break;
 		}
 		yaml_mark_t vmark = vev.start_mark;
 		jv val = load_node(ld, &vev, path, depth + 1);
 
-		if (jv_object_has(jv_copy(obj), jv_string(key))) {
+		if (jv_object_has(jv_copy(obj), jv_copy(kj))) {
 			jv prev = jv_object_get(jv_copy(ld->pos), jv_string(path->s));
 			char first[64] = "";
 
@@ -260,11 +264,11 @@ load_mapping(struct loader *ld, yaml_event_t *start, struct wf_buf *path, int de
 			problem(ld, kmark, "%s", msg);
 			free(msg);
 			jv_free(val);
+			jv_free(kj);
 		} else {
 			record_pos(ld, path->s, kmark, vmark);
-			obj = jv_object_set(obj, jv_string(key), val);
+			obj = jv_object_set(obj, kj, val);
 		}
-		free(key);
 		if (ld->failed)
 			break;
 	}

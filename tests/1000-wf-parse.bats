@@ -273,3 +273,21 @@ $EXAMPLES/test-loop.yaml: ok (4 steps)"
 	assert_failure 74
 	assert_output "wf-parse: cannot write standard output: No space left on device"
 }
+
+@test "a 10,000-step workflow, every step jumping, is read in full" {
+	awk 'BEGIN {
+		print "name: many"
+		print "steps:"
+		for (i = 0; i < 10000; i++) {
+			printf "  - id: s%d\n", i
+			if (i % 2 == 0)
+				printf "    action: shell\n    command: echo %d\n    on-error: s%d\n", i, (i + 7) % 10000
+			else
+				printf "    action: loop\n    to: s%d\n    max-iterations: 3\n", i - 1
+		}
+	}' >many.yaml
+	run --separate-stderr wf-parse many.yaml
+	assert_success
+	run jq -c '[(.steps | length), .steps[0].next, .steps[9999].next, .steps[9998]."on-error"]' <<<"$output"
+	assert_output '[10000,"s1",null,"s5"]'
+}

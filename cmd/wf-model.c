@@ -1,0 +1,441 @@
+/*
+ * wf-model: the model registry and the only HTTP client to model
+ * providers.  list, resolve NAME, chat (a request JSON on stdin, a result
+ * JSON on stdout, text streamed to the terminal as it arrives) and
+ * ping NAME.  See wf-model(1).
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+static volatile int stop;
+static volatile int stop_sig;
+
+static void
+on_signal(int sig)
+{
+	stop = 1;
+	stop_sig = sig;
+}
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: wf-model list [--json] [--providers]\n"
+	      "       wf-model resolve [--original NAME] NAME\n"
+	      "       wf-model chat [-m NAME] [--original NAME] [-s SYSTEM] [--stream-fd N | -q]\n"
+	      "                     [--text] [-v] [PROMPT...] [< REQUEST.json]\n"
+	      "       wf-model ping [--json] NAME\n"
+	      "Model registry and provider client; see wf-model(1).\n", fp);
+}
+
+/* Load the registry or exit with its code after printing every problem. */
+static jv
+load(void)
+{
+	struct wf_diag d = {0};
+	int code;
+	jv reg = wf_models_load(&d, &code);
+
+	if (!jv_is_valid(reg)) {
+		for (size_t i = 0; i < d.n; i++) {
+			char *m = wf_redact(d.msgs[i], strlen(d.msgs[i]));
+
+			wf_warn("%s", m);
+			free(m);
+		}
+		wf_diag_free(&d);
+		exit(code);
+	}
+	wf_diag_free(&d);
+	return reg;
+}
+
+static int
+finish(int rc)
+{
+	if (wf_fshut(stdout, "standard output"))
+		return WF_EXIT_IO;
+	if (rc == WF_EXIT_INT && stop_sig == SIGTERM)
+		return WF_EXIT_TERM;
+	return rc;
+}
+
+static void
+price_text(char *buf, size_t n, jv prices, const char *k)
+{
+	if (jv_get_kind(prices) == JV_KIND_OBJECT && wf_jv_num(prices, k, -1) >= 0)
+		snprintf(buf, n, "%g", wf_jv_num(prices, k, 0));
+	else
+		snprintf(buf, n, "unknown");
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+	int json = 0, providers = 0, c;
+	static const struct option lo[] = { { "json", no_argument, NULL, 'j' },
+					    { "providers", no_argument, NULL, 'p' },
+					    { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	jv reg, items;
+
+	while ((c = getopt_long(argc, argv, "jph", lo, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'p')
+			providers = 1;
+		else {
+			usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : WF_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		wf_warn("list: unexpected argument '%s'", argv[optind]);
+		return WF_EXIT_USAGE;
+	}
+	reg = load();
+	items = providers ? wf_model_providers(reg) : wf_model_list(reg);
+	if (json) {
+		jv_array_foreach(items, i, it)
+			wf_json_print(stdout, it);
+	} else if (providers) {
+		printf("%-14s %-10s %-44s %s\n", "PROVIDER", "TYPE", "BASE URL", "KEY");
+		jv_array_foreach(items, i, it) {
+			const char *env = wf_jv_str(it, "api_key_env");
+
+			printf("%-14s %-10s %-44s %s\n", wf_jv_str(it, "name"), wf_jv_str(it, "type"),
+			       wf_jv_str(it, "base_url"),
+			       wf_jv_bool(it, "api_key_cmd", 0) ? "api_key_cmd" : env ? env : "none");
+			jv_free(it);
+		}
+	} else {
+		jv roles = wf_jv_get(reg, "roles");
+
+		printf("%-16s %-12s %-32s %8s %8s %8s  %s\n", "NAME", "PROVIDER", "MODEL", "IN$/1M", "OUT$/1M",
+		       "CONTEXT", "ROLES");
+		jv_array_foreach(items, i, it) {
+			jv prices = wf_jv_get(it, "prices"), rl = wf_jv_get(it, "roles");
+			char in[32], out[32], ctx[32];
+			struct wf_buf r = {0};
+
+			price_text(in, sizeof in, prices, "input");
+			price_text(out, sizeof out, prices, "output");
+			if (wf_jv_num(it, "context", -1) > 0)
+				snprintf(ctx, sizeof ctx, "%.0f", wf_jv_num(it, "context", 0));
+			else
+				snprintf(ctx, sizeof ctx, "-");
+			wf_buf_addstr(&r, wf_jv_bool(it, "default", 0) ? "default" : "");
+			jv_array_foreach(rl, j, x) {
+				if (r.len)
+					wf_buf_addch(&r, ' ');
+				wf_buf_addstr(&r, jv_string_value(x));
+				jv_free(x);
+			}
+			printf("%-16s %-12s %-32s %8s %8s %8s  %s\n", wf_jv_str(it, "name"), wf_jv_str(it, "provider"),
+			       wf_jv_str(it, "model"), in, out, ctx, r.s ? r.s : "");
+			wf_buf_free(&r);
+			jv_free(prices);
+			jv_free(rl);
+			jv_free(it);
+		}
+		jv_object_foreach(roles, k, v) {
+			char *t = wf_json_dump(v);
+
+			printf("role %s: %s\n", jv_string_value(k), jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : t);
+			free(t);
+			jv_free(k);
+			jv_free(v);
+		}
+		jv_free(roles);
+	}
+	jv_free(items);
+	jv_free(reg);
+	return finish(0);
+}
+
+static int
+cmd_resolve(int argc, char **argv)
+{
+	static const struct option lo[] = { { "original", required_argument, NULL, 'o' },
+					    { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	const char *original = NULL;
+	char err[512];
+	int c;
+	jv reg, m;
+
+	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+		if (c == 'o')
+			original = optarg;
+		else {
+			usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : WF_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		wf_warn("resolve: expected one model name");
+		return WF_EXIT_USAGE;
+	}
+	reg = load();
+	m = wf_model_resolve(reg, argv[optind], original, err, sizeof err);
+	jv_free(reg);
+	if (!jv_is_valid(m)) {
+		jv_free(m);
+		wf_warn("resolve '%s': %s", argv[optind], err);
+		return WF_EXIT_CONFIG;
+	}
+	wf_json_print(stdout, wf_model_public(m));
+	return finish(0);
+}
+
+/* Is FD open? */
+static int
+fd_open(int fd)
+{
+	return fd >= 0 && fcntl(fd, F_GETFD) >= 0;
+}
+
+static void
+summary(jv res)
+{
+	jv u = wf_jv_get(res, "usage"), cost = wf_jv_get(res, "cost"), m = wf_jv_get(res, "model");
+	jv usd = wf_jv_get(cost, "usd");
+	char c[64];
+
+	if (jv_get_kind(usd) == JV_KIND_NUMBER)
+		snprintf(c, sizeof c, "$%.6f%s", jv_number_value(usd), wf_jv_bool(cost, "estimated", 0) ? " (estimated)" : "");
+	else
+		snprintf(c, sizeof c, "unknown");
+	wf_warn("'%s': %.0f input tokens (%.0f cached), %.0f output tokens%s, cost %s, %.0f ms, %.0f attempt%s",
+		wf_jv_str(m, "name"), wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "cached_tokens", 0),
+		wf_jv_num(u, "output_tokens", 0), wf_jv_bool(u, "estimated", 0) ? " (estimated)" : "", c,
+		wf_jv_num(res, "latency_ms", 0), wf_jv_num(res, "attempts", 0),
+		wf_jv_num(res, "attempts", 0) == 1 ? "" : "s");
+	jv_free(usd);
+	jv_free(u);
+	jv_free(cost);
+	jv_free(m);
+}
+
+static int
+cmd_chat(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "model", required_argument, NULL, 'm' }, { "original", required_argument, NULL, 'o' },
+		{ "system", required_argument, NULL, 's' }, { "stream-fd", required_argument, NULL, 'F' },
+		{ "quiet", no_argument, NULL, 'q' }, { "text", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 }
+	};
+	const char *model = NULL, *original = NULL, *system = NULL, *env;
+	int c, quiet = 0, text = 0, verbose = 0, fd = -2, rc;
+	long v;
+	char err[512];
+	struct wf_chat_opts o = { -1, &stop };
+	jv req, reg, res;
+
+	while ((c = getopt_long(argc, argv, "m:o:s:F:qtvh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'm': model = optarg; break;
+		case 'o': original = optarg; break;
+		case 's': system = optarg; break;
+		case 'q': quiet = 1; break;
+		case 't': text = 1; break;
+		case 'v': verbose = 1; break;
+		case 'F':
+			if (wf_parse_long(optarg, 1, 1 << 20, &v) < 0) {
+				wf_warn("chat: --stream-fd wants a descriptor number, not '%s'", optarg);
+				return WF_EXIT_USAGE;
+			}
+			fd = (int)v;
+			break;
+		default:
+			usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : WF_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		struct wf_buf p = {0};
+
+		for (int i = optind; i < argc; i++) {
+			if (i > optind)
+				wf_buf_addch(&p, ' ');
+			wf_buf_addstr(&p, argv[i]);
+		}
+		req = jv_object_set(jv_object(), jv_string("prompt"), jv_string(p.s));
+		wf_buf_free(&p);
+	} else {
+		if (isatty(0))
+			wf_warn("chat: reading the request JSON from the terminal (end with Ctrl-D)");
+		req = wf_json_read_fd(0, (size_t)64 << 20, err, sizeof err);
+		if (!jv_is_valid(req)) {
+			wf_warn("chat: standard input: not a chat request: %s", err);
+			wf_json_print(stdout, wf_chat_error(err, WF_EXIT_DATA));
+			return finish(WF_EXIT_DATA);
+		}
+		if (jv_get_kind(req) != JV_KIND_OBJECT) {
+			jv_free(req);
+			wf_warn("chat: standard input: a chat request must be a JSON object");
+			wf_json_print(stdout, wf_chat_error("a chat request must be a JSON object", WF_EXIT_DATA));
+			return finish(WF_EXIT_DATA);
+		}
+	}
+	if (model)
+		req = jv_object_set(req, jv_string("model"), jv_string(model));
+	if (original)
+		req = jv_object_set(req, jv_string("original"), jv_string(original));
+	if (system)
+		req = jv_object_set(req, jv_string("system"), jv_string(system));
+	/* Where streamed text goes: --stream-fd, $WF_STREAM_FD, the terminal on stderr (stdout with --text). */
+	env = getenv("WF_STREAM_FD");
+	if (fd == -2 && env && *env) {
+		if (wf_parse_long(env, -1, 1 << 20, &v) < 0) {
+			wf_warn("chat: WF_STREAM_FD wants a descriptor number, not '%s'", env);
+			jv_free(req);
+			return WF_EXIT_USAGE;
+		}
+		fd = (int)v;
+	}
+	if (fd == -2)
+		fd = text ? 1 : isatty(2) ? 2 : -1;
+	if (quiet)
+		fd = -1;
+	if (fd >= 0 && !fd_open(fd)) {
+		wf_warn("chat: stream descriptor %d is not open", fd);
+		jv_free(req);
+		return WF_EXIT_USAGE;
+	}
+	o.stream_fd = fd;
+	reg = load();
+	rc = wf_model_chat(reg, req, &o, &res);
+	jv_free(reg);
+	if (rc) {
+		char *m = wf_xstrdup(wf_jv_str(res, "error") ? wf_jv_str(res, "error") : "failed");
+
+		wf_warn("%s", m);
+		free(m);
+		if (!text)
+			wf_json_print(stdout, res);
+		else
+			jv_free(res);
+		return finish(rc);
+	}
+	if (verbose || text)
+		summary(res);
+	if (text) {
+		const char *t = wf_jv_str(res, "text");
+		size_t n = strlen(t);
+
+		/* Already on stdout if it streamed there (a terminal got its newline then). */
+		if (!(fd == 1 && wf_jv_bool(res, "streamed", 0)))
+			fputs(t, stdout);
+		if (n && t[n - 1] != '\n' && !(fd == 1 && wf_jv_bool(res, "streamed", 0) && isatty(1)))
+			fputc('\n', stdout);
+		jv_free(res);
+	} else
+		wf_json_print(stdout, res);
+	return finish(0);
+}
+
+static int
+cmd_ping(int argc, char **argv)
+{
+	static const struct option lo[] = { { "json", no_argument, NULL, 'j' },
+					    { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	struct wf_chat_opts o = { -1, &stop };
+	int c, json = 0, rc;
+	jv reg, req, res, opts;
+
+	while ((c = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else {
+			usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : WF_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		wf_warn("ping: expected one model name");
+		return WF_EXIT_USAGE;
+	}
+	reg = load();
+	opts = jv_object_set(jv_object(), jv_string("max_tokens"), jv_number(1));
+	req = jv_object();
+	req = jv_object_set(req, jv_string("model"), jv_string(argv[optind]));
+	req = jv_object_set(req, jv_string("prompt"), jv_string("ping"));
+	req = jv_object_set(req, jv_string("options"), opts);
+	req = jv_object_set(req, jv_string("stream"), jv_false());
+	rc = wf_model_chat(reg, req, &o, &res);
+	jv_free(reg);
+	if (rc) {
+		const char *e = wf_jv_str(res, "error");
+
+		/* The message names the call "chat 'NAME' ...": this was a ping. */
+		wf_warn("%s%s", e && !strncmp(e, "chat ", 5) ? "ping " : "", e ? (!strncmp(e, "chat ", 5) ? e + 5 : e) : "failed");
+		if (json)
+			wf_json_print(stdout, res);
+		else
+			jv_free(res);
+		return finish(rc);
+	}
+	if (json)
+		wf_json_print(stdout, res);
+	else {
+		jv m = wf_jv_get(res, "model");
+		const char *rid = wf_jv_str(res, "request_id");
+
+		printf("ok: '%s' (%s:%s at %s) answered in %.0f ms%s%s%s\n", wf_jv_str(m, "name"),
+		       wf_jv_str(m, "provider"), wf_jv_str(m, "model"), wf_jv_str(m, "base_url"),
+		       wf_jv_num(res, "latency_ms", 0), rid ? " (request " : "", rid ? rid : "", rid ? ")" : "");
+		jv_free(m);
+		jv_free(res);
+	}
+	return finish(0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa;
+	struct rlimit nocore = { 0, 0 };
+	const char *verb;
+
+	wf_set_progname(argv[0]);
+	if (argc < 2) {
+		usage(stderr);
+		return WF_EXIT_USAGE;
+	}
+	verb = argv[1];
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(verb, "--version")) {
+		puts("wf-model " WF_VERSION);
+		return 0;
+	}
+	/* A crash must not write a key into a core file. */
+	setrlimit(RLIMIT_CORE, &nocore);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	wf_secret_add_env();
+	argc--, argv++;
+	if (!strcmp(verb, "list"))
+		return cmd_list(argc, argv);
+	if (!strcmp(verb, "resolve"))
+		return cmd_resolve(argc, argv);
+	if (!strcmp(verb, "chat"))
+		return cmd_chat(argc, argv);
+	if (!strcmp(verb, "ping"))
+		return cmd_ping(argc, argv);
+	wf_warn("unknown command '%s' (expected list, resolve, chat or ping)", verb);
+	return WF_EXIT_USAGE;
+}
