@@ -44,7 +44,7 @@ fake() {
 	assert_output "$EXAMPLES/test-linear.yaml: ok (2 steps)"
 	WF_PATH="$EXAMPLES" run wf list --json
 	assert_success
-	[ "$(jq -r '.[0].name' <<<"$output")" = "pr-review-loop" ]
+	jq -e 'map(.name) | index("pr-review-loop") != null' <<<"$output"
 	run wf show --json "$EXAMPLES/test-linear.yaml"
 	assert_success
 	[ "$output" = "$(wf-parse "$EXAMPLES/test-linear.yaml")" ]

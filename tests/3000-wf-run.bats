@@ -237,14 +237,14 @@ name: t
 steps:
   - id: a
     action: shell
-    command: "sleep 30 & sleep 30; echo late"
+    command: "sleep 33 & sleep 33; echo late"
     timeout: 0.3
 Y
 	run wf run t.yaml
 	assert_failure 1
 	assert_output --partial "timed out after 0.3s"
 	sleep 0.2
-	run pgrep -f "sleep 30"
+	run pgrep -f "sleep 33"
 	assert_failure
 }
 

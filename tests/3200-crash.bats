@@ -132,7 +132,7 @@ name: i
 steps:
   - id: a
     action: shell
-    command: "echo start >> log; sleep 30 & sleep 30"
+    command: "echo start >> log; sleep 35 & sleep 35"
   - id: b
     action: shell
     command: "echo b >> log"
@@ -147,7 +147,7 @@ Y
 		wait "$pid" || rc=$?
 		if [ "$sig" = INT ]; then [ "$rc" = 130 ]; else [ "$rc" = 143 ]; fi
 		sleep 0.1
-		run pgrep -f "sleep 30"
+		run pgrep -f "sleep 35"
 		assert_failure
 		run wf-state get i status
 		assert_output paused
@@ -176,7 +176,7 @@ name: n
 steps:
   - id: a
     action: shell
-    command: "echo a >> log; sleep 30"
+    command: "echo a >> log; sleep 34"
     idempotent: false
   - id: b
     action: shell
