@@ -164,6 +164,43 @@ print_detail(struct wf_run *r, jv s)
 			jv_free(v);
 		}
 	}
+	{
+		/* What each model step cost, and the last answer or output. */
+		jv steps = wf_jv_get(s, "steps"), last = wf_jv_get(s, "last");
+		int header = 0;
+
+		if (jv_get_kind(steps) == JV_KIND_OBJECT)
+			jv_object_foreach(steps, k, v) {
+				jv u = wf_jv_get(v, "usage");
+
+				if (jv_get_kind(u) == JV_KIND_OBJECT) {
+					jv usd = wf_jv_get(u, "usd");
+
+					if (!header++)
+						printf("usage by step:\n");
+					printf("  %s: %s, %g input + %g output tokens, ", jv_string_value(k),
+					       wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "?",
+					       wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "output_tokens", 0));
+					if (jv_get_kind(usd) == JV_KIND_NUMBER)
+						printf("$%.6f\n", jv_number_value(usd));
+					else
+						printf("cost unknown\n");
+					jv_free(usd);
+				}
+				jv_free(u);
+				jv_free(k);
+				jv_free(v);
+			}
+		if (wf_jv_str(last, "output") && *wf_jv_str(last, "output")) {
+			const char *o = wf_jv_str(last, "output");
+			size_t len = strcspn(o, "\n");
+
+			printf("last output (%s): %.*s%s\n", wf_jv_str(last, "id") ? wf_jv_str(last, "id") : "?",
+			       (int)(len > 100 ? 100 : len), o, len > 100 || o[len] ? "..." : "");
+		}
+		jv_free(steps);
+		jv_free(last);
+	}
 	if (jv_get_kind(pending) == JV_KIND_OBJECT) {
 		const char *kind = wf_jv_str(pending, "kind");
 

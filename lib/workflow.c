@@ -940,6 +940,27 @@ check_flow(struct ctx *c, jv steps)
 			jv_free(key);
 			jv_free(val);
 		}
+		/* Conditions are checked here, so a typo is found before the run. */
+		static const char *const conds[] = { "check", "condition", "if", NULL };
+		for (int k = 0; conds[k]; k++) {
+			const char *expr = wf_jv_str(s, conds[k]);
+			char err[512], path[80];
+			int colno = 0;
+
+			if (!expr)
+				continue;
+			snprintf(path, sizeof path, "/steps/%d/%s", i, conds[k]);
+			if (!jv_object_has(jv_copy(c->pos), jv_string(path))) {
+				/* Written in a Codi spelling: find the key it came from. */
+				snprintf(path, sizeof path, "/steps/%d/check", i);
+			}
+			if (wf_cond_check(expr, err, sizeof err, &colno) == WF_EXIT_DATA) {
+				if (colno > 0)
+					at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
+				else
+					at(c, path, 1, "'%s': bad condition '%s': %s", conds[k], expr, err);
+			}
+		}
 		if (action && !strcmp(action, "loop")) {
 			jv m = wf_jv_get(s, "max-iterations");
 			char path[80];

@@ -289,3 +289,17 @@ Y
 	assert_output --partial "step 'c': condition 'nosuchvar > 1'"
 	assert_output --partial "unknown identifier"
 }
+
+@test "wf-parse rejects a condition it cannot parse, with its column" {
+	write bc.yaml <<'Y'
+name: bc
+steps:
+  - id: a
+    action: conditional
+    condition: "i <<< 3"
+    on-true: a
+Y
+	run wf validate bc.yaml
+	assert_failure 65
+	assert_output "wf-parse: bc.yaml:5:16: 'condition': bad condition 'i <<< 3': column 4: expected a value, found '<'"
+}

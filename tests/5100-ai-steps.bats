@@ -221,3 +221,24 @@ Y
 	assert_output 3
 	rm -f /tmp/counter.txt
 }
+
+@test "wf status shows each model step's usage and the last answer" {
+	write s.yaml <<'Y'
+name: s
+steps:
+  - id: one
+    action: ai-prompt
+    prompt: "first question"
+    model: glm
+  - id: two
+    action: ai-prompt
+    prompt: "second question"
+Y
+	run wf run s.yaml --quiet
+	assert_success
+	run wf status s
+	assert_line "usage by step:"
+	assert_line --regexp "^  one: glm, [0-9]+ input \+ [0-9]+ output tokens, \\\$[0-9.]+$"
+	assert_line --regexp "^  two: main, [0-9]+ input \+ [0-9]+ output tokens, cost unknown$"
+	assert_line "last output (two): reply from main-test to: second question"
+}
