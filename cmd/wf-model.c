@@ -28,7 +28,7 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: wf-model list [--json] [--providers]\n"
-	      "       wf-model resolve [--original NAME] NAME\n"
+	      "       wf-model resolve [--original NAME] [--check] NAME\n"
 	      "       wf-model chat [-m NAME] [--original NAME] [-s SYSTEM] [--stream-fd N | -q]\n"
 	      "                     [--text] [-v] [PROMPT...] [< REQUEST.json]\n"
 	      "       wf-model ping [--json] NAME\n"
@@ -163,15 +163,18 @@ static int
 cmd_resolve(int argc, char **argv)
 {
 	static const struct option lo[] = { { "original", required_argument, NULL, 'o' },
+					    { "check", no_argument, NULL, 'c' },
 					    { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
 	const char *original = NULL;
 	char err[512];
-	int c;
+	int c, check = 0;
 	jv reg, m;
 
-	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:ch", lo, NULL)) != -1) {
 		if (c == 'o')
 			original = optarg;
+		else if (c == 'c')
+			check = 1;
 		else {
 			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : WF_EXIT_USAGE;
@@ -188,6 +191,26 @@ cmd_resolve(int argc, char **argv)
 		jv_free(m);
 		wf_warn("resolve '%s': %s", argv[optind], err);
 		return WF_EXIT_CONFIG;
+	}
+	if (check) {
+		/* Can it be called at all: an allowed endpoint and a key? */
+		jv prov = wf_jv_get(m, "_provider");
+		char *url = wf_xasprintf("%s/", wf_jv_str(m, "base_url") ? wf_jv_str(m, "base_url") : "");
+		int loop, code = 0;
+		char *key = NULL;
+
+		if (wf_http_url_check(url, &loop, err, sizeof err) < 0)
+			code = WF_EXIT_CONFIG;
+		else if ((key = wf_api_key(prov, wf_jv_str(m, "provider"), &code, err, sizeof err)))
+			explicit_bzero(key, strlen(key));
+		free(key);
+		free(url);
+		jv_free(prov);
+		if (code) {
+			wf_warn("model '%s' (%s): %s", argv[optind], wf_jv_str(m, "provider"), err);
+			jv_free(m);
+			return code;
+		}
 	}
 	wf_json_print(stdout, wf_model_public(m));
 	return finish(0);

@@ -951,7 +951,10 @@ drive(struct driver *d)
 				jv_free(next);
 				jv_free(step);
 				if (code == WF_EXIT_LIMIT || code == WF_EXIT_WAIT) {
-					long max = (long)wf_jv_num(step_at(d, idx), "max-iterations", 0);
+					jv ls = step_at(d, idx);
+					long max = (long)wf_jv_num(ls, "max-iterations", 0);
+
+					jv_free(ls);
 
 					wf_warn("loop %s exhausted after %ld iterations%s", id, max,
 						code == WF_EXIT_WAIT ? "; paused" : "");
@@ -1135,6 +1138,109 @@ drive(struct driver *d)
 		if (journal(d, ev, 1))
 			return WF_EXIT_IO;
 	}
+}
+
+/* ---- preflight ---- */
+
+/* Run ARGV quietly (stdout discarded, stderr shown); its exit code, or -1 if it could not start. */
+static int
+quiet_run(char *const argv[], const char *cwd)
+{
+	struct wf_buf sink = {0};
+	struct wf_io_opts io = { .sink = wf_sink_to_buf, .ctx = &sink };
+	struct wf_child c;
+	int status = 0;
+
+	if (wf_spawn(argv, NULL, cwd, WF_SPAWN_OUT | WF_SPAWN_NULL_IN, NULL, &c) < 0)
+		return -1;
+	wf_communicate(&c, NULL, 0, &io, &status);
+	wf_buf_free(&sink);
+	return wf_exit_code(status);
+}
+
+/*
+ * Before any step runs: can every model the workflow names be called (it
+ * resolves, its endpoint is allowed, its key is there), and do git and PR
+ * steps have a repository and a token?  Every missing prerequisite is
+ * named at once; returns 0 or the exit status of the first kind found.
+ */
+static int
+preflight(struct driver *d)
+{
+	jv names = jv_object();
+	int rc = 0, git = 0, forge = 0, problems = 0;
+	const char *m = wf_jv_str(d->wf, "model");
+	char *model_exe = NULL;
+
+	if (m && !strchr(m, '$'))
+		names = jv_object_set(names, jv_string(m), jv_true());
+	jv_array_foreach(d->steps, i, s) {
+		const char *a = wf_jv_str(s, "action"), *sm = wf_jv_str(s, "model");
+
+		(void)i;
+		if (sm && !strchr(sm, '$') && strcmp(sm, "original"))
+			names = jv_object_set(names, jv_string(sm), jv_true());
+		if (a && (uses_model(a) || !strcmp(a, "switch-model")) && !m && !sm)
+			names = jv_object_set(names, jv_string("default"), jv_true());
+		if (a && (!strcmp(a, "commit-push") || !strcmp(a, "sync") || !strcmp(a, "make-changes")))
+			git = 1;
+		if (a && (!strcmp(a, "create-pr") || !strcmp(a, "review-pr") || !strcmp(a, "self-review") ||
+			  !strcmp(a, "merge-pr")))
+			git = forge = 1;
+		jv_free(s);
+	}
+	if (jv_object_length(jv_copy(names)) > 0) {
+		char *slash = strrchr(d->step_exe, '/');
+
+		model_exe = slash ? wf_xasprintf("%.*s/wf-model", (int)(slash - d->step_exe), d->step_exe) :
+				    wf_xstrdup("wf-model");
+	}
+	jv_object_foreach(names, k, v) {
+		const char *name = jv_string_value(k);
+		char *argv[] = { model_exe, (char *)"resolve", (char *)"--check", (char *)name, NULL };
+		int code;
+
+		/* "default" stands for "whatever the configuration's default is". */
+		if (!strcmp(name, "default")) {
+			argv[3] = (char *)"original";
+		}
+		code = quiet_run(argv, NULL);
+		if (code) {
+			problems++;
+			if (!rc)
+				rc = code < 0 ? WF_EXIT_UNAVAILABLE : code;
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_free(names);
+	free(model_exe);
+	if (git) {
+		char *argv[] = { (char *)"git", (char *)"rev-parse", (char *)"--is-inside-work-tree", NULL };
+		int code = quiet_run(argv, wf_jv_str(d->run ? d->run->state : jv_null(), "cwd"));
+
+		if (code < 0 || code == 127) {
+			wf_warn("this workflow has git steps, but git is not installed");
+			problems++;
+			if (!rc)
+				rc = WF_EXIT_UNAVAILABLE;
+		} else if (code) {
+			wf_warn("this workflow has git steps, but the current directory is not in a git repository");
+			problems++;
+			if (!rc)
+				rc = WF_EXIT_DATA;
+		}
+	}
+	if (forge && !(getenv("GH_TOKEN") && *getenv("GH_TOKEN")) &&
+	    !(getenv("GITHUB_TOKEN") && *getenv("GITHUB_TOKEN"))) {
+		wf_warn("this workflow has pull-request steps, but neither GH_TOKEN nor GITHUB_TOKEN is set");
+		problems++;
+		if (!rc)
+			rc = WF_EXIT_CONFIG;
+	}
+	if (problems)
+		wf_warn("%d prerequisite%s missing; no step was run", problems, problems == 1 ? " is" : "s are");
+	return rc;
 }
 
 /* ---- starting and resuming ---- */
@@ -1331,6 +1437,10 @@ wf_run_start(struct wf_run_opts *o)
 		close_driver(&d);
 		return rc;
 	}
+	if ((rc = preflight(&d))) {
+		close_driver(&d);
+		return rc;
+	}
 	if ((rc = open_locked(&d, wf_jv_str(wf, "name"), 1))) {
 		close_driver(&d);
 		return rc;
@@ -1374,8 +1484,13 @@ wf_run_start(struct wf_run_opts *o)
 	ev = jv_object_set(ev, jv_string("workflow"), wf_jv_get(wf, "source"));
 	ev = jv_object_set(ev, jv_string("hash"), wf_jv_get(wf, "hash"));
 	ev = jv_object_set(ev, jv_string("cwd"), jv_string(cwd));
-	ev = jv_object_set(ev, jv_string("cursor"),
-			   o->start_step ? jv_string(o->start_step) : wf_jv_get(step_at(&d, 0), "id"));
+	{
+		jv first = step_at(&d, 0);
+
+		ev = jv_object_set(ev, jv_string("cursor"),
+				   o->start_step ? jv_string(o->start_step) : wf_jv_get(first, "id"));
+		jv_free(first);
+	}
 	ev = jv_object_set(ev, jv_string("vars"), merged_vars(wf, o->vars));
 	ev = jv_object_set(ev, jv_string("model"), wf_jv_get(wf, "model"));
 	ev = jv_object_set(ev, jv_string("original_model"), wf_jv_get(wf, "model"));

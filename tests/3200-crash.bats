@@ -217,3 +217,14 @@ Y
 	run wf-state get test-linear status
 	assert_output completed
 }
+
+@test "F12: missing prerequisites are all named before any step runs" {
+	unset GH_TOKEN GITHUB_TOKEN WF_MODELS
+	run wf run pr-review-loop
+	assert_failure 78
+	assert_output --partial "resolve 'glm': unknown model 'glm'"
+	assert_output --partial "the current directory is not in a git repository"
+	assert_output --partial "neither GH_TOKEN nor GITHUB_TOKEN is set"
+	assert_output --partial "prerequisites are missing; no step was run"
+	[ ! -e "$WF_STATE_DIR/runs/pr-review-loop" ]
+}

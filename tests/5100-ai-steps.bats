@@ -174,7 +174,7 @@ Y
 	assert_line --partial "earlier runs (1): on average"
 }
 
-@test "an unknown model fails the switch with the configuration exit code in the step" {
+@test "an unknown model is found before the run; one named by a variable fails its step with 78" {
 	write x.yaml <<'Y'
 name: x
 steps:
@@ -183,9 +183,20 @@ steps:
     model: nosuchmodel
 Y
 	run wf run x.yaml
+	assert_failure 78
+	assert_output --partial "unknown model 'nosuchmodel'"
+	assert_output --partial "1 prerequisite is missing; no step was run"
+	write y.yaml <<'Y'
+name: y
+steps:
+  - id: a
+    action: switch-model
+    model: "${m}"
+Y
+	run wf run y.yaml --var m=nosuchmodel
 	assert_failure 1
 	assert_output --partial "nosuchmodel"
-	run wf-state get x steps.a.exit_code
+	run wf-state get y steps.a.exit_code
 	assert_output 78
 }
 
