@@ -107,7 +107,11 @@ main(int argc, char **argv)
 		wf_warn("standard input: not a step request: %s", err);
 		return WF_EXIT_DATA;
 	}
-	if (jv_get_kind(req) != JV_KIND_OBJECT || !wf_jv_str(wf_jv_get(req, "step"), "action")) {
+	jv step = wf_jv_get(req, "step");
+	int has_action = wf_jv_str(step, "action") != NULL;
+
+	jv_free(step);
+	if (jv_get_kind(req) != JV_KIND_OBJECT || !has_action) {
 		jv_free(req);
 		wf_warn("standard input: a step request needs \"step\" with an \"action\" (wf-json(7))");
 		return WF_EXIT_DATA;

@@ -635,6 +635,29 @@ uses_model(const char *action)
 	return 0;
 }
 
+/*
+ * Does step S (borrowed) need a model to run?  A commit-push with a
+ * message, a create-pr with a title and a body, a make-changes done by a
+ * coding agent, and a self-review (it falls back to a list of the
+ * changes) do not.
+ */
+static int
+step_needs_model(jv s)
+{
+	const char *a = wf_jv_str(s, "action");
+	const char *agent = getenv("WF_CODING_AGENT");
+
+	if (!a || !uses_model(a))
+		return 0;
+	if (!strcmp(a, "commit-push"))
+		return !wf_jv_str(s, "message");
+	if (!strcmp(a, "create-pr"))
+		return !wf_jv_str(s, "title") || !wf_jv_str(s, "body");
+	if (!strcmp(a, "make-changes"))
+		return !wf_jv_str(s, "agent") && !(agent && *agent);
+	return strcmp(a, "self-review") != 0;
+}
+
 /* Tokens and dollars used so far by the run (usd -1 when some cost is unknown). */
 static void
 usage_totals(jv state, double *tokens, double *usd)
@@ -730,12 +753,15 @@ describe_effect(struct driver *d, jv step)
 				wf_buf_printf(&b, " %s=\"%s\"", keys[i], t ? t : "");
 				free(t);
 			}
-		if (wf_jv_str(vars, "pr_number") || jv_get_kind(wf_jv_get(vars, "pr_number")) == JV_KIND_NUMBER) {
-			char *t = wf_jv_text(wf_jv_get(vars, "pr_number"));
+		jv pr = wf_jv_get(vars, "pr_number");
+
+		if (jv_get_kind(pr) == JV_KIND_STRING || jv_get_kind(pr) == JV_KIND_NUMBER) {
+			char *t = wf_jv_text(pr);
 
 			wf_buf_printf(&b, " (PR #%s)", t);
 			free(t);
 		}
+		jv_free(pr);
 		jv_free(vars);
 	}
 	jv_free(ctx);
@@ -1180,7 +1206,7 @@ preflight(struct driver *d)
 		(void)i;
 		if (sm && !strchr(sm, '$') && strcmp(sm, "original"))
 			names = jv_object_set(names, jv_string(sm), jv_true());
-		if (a && (uses_model(a) || !strcmp(a, "switch-model")) && !m && !sm)
+		if (a && (step_needs_model(s) || !strcmp(a, "switch-model")) && !m && !sm)
 			names = jv_object_set(names, jv_string("default"), jv_true());
 		if (a && (!strcmp(a, "commit-push") || !strcmp(a, "sync") || !strcmp(a, "make-changes")))
 			git = 1;
@@ -1285,8 +1311,11 @@ load_workflow(struct wf_run_opts *o, jv *wf)
 			wf_warn("standard input: %s", err);
 			return WF_EXIT_DATA;
 		}
-		if (jv_get_kind(*wf) != JV_KIND_OBJECT || !wf_jv_str(*wf, "name") ||
-		    jv_get_kind(wf_jv_get(*wf, "steps")) != JV_KIND_ARRAY || !wf_jv_str(*wf, "hash")) {
+		jv steps = wf_jv_get(*wf, "steps");
+		int ok = jv_get_kind(steps) == JV_KIND_ARRAY;
+
+		jv_free(steps);
+		if (jv_get_kind(*wf) != JV_KIND_OBJECT || !wf_jv_str(*wf, "name") || !ok || !wf_jv_str(*wf, "hash")) {
 			wf_warn("standard input: not a canonical workflow (use 'wf-parse FILE | wf-run -')");
 			return WF_EXIT_DATA;
 		}

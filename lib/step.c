@@ -108,10 +108,11 @@ mask_emit(struct masker *m, int final)
 	}
 	if (b.len)
 		m->out(m->ctx, b.s, b.len);
-	memmove(m->pending.s, m->pending.s + i, m->pending.len - i);
-	m->pending.len -= i;
-	if (m->pending.s)
+	if (m->pending.s) {
+		memmove(m->pending.s, m->pending.s + i, m->pending.len - i);
+		m->pending.len -= i;
 		m->pending.s[m->pending.len] = '\0';
+	}
 	wf_buf_free(&b);
 }
 
@@ -752,6 +753,13 @@ static const struct {
 	{ "ai-prompt", wf_action_ai_prompt },
 	{ "switch-model", wf_action_switch_model },
 	{ "interactive", wf_action_interactive },
+	{ "create-pr", wf_action_create_pr },
+	{ "review-pr", wf_action_review_pr },
+	{ "make-changes", wf_action_make_changes },
+	{ "commit-push", wf_action_commit_push },
+	{ "self-review", wf_action_self_review },
+	{ "merge-pr", wf_action_merge_pr },
+	{ "sync", wf_action_sync },
 	{ NULL, NULL }
 };
 
