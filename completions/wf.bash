@@ -295,7 +295,7 @@ _wf_tool_words() {
 		n=$(_wf_arg_index 1 "$takes")
 		case ${_wf_pos[0]}:$cur in
 		list:-*) _wf_add "$cur" --json --providers --help ;;
-		resolve:-*) _wf_add "$cur" --original --help ;;
+		resolve:-*) _wf_add "$cur" --original --check --help ;;
 		chat:-*) _wf_add "$cur" -m --model --original -s --system --stream-fd -q --quiet \
 			--text -v --verbose --help ;;
 		ping:-*) _wf_add "$cur" --json --help ;;
