@@ -19,25 +19,7 @@
 static char *
 model_exe(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			char *p;
-
-			*slash = '\0';
-			p = wf_xasprintf("%s/wf-model", exe);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return wf_xstrdup("wf-model");
+	return wf_sibling_exe("wf-model");
 }
 
 /* A model given as a name or as a resolved object: its name, or NULL. */

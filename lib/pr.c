@@ -1669,35 +1669,8 @@ static char **
 agent_env(struct ctx *c)
 {
 	jv allowed = wf_jv_get(c->step, "secrets");
-	char **env = NULL;
-	size_t n = 0;
+	char **env = wf_env_without_secrets(allowed);
 
-	env = wf_xcalloc(1, sizeof *env);
-	for (char **e = environ; *e; e++) {
-		char *eq = strchr(*e, '=');
-		char name[256];
-		int keep = 1;
-
-		if (!eq || (size_t)(eq - *e) >= sizeof name)
-			continue;
-		memcpy(name, *e, (size_t)(eq - *e));
-		name[eq - *e] = '\0';
-		if (wf_secret_name(name)) {
-			keep = 0;
-			if (jv_get_kind(allowed) == JV_KIND_ARRAY)
-				jv_array_foreach(allowed, i, a) {
-					(void)i;
-					if (jv_get_kind(a) == JV_KIND_STRING && !strcmp(jv_string_value(a), name))
-						keep = 1;
-					jv_free(a);
-				}
-		}
-		if (keep) {
-			env = wf_xrealloc(env, (n + 2) * sizeof *env);
-			env[n++] = wf_xstrdup(*e);
-			env[n] = NULL;
-		}
-	}
 	jv_free(allowed);
 	return env;
 }

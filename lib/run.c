@@ -1274,25 +1274,7 @@ preflight(struct driver *d)
 static char *
 find_step_exe(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			char *p;
-
-			*slash = '\0';
-			p = wf_xasprintf("%s/wf-step", exe);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return wf_xstrdup("wf-step");	/* on PATH */
+	return wf_sibling_exe("wf-step");
 }
 
 /* Load the workflow named by o->target; 0 or an exit code after messages. */

@@ -347,20 +347,12 @@ put_env_map(char ***env, size_t *n, jv map, jv req, const char *id)
 	jv_free(map);
 }
 
-/*
- * The environment of a shell step: ours, minus secrets the step did not
- * ask for, plus the workflow's variables (as NAME and WF_VAR_NAME), plus
- * the step's env:, plus WF_RUN_NAME, WF_RUN_DIR and WF_STEP_ID.
- */
-static char **
-step_env(jv req, jv *r)
+char **
+wf_env_without_secrets(jv allowed)
 {
-	jv step = wf_jv_get(req, "step"), vars = wf_jv_get(req, "vars"), run = wf_jv_get(req, "run");
-	jv allowed = wf_jv_get(step, "secrets");
-	char **env = NULL;
+	char **env = wf_xcalloc(1, sizeof *env);
 	size_t n = 0;
 
-	env = wf_xcalloc(1, sizeof *env);
 	for (char **e = environ; *e; e++) {
 		char *eq = strchr(*e, '=');
 		char name[256];
@@ -380,9 +372,30 @@ step_env(jv req, jv *r)
 					jv_free(a);
 				}
 		}
-		if (keep)
-			env_put(&env, &n, name, eq + 1);
+		if (keep) {
+			env = wf_xrealloc(env, (n + 2) * sizeof *env);
+			env[n++] = wf_xstrdup(*e);
+			env[n] = NULL;
+		}
 	}
+	return env;
+}
+
+/*
+ * The environment of a shell step: ours, minus secrets the step did not
+ * ask for, plus the workflow's variables (as NAME and WF_VAR_NAME), plus
+ * the step's env:, plus WF_RUN_NAME, WF_RUN_DIR and WF_STEP_ID.
+ */
+static char **
+step_env(jv req, jv *r)
+{
+	jv step = wf_jv_get(req, "step"), vars = wf_jv_get(req, "vars"), run = wf_jv_get(req, "run");
+	jv allowed = wf_jv_get(step, "secrets");
+	char **env = wf_env_without_secrets(allowed);
+	size_t n = 0;
+
+	while (env[n])
+		n++;
 	if (jv_get_kind(vars) == JV_KIND_OBJECT)
 		jv_object_foreach(vars, k, v) {
 			const char *name = jv_string_value(k);

@@ -93,6 +93,8 @@ void wf_sha256_hex(const void *p, size_t n, char out[65]);
 int wf_utf8_valid(const char *s, size_t n, size_t *bad);
 /* Levenshtein distance, for "did you mean" hints. */
 int wf_edit_distance(const char *a, const char *b);
+/* The program NAME beside this one (a path), else NAME itself, for PATH; malloc'd. */
+char *wf_sibling_exe(const char *name);
 /* Is NAME a safe single path component for runs and workflows ([A-Za-z0-9._-], no leading '.' or '-', <= 128)? */
 int wf_name_valid(const char *name);
 
@@ -285,6 +287,8 @@ extern volatile int wf_step_stop;
  * started, ended, duration_ms}.  Never exits; failures are results.
  */
 jv wf_step_execute(jv req);
+/* Our environment (malloc'd, NULL-terminated) without the secret variables, except those named in ALLOWED (a borrowed list, or null). */
+char **wf_env_without_secrets(jv allowed);
 /* Is NAME an environment variable that holds a secret (wf-step(1))? */
 int wf_secret_name(const char *name);
 /* TEXT with the value of every secret in our environment replaced by ***; malloc'd. */

@@ -24,7 +24,7 @@ steps() {
 steps 1000 > bench1000.yaml
 i=0; while [ $i -lt 1000 ]; do echo /bin/true; i=$((i + 1)); done > bench1000.sh
 t0=$(now_ms); sh bench1000.sh; t1=$(now_ms)
-wf-run bench1000.yaml --quiet
+wf-run bench1000.yaml --quiet --yes
 t2=$(now_ms)
 base=$((t1 - t0)); ours=$((t2 - t1))
 echo "wf run, 1000 shell steps: $ours ms vs sh script, same 1000 commands: $base ms = $(echo "$ours $base" | awk '{printf "%.2f", $1 / $2}') x (target: at most 2 x)"
@@ -33,7 +33,7 @@ echo "wf run, 1000 shell steps: $ours ms vs sh script, same 1000 commands: $base
 #    time between step ends over steps 11-110 and over the last 100.
 N=${WF_BENCH_LONG:-10000}
 steps "$N" > long.yaml
-wf-run long.yaml --quiet
+wf-run long.yaml --quiet --yes
 wf-state history "bench$N" | jq -r 'select(.event == "step-end") | .time' |
 	awk -F'T' '{ split($2, t, ":"); sub("Z", "", t[3]); print (t[1] * 3600 + t[2] * 60 + t[3]) * 1000 }' > ends.txt
 awk -v n="$N" '
