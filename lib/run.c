@@ -413,14 +413,17 @@ run_child(struct driver *d, jv step)
 
 /* ---- flow ---- */
 
-/* Name the cycle in the last steps run, e.g. "s1 -> s2 -> s1". */
+/*
+ * Name the cycle in the last steps run: "the run was cycling through s1 ->
+ * s2 -> s1", or, when they repeat nothing, "the last steps run were ...".
+ */
 static char *
 describe_cycle(jv trail)
 {
 	int n = jv_array_length(jv_copy(trail));
 	struct wf_buf b = {0};
 
-	for (int len = 1; len <= n / 2; len++) {
+	for (int len = 1; len <= n / 2 && len <= 8; len++) {
 		int ok = 1;
 
 		for (int i = 0; i < len && ok; i++) {
@@ -430,6 +433,7 @@ describe_cycle(jv trail)
 			ok = jv_equal(a, c);
 		}
 		if (ok) {
+			wf_buf_addstr(&b, "the run was cycling through ");
 			for (int i = n - len; i < n; i++) {
 				jv s = jv_array_get(jv_copy(trail), i);
 
@@ -442,6 +446,7 @@ describe_cycle(jv trail)
 			return wf_buf_detach(&b);
 		}
 	}
+	wf_buf_addstr(&b, "the last steps run were ");
 	for (int i = n > 6 ? n - 6 : 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(trail), i);
 
@@ -914,7 +919,7 @@ drive(struct driver *d)
 			jv trail = wf_jv_get(d->run->state, "trail");
 			char *cyc = describe_cycle(trail);
 
-			wf_warn("step limit of %ld reached; the run was cycling through %s (raise it with --max-steps or 'max-steps:', then 'wf resume %s --max-steps N')",
+			wf_warn("step limit of %ld reached; %s (raise it with --max-steps or 'max-steps:', then 'wf resume %s --max-steps N')",
 				d->max_steps, cyc, d->run->name);
 			jv_free(trail);
 			free(cyc);

@@ -33,7 +33,7 @@ echo "wf run, 1000 shell steps: $ours ms vs sh script, same 1000 commands: $base
 #    time between step ends over steps 11-110 and over the last 100.
 N=${WF_BENCH_LONG:-10000}
 steps "$N" > long.yaml
-wf-run long.yaml --quiet --yes
+wf-run long.yaml --quiet --yes --max-steps 100000
 wf-state history "bench$N" | jq -r 'select(.event == "step-end") | .time' |
 	awk -F'T' '{ split($2, t, ":"); sub("Z", "", t[3]); print (t[1] * 3600 + t[2] * 60 + t[3]) * 1000 }' > ends.txt
 awk -v n="$N" '
