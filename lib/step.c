@@ -164,6 +164,7 @@ struct capture {
 	struct masker mask[3];
 	int io_error;
 	size_t printed;		/* bytes echoed to the terminal */
+	char *path[3];		/* where each stream is saved, once it prints something */
 };
 
 struct sinkctx {
@@ -177,6 +178,12 @@ deliver(void *vctx, const char *p, size_t n)
 	struct sinkctx *s = vctx;
 	struct capture *c = s->cap;
 
+	/* A stream's file is made when it first prints: a quiet step leaves none. */
+	if (c->file[s->stream] < 0 && c->path[s->stream] && !c->io_error) {
+		c->file[s->stream] = open(c->path[s->stream], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (c->file[s->stream] < 0)
+			c->io_error = errno;
+	}
 	if (c->file[s->stream] >= 0 && wf_write_all(c->file[s->stream], p, n) < 0)
 		c->io_error = errno;
 	if (c->echo[s->stream] >= 0 && wf_write_all(c->echo[s->stream], p, n) == 0)
@@ -430,25 +437,15 @@ step_env(jv req, jv *r)
 	return env;
 }
 
-/* Open the run directory's output file for this step and STREAM, or -1. */
-static int
-open_output(jv run, const char *id, const char *ext, char **path)
+/* The run directory's output file for this step and stream EXT, or NULL outside a run. */
+static char *
+output_path(jv run, const char *id, const char *ext)
 {
 	const char *dir = wf_jv_str(run, "dir");
-	double seq = wf_jv_num(run, "seq", 0);
-	int fd;
 
-	*path = NULL;
 	if (!dir)
-		return -1;
-	*path = wf_xasprintf("%s/steps/%06ld-%s.%s", dir, (long)seq, id, ext);
-	fd = open(*path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		wf_warn("cannot write '%s':", *path);
-		free(*path);
-		*path = NULL;
-	}
-	return fd;
+		return NULL;
+	return wf_xasprintf("%s/steps/%06ld-%s.%s", dir, (long)wf_jv_num(run, "seq", 0), id, ext);
 }
 
 static void
@@ -480,8 +477,8 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	for (char **s = sec; s && *s; s++)
 		if (strlen(*s) > longest)
 			longest = strlen(*s);
-	cap.file[1] = open_output(run, id ? id : "step", "out", &paths[1]);
-	cap.file[2] = open_output(run, id ? id : "step", "err", &paths[2]);
+	cap.path[1] = paths[1] = output_path(run, id ? id : "step", "out");
+	cap.path[2] = paths[2] = output_path(run, id ? id : "step", "err");
 	if (!wf_jv_bool(run, "quiet", 0)) {
 		double efd = wf_jv_num(run, "echo_fd", -1);
 
@@ -527,9 +524,9 @@ out:
 	{
 		jv files = jv_object();
 
-		if (paths[1])
+		if (paths[1] && cap.file[1] >= 0)
 			files = jv_object_set(files, jv_string("stdout"), jv_string(paths[1]));
-		if (paths[2])
+		if (paths[2] && cap.file[2] >= 0)
 			files = jv_object_set(files, jv_string("stderr"), jv_string(paths[2]));
 		r = jv_object_set(r, jv_string("files"), files);
 	}
