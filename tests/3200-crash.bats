@@ -12,6 +12,15 @@ fifty() {
 	} > fifty.yaml
 }
 
+# Wait (up to 10 s) until FILE exists and is not empty.
+wait_file() {
+	for _ in $(seq 1 200); do
+		[ -s "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Resume until the run completes, waiting out a lock still held by a dying step.
 resume_until_done() {
 	local rc
@@ -83,7 +92,8 @@ steps:
 Y
 	wf-run slow.yaml --quiet &
 	pid=$!
-	sleep 0.3
+	wait_file "$WF_STATE_DIR/runs/slow/history.jsonl"
+	sleep 0.1
 	run wf-run slow.yaml
 	assert_failure 75
 	assert_output --partial "run 'slow' is busy: locked by pid $pid"
@@ -99,14 +109,15 @@ name: p
 steps:
   - id: a
     action: shell
-    command: "sleep 0.5; echo a >> log"
+    command: "sleep 1.5; echo a >> log"
   - id: b
     action: shell
     command: "echo b >> log"
 Y
 	wf-run p.yaml --quiet &
 	pid=$!
-	sleep 0.2
+	wait_file "$WF_STATE_DIR/runs/p/history.jsonl"
+	sleep 0.1
 	run wf pause p
 	assert_success
 	assert_output --partial "will pause after its current step"
@@ -141,7 +152,12 @@ Y
 		rm -f log
 		wf-run i.yaml --quiet --restart &
 		pid=$!
-		sleep 0.4
+		# Signal it once the step is running (a slow build takes a while to get there).
+		for _ in $(seq 1 200); do
+			[ -s log ] && break
+			sleep 0.05
+		done
+		sleep 0.1
 		kill -"$sig" "$pid"
 		rc=0
 		wait "$pid" || rc=$?
@@ -184,7 +200,8 @@ steps:
 Y
 	wf-run n.yaml --quiet &
 	pid=$!
-	sleep 0.4
+	wait_file log
+	sleep 0.1
 	kill -9 "$pid"
 	wait "$pid" || true
 	for _ in $(seq 1 100); do
