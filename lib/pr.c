@@ -329,31 +329,6 @@ save_file(const char *path, const char *text)
 	return rc;
 }
 
-/* A program beside ours (wf-pr, next to wf-step), else NAME for a PATH lookup; malloc'd. */
-static char *
-sibling(const char *name)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			char *p;
-
-			*slash = '\0';
-			p = wf_xasprintf("%s/%s", exe, name);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return wf_xstrdup(name);
-}
-
 /* ---- the forge, through wf-pr ---- */
 
 struct two {
@@ -375,7 +350,7 @@ sink_two(void *ctx, int stream, const char *buf, size_t n)
 static jv
 forge(struct ctx *c, const char *const args[], const char *input, int *code)
 {
-	char *exe = sibling("wf-pr");
+	char *exe = wf_sibling_exe("wf-pr");
 	const char *argv[24];
 	struct two t = { {0}, {0} };
 	struct wf_io_opts o = { .stop = &wf_step_stop, .sink = sink_two, .ctx = &t };
