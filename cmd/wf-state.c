@@ -54,19 +54,6 @@ public_state(struct wf_run *r)
 	return s;
 }
 
-/* Is the run locked by a live wf-run right now? */
-static int
-is_running(struct wf_run *r)
-{
-	char err[256];
-	struct wf_run *probe;
-	int rc = wf_run_open(r->name, WF_RUN_LOCK_SHORT, &probe, err, sizeof err);
-
-	if (rc == 0)
-		wf_run_close(probe);
-	return rc == WF_EXIT_BUSY;
-}
-
 static jv
 list_runs(void)
 {
@@ -87,7 +74,7 @@ list_runs(void)
 
 			e = jv_object_set(e, jv_string("name"), jv_string(r->name));
 			e = jv_object_set(e, jv_string("status"),
-					  jv_string(st && !strcmp(st, "running") && !is_running(r) ? "interrupted" :
+					  jv_string(st && !strcmp(st, "running") && !wf_run_is_live(r) ? "interrupted" :
 						    st ? st : "new"));
 			e = jv_object_set(e, jv_string("step"), wf_jv_get(r->state, "cursor"));
 			e = jv_object_set(e, jv_string("started"), wf_jv_get(r->state, "started"));
@@ -102,153 +89,6 @@ list_runs(void)
 	free(runs);
 	free(root);
 	return out;
-}
-
-static void
-print_detail(struct wf_run *r, jv s)
-{
-	const char *st = wf_jv_str(s, "status");
-	jv vars = wf_jv_get(s, "vars"), loops = wf_jv_get(s, "loops"), pending = wf_jv_get(s, "pending");
-	jv usage_ = wf_jv_get(s, "usage"), model = wf_jv_get(s, "model");
-	char err[256];
-
-	printf("run:      %s\n", r->name);
-	printf("status:   %s%s%s%s\n", st && !strcmp(st, "running") && !is_running(r) ? "interrupted" : st ? st : "new",
-	       wf_jv_str(s, "reason") ? " (" : "", wf_jv_str(s, "reason") ? wf_jv_str(s, "reason") : "",
-	       wf_jv_str(s, "reason") ? ")" : "");
-	if (wf_jv_str(s, "cursor"))
-		printf("step:     %s\n", wf_jv_str(s, "cursor"));
-	printf("workflow: %s\n", wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : "?");
-	printf("started:  %s\nupdated:  %s\nsteps run: %g\n", wf_jv_str(s, "started") ? wf_jv_str(s, "started") : "?",
-	       wf_jv_str(s, "updated") ? wf_jv_str(s, "updated") : "?", wf_jv_num(s, "steps_run", 0));
-	if (jv_get_kind(model) != JV_KIND_NULL) {
-		char *m = jv_get_kind(model) == JV_KIND_STRING ? wf_jv_text(model) : wf_json_dump(model);
-		printf("model:    %s\n", m);
-		free(m);
-	}
-	if (jv_get_kind(vars) == JV_KIND_OBJECT && jv_object_length(jv_copy(vars)) > 0) {
-		printf("variables:\n");
-		jv_object_foreach(vars, k, v) {
-			char *t = wf_jv_text(v);
-			size_t len = strcspn(t, "\n");
-
-			printf("  %s = %.*s%s\n", jv_string_value(k), (int)(len > 70 ? 70 : len), t,
-			       len > 70 || t[len] ? "..." : "");
-			free(t);
-			jv_free(k);
-			jv_free(v);
-		}
-	}
-	if (jv_get_kind(loops) == JV_KIND_OBJECT && jv_object_length(jv_copy(loops)) > 0) {
-		printf("loops:\n");
-		jv_object_foreach(loops, k, v) {
-			printf("  %s: %g iteration%s\n", jv_string_value(k), jv_number_value(v),
-			       jv_number_value(v) == 1 ? "" : "s");
-			jv_free(k);
-			jv_free(v);
-		}
-	}
-	if (jv_get_kind(usage_) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage_)) > 0) {
-		printf("usage:\n");
-		jv_object_foreach(usage_, k, v) {
-			jv usd = wf_jv_get(v, "usd");
-
-			printf("  %s: %g calls, %g input + %g output tokens, %s", jv_string_value(k),
-			       wf_jv_num(v, "calls", 0), wf_jv_num(v, "input_tokens", 0),
-			       wf_jv_num(v, "output_tokens", 0),
-			       jv_get_kind(usd) == JV_KIND_NUMBER ? "" : "cost unknown\n");
-			if (jv_get_kind(usd) == JV_KIND_NUMBER)
-				printf("$%.6f\n", jv_number_value(usd));
-			jv_free(usd);
-			jv_free(k);
-			jv_free(v);
-		}
-	}
-	{
-		/* What each model step cost, and the last answer or output. */
-		jv steps = wf_jv_get(s, "steps"), last = wf_jv_get(s, "last");
-		int header = 0;
-
-		if (jv_get_kind(steps) == JV_KIND_OBJECT)
-			jv_object_foreach(steps, k, v) {
-				jv u = wf_jv_get(v, "usage");
-
-				if (jv_get_kind(u) == JV_KIND_OBJECT) {
-					jv usd = wf_jv_get(u, "usd");
-
-					if (!header++)
-						printf("usage by step:\n");
-					printf("  %s: %s, %g input + %g output tokens, ", jv_string_value(k),
-					       wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "?",
-					       wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "output_tokens", 0));
-					if (jv_get_kind(usd) == JV_KIND_NUMBER)
-						printf("$%.6f\n", jv_number_value(usd));
-					else
-						printf("cost unknown\n");
-					jv_free(usd);
-				}
-				jv_free(u);
-				jv_free(k);
-				jv_free(v);
-			}
-		if (wf_jv_str(last, "output") && *wf_jv_str(last, "output")) {
-			const char *o = wf_jv_str(last, "output");
-			size_t len = strcspn(o, "\n");
-
-			printf("last output (%s): %.*s%s\n", wf_jv_str(last, "id") ? wf_jv_str(last, "id") : "?",
-			       (int)(len > 100 ? 100 : len), o, len > 100 || o[len] ? "..." : "");
-		}
-		jv_free(steps);
-		jv_free(last);
-	}
-	if (jv_get_kind(pending) == JV_KIND_OBJECT) {
-		const char *kind = wf_jv_str(pending, "kind");
-
-		jv opts = wf_jv_get(pending, "options");
-
-		printf("waiting:  %s%s%s\n", wf_jv_str(pending, "message") ? wf_jv_str(pending, "message") :
-		       kind && !strcmp(kind, "consent") ? "consent to run: " : kind ? kind : "an answer",
-		       wf_jv_str(pending, "command") ? wf_jv_str(pending, "command") : "",
-		       wf_jv_str(pending, "type") && !strcmp(wf_jv_str(pending, "type"), "confirm") ? " [yes/no]" : "");
-		if (jv_get_kind(opts) == JV_KIND_ARRAY) {
-			printf("  options:");
-			jv_array_foreach(opts, i, o) {
-				printf("%s %s", i ? "," : "", jv_string_value(o));
-				jv_free(o);
-			}
-			printf("\n");
-		}
-		jv_free(opts);
-		if (kind && !strcmp(kind, "consent"))
-			printf("  approve with 'wf resume %s --yes' (or --answer yes|no|always), or 'wf trust %s'\n",
-			       r->name, r->name);
-		else if (kind && !strcmp(kind, "in-doubt"))
-			printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
-		else
-			printf("  answer with 'wf resume %s --answer VALUE'\n", r->name);
-	}
-	{
-		long from = r->seq > 5 ? r->seq - 4 : 1;
-		jv evs = wf_run_read_journal(r, from, err, sizeof err);
-
-		if (jv_is_valid(evs) && jv_array_length(jv_copy(evs)) > 0) {
-			printf("last events:\n");
-			jv_array_foreach(evs, i, e) {
-				(void)i;
-				printf("  %s %-9s %s%s%s\n", wf_jv_str(e, "time") ? wf_jv_str(e, "time") : "",
-				       wf_jv_str(e, "event") ? wf_jv_str(e, "event") : "?",
-				       wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "",
-				       wf_jv_str(e, "status") ? " " : "", wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "");
-				jv_free(e);
-			}
-		}
-		jv_free(evs);
-	}
-	jv_free(vars);
-	jv_free(loops);
-	jv_free(pending);
-	jv_free(usage_);
-	jv_free(model);
 }
 
 /* Follow a dotted PATH (vars.i, steps.s1.output, loops.s10) into V (consumed). */
@@ -348,12 +188,12 @@ main(int argc, char **argv)
 		if ((rc = open_run(args[1], 0, &r)))
 			return rc;
 		jv s = public_state(r);
-		if (!strcmp(wf_jv_str(s, "status") ? wf_jv_str(s, "status") : "", "running") && !is_running(r))
+		if (!strcmp(wf_jv_str(s, "status") ? wf_jv_str(s, "status") : "", "running") && !wf_run_is_live(r))
 			s = jv_object_set(s, jv_string("status"), jv_string("interrupted"));
 		if (json || !strcmp(verb, "show")) {
 			wf_json_print(stdout, s);
 		} else {
-			print_detail(r, s);
+			wf_run_print_status(r, s);
 			jv_free(s);
 		}
 	} else if (!strcmp(verb, "get") && k == 3) {
@@ -361,7 +201,7 @@ main(int argc, char **argv)
 			return rc;
 		jv ps = public_state(r);
 
-		if (!strcmp(wf_jv_str(ps, "status") ? wf_jv_str(ps, "status") : "", "running") && !is_running(r))
+		if (!strcmp(wf_jv_str(ps, "status") ? wf_jv_str(ps, "status") : "", "running") && !wf_run_is_live(r))
 			ps = jv_object_set(ps, jv_string("status"), jv_string("interrupted"));
 		jv v = get_path(ps, args[2]);
 
@@ -406,7 +246,7 @@ main(int argc, char **argv)
 
 		if ((rc = open_run(args[1], 0, &r)))
 			return rc;
-		if (!is_running(r)) {
+		if (!wf_run_is_live(r)) {
 			wf_warn("run '%s' is not running (status %s); nothing to pause", args[1],
 				wf_jv_str(r->state, "status") ? wf_jv_str(r->state, "status") : "new");
 			rc = WF_EXIT_NOINPUT;

@@ -397,6 +397,10 @@ int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size
 jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
 /* Check the run from scratch; *REPORT gets {run, events, problems[]}. 0 or 74. */
 int wf_run_fsck(struct wf_run *r, jv *report);
+/* Is run R locked by a live wf-run (or its step) right now? */
+int wf_run_is_live(struct wf_run *r);
+/* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
+void wf_run_print_status(struct wf_run *r, jv s);
 /* Remove the run directory and everything in it (never following links). */
 int wf_run_remove(struct wf_run *r, char *err, size_t n);
 /* The reducer: state ST after event EV (both consumed). */
