@@ -495,6 +495,11 @@ export PATH='$PATH' WF_STATE_DIR='$WF_STATE_DIR' WF_PATH='$WF_PATH'
 source '$COMPLETION'
 RC
 	tmux -L "$sock" new-session -d -s t -x 120 -y 10 "bash --rcfile '$WORK/rc' --noprofile -i"
+	# Type only once bash shows its prompt, or readline misses the keys.
+	for _ in $(seq 100); do
+		[[ $(tmux -L "$sock" capture-pane -p -t t) == *'$ '* ]] && break
+		sleep 0.1
+	done
 	# The X typed after TAB shows the space completion adds after a word.
 	tmux -L "$sock" send-keys -t t 'wf resume o' Tab X
 	for _ in $(seq 50); do
