@@ -37,7 +37,7 @@ FAKES   = $(FAKES_SRC:tests/fakes/%.c=$(BIN)/%)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps check test check-asan test-asan demo bench install uninstall clean
+.PHONY: all deps deps-build fresh fuzz check test check-asan test-asan demo bench install uninstall clean
 
 all: $(BINS)
 
@@ -57,23 +57,42 @@ $(BIN)/%: $(OBJ)/cmd/%.o $(OBJ)/libwf.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(OBJ)/libwf.a $(LIBS)
 
-# Debian packages the build and the tests need.
-DEB_PACKAGES = gcc make libc6-dev libyaml-dev libjq-dev libcurl4-openssl-dev \
-	bats bats-assert bats-support parallel jq git tmux python3 strace \
-	procps util-linux coreutils groff-base mandoc time
+# Debian packages: what building and running a workflow needs, and on top
+# of it what the tests, their fake servers and the sanitizer build call.
+BUILD_PACKAGES = gcc make libc6-dev libyaml-dev libjq-dev libcurl4-openssl-dev mandoc
+TEST_PACKAGES  = $(BUILD_PACKAGES) bats bats-assert bats-support jq git tmux \
+	python3 strace procps util-linux bsdutils coreutils findutils diffutils \
+	groff-base time curl openssl ca-certificates binutils
 
-deps:
-	@missing=; for p in $(DEB_PACKAGES); do \
+# install_missing PACKAGES: install the ones not yet installed.  As root it
+# runs apt-get; otherwise through sudo (asking for a password when a person
+# is at the terminal); otherwise it prints the exact command and fails.
+define install_missing
+	@missing=; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
 	echo "deps: installing:$$missing"; \
 	if [ "$$(id -u)" = 0 ]; then sudo=; \
-	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=sudo; \
-	else echo "deps: not root and no sudo; run: apt-get update && apt-get install -y$$missing" >&2; exit 1; fi; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	elif command -v sudo >/dev/null 2>&1 && [ -t 0 ]; then \
+		echo "deps: not root: installing with sudo (it may ask for your password)"; sudo=sudo; \
+	else \
+		echo "deps: not root and cannot use sudo here; as root, run:" >&2; \
+		echo "  apt-get update && apt-get install -y$$missing" >&2; \
+		echo "then run this make command again" >&2; exit 1; \
+	fi; \
 	if [ -z "$$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then \
 		$$sudo apt-get update -qq || exit 1; fi; \
-	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing </dev/null || exit 1; \
+	echo "deps: installed:$$missing"
+endef
+
+deps:
+	$(call install_missing,$(TEST_PACKAGES))
+
+deps-build:
+	$(call install_missing,$(BUILD_PACKAGES))
 
 # The tests find the programs through WF_BIN; fakes are built next to them.
 test: all $(FAKES)
@@ -95,8 +114,12 @@ test-asan: all $(FAKES)
 
 # The demo runs with --yes: its steps are plain shell commands you can read
 # in workflows/examples/demo.yaml; without --yes wf would ask before each.
-demo: deps all
+demo: deps-build
+	$(MAKE) all
 	cd $$(mktemp -d) && WF_STATE_DIR=$${WF_STATE_DIR:-$$PWD/state} $(abspath $(BIN))/wf run demo --yes
+	@echo
+	@echo "next: export PATH=\"$(abspath $(BIN)):\$$PATH\"   (or: make install PREFIX=\$$HOME/.local)"
+	@echo "      wf list; wf show demo; mandoc -a $(abspath man)/wf.7"
 
 bench: all $(FAKES)
 	WF_BIN=$(abspath $(BIN)) sh tests/bench.sh
@@ -109,8 +132,8 @@ install: all
 	install -m 0644 workflows/examples/*.yaml $(DESTDIR)$(DATADIR)/workflows/examples
 	if ls workflows/templates/*.yaml >/dev/null 2>&1; then \
 		install -m 0644 workflows/templates/*.yaml $(DESTDIR)$(DATADIR)/workflows/templates; fi
-	if [ -f workflows/models.example.yaml ]; then \
-		install -m 0644 workflows/models.example.yaml $(DESTDIR)$(DATADIR); fi
+	if [ -f workflows/models/models.example.yaml ]; then \
+		install -m 0644 workflows/models/models.example.yaml $(DESTDIR)$(DATADIR); fi
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1; done
 	for m in man/*.5; do [ -e $$m ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5; done; true
 	for m in man/*.7; do [ -e $$m ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7; done; true

@@ -338,3 +338,11 @@ wf-parse: bad.yaml:5:5: unknown key 'comand' (did you mean 'command'?)" ]
 	assert_failure 66
 	assert_output "wf-parse: no workflow named 'nothing-here' (looked for nothing-here.yaml and a 'name: nothing-here' along the search path; see 'wf list')"
 }
+
+@test "wf list in the source tree lists only workflows: nothing there is broken" {
+	cd "$REPO_ROOT"
+	run --separate-stderr wf list
+	assert_success
+	refute_output --partial BROKEN
+	assert_line --regexp '^demo +[0-9]+ steps'
+}

@@ -243,7 +243,11 @@ Y
 	run wf run t.yaml
 	assert_failure 1
 	assert_output --partial "timed out after 0.3s"
-	sleep 0.2
+	# The group was killed before wf returned; wait for the kernel to reap it.
+	for _ in $(seq 1 600); do
+		pgrep -f "sleep 33" >/dev/null || break
+		sleep 0.05
+	done
 	run pgrep -f "sleep 33"
 	assert_failure
 }

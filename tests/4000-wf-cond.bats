@@ -506,12 +506,13 @@ E
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1"
 	local e start
 	for e in '[range(infinite)] | length > 0' 'last(repeat(.)) == 1' 'def f: f; f' \
-		'("a" * 50000000 | length) > 0' 'reduce range(40) as $i ("ab"; . + .) | length > 0'; do
+		'("a" * 2000000000 | length) > 0' 'reduce range(40) as $i ("ab"; . + .) | length > 0'; do
 		start=$SECONDS
 		run wf-cond "jq: $e" </dev/null
 		assert_failure 4
 		assert_output --regexp "^wf-cond: condition exceeded its limits \((1 s of CPU time, 2 s in all|more than 128 MiB of memory)\)$"
-		[ $((SECONDS - start)) -le 4 ]
+		# The evaluator's own 2 s wall limit bounds this; the margin is for a loaded machine.
+		[ $((SECONDS - start)) -le 15 ]
 	done
 }
 

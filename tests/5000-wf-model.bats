@@ -300,10 +300,10 @@ wf-model: q.yaml:5:3: invalid provider name 'bad:name': use letters, digits, '.'
 }
 
 @test "the installed example configuration loads and uses every provider type" {
-	WF_MODELS="$REPO_ROOT/workflows/models.example.yaml" run --separate-stderr wf-model list --json
+	WF_MODELS="$REPO_ROOT/workflows/models/models.example.yaml" run --separate-stderr wf-model list --json
 	assert_success
 	assert_equal "$stderr" ""
-	WF_MODELS="$REPO_ROOT/workflows/models.example.yaml" run wf-model list --providers --json
+	WF_MODELS="$REPO_ROOT/workflows/models/models.example.yaml" run wf-model list --providers --json
 	run jq -sr 'map(.type) | unique | join(" ")' <<<"$output"
 	assert_output "anthropic ollama openai"
 }
@@ -317,6 +317,6 @@ wf-model: q.yaml:5:3: invalid provider name 'bad:name': use letters, digits, '.'
 	done
 	for q in max_tokens_field stream_options system_role strip_params anthropic_version auth; do
 		grep -q "^\.It Ic $q\$" "$REPO_ROOT/man/wf-model.1" || { echo "wf-model.1 lacks quirk $q" >&2; return 1; }
-		grep -q "$q" "$REPO_ROOT/workflows/models.example.yaml" || { echo "models.example.yaml lacks quirk $q" >&2; return 1; }
+		grep -q "$q" "$REPO_ROOT/workflows/models/models.example.yaml" || { echo "models.example.yaml lacks quirk $q" >&2; return 1; }
 	done
 }

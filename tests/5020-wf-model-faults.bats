@@ -345,14 +345,19 @@ J
 
 @test "SIGINT during a call stops it promptly with 130, SIGTERM with 143" {
 	fake_provider_start - <<'J'
-{"default": {"stall": 60, "text": "x y", "repeat": -1}}
+{"default": {"stall": 60, "stall_at": 1, "text": "x y", "repeat": -1}}
 J
 	fake_models
 	export WF_HTTP_STALL_TIMEOUT=60
 	for sig in INT TERM; do
-		wf-model chat <<<'{"prompt":"p","stream":true}' > out.$sig 2> err.$sig &
+		wf-model chat --stream-fd 3 <<<'{"prompt":"p","stream":true}' > out.$sig 2> err.$sig 3> stream.$sig &
 		pid=$!
-		sleep 1
+		# Signal it once the first words have arrived and the provider holds the rest.
+		for _ in $(seq 1 600); do
+			[ -s stream.$sig ] && break
+			sleep 0.05
+		done
+		[ -s stream.$sig ]
 		start=$(date +%s)
 		kill -$sig $pid
 		rc=0

@@ -41,6 +41,7 @@ is used "repeat" times (default 1; -1 forever).  When none is left the
   multiline    true: OpenAI chunks split over two "data:" lines
   drip         seconds between writes
   stall        seconds of silence after the headers and the first event
+  stall_at     stall after this write instead of the first (0-based)
   delay        seconds before answering at all
   hold_open    seconds to keep the connection open after the end marker
   truncate     "clean" (end the body without the end marker) or "abrupt"
@@ -579,6 +580,7 @@ class Handler(BaseHTTPRequestHandler):
         mode = e.get("stream_mode", "events")
         drip = float(e.get("drip", 0))
         stall = float(e.get("stall", 0))
+        stall_at = int(e.get("stall_at", 0))
         if mode == "together":
             writes = [b"".join(evs)]
         elif mode == "bytes":
@@ -593,7 +595,7 @@ class Handler(BaseHTTPRequestHandler):
             writes = evs
         for k, w in enumerate(writes):
             self.chunk(w)
-            if k == 0 and stall:
+            if k == stall_at and stall:
                 time.sleep(stall)
             if drip:
                 time.sleep(drip)
