@@ -2,7 +2,8 @@
 # make            build bin/wf and the wf-* tools
 # make check      install missing Debian packages, build, run every test
 # make check-asan the same suite on an AddressSanitizer+UBSan build
-# make demo       build and run an example workflow
+# make demo       build and run an example workflow (installs only the build packages)
+# make fresh      as root: the README's two commands in a new minimal Debian root
 # make bench      benchmarks, as ratios against baselines run alongside
 # make install    PREFIX=/usr/local DESTDIR= (binaries, man, completion, examples)
 
@@ -120,6 +121,10 @@ demo: deps-build
 	@echo
 	@echo "next: export PATH=\"$(abspath $(BIN)):\$$PATH\"   (or: make install PREFIX=\$$HOME/.local)"
 	@echo "      wf list; wf show demo; mandoc -a $(abspath man)/wf.7"
+
+# The README's first screen on a minimal Debian 12 made with debootstrap.
+fresh:
+	sh tests/fresh.sh
 
 bench: all $(FAKES)
 	WF_BIN=$(abspath $(BIN)) sh tests/bench.sh
