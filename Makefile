@@ -61,7 +61,7 @@ $(BIN)/%: $(OBJ)/cmd/%.o $(OBJ)/libwf.a
 # Debian packages: what building and running a workflow needs, and on top
 # of it what the tests, their fake servers and the sanitizer build call.
 BUILD_PACKAGES = gcc make libc6-dev libyaml-dev libjq-dev libcurl4-openssl-dev mandoc
-TEST_PACKAGES  = $(BUILD_PACKAGES) bats bats-assert bats-support jq git tmux \
+TEST_PACKAGES  = $(BUILD_PACKAGES) bats bats-assert bats-support parallel jq git tmux \
 	python3 strace procps util-linux bsdutils coreutils findutils diffutils \
 	groff-base time curl openssl ca-certificates binutils
 
@@ -73,7 +73,7 @@ define install_missing
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
-	echo "deps: installing:$$missing"; \
+	echo "deps: missing:$$missing"; \
 	if [ "$$(id -u)" = 0 ]; then sudo=; \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
 	elif command -v sudo >/dev/null 2>&1 && [ -t 0 ]; then \

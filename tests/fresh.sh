@@ -31,7 +31,7 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 	if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
 		apt-get update -qq
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap </dev/null >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap </dev/null >/dev/null 2>&1
 fi
 
 # The first Debian mirror this machine's apt is configured with.
