@@ -65,6 +65,8 @@ fi
 say "base root ready in $(($(date +%s) - start)) s: $(chroot "$root" dpkg-query -W -f='.\n' | wc -l) packages"
 
 git clone --quiet "$repo" "$root/root/wf"
+# CI has the shared plans beside the clone; the suite compares against them.
+[ -d "$repo/../shared" ] && cp -r "$repo/../shared" "$root/root/shared"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 # What runs inside: the README's preparation line, then its two commands.
