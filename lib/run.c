@@ -112,6 +112,17 @@ journal(struct driver *d, jv ev, int durable)
 	return 0;
 }
 
+/* EV (consumed) with RES's (borrowed) text field KEY, shortened for the journal. */
+static jv
+journal_text(jv ev, jv res, const char *key)
+{
+	const char *t = wf_jv_str(res, key);
+	size_t n = t ? strlen(t) : 0;
+
+	return jv_object_set(ev, jv_string(key), jv_string_sized(t ? t : "",
+			     n > JOURNAL_OUTPUT_MAX ? JOURNAL_OUTPUT_MAX : (int)n));
+}
+
 static jv
 step_at(struct driver *d, int i)
 {
@@ -519,7 +530,8 @@ next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 		}
 		if (!wf_jv_bool(step, "continue-on-error", 0)) {
 			jv_free(next);
-			*code = WF_EXIT_FAIL;
+			/* A timeout is a limit reached (4); any other failure is 1. */
+			*code = wf_jv_bool(res, "timed_out", 0) ? WF_EXIT_LIMIT : WF_EXIT_FAIL;
 			return jv_invalid();
 		}
 	}
@@ -1131,8 +1143,7 @@ drive(struct driver *d)
 		{
 			static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
 							    "model", "usage", "duration_ms", "verdict",
-							    "messages", "effects", "pr", "answer", NULL };
-			const char *o = wf_jv_str(res, "output");
+							    "messages", "effects", "pr", "answer", "timed_out", NULL };
 
 			for (int i = 0; keep[i]; i++) {
 				jv v = wf_jv_get(res, keep[i]);
@@ -1142,9 +1153,9 @@ drive(struct driver *d)
 				else
 					jv_free(v);
 			}
-			ev = jv_object_set(ev, jv_string("output"),
-					   jv_string_sized(o ? o : "", o && strlen(o) > JOURNAL_OUTPUT_MAX ?
-							   JOURNAL_OUTPUT_MAX : (int)(o ? strlen(o) : 0)));
+			ev = journal_text(ev, res, "output");
+			if (wf_jv_str(res, "stderr"))
+				ev = journal_text(ev, res, "stderr");
 		}
 		if (!jv_is_valid(next)) {
 			/* The step failed: the cursor stays on it, so a resume runs it again. */
@@ -1158,12 +1169,16 @@ drive(struct driver *d)
 				return WF_EXIT_IO;
 			}
 			jv_free(step);
-			progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
-				 d->run->name, id, d->run->name);
+			if (code == WF_EXIT_LIMIT)
+				progress(d, "%s: step '%s' timed out; raise its 'timeout:' and 'wf resume %s --accept-changes', or run it again with 'wf resume %s'\n",
+					 d->run->name, id, d->run->name, d->run->name);
+			else
+				progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
+					 d->run->name, id, d->run->name);
 			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
 			free(id);
-			return stop_run(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" : "bad condition",
-					extra, code);
+			return stop_run(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" :
+					code == WF_EXIT_LIMIT ? "step timed out" : "bad condition", extra, code);
 		}
 		if (jv_get_kind(jump) != JV_KIND_NULL)
 			ev = jv_object_set(ev, jv_string("jump"), jump);

@@ -229,7 +229,7 @@ wf_state_apply(jv st, jv ev)
 		const char *id = wf_jv_str(ev, "step");
 		jv rec = jv_object();
 		static const char *const fields[] = { "status", "exit_code", "output", "approved",
-						      "error", "duration_ms", "usage", NULL };
+						      "error", "duration_ms", "usage", "stderr", "timed_out", NULL };
 
 		for (int i = 0; fields[i]; i++) {
 			jv v = wf_jv_get(ev, fields[i]);

@@ -241,7 +241,8 @@ steps:
     timeout: 0.3
 Y
 	run wf run t.yaml
-	assert_failure 1
+	# A timeout is a limit reached: exit 4 (wf(7)).
+	assert_failure 4
 	assert_output --partial "timed out after 0.3s"
 	sleep 0.2
 	run pgrep -f "sleep 33"
