@@ -243,7 +243,7 @@ build_request(struct driver *d, jv step)
 {
 	jv st = d->run->state, req = jv_object(), run = jv_object();
 	static const char *const keys[] = { "vars", "last", "loops", "iteration", "model",
-					    "original_model", NULL };
+					    "original_model", "passes", NULL };
 
 	for (int i = 0; keys[i]; i++)
 		req = jv_object_set(req, jv_string(keys[i]), wf_jv_get(st, keys[i]));
@@ -570,7 +570,12 @@ next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 	return next;
 }
 
-/* The loop step: returns the next cursor, or invalid with *CODE (4 or 3). */
+/*
+ * The loop step: returns the next cursor, or invalid with *CODE (4 or 3).
+ * max-iterations counts passes of the body: the loop step ends pass
+ * COUNT + 1, where COUNT (loops.ID) is how often it has jumped back in
+ * this round, so max-iterations: 3 runs the body at most 3 times.
+ */
 static jv
 do_loop(struct driver *d, jv step, jv *ev, int *code)
 {
@@ -587,20 +592,22 @@ do_loop(struct driver *d, jv step, jv *ev, int *code)
 		return jv_invalid();
 	*ev = jv_object_set(*ev, jv_string("condition"), jv_string(cond ? cond : "true"));
 	*ev = jv_object_set(*ev, jv_string("value"), jv_bool(v));
+	*ev = jv_object_set(*ev, jv_string("passes"),
+			    jv_object_set(jv_object(), jv_string(id), jv_number((double)count + 1)));
 	if (!v) {
 		/* Done: the counter starts again if the loop is reached anew. */
 		*ev = jv_object_set(*ev, jv_string("loops"),
 				    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
 		return wf_jv_get(step, "next");
 	}
-	if (count >= max) {
+	if (count + 1 >= max) {
 		const char *how = wf_jv_str(step, "on-exhausted");
 
 		*ev = jv_object_set(*ev, jv_string("exhausted"), jv_true());
 		if (how && !strcmp(how, "continue")) {
 			*ev = jv_object_set(*ev, jv_string("loops"),
 					    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
-			progress(d, "%sloop %s exhausted after %ld iterations; continuing%s\n",
+			progress(d, "%sloop %s exhausted after %ld passes; continuing%s\n",
 				 col(d, "\033[33m"), id, max, col(d, "\033[0m"));
 			return wf_jv_get(step, "next");
 		}
@@ -1001,15 +1008,17 @@ drive(struct driver *d)
 				jv_free(next);
 				jv_free(step);
 				if (code == WF_EXIT_LIMIT || code == WF_EXIT_WAIT) {
-					jv ls = step_at(d, idx);
+					jv ls = step_at(d, idx), passes = wf_jv_get(ev, "passes");
 					long max = (long)wf_jv_num(ls, "max-iterations", 0);
 
 					jv_free(ls);
 
-					wf_warn("loop %s exhausted after %ld iterations%s", id, max,
-						code == WF_EXIT_WAIT ? "; paused" : "");
+					/* Going on needs a higher cap or a false condition: a plain resume would stop here again. */
+					wf_warn("loop %s exhausted after %ld passes%s; raise its max-iterations in the workflow, then 'wf resume %s --accept-changes', or make its condition false with 'wf resume %s --var NAME=VALUE'",
+						id, max, code == WF_EXIT_WAIT ? "; paused" : "", d->run->name, d->run->name);
 					jv_free(ev);
 					ev = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+					ev = jv_object_set(ev, jv_string("passes"), passes);
 					free(id);
 					return stop_run(d, code == WF_EXIT_WAIT ? "pause" : "run-end",
 							code == WF_EXIT_WAIT ? "paused" : "failed",
@@ -1801,7 +1810,7 @@ wf_run_dry(jv wf, struct wf_run_opts *o)
 			if (wf_jv_str(s, jumps[k]))
 				printf("      %s -> %s\n", jumps[k], wf_jv_str(s, jumps[k]));
 		if (!strcmp(action, "loop"))
-			printf("      loops back to %s while '%s', at most %g times\n", wf_jv_str(s, "to"),
+			printf("      loops back to %s while '%s'; its body runs at most %g times\n", wf_jv_str(s, "to"),
 			       wf_jv_str(s, "condition"), wf_jv_num(s, "max-iterations", 0));
 		jv_free(s);
 	}

@@ -56,14 +56,32 @@ wf_run_print_status(struct wf_run *r, jv s)
 			jv_free(v);
 		}
 	}
-	if (jv_get_kind(loops) == JV_KIND_OBJECT && jv_object_length(jv_copy(loops)) > 0) {
-		printf("loops:\n");
-		jv_object_foreach(loops, k, v) {
-			printf("  %s: %g iteration%s\n", jv_string_value(k), jv_number_value(v),
-			       jv_number_value(v) == 1 ? "" : "s");
-			jv_free(k);
-			jv_free(v);
-		}
+	{
+		/* Passes of each loop's body, as max-iterations counts them; older runs kept only jumps back. */
+		jv passes = wf_jv_get(s, "passes");
+		int header = 0;
+
+		if (jv_get_kind(passes) == JV_KIND_OBJECT)
+			jv_object_foreach(passes, k, v) {
+				if (!header++)
+					printf("loops:\n");
+				printf("  %s: %g pass%s\n", jv_string_value(k), jv_number_value(v),
+				       jv_number_value(v) == 1 ? "" : "es");
+				jv_free(k);
+				jv_free(v);
+			}
+		if (jv_get_kind(loops) == JV_KIND_OBJECT)
+			jv_object_foreach(loops, k, v) {
+				if (!jv_object_has(jv_copy(passes), jv_copy(k))) {
+					if (!header++)
+						printf("loops:\n");
+					printf("  %s: jumped back %g time%s\n", jv_string_value(k), jv_number_value(v),
+					       jv_number_value(v) == 1 ? "" : "s");
+				}
+				jv_free(k);
+				jv_free(v);
+			}
+		jv_free(passes);
 	}
 	if (jv_get_kind(usage_) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage_)) > 0) {
 		printf("usage:\n");

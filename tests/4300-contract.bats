@@ -145,3 +145,64 @@ Y
 	run grep -rl "sk-demo-0123456789abcdef" "$WF_STATE_DIR"
 	assert_failure
 }
+
+# ---- max-iterations counts passes of the body ----
+
+@test "max-iterations: 3 runs the body at most 3 times, and wf status says so" {
+	write l.yaml <<'Y'
+name: l
+steps:
+  - id: body
+    action: shell
+    command: 'echo pass >> log'
+  - id: again
+    action: loop
+    to: body
+    max-iterations: 3
+Y
+	run wf run l.yaml --quiet
+	assert_failure 4
+	run grep -c pass log
+	assert_output 3
+	run wf status l
+	assert_line "  again: 3 passes"
+	run wf-state get l passes.again
+	assert_output 3
+}
+
+@test "the demo reports the passes its loop made" {
+	run wf run demo --yes --quiet
+	assert_success
+	run wf status demo
+	assert_line "  again: 3 passes"
+	run wf-state get demo loops.again
+	assert_output 0
+}
+
+@test "\${passes.ID} reaches a later step's text" {
+	write p.yaml <<'Y'
+name: p
+variables: {n: 0}
+steps:
+  - id: body
+    action: shell
+    command: 'echo $((n + 1)) > n.txt'
+  - id: load
+    action: load-variable
+    name: n
+    from: n.txt
+  - id: again
+    action: loop
+    to: body
+    condition: "n < 2"
+    max-iterations: 5
+  - id: report
+    action: set-variable
+    name: said
+    value: "ran ${passes.again} passes"
+Y
+	run wf run p.yaml --quiet
+	assert_success
+	run wf-state get p vars.said
+	assert_output "ran 2 passes"
+}
