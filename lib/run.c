@@ -945,8 +945,8 @@ drive(struct driver *d)
 			jv trail = wf_jv_get(d->run->state, "trail");
 			char *cyc = describe_cycle(trail);
 
-			wf_warn("step limit of %ld reached; %s (raise it with --max-steps or 'max-steps:', then 'wf resume %s --max-steps N')",
-				d->max_steps, cyc, d->run->name);
+			wf_warn("step limit of %ld reached; %s (allow more steps with 'wf resume %s --max-steps %ld')",
+				d->max_steps, cyc, d->run->name, 2 * d->max_steps + 1);
 			jv_free(trail);
 			free(cyc);
 			free(id);
@@ -1307,6 +1307,93 @@ preflight(struct driver *d)
 
 /* ---- starting and resuming ---- */
 
+/*
+ * The question STEP (borrowed) asks before it can run, as a pending
+ * object: an interactive step's question, or consent for a sensitive
+ * step (none with --yes); null when it asks none.
+ */
+static jv
+question_of(struct driver *d, jv step)
+{
+	const char *a = wf_jv_str(step, "action"), *id = wf_jv_str(step, "id");
+	jv q = jv_object();
+
+	if (!a || !id || (strcmp(a, "interactive") && (!wf_action_sensitive(a) || d->o->yes))) {
+		jv_free(q);
+		return jv_null();
+	}
+	q = jv_object_set(q, jv_string("step"), jv_string(id));
+	if (strcmp(a, "interactive"))
+		return jv_object_set(q, jv_string("kind"), jv_string("consent"));
+	q = jv_object_set(q, jv_string("kind"), jv_string("question"));
+	q = jv_object_set(q, jv_string("type"), wf_jv_get(step, "kind"));
+	return jv_object_set(q, jv_string("options"), wf_jv_get(step, "options"));
+}
+
+/*
+ * Check ANSWER against PENDING (borrowed) and keep it for its step:
+ * 0, or 65 after a message (nothing has changed).
+ */
+static int
+take_answer(struct driver *d, jv pending, const char *run, const char *answer)
+{
+	jv value;
+	char err[512];
+
+	if (wf_answer_check(pending, answer, &value, err, sizeof err) < 0) {
+		wf_warn("run '%s', step '%s': %s; nothing was changed", run, wf_jv_str(pending, "step"), err);
+		return WF_EXIT_DATA;
+	}
+	d->answer_step = wf_xstrdup(wf_jv_str(pending, "step"));
+	if (!strcmp(wf_jv_str(pending, "kind"), "consent")) {
+		d->consent_answer = wf_xstrdup(jv_string_value(value));
+		jv_free(value);
+	} else {
+		d->answer = value;
+	}
+	return 0;
+}
+
+/* Journal the answer taken with --answer, if any: 0 or 74. */
+static int
+journal_answer(struct driver *d)
+{
+	jv a;
+
+	if (!d->answer_step)
+		return 0;
+	a = jv_object_set(jv_object(), jv_string("event"), jv_string("answer"));
+	a = jv_object_set(a, jv_string("step"), jv_string(d->answer_step));
+	a = jv_object_set(a, jv_string("value"), d->consent_answer ? jv_string(d->consent_answer) : jv_copy(d->answer));
+	a = jv_object_set(a, jv_string("by"), jv_string("--answer"));
+	return journal(d, a, 1);
+}
+
+/*
+ * wf run --answer: the answer is for the run's first question, the first
+ * step from START in file order that asks one; checked before anything
+ * runs.  0, or 2 (no step asks) or 65 after a message.
+ */
+static int
+answer_first_question(struct driver *d, int start)
+{
+	for (int i = start; i < d->nsteps; i++) {
+		jv step = step_at(d, i), q = question_of(d, step);
+		int rc;
+
+		jv_free(step);
+		if (jv_get_kind(q) == JV_KIND_OBJECT) {
+			rc = take_answer(d, q, wf_jv_str(d->wf, "name"), d->o->answer);
+			jv_free(q);
+			return rc;
+		}
+		jv_free(q);
+	}
+	wf_warn("workflow '%s' has no step that asks a question%s; --answer has nothing to answer",
+		wf_jv_str(d->wf, "name"), d->o->yes ? " (--yes gives every consent)" : "");
+	return WF_EXIT_USAGE;
+}
+
 static char *
 find_step_exe(void)
 {
@@ -1495,6 +1582,10 @@ wf_run_start(struct wf_run_opts *o)
 		close_driver(&d);
 		return rc;
 	}
+	if (o->answer && (rc = answer_first_question(&d, o->start_step ? wf_workflow_step_index(wf, o->start_step) : 0))) {
+		close_driver(&d);
+		return rc;
+	}
 	if ((rc = preflight(&d))) {
 		close_driver(&d);
 		return rc;
@@ -1505,11 +1596,16 @@ wf_run_start(struct wf_run_opts *o)
 	}
 	status = wf_jv_str(d.run->state, "status");
 	if (status && strcmp(status, "completed") && !o->restart) {
-		const char *at = wf_jv_str(d.run->state, "cursor");
+		const char *at = wf_jv_str(d.run->state, "cursor"), *why = wf_jv_str(d.run->state, "reason");
+		char *hint = wf_run_resume_hint(d.run->state, d.run->name);
 
-		wf_warn("run '%s' is %s%s%s; continue it with 'wf resume %s', or start over with 'wf run %s --restart'",
+		/* The hint names what makes progress from where it stopped, never a resume that stops again. */
+		if (!hint)
+			hint = wf_xasprintf("it waits for an answer (see 'wf status %s')", d.run->name);
+		wf_warn("run '%s' is %s%s%s%s%s%s; %s, or start over with 'wf run %s --restart'",
 			d.run->name, !strcmp(status, "running") ? "interrupted" : status, at ? " at step " : "",
-			at ? at : "", d.run->name, d.run->name);
+			at ? at : "", why ? " (" : "", why ? why : "", why ? ")" : "", hint, d.run->name);
+		free(hint);
 		close_driver(&d);
 		return WF_EXIT_USAGE;
 	}
@@ -1553,7 +1649,7 @@ wf_run_start(struct wf_run_opts *o)
 	ev = jv_object_set(ev, jv_string("model"), wf_jv_get(wf, "model"));
 	ev = jv_object_set(ev, jv_string("original_model"), wf_jv_get(wf, "model"));
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
-	if ((rc = journal(&d, ev, 1))) {
+	if ((rc = journal(&d, ev, 1)) || (rc = journal_answer(&d))) {
 		close_driver(&d);
 		return rc;
 	}
@@ -1660,10 +1756,23 @@ wf_run_resume(struct wf_run_opts *o)
 	use_workflow(&d, wf);
 	/* An answer must fit the question that is pending, or nothing changes. */
 	if (o->answer) {
-		jv pending = wf_jv_get(d.run->state, "pending"), value;
-		char err[512];
+		jv pending = wf_jv_get(d.run->state, "pending");
 		const char *kind = wf_jv_str(pending, "kind");
 
+		if (jv_get_kind(pending) != JV_KIND_OBJECT) {
+			/* Stopped before it could ask (killed while asking): the question of the step it goes on with. */
+			jv doing = wf_jv_get(d.run->state, "inflight");
+			const char *sid = wf_jv_str(doing, "step") ? wf_jv_str(doing, "step") :
+					  wf_jv_str(d.run->state, "cursor");
+			int idx = sid ? wf_workflow_step_index(wf, sid) : -1;
+			jv step = idx >= 0 ? step_at(&d, idx) : jv_null();
+
+			jv_free(pending);
+			pending = question_of(&d, step);
+			kind = wf_jv_str(pending, "kind");
+			jv_free(step);
+			jv_free(doing);
+		}
 		if (jv_get_kind(pending) != JV_KIND_OBJECT || !kind || !strcmp(kind, "in-doubt")) {
 			wf_warn("run '%s' has no question pending; nothing was changed%s", o->target,
 				kind ? " (for a step in doubt use --rerun or --skip)" : "");
@@ -1671,19 +1780,10 @@ wf_run_resume(struct wf_run_opts *o)
 			close_driver(&d);
 			return WF_EXIT_USAGE;
 		}
-		if (wf_answer_check(pending, o->answer, &value, err, sizeof err) < 0) {
-			wf_warn("run '%s', step '%s': %s; nothing was changed", o->target,
-				wf_jv_str(pending, "step"), err);
+		if ((rc = take_answer(&d, pending, o->target, o->answer))) {
 			jv_free(pending);
 			close_driver(&d);
-			return WF_EXIT_DATA;
-		}
-		d.answer_step = wf_xstrdup(wf_jv_str(pending, "step"));
-		if (!strcmp(kind, "consent")) {
-			d.consent_answer = wf_xstrdup(jv_string_value(value));
-			jv_free(value);
-		} else {
-			d.answer = value;
+			return rc;
 		}
 		jv_free(pending);
 	}
@@ -1752,20 +1852,9 @@ wf_run_resume(struct wf_run_opts *o)
 		}
 	}
 	jv_free(inflight);
-	if ((rc = journal(&d, ev, 1))) {
+	if ((rc = journal(&d, ev, 1)) || (rc = journal_answer(&d))) {
 		close_driver(&d);
 		return rc;
-	}
-	if (d.answer_step) {
-		jv a = jv_object_set(jv_object(), jv_string("event"), jv_string("answer"));
-
-		a = jv_object_set(a, jv_string("step"), jv_string(d.answer_step));
-		a = jv_object_set(a, jv_string("value"), d.consent_answer ? jv_string(d.consent_answer) : jv_copy(d.answer));
-		a = jv_object_set(a, jv_string("by"), jv_string("--answer"));
-		if ((rc = journal(&d, a, 1))) {
-			close_driver(&d);
-			return rc;
-		}
 	}
 	progress(&d, "%s: resuming at step '%s'\n", d.run->name,
 		 wf_jv_str(d.run->state, "cursor") ? wf_jv_str(d.run->state, "cursor") : "(end)");

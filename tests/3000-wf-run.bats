@@ -182,7 +182,7 @@ Y
 	assert_output --partial "failed at step 'b'"
 	run wf run f.yaml
 	assert_failure 2
-	assert_output --partial "run 'f' is failed at step b; continue it with 'wf resume f'"
+	assert_output --partial "run 'f' is failed at step b (step failed); continue it with 'wf resume f'"
 	touch ok
 	run wf resume f
 	assert_success

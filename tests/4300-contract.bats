@@ -206,3 +206,204 @@ Y
 	run wf-state get p vars.said
 	assert_output "ran 2 passes"
 }
+
+# ---- wf run --answer ----
+
+choice_workflow() {
+	write q.yaml <<'Y'
+name: q
+steps:
+  - id: prep
+    action: set-variable
+    name: x
+    value: "1"
+  - id: pick
+    action: interactive
+    message: "Which colour?"
+    kind: choice
+    options: [red, blue]
+    variable: color
+  - id: show
+    action: shell
+    command: 'echo "color=$color"'
+Y
+}
+
+@test "wf run --answer answers the run's first question, with nobody at a terminal" {
+	choice_workflow
+	run wf run q.yaml --answer 2 </dev/null
+	assert_success
+	assert_line "color=blue"
+	run sh -c "wf-state history q | jq -c 'select(.event==\"answer\") | [.step, .value, .by]'"
+	assert_output '["pick","blue","--answer"]'
+}
+
+@test "wf run --answer that does not fit the first question is refused before anything runs" {
+	choice_workflow
+	run wf run q.yaml --answer green </dev/null
+	assert_failure 65
+	assert_output "wf-run: run 'q', step 'pick': 'green' is not one of the options: 'red', 'blue'; nothing was changed"
+	run wf-state get q status
+	assert_failure 66
+}
+
+@test "wf run --answer gives or refuses the consent a first sensitive step asks" {
+	rm "$XDG_CONFIG_HOME/wf/config.yaml"
+	write c.yaml <<'Y'
+name: c
+steps:
+  - id: push
+    action: shell
+    command: 'echo pushed'
+Y
+	run wf run c.yaml --answer yes </dev/null
+	assert_success
+	assert_line pushed
+	run sh -c "wf-state history c | jq -c 'select(.event==\"consent\") | [.decision, .by]'"
+	assert_output '["yes","--answer"]'
+	run wf run c.yaml --answer no </dev/null
+	assert_failure 77
+	refute_line pushed
+}
+
+@test "wf run --answer with no step that asks is a usage error" {
+	write n.yaml <<'Y'
+name: n
+steps:
+  - id: a
+    action: set-variable
+    name: x
+    value: "1"
+Y
+	run wf run n.yaml --answer yes
+	assert_failure 2
+	assert_output --partial "has no step that asks a question"
+}
+
+# ---- hints that make progress ----
+
+@test "an exhausted loop's hints are not a plain resume, and following them goes on" {
+	write cl.yaml <<'Y'
+name: cl
+steps:
+  - id: body
+    action: shell
+    command: 'echo pass >> log'
+  - id: back
+    action: loop
+    to: body
+    condition: 'go == "yes"'
+    max-iterations: 2
+  - id: after
+    action: shell
+    command: 'echo after >> log'
+Y
+	run wf run cl.yaml --var go=yes
+	assert_failure 4
+	assert_output --partial "'wf resume cl --accept-changes'"
+	run wf run cl.yaml
+	assert_failure 2
+	refute_output --partial "continue it with 'wf resume cl'"
+	assert_output --partial "(loop exhausted)"
+	run wf status cl
+	assert_line --partial "next:     raise the loop's max-iterations"
+	# The first hint: a higher cap, accepted.
+	cmd=$(hint_after "next:")
+	assert_equal "$cmd" "wf resume cl --accept-changes"
+	sed -i 's/max-iterations: 2/max-iterations: 3/' cl.yaml
+	run $cmd --quiet
+	assert_failure 4
+	run grep -c pass log
+	assert_output 3
+	# The second: the condition made false.
+	run wf status cl
+	cmd=$(grep -o "'wf resume cl --var [^']*'" <<<"$output" | tr -d "'")
+	assert_equal "$cmd" "wf resume cl --var NAME=VALUE"
+	run ${cmd/NAME=VALUE/go=no} --quiet
+	assert_success
+	run tail -1 log
+	assert_output after
+}
+
+@test "the step limit's hint names a limit that lets the run finish" {
+	write sl.yaml <<'Y'
+name: sl
+steps:
+  - id: a
+    action: set-variable
+    name: x
+    value: "1"
+  - id: b
+    action: set-variable
+    name: y
+    value: "2"
+  - id: c
+    action: set-variable
+    name: z
+    value: "3"
+Y
+	run wf run sl.yaml --max-steps 2
+	assert_failure 4
+	cmd=$(hint_after "step limit of 2 reached")
+	assert_equal "$cmd" "wf resume sl --max-steps 5"
+	run wf status sl
+	assert_line "next:     allow more steps with 'wf resume sl --max-steps 5'"
+	run $cmd
+	assert_success
+}
+
+@test "a timed-out step's hint runs it again" {
+	write t.yaml <<'Y'
+name: t
+steps:
+  - id: slow
+    action: shell
+    command: 'test -e done || while :; do sleep 1; done'
+    timeout: 0.3
+Y
+	run wf run t.yaml
+	assert_failure 4
+	cmd=$(grep -o "or run it again with '[^']*'" <<<"$output" | grep -o "'.*'" | tr -d "'")
+	assert_equal "$cmd" "wf resume t"
+	touch done
+	run $cmd
+	assert_success
+}
+
+@test "a run killed while it asks at a terminal takes wf resume --answer" {
+	command -v tmux >/dev/null || skip "tmux not installed"
+	local sock="wf-contract-$$-$BATS_TEST_NUMBER" pid i
+	write k.yaml <<'Y'
+name: k
+steps:
+  - id: ask
+    action: interactive
+    message: "Ship it?"
+    variable: ship
+  - id: show
+    action: shell
+    command: 'echo "ship=$ship"'
+Y
+	tmux -L "$sock" -f /dev/null new-session -d -s t -x 160 -y 45 \
+		"cd '$WORK' && env PATH='$PATH' HOME='$HOME' WF_STATE_DIR='$WF_STATE_DIR' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' wf-run k.yaml; sleep 60"
+	for i in $(seq 1 300); do
+		tmux -L "$sock" capture-pane -p -t t | grep -qF "Ship it?" && break
+		sleep 0.1
+	done
+	pid=$(wf-state show k | jq -r .pid)
+	[ "$pid" -gt 1 ]
+	pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+	kill -9 $pids
+	tmux -L "$sock" kill-server
+	for p in $pids; do
+		for i in $(seq 1 300); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	run wf-state get k inflight.step
+	assert_output ask
+	run wf resume k --answer yes </dev/null
+	assert_success
+	assert_line "ship=true"
+}
