@@ -27,7 +27,7 @@ usage(FILE *fp)
 		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n"
 		"  --estimate         print the expected model use, and earlier runs' averages\n"
 		"  -y, --yes          consent to every sensitive step (answers no question)\n"
-		"  --answer VALUE     on resume, answer the pending question or consent\n");
+		"  --answer VALUE     answer the run's first question (on resume: the pending one)\n");
 }
 
 int
@@ -91,9 +91,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
-	    (o.rerun && o.skip) || (o.answer && !resume)) {
-		if (o.answer && !resume)
-			wf_warn("--answer answers a paused run: use it with 'wf resume NAME --answer VALUE'");
+	    (o.rerun && o.skip)) {
 		usage(stderr);
 		jv_free(o.vars);
 		return WF_EXIT_USAGE;

@@ -323,7 +323,7 @@ _wf_tool_words() {
 		elif (( n == 2 )); then
 			_wf_positionals 1 ''
 			if [[ ${_wf_pos[0]} == get ]]; then
-				_wf_add "$cur" vars. steps. last. loops. iteration status cursor pending usage
+				_wf_add "$cur" vars. steps. last. loops. passes. iteration status cursor pending usage
 				compopt -o nospace 2>/dev/null || :
 			fi
 		fi ;;

@@ -1716,6 +1716,7 @@ run_agent(struct ctx *c, jv r, const char *cmd, const char *prompt)
 	rc = wf_communicate(&ch, prompt, strlen(prompt), &o, &status);
 	if (rc == WF_COMM_TIMEOUT) {
 		r = fail(r, 124, "coding agent '%s' timed out after %g s; its processes were stopped", argv[0], o.timeout_s);
+		r = jv_object_set(r, jv_string("timed_out"), jv_true());
 		goto out;
 	}
 	if (rc == WF_COMM_STOPPED) {

@@ -112,6 +112,17 @@ journal(struct driver *d, jv ev, int durable)
 	return 0;
 }
 
+/* EV (consumed) with RES's (borrowed) text field KEY, shortened for the journal. */
+static jv
+journal_text(jv ev, jv res, const char *key)
+{
+	const char *t = wf_jv_str(res, key);
+	size_t n = t ? strlen(t) : 0;
+
+	return jv_object_set(ev, jv_string(key), jv_string_sized(t ? t : "",
+			     n > JOURNAL_OUTPUT_MAX ? JOURNAL_OUTPUT_MAX : (int)n));
+}
+
 static jv
 step_at(struct driver *d, int i)
 {
@@ -232,7 +243,7 @@ build_request(struct driver *d, jv step)
 {
 	jv st = d->run->state, req = jv_object(), run = jv_object();
 	static const char *const keys[] = { "vars", "last", "loops", "iteration", "model",
-					    "original_model", NULL };
+					    "original_model", "passes", NULL };
 
 	for (int i = 0; keys[i]; i++)
 		req = jv_object_set(req, jv_string(keys[i]), wf_jv_get(st, keys[i]));
@@ -519,7 +530,8 @@ next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 		}
 		if (!wf_jv_bool(step, "continue-on-error", 0)) {
 			jv_free(next);
-			*code = WF_EXIT_FAIL;
+			/* A timeout is a limit reached (4); any other failure is 1. */
+			*code = wf_jv_bool(res, "timed_out", 0) ? WF_EXIT_LIMIT : WF_EXIT_FAIL;
 			return jv_invalid();
 		}
 	}
@@ -558,7 +570,12 @@ next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 	return next;
 }
 
-/* The loop step: returns the next cursor, or invalid with *CODE (4 or 3). */
+/*
+ * The loop step: returns the next cursor, or invalid with *CODE (4 or 3).
+ * max-iterations counts passes of the body: the loop step ends pass
+ * COUNT + 1, where COUNT (loops.ID) is how often it has jumped back in
+ * this round, so max-iterations: 3 runs the body at most 3 times.
+ */
 static jv
 do_loop(struct driver *d, jv step, jv *ev, int *code)
 {
@@ -575,20 +592,22 @@ do_loop(struct driver *d, jv step, jv *ev, int *code)
 		return jv_invalid();
 	*ev = jv_object_set(*ev, jv_string("condition"), jv_string(cond ? cond : "true"));
 	*ev = jv_object_set(*ev, jv_string("value"), jv_bool(v));
+	*ev = jv_object_set(*ev, jv_string("passes"),
+			    jv_object_set(jv_object(), jv_string(id), jv_number((double)count + 1)));
 	if (!v) {
 		/* Done: the counter starts again if the loop is reached anew. */
 		*ev = jv_object_set(*ev, jv_string("loops"),
 				    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
 		return wf_jv_get(step, "next");
 	}
-	if (count >= max) {
+	if (count + 1 >= max) {
 		const char *how = wf_jv_str(step, "on-exhausted");
 
 		*ev = jv_object_set(*ev, jv_string("exhausted"), jv_true());
 		if (how && !strcmp(how, "continue")) {
 			*ev = jv_object_set(*ev, jv_string("loops"),
 					    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
-			progress(d, "%sloop %s exhausted after %ld iterations; continuing%s\n",
+			progress(d, "%sloop %s exhausted after %ld passes; continuing%s\n",
 				 col(d, "\033[33m"), id, max, col(d, "\033[0m"));
 			return wf_jv_get(step, "next");
 		}
@@ -926,8 +945,8 @@ drive(struct driver *d)
 			jv trail = wf_jv_get(d->run->state, "trail");
 			char *cyc = describe_cycle(trail);
 
-			wf_warn("step limit of %ld reached; %s (raise it with --max-steps or 'max-steps:', then 'wf resume %s --max-steps N')",
-				d->max_steps, cyc, d->run->name);
+			wf_warn("step limit of %ld reached; %s (allow more steps with 'wf resume %s --max-steps %ld')",
+				d->max_steps, cyc, d->run->name, 2 * d->max_steps + 1);
 			jv_free(trail);
 			free(cyc);
 			free(id);
@@ -989,15 +1008,17 @@ drive(struct driver *d)
 				jv_free(next);
 				jv_free(step);
 				if (code == WF_EXIT_LIMIT || code == WF_EXIT_WAIT) {
-					jv ls = step_at(d, idx);
+					jv ls = step_at(d, idx), passes = wf_jv_get(ev, "passes");
 					long max = (long)wf_jv_num(ls, "max-iterations", 0);
 
 					jv_free(ls);
 
-					wf_warn("loop %s exhausted after %ld iterations%s", id, max,
-						code == WF_EXIT_WAIT ? "; paused" : "");
+					/* Going on needs a higher cap or a false condition: a plain resume would stop here again. */
+					wf_warn("loop %s exhausted after %ld passes%s; raise its max-iterations in the workflow, then 'wf resume %s --accept-changes', or make its condition false with 'wf resume %s --var NAME=VALUE'",
+						id, max, code == WF_EXIT_WAIT ? "; paused" : "", d->run->name, d->run->name);
 					jv_free(ev);
 					ev = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+					ev = jv_object_set(ev, jv_string("passes"), passes);
 					free(id);
 					return stop_run(d, code == WF_EXIT_WAIT ? "pause" : "run-end",
 							code == WF_EXIT_WAIT ? "paused" : "failed",
@@ -1131,8 +1152,7 @@ drive(struct driver *d)
 		{
 			static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
 							    "model", "usage", "duration_ms", "verdict",
-							    "messages", "effects", "pr", "answer", NULL };
-			const char *o = wf_jv_str(res, "output");
+							    "messages", "effects", "pr", "answer", "timed_out", NULL };
 
 			for (int i = 0; keep[i]; i++) {
 				jv v = wf_jv_get(res, keep[i]);
@@ -1142,9 +1162,9 @@ drive(struct driver *d)
 				else
 					jv_free(v);
 			}
-			ev = jv_object_set(ev, jv_string("output"),
-					   jv_string_sized(o ? o : "", o && strlen(o) > JOURNAL_OUTPUT_MAX ?
-							   JOURNAL_OUTPUT_MAX : (int)(o ? strlen(o) : 0)));
+			ev = journal_text(ev, res, "output");
+			if (wf_jv_str(res, "stderr"))
+				ev = journal_text(ev, res, "stderr");
 		}
 		if (!jv_is_valid(next)) {
 			/* The step failed: the cursor stays on it, so a resume runs it again. */
@@ -1158,12 +1178,16 @@ drive(struct driver *d)
 				return WF_EXIT_IO;
 			}
 			jv_free(step);
-			progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
-				 d->run->name, id, d->run->name);
+			if (code == WF_EXIT_LIMIT)
+				progress(d, "%s: step '%s' timed out; raise its 'timeout:' and 'wf resume %s --accept-changes', or run it again with 'wf resume %s'\n",
+					 d->run->name, id, d->run->name, d->run->name);
+			else
+				progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
+					 d->run->name, id, d->run->name);
 			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
 			free(id);
-			return stop_run(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" : "bad condition",
-					extra, code);
+			return stop_run(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" :
+					code == WF_EXIT_LIMIT ? "step timed out" : "bad condition", extra, code);
 		}
 		if (jv_get_kind(jump) != JV_KIND_NULL)
 			ev = jv_object_set(ev, jv_string("jump"), jump);
@@ -1282,6 +1306,93 @@ preflight(struct driver *d)
 }
 
 /* ---- starting and resuming ---- */
+
+/*
+ * The question STEP (borrowed) asks before it can run, as a pending
+ * object: an interactive step's question, or consent for a sensitive
+ * step (none with --yes); null when it asks none.
+ */
+static jv
+question_of(struct driver *d, jv step)
+{
+	const char *a = wf_jv_str(step, "action"), *id = wf_jv_str(step, "id");
+	jv q = jv_object();
+
+	if (!a || !id || (strcmp(a, "interactive") && (!wf_action_sensitive(a) || d->o->yes))) {
+		jv_free(q);
+		return jv_null();
+	}
+	q = jv_object_set(q, jv_string("step"), jv_string(id));
+	if (strcmp(a, "interactive"))
+		return jv_object_set(q, jv_string("kind"), jv_string("consent"));
+	q = jv_object_set(q, jv_string("kind"), jv_string("question"));
+	q = jv_object_set(q, jv_string("type"), wf_jv_get(step, "kind"));
+	return jv_object_set(q, jv_string("options"), wf_jv_get(step, "options"));
+}
+
+/*
+ * Check ANSWER against PENDING (borrowed) and keep it for its step:
+ * 0, or 65 after a message (nothing has changed).
+ */
+static int
+take_answer(struct driver *d, jv pending, const char *run, const char *answer)
+{
+	jv value;
+	char err[512];
+
+	if (wf_answer_check(pending, answer, &value, err, sizeof err) < 0) {
+		wf_warn("run '%s', step '%s': %s; nothing was changed", run, wf_jv_str(pending, "step"), err);
+		return WF_EXIT_DATA;
+	}
+	d->answer_step = wf_xstrdup(wf_jv_str(pending, "step"));
+	if (!strcmp(wf_jv_str(pending, "kind"), "consent")) {
+		d->consent_answer = wf_xstrdup(jv_string_value(value));
+		jv_free(value);
+	} else {
+		d->answer = value;
+	}
+	return 0;
+}
+
+/* Journal the answer taken with --answer, if any: 0 or 74. */
+static int
+journal_answer(struct driver *d)
+{
+	jv a;
+
+	if (!d->answer_step)
+		return 0;
+	a = jv_object_set(jv_object(), jv_string("event"), jv_string("answer"));
+	a = jv_object_set(a, jv_string("step"), jv_string(d->answer_step));
+	a = jv_object_set(a, jv_string("value"), d->consent_answer ? jv_string(d->consent_answer) : jv_copy(d->answer));
+	a = jv_object_set(a, jv_string("by"), jv_string("--answer"));
+	return journal(d, a, 1);
+}
+
+/*
+ * wf run --answer: the answer is for the run's first question, the first
+ * step from START in file order that asks one; checked before anything
+ * runs.  0, or 2 (no step asks) or 65 after a message.
+ */
+static int
+answer_first_question(struct driver *d, int start)
+{
+	for (int i = start; i < d->nsteps; i++) {
+		jv step = step_at(d, i), q = question_of(d, step);
+		int rc;
+
+		jv_free(step);
+		if (jv_get_kind(q) == JV_KIND_OBJECT) {
+			rc = take_answer(d, q, wf_jv_str(d->wf, "name"), d->o->answer);
+			jv_free(q);
+			return rc;
+		}
+		jv_free(q);
+	}
+	wf_warn("workflow '%s' has no step that asks a question%s; --answer has nothing to answer",
+		wf_jv_str(d->wf, "name"), d->o->yes ? " (--yes gives every consent)" : "");
+	return WF_EXIT_USAGE;
+}
 
 static char *
 find_step_exe(void)
@@ -1471,6 +1582,10 @@ wf_run_start(struct wf_run_opts *o)
 		close_driver(&d);
 		return rc;
 	}
+	if (o->answer && (rc = answer_first_question(&d, o->start_step ? wf_workflow_step_index(wf, o->start_step) : 0))) {
+		close_driver(&d);
+		return rc;
+	}
 	if ((rc = preflight(&d))) {
 		close_driver(&d);
 		return rc;
@@ -1481,11 +1596,16 @@ wf_run_start(struct wf_run_opts *o)
 	}
 	status = wf_jv_str(d.run->state, "status");
 	if (status && strcmp(status, "completed") && !o->restart) {
-		const char *at = wf_jv_str(d.run->state, "cursor");
+		const char *at = wf_jv_str(d.run->state, "cursor"), *why = wf_jv_str(d.run->state, "reason");
+		char *hint = wf_run_resume_hint(d.run->state, d.run->name);
 
-		wf_warn("run '%s' is %s%s%s; continue it with 'wf resume %s', or start over with 'wf run %s --restart'",
+		/* The hint names what makes progress from where it stopped, never a resume that stops again. */
+		if (!hint)
+			hint = wf_xasprintf("it waits for an answer (see 'wf status %s')", d.run->name);
+		wf_warn("run '%s' is %s%s%s%s%s%s; %s, or start over with 'wf run %s --restart'",
 			d.run->name, !strcmp(status, "running") ? "interrupted" : status, at ? " at step " : "",
-			at ? at : "", d.run->name, d.run->name);
+			at ? at : "", why ? " (" : "", why ? why : "", why ? ")" : "", hint, d.run->name);
+		free(hint);
 		close_driver(&d);
 		return WF_EXIT_USAGE;
 	}
@@ -1529,7 +1649,7 @@ wf_run_start(struct wf_run_opts *o)
 	ev = jv_object_set(ev, jv_string("model"), wf_jv_get(wf, "model"));
 	ev = jv_object_set(ev, jv_string("original_model"), wf_jv_get(wf, "model"));
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
-	if ((rc = journal(&d, ev, 1))) {
+	if ((rc = journal(&d, ev, 1)) || (rc = journal_answer(&d))) {
 		close_driver(&d);
 		return rc;
 	}
@@ -1636,10 +1756,23 @@ wf_run_resume(struct wf_run_opts *o)
 	use_workflow(&d, wf);
 	/* An answer must fit the question that is pending, or nothing changes. */
 	if (o->answer) {
-		jv pending = wf_jv_get(d.run->state, "pending"), value;
-		char err[512];
+		jv pending = wf_jv_get(d.run->state, "pending");
 		const char *kind = wf_jv_str(pending, "kind");
 
+		if (jv_get_kind(pending) != JV_KIND_OBJECT) {
+			/* Stopped before it could ask (killed while asking): the question of the step it goes on with. */
+			jv doing = wf_jv_get(d.run->state, "inflight");
+			const char *sid = wf_jv_str(doing, "step") ? wf_jv_str(doing, "step") :
+					  wf_jv_str(d.run->state, "cursor");
+			int idx = sid ? wf_workflow_step_index(wf, sid) : -1;
+			jv step = idx >= 0 ? step_at(&d, idx) : jv_null();
+
+			jv_free(pending);
+			pending = question_of(&d, step);
+			kind = wf_jv_str(pending, "kind");
+			jv_free(step);
+			jv_free(doing);
+		}
 		if (jv_get_kind(pending) != JV_KIND_OBJECT || !kind || !strcmp(kind, "in-doubt")) {
 			wf_warn("run '%s' has no question pending; nothing was changed%s", o->target,
 				kind ? " (for a step in doubt use --rerun or --skip)" : "");
@@ -1647,19 +1780,10 @@ wf_run_resume(struct wf_run_opts *o)
 			close_driver(&d);
 			return WF_EXIT_USAGE;
 		}
-		if (wf_answer_check(pending, o->answer, &value, err, sizeof err) < 0) {
-			wf_warn("run '%s', step '%s': %s; nothing was changed", o->target,
-				wf_jv_str(pending, "step"), err);
+		if ((rc = take_answer(&d, pending, o->target, o->answer))) {
 			jv_free(pending);
 			close_driver(&d);
-			return WF_EXIT_DATA;
-		}
-		d.answer_step = wf_xstrdup(wf_jv_str(pending, "step"));
-		if (!strcmp(kind, "consent")) {
-			d.consent_answer = wf_xstrdup(jv_string_value(value));
-			jv_free(value);
-		} else {
-			d.answer = value;
+			return rc;
 		}
 		jv_free(pending);
 	}
@@ -1728,20 +1852,9 @@ wf_run_resume(struct wf_run_opts *o)
 		}
 	}
 	jv_free(inflight);
-	if ((rc = journal(&d, ev, 1))) {
+	if ((rc = journal(&d, ev, 1)) || (rc = journal_answer(&d))) {
 		close_driver(&d);
 		return rc;
-	}
-	if (d.answer_step) {
-		jv a = jv_object_set(jv_object(), jv_string("event"), jv_string("answer"));
-
-		a = jv_object_set(a, jv_string("step"), jv_string(d.answer_step));
-		a = jv_object_set(a, jv_string("value"), d.consent_answer ? jv_string(d.consent_answer) : jv_copy(d.answer));
-		a = jv_object_set(a, jv_string("by"), jv_string("--answer"));
-		if ((rc = journal(&d, a, 1))) {
-			close_driver(&d);
-			return rc;
-		}
 	}
 	progress(&d, "%s: resuming at step '%s'\n", d.run->name,
 		 wf_jv_str(d.run->state, "cursor") ? wf_jv_str(d.run->state, "cursor") : "(end)");
@@ -1786,7 +1899,7 @@ wf_run_dry(jv wf, struct wf_run_opts *o)
 			if (wf_jv_str(s, jumps[k]))
 				printf("      %s -> %s\n", jumps[k], wf_jv_str(s, jumps[k]));
 		if (!strcmp(action, "loop"))
-			printf("      loops back to %s while '%s', at most %g times\n", wf_jv_str(s, "to"),
+			printf("      loops back to %s while '%s'; its body runs at most %g times\n", wf_jv_str(s, "to"),
 			       wf_jv_str(s, "condition"), wf_jv_num(s, "max-iterations", 0));
 		jv_free(s);
 	}

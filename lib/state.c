@@ -186,6 +186,24 @@ merge_object(jv into, jv from)
 	return into;
 }
 
+/* ST (consumed) with the object EV.KEY (EV borrowed) merged into ST.KEY. */
+static jv
+merge_key(jv st, jv ev, const char *key)
+{
+	jv have = wf_jv_get(st, key);
+
+	if (jv_get_kind(ev) != JV_KIND_OBJECT || !jv_object_has(jv_copy(ev), jv_string(key))) {
+		jv_free(have);
+		return st;
+	}
+	if (jv_get_kind(have) != JV_KIND_OBJECT) {
+		jv_free(have);
+		have = jv_object();
+	}
+	st = jv_object_set(st, jv_string(key), jv_null());
+	return jv_object_set(st, jv_string(key), merge_object(have, wf_jv_get(ev, key)));
+}
+
 jv
 wf_state_apply(jv st, jv ev)
 {
@@ -208,6 +226,7 @@ wf_state_apply(jv st, jv ev)
 		keep = jv_object_set(keep, jv_string("last_seq"), wf_jv_get(ev, "seq"));
 		keep = jv_object_set(keep, jv_string("steps"), jv_object());
 		keep = jv_object_set(keep, jv_string("loops"), jv_object());
+		keep = jv_object_set(keep, jv_string("passes"), jv_object());
 		keep = jv_object_set(keep, jv_string("iteration"), jv_number(0));
 		keep = jv_object_set(keep, jv_string("last"), jv_null());
 		keep = jv_object_set(keep, jv_string("steps_run"), jv_number(0));
@@ -229,7 +248,7 @@ wf_state_apply(jv st, jv ev)
 		const char *id = wf_jv_str(ev, "step");
 		jv rec = jv_object();
 		static const char *const fields[] = { "status", "exit_code", "output", "approved",
-						      "error", "duration_ms", "usage", NULL };
+						      "error", "duration_ms", "usage", "stderr", "timed_out", NULL };
 
 		for (int i = 0; fields[i]; i++) {
 			jv v = wf_jv_get(ev, fields[i]);
@@ -272,6 +291,8 @@ wf_state_apply(jv st, jv ev)
 			st = jv_object_set(st, jv_string("loops"), jv_null());
 			st = jv_object_set(st, jv_string("loops"), merge_object(loops, wf_jv_get(ev, "loops")));
 		}
+		/* Passes of each loop's body, in its current or last round (wf status shows them). */
+		st = merge_key(st, ev, "passes");
 		if (present(ev, "iteration"))
 			st = jv_object_set(st, jv_string("iteration"), wf_jv_get(ev, "iteration"));
 		if (present(ev, "model"))
@@ -383,6 +404,7 @@ wf_state_apply(jv st, jv ev)
 			st = jv_object_set(st, jv_string("pending"), wf_jv_get(ev, "pending"));
 		if (present(ev, "cursor"))
 			st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
+		st = merge_key(st, ev, "passes");
 		st = jv_object_set(st, jv_string("inflight"), jv_null());
 		st = jv_object_set(st, jv_string("pid"), jv_null());
 	} else if (!strcmp(event, "consent")) {

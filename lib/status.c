@@ -21,6 +21,36 @@ wf_run_is_live(struct wf_run *r)
 	return rc == WF_EXIT_BUSY;
 }
 
+char *
+wf_run_resume_hint(jv s, const char *name)
+{
+	const char *st = wf_jv_str(s, "status"), *why = wf_jv_str(s, "reason");
+	jv pending = wf_jv_get(s, "pending");
+	int asks = jv_get_kind(pending) == JV_KIND_OBJECT;
+
+	jv_free(pending);
+	if (!st || !strcmp(st, "completed") || asks)
+		return NULL;
+	if (!why)
+		why = "";
+	if (!strcmp(why, "loop exhausted"))
+		return wf_xasprintf("raise the loop's max-iterations in the workflow, then 'wf resume %s --accept-changes', or make its condition false with 'wf resume %s --var NAME=VALUE'",
+				    name, name);
+	if (!strcmp(why, "step limit"))
+		return wf_xasprintf("allow more steps with 'wf resume %s --max-steps %ld'", name,
+				    2 * (long)wf_jv_num(s, "steps_run", WF_DEFAULT_MAX_STEPS / 2) + 1);
+	if (!strcmp(why, "budget"))
+		return wf_xasprintf("raise 'budget:' in the workflow, then 'wf resume %s --accept-changes'", name);
+	if (!strcmp(why, "bad condition"))
+		return wf_xasprintf("fix the condition in the workflow, then 'wf resume %s --accept-changes'", name);
+	if (!strcmp(why, "step timed out"))
+		return wf_xasprintf("raise the step's 'timeout:', then 'wf resume %s --accept-changes', or run it again with 'wf resume %s'",
+				    name, name);
+	if (!strcmp(st, "declined"))
+		return wf_xasprintf("consent to the step with 'wf resume %s --yes'", name);
+	return wf_xasprintf("continue it with 'wf resume %s'", name);
+}
+
 void
 wf_run_print_status(struct wf_run *r, jv s)
 {
@@ -56,14 +86,32 @@ wf_run_print_status(struct wf_run *r, jv s)
 			jv_free(v);
 		}
 	}
-	if (jv_get_kind(loops) == JV_KIND_OBJECT && jv_object_length(jv_copy(loops)) > 0) {
-		printf("loops:\n");
-		jv_object_foreach(loops, k, v) {
-			printf("  %s: %g iteration%s\n", jv_string_value(k), jv_number_value(v),
-			       jv_number_value(v) == 1 ? "" : "s");
-			jv_free(k);
-			jv_free(v);
-		}
+	{
+		/* Passes of each loop's body, as max-iterations counts them; older runs kept only jumps back. */
+		jv passes = wf_jv_get(s, "passes");
+		int header = 0;
+
+		if (jv_get_kind(passes) == JV_KIND_OBJECT)
+			jv_object_foreach(passes, k, v) {
+				if (!header++)
+					printf("loops:\n");
+				printf("  %s: %g pass%s\n", jv_string_value(k), jv_number_value(v),
+				       jv_number_value(v) == 1 ? "" : "es");
+				jv_free(k);
+				jv_free(v);
+			}
+		if (jv_get_kind(loops) == JV_KIND_OBJECT)
+			jv_object_foreach(loops, k, v) {
+				if (!jv_object_has(jv_copy(passes), jv_copy(k))) {
+					if (!header++)
+						printf("loops:\n");
+					printf("  %s: jumped back %g time%s\n", jv_string_value(k), jv_number_value(v),
+					       jv_number_value(v) == 1 ? "" : "s");
+				}
+				jv_free(k);
+				jv_free(v);
+			}
+		jv_free(passes);
 	}
 	if (jv_get_kind(usage_) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage_)) > 0) {
 		printf("usage:\n");
@@ -143,6 +191,12 @@ wf_run_print_status(struct wf_run *r, jv s)
 			printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
 		else
 			printf("  answer with 'wf resume %s --answer VALUE'\n", r->name);
+	} else if (!wf_run_is_live(r)) {
+		char *hint = wf_run_resume_hint(s, r->name);
+
+		if (hint)
+			printf("next:     %s\n", hint);
+		free(hint);
 	}
 	{
 		long from = r->seq > 5 ? r->seq - 4 : 1;

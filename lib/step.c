@@ -160,6 +160,7 @@ struct capture {
 	int file[3];		/* [1] stdout file, [2] stderr file */
 	int echo[3];		/* where to echo each stream, or -1 */
 	struct wf_buf out;	/* stdout, up to OUTPUT_VAR_MAX */
+	struct wf_buf err;	/* stderr, up to OUTPUT_EXCERPT */
 	int truncated;
 	struct masker mask[3];
 	int io_error;
@@ -196,6 +197,9 @@ deliver(void *vctx, const char *p, size_t n)
 			c->truncated = 1;
 		}
 		wf_buf_add(&c->out, p, n);
+	} else if (s->stream == 2 && c->err.len < OUTPUT_EXCERPT) {
+		/* What a failing compiler or test runner said, for the next step's prompt. */
+		wf_buf_add(&c->err, p, n > OUTPUT_EXCERPT - c->err.len ? OUTPUT_EXCERPT - c->err.len : n);
 	}
 }
 
@@ -504,10 +508,11 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 		if (sec)
 			mask_emit(&cap.mask[s], 1);
 	r = jv_object_set(r, jv_string("exit_code"), jv_number(wf_exit_code(status)));
-	if (rc == WF_COMM_TIMEOUT)
+	if (rc == WF_COMM_TIMEOUT) {
 		r = result_fail(r, 124, "timed out after %gs; the step's processes were stopped",
 				o.timeout_s);
-	else if (rc == WF_COMM_STOPPED)
+		r = jv_object_set(r, jv_string("timed_out"), jv_true());
+	} else if (rc == WF_COMM_STOPPED)
 		r = result_fail(r, wf_exit_code(status), "interrupted");
 	else if (wf_exit_code(status) != 0)
 		r = result_fail(r, wf_exit_code(status), "exited with status %d", wf_exit_code(status));
@@ -540,6 +545,15 @@ out:
 			  jv_string_sized(cap.out.s, cap.out.len > OUTPUT_EXCERPT ? OUTPUT_EXCERPT : (int)cap.out.len));
 	if (cap.truncated)
 		r = jv_object_set(r, jv_string("output_truncated"), jv_true());
+	rtrim(&cap.err);
+	{
+		/* Masked as it streamed; once more as a whole, as output and error are on the way out. */
+		char *m = wf_mask_secrets(cap.err.s ? cap.err.s : "");
+
+		r = jv_object_set(r, jv_string("stderr"), jv_string(m));
+		free(m);
+	}
+	wf_buf_free(&cap.err);
 	r = jv_object_set(r, jv_string("duration_ms"), jv_number((double)(long)(wf_now_ms() - t0)));
 	r = jv_object_set(r, jv_string("printed"), jv_number((double)cap.printed));
 	*stdout_text = cap.out;
@@ -630,8 +644,9 @@ do_shell(jv req, jv r)
 
 	r = run_captured(req, r, words ? words : shell_argv, env, NULL, 0, 1, &out);
 	wf_strv_free(words);
-	if (ovar && !strcmp(wf_jv_str(r, "status"), "ok"))
-		r = set_var(r, ovar, jv_string_sized(out.s, (int)out.len));
+	/* A failing command's output is set too: a fix step needs the log of what failed. */
+	if (ovar && !wf_jv_bool(r, "interrupted", 0))
+		r = set_var(r, ovar, jv_string_sized(out.s ? out.s : "", (int)out.len));
 	wf_buf_free(&out);
 	wf_strv_free(env);
 	jv_free(step);

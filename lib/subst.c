@@ -4,7 +4,7 @@
  *
  * The context is the object wf-cond(1) describes:
  * {"vars":{}, "steps":{ID:{status, exit_code, output}}, "last":{},
- *  "loops":{ID:N}, "iteration":N, "step":{}}.  Substitution is one pass:
+ *  "loops":{ID:N}, "passes":{ID:N}, "iteration":N, "step":{}}.  Substitution is one pass:
  * a value put into the text is never scanned again, so a variable holding
  * "${other}" stays exactly that.
  */
@@ -78,6 +78,7 @@ wf_ctx_lookup(jv ctx, const char *name)
 			return v;
 		}
 		if ((rootlen == 5 && !strncmp(name, "loops", 5)) ||
+		    (rootlen == 6 && !strncmp(name, "passes", 6)) ||
 		    (rootlen == 4 && !strncmp(name, "last", 4)) ||
 		    (rootlen == 4 && !strncmp(name, "vars", 4))) {
 			char root[8];

@@ -399,6 +399,14 @@ jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
 int wf_run_fsck(struct wf_run *r, jv *report);
 /* Is run R locked by a live wf-run (or its step) right now? */
 int wf_run_is_live(struct wf_run *r);
+/*
+ * The command that makes a stopped run NAME go on, for its state S
+ * (borrowed): a plain resume only where that makes progress (an
+ * exhausted loop, a step limit, a budget or a bad condition would stop
+ * again).  Returns a new string, or NULL for a run waiting for an answer
+ * (its pending question says what to do) or one that is done.
+ */
+char *wf_run_resume_hint(jv s, const char *name);
 /* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
 void wf_run_print_status(struct wf_run *r, jv s);
 /* Remove the run directory and everything in it (never following links). */

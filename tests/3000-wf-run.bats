@@ -182,7 +182,7 @@ Y
 	assert_output --partial "failed at step 'b'"
 	run wf run f.yaml
 	assert_failure 2
-	assert_output --partial "run 'f' is failed at step b; continue it with 'wf resume f'"
+	assert_output --partial "run 'f' is failed at step b (step failed); continue it with 'wf resume f'"
 	touch ok
 	run wf resume f
 	assert_success
@@ -241,7 +241,8 @@ steps:
     timeout: 0.3
 Y
 	run wf run t.yaml
-	assert_failure 1
+	# A timeout is a limit reached: exit 4 (wf(7)).
+	assert_failure 4
 	assert_output --partial "timed out after 0.3s"
 	# The group was killed before wf returned; wait for the kernel to reap it.
 	for _ in $(seq 1 600); do

@@ -33,24 +33,31 @@ counter_loop() {
 	assert_output 3
 	run wf-state get test-loop-shell loops.s4
 	assert_output 0
+	run wf-state get test-loop-shell passes.s4
+	assert_output 3
 }
 
 @test "on-exhausted fail (the default): exit 4 with the message, resumable after raising the cap" {
+	# max-iterations counts passes of the body: 3 means the body runs 3 times.
 	counter_loop 3
 	run wf run cl.yaml
 	assert_failure 4
-	assert_output --partial "loop back exhausted after 3 iterations"
+	assert_output --partial "loop back exhausted after 3 passes"
 	run grep -c pass log
-	assert_output 4
+	assert_output 3
 	run wf-state get cl status
 	assert_output failed
 	run wf-state get cl loops.back
+	assert_output 2
+	run wf-state get cl passes.back
 	assert_output 3
 	sed -i 's/max-iterations: 3/max-iterations: 5/' cl.yaml
 	run wf resume cl --accept-changes --quiet
 	assert_failure 4
 	run grep -c pass log
-	assert_output 6
+	assert_output 5
+	run wf-state get cl passes.back
+	assert_output 5
 }
 
 @test "a loop whose condition turns false after the cap was hit resumes past it" {
@@ -67,16 +74,18 @@ counter_loop() {
 	counter_loop 2 continue
 	run wf run cl.yaml
 	assert_success
-	assert_output --partial "loop back exhausted after 2 iterations; continuing"
+	assert_output --partial "loop back exhausted after 2 passes; continuing"
 	run cat log
-	assert_output $'pass\npass\npass\nafter'
+	assert_output $'pass\npass\nafter'
 }
 
 @test "on-exhausted pause stops with exit 3" {
 	counter_loop 1 pause
 	run wf run cl.yaml
 	assert_failure 3
-	assert_output --partial "loop back exhausted after 1 iterations; paused"
+	assert_output --partial "loop back exhausted after 1 passes; paused"
+	run grep -c pass log
+	assert_output 1
 	run wf-state get cl status
 	assert_output paused
 }
@@ -101,11 +110,11 @@ Y
 	assert_failure 1
 	run wf resume pl --quiet
 	assert_success
-	# 1 failed pass, then the retried pass and 4 loop-backs: 5 passes after the failure.
+	# 1 failed pass, then the retried pass and 3 loop-backs: 4 passes after the failure.
 	run grep -c pass log
-	assert_output 6
-	run sh -c "wf-state history pl | jq -c 'select(.event==\"step-end\" and .step==\"back\") | .loops.back'"
-	assert_output $'1\n2\n3\n4\n0'
+	assert_output 5
+	run sh -c "wf-state history pl | jq -c 'select(.event==\"step-end\" and .step==\"back\") | [.loops.back, .passes.back]'"
+	assert_output $'[1,1]\n[2,2]\n[3,3]\n[0,4]'
 }
 
 @test "nested loops: the inner counter starts again on each outer pass" {
@@ -137,7 +146,7 @@ Y
 	run wf run nl.yaml --quiet
 	assert_success
 	run grep -c inner log
-	assert_output 9
+	assert_output 6
 	run grep -c '^o' log
 	assert_output 3
 }
@@ -166,9 +175,9 @@ Y
 	run wf run cl2.yaml --quiet
 	assert_success
 	run grep -c a log
-	assert_output 3
+	assert_output 2
 	run grep -c b log
-	assert_output 4
+	assert_output 3
 }
 
 @test "a loop whose target is after it is rejected by wf-parse" {

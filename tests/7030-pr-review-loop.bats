@@ -97,14 +97,14 @@ Add farewell"
 	loop_setup
 	run wf run "$LOOP" --yes
 	assert_failure 4
-	assert_output --partial "loop s10 exhausted after 5 iterations"
+	assert_output --partial "loop s10 exhausted after 5 passes"
 	run forge_state '.pulls | map([.state, .merged])'
 	assert_output '[["open",false]]'
-	# The first pass and five more: twelve reviews, twelve fixes, nothing merged.
+	# max-iterations: 5 is five passes of the body: ten reviews, ten fixes, nothing merged.
 	run forge_state '.reviews["1"] | length'
-	assert_output 12
+	assert_output 10
 	run git rev-list --count origin/main..origin/wf/pr-review-loop
-	assert_output 13
+	assert_output 11
 	run forge_requests 'select(.method == "PUT")'
 	assert_output ""
 	run forge_state '.comments | length'
