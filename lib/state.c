@@ -852,10 +852,11 @@ check_prefix(struct wf_run *r, off_t end, char *err, size_t n)
 }
 
 /*
- * Fill r->state: the snapshot, then whatever the journal holds after it.
- * A reader takes that path only for a snapshot that is sealed and stands
- * at its event; anything else, and every writer, rebuilds from the whole
- * journal and compares the snapshot on the way (see wf_run_open).
+ * Fill r->state: the snapshot, then whatever the journal holds after it,
+ * but only for a snapshot that is sealed and stands where the journal
+ * has the event it names (and every line before it has a good checksum);
+ * anything else is rebuilt from the whole journal, comparing the snapshot
+ * on the way (see wf_run_open).
  */
 static int
 load_state(struct wf_run *r, int flags, char *err, size_t n)
@@ -884,7 +885,7 @@ load_state(struct wf_run *r, int flags, char *err, size_t n)
 			return WF_EXIT_IO;
 		}
 	}
-	if (!write && jv_is_valid(s.state) && snapshot_at_event(r->dirfd, &s)) {
+	if (jv_is_valid(s.state) && snapshot_at_event(r->dirfd, &s)) {
 		if ((rc = check_prefix(r, s.offset, err, n))) {
 			jv_free(s.state);
 			return rc;
@@ -894,7 +895,7 @@ load_state(struct wf_run *r, int flags, char *err, size_t n)
 		r->seq = s.seq;
 		r->lines = s.lines;
 		memcpy(r->last_crc, s.event_crc, sizeof r->last_crc);
-		return replay(r, s.offset, 0, NULL, err, n);
+		return replay(r, s.offset, write, NULL, err, n);
 	}
 	rc = replay(r, 0, write, jv_is_valid(s.state) ? &s : NULL, err, n);
 	if (!rc && write && r->snapshot_problem) {

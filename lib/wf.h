@@ -385,13 +385,15 @@ int wf_run_exists(const char *name);
 int wf_state_prepare(const char *root, int create, char *err, size_t n);
 /*
  * Open run NAME with FLAGS; r->state is the snapshot plus the journal
- * replayed after it.  The snapshot never overrides the journal: a writing
- * open rebuilds the state from the whole journal and checks state.json
- * against it; a reading open trusts only a snapshot that carries its own
- * checksum and ends where the journal has that event, and otherwise
- * rebuilds too (without writing).  Either way r->snapshot_problem says
- * what disagreed.  Returns 0, 66 no such run, 75 locked (ERR names the
- * holder), 77 unsafe permissions or a symlink, 74 I/O or a damaged journal.
+ * replayed after it.  The snapshot never overrides the journal: it is
+ * used only when it carries its own checksum and ends where the journal
+ * has the event it names, and the events after it follow its last_seq;
+ * otherwise the state is rebuilt from the whole journal and
+ * r->snapshot_problem says what disagreed (a writing open warns and
+ * rewrites state.json, a reading one writes nothing).  Every line's
+ * checksum is checked.  Returns 0, 66 no such run, 75 locked (ERR names
+ * the holder), 77 unsafe permissions or a symlink, 74 I/O or a damaged
+ * journal.
  */
 int wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n);
 void wf_run_close(struct wf_run *r);

@@ -253,3 +253,14 @@ tree_sums() {
 	[ ! -L "$WF_STATE_DIR/runs/x" ]
 	[ -e target/keep ]
 }
+
+@test "the completion offers --force after wf-state rm, and the usage names it" {
+	source "$REPO_ROOT/completions/wf.bash"
+	COMP_WORDS=(wf-state rm --)
+	COMP_CWORD=2
+	COMPREPLY=()
+	_wf_cmd
+	[[ " ${COMPREPLY[*]} " == *" --force "* ]]
+	run wf-state --help
+	assert_output --partial "wf-state rm [--force] NAME"
+}
