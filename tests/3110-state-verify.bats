@@ -34,13 +34,6 @@ edit_state() {
 	cat "$BATS_TEST_TMPDIR/edited" > "$RUN/state.json"
 }
 
-# Append the event $1 (compact JSON, no crc) with a correct checksum.
-append_event() {
-	local crc
-	crc=$(printf '%s' "$1" | gzip -c | tail -c8 | head -c4 | od -An -tx4 | tr -d ' \n')
-	printf '%s,"crc":"%s"}\n' "${1%\}}" "$crc" >> "$RUN/history.jsonl"
-}
-
 # The journal's sequence numbers on one line.
 seqs() {
 	wf-state history w | jq -r .seq | tr '\n' ' '
@@ -133,7 +126,7 @@ tree_sums() {
 
 @test "valid events after the snapshot with a gap in their numbers are refused with 74, whatever last_seq the snapshot claims" {
 	waiting_run
-	append_event '{"seq":8,"time":"2026-01-01T00:00:00.000Z","event":"var-set","vars":{"x":"1"}}'
+	journal_append "$RUN/history.jsonl" '{"seq":8,"time":"2026-01-01T00:00:00.000Z","event":"var-set","vars":{"x":"1"}}'
 	edit_state '.last_seq = 7'
 	before=$(tree_sums)
 	run wf resume w --answer hi
