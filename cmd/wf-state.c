@@ -25,7 +25,7 @@ usage(FILE *fp)
 		"       wf-state set NAME VAR VALUE\n"
 		"       wf-state history NAME\n"
 		"       wf-state pause NAME\n"
-		"       wf-state rm NAME\n"
+		"       wf-state rm [--force] NAME\n"
 		"       wf-state fsck NAME\n"
 		"       wf-state trust NAME|FILE\n");
 }
@@ -38,6 +38,8 @@ open_run(const char *name, int flags, struct wf_run **r)
 
 	if (rc)
 		wf_warn("%s", err);
+	else if ((*r)->snapshot_problem && !(flags & WF_RUN_WRITE))
+		wf_warn("run '%s': %s; showing the journal's view", name, (*r)->snapshot_problem);
 	return rc;
 }
 
@@ -67,8 +69,16 @@ list_runs(void)
 		struct wf_run *r;
 		char err[512];
 
-		if (ents[i]->d_name[0] != '.' &&
-		    wf_run_open(ents[i]->d_name, 0, &r, err, sizeof err) == 0) {
+		if (ents[i]->d_name[0] == '.') {
+			/* not a run */
+		} else if (wf_run_open(ents[i]->d_name, 0, &r, err, sizeof err) != 0) {
+			/* Listed, never hidden: fsck says what is wrong, rm --force removes it. */
+			jv e = jv_object_set(jv_object(), jv_string("name"), jv_string(ents[i]->d_name));
+
+			e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
+			e = jv_object_set(e, jv_string("error"), jv_string(err));
+			out = jv_array_append(out, e);
+		} else {
 			jv e = jv_object();
 			const char *st = wf_jv_str(r->state, "status");
 
@@ -127,13 +137,15 @@ main(int argc, char **argv)
 {
 	struct wf_run *r = NULL;
 	const char *verb;
-	int json = 0, rc = 0, k = 0;
+	int json = 0, force = 0, rc = 0, k = 0;
 	char *args[8];
 
 	wf_set_progname(argv[0]);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--force"))
+			force = 1;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
@@ -260,8 +272,16 @@ main(int argc, char **argv)
 	} else if (!strcmp(verb, "rm")) {
 		char err[1024];
 
-		if ((rc = open_run(args[1], WF_RUN_LOCK, &r)))
+		if (force) {
+			if ((rc = wf_run_remove_forced(args[1], err, sizeof err)))
+				wf_warn("%s", err);
 			return rc;
+		}
+		if ((rc = open_run(args[1], WF_RUN_LOCK, &r))) {
+			if (rc == WF_EXIT_IO)
+				wf_warn("'wf-state rm --force %s' removes the run without reading it", args[1]);
+			return rc;
+		}
 		if ((rc = wf_run_remove(r, err, sizeof err)))
 			wf_warn("%s", err);
 	} else if (!strcmp(verb, "trust")) {
@@ -289,7 +309,7 @@ main(int argc, char **argv)
 	} else if (!strcmp(verb, "fsck")) {
 		jv report;
 
-		if ((rc = open_run(args[1], WF_RUN_LOCK_SHORT, &r)))
+		if ((rc = open_run(args[1], WF_RUN_LOCK_SHORT | WF_RUN_BARE, &r)))
 			return rc;
 		rc = wf_run_fsck(r, &report);
 		if (json) {

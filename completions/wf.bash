@@ -310,7 +310,12 @@ _wf_tool_words() {
 	wf-state)
 		n=$(_wf_arg_index 1 '')
 		if [[ $cur == -* ]]; then
-			_wf_add "$cur" --json --help --version
+			_wf_positionals 1 ''
+			if [[ ${_wf_pos[0]} == rm ]]; then
+				_wf_add "$cur" --force --help
+			else
+				_wf_add "$cur" --json --help --version
+			fi
 		elif (( n == 0 )); then
 			_wf_add "$cur" list status show get set history pause rm fsck trust
 		elif (( n == 1 )); then

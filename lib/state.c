@@ -28,10 +28,11 @@
 
 static uint32_t crc_table[256];
 
+/* Go on with a CRC-32 at C (0 to start) over P, N bytes. */
 static uint32_t
-crc32_of(const char *p, size_t n)
+crc32_more(uint32_t crc, const char *p, size_t n)
 {
-	uint32_t c = 0xffffffffu;
+	uint32_t c = crc ^ 0xffffffffu;
 
 	if (!crc_table[1])
 		for (uint32_t i = 0; i < 256; i++) {
@@ -44,6 +45,12 @@ crc32_of(const char *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c = crc_table[(c ^ (unsigned char)p[i]) & 0xff] ^ (c >> 8);
 	return c ^ 0xffffffffu;
+}
+
+static uint32_t
+crc32_of(const char *p, size_t n)
+{
+	return crc32_more(0, p, n);
 }
 
 int
@@ -443,35 +450,47 @@ journal_line(jv ev, size_t *len)
 	return line;
 }
 
-/* Check one journal line (without its newline); returns the event or invalid. */
-static jv
-journal_parse(const char *line, size_t n, char *why, size_t whylen)
+/*
+ * Check the checksum of one journal line (without its newline): the
+ * length of its JSON body before the checksum, or 0 with WHY.
+ */
+static size_t
+journal_check(const char *line, size_t n, char *why, size_t whylen)
 {
 	static const char tag[] = ",\"crc\":\"";
-	size_t tl = sizeof tag - 1;
-	char err[256];
+	size_t tl = sizeof tag - 1, body;
+	char want[9];
 
 	if (n < tl + 10 || line[n - 1] != '}' || line[n - 2] != '"' ||
 	    memcmp(line + n - 2 - 8 - tl, tag, tl)) {
 		snprintf(why, whylen, "no checksum");
-		return jv_invalid();
+		return 0;
 	}
-	char hex[9];
-	memcpy(hex, line + n - 10, 8);
-	hex[8] = '\0';
-	size_t body = n - 2 - 8 - tl;
-	char *copy = wf_xmalloc(body + 2);
+	body = n - 2 - 8 - tl;
+	/* The checksum is of the line without it: the body closed by '}'. */
+	snprintf(want, sizeof want, "%08x", crc32_more(crc32_of(line, body), "}", 1));
+	if (memcmp(want, line + n - 10, 8)) {
+		snprintf(why, whylen, "checksum mismatch");
+		return 0;
+	}
+	return body;
+}
+
+/* Check one journal line (without its newline); returns the event or invalid. */
+static jv
+journal_parse(const char *line, size_t n, char *why, size_t whylen)
+{
+	size_t body = journal_check(line, n, why, whylen);
+	char err[256], *copy;
+	jv ev;
+
+	if (!body)
+		return jv_invalid();
+	copy = wf_xmalloc(body + 2);
 	memcpy(copy, line, body);
 	copy[body] = '}';
 	copy[body + 1] = '\0';
-	char want[9];
-	snprintf(want, sizeof want, "%08x", crc32_of(copy, body + 1));
-	if (strcmp(want, hex)) {
-		free(copy);
-		snprintf(why, whylen, "checksum mismatch");
-		return jv_invalid();
-	}
-	jv ev = wf_json_parse(copy, body + 1, err, sizeof err);
+	ev = wf_json_parse(copy, body + 1, err, sizeof err);
 	free(copy);
 	if (!jv_is_valid(ev) || jv_get_kind(ev) != JV_KIND_OBJECT) {
 		snprintf(why, whylen, "not a JSON object");
@@ -479,6 +498,210 @@ journal_parse(const char *line, size_t n, char *why, size_t whylen)
 		return jv_invalid();
 	}
 	return ev;
+}
+
+/* ---- the snapshot, checked against the journal ---- */
+
+/* OBJ[KEY] (OBJ borrowed) as a whole number 0..2^53, or -1 when it is not one. */
+static double
+count_of(jv obj, const char *key)
+{
+	double d = wf_jv_num(obj, key, -1);
+
+	return d >= 0 && d <= 9007199254740992.0 && d == (double)(long long)d ? d : -1;
+}
+
+/* The checksum of journal line LINE (N bytes, no newline) into OUT. */
+static void
+line_crc(const char *line, size_t n, char out[9])
+{
+	memcpy(out, line + n - 10, 8);
+	out[8] = '\0';
+}
+
+/*
+ * state.json as read: the state it holds (without its bookkeeping keys),
+ * where in the journal it stands, and whether it carries the checksum
+ * wf_run_snapshot gives it (one edited by hand does not).
+ */
+struct snapshot {
+	int present;		/* there is a state.json */
+	jv state;		/* invalid when absent or unreadable */
+	char why[128];		/* why it is unreadable */
+	int sealed;		/* its own checksum is right */
+	off_t offset;		/* journal_offset: the journal bytes it reflects */
+	long seq, lines;	/* last_seq, journal_line */
+	char event_crc[9];	/* journal_crc: the checksum of the event ending at offset */
+};
+
+static void
+snapshot_read(int dirfd, struct snapshot *s)
+{
+	struct wf_buf b = {0};
+	int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char jerr[256];
+	const char *c;
+	size_t len;
+	jv v;
+
+	memset(s, 0, sizeof *s);
+	s->state = jv_invalid();
+	if (fd < 0) {
+		int saved = errno;
+
+		s->present = saved != ENOENT;
+		snprintf(s->why, sizeof s->why, "cannot read it: %s", strerror(saved));
+		return;
+	}
+	s->present = 1;
+	if (wf_read_fd(fd, (size_t)256 << 20, &b) < 0) {
+		snprintf(s->why, sizeof s->why, "cannot read it: %s", strerror(errno));
+		close(fd);
+		wf_buf_free(&b);
+		return;
+	}
+	close(fd);
+	len = b.len && b.s[b.len - 1] == '\n' ? b.len - 1 : b.len;
+	v = journal_parse(b.s, len, jerr, sizeof jerr);
+	s->sealed = jv_is_valid(v);
+	if (!s->sealed) {
+		jv_free(v);
+		v = wf_json_parse(b.s, b.len, jerr, sizeof jerr);
+	}
+	wf_buf_free(&b);
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		snprintf(s->why, sizeof s->why, "not a JSON object");
+		jv_free(v);
+		return;
+	}
+	if (count_of(v, "journal_offset") < 0) {
+		snprintf(s->why, sizeof s->why, "no journal_offset");
+		jv_free(v);
+		return;
+	}
+	s->offset = (off_t)count_of(v, "journal_offset");
+	s->seq = (long)count_of(v, "last_seq");
+	s->lines = count_of(v, "journal_line") > 0 ? (long)count_of(v, "journal_line") : 0;
+	c = wf_jv_str(v, "journal_crc");
+	if (c && strlen(c) == 8)
+		memcpy(s->event_crc, c, 9);
+	static const char *const books[] = { "journal_offset", "journal_line", "journal_crc", "crc", NULL };
+	for (int i = 0; books[i]; i++)
+		v = jv_object_delete(v, jv_string(books[i]));
+	s->state = v;
+}
+
+/*
+ * Does the sealed snapshot S stand where the journal has the event it
+ * names?  Reads the few bytes before its offset: cheap enough for every
+ * reader.
+ */
+static int
+snapshot_at_event(int dirfd, const struct snapshot *s)
+{
+	char want[32], got[32];
+	int len, fd, ok;
+
+	if (!s->sealed)
+		return 0;
+	if (s->offset == 0)
+		return s->seq == 0;
+	len = snprintf(want, sizeof want, ",\"crc\":\"%s\"}\n", s->event_crc);
+	if (!s->event_crc[0] || s->offset < len)
+		return 0;
+	fd = openat(dirfd, "history.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	ok = pread(fd, got, (size_t)len, s->offset - len) == len && !memcmp(got, want, (size_t)len);
+	close(fd);
+	return ok;
+}
+
+/* V (consumed) as short JSON text for a message, malloc'd. */
+static char *
+brief(jv v)
+{
+	char *t = wf_json_dump(v);
+
+	jv_free(v);
+	if (strlen(t) > 60)
+		strcpy(t + 57, "...");
+	return t;
+}
+
+/* How A and B (borrowed) differ at KEY, malloc'd; NULL when they do not. */
+static char *
+key_differs(jv a, jv b, const char *key)
+{
+	jv x = wf_jv_get(a, key), y = wf_jv_get(b, key);
+	char *sx, *sy, *why;
+
+	if (!strcmp(key, "last_seq") || jv_equal(jv_copy(x), jv_copy(y))) {
+		jv_free(x);
+		jv_free(y);
+		return NULL;
+	}
+	sx = brief(x);
+	sy = brief(y);
+	why = wf_xasprintf("%s %s, the journal says %s", key, sx, sy);
+	free(sx);
+	free(sy);
+	return why;
+}
+
+/*
+ * The snapshot's disagreement with the journal, when the journal's state
+ * after event SEQ is AT (borrowed): "state.json disagrees with
+ * history.jsonl (...)", malloc'd, or NULL when they agree.
+ */
+static char *
+disagreement(const struct snapshot *s, jv at, long seq)
+{
+	static const char *const first[] = { "status", "cursor", "pending", "inflight", NULL };
+	char *why = NULL, *msg;
+
+	if (s->seq != seq)
+		why = seq ? wf_xasprintf("last_seq %ld, but the event at its journal_offset is %ld", s->seq, seq) :
+			    wf_xasprintf("last_seq %ld, but its journal_offset is the journal's start", s->seq);
+	for (int i = 0; first[i] && !why; i++)
+		why = key_differs(s->state, at, first[i]);
+	for (int side = 0; side < 2 && !why; side++)
+		jv_object_foreach(side ? at : s->state, k, v) {
+			if (!why)
+				why = key_differs(s->state, at, jv_string_value(k));
+			jv_free(k);
+			jv_free(v);
+		}
+	if (!why)
+		return NULL;
+	msg = wf_xasprintf("state.json disagrees with history.jsonl (%s)", why);
+	free(why);
+	return msg;
+}
+
+/*
+ * Replaying the journal, at byte AT with state STATE (borrowed) after
+ * event SEQ: compare the snapshot S (may be NULL) if it stands here, once.
+ * The disagreement, malloc'd, or NULL.
+ */
+static char *
+snapshot_check(const struct snapshot *s, off_t at, jv state, long seq, int *checked)
+{
+	if (!s || *checked || at != s->offset)
+		return NULL;
+	*checked = 1;
+	return disagreement(s, state, seq);
+}
+
+/* The disagreement of a snapshot S whose offset no event of a journal of SIZE bytes ends at. */
+static char *
+snapshot_unmatched(const struct snapshot *s, off_t size)
+{
+	if (s->offset > size)
+		return wf_xasprintf("state.json disagrees with history.jsonl (its journal_offset %lld is past the journal's end, %lld bytes)",
+				    (long long)s->offset, (long long)size);
+	return wf_xasprintf("state.json disagrees with history.jsonl (its journal_offset %lld is not where an event ends)",
+			    (long long)s->offset);
 }
 
 /* ---- runs ---- */
@@ -495,46 +718,53 @@ run_free(struct wf_run *r)
 	if (r->dirfd >= 0)
 		close(r->dirfd);
 	jv_free(r->state);
+	free(r->snapshot_problem);
 	free(r->name);
 	free(r->dir);
 	free(r);
 }
 
 /*
- * Replay the journal from byte OFFSET, applying every event after SEQ to
- * r->state.  A torn last line is set aside (when REPAIR) or ignored;
- * damage before it is refused.  Returns 0 or an exit code with ERR.
+ * Replay the journal from byte OFFSET, applying every event after r->seq
+ * (and line r->lines) to r->state.  A torn last line is set aside (when
+ * REPAIR) or ignored; damage before it, or a gap in the numbers, is
+ * refused.  When SNAP is given, its state is compared with the journal's
+ * where it stands, and r->snapshot_problem says how they disagree.
+ * Returns 0 or an exit code with ERR.
  */
 static int
-replay(struct wf_run *r, off_t offset, int repair, char *err, size_t n)
+replay(struct wf_run *r, off_t offset, int repair, const struct snapshot *snap, char *err, size_t n)
 {
 	struct wf_buf b = {0};
 	int fd = openat(r->dirfd, "history.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	size_t pos = 0;
 	long lineno;
-	int rc = 0;
+	int rc = 0, checked = 0;
+	char *problem;
 
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
+	if (fd < 0 && errno != ENOENT) {
 		snprintf(err, n, "cannot read '%s/history.jsonl': %s", r->dir, strerror(errno));
 		return WF_EXIT_IO;
 	}
-	if (lseek(fd, offset, SEEK_SET) < 0 || wf_read_fd(fd, (size_t)1 << 34, &b) < 0) {
+	/* No journal reads as an empty one. */
+	if (fd >= 0 && (lseek(fd, offset, SEEK_SET) < 0 || wf_read_fd(fd, (size_t)1 << 34, &b) < 0)) {
 		snprintf(err, n, "cannot read '%s/history.jsonl': %s", r->dir, strerror(errno));
 		close(fd);
 		wf_buf_free(&b);
 		return WF_EXIT_IO;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	r->journal_size = offset;
-	lineno = (long)wf_jv_num(r->state, "journal_line", 0);
+	lineno = r->lines;
 	while (pos < b.len) {
 		char *nl = memchr(b.s + pos, '\n', b.len - pos);
 		size_t len = nl ? (size_t)(nl - (b.s + pos)) : b.len - pos;
 		char why[64];
 		jv ev;
 
+		if ((problem = snapshot_check(snap, offset + (off_t)pos, r->state, r->seq, &checked)))
+			r->snapshot_problem = problem;
 		lineno++;
 		ev = nl ? journal_parse(b.s + pos, len, why, sizeof why) : jv_invalid();
 		if (!nl)
@@ -572,7 +802,7 @@ replay(struct wf_run *r, off_t offset, int repair, char *err, size_t n)
 			rc = WF_EXIT_IO;
 			break;
 		}
-		long seq = (long)wf_jv_num(ev, "seq", -1);
+		long seq = (long)count_of(ev, "seq");
 		if (seq != r->seq + 1) {
 			snprintf(err, n, "%s/history.jsonl line %ld: event %ld follows %ld; refusing to continue",
 				 r->dir, lineno, seq, r->seq);
@@ -581,57 +811,16 @@ replay(struct wf_run *r, off_t offset, int repair, char *err, size_t n)
 			break;
 		}
 		r->seq = seq;
+		line_crc(b.s + pos, len, r->last_crc);
 		r->state = wf_state_apply(r->state, ev);
 		pos += len + 1;
 		r->journal_size = offset + (off_t)pos;
+		r->lines = lineno;
 	}
-	r->state = jv_object_set(r->state, jv_string("journal_line"), jv_number((double)lineno - (rc || pos < b.len ? 1 : 0)));
-	wf_buf_free(&b);
-	return rc;
-}
-
-/*
- * Check the checksum of every line before byte END (what the snapshot
- * already covers), so that damage anywhere is found before we write.
- */
-static int
-verify_prefix(struct wf_run *r, off_t end, char *err, size_t n)
-{
-	struct wf_buf b = {0};
-	int fd = openat(r->dirfd, "history.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t pos = 0;
-	long line = 0;
-	int rc = 0;
-
-	if (fd < 0 || end <= 0) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	if (wf_read_fd(fd, (size_t)1 << 34, &b) < 0) {
-		close(fd);
-		snprintf(err, n, "cannot read '%s/history.jsonl': %s", r->dir, strerror(errno));
-		return WF_EXIT_IO;
-	}
-	close(fd);
-	while (pos < (size_t)end && pos < b.len) {
-		char *nl = memchr(b.s + pos, '\n', b.len - pos);
-		char why[64];
-		jv ev;
-
-		line++;
-		if (!nl)
-			break;
-		ev = journal_parse(b.s + pos, (size_t)(nl - (b.s + pos)), why, sizeof why);
-		if (!jv_is_valid(ev)) {
-			snprintf(err, n, "%s/history.jsonl line %ld: %s; refusing to continue (nothing was changed; see wf-state fsck)",
-				 r->dir, line, why);
-			rc = WF_EXIT_IO;
-			jv_free(ev);
-			break;
-		}
-		jv_free(ev);
-		pos = (size_t)(nl - b.s) + 1;
+	if (!rc && snap && !checked) {
+		if (!(problem = snapshot_check(snap, r->journal_size, r->state, r->seq, &checked)) && !checked)
+			problem = snapshot_unmatched(snap, r->journal_size);
+		r->snapshot_problem = problem;
 	}
 	wf_buf_free(&b);
 	return rc;
@@ -645,6 +834,102 @@ wf_run_path(const char *name)
 
 	free(root);
 	return p;
+}
+
+/*
+ * Check the checksum of every journal line before byte END (what a
+ * snapshot covers), so that a reader finds damage anywhere too.
+ */
+static int
+check_prefix(struct wf_run *r, off_t end, char *err, size_t n)
+{
+	struct wf_buf b = {0};
+	int fd = openat(r->dirfd, "history.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
+	size_t pos = 0;
+	long line = 0;
+
+	if (fd < 0)
+		return 0;
+	if (wf_read_fd(fd, (size_t)1 << 34, &b) < 0) {
+		snprintf(err, n, "cannot read '%s/history.jsonl': %s", r->dir, strerror(errno));
+		rc = WF_EXIT_IO;
+	}
+	close(fd);
+	while (!rc && pos < b.len && pos < (size_t)end) {
+		char *nl = memchr(b.s + pos, '\n', b.len - pos);
+		char why[64];
+
+		line++;
+		if (!nl)
+			break;
+		if (!journal_check(b.s + pos, (size_t)(nl - (b.s + pos)), why, sizeof why)) {
+			snprintf(err, n, "%s/history.jsonl line %ld: %s; refusing to continue (nothing was changed; see wf-state fsck)",
+				 r->dir, line, why);
+			rc = WF_EXIT_IO;
+		}
+		pos = (size_t)(nl - b.s) + 1;
+	}
+	wf_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Fill r->state: the snapshot, then whatever the journal holds after it,
+ * but only for a snapshot that is sealed and stands where the journal
+ * has the event it names (and every line before it has a good checksum);
+ * anything else is rebuilt from the whole journal, comparing the snapshot
+ * on the way (see wf_run_open).
+ */
+static int
+load_state(struct wf_run *r, int flags, char *err, size_t n)
+{
+	int write = flags & WF_RUN_WRITE, rc;
+	struct snapshot s;
+
+	snapshot_read(r->dirfd, &s);
+	if (s.present && !jv_is_valid(s.state)) {
+		r->snapshot_problem = wf_xasprintf("state.json is damaged (%s)", s.why);
+		if (write) {
+			char kept[64];
+
+			snprintf(kept, sizeof kept, "state.json.corrupt-%ld", (long)time(NULL));
+			renameat(r->dirfd, "state.json", r->dirfd, kept);
+			wf_warn("%s/state.json is damaged: rebuilding it from the journal (kept as %s)",
+				r->dir, kept);
+		}
+	}
+	if (write) {
+		r->journalfd = openat(r->dirfd, "history.jsonl",
+				      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (r->journalfd < 0) {
+			snprintf(err, n, "cannot open '%s/history.jsonl': %s", r->dir, strerror(errno));
+			jv_free(s.state);
+			return WF_EXIT_IO;
+		}
+	}
+	if (jv_is_valid(s.state) && snapshot_at_event(r->dirfd, &s)) {
+		if ((rc = check_prefix(r, s.offset, err, n))) {
+			jv_free(s.state);
+			return rc;
+		}
+		jv_free(r->state);
+		r->state = s.state;
+		r->seq = s.seq;
+		r->lines = s.lines;
+		memcpy(r->last_crc, s.event_crc, sizeof r->last_crc);
+		return replay(r, s.offset, write, NULL, err, n);
+	}
+	rc = replay(r, 0, write, jv_is_valid(s.state) ? &s : NULL, err, n);
+	if (!rc && write && r->snapshot_problem) {
+		char serr[512];
+
+		if (jv_is_valid(s.state))
+			wf_warn("run '%s': %s; rebuilt from the journal", r->name, r->snapshot_problem);
+		/* A failure leaves a snapshot the next open checks again. */
+		(void)wf_run_snapshot(r, serr, sizeof serr);
+	}
+	jv_free(s.state);
+	return rc;
 }
 
 int
@@ -726,59 +1011,8 @@ wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t 
 			goto fail;
 		}
 	}
-	/* The snapshot, then whatever the journal holds after it. */
-	{
-		struct wf_buf b = {0};
-		int fd = openat(r->dirfd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		off_t off = 0;
-
-		if (fd >= 0) {
-			char jerr[256];
-			int ok = wf_read_fd(fd, (size_t)256 << 20, &b) == 0;
-			jv s = ok ? wf_json_parse(b.s, b.len, jerr, sizeof jerr) : jv_invalid();
-
-			close(fd);
-			if (jv_get_kind(s) == JV_KIND_OBJECT &&
-			    jv_get_kind(wf_jv_get(s, "journal_offset")) == JV_KIND_NUMBER) {
-				jv_free(r->state);
-				r->state = s;
-				off = (off_t)wf_jv_num(s, "journal_offset", 0);
-				r->seq = (long)wf_jv_num(s, "last_seq", 0);
-			} else {
-				jv_free(s);
-				if (flags & WF_RUN_WRITE) {
-					char name2[64];
-
-					snprintf(name2, sizeof name2, "state.json.corrupt-%ld", (long)time(NULL));
-					renameat(r->dirfd, "state.json", r->dirfd, name2);
-					wf_warn("%s/state.json is damaged: rebuilding it from the journal (kept as %s)",
-						r->dir, name2);
-				}
-			}
-			wf_buf_free(&b);
-		}
-		if (flags & WF_RUN_WRITE) {
-			r->journalfd = openat(r->dirfd, "history.jsonl",
-					      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-			if (r->journalfd < 0) {
-				snprintf(err, n, "cannot open '%s/history.jsonl': %s", r->dir, strerror(errno));
-				rc = WF_EXIT_IO;
-				goto fail;
-			}
-		}
-		if (fstatat(r->dirfd, "history.jsonl", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size < off) {
-			/* A snapshot ahead of its journal: trust the journal. */
-			jv_free(r->state);
-			r->state = jv_object();
-			r->seq = 0;
-			off = 0;
-		}
-		if ((flags & WF_RUN_WRITE) && (rc = verify_prefix(r, off, err, n)))
-			goto fail;
-		rc = replay(r, off, flags & WF_RUN_WRITE, err, n);
-		if (rc)
-			goto fail;
-	}
+	if (!(flags & WF_RUN_BARE) && (rc = load_state(r, flags, err, n)))
+		goto fail;
 	if (flags & WF_RUN_LOCK) {
 		/* Who holds it, for the message a second runner gets. */
 		char pid[32];
@@ -815,13 +1049,16 @@ int
 wf_run_snapshot(struct wf_run *r, char *err, size_t n)
 {
 	jv s = jv_copy(r->state);
+	size_t len;
 	char *txt;
 
+	/* Where in the journal it stands, and sealed like a journal line. */
 	s = jv_object_set(s, jv_string("journal_offset"), jv_number((double)r->journal_size));
 	s = jv_object_set(s, jv_string("last_seq"), jv_number((double)r->seq));
-	txt = wf_json_dump(s);
-	jv_free(s);
-	if (wf_atomic_write(r->dirfd, "state.json", txt, strlen(txt)) < 0) {
+	s = jv_object_set(s, jv_string("journal_line"), jv_number((double)r->lines));
+	s = jv_object_set(s, jv_string("journal_crc"), jv_string(r->last_crc));
+	txt = journal_line(s, &len);
+	if (wf_atomic_write(r->dirfd, "state.json", txt, len) < 0) {
 		snprintf(err, n, "cannot write '%s/state.json': %s", r->dir, strerror(errno));
 		free(txt);
 		return WF_EXIT_IO;
@@ -858,8 +1095,10 @@ wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n)
 		errno = saved;
 		return WF_EXIT_IO;
 	}
+	line_crc(line, len - 1, r->last_crc);
 	free(line);
 	r->seq++;
+	r->lines++;
 	r->journal_size += (off_t)len;
 	r->state = wf_state_apply(r->state, full);
 	jv_free(ev);
@@ -919,6 +1158,8 @@ wf_run_reset(struct wf_run *r, char *err, size_t n)
 	jv_free(r->state);
 	r->state = jv_object();
 	r->seq = 0;
+	r->lines = 0;
+	r->last_crc[0] = '\0';
 	r->journal_size = 0;
 	return 0;
 }
@@ -969,48 +1210,111 @@ wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n)
 	return out;
 }
 
+/*
+ * Append to PROBLEMS (consumed, returned) what is wrong with the entries
+ * of directory DFD, named with PREFIX: links, files that are not regular
+ * or not private, temporary files left by a writer that died between
+ * write and rename; the run's steps/ is checked inside too.
+ */
+static jv
+entry_problems(int dfd, const char *prefix, jv problems)
+{
+	int fd = dup(dfd);
+	DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
+	jv names = jv_array();
+	struct dirent *de;
+
+	if (!dh) {
+		if (fd >= 0)
+			close(fd);
+		jv_free(names);
+		return jv_array_append(problems, jv_string_fmt("%s.: cannot list: %s", prefix, strerror(errno)));
+	}
+	rewinddir(dh);
+	while ((de = readdir(dh)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			names = jv_array_append(names, jv_string(de->d_name));
+	closedir(dh);
+	names = jv_sort(names, jv_copy(names));
+	jv_array_foreach(names, i, nm) {
+		const char *name = jv_string_value(nm);
+		struct stat st;
+		int sub;
+
+		(void)i;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			jv_free(nm);
+			continue;
+		}
+		if (name[0] == '.' && strstr(name, ".tmp."))
+			problems = jv_array_append(problems, jv_string_fmt("leftover temporary file '%s%s'", prefix, name));
+		else if (S_ISLNK(st.st_mode))
+			problems = jv_array_append(problems, jv_string_fmt("%s%s: a symbolic link", prefix, name));
+		else if (S_ISDIR(st.st_mode) && !*prefix && !strcmp(name, "steps")) {
+			if (st.st_mode & 077)
+				problems = jv_array_append(problems, jv_string_fmt("steps: mode %04o, expected 0700",
+					(unsigned)(st.st_mode & 07777)));
+			sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				problems = entry_problems(sub, "steps/", problems);
+				close(sub);
+			}
+		} else if (!S_ISREG(st.st_mode))
+			problems = jv_array_append(problems, jv_string_fmt("%s%s: not a regular file", prefix, name));
+		else if (st.st_mode & 077)
+			problems = jv_array_append(problems, jv_string_fmt("%s%s: mode %04o, expected 0600",
+				prefix, name, (unsigned)(st.st_mode & 07777)));
+		jv_free(nm);
+	}
+	jv_free(names);
+	return problems;
+}
+
 int
 wf_run_fsck(struct wf_run *r, jv *report)
 {
-	/* Everything the crash tests rely on, checked from scratch. */
+	/* Everything the crash tests rely on, checked from scratch; nothing is changed. */
 	struct wf_buf b = {0};
+	struct snapshot snap;
 	jv problems = jv_array(), rebuilt = jv_object();
-	int fd;
+	int fd, checked = 0;
 	long seq = 0, line = 0;
 	struct stat st;
 	size_t pos = 0;
+	char *why;
 
 	if (fstat(r->dirfd, &st) == 0 && (st.st_mode & 077))
 		problems = jv_array_append(problems, jv_string_fmt("%s: mode %04o, expected 0700",
 			r->dir, (unsigned)(st.st_mode & 07777)));
-	static const char *const files[] = { "history.jsonl", "state.json", "workflow.json", "lock", NULL };
-	for (int i = 0; files[i]; i++)
-		if (fstatat(r->dirfd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (!S_ISREG(st.st_mode))
-				problems = jv_array_append(problems, jv_string_fmt("%s: not a regular file", files[i]));
-			else if (st.st_mode & 077)
-				problems = jv_array_append(problems, jv_string_fmt("%s: mode %04o, expected 0600",
-					files[i], (unsigned)(st.st_mode & 07777)));
-		}
+	problems = entry_problems(r->dirfd, "", problems);
+	snapshot_read(r->dirfd, &snap);
+	if (snap.present && !jv_is_valid(snap.state))
+		problems = jv_array_append(problems, jv_string_fmt("state.json: %s", snap.why));
+	const struct snapshot *sp = jv_is_valid(snap.state) ? &snap : NULL;
 	fd = openat(r->dirfd, "history.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
-		wf_read_fd(fd, (size_t)1 << 34, &b);
+		if (wf_read_fd(fd, (size_t)1 << 34, &b) < 0)
+			problems = jv_array_append(problems, jv_string_fmt("history.jsonl: cannot read: %s", strerror(errno)));
 		close(fd);
 	}
 	while (pos < b.len) {
 		char *nl = memchr(b.s + pos, '\n', b.len - pos);
-		char why[64] = "no newline";
+		char why2[64] = "no newline";
 		jv ev;
 
+		if ((why = snapshot_check(sp, (off_t)pos, rebuilt, seq, &checked))) {
+			problems = jv_array_append(problems, jv_string(why));
+			free(why);
+		}
 		line++;
-		ev = nl ? journal_parse(b.s + pos, (size_t)(nl - (b.s + pos)), why, sizeof why) : jv_invalid();
+		ev = nl ? journal_parse(b.s + pos, (size_t)(nl - (b.s + pos)), why2, sizeof why2) : jv_invalid();
 		if (!jv_is_valid(ev)) {
-			problems = jv_array_append(problems, jv_string_fmt("history.jsonl line %ld: %s", line, why));
+			problems = jv_array_append(problems, jv_string_fmt("history.jsonl line %ld: %s", line, why2));
 			jv_free(ev);
 			if (!nl)
 				break;
 		} else {
-			long s = (long)wf_jv_num(ev, "seq", -1);
+			long s = (long)count_of(ev, "seq");
 
 			if (s != seq + 1)
 				problems = jv_array_append(problems,
@@ -1018,40 +1322,29 @@ wf_run_fsck(struct wf_run *r, jv *report)
 			seq = s;
 			rebuilt = wf_state_apply(rebuilt, ev);
 		}
-		if (!nl)
-			break;
 		pos = (size_t)(nl - b.s) + 1;
 	}
 	wf_buf_free(&b);
-	/* The snapshot must agree with the journal it claims to reflect. */
-	{
-		jv a = jv_copy(r->state), c = jv_copy(rebuilt);
-		static const char *const keys[] = { "cursor", "vars", "loops", "status", "steps_run", NULL };
-
-		for (int i = 0; keys[i]; i++) {
-			jv x = wf_jv_get(a, keys[i]), y = wf_jv_get(c, keys[i]);
-
-			if (!jv_equal(x, y))
-				problems = jv_array_append(problems,
-					jv_string_fmt("state and journal disagree on '%s'", keys[i]));
-		}
-		jv_free(a);
-		jv_free(c);
+	/* The snapshot must agree with the journal where it says it stands. */
+	if (sp && !(why = snapshot_check(sp, (off_t)pos, rebuilt, seq, &checked)) && !checked)
+		why = snapshot_unmatched(sp, (off_t)pos);
+	if (sp && why) {
+		problems = jv_array_append(problems, jv_string(why));
+		free(why);
 	}
-	/* Leftover temporary files mean a writer died between write and rename. */
-	{
-		int dfd = dup(r->dirfd);
-		DIR *dh = dfd >= 0 ? fdopendir(dfd) : NULL;
-		struct dirent *de;
+	jv_free(snap.state);
+	/* A run with events has the workflow it goes by. */
+	fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && seq > 0) {
+		problems = jv_array_append(problems, jv_string("workflow.json: missing"));
+	} else if (fd >= 0) {
+		char jerr[256];
+		jv wf = wf_json_read_fd(fd, (size_t)64 << 20, jerr, sizeof jerr);
 
-		if (dh) {
-			rewinddir(dh);
-			while ((de = readdir(dh)))
-				if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp."))
-					problems = jv_array_append(problems,
-						jv_string_fmt("leftover temporary file '%s'", de->d_name));
-			closedir(dh);
-		}
+		if (jv_get_kind(wf) != JV_KIND_OBJECT)
+			problems = jv_array_append(problems, jv_string("workflow.json: not a JSON object"));
+		jv_free(wf);
+		close(fd);
 	}
 	*report = jv_object_set(jv_object_set(jv_object_set(jv_object(),
 		jv_string("run"), jv_string(r->name)), jv_string("events"), jv_number((double)seq)),
@@ -1103,4 +1396,34 @@ wf_run_remove(struct wf_run *r, char *err, size_t n)
 		return WF_EXIT_IO;
 	}
 	return 0;
+}
+
+int
+wf_run_remove_forced(const char *name, char *err, size_t n)
+{
+	struct wf_run *r;
+	int rc = wf_run_open(name, WF_RUN_LOCK | WF_RUN_BARE, &r, err, n);
+
+	if (rc == WF_EXIT_DENIED) {
+		/* A link planted as the run's directory: remove the link itself. */
+		char *root = wf_state_root(), *path = wf_run_path(name), perr[512];
+		struct stat st;
+
+		if (wf_state_prepare(root, 0, perr, sizeof perr) == 0 && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode)) {
+			rc = 0;
+			if (unlink(path) < 0) {
+				snprintf(err, n, "cannot remove '%s': %s", path, strerror(errno));
+				rc = WF_EXIT_IO;
+			}
+		}
+		free(root);
+		free(path);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	rc = wf_run_remove(r, err, n);
+	wf_run_close(r);
+	return rc;
 }

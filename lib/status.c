@@ -14,7 +14,7 @@ wf_run_is_live(struct wf_run *r)
 {
 	char err[256];
 	struct wf_run *probe;
-	int rc = wf_run_open(r->name, WF_RUN_LOCK_SHORT, &probe, err, sizeof err);
+	int rc = wf_run_open(r->name, WF_RUN_LOCK_SHORT | WF_RUN_BARE, &probe, err, sizeof err);
 
 	if (rc == 0)
 		wf_run_close(probe);

@@ -357,13 +357,23 @@ struct wf_run {
 	long seq;		/* seq of the last journal event */
 	off_t journal_size;	/* bytes of history.jsonl that hold whole events */
 	int events_since_snapshot;
+	long lines;		/* journal lines up to journal_size */
+	char last_crc[9];	/* checksum of the last event, as its line has it */
+	/*
+	 * Set when state.json did not agree with the journal (or could not
+	 * be read) and r->state was rebuilt from the journal alone: what was
+	 * wrong, e.g. "state.json disagrees with history.jsonl (...)".  A
+	 * writing open has already warned and rewritten state.json.
+	 */
+	char *snapshot_problem;
 };
 
 enum {
 	WF_RUN_CREATE = 1,	/* create the run directory if missing */
 	WF_RUN_LOCK = 2,	/* take the run's flock and record our pid (75 if held) */
 	WF_RUN_WRITE = 4,	/* open the journal for appending; set aside a torn tail */
-	WF_RUN_LOCK_SHORT = 8	/* take the flock briefly, without claiming the run */
+	WF_RUN_LOCK_SHORT = 8,	/* take the flock briefly, without claiming the run */
+	WF_RUN_BARE = 16	/* read neither snapshot nor journal (fsck, rm --force, probes) */
 };
 
 /* ${WF_STATE_DIR:-${XDG_STATE_HOME:-~/.local/state}/wf}, malloc'd. */
@@ -375,8 +385,15 @@ int wf_run_exists(const char *name);
 int wf_state_prepare(const char *root, int create, char *err, size_t n);
 /*
  * Open run NAME with FLAGS; r->state is the snapshot plus the journal
- * replayed after it.  Returns 0, 66 no such run, 75 locked (ERR names the
- * holder), 77 unsafe permissions or a symlink, 74 I/O or a damaged journal.
+ * replayed after it.  The snapshot never overrides the journal: it is
+ * used only when it carries its own checksum and ends where the journal
+ * has the event it names, and the events after it follow its last_seq;
+ * otherwise the state is rebuilt from the whole journal and
+ * r->snapshot_problem says what disagreed (a writing open warns and
+ * rewrites state.json, a reading one writes nothing).  Every line's
+ * checksum is checked.  Returns 0, 66 no such run, 75 locked (ERR names
+ * the holder), 77 unsafe permissions or a symlink, 74 I/O or a damaged
+ * journal.
  */
 int wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n);
 void wf_run_close(struct wf_run *r);
@@ -411,6 +428,12 @@ char *wf_run_resume_hint(jv s, const char *name);
 void wf_run_print_status(struct wf_run *r, jv s);
 /* Remove the run directory and everything in it (never following links). */
 int wf_run_remove(struct wf_run *r, char *err, size_t n);
+/*
+ * wf-state rm --force: remove run NAME without reading its state, so a
+ * damaged run can go; a link planted as its directory is removed, never
+ * followed.  0, 65, 66, 75 while a process holds it, 77, 74 with ERR.
+ */
+int wf_run_remove_forced(const char *name, char *err, size_t n);
 /* The reducer: state ST after event EV (both consumed). */
 jv wf_state_apply(jv st, jv ev);
 /* temp file, fsync, rename, fsync of the directory: 0 or -1/errno. */

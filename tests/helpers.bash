@@ -33,3 +33,11 @@ write() {
 	mkdir -p "$(dirname "$1")"
 	cat > "$1"
 }
+
+# Append event $2 (compact JSON, no crc) to the journal $1 as wf-state
+# writes it: with its CRC-32 in a last "crc" member (wf-json(7)).
+journal_append() {
+	local crc
+	crc=$(printf '%s' "$2" | gzip -c | tail -c8 | head -c4 | od -An -tx4 | tr -d ' \n')
+	printf '%s,"crc":"%s"}\n' "${2%\}}" "$crc" >> "$1"
+}
