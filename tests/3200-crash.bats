@@ -39,12 +39,17 @@ wait_exists() {
 		kill -9 "$pid"
 		wait "$pid" 2>/dev/null || true
 		kills=$((kills + 1))
-		# Let the step's command (if it outlived the runner) finish, then
-		# wait for whatever still holds the lock to go away.
+		# Let the step's command (if it outlived the runner) finish, and
+		# whatever it left behind (a step child writing its output file,
+		# holding the lock) go away before checking the run.
 		rm -f "hold-s$p"
 		for _ in $(seq 1 600); do
+			pgrep -f "$WORK/hold-s$p" >/dev/null || break
+			sleep 0.05
+		done
+		for _ in $(seq 1 600); do
 			run wf-state fsck fifty
-			[ "$status" != 75 ] && break
+			[ "$status" = 0 ] && break
 			sleep 0.05
 		done
 		assert_success
