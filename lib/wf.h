@@ -371,8 +371,16 @@ int wf_action_sensitive(const char *action);
  * and ./.wf/config.yaml, as an array; invalid after problems in DIAG.
  */
 jv wf_auto_approve_patterns(struct wf_diag *diag);
-/* The pattern in PATTERNS (borrowed) that matches "action:ACTION" or COMMAND, or NULL. */
-const char *wf_auto_approved(jv patterns, const char *action, const char *command);
+/*
+ * The pattern in PATTERNS (borrowed) that approves a step, or NULL: "*"
+ * approves every step; "action:GLOB" matches "action:ACTION"; any other
+ * pattern is split on blanks and matches the shell command COMMAND (as
+ * written, or NULL for other actions) only when COMMAND is one simple
+ * command whose words, after quote removal and "${NAME}" taken from VARS
+ * (borrowed object of the variables the step's environment carries),
+ * match it word for word, a last "*" matching any remaining words.
+ */
+const char *wf_auto_approved(jv patterns, const char *action, const char *command, jv vars);
 /* Has the workflow content with HASH been trusted with `wf trust`? */
 int wf_trusted(const char *hash);
 /* Trust HASH (recording PATH beside it): 0 or 74 with ERR. */
