@@ -61,6 +61,12 @@ main(int argc, char **argv)
 				return WF_EXIT_USAGE;
 			}
 			*eq = '\0';
+			if (wf_env_name_reserved(optarg)) {
+				wf_warn("--var %s: variable '%s' would change what commands run, so a workflow may not set it (use another name)",
+					optarg, optarg);
+				jv_free(o.vars);
+				return WF_EXIT_DATA;
+			}
 			o.vars = jv_object_set(o.vars, jv_string(optarg), jv_string(eq + 1));
 			break;
 		}

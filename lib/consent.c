@@ -1,9 +1,13 @@
 /*
  * consent.c: what may run without asking.  The user's and the project's
  * configuration list auto-approve patterns; `wf trust` pins a workflow
- * file's content hash as approved.  The driver asks for everything else
+ * file's content hash as approved.  A pattern other than the catch-all
+ * "*" and "action:NAME" approves only a shell command that is exactly one
+ * simple command, word for word, so "echo *" never approves
+ * "echo hi; touch pwned".  The driver asks for everything else
  * that runs a command or changes something outside the run.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -105,28 +109,231 @@ wf_auto_approve_patterns(struct wf_diag *diag)
 	return pats;
 }
 
+/* Is S[0..N) a shell variable name? */
+static int
+shell_name(const char *s, size_t n)
+{
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* A command as the words the shell would pass, or the reason it is not one simple command. */
+struct words {
+	char **v;
+	size_t n;
+	struct wf_buf cur;
+	int in_word;		/* the current word has begun (even if empty: "") */
+};
+
+static void
+word_end(struct words *w)
+{
+	if (!w->in_word)
+		return;
+	w->v = wf_xrealloc(w->v, (w->n + 2) * sizeof *w->v);
+	w->v[w->n++] = wf_xstrndup(w->cur.s ? w->cur.s : "", w->cur.len);
+	w->v[w->n] = NULL;
+	w->cur.len = 0;
+	w->in_word = 0;
+}
+
+static void
+word_add(struct words *w, char c)
+{
+	wf_buf_addch(&w->cur, c);
+	w->in_word = 1;
+}
+
+/*
+ * The value the shell gives the expansion "${NAME}" at *P (advanced past
+ * it): a variable of VARS (borrowed) that the step's environment carries
+ * under that name.  NULL for any other use of '$', and for names the
+ * environment does not carry as they are (secret, reserved, not set here):
+ * their value is not known, so the command is not matched.
+ */
+static char *
+expansion(const char **p, jv vars)
+{
+	const char *s = *p, *close;
+	char name[256];
+	size_t n;
+	jv v;
+	char *text = NULL;
+
+	if (s[1] != '{' || !(close = strchr(s + 2, '}')))
+		return NULL;
+	n = (size_t)(close - (s + 2));
+	if (n >= sizeof name || !shell_name(s + 2, n))
+		return NULL;
+	memcpy(name, s + 2, n);
+	name[n] = '\0';
+	if (wf_secret_name(name) || wf_env_name_reserved(name) || jv_get_kind(vars) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(vars), jv_string(name));
+	if (jv_get_kind(v) == JV_KIND_STRING || jv_get_kind(v) == JV_KIND_NUMBER ||
+	    jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE)
+		text = wf_jv_text(v);
+	jv_free(v);
+	if (text)
+		*p = close + 1;
+	return text;
+}
+
+/*
+ * Split the shell command CMD into the words the shell would pass to the
+ * one program it runs, with the quoting rules of sh(1): '...', "..." and
+ * backslash; "${NAME}" is replaced by its value from VARS (borrowed),
+ * split on blanks when unquoted.  NULL when CMD is not exactly one simple
+ * command: an operator or separator (; & | < > ( ) and newlines), a
+ * command substitution, any other use of $, a comment, an assignment or
+ * a reserved word in front, an unterminated quote, or no word at all.
+ */
+static char **
+simple_command_words(const char *cmd, jv vars)
+{
+	static const char *const reserved[] = { "!", "{", "}", "[[", "]]", "if", "then", "else", "elif",
+						"fi", "case", "esac", "for", "while", "until", "do", "done",
+						"function", "select", "time", "in", "coproc", NULL };
+	struct words w = {0};
+	const char *p = cmd;
+
+	while (*p) {
+		char c = *p;
+
+		if (c == ' ' || c == '\t') {
+			word_end(&w);
+			p++;
+		} else if (strchr("\n;&|<>()`", c) || (c == '#' && !w.in_word)) {
+			goto no;
+		} else if (c == '\\') {
+			if (!p[1] || p[1] == '\n')
+				goto no;
+			word_add(&w, p[1]);
+			p += 2;
+		} else if (c == '\'') {
+			const char *end = strchr(p + 1, '\'');
+
+			if (!end || memchr(p + 1, '\n', (size_t)(end - p - 1)))
+				goto no;
+			w.in_word = 1;
+			wf_buf_add(&w.cur, p + 1, (size_t)(end - p - 1));
+			p = end + 1;
+		} else if (c == '"') {
+			w.in_word = 1;
+			for (p++; *p != '"'; ) {
+				if (!*p || *p == '`' || *p == '\n')
+					goto no;
+				if (*p == '\\' && p[1] && strchr("$`\"\\", p[1])) {
+					wf_buf_addch(&w.cur, p[1]);
+					p += 2;
+				} else if (*p == '\\' && p[1] == '\n') {
+					goto no;
+				} else if (*p == '$') {
+					char *val = expansion(&p, vars);
+
+					if (!val)
+						goto no;
+					wf_buf_addstr(&w.cur, val);
+					free(val);
+				} else {
+					wf_buf_addch(&w.cur, *p++);
+				}
+			}
+			p++;
+		} else if (c == '$') {
+			char *val = expansion(&p, vars);
+
+			if (!val)
+				goto no;
+			/* Unquoted: field splitting on blanks, as the shell does. */
+			for (const char *q = val; *q; q++)
+				if (*q == ' ' || *q == '\t' || *q == '\n')
+					word_end(&w);
+				else
+					word_add(&w, *q);
+			free(val);
+		} else {
+			word_add(&w, c);
+			p++;
+		}
+	}
+	word_end(&w);
+	if (!w.n)
+		goto no;
+	for (int i = 0; reserved[i]; i++)
+		if (!strcmp(w.v[0], reserved[i]))
+			goto no;
+	{
+		size_t k = strcspn(w.v[0], "=");
+
+		if (w.v[0][k] == '=' && shell_name(w.v[0], k))
+			goto no;
+	}
+	wf_buf_free(&w.cur);
+	return w.v;
+no:
+	wf_buf_free(&w.cur);
+	wf_strv_free(w.v);
+	return NULL;
+}
+
+/* Does PATTERN, split on blanks, match WORDS: each word a glob against one word, a last "*" any rest? */
+static int
+words_match(const char *pattern, char **words)
+{
+	char *copy = wf_xstrdup(pattern), *save = NULL;
+	size_t i = 0;
+	int ok = 1, any_pattern = 0;
+
+	for (char *pw = strtok_r(copy, " \t", &save); pw && ok; pw = strtok_r(NULL, " \t", &save)) {
+		any_pattern = 1;
+		if (!strcmp(pw, "*") && !strtok_r(NULL, " \t", &save)) {
+			/* The last word "*": any remaining words, or none. */
+			free(copy);
+			return 1;
+		}
+		if (!words[i] || fnmatch(pw, words[i], 0) != 0)
+			ok = 0;
+		else
+			i++;
+	}
+	free(copy);
+	return ok && any_pattern && !words[i];
+}
+
 const char *
-wf_auto_approved(jv patterns, const char *action, const char *command)
+wf_auto_approved(jv patterns, const char *action, const char *command, jv vars)
 {
 	char label[160];
+	char **words = command ? simple_command_words(command, vars) : NULL;
+	const char *hit = NULL;
 
 	snprintf(label, sizeof label, "action:%s", action);
 	jv_array_foreach(patterns, i, p) {
 		const char *pat = jv_string_value(p);
-		int hit = fnmatch(pat, label, 0) == 0 || (command && fnmatch(pat, command, 0) == 0);
+		int yes;
 
-		(void)i;
-		if (hit) {
-			/* The pattern string lives on in PATTERNS. */
-			jv_free(p);
-			jv kept = jv_array_get(jv_copy(patterns), i);
-			const char *s = jv_string_value(kept);
-			jv_free(kept);
-			return s;
-		}
+		if (!strcmp(pat, "*"))
+			yes = 1;	/* the catch-all: every step, whatever it runs */
+		else if (!strncmp(pat, "action:", 7))
+			yes = fnmatch(pat, label, 0) == 0;
+		else
+			yes = words && words_match(pat, words);
 		jv_free(p);
+		if (yes && !hit) {
+			/* The pattern string lives on in PATTERNS. */
+			jv kept = jv_array_get(jv_copy(patterns), i);
+
+			hit = jv_string_value(kept);
+			jv_free(kept);
+		}
 	}
-	return NULL;
+	wf_strv_free(words);
+	return hit;
 }
 
 static char *

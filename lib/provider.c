@@ -8,7 +8,7 @@
  * shown to a person as it comes.  Failures are classified into the exit
  * codes of wf(7), retried with backoff when the provider says so and no
  * text has reached anyone yet, and optionally handed to a fallback model.
- * Every message that leaves is passed through the secret filter.
+ * Every message that leaves is passed through the masker (secret.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -1143,7 +1143,7 @@ model_brief(jv m)
 static void
 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A diagnostic on stderr, through the secret filter. */
+/* A diagnostic on stderr, through the masker. */
 static void
 say(const char *fmt, ...)
 {

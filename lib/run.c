@@ -806,6 +806,33 @@ record_consent(struct driver *d, const char *id, const char *what, const char *d
 }
 
 /*
+ * The auto-approve pattern that approves STEP (borrowed), or NULL.  A
+ * shell command is matched as written, with the run's variables as the
+ * step's environment will carry them: a name the workflow's or the
+ * step's env: sets is left out, its value being another.
+ */
+static const char *
+approving_pattern(struct driver *d, jv step, const char *action)
+{
+	int shell = !strcmp(action, "shell");
+	jv vars = shell ? wf_jv_get(d->run->state, "vars") : jv_null();
+	jv maps[2] = { wf_jv_get(d->wf, "env"), wf_jv_get(step, "env") };
+	const char *pat;
+
+	for (int m = 0; m < 2; m++) {
+		if (jv_get_kind(maps[m]) == JV_KIND_OBJECT && jv_get_kind(vars) == JV_KIND_OBJECT)
+			jv_object_foreach(maps[m], k, v) {
+				vars = jv_object_delete(vars, k);
+				jv_free(v);
+			}
+		jv_free(maps[m]);
+	}
+	pat = wf_auto_approved(d->patterns, action, shell ? wf_jv_str(step, "command") : NULL, vars);
+	jv_free(vars);
+	return pat;
+}
+
+/*
  * May the sensitive STEP run?  0 yes; otherwise the run has been stopped
  * and the exit code is returned: 3 waiting for consent, 77 declined.
  */
@@ -832,7 +859,7 @@ consent(struct driver *d, jv step, const char *id)
 	} else if (wf_jv_str(d->wf, "hash") && wf_trusted(wf_jv_str(d->wf, "hash"))) {
 		decision = "yes";
 		by = "trust";
-	} else if ((pat = wf_auto_approved(d->patterns, action, !strcmp(action, "shell") ? what : NULL))) {
+	} else if ((pat = approving_pattern(d, step, action))) {
 		decision = "yes";
 		by = "auto-approve";
 	} else if (d->tty_in && wf_jv_bool(d->wf, "interactive", 1)) {

@@ -1079,7 +1079,8 @@ wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n)
 	wf_now_iso(now);
 	full = jv_object_set(full, jv_string("seq"), jv_number((double)(r->seq + 1)));
 	full = jv_object_set(full, jv_string("time"), jv_string(now));
-	full = merge_object(full, jv_copy(ev));
+	/* No secret reaches the disk, in any form (secret.c). */
+	full = merge_object(full, wf_secret_mask_jv(jv_copy(ev)));
 	line = journal_line(jv_copy(full), &len);
 	if (wf_write_all(r->journalfd, line, len) < 0 ||
 	    (durable && fdatasync(r->journalfd) < 0)) {

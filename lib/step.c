@@ -23,137 +23,6 @@ extern char **environ;
 
 volatile int wf_step_stop;
 
-/* ---- secrets ---- */
-
-/* Is the environment variable NAME one whose value must never be shown or inherited? */
-int
-wf_secret_name(const char *name)
-{
-	size_t n = strlen(name);
-	static const char *const suffixes[] = { "_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD",
-						"_ACCESS_KEY", NULL };
-
-	if (!strcmp(name, "GH_TOKEN") || !strcmp(name, "GITHUB_TOKEN"))
-		return 1;
-	for (int i = 0; suffixes[i]; i++) {
-		size_t k = strlen(suffixes[i]);
-
-		if (n >= k && !strcmp(name + n - k, suffixes[i]))
-			return 1;
-	}
-	return strstr(name, "SECRET") != NULL;
-}
-
-/* The values of secret variables in our environment that are long enough to mask. */
-static char **
-secret_values(void)
-{
-	char **v = NULL;
-	size_t n = 0;
-
-	for (char **e = environ; *e; e++) {
-		char *eq = strchr(*e, '=');
-		char name[256];
-
-		if (!eq || (size_t)(eq - *e) >= sizeof name)
-			continue;
-		memcpy(name, *e, (size_t)(eq - *e));
-		name[eq - *e] = '\0';
-		if (wf_secret_name(name) && strlen(eq + 1) >= 8) {
-			v = wf_xrealloc(v, (n + 2) * sizeof *v);
-			v[n++] = wf_xstrdup(eq + 1);
-			v[n] = NULL;
-		}
-	}
-	return v;
-}
-
-/*
- * A masking stream: text goes in in chunks, comes out with every secret
- * replaced by ***, holding back just enough at the end of each chunk that
- * a secret split across two chunks is still caught.
- */
-struct masker {
-	char **secrets;
-	size_t longest;
-	struct wf_buf pending;
-	void (*out)(void *ctx, const char *p, size_t n);
-	void *ctx;
-};
-
-static void
-mask_emit(struct masker *m, int final)
-{
-	struct wf_buf b = {0};
-	size_t i = 0, keep = final ? 0 : (m->longest ? m->longest - 1 : 0);
-
-	while (i < m->pending.len) {
-		int hit = 0;
-
-		for (char **s = m->secrets; s && *s; s++) {
-			size_t k = strlen(*s);
-
-			if (i + k <= m->pending.len && !memcmp(m->pending.s + i, *s, k)) {
-				wf_buf_addstr(&b, "***");
-				i += k;
-				hit = 1;
-				break;
-			}
-		}
-		if (hit)
-			continue;
-		if (!final && m->pending.len - i <= keep)
-			break;
-		wf_buf_addch(&b, m->pending.s[i++]);
-	}
-	if (b.len)
-		m->out(m->ctx, b.s, b.len);
-	if (m->pending.s) {
-		memmove(m->pending.s, m->pending.s + i, m->pending.len - i);
-		m->pending.len -= i;
-		m->pending.s[m->pending.len] = '\0';
-	}
-	wf_buf_free(&b);
-}
-
-static void
-mask_write(struct masker *m, const char *p, size_t n)
-{
-	if (!m->secrets) {
-		m->out(m->ctx, p, n);
-		return;
-	}
-	wf_buf_add(&m->pending, p, n);
-	mask_emit(m, 0);
-}
-
-char *
-wf_mask_secrets(const char *text)
-{
-	char **sec = secret_values();
-	struct wf_buf b = {0};
-
-	wf_buf_addstr(&b, "");
-	for (const char *p = text; *p;) {
-		int hit = 0;
-
-		for (char **s = sec; s && *s; s++) {
-			size_t k = strlen(*s);
-
-			if (!strncmp(p, *s, k)) {
-				wf_buf_addstr(&b, "***");
-				p += k;
-				hit = 1;
-				break;
-			}
-		}
-		if (!hit)
-			wf_buf_addch(&b, *p++);
-	}
-	wf_strv_free(sec);
-	return wf_buf_detach(&b);
-}
-
 /* ---- capture of a command's output ---- */
 
 struct capture {
@@ -162,7 +31,7 @@ struct capture {
 	struct wf_buf out;	/* stdout, up to OUTPUT_VAR_MAX */
 	struct wf_buf err;	/* stderr, up to OUTPUT_EXCERPT */
 	int truncated;
-	struct masker mask[3];
+	struct wf_redactor mask[3];	/* each stream masked on its way to deliver() */
 	int io_error;
 	size_t printed;		/* bytes echoed to the terminal */
 	char *path[3];		/* where each stream is saved, once it prints something */
@@ -210,7 +79,7 @@ sink(void *vctx, int stream, const char *buf, size_t n)
 {
 	struct capture *c = vctx;
 
-	mask_write(&c->mask[stream], buf, n);
+	(void)wf_redactor_write(&c->mask[stream], buf, n);
 }
 
 /* Trim trailing newlines and spaces of S in place. */
@@ -305,21 +174,6 @@ shell_name(const char *s)
 	return 1;
 }
 
-/* Names a workflow may not set in a command's environment. */
-static int
-unsafe_env_name(const char *s)
-{
-	static const char *const bad[] = { "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS",
-					   "PS4", "PROMPT_COMMAND", NULL };
-
-	if (!strncmp(s, "LD_", 3) || !strncmp(s, "WF_", 3))
-		return 1;
-	for (int i = 0; bad[i]; i++)
-		if (!strcmp(s, bad[i]))
-			return 1;
-	return 0;
-}
-
 static void
 env_put(char ***env, size_t *n, const char *name, const char *value)
 {
@@ -346,9 +200,9 @@ put_env_map(char ***env, size_t *n, jv map, jv req, const char *id)
 			char *raw = wf_jv_text(v), err[256];
 			char *val = wf_subst(raw, req, 0, NULL, err, sizeof err);
 
-			if (shell_name(name) && !unsafe_env_name(name) && val)
+			if (shell_name(name) && !wf_env_name_reserved(name) && val)
 				env_put(env, n, name, val);
-			else if (!shell_name(name) || unsafe_env_name(name))
+			else if (!shell_name(name) || wf_env_name_reserved(name))
 				wf_warn("step '%s': not setting environment variable '%s'", id ? id : "?", name);
 			free(raw);
 			free(val);
@@ -415,7 +269,7 @@ step_env(jv req, jv *r)
 			if (shell_name(name)) {
 				char *wfname = wf_xasprintf("WF_VAR_%s", name);
 
-				if (!unsafe_env_name(name) && !wf_secret_name(name))
+				if (!wf_env_name_reserved(name) && !wf_secret_name(name))
 					env_put(&env, &n, name, val);
 				env_put(&env, &n, wfname, val);
 				free(wfname);
@@ -452,10 +306,11 @@ output_path(jv run, const char *id, const char *ext)
 	return wf_xasprintf("%s/steps/%06ld-%s.%s", dir, (long)wf_jv_num(run, "seq", 0), id, ext);
 }
 
-static void
+static int
 mask_out(void *ctx, const char *p, size_t n)
 {
 	deliver(ctx, p, n);
+	return 0;
 }
 
 /*
@@ -472,15 +327,10 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_step_stop, .sink = sink, .ctx = &cap };
 	struct wf_child c;
 	char *paths[3] = { NULL, NULL, NULL };
-	char **sec = secret_values();
-	size_t longest = 0;
 	int status = 0, rc;
 	const char *cwd = wf_jv_str(run, "cwd");
 	double t0 = wf_now_ms();
 
-	for (char **s = sec; s && *s; s++)
-		if (strlen(*s) > longest)
-			longest = strlen(*s);
 	cap.path[1] = paths[1] = output_path(run, id ? id : "step", "out");
 	cap.path[2] = paths[2] = output_path(run, id ? id : "step", "err");
 	if (!wf_jv_bool(run, "quiet", 0)) {
@@ -492,8 +342,6 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	for (int s = 1; s <= 2; s++) {
 		sink_ctx[s].cap = &cap;
 		sink_ctx[s].stream = s;
-		cap.mask[s].secrets = sec;
-		cap.mask[s].longest = longest;
 		cap.mask[s].out = mask_out;
 		cap.mask[s].ctx = &sink_ctx[s];
 	}
@@ -505,8 +353,7 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	}
 	rc = wf_communicate(&c, input, inlen, &o, &status);
 	for (int s = 1; s <= 2; s++)
-		if (sec)
-			mask_emit(&cap.mask[s], 1);
+		(void)wf_redactor_flush(&cap.mask[s]);
 	r = jv_object_set(r, jv_string("exit_code"), jv_number(wf_exit_code(status)));
 	if (rc == WF_COMM_TIMEOUT) {
 		r = result_fail(r, 124, "timed out after %gs; the step's processes were stopped",
@@ -524,7 +371,7 @@ out:
 	for (int s = 1; s <= 2; s++) {
 		if (cap.file[s] >= 0 && close(cap.file[s]) < 0 && !cap.io_error)
 			r = result_fail(r, 74, "cannot write '%s': %s", paths[s], strerror(errno));
-		wf_buf_free(&cap.mask[s].pending);
+		wf_buf_free(&cap.mask[s].pending);	/* after a failed spawn */
 	}
 	{
 		jv files = jv_object();
@@ -537,7 +384,6 @@ out:
 	}
 	free(paths[1]);
 	free(paths[2]);
-	wf_strv_free(sec);
 	rtrim(&cap.out);
 	if (!cap.out.s)
 		wf_buf_addstr(&cap.out, "");
@@ -819,23 +665,8 @@ wf_step_execute(jv req)
 		r = result_fail(r, 70, "action '%s' cannot run in wf-step", action);
 	wf_now_iso(now);
 	r = jv_object_set(r, jv_string("ended"), jv_string(now));
-	/* Nothing that leaves this process may carry a secret. */
-	{
-		jv o = wf_jv_get(r, "output"), e = wf_jv_get(r, "error");
-
-		if (jv_get_kind(o) == JV_KIND_STRING) {
-			char *m = wf_mask_secrets(jv_string_value(o));
-			r = jv_object_set(r, jv_string("output"), jv_string(m));
-			free(m);
-		}
-		if (jv_get_kind(e) == JV_KIND_STRING) {
-			char *m = wf_mask_secrets(jv_string_value(e));
-			r = jv_object_set(r, jv_string("error"), jv_string(m));
-			free(m);
-		}
-		jv_free(o);
-		jv_free(e);
-	}
+	/* Nothing that leaves this process may carry a secret, in any form. */
+	r = wf_secret_mask_jv(r);
 	free(action);
 	jv_free(step);
 	jv_free(req);

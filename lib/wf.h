@@ -277,6 +277,41 @@ int wf_communicate(struct wf_child *c, const char *input, size_t inlen,
 /* A wf_io_opts sink: stdout into the wf_buf CTX, stderr passed to ours. */
 void wf_sink_to_buf(void *ctx, int stream, const char *buf, size_t n);
 
+/* ---- secret.c: secret names, reserved names, the one masker ---- */
+
+/* Is NAME an environment variable that holds a secret (wf-step(1))? */
+int wf_secret_name(const char *name);
+/*
+ * Is NAME a variable a workflow may not set, because it changes what a
+ * command runs or how the shell reads it (PATH, HOME, IFS, LD_*, ...;
+ * wf-workflow(5))?
+ */
+int wf_env_name_reserved(const char *name);
+/* Mask VALUE (>= 8 bytes) from now on, in every form secret.c lists. */
+void wf_secret_add(const char *value);
+/* Register the value of every secret-named variable in our environment (done on first use anyway). */
+void wf_secret_add_env(void);
+/* How many forms are masked (0: masking changes nothing). */
+int wf_secret_count(void);
+/* TEXT[0..LEN) with every registered secret replaced by ***; malloc'd, NUL-terminated, NULs as spaces. */
+char *wf_redact(const char *text, size_t len);
+/* V (consumed) with every string in it, keys included, masked; returns ownership. */
+jv wf_secret_mask_jv(jv v);
+/*
+ * A streaming filter: bytes go in with wf_redactor_write and come out
+ * through OUT masked, holding back only a tail that could be the start
+ * of a secret, so a secret split across writes is still caught;
+ * wf_redactor_flush emits the rest and frees the buffer.  OUT returns 0,
+ * or -1 (passed back).
+ */
+struct wf_redactor {
+	struct wf_buf pending;
+	int (*out)(void *ctx, const char *p, size_t n);
+	void *ctx;
+};
+int wf_redactor_write(struct wf_redactor *r, const char *p, size_t n);
+int wf_redactor_flush(struct wf_redactor *r);
+
 /* ---- step.c: running one step ---- */
 
 /* Set by a signal handler: stop the running command and return "interrupted". */
@@ -289,10 +324,6 @@ extern volatile int wf_step_stop;
 jv wf_step_execute(jv req);
 /* Our environment (malloc'd, NULL-terminated) without the secret variables, except those named in ALLOWED (a borrowed list, or null). */
 char **wf_env_without_secrets(jv allowed);
-/* Is NAME an environment variable that holds a secret (wf-step(1))? */
-int wf_secret_name(const char *name);
-/* TEXT with the value of every secret in our environment replaced by ***; malloc'd. */
-char *wf_mask_secrets(const char *text);
 
 /* ---- ai.c: model calls from actions ---- */
 
@@ -340,8 +371,16 @@ int wf_action_sensitive(const char *action);
  * and ./.wf/config.yaml, as an array; invalid after problems in DIAG.
  */
 jv wf_auto_approve_patterns(struct wf_diag *diag);
-/* The pattern in PATTERNS (borrowed) that matches "action:ACTION" or COMMAND, or NULL. */
-const char *wf_auto_approved(jv patterns, const char *action, const char *command);
+/*
+ * The pattern in PATTERNS (borrowed) that approves a step, or NULL: "*"
+ * approves every step; "action:GLOB" matches "action:ACTION"; any other
+ * pattern is split on blanks and matches the shell command COMMAND (as
+ * written, or NULL for other actions) only when COMMAND is one simple
+ * command whose words, after quote removal and "${NAME}" taken from VARS
+ * (borrowed object of the variables the step's environment carries),
+ * match it word for word, a last "*" matching any remaining words.
+ */
+const char *wf_auto_approved(jv patterns, const char *action, const char *command, jv vars);
 /* Has the workflow content with HASH been trusted with `wf trust`? */
 int wf_trusted(const char *hash);
 /* Trust HASH (recording PATH beside it): 0 or 74 with ERR. */
@@ -462,31 +501,12 @@ int wf_run_dry(jv wf, struct wf_run_opts *o);
 /* ---- http.c / model.c: providers ---- */
 
 /*
- * keys.c: API keys and the secret filter (no libcurl).  Keys come from the
+ * keys.c: API keys (no libcurl; masking is secret.c).  Keys come from the
  * environment variable a provider names (api_key_env) or from the first
  * line a command prints (api_key_cmd: a list is the exact argv, a string
  * is split on blanks with no quoting or expansion; run without a shell,
  * stdin /dev/null, $WF_KEY_CMD_TIMEOUT seconds, default 30).
  */
-/* Mask VALUE (>= 8 bytes), its Base64 and its URL-encoded form from now on. */
-void wf_secret_add(const char *value);
-/* Register the value of every secret-named variable (wf_secret_name) in our environment. */
-void wf_secret_add_env(void);
-/* TEXT[0..LEN) with every registered secret replaced by ***; malloc'd, NUL-terminated. */
-char *wf_redact(const char *text, size_t len);
-/*
- * A streaming filter: bytes go in with wf_redactor_write and come out
- * through OUT masked, holding back only a tail that could be the start
- * of a secret; wf_redactor_flush emits the rest and frees the buffer.
- * OUT returns 0, or -1 (passed back).
- */
-struct wf_redactor {
-	struct wf_buf pending;
-	int (*out)(void *ctx, const char *p, size_t n);
-	void *ctx;
-};
-int wf_redactor_write(struct wf_redactor *r, const char *p, size_t n);
-int wf_redactor_flush(struct wf_redactor *r);
 /*
  * The key of provider PNAME (PROVIDER borrowed: api_key_env / api_key_cmd).
  * Returns a malloc'd key (registered with wf_secret_add; the caller

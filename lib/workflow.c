@@ -6,6 +6,7 @@
  * Every problem is collected with file:line:col, never just the first.
  */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -1056,6 +1057,74 @@ wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag 
 	return wf;
 }
 
+/* S in lowercase (the reserved names are all uppercase); malloc'd. */
+static char *
+lowercase(const char *s)
+{
+	char *l = wf_xstrdup(s);
+
+	for (char *p = l; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return l;
+}
+
+/*
+ * Refuse a variable name that would change what a step's commands run
+ * (wf_env_name_reserved): the names of MAP (borrowed; "variables" or
+ * "env" at BASE), or the literal target of a step's KEY field.
+ */
+static void
+check_reserved_names(struct ctx *c, jv map, const char *base)
+{
+	if (jv_get_kind(map) != JV_KIND_OBJECT)
+		return;
+	jv_object_foreach(map, k, v) {
+		if (wf_env_name_reserved(jv_string_value(k))) {
+			char *kp = key_path(base, jv_string_value(k));
+
+			char *low = lowercase(jv_string_value(k));
+
+			at(c, kp, 0, "variable '%s' would change what commands run, so a workflow may not set it (use another name, such as '%s')",
+			   jv_string_value(k), low);
+			free(low);
+			free(kp);
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
+static void
+check_reserved_targets(struct ctx *c, jv step, int i)
+{
+	static const char *const keys[] = { "name", "output", "variable", NULL };
+	char base[64];
+	jv env = wf_jv_get(step, "env");
+
+	snprintf(base, sizeof base, "/steps/%d", i);
+	for (int k = 0; keys[k]; k++) {
+		const char *t = wf_jv_str(step, keys[k]);
+
+		if (t && !strstr(t, "${") && wf_env_name_reserved(t)) {
+			char *kp = key_path(base, keys[k]);
+
+			char *low = lowercase(t);
+
+			at(c, kp, 1, "'%s': variable '%s' would change what commands run, so a workflow may not set it (use another name, such as '%s')",
+			   keys[k], t, low);
+			free(low);
+			free(kp);
+		}
+	}
+	{
+		char *ep = key_path(base, "env");
+
+		check_reserved_names(c, env, ep);
+		free(ep);
+	}
+	jv_free(env);
+}
+
 static jv
 parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag)
 {
@@ -1126,6 +1195,14 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 			at(&c, "/name", 1, "workflow name '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", name);
 		jv_free(nv);
 	}
+	{
+		jv vars = wf_jv_get(out, "variables"), env = wf_jv_get(out, "env");
+
+		check_reserved_names(&c, vars, "/variables");
+		check_reserved_names(&c, env, "/env");
+		jv_free(vars);
+		jv_free(env);
+	}
 	steps = wf_jv_get(doc, "steps");
 	has_steps = jv_object_has(jv_copy(doc), jv_string("steps"));
 	/* Hold the steps once, so that each raw step is freed as soon as it is checked. */
@@ -1146,6 +1223,8 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 
 			steps = jv_array_set(steps, i, jv_null());
 			s = check_step(&c, raw, i, file);
+			if (jv_is_valid(s))
+				check_reserved_targets(&c, s, i);
 			norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
 		}
 		check_flow(&c, norm);

@@ -223,8 +223,8 @@ Y
 	done
 	# The page names those variables, every unsafe name, and every secret suffix the code has.
 	text=$(rendered wf-step)
-	unsafe=$(sed -n '/^unsafe_env_name/,/^}/p' "$REPO_ROOT/lib/step.c" | grep -o '"[A-Z_]*"' | tr -d '"')
-	suffixes=$(sed -n '/^wf_secret_name/,/^}/p' "$REPO_ROOT/lib/step.c" | grep -o '"_*[A-Z_]*"' | tr -d '"')
+	unsafe=$(sed -n '/^wf_env_name_reserved/,/^}/p' "$REPO_ROOT/lib/secret.c" | grep -o '"[A-Z_]*"' | tr -d '"')
+	suffixes=$(sed -n '/^wf_secret_name/,/^}/p' "$REPO_ROOT/lib/secret.c" | grep -o '"_*[A-Z_]*"' | tr -d '"')
 	[ "$(wc -w <<<"$unsafe")" -ge 7 ]
 	[ "$(wc -w <<<"$suffixes")" -ge 7 ]
 	for w in WF_RUN_NAME WF_RUN_DIR WF_STEP_ID WF_VAR_NAME $unsafe $suffixes; do
