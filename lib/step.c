@@ -392,13 +392,8 @@ out:
 	if (cap.truncated)
 		r = jv_object_set(r, jv_string("output_truncated"), jv_true());
 	rtrim(&cap.err);
-	{
-		/* Masked as it streamed; once more as a whole, as output and error are on the way out. */
-		char *m = wf_mask_secrets(cap.err.s ? cap.err.s : "");
-
-		r = jv_object_set(r, jv_string("stderr"), jv_string(m));
-		free(m);
-	}
+	/* Masked as it streamed, and once more as a whole with the result. */
+	r = jv_object_set(r, jv_string("stderr"), jv_string(cap.err.s ? cap.err.s : ""));
 	wf_buf_free(&cap.err);
 	r = jv_object_set(r, jv_string("duration_ms"), jv_number((double)(long)(wf_now_ms() - t0)));
 	r = jv_object_set(r, jv_string("printed"), jv_number((double)cap.printed));
