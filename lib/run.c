@@ -1294,7 +1294,7 @@ static int
 load_workflow(struct wf_run_opts *o, jv *wf)
 {
 	struct wf_diag diag = {0};
-	char err[512];
+	char err[1024];
 	int code = 0;
 	char *path;
 
@@ -1311,6 +1311,11 @@ load_workflow(struct wf_run_opts *o, jv *wf)
 		jv_free(steps);
 		if (jv_get_kind(*wf) != JV_KIND_OBJECT || !wf_jv_str(*wf, "name") || !ok || !wf_jv_str(*wf, "hash")) {
 			wf_warn("standard input: not a canonical workflow (use 'wf-parse FILE | wf-run -')");
+			return WF_EXIT_DATA;
+		}
+		/* The schema wf-parse checks YAML with, on the JSON: nothing runs when it fails. */
+		if (wf_workflow_check_json(*wf, err, sizeof err)) {
+			wf_warn("%s", err);
 			return WF_EXIT_DATA;
 		}
 		return 0;
