@@ -417,12 +417,16 @@ decimal_span(const char *s)
 	return (size_t)(p - s);
 }
 
-/* Parse a duration in seconds; -1 when malformed. */
+/* The longest duration taken, in seconds (about 31 years): more is a typo, or an attack on the arithmetic. */
+#define DURATION_MAX 1e9
+
+/* Parse a duration in seconds; -1 when malformed or over DURATION_MAX. */
 static double
 parse_duration(jv v)
 {
 	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		return isfinite(jv_number_value(v)) && jv_number_value(v) >= 0 ? jv_number_value(v) : -1;
+		return isfinite(jv_number_value(v)) && jv_number_value(v) >= 0 &&
+		       jv_number_value(v) <= DURATION_MAX ? jv_number_value(v) : -1;
 	if (jv_get_kind(v) != JV_KIND_STRING)
 		return -1;
 	const char *s = jv_string_value(v);
@@ -436,14 +440,16 @@ parse_duration(jv v)
 	if (errno || end != s + decimal_span(s) || !isfinite(d) || d < 0)
 		return -1;
 	if (!*end || !strcmp(end, "s"))
-		return d;
-	if (!strcmp(end, "ms"))
-		return d / 1000.0;
-	if (!strcmp(end, "m"))
-		return d * 60;
-	if (!strcmp(end, "h"))
-		return d * 3600;
-	return -1;
+		;
+	else if (!strcmp(end, "ms"))
+		d /= 1000.0;
+	else if (!strcmp(end, "m"))
+		d *= 60;
+	else if (!strcmp(end, "h"))
+		d *= 3600;
+	else
+		return -1;
+	return d <= DURATION_MAX ? d : -1;
 }
 
 static int
@@ -593,7 +599,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		if (d < 0) {
 			show_value(v, shown, sizeof shown);
 			if (c->json)
-				field_at(c, path, f->name, "expected a number of seconds >= 0, got %s", shown);
+				field_at(c, path, f->name, "expected a number of seconds from 0 to %g, got %s", DURATION_MAX,
+					 jv_get_kind(v) == JV_KIND_NUMBER ? "a larger or negative number" : shown);
 			else
 				field_at(c, path, f->name, "expected a duration such as 30, \"30s\", \"5m\" or \"500ms\", got %s",
 					 shown);
