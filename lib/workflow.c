@@ -53,7 +53,8 @@ enum ftype {
 	F_OBJECT,	/* a mapping whose members its reader checks */
 	F_RECORDS,	/* a mapping of names to mappings */
 	F_LIST,		/* a list of anything */
-	F_MODEL		/* a model's name, or its description as a mapping */
+	F_MODEL,	/* a model's name, or its description as a mapping */
+	F_VARS		/* a run's variables: as F_MAP, and lists too (review-pr's comments) */
 };
 
 struct field {
@@ -467,11 +468,13 @@ is_yaml11_bool(const char *s)
 
 /*
  * Report each member of the mapping V (borrowed), the value of field F at
- * PATH, that is not a scalar (or, for RECORDS, not a mapping); the count.
+ * PATH, that is not a scalar (or a list, for F_VARS; or, for RECORDS, not
+ * a mapping); the count.
  */
 static int
 bad_members(struct ctx *c, const char *path, const struct field *f, jv v, int records)
 {
+	int lists = f->type == F_VARS;
 	int bad = 0;
 
 	/*
@@ -481,14 +484,14 @@ bad_members(struct ctx *c, const char *path, const struct field *f, jv v, int re
 	jv_object_foreach(v, k, val) {
 		jv_kind kk = jv_get_kind(val);
 
-		if (records ? kk != JV_KIND_OBJECT : kk == JV_KIND_OBJECT || kk == JV_KIND_ARRAY) {
+		if (records ? kk != JV_KIND_OBJECT : kk == JV_KIND_OBJECT || (kk == JV_KIND_ARRAY && !lists)) {
 			char *sub = key_path(path, jv_string_value(k));
 
 			if (records)
 				field_at(c, sub, jv_string_value(k), "expected an object, got %s", kind_of(c, val));
 			else
-				field_at(c, sub, jv_string_value(k), "a value in '%s' must be text, a number or a boolean, got %s",
-					 f->name, kind_of(c, val));
+				field_at(c, sub, jv_string_value(k), "a value in '%s' must be text, a number or a boolean%s, got %s",
+					 f->name, lists ? " (or a list)" : "", kind_of(c, val));
 			free(sub);
 			bad++;
 		}
@@ -610,7 +613,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		jv_free(v);
 		return jv_number(d);
 	}
-	case F_MAP: {
+	case F_MAP:
+	case F_VARS: {
 		if (jv_get_kind(v) == JV_KIND_NULL) {
 			jv_free(v);
 			return jv_object();
@@ -1466,7 +1470,7 @@ wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
 
 /* The members of a step request (wf-json(7)) that wf-step reads; "step" has its own schema. */
 static const struct field request_fields[] = {
-	{ "step", F_OBJECT, NULL }, { "vars", F_MAP, NULL }, { "steps", F_RECORDS, NULL },
+	{ "step", F_OBJECT, NULL }, { "vars", F_VARS, NULL }, { "steps", F_RECORDS, NULL },
 	{ "last", F_OBJECT, NULL }, { "loops", F_OBJECT, NULL }, { "iteration", F_INT, NULL },
 	{ "model", F_MODEL, NULL }, { "original_model", F_MODEL, NULL },
 	{ "transcript", F_LIST, NULL }, { "run", F_OBJECT, NULL }, { "answer", F_STR, NULL },
@@ -1828,7 +1832,7 @@ name_field(const char *path)
 {
 	struct wf_buf b = {0};
 	struct wf_diag d = {0};
-	jv doc, pos;
+	jv doc, pos = jv_null();	/* set by wf_yaml_load; a file that cannot be read leaves it null */
 	char *name = NULL;
 
 	if (wf_read_file(path, WF_YAML_MAX_BYTES, &b) == 0 &&

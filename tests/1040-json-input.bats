@@ -64,7 +64,7 @@ step 's1': field 'action': '../../../bin/sh' is not	{"step":{"id":"s1","action":
 a step request is an object with "step"	[{"step":{"id":"s1","action":"shell","command":"touch marker"}}]
 field 'step': expected an object, got a string	{"step":"touch marker"}
 field 'vars': expected a mapping of names to values, got an array	{"step":{"id":"s1","action":"shell","command":"touch marker"},"vars":["x"]}
-field 'vars.a': a value in 'vars' must be text, a number or a boolean, got an object	{"step":{"id":"s1","action":"shell","command":"touch marker"},"vars":{"a":{"b":1}}}
+field 'vars.a': a value in 'vars' must be text, a number or a boolean (or a list), got an object	{"step":{"id":"s1","action":"shell","command":"touch marker"},"vars":{"a":{"b":1}}}
 field 'steps': expected an object of objects, got an array	{"step":{"id":"s1","action":"shell","command":"touch marker"},"steps":[1]}
 field 'steps.s0': expected an object, got a string	{"step":{"id":"s1","action":"shell","command":"touch marker"},"steps":{"s0":"x"}}
 field 'run': expected an object, got a string	{"step":{"id":"s1","action":"shell","command":"touch marker"},"run":"x"}
@@ -114,6 +114,13 @@ T
 		n=$((n + 1))
 	done < <(step_cases)
 	[ "$n" -ge 30 ]
+}
+
+@test "wf-step runs a request whose variables hold a list, as review-pr's comments do" {
+	echo '{"step":{"id":"s1","action":"shell","command":"touch marker"},"vars":{"l":[{"path":"a.c","line":1}],"n":null}}' > in
+	run --separate-stderr wf-step < in
+	assert_success
+	[ -e marker ]
 }
 
 @test "wf-step --serve answers a hostile request with a 65 result naming the field, and goes on" {
