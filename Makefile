@@ -5,6 +5,8 @@
 # make demo       build and run an example workflow (installs only the build packages)
 # make fresh      as root: the README's two commands in a new minimal Debian root
 # make bench      benchmarks, as ratios against baselines run alongside
+# make fuzz       libFuzzer over wf-step's and 'wf-run -'s JSON input, each
+#                 target FUZZ_SECONDS (60); needs clang and libFuzzer
 # make install    PREFIX=/usr/local DESTDIR= (binaries, man, completion, examples)
 
 PREFIX  ?= /usr/local
@@ -128,6 +130,42 @@ fresh:
 
 bench: all $(FAKES)
 	WF_BIN=$(abspath $(BIN)) sh tests/bench.sh
+
+# Fuzzing: each tests/fuzz/fuzz-NAME.c is a libFuzzer target over one JSON
+# input, parsed and checked as the program does, stopping before anything
+# runs.  The library is rebuilt with clang under ASan+UBSan in build/fuzz/;
+# each target runs FUZZ_SECONDS from tests/fuzz/corpus/NAME (new inputs
+# go to build/fuzz/corpus/NAME, findings to build/fuzz/crash-*), and a
+# crash, a sanitizer report or a leak fails the target.  libFuzzer comes
+# with Debian's clang, in libclang-rt-14-dev (libclang-rt-dev).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS   = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_NAMES    = $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+		echo "fuzz: '$(FUZZ_CC)' not found: install Debian's clang (apt-get install clang libclang-rt-dev), or set FUZZ_CC" >&2; exit 1; }
+	@mkdir -p build/fuzz
+	@printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > build/fuzz/probe.c
+	@$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o build/fuzz/probe build/fuzz/probe.c 2>/dev/null || { \
+		echo "fuzz: '$(FUZZ_CC)' cannot link with -fsanitize=fuzzer: libFuzzer is missing (Debian: apt-get install libclang-rt-dev, or libclang-rt-14-dev)" >&2; exit 1; }
+	$(MAKE) CC=$(FUZZ_CC) OBJ=build/fuzz/obj CFLAGS="$(FUZZ_CFLAGS)" build/fuzz/obj/libwf.a
+	@for n in $(FUZZ_NAMES); do \
+		echo "$(FUZZ_CC) ... -o build/fuzz/fuzz-$$n tests/fuzz/fuzz-$$n.c"; \
+		$(FUZZ_CC) $(CPPFLAGS_WF) $(CPPFLAGS) $(WFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+			-o build/fuzz/fuzz-$$n tests/fuzz/fuzz-$$n.c build/fuzz/obj/libwf.a $(LIBS) || exit 1; \
+	done
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p build/fuzz/corpus/$$n tests/fuzz/corpus/$$n; \
+		echo "fuzz: fuzz-$$n for $(FUZZ_SECONDS)s"; \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		build/fuzz/fuzz-$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/crash-$$n- build/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+			2> build/fuzz/fuzz-$$n.log || { tail -n 60 build/fuzz/fuzz-$$n.log >&2; \
+			echo "fuzz: fuzz-$$n found a crash: build/fuzz/crash-$$n-*" >&2; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^Done ' build/fuzz/fuzz-$$n.log; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/workflows/examples \

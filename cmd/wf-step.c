@@ -27,7 +27,7 @@ static int
 serve(void)
 {
 	struct wf_buf in = {0};
-	char buf[65536], err[512];
+	char buf[65536], err[1024];
 
 	for (;;) {
 		char *nl = in.len ? memchr(in.s, '\n', in.len) : NULL;
@@ -39,7 +39,8 @@ serve(void)
 
 			memmove(in.s, nl + 1, in.len - n - 1);
 			in.len -= n + 1;
-			if (!jv_is_valid(req) || jv_get_kind(req) != JV_KIND_OBJECT) {
+			if (!jv_is_valid(req) || wf_step_request_check(req, err, sizeof err)) {
+				/* Refused before anything runs, like wf-step without --serve. */
 				jv_free(req);
 				res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
 				res = jv_object_set(res, jv_string("exit_code"), jv_number(WF_EXIT_DATA));
@@ -68,7 +69,7 @@ int
 main(int argc, char **argv)
 {
 	struct sigaction sa;
-	char err[512];
+	char err[1024];
 	jv req, res;
 	const char *status;
 	int rc;
@@ -107,13 +108,10 @@ main(int argc, char **argv)
 		wf_warn("standard input: not a step request: %s", err);
 		return WF_EXIT_DATA;
 	}
-	jv step = wf_jv_get(req, "step");
-	int has_action = wf_jv_str(step, "action") != NULL;
-
-	jv_free(step);
-	if (jv_get_kind(req) != JV_KIND_OBJECT || !has_action) {
+	/* Checked against the schema wf-parse uses: a bad request runs nothing. */
+	if (wf_step_request_check(req, err, sizeof err)) {
 		jv_free(req);
-		wf_warn("standard input: a step request needs \"step\" with an \"action\" (wf-json(7))");
+		wf_warn("%s", err);
 		return WF_EXIT_DATA;
 	}
 	res = wf_step_execute(req);

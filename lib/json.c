@@ -32,9 +32,12 @@ wf_json_parse(const char *buf, size_t len, char *err, size_t errlen)
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);
 
-		if (jv_get_kind(msg) == JV_KIND_STRING)
-			snprintf(err, errlen, "%s", jv_string_value(msg));
-		else
+		if (jv_get_kind(msg) == JV_KIND_STRING) {
+			/* jq quotes the whole input after the position: keep the message one short line. */
+			const char *m = jv_string_value(msg), *q = strstr(m, " (while parsing '");
+
+			snprintf(err, errlen, "%.*s", (int)(q ? (size_t)(q - m) : strlen(m)), m);
+		} else
 			snprintf(err, errlen, "expected one JSON document, got none");
 		jv_free(msg);
 		return jv_invalid();

@@ -1432,7 +1432,7 @@ static int
 load_workflow(struct wf_run_opts *o, jv *wf)
 {
 	struct wf_diag diag = {0};
-	char err[512];
+	char err[1024];
 	int code = 0;
 	char *path;
 
@@ -1443,12 +1443,15 @@ load_workflow(struct wf_run_opts *o, jv *wf)
 			wf_warn("standard input: %s", err);
 			return WF_EXIT_DATA;
 		}
-		jv steps = wf_jv_get(*wf, "steps");
-		int ok = jv_get_kind(steps) == JV_KIND_ARRAY;
-
-		jv_free(steps);
-		if (jv_get_kind(*wf) != JV_KIND_OBJECT || !wf_jv_str(*wf, "name") || !ok || !wf_jv_str(*wf, "hash")) {
+		/* Something else altogether gets a hint; a workflow with a fault, the fault. */
+		if (jv_get_kind(*wf) != JV_KIND_OBJECT ||
+		    (!jv_object_has(jv_copy(*wf), jv_string("steps")) && !jv_object_has(jv_copy(*wf), jv_string("hash")))) {
 			wf_warn("standard input: not a canonical workflow (use 'wf-parse FILE | wf-run -')");
+			return WF_EXIT_DATA;
+		}
+		/* The schema wf-parse checks YAML with, on the JSON: nothing runs when it fails. */
+		if (wf_workflow_check_json(*wf, err, sizeof err)) {
+			wf_warn("%s", err);
 			return WF_EXIT_DATA;
 		}
 		return 0;

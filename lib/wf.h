@@ -187,6 +187,21 @@ jv wf_workflow_parse(const char *buf, size_t len, const char *file,
 		     struct wf_diag *diag);
 /* Read FILE and wf_workflow_parse it; I/O errors go to DIAG with *CODE 66/74. */
 jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
+/*
+ * Check a canonical workflow as wf-parse prints it (WF borrowed) against
+ * the same schema wf-parse checks YAML with, types exact, every jump
+ * target and "next" naming a step, no text holding a NUL.  Returns 0, or
+ * WF_EXIT_DATA with the first problem as one line in ERR, such as
+ * "step 's1': field 'command': expected a string, got a number".
+ */
+int wf_workflow_check_json(jv wf, char *err, size_t errlen);
+/*
+ * The same for a step request (wf-json(7)), REQ borrowed: its "step"
+ * against its action's schema (jump targets are not checked: the other
+ * steps are not at hand), and the types of "vars", "steps", "model",
+ * "run" and the other members wf-step reads.  Nothing is run.
+ */
+int wf_step_request_check(jv req, char *err, size_t errlen);
 /* Index of step ID in the canonical workflow WF (borrowed), or -1. */
 int wf_workflow_step_index(jv wf, const char *id);
 /*

@@ -50,7 +50,12 @@ enum ftype {
 	F_STRLIST,	/* a list of texts, or one text */
 	F_ANY,
 	F_RETRY,	/* {attempts, delay} */
-	F_BUDGET	/* {tokens, usd} */
+	F_BUDGET,	/* {tokens, usd} */
+	F_OBJECT,	/* a mapping whose members its reader checks */
+	F_RECORDS,	/* a mapping of names to mappings */
+	F_LIST,		/* a list of anything */
+	F_MODEL,	/* a model's name, or its description as a mapping */
+	F_VARS		/* a run's variables: as F_MAP, and lists too (review-pr's comments) */
 };
 
 struct field {
@@ -170,11 +175,58 @@ struct ctx {
 	const char *file;
 	jv pos;
 	struct wf_diag *diag;
+	/*
+	 * Checking a canonical JSON document (wf-json(7)) rather than YAML:
+	 * types are exact (no text for a number, no shorthand), Codi's
+	 * spellings are not folded, members the schema does not know are
+	 * ignored as wf-json(7) asks of every reader, and messages name the
+	 * step by its id and the field by its path instead of a line:col.
+	 */
+	int json;
+	int one_step;	/* json: the single step of a request; its jumps name steps not at hand */
+	jv ids;		/* json: each step's id (or null) by index, for messages */
 };
 
 static void
 at(struct ctx *c, const char *path, int value, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* The index N of a PATH under "/steps/N", or -1; *REST gets what follows it. */
+static int
+step_of_path(const char *path, const char **rest)
+{
+	char *end;
+	long i;
+
+	if (strncmp(path, "/steps/", 7) || path[7] < '0' || path[7] > '9')
+		return -1;
+	i = strtol(path + 7, &end, 10);
+	if ((*end && *end != '/') || i > 1000000000)
+		return -1;
+	*rest = end;
+	return (int)i;
+}
+
+/* MSG for a JSON document: "step 'ID': " in front when PATH is in a step that MSG does not name. */
+static void
+json_at(struct ctx *c, const char *path, const char *msg)
+{
+	const char *rest;
+	int i = step_of_path(path, &rest);
+
+	if (i < 0 || !strncmp(msg, "step ", 5)) {
+		wf_diag_add(c->diag, NULL, 0, 0, "%s", msg);
+		return;
+	}
+	jv id = jv_get_kind(c->ids) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(c->ids))
+		? jv_array_get(jv_copy(c->ids), i) : jv_null();
+
+	if (jv_get_kind(id) == JV_KIND_STRING && wf_name_valid(jv_string_value(id)))
+		wf_diag_add(c->diag, NULL, 0, 0, "step '%s': %s", jv_string_value(id), msg);
+	else
+		wf_diag_add(c->diag, NULL, 0, 0, "step %d: %s", i + 1, msg);
+	jv_free(id);
+}
 
 /* Report FMT at the position recorded for PATH (the key, or the value when VALUE). */
 static void
@@ -193,7 +245,10 @@ at(struct ctx *c, const char *path, int value, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	wf_diag_add(c->diag, c->file, line, col, "%s", msg);
+	if (c->json)
+		json_at(c, path, msg);
+	else
+		wf_diag_add(c->diag, c->file, line, col, "%s", msg);
 }
 
 /* BASE plus "/KEY" as a JSON pointer (KEY's '~' and '/' escaped as yaml.c records them); malloc'd. */
@@ -280,6 +335,58 @@ show_value(jv v, char *out, size_t n)
 		snprintf(out, n, "%s", kind_name(v));
 }
 
+/* V's kind (borrowed) in the words of the document being checked: YAML's, or JSON's. */
+static const char *
+kind_of(const struct ctx *c, jv v)
+{
+	if (!c->json)
+		return kind_name(v);
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING: return "a string";
+	case JV_KIND_ARRAY: return "an array";
+	case JV_KIND_OBJECT: return "an object";
+	case JV_KIND_NULL: return "null";
+	default: return kind_name(v);
+	}
+}
+
+static void
+field_at(struct ctx *c, const char *path, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Report FMT about the value of the field NAME at PATH: "'NAME': FMT" at
+ * the value's line:col in YAML; "field 'a.b': FMT" in JSON, the field
+ * spelt as its path within the step (or the document), dots between keys.
+ */
+static void
+field_at(struct ctx *c, const char *path, const char *name, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!c->json) {
+		at(c, path, 1, "'%s': %s", name, msg);
+		return;
+	}
+	struct wf_buf f = {0};
+	const char *rest = path;
+
+	if (step_of_path(path, &rest) < 0)
+		rest = path;
+	for (const char *p = *rest == '/' ? rest + 1 : rest; *p; p++) {
+		if (p[0] == '~' && (p[1] == '0' || p[1] == '1'))
+			wf_buf_addch(&f, *++p == '0' ? '~' : '/');
+		else
+			wf_buf_addch(&f, *p == '/' ? '.' : *p);
+	}
+	at(c, path, 1, "field '%s': %s", f.s ? f.s : name, msg);
+	wf_buf_free(&f);
+}
+
 /* ---- value checks ---- */
 
 /*
@@ -312,12 +419,16 @@ decimal_span(const char *s)
 	return (size_t)(p - s);
 }
 
-/* Parse a duration in seconds; -1 when malformed. */
+/* The longest duration taken, in seconds (about 31 years): more is a typo, or an attack on the arithmetic. */
+#define DURATION_MAX 1e9
+
+/* Parse a duration in seconds; -1 when malformed or over DURATION_MAX. */
 static double
 parse_duration(jv v)
 {
 	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		return isfinite(jv_number_value(v)) && jv_number_value(v) >= 0 ? jv_number_value(v) : -1;
+		return isfinite(jv_number_value(v)) && jv_number_value(v) >= 0 &&
+		       jv_number_value(v) <= DURATION_MAX ? jv_number_value(v) : -1;
 	if (jv_get_kind(v) != JV_KIND_STRING)
 		return -1;
 	const char *s = jv_string_value(v);
@@ -331,14 +442,16 @@ parse_duration(jv v)
 	if (errno || end != s + decimal_span(s) || !isfinite(d) || d < 0)
 		return -1;
 	if (!*end || !strcmp(end, "s"))
-		return d;
-	if (!strcmp(end, "ms"))
-		return d / 1000.0;
-	if (!strcmp(end, "m"))
-		return d * 60;
-	if (!strcmp(end, "h"))
-		return d * 3600;
-	return -1;
+		;
+	else if (!strcmp(end, "ms"))
+		d /= 1000.0;
+	else if (!strcmp(end, "m"))
+		d *= 60;
+	else if (!strcmp(end, "h"))
+		d *= 3600;
+	else
+		return -1;
+	return d <= DURATION_MAX ? d : -1;
 }
 
 static int
@@ -354,6 +467,41 @@ is_yaml11_bool(const char *s)
 	return 0;
 }
 
+/*
+ * Report each member of the mapping V (borrowed), the value of field F at
+ * PATH, that is not a scalar (or a list, for F_VARS; or, for RECORDS, not
+ * a mapping); the count.
+ */
+static int
+bad_members(struct ctx *c, const char *path, const struct field *f, jv v, int records)
+{
+	int lists = f->type == F_VARS;
+	int bad = 0;
+
+	/*
+	 * jv_object_foreach borrows its object and evaluates the argument at
+	 * every turn: never pass it jv_copy(...), which would leak references.
+	 */
+	jv_object_foreach(v, k, val) {
+		jv_kind kk = jv_get_kind(val);
+
+		if (records ? kk != JV_KIND_OBJECT : kk == JV_KIND_OBJECT || (kk == JV_KIND_ARRAY && !lists)) {
+			char *sub = key_path(path, jv_string_value(k));
+
+			if (records)
+				field_at(c, sub, jv_string_value(k), "expected an object, got %s", kind_of(c, val));
+			else
+				field_at(c, sub, jv_string_value(k), "a value in '%s' must be text, a number or a boolean%s, got %s",
+					 f->name, lists ? " (or a list)" : "", kind_of(c, val));
+			free(sub);
+			bad++;
+		}
+		jv_free(k);
+		jv_free(val);
+	}
+	return bad;
+}
+
 /* Check V (consumed) against TYPE; returns the canonical value, or invalid after a message. */
 static jv
 check_value(struct ctx *c, const char *path, const struct field *f, jv v)
@@ -363,8 +511,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 	switch (f->type) {
 	case F_STR:
 	case F_STEP:
-		if (jv_get_kind(v) == JV_KIND_NUMBER || jv_get_kind(v) == JV_KIND_TRUE ||
-		    jv_get_kind(v) == JV_KIND_FALSE) {
+		if (!c->json && (jv_get_kind(v) == JV_KIND_NUMBER || jv_get_kind(v) == JV_KIND_TRUE ||
+				 jv_get_kind(v) == JV_KIND_FALSE)) {
 			char *t = wf_jv_text(v);
 
 			jv_free(v);
@@ -372,7 +520,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			free(t);
 		}
 		if (jv_get_kind(v) != JV_KIND_STRING) {
-			at(c, path, 1, "'%s': expected text, got %s", f->name, kind_name(v));
+			field_at(c, path, f->name, "expected %s, got %s", c->json ? "a string" : "text",
+				 kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
@@ -392,8 +541,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			}
 			if (!ok) {
 				show_value(v, shown, sizeof shown);
-				at(c, path, 1, "'%s': expected one of %s, got %s", f->name,
-				   f->choices, shown);
+				field_at(c, path, f->name, "expected one of %s, got %s", f->choices, shown);
 				jv_free(v);
 				return jv_invalid();
 			}
@@ -403,7 +551,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 	case F_NUM: {
 		double d;
 
-		if (jv_get_kind(v) == JV_KIND_STRING) {
+		if (!c->json && jv_get_kind(v) == JV_KIND_STRING) {
 			char *end;
 			const char *s = jv_string_value(v);
 
@@ -412,8 +560,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			d = span ? strtod(s, &end) : 0;
 			if (!span || s[span] || end != s + span) {
 				show_value(v, shown, sizeof shown);
-				at(c, path, 1, "'%s': expected a %s, got %s", f->name,
-				   f->type == F_INT ? "whole number" : "number", shown);
+				field_at(c, path, f->name, "expected a %s, got %s",
+					 f->type == F_INT ? "whole number" : "number", shown);
 				jv_free(v);
 				return jv_invalid();
 			}
@@ -421,8 +569,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			v = jv_number(d);
 		}
 		if (jv_get_kind(v) != JV_KIND_NUMBER) {
-			at(c, path, 1, "'%s': expected a %s, got %s", f->name,
-			   f->type == F_INT ? "whole number" : "number", kind_name(v));
+			field_at(c, path, f->name, "expected a %s, got %s",
+				 f->type == F_INT ? "whole number" : "number", kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
@@ -430,8 +578,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		/* Range first: casting a huge or non-finite double to long is undefined. */
 		if (!isfinite(d) || d < 0 || d > 1e15 ||
 		    (f->type == F_INT && (d > 1e9 || d != (double)(long)d))) {
-			at(c, path, 1, "'%s': expected a %s, got %g", f->name,
-			   f->type == F_INT ? "whole number" : "number >= 0", d);
+			field_at(c, path, f->name, "expected a %s, got %g",
+				 f->type == F_INT ? "whole number" : "number >= 0", d);
 			jv_free(v);
 			return jv_invalid();
 		}
@@ -441,67 +589,54 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE)
 			return v;
 		show_value(v, shown, sizeof shown);
-		if (jv_get_kind(v) == JV_KIND_STRING && is_yaml11_bool(jv_string_value(v)))
-			at(c, path, 1, "'%s': expected true or false, got %s (YAML 1.1 booleans are not read as booleans; write true or false)",
-			   f->name, shown);
+		if (!c->json && jv_get_kind(v) == JV_KIND_STRING && is_yaml11_bool(jv_string_value(v)))
+			field_at(c, path, f->name, "expected true or false, got %s (YAML 1.1 booleans are not read as booleans; write true or false)",
+				 shown);
 		else
-			at(c, path, 1, "'%s': expected true or false, got %s", f->name, shown);
+			field_at(c, path, f->name, "expected true or false, got %s", shown);
 		jv_free(v);
 		return jv_invalid();
 	case F_DURATION: {
-		double d = parse_duration(v);
+		/* Canonical JSON holds seconds only. */
+		double d = c->json && jv_get_kind(v) != JV_KIND_NUMBER ? -1 : parse_duration(v);
 
 		if (d < 0) {
 			show_value(v, shown, sizeof shown);
-			at(c, path, 1, "'%s': expected a duration such as 30, \"30s\", \"5m\" or \"500ms\", got %s",
-			   f->name, shown);
+			if (c->json)
+				field_at(c, path, f->name, "expected a number of seconds from 0 to %g, got %s", DURATION_MAX,
+					 jv_get_kind(v) == JV_KIND_NUMBER ? "a larger or negative number" : shown);
+			else
+				field_at(c, path, f->name, "expected a duration such as 30, \"30s\", \"5m\" or \"500ms\", got %s",
+					 shown);
 			jv_free(v);
 			return jv_invalid();
 		}
 		jv_free(v);
 		return jv_number(d);
 	}
-	case F_MAP: {
+	case F_MAP:
+	case F_VARS: {
 		if (jv_get_kind(v) == JV_KIND_NULL) {
 			jv_free(v);
 			return jv_object();
 		}
 		if (jv_get_kind(v) != JV_KIND_OBJECT) {
-			at(c, path, 1, "'%s': expected a mapping of names to values, got %s",
-			   f->name, kind_name(v));
+			field_at(c, path, f->name, "expected a mapping of names to values, got %s",
+				 kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
-		int bad = 0;
-		/*
-		 * jv_object_foreach borrows its object and evaluates the argument at
-		 * every turn: never pass it jv_copy(...), which would leak references.
-		 */
-		jv_object_foreach(v, k, val) {
-			jv_kind kk = jv_get_kind(val);
-
-			if (kk == JV_KIND_OBJECT || kk == JV_KIND_ARRAY) {
-				char *sub = key_path(path, jv_string_value(k));
-
-				at(c, sub, 1, "'%s': a value in '%s' must be text, a number or a boolean, got %s",
-				   jv_string_value(k), f->name, kind_name(val));
-				free(sub);
-				bad = 1;
-			}
-			jv_free(k);
-			jv_free(val);
-		}
-		if (bad) {
+		if (bad_members(c, path, f, v, 0)) {
 			jv_free(v);
 			return jv_invalid();
 		}
 		return v;
 	}
 	case F_STRLIST: {
-		if (jv_get_kind(v) == JV_KIND_STRING)
+		if (!c->json && jv_get_kind(v) == JV_KIND_STRING)
 			return jv_array_append(jv_array(), v);
 		if (jv_get_kind(v) != JV_KIND_ARRAY) {
-			at(c, path, 1, "'%s': expected a list of texts, got %s", f->name, kind_name(v));
+			field_at(c, path, f->name, "expected a list of texts, got %s", kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
@@ -509,8 +644,9 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		int i = 0;
 		jv_array_foreach(v, idx, item) {
 			(void)idx;
-			if (jv_get_kind(item) == JV_KIND_NUMBER || jv_get_kind(item) == JV_KIND_STRING ||
-			    jv_get_kind(item) == JV_KIND_TRUE || jv_get_kind(item) == JV_KIND_FALSE) {
+			if (jv_get_kind(item) == JV_KIND_STRING || (!c->json &&
+			    (jv_get_kind(item) == JV_KIND_NUMBER || jv_get_kind(item) == JV_KIND_TRUE ||
+			     jv_get_kind(item) == JV_KIND_FALSE))) {
 				char *t = wf_jv_text(item);
 
 				out = jv_array_append(out, jv_string(t));
@@ -518,8 +654,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			} else {
 				char *sub = wf_xasprintf("%s/%d", path, i);
 
-				at(c, sub, 1, "'%s': item %d must be text, got %s", f->name, i + 1,
-				   kind_name(item));
+				field_at(c, sub, f->name, "item %d must be text, got %s", i + 1,
+					 kind_of(c, item));
 				free(sub);
 			}
 			jv_free(item);
@@ -537,13 +673,20 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			{ "tokens", F_INT, NULL }, { "usd", F_NUM, NULL }, { NULL, 0, NULL } };
 		const struct field *sub = retry ? rf : bf;
 
-		if (retry && jv_get_kind(v) == JV_KIND_NUMBER) {
-			jv o = jv_object_set(jv_object(), jv_string("attempts"), v);
+		if (!c->json && retry && jv_get_kind(v) == JV_KIND_NUMBER) {
+			/* "retry: 3" is the number of attempts, checked as one. */
+			const struct field attempts = { f->name, F_INT, NULL };
+			jv o;
+
+			v = check_value(c, path, &attempts, v);
+			if (!jv_is_valid(v))
+				return v;
+			o = jv_object_set(jv_object(), jv_string("attempts"), v);
 			return jv_object_set(o, jv_string("delay"), jv_number(0));
 		}
 		if (jv_get_kind(v) != JV_KIND_OBJECT) {
-			at(c, path, 1, "'%s': expected a mapping (%s), got %s", f->name,
-			   retry ? "attempts, delay" : "tokens, usd", kind_name(v));
+			field_at(c, path, f->name, "expected a mapping (%s), got %s",
+				 retry ? "attempts, delay" : "tokens, usd", kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
@@ -585,6 +728,34 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		}
 		return out;
 	}
+	case F_OBJECT:
+	case F_RECORDS:
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			field_at(c, path, f->name, "expected %s, got %s",
+				 f->type == F_OBJECT ? "an object" : "an object of objects", kind_of(c, v));
+			jv_free(v);
+			return jv_invalid();
+		}
+		if (f->type == F_RECORDS && bad_members(c, path, f, v, 1)) {
+			jv_free(v);
+			return jv_invalid();
+		}
+		return v;
+	case F_LIST:
+		if (jv_get_kind(v) != JV_KIND_ARRAY) {
+			field_at(c, path, f->name, "expected an array, got %s", kind_of(c, v));
+			jv_free(v);
+			return jv_invalid();
+		}
+		return v;
+	case F_MODEL:
+		if (jv_get_kind(v) != JV_KIND_STRING && jv_get_kind(v) != JV_KIND_OBJECT) {
+			field_at(c, path, f->name, "expected a model's name or an object, got %s",
+				 kind_of(c, v));
+			jv_free(v);
+			return jv_invalid();
+		}
+		return v;
 	case F_ANY:
 		return v;
 	}
@@ -679,6 +850,16 @@ fold_braces(jv s)
 
 /* ---- steps ---- */
 
+/* What wf-parse adds to the top of the canonical workflow. */
+static const struct field canonical_top_fields[] = {
+	{ "source", F_STR, NULL }, { "hash", F_STR, NULL }, { NULL, 0, NULL }
+};
+
+/* What wf-parse adds to each step of the canonical workflow. */
+static const struct field canonical_step_fields[] = {
+	{ "next", F_STEP, NULL }, { NULL, 0, NULL }
+};
+
 static const char *const jump_keys[] = {
 	"on-true", "on-false", "on-approved", "on-rejected", "on-complete", "on-error", "to", NULL
 };
@@ -701,7 +882,7 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 		return jv_invalid();
 	}
 	/* "id: 1" and "action: 5" are read as text, like every other text field. */
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2 && !c->json; k++) {
 		const char *key = k ? "action" : "id";
 		jv kv = wf_jv_get(step, key);
 		jv_kind kk = jv_get_kind(kv);
@@ -737,11 +918,17 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 		else
 			at(c, path, 1, "step %d has no 'action'", i + 1);
 	} else if (action && !(as = find_action(action))) {
-		char *found = wf_action_find(action, dir_file);
+		/* In JSON the program that runs the step looks for a custom action itself. */
+		char *found = c->json ? NULL : wf_action_find(action, dir_file);
 		char sub[80];
 
 		snprintf(sub, sizeof sub, "%s/action", path);
-		if (found) {
+		if (c->json && wf_name_valid(action)) {
+			custom = 1;
+		} else if (c->json) {
+			field_at(c, sub, "action", "'%.60s' is not a built-in action nor a custom action's name (letters, digits, '.', '_', '-')",
+				 action);
+		} else if (found) {
 			custom = 1;
 			free(found);
 		} else {
@@ -767,14 +954,20 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 	jv seen = jv_object();
 	jv_object_foreach(step, k, v) {
 		const char *key = jv_string_value(k);
-		const char *ck = canon_key(key, action);
+		const char *ck = c->json ? key : canon_key(key, action);
 		char *kp = key_path(path, key);
 		const struct field *f = find_field(common_fields, ck);
 		jv other = jv_object_get(jv_copy(seen), jv_string(ck));
 
 		if (!f && as)
 			f = find_field(as->fields, ck);
-		if (f && jv_get_kind(v) == JV_KIND_NULL) {
+		if (!f && c->json)
+			f = find_field(canonical_step_fields, ck);
+		if (!f && c->json && !custom) {
+			/* wf-json(7): a reader ignores members it does not know. */
+			jv_free(other);
+			jv_free(v);
+		} else if (f && jv_get_kind(v) == JV_KIND_NULL) {
 			/* "command:" with no value is the same as leaving it out. */
 			jv_free(other);
 			jv_free(v);
@@ -813,7 +1006,7 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 				v = jv_number(jv_number_value(v) / 1000.0);
 			jv cv = check_value(c, kp, f, v);
 			if (jv_is_valid(cv)) {
-				if (jv_get_kind(cv) == JV_KIND_STRING)
+				if (jv_get_kind(cv) == JV_KIND_STRING && !c->json)
 					cv = fold_braces(cv);
 				out = jv_object_set(out, jv_string(ck), cv);
 			} else {
@@ -896,9 +1089,12 @@ check_flow(struct ctx *c, jv steps)
 				snprintf(pp, sizeof pp, "/steps/%d/id", pi);
 				pos = jv_object_get(jv_copy(c->pos), jv_string(pp));
 				snprintf(path, sizeof path, "/steps/%d/id", i);
-				at(c, path, 1, "duplicate step id '%s' (first at %d:%d)", id,
-				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 2)) : 0,
-				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 3)) : 0);
+				if (c->json)
+					at(c, path, 1, "duplicate step id '%s' (first as step %d)", id, pi + 1);
+				else
+					at(c, path, 1, "duplicate step id '%s' (first at %d:%d)", id,
+					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 2)) : 0,
+					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 3)) : 0);
 				jv_free(pos);
 			} else {
 				jv_free(prev);
@@ -922,6 +1118,12 @@ check_flow(struct ctx *c, jv steps)
 				jump = !strcmp(kn, jump_keys[k]);
 			/* 'to' jumps only in a loop; a custom action may use the word for itself. */
 			if (!strcmp(kn, "to") && !loop)
+				jump = 0;
+			/* Canonical JSON names each step's fall-through, which must exist too. */
+			if (c->json && !strcmp(kn, "next"))
+				jump = 1;
+			/* The one step of a request: the steps its jumps name are not at hand. */
+			if (c->one_step)
 				jump = 0;
 			if (jump && jv_get_kind(val) == JV_KIND_STRING) {
 				char path[80];
@@ -1125,57 +1327,51 @@ check_reserved_targets(struct ctx *c, jv step, int i)
 	jv_free(env);
 }
 
+/*
+ * The top level and the steps of DOC (consumed), a mapping: each key
+ * checked against the schema, problems in C's diag.  Returns the
+ * normalised workflow, without the top level's defaults, whatever was
+ * found wrong.
+ */
 static jv
-parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+check_document(struct ctx *c, jv doc)
 {
-	jv doc, pos, out, steps;
-	struct ctx c = { .file = file, .diag = diag };
-	size_t before = diag->n;
-	char hash[65];
+	jv out, steps;
 	int has_steps;
 
-	if (wf_yaml_load(buf, len, file, &doc, &pos, diag) < 0) {
-		jv_free(pos);
-		return jv_invalid();
-	}
-	c.pos = pos;	/* owned by c.pos from here: alias_pos may replace it */
-	if (jv_get_kind(doc) == JV_KIND_NULL) {
-		wf_diag_add(diag, file, 1, 1, "empty workflow: expected a mapping with 'name' and 'steps'");
-		goto fail;
-	}
-	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
-		wf_diag_add(diag, file, 1, 1, "expected a mapping with 'name' and 'steps' at the top, got %s",
-			    kind_name(doc));
-		goto fail;
-	}
 	out = jv_object();
 	jv_object_foreach(doc, k, v) {
 		const char *key = jv_string_value(k);
-		const char *ck = canon_key(key, NULL);
+		const char *ck = c->json ? key : canon_key(key, NULL);
 		const struct field *f = find_field(top_fields, ck);
 		char *kp = key_path("", key);
 
-		if (f && jv_get_kind(v) == JV_KIND_NULL && strcmp(ck, "steps")) {
+		if (!f && c->json)
+			f = find_field(canonical_top_fields, ck);
+		if (!f && c->json) {
+			/* wf-json(7): a reader ignores members it does not know. */
+			jv_free(v);
+		} else if (f && jv_get_kind(v) == JV_KIND_NULL && strcmp(ck, "steps")) {
 			/* "description:" with no value is the same as leaving it out. */
 			jv_free(v);
 		} else if (f && strcmp(ck, key) && jv_object_has(jv_copy(doc), jv_string(ck))) {
-			at(&c, kp, 0, "'%s' and '%s' are two spellings of the same key: keep one", ck, key);
+			at(c, kp, 0, "'%s' and '%s' are two spellings of the same key: keep one", ck, key);
 			jv_free(v);
 		} else if (!f) {
 			const char *hint = closest(key, top_fields, NULL);
 
 			if (hint)
-				at(&c, kp, 0, "unknown key '%s' (did you mean '%s'?)", key, hint);
+				at(c, kp, 0, "unknown key '%s' (did you mean '%s'?)", key, hint);
 			else
-				at(&c, kp, 0, "unknown key '%s' at the top of the workflow", key);
+				at(c, kp, 0, "unknown key '%s' at the top of the workflow", key);
 			jv_free(v);
 		} else if (!strcmp(ck, "steps")) {
 			jv_free(v);
 		} else {
-			jv cv = check_value(&c, kp, f, v);
+			jv cv = check_value(c, kp, f, v);
 
 			if (jv_is_valid(cv)) {
-				if (jv_get_kind(cv) == JV_KIND_STRING && strcmp(ck, "name"))
+				if (jv_get_kind(cv) == JV_KIND_STRING && strcmp(ck, "name") && !c->json)
 					cv = fold_braces(cv);
 				out = jv_object_set(out, jv_string(ck), cv);
 			} else {
@@ -1190,29 +1386,31 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 		jv nv = wf_jv_get(doc, "name");
 
 		if (jv_get_kind(nv) == JV_KIND_NULL)
-			at(&c, "/name", 0, "missing required key 'name'");
+			at(c, "/name", 0, "missing required key 'name'");
 		else if (name && !wf_name_valid(name))
-			at(&c, "/name", 1, "workflow name '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", name);
+			at(c, "/name", 1, "workflow name '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", name);
 		jv_free(nv);
 	}
 	{
 		jv vars = wf_jv_get(out, "variables"), env = wf_jv_get(out, "env");
 
-		check_reserved_names(&c, vars, "/variables");
-		check_reserved_names(&c, env, "/env");
+		check_reserved_names(c, vars, "/variables");
+		check_reserved_names(c, env, "/env");
 		jv_free(vars);
 		jv_free(env);
 	}
+	if (c->json && !wf_jv_str(doc, "hash"))
+		wf_diag_add(c->diag, NULL, 0, 0, "missing required key 'hash'");
 	steps = wf_jv_get(doc, "steps");
 	has_steps = jv_object_has(jv_copy(doc), jv_string("steps"));
 	/* Hold the steps once, so that each raw step is freed as soon as it is checked. */
 	doc = jv_object_delete(doc, jv_string("steps"));
 	if (!has_steps) {
-		wf_diag_add(diag, file, 1, 1, "missing required key 'steps'");
+		wf_diag_add(c->diag, c->file, 1, 1, "missing required key 'steps'");
 	} else if (jv_get_kind(steps) != JV_KIND_ARRAY) {
-		at(&c, "/steps", 1, "'steps': expected a list of steps, got %s", kind_name(steps));
+		at(c, "/steps", 1, "'steps': expected a list of steps, got %s", kind_of(c, steps));
 	} else if (jv_array_length(jv_copy(steps)) == 0) {
-		at(&c, "/steps", 1, "'steps' is empty: a workflow needs at least one step");
+		at(c, "/steps", 1, "'steps' is empty: a workflow needs at least one step");
 	} else {
 		jv norm = jv_array();
 		int n = jv_array_length(jv_copy(steps));
@@ -1222,12 +1420,12 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 			jv s;
 
 			steps = jv_array_set(steps, i, jv_null());
-			s = check_step(&c, raw, i, file);
+			s = check_step(c, raw, i, c->file);
 			if (jv_is_valid(s))
-				check_reserved_targets(&c, s, i);
+				check_reserved_targets(c, s, i);
 			norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
 		}
-		check_flow(&c, norm);
+		check_flow(c, norm);
 		/* Each step's fall-through: the next step in the file, or null at the end. */
 		for (int i = 0; i < n; i++) {
 			jv s = jv_array_get(jv_copy(norm), i);
@@ -1246,6 +1444,34 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 		out = jv_object_set(out, jv_string("steps"), norm);
 	}
 	jv_free(steps);
+	jv_free(doc);
+	return out;
+}
+
+static jv
+parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	jv doc, pos, out;
+	struct ctx c = { .file = file, .diag = diag };
+	size_t before = diag->n;
+	char hash[65];
+
+	if (wf_yaml_load(buf, len, file, &doc, &pos, diag) < 0) {
+		jv_free(pos);
+		return jv_invalid();
+	}
+	c.pos = pos;	/* owned by c.pos from here: alias_pos may replace it */
+	if (jv_get_kind(doc) == JV_KIND_NULL) {
+		wf_diag_add(diag, file, 1, 1, "empty workflow: expected a mapping with 'name' and 'steps'");
+		goto fail;
+	}
+	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
+		wf_diag_add(diag, file, 1, 1, "expected a mapping with 'name' and 'steps' at the top, got %s",
+			    kind_name(doc));
+		goto fail;
+	}
+	out = check_document(&c, doc);
+	doc = jv_null();
 	if (diag->n > before) {
 		jv_free(out);
 		goto fail;
@@ -1317,6 +1543,183 @@ wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
 	wf_buf_free(&b);
 	*code = jv_is_valid(wf) ? 0 : WF_EXIT_DATA;
 	return wf;
+}
+
+/* ---- canonical JSON: what wf-run - and wf-step read ---- */
+
+/* The members of a step request (wf-json(7)) that wf-step reads; "step" has its own schema. */
+static const struct field request_fields[] = {
+	{ "step", F_OBJECT, NULL }, { "vars", F_VARS, NULL }, { "steps", F_RECORDS, NULL },
+	{ "last", F_OBJECT, NULL }, { "loops", F_OBJECT, NULL }, { "iteration", F_INT, NULL },
+	{ "model", F_MODEL, NULL }, { "original_model", F_MODEL, NULL },
+	{ "transcript", F_LIST, NULL }, { "run", F_OBJECT, NULL }, { "answer", F_STR, NULL },
+	{ NULL, 0, NULL }
+};
+
+static const struct field request_run_fields[] = {
+	{ "name", F_STR, NULL }, { "dir", F_STR, NULL }, { "cwd", F_STR, NULL },
+	{ "source", F_STR, NULL }, { "seq", F_NUM, NULL }, { "strict", F_BOOL, NULL },
+	{ "interactive", F_BOOL, NULL }, { "quiet", F_BOOL, NULL }, { "tty", F_BOOL, NULL },
+	{ "env", F_MAP, NULL }, { "echo_fd", F_INT, NULL }, { NULL, 0, NULL }
+};
+
+/* Check OBJ's (borrowed) members named in FIELDS; a member that is absent or null is left out. */
+static void
+check_members(struct ctx *c, const char *path, jv obj, const struct field *fields)
+{
+	for (const struct field *f = fields; f->name; f++) {
+		jv v = wf_jv_get(obj, f->name);
+
+		if (jv_get_kind(v) == JV_KIND_NULL) {
+			jv_free(v);
+		} else {
+			char *kp = key_path(path, f->name);
+
+			jv_free(check_value(c, kp, f, v));
+			free(kp);
+		}
+	}
+}
+
+/*
+ * Report a text or a key anywhere in V (borrowed), at PATH, that holds a
+ * NUL: C strings would end there, so "rm x\u0000 -rf /" would silently
+ * run as "rm x".  The parser bounds the depth; so does DEPTH, for safety.
+ */
+static void
+check_nul(struct ctx *c, const char *path, jv v, int depth)
+{
+	jv_kind k = jv_get_kind(v);
+
+	if (depth > 512)
+		return;
+	if (k == JV_KIND_STRING && strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v))) {
+		field_at(c, path, path, "holds a NUL character (\\u0000), which no command, name or file can carry");
+	} else if (k == JV_KIND_ARRAY) {
+		jv_array_foreach(v, i, item) {
+			char *sub = wf_xasprintf("%s/%d", path, i);
+
+			check_nul(c, sub, item, depth + 1);
+			free(sub);
+			jv_free(item);
+		}
+	} else if (k == JV_KIND_OBJECT) {
+		jv_object_foreach(v, key, item) {
+			char *sub = key_path(path, jv_string_value(key));
+
+			if (strlen(jv_string_value(key)) != (size_t)jv_string_length_bytes(jv_copy(key)))
+				field_at(c, sub, path, "a key holds a NUL character (\\u0000)");
+			else
+				check_nul(c, sub, item, depth + 1);
+			free(sub);
+			jv_free(key);
+			jv_free(item);
+		}
+	}
+}
+
+/* A context for checking a JSON document whose steps are STEPS (borrowed; any kind). */
+static void
+json_ctx(struct ctx *c, struct wf_diag *diag, jv steps)
+{
+	memset(c, 0, sizeof *c);
+	c->diag = diag;
+	c->json = 1;
+	c->pos = jv_object();
+	c->ids = jv_array();
+	if (jv_get_kind(steps) == JV_KIND_ARRAY)
+		jv_array_foreach(steps, i, s) {
+			(void)i;
+			c->ids = jv_array_append(c->ids, wf_jv_get(s, "id"));
+			jv_free(s);
+		}
+}
+
+/* End the check of C: the first problem as one line in ERR, and 0 or WF_EXIT_DATA. */
+static int
+json_verdict(struct ctx *c, char *err, size_t errlen)
+{
+	struct wf_diag *d = c->diag;
+	int rc = d->n ? WF_EXIT_DATA : 0;
+
+	jv_free(c->pos);
+	jv_free(c->ids);
+	if (d->n) {
+		finish_diags(d, 0, "");
+		if (d->n > 1)
+			snprintf(err, errlen, "%s (and %zu more problem%s)", d->msgs[0], d->n - 1,
+				 d->n > 2 ? "s" : "");
+		else
+			snprintf(err, errlen, "%s", d->msgs[0]);
+	}
+	wf_diag_free(d);
+	return rc;
+}
+
+int
+wf_workflow_check_json(jv wf, char *err, size_t errlen)
+{
+	struct wf_diag diag = {0};
+	struct ctx c;
+	jv steps = wf_jv_get(wf, "steps");
+
+	json_ctx(&c, &diag, steps);
+	jv_free(steps);
+	if (jv_get_kind(wf) != JV_KIND_OBJECT) {
+		wf_diag_add(&diag, NULL, 0, 0, "expected a canonical workflow, an object with 'name', 'hash' and 'steps', got %s",
+			    kind_of(&c, wf));
+		return json_verdict(&c, err, errlen);
+	}
+	check_nul(&c, "", wf, 0);
+	jv_free(check_document(&c, jv_copy(wf)));
+	return json_verdict(&c, err, errlen);
+}
+
+int
+wf_step_request_check(jv req, char *err, size_t errlen)
+{
+	struct wf_diag diag = {0};
+	struct ctx c;
+	jv step = wf_jv_get(req, "step");
+	jv one = jv_array_append(jv_array(), jv_copy(step));
+
+	json_ctx(&c, &diag, one);
+	jv_free(one);
+	c.one_step = 1;
+	if (jv_get_kind(req) != JV_KIND_OBJECT) {
+		wf_diag_add(&diag, NULL, 0, 0, "a step request is an object with \"step\" (wf-json(7)), got %s",
+			    kind_of(&c, req));
+	} else if (jv_get_kind(step) == JV_KIND_NULL) {
+		wf_diag_add(&diag, NULL, 0, 0, "missing required key 'step' (wf-json(7))");
+	} else {
+		/* The step is "/steps/0", so that messages name it by its id. */
+		jv_object_foreach(req, k, v) {
+			char *kp = strcmp(jv_string_value(k), "step") ? key_path("", jv_string_value(k))
+								       : wf_xstrdup("/steps/0");
+
+			check_nul(&c, kp, v, 0);
+			free(kp);
+			jv_free(k);
+			jv_free(v);
+		}
+		check_members(&c, "", req, request_fields);
+		if (jv_get_kind(step) == JV_KIND_OBJECT) {
+			jv s = check_step(&c, jv_copy(step), 0, NULL);
+			jv list = jv_array_append(jv_array(), jv_is_valid(s) ? s : jv_object());
+
+			check_flow(&c, list);
+			jv_free(list);
+		}
+		{
+			jv run = wf_jv_get(req, "run");
+
+			if (jv_get_kind(run) == JV_KIND_OBJECT)
+				check_members(&c, "/run", run, request_run_fields);
+			jv_free(run);
+		}
+	}
+	jv_free(step);
+	return json_verdict(&c, err, errlen);
 }
 
 int
@@ -1508,7 +1911,7 @@ name_field(const char *path)
 {
 	struct wf_buf b = {0};
 	struct wf_diag d = {0};
-	jv doc, pos;
+	jv doc, pos = jv_null();	/* set by wf_yaml_load; a file that cannot be read leaves it null */
 	char *name = NULL;
 
 	if (wf_read_file(path, WF_YAML_MAX_BYTES, &b) == 0 &&

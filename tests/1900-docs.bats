@@ -129,7 +129,14 @@ ic_names() {
 
 @test "wf-workflow(5) documents every key, action and alias the schema in lib/workflow.c has" {
 	local page="$MAN/wf-workflow.5" src="$REPO_ROOT/lib/workflow.c" n=0 bad=''
-	keys=$(grep -o '{ "[A-Za-z-]*", F_[A-Z]*' "$src" | sed 's/^{ "\([^"]*\)".*/\1/' | sort -u)
+	# The members of the canonical JSON and of a step request belong to wf-json(7) and wf-step(1).
+	local json_tables='/^static const struct field \(canonical_[a-z]*_fields\|request_[a-z_]*fields\)\[\] = {/,/^};/p'
+	json_keys=$(sed -n "$json_tables" "$src" | grep -o '{ "[A-Za-z_-]*", F_' | sed 's/^{ "\([^"]*\)".*/\1/' | sort -u)
+	for k in $json_keys; do
+		grep -qw -- "$k" "$MAN/wf-json.7" "$MAN/wf-step.1" || bad="$bad $k"
+	done
+	[ -z "$bad" ] || { echo "not documented in wf-json.7 or wf-step.1:$bad" >&2; return 1; }
+	keys=$(sed "$(printf '%s' "$json_tables" | sed 's/p$/d/')" "$src" | grep -o '{ "[A-Za-z-]*", F_[A-Z]*' | sed 's/^{ "\([^"]*\)".*/\1/' | sort -u)
 	actions=$(sed -n '/wf_builtin_actions\[\] = {/,/};/p' "$src" | grep -o '"[a-z-]*"' | tr -d '"')
 	aliases=$(grep -o '{ "[A-Za-z-]*", "[a-z-]*", ' "$src" | sed 's/^{ "\([^"]*\)".*/\1/')
 	declare -A documented=()
