@@ -496,16 +496,33 @@ short_detail(jv step, char *buf, size_t n)
 }
 
 /*
+ * Did a person decline STEP (borrowed), a confirmation, with RES
+ * (borrowed)?  A "no" moves only where a jump says a no goes; with none,
+ * the run stops as declined (wf-workflow(5), "Interactive steps").
+ */
+static int
+said_no(jv step, jv res)
+{
+	const char *a = wf_jv_str(step, "action"), *kind = wf_jv_str(step, "kind");
+	jv v = wf_jv_get(res, "approved");
+	int no = jv_get_kind(v) == JV_KIND_FALSE;
+
+	jv_free(v);
+	return no && a && !strcmp(a, "interactive") && (!kind || !strcmp(kind, "confirm"));
+}
+
+/*
  * After STEP ran with result RES: where to go next.  Returns the id of the
- * next step (jv string) or null for the end, or invalid after a message
- * with *CODE set.  *JUMP gets a description for the journal, or null.
+ * next step (jv string) or null for the end, or invalid with *CODE set:
+ * after a message, or 77 (no message) for a declined confirmation.
+ * *JUMP gets a description for the journal, or null.
  */
 static jv
 next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 {
 	const char *status = wf_jv_str(res, "status");
 	const char *check = wf_jv_str(step, "check");
-	jv next = wf_jv_get(step, "next");
+	jv next = wf_jv_get(step, "next"), approved = wf_jv_get(res, "approved");
 
 	*jump = jv_null();
 	if (!strcmp(status, "failed")) {
@@ -515,34 +532,56 @@ next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 			*jump = jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_string(onerr)),
 					      jv_string("because"), jv_string("on-error"));
 			jv_free(next);
+			jv_free(approved);
 			return jv_string(onerr);
 		}
 		if (!wf_jv_bool(step, "continue-on-error", 0)) {
 			jv_free(next);
+			jv_free(approved);
 			*code = WF_EXIT_FAIL;
 			return jv_invalid();
 		}
 	}
-	if (check) {
-		int v = decide_with(d, step, jv_copy(res), check, code);
+	if (check || (wf_step_gives_verdict(step) && jv_get_kind(approved) != JV_KIND_NULL)) {
+		/* A check decides; without one, a verdict picks on-approved or on-rejected itself. */
+		int v = check ? decide_with(d, step, jv_copy(res), check, code) : jv_get_kind(approved) == JV_KIND_TRUE;
 		const char *target;
 
+		jv_free(approved);
 		if (v < 0) {
 			jv_free(next);
 			return jv_invalid();
 		}
-		if (v)
+		if (check && v)
 			target = wf_jv_str(step, "on-true") ? wf_jv_str(step, "on-true") : wf_jv_str(step, "on-approved");
-		else
+		else if (check)
 			target = wf_jv_str(step, "on-false") ? wf_jv_str(step, "on-false") : wf_jv_str(step, "on-rejected");
-		*jump = jv_object_set(jv_object(), jv_string("condition"), jv_string(check));
-		*jump = jv_object_set(*jump, jv_string("value"), jv_bool(v));
+		else
+			target = wf_jv_str(step, v ? "on-approved" : "on-rejected");
+		if (check) {
+			*jump = jv_object_set(jv_object(), jv_string("condition"), jv_string(check));
+			*jump = jv_object_set(*jump, jv_string("value"), jv_bool(v));
+		} else {
+			*jump = jv_object_set(jv_object(), jv_string("verdict"), jv_bool(v));
+		}
 		if (target) {
 			*jump = jv_object_set(*jump, jv_string("to"), jv_string(target));
 			jv_free(next);
 			return jv_string(target);
 		}
-		*jump = jv_object_set(*jump, jv_string("to"), jv_copy(next));
+		if (said_no(step, res)) {
+			jv_free(next);
+			*code = WF_EXIT_DENIED;
+			return jv_invalid();
+		}
+		if (check) {
+			*jump = jv_object_set(*jump, jv_string("to"), jv_copy(next));
+		} else {
+			jv_free(*jump);
+			*jump = jv_null();
+		}
+	} else {
+		jv_free(approved);
 	}
 	if (wf_jv_str(step, "on-complete")) {
 		jv to = wf_jv_get(step, "on-complete");
@@ -879,6 +918,36 @@ consent(struct driver *d, jv step, const char *id)
 	return rc;
 }
 
+/*
+ * Confirmation ID was answered no and nothing says where a no goes: the
+ * step's end EV (consumed) is journaled with the cursor kept on it, and
+ * the run stops as declined (77) with the question pending again, so a
+ * resume asks it again or takes --answer.  RES (consumed) is the result.
+ */
+static int
+declined(struct driver *d, const char *id, jv ev, jv res)
+{
+	jv q = jv_object(), extra, ans = wf_jv_get(res, "answer");
+
+	jv_free(res);
+	ev = jv_object_set(ev, jv_string("cursor"), jv_string(id));
+	if (journal(d, ev, 1)) {
+		jv_free(ans);
+		return WF_EXIT_IO;
+	}
+	q = jv_object_set(q, jv_string("kind"), jv_string("question"));
+	q = jv_object_set(q, jv_string("step"), jv_string(id));
+	q = jv_object_set(q, jv_string("message"), wf_jv_get(ans, "question"));
+	q = jv_object_set(q, jv_string("type"), jv_string("confirm"));
+	jv_free(ans);
+	extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+	extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+	extra = jv_object_set(extra, jv_string("pending"), q);
+	wf_warn("step '%s' was answered no, and no 'on-rejected' says where a no goes; the run stops here (go on with 'wf resume %s --answer yes', or give the step an 'on-rejected')",
+		id, d->run->name);
+	return stop_run(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
+}
+
 /* The main loop, from the cursor in the state. */
 static int
 drive(struct driver *d)
@@ -886,7 +955,7 @@ drive(struct driver *d)
 	for (;;) {
 		jv cursor = wf_jv_get(d->run->state, "cursor");
 		jv step, res, next, jump, ev;
-		int idx, code = 0;
+		int idx, code = 0, rc;
 		char detail[80], *id;
 		const char *action;
 		double t;
@@ -1145,6 +1214,14 @@ drive(struct driver *d)
 			ev = jv_object_set(ev, jv_string("output"),
 					   jv_string_sized(o ? o : "", o && strlen(o) > JOURNAL_OUTPUT_MAX ?
 							   JOURNAL_OUTPUT_MAX : (int)(o ? strlen(o) : 0)));
+		}
+		if (!jv_is_valid(next) && code == WF_EXIT_DENIED) {
+			jv_free(next);
+			jv_free(jump);
+			jv_free(step);
+			rc = declined(d, id, ev, res);
+			free(id);
+			return rc;
 		}
 		if (!jv_is_valid(next)) {
 			/* The step failed: the cursor stays on it, so a resume runs it again. */

@@ -164,6 +164,16 @@ extern const char *const wf_builtin_actions[];
 int wf_action_is_builtin(const char *name);
 /* Does the built-in ACTION talk to a model (its schema has a 'model' field)? */
 int wf_action_uses_model(const char *name);
+/*
+ * May step STEP (borrowed) run again when it was in doubt?  Its
+ * 'idempotent', default true for every action (the classes in the action
+ * table: the PR and git actions look before they act).
+ */
+int wf_step_repeatable(jv step);
+/* Why a step of ACTION may run again, for the notice printed when it does. */
+const char *wf_action_repeat_why(const char *action);
+/* Does STEP (borrowed) give a verdict ("approved") that on-approved/on-rejected follow without a check? */
+int wf_step_gives_verdict(jv step);
 
 /*
  * Find the workflow named ARG: a path (contains '/' or ends .yaml/.yml) is
