@@ -5,6 +5,13 @@
 # on journal events, never on the clock.
 load helpers
 
+teardown() {
+	# Let any step still waiting finish, and stop what a test left behind.
+	touch "$WORK/go"
+	[ -z "${RUNNER:-}" ] || kill -9 "$RUNNER" 2>/dev/null || true
+	[ -z "${SOCK:-}" ] || tmux -L "$SOCK" kill-server 2>/dev/null || true
+}
+
 # Wait (up to 30 s) until the shell test "$@" holds.
 wait_until() {
 	for _ in $(seq 1 600); do
@@ -185,4 +192,203 @@ wf-parse: dead.yaml:7:5: 'on-true' can never be taken: step 'build' has no 'chec
 wf-parse: dead.yaml:13:5: 'on-approved' can never be taken: step 'pick' has no 'check' and action 'interactive' gives no verdict (add a 'check', or remove 'on-approved')
 wf-parse: dead.yaml:17:5: 'on-approved' can never be taken: a conditional goes to 'on-true' or 'on-false'
 wf-parse: dead.yaml:23:5: 'on-rejected' can never be taken: 'on-false' takes precedence (keep one)"
+}
+
+# ---- steps in doubt ----
+
+# A workflow NAME whose step s1 appends to $WORK/count and, the first time
+# only, touches $WORK/started and waits for $WORK/go (leaving a child of
+# its own in its process group when BG is "bg").  IDEM is its idempotent.
+waiting_flow() {
+	local name=$1 idem=$2 bg=${3:-}
+	local body='touch "$WORK/started"; while [ ! -e "$WORK/go" ]; do sleep 0.01; done'
+	if [ "$bg" = bg ]; then
+		body='(while [ ! -e "$WORK/go" ]; do sleep 0.01; done; echo late >> "$WORK/count") & touch "$WORK/started"; wait'
+	fi
+	cat > "$name.yaml" <<Y
+name: $name
+steps:
+  - id: s1
+    action: shell
+    idempotent: $idem
+    command: 'echo run >> "\$WORK/count"; if [ "\$(wc -l < "\$WORK/count")" = 1 ]; then $body; fi'
+  - id: s2
+    action: shell
+    command: 'echo s2 >> "\$WORK/count"'
+Y
+}
+
+# Start run NAME in the background, in a process group of its own as a
+# terminal's job or a CI job is (its pid and group in $RUNNER), and wait
+# until its step s1 is running and its process group is journaled.
+start_waiting() {
+	setsid wf run "$1.yaml" --quiet 2>"$WORK/run.err" &
+	RUNNER=$!
+	wait_until test -e "$WORK/started"
+	wait_until has_event "$1" step-pgid s1
+	PGID=$(journal "$1" | jq -r 'select(.event=="step-pgid") | .pgid' | tail -1)
+}
+
+# The wf-step child of the runner.
+stepper() {
+	pgrep -P "$RUNNER" -x wf-step
+}
+
+# kill -9 the wf-step child: the runner stops with 70, the step in doubt.
+crash_stepper() {
+	local rc=0
+	kill -9 "$(stepper)"
+	wait "$RUNNER" || rc=$?
+	[ "$rc" = 70 ]
+}
+
+# Does process group $1 still have a live (not zombie) member?
+group_alive() {
+	ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+# Resume run NAME with ARGS, waiting out the lock of a step child still stopping.
+resume_settled() {
+	local name=$1
+	shift
+	for _ in $(seq 1 600); do
+		run wf resume "$name" "$@"
+		[ "$status" != 75 ] || ! grep -q "is busy" <<<"$output" && return 0
+		sleep 0.05
+	done
+}
+
+@test "2a: --skip of an idempotent: false last step in doubt ends the run; it is not run again" {
+	write last.yaml <<'Y'
+name: last
+steps:
+  - id: only
+    action: shell
+    idempotent: false
+    command: 'echo run >> "$WORK/count"; if [ "$(wc -l < "$WORK/count")" = 1 ]; then touch "$WORK/started"; while [ ! -e "$WORK/go" ]; do sleep 0.01; done; fi'
+Y
+	wf run last.yaml --quiet 2>/dev/null &
+	RUNNER=$!
+	wait_until test -e started
+	kill -9 "$RUNNER"
+	wait "$RUNNER" || true
+	resume_settled last
+	assert_failure 3
+	assert_output --partial "step 'only' was in progress when the run stopped and is marked idempotent: false"
+	run wf resume last --skip --quiet
+	assert_success
+	run cat count
+	assert_output run
+	run wf-state get last status
+	assert_output completed
+	run sh -c "wf-state history last | jq -r 'select(.event==\"resume\") | .skipped // empty'"
+	assert_output only
+}
+
+@test "2b: wf-step dying mid-step is a crash of the step, never a quiet second copy" {
+	waiting_flow crash false
+	start_waiting crash
+	crash_stepper
+	run cat run.err
+	assert_output --partial "'wf-step' died during step 's1', which is marked idempotent: false"
+	run group_alive "$PGID"
+	assert_failure
+	run cat count
+	assert_output run
+	# The journal: one start, no end, and the stop keeps the step in doubt.
+	run sh -c "wf-state history crash | jq -r 'select(.event | test(\"^(step-|run-end)\")) | .event' | tr '\n' ' '"
+	assert_output "step-start step-pgid run-end "
+	run sh -c "wf-state history crash | jq -r 'select(.event==\"run-end\") | .inflight.step + \" \" + .reason'"
+	assert_output "s1 step crashed"
+	resume_settled crash
+	assert_failure 3
+	run wf resume crash --answer rerun --quiet
+	assert_success
+	run cat count
+	assert_output $'run\nrun\ns2'
+}
+
+@test "2b: an at-least-once step after a wf-step crash runs again on resume, with a notice" {
+	waiting_flow again true
+	start_waiting again
+	crash_stepper
+	resume_settled again
+	assert_success
+	assert_output --partial "run 'again': step 's1' was in flight when the run stopped; running it again (at least once"
+	run cat count
+	assert_output $'run\nrun\ns2'
+	run sh -c "wf-state history again | jq -r 'select(.event==\"resume\") | .rerun'"
+	assert_output s1
+}
+
+@test "2c: a step whose output file cannot be written is done, not run again" {
+	write out.yaml <<'Y'
+name: out
+steps:
+  - id: s1
+    action: shell
+    idempotent: false
+    command: 'echo run >> "$WORK/count"; rm -rf "$WF_RUN_DIR/steps"; ln -s steps "$WF_RUN_DIR/steps"; echo hello'
+  - id: s2
+    action: shell
+    command: 'echo s2 >> "$WORK/count"'
+Y
+	run wf run out.yaml --quiet
+	assert_failure 74
+	assert_output --partial "step 's1' ran, but cannot save its output under"
+	assert_output --partial "Too many levels of symbolic links"
+	run sh -c "wf-state history out | jq -c 'select(.event==\"step-end\") | [.step, .status, .output]'"
+	assert_output '["s1","ok","hello"]'
+	rm "$WF_STATE_DIR/runs/out/steps"
+	mkdir -m 700 "$WF_STATE_DIR/runs/out/steps"
+	run wf resume out --quiet
+	assert_success
+	run cat count
+	assert_output $'run\ns2'
+}
+
+@test "2d: SIGINT, SIGTERM or SIGHUP during an idempotent: false step: resume asks, never re-runs" {
+	for sig in INT TERM HUP; do
+		rm -f count started
+		waiting_flow "sig$sig" false
+		start_waiting "sig$sig"
+		kill -"$sig" "$RUNNER"
+		rc=0
+		wait "$RUNNER" || rc=$?
+		case $sig in INT) [ "$rc" = 130 ] ;; TERM) [ "$rc" = 143 ] ;; HUP) [ "$rc" = 129 ] ;; esac
+		run wf resume "sig$sig"
+		assert_failure 3
+		assert_output --partial "step 's1' was in progress when the run stopped and is marked idempotent: false"
+		run cat count
+		assert_output run
+		run wf resume "sig$sig" --skip --quiet
+		assert_success
+		run cat count
+		assert_output $'run\ns2'
+	done
+}
+
+@test "3: after kill -9 of the runner and wf-step together, resume exits 75 while the step's group lives" {
+	waiting_flow orphan true bg
+	start_waiting orphan
+	# What a CI cancel does: SIGKILL to the job's process group, all at once.
+	kill -9 -- "-$RUNNER"
+	wait "$RUNNER" || true
+	run group_alive "$PGID"
+	assert_success
+	run wf resume orphan
+	assert_failure 75
+	assert_output "wf-run: run 'orphan': step 's1' is still running as process group $PGID; stop it with 'kill -TERM -- -$PGID' or 'wf resume orphan --kill-stale'"
+	run wf resume orphan
+	assert_failure 75
+	run cat count
+	assert_output run
+	run wf resume orphan --kill-stale --quiet
+	assert_success
+	assert_output --partial "stopped process group $PGID, left running by step 's1'"
+	run group_alive "$PGID"
+	assert_failure
+	touch go
+	run cat count
+	assert_output $'run\nrun\ns2'
 }
