@@ -392,3 +392,91 @@ Y
 	run cat count
 	assert_output $'run\nrun\ns2'
 }
+
+# ---- every program a step starts dies with it ----
+
+# Put a stand-in for PROG first on PATH (the programs are copied beside
+# it, as wf-step finds its siblings): the first call with an argument
+# CALL appends PROG to $WORK/count, saves its pid, touches
+# $WORK/started, waits for $WORK/go, then appends "late"; every other
+# call goes to the real program.
+fake_child() {
+	local prog=$1 call=$2 dir="$BATS_TEST_TMPDIR/bin" real
+	mkdir -p "$dir"
+	cp "$WF_BIN"/wf* "$dir"/
+	real=$(command -v "$prog")
+	[ "$prog" = git ] || { mv "$dir/$prog" "$dir/$prog.real"; real="$dir/$prog.real"; }
+	cat > "$dir/$prog" <<EOF
+#!/bin/sh
+for a in "\$@"; do
+	if [ "\$a" = "$call" ] && [ ! -e "$WORK/started" ]; then
+		echo $prog >> "$WORK/count"
+		echo \$\$ > "$WORK/child.pid"
+		touch "$WORK/started"
+		while [ ! -e "$WORK/go" ]; do sleep 0.01; done
+		echo late >> "$WORK/count"
+		exit 1
+	fi
+done
+exec "$real" "\$@"
+EOF
+	chmod +x "$dir/$prog"
+	export PATH="$dir:$PATH"
+}
+
+# Run NAME until the stand-in runs and its process group is journaled.
+start_child() {
+	setsid wf run "$WORK/$1.yaml" --quiet 2>"$WORK/run.err" &
+	RUNNER=$!
+	wait_until test -s "$WORK/child.pid" || { cat "$WORK/run.err" >&2; return 1; }
+	CHILD=$(cat "$WORK/child.pid")
+	wait_until eval "journal $1 | jq -e 'select(.event==\"step-pgid\" and .pgid==$CHILD)' >/dev/null"
+}
+
+@test "3: kill -9 of wf-step while its wf-model, wf-pr or git runs: the child dies with it" {
+	write models.yaml <<'Y'
+providers:
+  fake: {type: openai, base_url: "http://127.0.0.1:9/v1", api_key_env: FAKE_API_KEY}
+models:
+  main: {provider: fake, model: main-test}
+default: main
+Y
+	export WF_MODELS="$PWD/models.yaml" FAKE_API_KEY=sk-test-unused-0123456789
+	write ai.yaml <<'Y'
+name: ai
+steps:
+  - {id: s1, action: ai-prompt, prompt: "hello"}
+Y
+	write pr.yaml <<'Y'
+name: pr
+steps:
+  - {id: s1, action: create-pr, title: "A title", body: "A body"}
+Y
+	write sy.yaml <<'Y'
+name: sy
+steps:
+  - {id: s1, action: sync}
+Y
+	load fake-forge
+	forge_repo
+	git switch -q -c work
+	echo change > change.txt
+	git add change.txt
+	git commit -q -m "a change"
+	export GH_TOKEN=ghp_unused GITHUB_API_URL=http://127.0.0.1:9 WF_FORGE_REPO=acme/widgets
+	for case in "wf-model chat ai" "wf-pr -C pr" "git fetch sy"; do
+		set -- $case
+		rm -f "$WORK/count" "$WORK/started" "$WORK/child.pid" "$WORK/go"
+		PATH=${PATH#"$BATS_TEST_TMPDIR/bin:"}
+		fake_child "$1" "$2"
+		start_child "$3"
+		crash_stepper
+		run group_alive "$CHILD"
+		assert_failure
+		touch "$WORK/go"
+		run cat "$WORK/count"
+		assert_output "$1"
+		run sh -c "wf-state history $3 | jq -r 'select(.event==\"run-end\") | .reason'"
+		assert_output "step crashed"
+	done
+}
