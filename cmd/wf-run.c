@@ -25,6 +25,7 @@ usage(FILE *fp)
 		"  --restart          start over even if a run is paused or failed\n"
 		"  --accept-changes   resume with a changed workflow definition\n"
 		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n"
+		"  --kill-stale       on resume, first stop what a step in doubt left running\n"
 		"  --estimate         print the expected model use, and earlier runs' averages\n"
 		"  -y, --yes          consent to every sensitive step (answers no question)\n"
 		"  --answer VALUE     answer the run's first question (on resume: the pending one)\n");
@@ -33,7 +34,7 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
-	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER };
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE };
 	static const struct option opts[] = {
 		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
 		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
@@ -42,6 +43,7 @@ main(int argc, char **argv)
 		{ "skip", no_argument, NULL, O_SKIP }, { "resume", no_argument, NULL, O_RESUME },
 		{ "estimate", no_argument, NULL, O_ESTIMATE }, { "yes", no_argument, NULL, O_YES },
 		{ "answer", required_argument, NULL, O_ANSWER },
+		{ "kill-stale", no_argument, NULL, O_KILL_STALE },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -91,6 +93,7 @@ main(int argc, char **argv)
 		case 'y':
 		case O_YES: o.yes = 1; break;
 		case O_ANSWER: o.answer = optarg; break;
+		case O_KILL_STALE: o.kill_stale = 1; break;
 		case 'h': usage(stdout); jv_free(o.vars); return 0;
 		case 'V': puts("wf-run " WF_VERSION); jv_free(o.vars); return 0;
 		default: usage(stderr); jv_free(o.vars); return WF_EXIT_USAGE;

@@ -20,6 +20,18 @@ on_signal(int sig)
 }
 
 /*
+ * In --serve, each process group a step starts is told to wf-run on a
+ * line of its own before the result, so that it is journaled while it
+ * may still be running (wf-step(1)).
+ */
+static void
+report_group(pid_t pgid)
+{
+	printf("{\"pgid\":%d,\"start\":%llu}\n", (int)pgid, wf_proc_start(pgid));
+	fflush(stdout);
+}
+
+/*
  * --serve: one request per line on stdin, one result per line on stdout,
  * until end of input.  wf-run keeps one of these for a whole run.
  */
@@ -29,6 +41,7 @@ serve(void)
 	struct wf_buf in = {0};
 	char buf[65536], err[1024];
 
+	wf_spawn_group_hook = report_group;
 	for (;;) {
 		char *nl = in.len ? memchr(in.s, '\n', in.len) : NULL;
 		ssize_t r;

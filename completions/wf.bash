@@ -9,7 +9,7 @@
 
 _wf_verbs=(run resume status pause list show validate trust create migrate model pr help)
 _wf_run_opts='--var --json --dry-run --max-steps --quiet --restart --yes --answer --accept-changes --estimate --help'
-_wf_resume_opts='--var --answer --yes --rerun --skip --accept-changes --json --quiet --max-steps --help'
+_wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
 
 # Add each of the remaining words that starts with $1 to COMPREPLY.
 _wf_add() {

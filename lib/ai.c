@@ -40,7 +40,7 @@ run_model(char *const args[], const char *input, int *code, char *err, size_t er
 	char *exe = model_exe();
 	char *argv[8];
 	struct wf_buf out = {0};
-	struct wf_io_opts io = { .stop = &wf_step_stop, .sink = wf_sink_to_buf, .ctx = &out };
+	struct wf_io_opts io = { .pgrp = 1, .stop = &wf_step_stop, .sink = wf_sink_to_buf, .ctx = &out };
 	struct wf_child c;
 	int status = 0, k = 0;
 	jv res;
@@ -49,7 +49,8 @@ run_model(char *const args[], const char *input, int *code, char *err, size_t er
 	for (int i = 0; args[i] && k < 7; i++)
 		argv[k++] = args[i];
 	argv[k] = NULL;
-	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT, NULL, &c) < 0) {
+	/* Its own process group, journaled, so that it can never outlive the step unseen. */
+	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT | WF_SPAWN_PGRP, NULL, &c) < 0) {
 		snprintf(err, errlen, "cannot run '%s': %s", exe, strerror(errno));
 		*code = WF_EXIT_UNAVAILABLE;
 		free(exe);

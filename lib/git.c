@@ -124,7 +124,7 @@ wf_git_run(const char *cwd, const char *const args[], const char *input, size_t 
 {
 	struct wf_buf tout = {0}, terr = {0};
 	struct two_bufs t = { out ? out : &tout, err ? err : &terr };
-	struct wf_io_opts o = { .timeout_s = git_timeout(), .stop = wf_git_stop, .sink = sink_two, .ctx = &t };
+	struct wf_io_opts o = { .timeout_s = git_timeout(), .pgrp = 1, .stop = wf_git_stop, .sink = sink_two, .ctx = &t };
 	struct wf_child c;
 	char *exe = git_path(), **env, **argv;
 	size_t n = 0;
@@ -145,8 +145,9 @@ wf_git_run(const char *cwd, const char *const args[], const char *input, size_t 
 	for (size_t i = 0; i < n; i++)
 		argv[i + 1] = (char *)args[i];
 	env = git_env();
-	if (wf_spawn(argv, env, cwd, WF_SPAWN_OUT | WF_SPAWN_ERR | (input ? WF_SPAWN_IN : WF_SPAWN_NULL_IN),
-		     NULL, &c) < 0) {
+	/* Its own process group (git starts helpers), so that one kill reaches them all. */
+	if (wf_spawn(argv, env, cwd, WF_SPAWN_OUT | WF_SPAWN_ERR | WF_SPAWN_PGRP |
+		     (input ? WF_SPAWN_IN : WF_SPAWN_NULL_IN), NULL, &c) < 0) {
 		wf_buf_printf(t.err, "cannot run '%s'%s%s: %s", exe, cwd ? " in " : "", cwd ? cwd : "",
 			      strerror(errno));
 		rc = errno == ENOENT && cwd && access(cwd, F_OK) < 0 ? 66 : 127;

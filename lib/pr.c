@@ -353,7 +353,7 @@ forge(struct ctx *c, const char *const args[], const char *input, int *code)
 	char *exe = wf_sibling_exe("wf-pr");
 	const char *argv[24];
 	struct two t = { {0}, {0} };
-	struct wf_io_opts o = { .stop = &wf_step_stop, .sink = sink_two, .ctx = &t };
+	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_step_stop, .sink = sink_two, .ctx = &t };
 	struct wf_child ch;
 	int k = 0, status = 0;
 	jv res = jv_invalid();
@@ -366,7 +366,8 @@ forge(struct ctx *c, const char *const args[], const char *input, int *code)
 	argv[k] = NULL;
 	wf_buf_addstr(&t.out, "");
 	wf_buf_addstr(&t.err, "");
-	if (wf_spawn((char *const *)argv, NULL, NULL, WF_SPAWN_OUT | WF_SPAWN_ERR |
+	/* Its own process group, journaled, so that it can never outlive the step unseen. */
+	if (wf_spawn((char *const *)argv, NULL, NULL, WF_SPAWN_OUT | WF_SPAWN_ERR | WF_SPAWN_PGRP |
 		     (input ? WF_SPAWN_IN : WF_SPAWN_NULL_IN), NULL, &ch) < 0) {
 		snprintf(c->err, sizeof c->err, "cannot run '%s': %s", exe, strerror(errno));
 		*code = WF_EXIT_UNAVAILABLE;

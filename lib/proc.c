@@ -4,16 +4,22 @@
  * timeout or a signal.  Every child that runs a user's command gets its
  * own process group so that one kill(-pgid) reaches the whole tree.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "wf.h"
+
+void (*wf_spawn_group_hook)(pid_t pgid);
 
 int
 wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
@@ -21,7 +27,7 @@ wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, ex[2];
 	int saved;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	c->pid = -1;
 	c->in = c->out = c->err = -1;
@@ -37,6 +43,10 @@ wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
 		/* The child: wire up descriptors, then exec; report errno on ex[1]. */
 		int e, tmp[8];
 
+		/* Die with the parent; if it is already gone, do not start at all. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		/* Lift the mapped descriptors out of the way of the pipes first. */
 		for (int i = 0; fdmap && fdmap[i][0] >= 0 && i < 8; i++)
 			tmp[i] = fcntl(fdmap[i][0], F_DUPFD_CLOEXEC, 64);
@@ -88,8 +98,11 @@ child_fail:
 			goto fail_quiet;
 		}
 	}
-	if (flags & WF_SPAWN_PGRP)
+	if (flags & WF_SPAWN_PGRP) {
 		setpgid(pid, pid);	/* also here, so a kill right away reaches the group */
+		if (wf_spawn_group_hook)
+			wf_spawn_group_hook(pid);
+	}
 	c->pid = pid;
 	if (flags & WF_SPAWN_IN) {
 		close(in[0]);
@@ -272,4 +285,131 @@ wf_sink_to_buf(void *ctx, int stream, const char *buf, size_t n)
 		wf_buf_add(ctx, buf, n);
 	else
 		(void)wf_write_all(2, buf, n);
+}
+
+/* ---- process groups that may outlive the step that started them ---- */
+
+/*
+ * The fields of /proc/PID/stat after the command name: STATE gets field
+ * 3, *PGRP field 5, *START field 22.  0, or -1 when PID is gone.
+ */
+static int
+proc_stat(pid_t pid, char *state, pid_t *pgrp, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	int fd, field = 3;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the name may hold spaces and parentheses */
+	if (!p)
+		return -1;
+	for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " "), field++) {
+		if (field == 3)
+			*state = tok[0];
+		else if (field == 5)
+			*pgrp = (pid_t)strtol(tok, NULL, 10);
+		else if (field == 22) {
+			*start = strtoull(tok, NULL, 10);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+unsigned long long
+wf_proc_start(pid_t pid)
+{
+	char state;
+	pid_t pgrp;
+	unsigned long long start = 0;
+
+	return proc_stat(pid, &state, &pgrp, &start) == 0 ? start : 0;
+}
+
+const char *
+wf_boot_id(void)
+{
+	static char id[64];
+	static int done;
+
+	if (!done) {
+		int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, id, sizeof id - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		id[n > 0 ? n : 0] = '\0';
+		id[strcspn(id, "\n")] = '\0';
+		done = 1;
+	}
+	return id;
+}
+
+int
+wf_pgroup_alive(pid_t pgid, unsigned long long start, const char *boot)
+{
+	DIR *dir;
+	struct dirent *e;
+	char state;
+	pid_t pgrp;
+	unsigned long long t;
+	int alive = 0;
+
+	if (pgid <= 1)
+		return 0;
+	if (boot && *boot && *wf_boot_id() && strcmp(boot, wf_boot_id()))
+		return 0;
+	if (kill(-pgid, 0) < 0 && errno == ESRCH)
+		return 0;
+	/* While the group lives its number is not reused; a new leader by that number is another group. */
+	if (start && proc_stat(pgid, &state, &pgrp, &t) == 0 && (t != start || pgrp != pgid))
+		return 0;
+	dir = opendir("/proc");
+	if (!dir)
+		return 1;
+	while (!alive && (e = readdir(dir))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		if (proc_stat((pid_t)strtol(e->d_name, NULL, 10), &state, &pgrp, &t) == 0 && pgrp == pgid &&
+		    state != 'Z' && state != 'X')
+			alive = 1;
+	}
+	closedir(dir);
+	return alive;
+}
+
+/* Wait up to SECS for group PGID to have no live member; 0 when it has none. */
+static int
+pgroup_wait(pid_t pgid, double secs)
+{
+	double until = wf_now_ms() + secs * 1000;
+
+	while (wf_pgroup_alive(pgid, 0, NULL)) {
+		if (wf_now_ms() >= until)
+			return -1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+int
+wf_pgroup_stop(pid_t pgid, double grace_s)
+{
+	if (pgid <= 1)
+		return 0;
+	kill(-pgid, SIGTERM);
+	kill(-pgid, SIGCONT);
+	if (pgroup_wait(pgid, grace_s) == 0)
+		return 0;
+	kill(-pgid, SIGKILL);
+	return pgroup_wait(pgid, 5);
 }

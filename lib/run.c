@@ -45,6 +45,8 @@ struct driver {
 	jv answer;		/* the checked --answer for it (a question's value) */
 	char *consent_answer;	/* yes/no/always from --answer for a consent question */
 	struct wf_buf server_buf;
+	const char *step_id;	/* the step the child is running */
+	jv groups;		/* the process groups it started: [{pgid, start, boot}] */
 	int tty, color;
 	long max_steps;
 	long ran;		/* steps run by this process */
@@ -317,7 +319,47 @@ server_stop(struct driver *d)
 	wf_buf_free(&d->server_buf);
 }
 
-/* Send one request line and read one result line; -1 when the child died. */
+/*
+ * A line {"pgid":N,"start":T} from the child: the step started process
+ * group N.  It is journaled (step-pgid) before the step goes on, so that
+ * a resume can tell whether it still runs, and kept to stop it if the
+ * child dies.
+ */
+static void
+note_group(struct driver *d, const char *line, size_t n)
+{
+	char err[128];
+	jv g = wf_json_parse(line, n, err, sizeof err), ev;
+
+	if (!jv_is_valid(g) || jv_get_kind(g) != JV_KIND_OBJECT) {
+		jv_free(g);
+		return;
+	}
+	g = jv_object_set(g, jv_string("boot"), jv_string(wf_boot_id()));
+	ev = jv_object_set(jv_copy(g), jv_string("event"), jv_string("step-pgid"));
+	ev = jv_object_set(ev, jv_string("step"), jv_string(d->step_id ? d->step_id : ""));
+	d->groups = jv_array_append(d->groups, g);
+	(void)journal(d, ev, 0);
+}
+
+/* Stop every process group the step started that is still alive (the child died). */
+static void
+stop_groups(struct driver *d)
+{
+	jv_array_foreach(d->groups, i, g) {
+		pid_t pgid = (pid_t)wf_jv_num(g, "pgid", 0);
+
+		(void)i;
+		if (wf_pgroup_alive(pgid, (unsigned long long)wf_jv_num(g, "start", 0), wf_jv_str(g, "boot")))
+			wf_pgroup_stop(pgid, 2);
+		jv_free(g);
+	}
+}
+
+/*
+ * Send one request line and read one result line.  -2 when the child was
+ * gone before it got the request (nothing ran), -1 when it died after.
+ */
 static int
 server_call(struct driver *d, const char *line, size_t len, struct wf_buf *out)
 {
@@ -331,7 +373,7 @@ server_call(struct driver *d, const char *line, size_t len, struct wf_buf *out)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return -1;
+			return written ? -1 : -2;
 		written += (size_t)w;
 	}
 	for (;;) {
@@ -341,10 +383,16 @@ server_call(struct driver *d, const char *line, size_t len, struct wf_buf *out)
 
 		if (nl) {
 			size_t n = (size_t)(nl - d->server_buf.s);
+			int group = n > 8 && !memcmp(d->server_buf.s, "{\"pgid\":", 8);
 
-			wf_buf_add(out, d->server_buf.s, n);
+			if (group)
+				note_group(d, d->server_buf.s, n);
+			else
+				wf_buf_add(out, d->server_buf.s, n);
 			memmove(d->server_buf.s, nl + 1, d->server_buf.len - n - 1);
 			d->server_buf.len -= n + 1;
+			if (group)
+				continue;
 			return 0;
 		}
 		if (stop_signal && !signalled) {
@@ -379,6 +427,9 @@ run_child(struct driver *d, jv step)
 	input = wf_json_dump(req);
 	jv_free(req);
 	wf_buf_addstr(&out, "");
+	d->step_id = wf_jv_str(step, "id");
+	jv_free(d->groups);
+	d->groups = jv_array();
 	{
 		size_t n = strlen(input);
 		char *line = wf_xmalloc(n + 2);
@@ -388,8 +439,8 @@ run_child(struct driver *d, jv step)
 		line[n + 1] = '\0';
 		if (d->server.pid > 0 || server_start(d) == 0) {
 			rc = server_call(d, line, n + 1, &out);
-			if (rc < 0) {
-				/* The child died: whatever it was doing, try once more in a new one. */
+			if (rc == -2) {
+				/* The child was gone before it got the request: nothing ran; a new one gets it. */
 				server_stop(d);
 				if (!stop_signal && server_start(d) == 0) {
 					out.len = 0;
@@ -407,7 +458,14 @@ run_child(struct driver *d, jv step)
 				    jv_string_fmt("'%s' died without a result", d->step_exe));
 		if (stop_signal)
 			res = jv_object_set(res, jv_string("interrupted"), jv_true());
+		else if (rc == -1) {
+			/* It died with the request: a crash of the step, which is now in doubt. */
+			res = jv_object_set(res, jv_string("crashed"), jv_true());
+			res = jv_object_set(res, jv_string("error"),
+					    jv_string_fmt("'%s' died while running the step", d->step_exe));
+		}
 		server_stop(d);
+		stop_groups(d);
 	} else {
 		res = wf_json_parse(out.s, out.len, err, sizeof err);
 		if (!jv_is_valid(res) || jv_get_kind(res) != JV_KIND_OBJECT || !wf_jv_str(res, "status")) {
@@ -419,6 +477,7 @@ run_child(struct driver *d, jv step)
 		}
 	}
 	wf_buf_free(&out);
+	d->step_id = NULL;
 	jv_free(step);
 	return res;
 }
@@ -491,6 +550,29 @@ stop_run(struct driver *d, const char *event, const char *status, const char *re
 	return code;
 }
 
+/*
+ * The run stops (EVENT, STATUS, REASON, exit CODE) while step ID (STEP
+ * borrowed) is in flight, WHAT having happened: the step is in doubt.
+ * The stop event keeps it (inflight, with the process groups it started)
+ * so that the resume decides by the one rule: run it again with a notice,
+ * or, for idempotent: false, stop with 3 and ask.
+ */
+static int
+stop_in_doubt(struct driver *d, const char *id, jv step, const char *what, const char *event,
+	      const char *status, const char *reason, int code)
+{
+	jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+
+	extra = jv_object_set(extra, jv_string("inflight"), wf_jv_get(d->run->state, "inflight"));
+	if (wf_step_repeatable(step))
+		wf_warn("run '%s': %s during step '%s'; it is in doubt and runs again on 'wf resume %s'",
+			d->run->name, what, id, d->run->name);
+	else
+		wf_warn("run '%s': %s during step '%s', which is marked idempotent: false; 'wf resume %s' will ask whether to run it again (--rerun) or take it as done (--skip)",
+			d->run->name, what, id, d->run->name);
+	return stop_run(d, event, status, reason, extra, code);
+}
+
 static const char *
 short_detail(jv step, char *buf, size_t n)
 {
@@ -507,16 +589,33 @@ short_detail(jv step, char *buf, size_t n)
 }
 
 /*
+ * Did a person decline STEP (borrowed), a confirmation, with RES
+ * (borrowed)?  A "no" moves only where a jump says a no goes; with none,
+ * the run stops as declined (wf-workflow(5), "Interactive steps").
+ */
+static int
+said_no(jv step, jv res)
+{
+	const char *a = wf_jv_str(step, "action"), *kind = wf_jv_str(step, "kind");
+	jv v = wf_jv_get(res, "approved");
+	int no = jv_get_kind(v) == JV_KIND_FALSE;
+
+	jv_free(v);
+	return no && a && !strcmp(a, "interactive") && (!kind || !strcmp(kind, "confirm"));
+}
+
+/*
  * After STEP ran with result RES: where to go next.  Returns the id of the
- * next step (jv string) or null for the end, or invalid after a message
- * with *CODE set.  *JUMP gets a description for the journal, or null.
+ * next step (jv string) or null for the end, or invalid with *CODE set:
+ * after a message, or 77 (no message) for a declined confirmation.
+ * *JUMP gets a description for the journal, or null.
  */
 static jv
 next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 {
 	const char *status = wf_jv_str(res, "status");
 	const char *check = wf_jv_str(step, "check");
-	jv next = wf_jv_get(step, "next");
+	jv next = wf_jv_get(step, "next"), approved = wf_jv_get(res, "approved");
 
 	*jump = jv_null();
 	if (!strcmp(status, "failed")) {
@@ -526,35 +625,57 @@ next_after(struct driver *d, jv step, jv res, jv *jump, int *code)
 			*jump = jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_string(onerr)),
 					      jv_string("because"), jv_string("on-error"));
 			jv_free(next);
+			jv_free(approved);
 			return jv_string(onerr);
 		}
 		if (!wf_jv_bool(step, "continue-on-error", 0)) {
 			jv_free(next);
+			jv_free(approved);
 			/* A timeout is a limit reached (4); any other failure is 1. */
 			*code = wf_jv_bool(res, "timed_out", 0) ? WF_EXIT_LIMIT : WF_EXIT_FAIL;
 			return jv_invalid();
 		}
 	}
-	if (check) {
-		int v = decide_with(d, step, jv_copy(res), check, code);
+	if (check || (wf_step_gives_verdict(step) && jv_get_kind(approved) != JV_KIND_NULL)) {
+		/* A check decides; without one, a verdict picks on-approved or on-rejected itself. */
+		int v = check ? decide_with(d, step, jv_copy(res), check, code) : jv_get_kind(approved) == JV_KIND_TRUE;
 		const char *target;
 
+		jv_free(approved);
 		if (v < 0) {
 			jv_free(next);
 			return jv_invalid();
 		}
-		if (v)
+		if (check && v)
 			target = wf_jv_str(step, "on-true") ? wf_jv_str(step, "on-true") : wf_jv_str(step, "on-approved");
-		else
+		else if (check)
 			target = wf_jv_str(step, "on-false") ? wf_jv_str(step, "on-false") : wf_jv_str(step, "on-rejected");
-		*jump = jv_object_set(jv_object(), jv_string("condition"), jv_string(check));
-		*jump = jv_object_set(*jump, jv_string("value"), jv_bool(v));
+		else
+			target = wf_jv_str(step, v ? "on-approved" : "on-rejected");
+		if (check) {
+			*jump = jv_object_set(jv_object(), jv_string("condition"), jv_string(check));
+			*jump = jv_object_set(*jump, jv_string("value"), jv_bool(v));
+		} else {
+			*jump = jv_object_set(jv_object(), jv_string("verdict"), jv_bool(v));
+		}
 		if (target) {
 			*jump = jv_object_set(*jump, jv_string("to"), jv_string(target));
 			jv_free(next);
 			return jv_string(target);
 		}
-		*jump = jv_object_set(*jump, jv_string("to"), jv_copy(next));
+		if (said_no(step, res)) {
+			jv_free(next);
+			*code = WF_EXIT_DENIED;
+			return jv_invalid();
+		}
+		if (check) {
+			*jump = jv_object_set(*jump, jv_string("to"), jv_copy(next));
+		} else {
+			jv_free(*jump);
+			*jump = jv_null();
+		}
+	} else {
+		jv_free(approved);
 	}
 	if (wf_jv_str(step, "on-complete")) {
 		jv to = wf_jv_get(step, "on-complete");
@@ -925,6 +1046,36 @@ consent(struct driver *d, jv step, const char *id)
 	return rc;
 }
 
+/*
+ * Confirmation ID was answered no and nothing says where a no goes: the
+ * step's end EV (consumed) is journaled with the cursor kept on it, and
+ * the run stops as declined (77) with the question pending again, so a
+ * resume asks it again or takes --answer.  RES (consumed) is the result.
+ */
+static int
+declined(struct driver *d, const char *id, jv ev, jv res)
+{
+	jv q = jv_object(), extra, ans = wf_jv_get(res, "answer");
+
+	jv_free(res);
+	ev = jv_object_set(ev, jv_string("cursor"), jv_string(id));
+	if (journal(d, ev, 1)) {
+		jv_free(ans);
+		return WF_EXIT_IO;
+	}
+	q = jv_object_set(q, jv_string("kind"), jv_string("question"));
+	q = jv_object_set(q, jv_string("step"), jv_string(id));
+	q = jv_object_set(q, jv_string("message"), wf_jv_get(ans, "question"));
+	q = jv_object_set(q, jv_string("type"), jv_string("confirm"));
+	jv_free(ans);
+	extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+	extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+	extra = jv_object_set(extra, jv_string("pending"), q);
+	wf_warn("step '%s' was answered no, and no 'on-rejected' says where a no goes; the run stops here (go on with 'wf resume %s --answer yes', or give the step an 'on-rejected')",
+		id, d->run->name);
+	return stop_run(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
+}
+
 /* The main loop, from the cursor in the state. */
 static int
 drive(struct driver *d)
@@ -932,7 +1083,7 @@ drive(struct driver *d)
 	for (;;) {
 		jv cursor = wf_jv_get(d->run->state, "cursor");
 		jv step, res, next, jump, ev;
-		int idx, code = 0;
+		int idx, code = 0, rc;
 		char detail[80], *id;
 		const char *action;
 		double t;
@@ -1118,7 +1269,7 @@ drive(struct driver *d)
 				}
 				jv_free(res);
 				res = run_child(d, jv_copy(step));
-				if (wf_jv_bool(res, "interrupted", 0) || stop_signal)
+				if (wf_jv_bool(res, "interrupted", 0) || wf_jv_bool(res, "crashed", 0) || stop_signal)
 					break;
 				if (strcmp(wf_jv_str(res, "status"), "failed") || attempt == attempts)
 					break;
@@ -1129,16 +1280,27 @@ drive(struct driver *d)
 					usleep(50000);
 			}
 		}
-		if (wf_jv_bool(res, "interrupted", 0) || stop_signal) {
-			int sig = stop_signal ? stop_signal : SIGINT;
-
-			progress(d, "\n%s: interrupted during step '%s'; it will run again on 'wf resume %s'\n",
-				 d->run->name, id, d->run->name);
+		if (wf_jv_bool(res, "crashed", 0) && !stop_signal) {
+			rc = stop_in_doubt(d, id, step, "'wf-step' died", "run-end", "failed", "step crashed",
+					   WF_EXIT_SOFTWARE);
 			jv_free(res);
 			jv_free(step);
 			jv_free(ev);
 			free(id);
-			return stop_run(d, "pause", "paused", signal_reason(sig), jv_null(), signal_exit(sig));
+			return rc;
+		}
+		if (wf_jv_bool(res, "interrupted", 0) || stop_signal) {
+			int sig = stop_signal ? stop_signal : SIGINT;
+
+			if (d->tty)
+				progress(d, "\n");
+			rc = stop_in_doubt(d, id, step, "interrupted", "pause", "paused", signal_reason(sig),
+					   signal_exit(sig));
+			jv_free(res);
+			jv_free(step);
+			jv_free(ev);
+			free(id);
+			return rc;
 		}
 		{
 			const char *status = wf_jv_str(res, "status");
@@ -1179,7 +1341,8 @@ drive(struct driver *d)
 		{
 			static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
 							    "model", "usage", "duration_ms", "verdict",
-							    "messages", "effects", "pr", "answer", "timed_out", NULL };
+							    "messages", "effects", "pr", "answer", "timed_out",
+							    "output_error", NULL };
 
 			for (int i = 0; keep[i]; i++) {
 				jv v = wf_jv_get(res, keep[i]);
@@ -1192,6 +1355,14 @@ drive(struct driver *d)
 			ev = journal_text(ev, res, "output");
 			if (wf_jv_str(res, "stderr"))
 				ev = journal_text(ev, res, "stderr");
+		}
+		if (!jv_is_valid(next) && code == WF_EXIT_DENIED) {
+			jv_free(next);
+			jv_free(jump);
+			jv_free(step);
+			rc = declined(d, id, ev, res);
+			free(id);
+			return rc;
 		}
 		if (!jv_is_valid(next)) {
 			/* The step failed: the cursor stays on it, so a resume runs it again. */
@@ -1221,11 +1392,23 @@ drive(struct driver *d)
 		else
 			jv_free(jump);
 		ev = jv_object_set(ev, jv_string("cursor"), next);
-		jv_free(res);
 		jv_free(step);
-		free(id);
-		if (journal(d, ev, 1))
+		if (journal(d, ev, 1)) {
+			jv_free(res);
+			free(id);
 			return WF_EXIT_IO;
+		}
+		if (wf_jv_str(res, "output_error")) {
+			/* Done and journaled, output included: the run stops, and a resume goes on after it. */
+			wf_warn("run '%s': step '%s' ran, but %s; the run stops here (its output is in the journal); fix the cause, then 'wf resume %s' goes on after it",
+				d->run->name, id, wf_jv_str(res, "output_error"), d->run->name);
+			jv_free(res);
+			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+			free(id);
+			return stop_run(d, "run-end", "failed", "step output not saved", extra, WF_EXIT_IO);
+		}
+		jv_free(res);
+		free(id);
 	}
 }
 
@@ -1511,6 +1694,7 @@ open_driver(struct driver *d, struct wf_run_opts *o)
 	d->step_exe = find_step_exe();
 	d->server.pid = -1;
 	d->server.in = d->server.out = -1;
+	d->groups = jv_array();
 	d->tty_in = !o->json && wf_tty_usable();
 	d->answer = jv_invalid();
 	{
@@ -1534,6 +1718,7 @@ static void
 close_driver(struct driver *d)
 {
 	server_stop(d);
+	jv_free(d->groups);
 	jv_free(d->patterns);
 	jv_free(d->answer);
 	free(d->answer_step);
@@ -1573,6 +1758,43 @@ use_workflow(struct driver *d, jv wf)
 		jv_free(s);
 	}
 	d->max_steps = d->o->max_steps > 0 ? d->o->max_steps : (long)wf_jv_num(wf, "max-steps", WF_DEFAULT_MAX_STEPS);
+}
+
+/*
+ * Are process groups the step in flight (INFLIGHT, borrowed) started still
+ * running?  Then a resume must not start it beside them: 75 after naming
+ * the first, or, with --kill-stale, stop them all and go on (0).
+ */
+static int
+stale_groups(struct driver *d, jv inflight, struct wf_run_opts *o)
+{
+	jv groups = wf_jv_get(inflight, "groups");
+	const char *sid = wf_jv_str(inflight, "step");
+	int rc = 0;
+
+	if (jv_get_kind(groups) == JV_KIND_ARRAY)
+		jv_array_foreach(groups, i, g) {
+			pid_t pgid = (pid_t)wf_jv_num(g, "pgid", 0);
+
+			(void)i;
+			if (!rc && wf_pgroup_alive(pgid, (unsigned long long)wf_jv_num(g, "start", 0), wf_jv_str(g, "boot"))) {
+				if (!o->kill_stale) {
+					wf_warn("run '%s': step '%s' is still running as process group %d; stop it with 'kill -TERM -- -%d' or 'wf resume %s --kill-stale'",
+						d->run->name, sid ? sid : "?", (int)pgid, (int)pgid, d->run->name);
+					rc = WF_EXIT_BUSY;
+				} else if (wf_pgroup_stop(pgid, 2) < 0) {
+					wf_warn("run '%s': step '%s': process group %d did not stop, even after SIGKILL",
+						d->run->name, sid ? sid : "?", (int)pgid);
+					rc = WF_EXIT_BUSY;
+				} else {
+					wf_warn("run '%s': stopped process group %d, left running by step '%s'",
+						d->run->name, (int)pgid, sid ? sid : "?");
+				}
+			}
+			jv_free(g);
+		}
+	jv_free(groups);
+	return rc;
 }
 
 int
@@ -1625,6 +1847,17 @@ wf_run_start(struct wf_run_opts *o)
 		return rc;
 	}
 	status = wf_jv_str(d.run->state, "status");
+	if (status && o->restart) {
+		/* Starting over does not start a step beside an old copy still running. */
+		jv inflight = wf_jv_get(d.run->state, "inflight");
+
+		rc = jv_get_kind(inflight) == JV_KIND_OBJECT ? stale_groups(&d, inflight, o) : 0;
+		jv_free(inflight);
+		if (rc) {
+			close_driver(&d);
+			return rc;
+		}
+	}
 	if (status && strcmp(status, "completed") && !o->restart) {
 		const char *at = wf_jv_str(d.run->state, "cursor"), *why = wf_jv_str(d.run->state, "reason");
 		char *hint = wf_run_resume_hint(d.run->state, d.run->name);
@@ -1784,6 +2017,18 @@ wf_run_resume(struct wf_run_opts *o)
 	jv_free(d.wf);
 	jv_free(d.steps);
 	use_workflow(&d, wf);
+	/* The question of a step in doubt: --answer rerun|skip says what --rerun|--skip say. */
+	if (o->answer && !o->rerun && !o->skip && (!strcmp(o->answer, "rerun") || !strcmp(o->answer, "skip"))) {
+		jv pending = wf_jv_get(d.run->state, "pending");
+		const char *kind = wf_jv_str(pending, "kind");
+
+		if (kind && !strcmp(kind, "in-doubt")) {
+			o->rerun = !strcmp(o->answer, "rerun");
+			o->skip = !o->rerun;
+			o->answer = NULL;
+		}
+		jv_free(pending);
+	}
 	/* An answer must fit the question that is pending, or nothing changes. */
 	if (o->answer) {
 		jv pending = wf_jv_get(d.run->state, "pending");
@@ -1805,7 +2050,7 @@ wf_run_resume(struct wf_run_opts *o)
 		}
 		if (jv_get_kind(pending) != JV_KIND_OBJECT || !kind || !strcmp(kind, "in-doubt")) {
 			wf_warn("run '%s' has no question pending; nothing was changed%s", o->target,
-				kind ? " (for a step in doubt use --rerun or --skip)" : "");
+				kind ? " (for a step in doubt answer rerun or skip)" : "");
 			jv_free(pending);
 			close_driver(&d);
 			return WF_EXIT_USAGE;
@@ -1829,9 +2074,18 @@ wf_run_resume(struct wf_run_opts *o)
 		jv step = idx >= 0 ? step_at(&d, idx) : jv_null();
 
 		ev = jv_object_set(ev, jv_string("interrupted_step"), wf_jv_get(inflight, "step"));
-		if (idx >= 0 && !wf_jv_bool(step, "idempotent", 1) && !o->rerun && !o->skip) {
+		/* Never a second copy beside one still running. */
+		if ((rc = stale_groups(&d, inflight, o))) {
+			jv_free(step);
+			jv_free(inflight);
+			jv_free(ev);
+			close_driver(&d);
+			return rc;
+		}
+		if (idx >= 0 && !wf_step_repeatable(step) && !o->rerun && !o->skip) {
 			jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(sid));
 
+			extra = jv_object_set(extra, jv_string("inflight"), jv_copy(inflight));
 			extra = jv_object_set(extra, jv_string("pending"),
 				jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("in-doubt")),
 					      jv_string("step"), jv_string(sid)));
@@ -1847,6 +2101,10 @@ wf_run_resume(struct wf_run_opts *o)
 		if (idx >= 0 && o->skip) {
 			ev = jv_object_set(ev, jv_string("cursor"), wf_jv_get(step, "next"));
 			ev = jv_object_set(ev, jv_string("skipped"), jv_string(sid));
+		} else if (idx >= 0 && !o->rerun) {
+			wf_warn("run '%s': step '%s' was in flight when the run stopped; running it again (at least once: %s)",
+				o->target, sid, wf_action_repeat_why(wf_jv_str(step, "action")));
+			ev = jv_object_set(ev, jv_string("rerun"), jv_string(sid));
 		}
 		jv_free(step);
 	} else {

@@ -251,6 +251,25 @@ wf_state_apply(jv st, jv ev)
 		inf = jv_object_set(inf, jv_string("seq"), wf_jv_get(ev, "seq"));
 		st = jv_object_set(st, jv_string("inflight"), inf);
 		st = jv_object_set(st, jv_string("status"), jv_string("running"));
+	} else if (!strcmp(event, "step-pgid")) {
+		/* A process group the step in flight started: a resume checks it is gone. */
+		jv inf = wf_jv_get(st, "inflight"), groups, g = jv_object();
+
+		if (jv_get_kind(inf) == JV_KIND_OBJECT) {
+			groups = wf_jv_get(inf, "groups");
+			if (jv_get_kind(groups) != JV_KIND_ARRAY) {
+				jv_free(groups);
+				groups = jv_array();
+			}
+			g = jv_object_set(g, jv_string("pgid"), wf_jv_get(ev, "pgid"));
+			g = jv_object_set(g, jv_string("start"), wf_jv_get(ev, "start"));
+			g = jv_object_set(g, jv_string("boot"), wf_jv_get(ev, "boot"));
+			inf = jv_object_set(inf, jv_string("groups"), jv_array_append(groups, g));
+			st = jv_object_set(st, jv_string("inflight"), inf);
+		} else {
+			jv_free(g);
+			jv_free(inf);
+		}
 	} else if (!strcmp(event, "step-end")) {
 		const char *id = wf_jv_str(ev, "step");
 		jv rec = jv_object();
@@ -394,7 +413,8 @@ wf_state_apply(jv st, jv ev)
 		if (!strcmp(event, "resume")) {
 			st = jv_object_set(st, jv_string("status"), jv_string("running"));
 			st = jv_object_set(st, jv_string("pid"), wf_jv_get(ev, "pid"));
-			if (present(ev, "cursor"))
+			/* A skip past the last step sets the cursor to null: the end. */
+			if (jv_object_has(jv_copy(ev), jv_string("cursor")))
 				st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
 			if (present(ev, "hash"))
 				st = jv_object_set(st, jv_string("hash"), wf_jv_get(ev, "hash"));
@@ -412,7 +432,8 @@ wf_state_apply(jv st, jv ev)
 		if (present(ev, "cursor"))
 			st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
 		st = merge_key(st, ev, "passes");
-		st = jv_object_set(st, jv_string("inflight"), jv_null());
+		/* A stop during a step keeps it in doubt, for the resume to decide. */
+		st = jv_object_set(st, jv_string("inflight"), wf_jv_get(ev, "inflight"));
 		st = jv_object_set(st, jv_string("pid"), jv_null());
 	} else if (!strcmp(event, "consent")) {
 		const char *dec = wf_jv_str(ev, "decision");

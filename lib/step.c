@@ -365,12 +365,19 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 		r = result_fail(r, wf_exit_code(status), "exited with status %d", wf_exit_code(status));
 	if (rc == WF_COMM_STOPPED)
 		r = jv_object_set(r, jv_string("interrupted"), jv_true());
+	/*
+	 * The command ran: a file we could not save does not undo it.  The
+	 * result stands (its output travels in it) and says what was not saved.
+	 */
 	if (cap.io_error)
-		r = result_fail(r, 74, "cannot write the step's output: %s", strerror(cap.io_error));
+		r = jv_object_set(r, jv_string("output_error"),
+				  jv_string_fmt("cannot save its output under '%s/steps': %s",
+						wf_jv_str(run, "dir"), strerror(cap.io_error)));
 out:
 	for (int s = 1; s <= 2; s++) {
 		if (cap.file[s] >= 0 && close(cap.file[s]) < 0 && !cap.io_error)
-			r = result_fail(r, 74, "cannot write '%s': %s", paths[s], strerror(errno));
+			r = jv_object_set(r, jv_string("output_error"),
+					  jv_string_fmt("cannot save its output in '%s': %s", paths[s], strerror(errno)));
 		wf_buf_free(&cap.mask[s].pending);	/* after a failed spawn */
 	}
 	{

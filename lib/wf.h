@@ -164,6 +164,16 @@ extern const char *const wf_builtin_actions[];
 int wf_action_is_builtin(const char *name);
 /* Does the built-in ACTION talk to a model (its schema has a 'model' field)? */
 int wf_action_uses_model(const char *name);
+/*
+ * May step STEP (borrowed) run again when it was in doubt?  Its
+ * 'idempotent', default true for every action (the classes in the action
+ * table: the PR and git actions look before they act).
+ */
+int wf_step_repeatable(jv step);
+/* Why a step of ACTION may run again, for the notice printed when it does. */
+const char *wf_action_repeat_why(const char *action);
+/* Does STEP (borrowed) give a verdict ("approved") that on-approved/on-rejected follow without a check? */
+int wf_step_gives_verdict(jv step);
 
 /*
  * Find the workflow named ARG: a path (contains '/' or ends .yaml/.yml) is
@@ -268,6 +278,29 @@ enum {
  */
 int wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
 	     const int (*fdmap)[2], struct wf_child *c);
+/*
+ * Every child wf_spawn starts dies (SIGKILL) when the process that started
+ * it dies.  When set, wf_spawn_group_hook is told of each new process
+ * group (WF_SPAWN_PGRP) right after the child starts: wf-step --serve
+ * reports them to wf-run, which journals them (step-pgid).
+ */
+extern void (*wf_spawn_group_hook)(pid_t pgid);
+/* The start time of process PID (field 22 of /proc/PID/stat), 0 when unknown. */
+unsigned long long wf_proc_start(pid_t pid);
+/* This boot's id (/proc/sys/kernel/random/boot_id), "" when unknown; a static buffer. */
+const char *wf_boot_id(void);
+/*
+ * Is process group PGID, started at START (0: unknown) during boot BOOT
+ * (NULL or "": unknown), still alive, with a member that is not a zombie?
+ * A group of another boot, or whose leader's start time differs (the
+ * number reused), is not.  1 alive, 0 gone.
+ */
+int wf_pgroup_alive(pid_t pgid, unsigned long long start, const char *boot);
+/*
+ * Stop process group PGID: SIGTERM, up to GRACE_S seconds for it to go,
+ * then SIGKILL and up to 5 s more.  0 when it is gone, -1 when not.
+ */
+int wf_pgroup_stop(pid_t pgid, double grace_s);
 /* waitpid, retried on EINTR: 0 or -1. */
 int wf_wait(pid_t pid, int *status);
 /* A wait status as a shell would show it: the exit code, or 128+signal. */
@@ -503,6 +536,7 @@ struct wf_run_opts {
 	int json, dry_run, quiet, restart, accept_changes, rerun, skip, no_input, estimate;
 	int yes;		/* --yes: consent to every sensitive step (answers no question) */
 	const char *answer;	/* --answer VALUE for the pending question or consent */
+	int kill_stale;		/* --kill-stale: stop a step's process groups still running, then resume */
 };
 /* Start a run of o->target (wf run); returns the exit status. */
 int wf_run_start(struct wf_run_opts *o);

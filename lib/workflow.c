@@ -87,59 +87,70 @@ static const struct field common_fields[] = {
 	{ NULL, 0, NULL }
 };
 
+/*
+ * What running a step of an action twice does, for a step in doubt
+ * (wf-workflow(5), "Steps in doubt"): REPEAT_COMMAND, the step's
+ * 'idempotent' decides (default true); REPEAT_LOCAL, no effect outside
+ * the run (safe); REPEAT_CHECKS, it looks before it acts (a marker, the
+ * remote's state) so a second run finds the first one's work (safe).
+ */
+enum repeat_class { REPEAT_COMMAND, REPEAT_LOCAL, REPEAT_CHECKS };
+
 struct action_schema {
 	const char *action;
 	const char *required;	/* space-separated */
 	struct field fields[12];
+	enum repeat_class repeat;
+	int verdict;		/* its result carries "approved": on-approved/on-rejected apply */
 };
 
 static const struct action_schema actions[] = {
 	{ "shell", "command", {
 		{ "command", F_STR, NULL }, { "output", F_STR, NULL },
-		{ "cwd", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "cwd", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_COMMAND, 0 },
 	{ "ai-prompt", "prompt", {
 		{ "prompt", F_STR, NULL }, { "system", F_STR, NULL },
 		{ "output", F_STR, NULL }, { "model", F_STR, NULL },
 		{ "format", F_STR, "text|json" }, { "context", F_STR, "full|none" },
-		{ "options", F_MAP, NULL }, { NULL, 0, NULL } } },
+		{ "options", F_MAP, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
 	{ "switch-model", "model", {
-		{ "model", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
 	{ "loop", "to max-iterations", {
 		{ "to", F_STEP, NULL }, { "condition", F_STR, NULL },
 		{ "max-iterations", F_INT, NULL },
-		{ "on-exhausted", F_STR, "fail|continue|pause" }, { NULL, 0, NULL } } },
+		{ "on-exhausted", F_STR, "fail|continue|pause" }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
 	{ "conditional", "condition", {
-		{ "condition", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "condition", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
 	{ "interactive", "message", {
 		{ "message", F_STR, NULL }, { "kind", F_STR, "confirm|choice|text" },
 		{ "options", F_STRLIST, NULL }, { "default", F_STR, NULL },
-		{ NULL, 0, NULL } } },
+		{ NULL, 0, NULL } }, REPEAT_LOCAL, 1 },
 	{ "load-variable", "name from", {
-		{ "name", F_STR, NULL }, { "from", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "name", F_STR, NULL }, { "from", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
 	{ "set-variable", "name value", {
-		{ "name", F_STR, NULL }, { "value", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "name", F_STR, NULL }, { "value", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
 	{ "create-pr", "", {
 		{ "title", F_STR, NULL }, { "body", F_STR, NULL },
 		{ "base", F_STR, NULL }, { "branch", F_STR, NULL },
-		{ "draft", F_BOOL, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "draft", F_BOOL, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
 	{ "review-pr", "", {
 		{ "prompt", F_STR, NULL }, { "post", F_STR, "review|comment|none" },
-		{ "model", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 1 },
 	{ "make-changes", "", {
 		{ "prompt", F_STR, NULL }, { "max-attempts", F_INT, NULL },
-		{ "agent", F_STR, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "agent", F_STR, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
 	{ "commit-push", "", {
 		{ "message", F_STR, NULL }, { "paths", F_STRLIST, NULL },
-		{ "allow-base", F_BOOL, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "allow-base", F_BOOL, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
 	{ "self-review", "", {
-		{ "prompt", F_STR, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } } },
+		{ "prompt", F_STR, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
 	{ "merge-pr", "", {
 		{ "method", F_STR, "merge|squash|rebase" },
 		{ "require-approval", F_BOOL, NULL }, { "delete-branch", F_BOOL, NULL },
-		{ NULL, 0, NULL } } },
+		{ NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
 	{ "sync", "", {
-		{ "base", F_STR, NULL }, { NULL, 0, NULL } } },
-	{ NULL, NULL, { { NULL, 0, NULL } } }
+		{ "base", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
+	{ NULL, NULL, { { NULL, 0, NULL } }, REPEAT_COMMAND, 0 }
 };
 
 int
@@ -151,6 +162,42 @@ wf_action_uses_model(const char *name)
 				if (!strcmp(f->name, "model") && strcmp(name, "switch-model"))
 					return 1;
 	return 0;
+}
+
+static const struct action_schema *find_action(const char *name);
+
+int
+wf_step_repeatable(jv step)
+{
+	/* Every built-in class may repeat; idempotent: false on the step says otherwise. */
+	return wf_jv_bool(step, "idempotent", 1);
+}
+
+const char *
+wf_action_repeat_why(const char *action)
+{
+	const struct action_schema *as = action ? find_action(action) : NULL;
+
+	if (!as || as->repeat == REPEAT_COMMAND)
+		return "running it twice is safe unless it is marked idempotent: false";
+	if (as->repeat == REPEAT_LOCAL)
+		return "it has no effect outside the run";
+	return "it looks before it acts, so a second run finds the first one's work";
+}
+
+int
+wf_step_gives_verdict(jv step)
+{
+	const char *a = wf_jv_str(step, "action"), *kind = wf_jv_str(step, "kind");
+	const struct action_schema *as = a ? find_action(a) : NULL;
+
+	if (!a)
+		return 0;
+	if (!as)
+		return !wf_action_is_builtin(a);	/* a custom action may answer "approved" */
+	if (!strcmp(a, "interactive"))
+		return !kind || !strcmp(kind, "confirm");
+	return as->verdict;
 }
 
 /* Codi's (and a few common) spellings, folded into the canonical key. */
@@ -1067,6 +1114,50 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 }
 
 /* The loop and choice rules that need the whole list of steps. */
+/*
+ * Refuse the jump keys of step S (borrowed, at index I) that nothing can
+ * ever take: on-true/on-false need a check (or a conditional); on-approved
+ * and on-rejected need a check or an action that gives a verdict, and a
+ * check's on-true/on-false take precedence over them; a loop takes none.
+ */
+static void
+check_dead_jumps(struct ctx *c, jv s, int i)
+{
+	static const char *const keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
+	const char *action = wf_jv_str(s, "action"), *id = wf_jv_str(s, "id");
+	int cond = action && !strcmp(action, "conditional"), loop = action && !strcmp(action, "loop");
+	int check = wf_jv_str(s, "check") != NULL;
+
+	if (!action)
+		return;
+	for (int k = 0; keys[k]; k++) {
+		int verdict_key = k >= 2;
+		char path[80], why[160];
+
+		if (!wf_jv_str(s, keys[k]))
+			continue;
+		why[0] = '\0';
+		if (loop)
+			snprintf(why, sizeof why, "a loop goes by its 'condition', 'to' and 'on-exhausted'");
+		else if (cond && verdict_key)
+			snprintf(why, sizeof why, "a conditional goes to 'on-true' or 'on-false'");
+		else if (cond)
+			;
+		else if (check && verdict_key && wf_jv_str(s, keys[k - 2]))
+			snprintf(why, sizeof why, "'%s' takes precedence (keep one)", keys[k - 2]);
+		else if (!check && !verdict_key)
+			snprintf(why, sizeof why, "step '%s' has no 'check' (add one, or remove '%s')",
+				 id ? id : "?", keys[k]);
+		else if (!check && !wf_step_gives_verdict(s))
+			snprintf(why, sizeof why, "step '%s' has no 'check' and action '%s' gives no verdict (add a 'check', or remove '%s')",
+				 id ? id : "?", action, keys[k]);
+		if (!why[0])
+			continue;
+		snprintf(path, sizeof path, "/steps/%d/%s", i, keys[k]);
+		at(c, path, 0, "'%s' can never be taken: %s", keys[k], why);
+	}
+}
+
 static void
 check_flow(struct ctx *c, jv steps)
 {
@@ -1143,6 +1234,7 @@ check_flow(struct ctx *c, jv steps)
 			jv_free(key);
 			jv_free(val);
 		}
+		check_dead_jumps(c, s, i);
 		/* Conditions are checked here, so a typo is found before the run. */
 		static const char *const conds[] = { "check", "condition", "if", NULL };
 		for (int k = 0; conds[k]; k++) {

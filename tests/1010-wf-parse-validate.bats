@@ -208,7 +208,9 @@ Y
 @test "F06: every jump target that names no step, in one report" {
 	bad "wf-parse: wf.yaml:7:14: 'on-true' names no step: 'nowhere'
 wf-parse: wf.yaml:8:15: 'on-false' names no step: 's99'
+wf-parse: wf.yaml:9:5: 'on-approved' can never be taken: 'on-true' takes precedence (keep one)
 wf-parse: wf.yaml:9:18: 'on-approved' names no step: 'ok'
+wf-parse: wf.yaml:10:5: 'on-rejected' can never be taken: 'on-false' takes precedence (keep one)
 wf-parse: wf.yaml:10:18: 'on-rejected' names no step: 'no'
 wf-parse: wf.yaml:11:18: 'on-complete' names no step: 'end'
 wf-parse: wf.yaml:12:15: 'on-error' names no step: 'S1'

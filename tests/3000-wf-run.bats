@@ -32,7 +32,7 @@ load helpers
 @test "--json prints the journal's events as JSON lines on stdout" {
 	wf run test-linear --json > events.jsonl 2>/dev/null
 	run jq -r .event events.jsonl
-	assert_output $'run-start\nconsent\nstep-start\nstep-end\nconsent\nstep-start\nstep-end\nrun-end'
+	assert_output $'run-start\nconsent\nstep-start\nstep-pgid\nstep-end\nconsent\nstep-start\nstep-pgid\nstep-end\nrun-end'
 	run jq -r 'select(.event=="step-end") | .output' events.jsonl
 	assert_output $'Step 1\nStep 2'
 }

@@ -182,7 +182,7 @@ Y
 	wf run test-linear --quiet
 	run wf-state fsck test-linear
 	assert_success
-	assert_output --partial "ok (8 events)"
+	assert_output --partial "ok (10 events)"
 	touch "$WF_STATE_DIR/runs/test-linear/.state.json.tmp.123"
 	run wf-state fsck test-linear
 	assert_failure 74

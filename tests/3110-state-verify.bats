@@ -25,7 +25,7 @@ Y
 	run wf run w.yaml --quiet </dev/null
 	assert_failure 3
 	RUN="$WF_STATE_DIR/runs/w"
-	[ "$(wc -l < "$RUN/history.jsonl")" -eq 6 ]
+	[ "$(wc -l < "$RUN/history.jsonl")" -eq 7 ]
 }
 
 # Rewrite state.json through the jq program $1, keeping the file's mode.
@@ -92,15 +92,15 @@ tree_sums() {
 	edit_state '.last_seq = 9'
 	run wf-state set w color blue
 	assert_success
-	assert_output --partial "(last_seq 9, but the event at its journal_offset is 6); rebuilt from the journal"
+	assert_output --partial "(last_seq 9, but the event at its journal_offset is 7); rebuilt from the journal"
 	run seqs
-	assert_output "1 2 3 4 5 6 7 "
+	assert_output "1 2 3 4 5 6 7 8 "
 	edit_state '.last_seq = 2'
 	run wf-state set w color red
 	assert_success
-	assert_output --partial "(last_seq 2, but the event at its journal_offset is 7)"
+	assert_output --partial "(last_seq 2, but the event at its journal_offset is 8)"
 	run seqs
-	assert_output "1 2 3 4 5 6 7 8 "
+	assert_output "1 2 3 4 5 6 7 8 9 "
 	run wf-state get w vars.color
 	assert_output red
 	run wf-state fsck w
@@ -119,19 +119,19 @@ tree_sums() {
 		size=$(stat -c %s "$RUN/history.jsonl")
 	done
 	run seqs
-	assert_output "1 2 3 4 5 6 7 8 9 "
+	assert_output "1 2 3 4 5 6 7 8 9 10 "
 	run wf-state fsck w
 	assert_success
 }
 
 @test "valid events after the snapshot with a gap in their numbers are refused with 74, whatever last_seq the snapshot claims" {
 	waiting_run
-	journal_append "$RUN/history.jsonl" '{"seq":8,"time":"2026-01-01T00:00:00.000Z","event":"var-set","vars":{"x":"1"}}'
-	edit_state '.last_seq = 7'
+	journal_append "$RUN/history.jsonl" '{"seq":9,"time":"2026-01-01T00:00:00.000Z","event":"var-set","vars":{"x":"1"}}'
+	edit_state '.last_seq = 8'
 	before=$(tree_sums)
 	run wf resume w --answer hi
 	assert_failure 74
-	assert_output --partial "history.jsonl line 7: event 8 follows 6; refusing to continue"
+	assert_output --partial "history.jsonl line 8: event 9 follows 7; refusing to continue"
 	[ "$(tree_sums)" = "$before" ]
 	run wf-state get w vars.x
 	assert_failure 74

@@ -57,6 +57,7 @@ steps:
     variable: ship
     check: approved
     on-approved: yes-path
+    on-rejected: no-path
   - id: no-path
     action: shell
     command: 'echo "NO-PATH"'
