@@ -953,6 +953,40 @@ load_state(struct wf_run *r, int flags, char *err, size_t n)
 	return rc;
 }
 
+/*
+ * Remove the temporary files that wf_atomic_write left in directory DFD
+ * (borrowed) when its writer died between write and rename: named
+ * ".NAME.tmp.PID" with PID no longer alive.  Called with the run's lock
+ * held, so no live writer of ours can be mid-write in a dead pid's name.
+ */
+static void
+remove_dead_temps(int dfd)
+{
+	int fd = dup(dfd);
+	DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!dh) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(dh);
+	while ((de = readdir(dh))) {
+		const char *t = de->d_name[0] == '.' ? strstr(de->d_name, ".tmp.") : NULL;
+		char *end;
+		long pid;
+
+		if (!t)
+			continue;
+		errno = 0;
+		pid = strtol(t + 5, &end, 10);
+		if (errno || *end || pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+			(void)unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(dh);
+}
+
 int
 wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n)
 {
@@ -1034,6 +1068,17 @@ wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t 
 	}
 	if (!(flags & WF_RUN_BARE) && (rc = load_state(r, flags, err, n)))
 		goto fail;
+	if (flags & WF_RUN_LOCK) {
+		remove_dead_temps(r->dirfd);
+		{
+			int sfd = openat(r->dirfd, "steps", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sfd >= 0) {
+				remove_dead_temps(sfd);
+				close(sfd);
+			}
+		}
+	}
 	if (flags & WF_RUN_LOCK) {
 		/* Who holds it, for the message a second runner gets. */
 		char pid[32];

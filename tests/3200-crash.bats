@@ -49,10 +49,16 @@ wait_exists() {
 		done
 		for _ in $(seq 1 600); do
 			run wf-state fsck fifty
-			[ "$status" = 0 ] && break
+			[ "$status" != 75 ] && break
 			sleep 0.05
 		done
-		assert_success
+		# A kill between a snapshot's write and its rename leaves a
+		# temporary file, which the resume removes; nothing else is wrong.
+		if [ "$status" != 0 ]; then
+			assert_failure 74
+			run grep -v "leftover temporary file '.state.json.tmp" <<<"$output"
+			assert_output ""
+		fi
 		run wf-state get fifty status
 		refute_output completed
 		wf-run --resume fifty --quiet 2>/dev/null &
@@ -84,6 +90,23 @@ wait_exists() {
 	assert_output null
 	run sh -c "wf-state get fifty steps | jq -c 'keys | length'"
 	assert_output 50
+}
+
+@test "a writer that died between write and rename leaves a temporary file; the next writer removes it" {
+	run wf run test-linear --quiet
+	assert_success
+	R=$WF_STATE_DIR/runs/test-linear
+	# pid 2^22 + 1 is above the kernel's pid_max: no such process.
+	touch "$R/.state.json.tmp.4194305" "$R/steps/.000003-s1.out.tmp.4194305"
+	run wf-state fsck test-linear
+	assert_failure 74
+	assert_line "test-linear: leftover temporary file '.state.json.tmp.4194305'"
+	assert_line "test-linear: leftover temporary file 'steps/.000003-s1.out.tmp.4194305'"
+	run wf-state set test-linear x 1
+	assert_success
+	run wf-state fsck test-linear
+	assert_success
+	[ ! -e "$R/.state.json.tmp.4194305" ]
 }
 
 @test "F22: a second run of the same workflow exits 75 at once, naming the holder" {
