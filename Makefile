@@ -40,7 +40,7 @@ FAKES   = $(FAKES_SRC:tests/fakes/%.c=$(BIN)/%)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps deps-build fresh fuzz check test check-asan test-asan demo bench install uninstall clean
+.PHONY: all deps deps-build deps-fuzz fresh fuzz check test check-asan test-asan demo bench install uninstall clean
 
 all: $(BINS)
 
@@ -143,7 +143,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_NAMES    = $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
-fuzz:
+FUZZ_PACKAGES = $(BUILD_PACKAGES) clang libclang-rt-14-dev
+
+deps-fuzz:
+	$(call install_missing,$(FUZZ_PACKAGES))
+
+fuzz: deps-fuzz
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
 		echo "fuzz: '$(FUZZ_CC)' not found: install Debian's clang (apt-get install clang libclang-rt-dev), or set FUZZ_CC" >&2; exit 1; }
 	@mkdir -p build/fuzz
