@@ -962,7 +962,8 @@ load_state(struct wf_run *r, int flags, char *err, size_t n)
 static void
 remove_dead_temps(int dfd)
 {
-	int fd = dup(dfd);
+	/* A description of its own: a dup would share, and move, DFD's offset. */
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 
@@ -971,7 +972,6 @@ remove_dead_temps(int dfd)
 			close(fd);
 		return;
 	}
-	rewinddir(dh);
 	while ((de = readdir(dh))) {
 		const char *t = de->d_name[0] == '.' ? strstr(de->d_name, ".tmp.") : NULL;
 		char *end;
