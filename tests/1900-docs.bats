@@ -532,3 +532,14 @@ RC
 	complete_line "$WF_BIN/wf" run alpha ''
 	assert_equal "$(replies)" "first second"
 }
+
+@test "make fresh runs the README's first screen as written: its preparation line and its two commands" {
+	prep=$(sed -n '3p' "$REPO_ROOT/README.md" | sed -n 's/.*(as root: `\([^`]*\)`).*/\1/p')
+	[ -n "$prep" ]
+	grep -qF "step prepare sh -c '$prep'" "$REPO_ROOT/tests/fresh.sh"
+	# The first code block holds exactly the two commands make fresh runs.
+	run sh -c "awk '/^\`\`\`/ { n++; next } n == 1 { print \$1, \$2 }' '$REPO_ROOT/README.md'"
+	assert_output $'make demo\nmake check'
+	grep -q '^step demo make demo ' "$REPO_ROOT/tests/fresh.sh"
+	grep -q '^step check make check$' "$REPO_ROOT/tests/fresh.sh"
+}
