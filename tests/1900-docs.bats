@@ -275,8 +275,10 @@ ic_names() {
 	first_block=$(printf '%s\n' "$output" | sed -n '2,/^```/p' | sed '$d' | sed 's/ *#.*//')
 	[ "$first_block" = "make demo
 make check" ]
-	# Nothing but the title comes before it.
-	[ "$(grep -m1 -n '^```' "$REPO_ROOT/README.md" | cut -d: -f1)" -le 3 ]
+	# Nothing but the title and the one line of what must exist first comes before it.
+	[ "$(grep -m1 -n '^```' "$REPO_ROOT/README.md" | cut -d: -f1)" -le 5 ]
+	[ "$(sed -n '2p;4p' "$REPO_ROOT/README.md" | tr -d '\n')" = "" ]
+	sed -n 3p "$REPO_ROOT/README.md" | grep -q '^On Debian 12 with `make` and `git`' 
 }
 
 # ---- completion ----
