@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+# kill -9 of the programs a step starts (wf-model, wf-pr, git) at fixed
+# points of their work: the step fails with the child's status, the state
+# stays sound, nothing the step started lives on, no key reaches the state
+# directory, and a resume does the work once, never twice.  The kills are
+# synchronised on the fakes' logs, files and journal events, never on the
+# clock; the pid killed comes from this test's own journal.
+load helpers
+load fake-forge
+load fake-provider
+
+teardown() {
+	touch "$BATS_TEST_TMPDIR/release"
+	[ -z "${RUNNER:-}" ] || kill -9 "$RUNNER" 2>/dev/null || true
+	fake_forge_stop
+	fake_provider_stop_all
+}
+
+# Wait (up to 30 s) until the command "$@" succeeds.
+poll() {
+	local i
+	for i in $(seq 1 600); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "gave up waiting for: $*" >&2
+	return 1
+}
+
+# The live leader of a process group journaled by run $1 (step-pgid)
+# whose command line holds $2 (and $3, when given) and whose working
+# directory is in this test's: a program this test's step started, never
+# another test's.
+journaled_child() {
+	local pg
+	for pg in $(wf-state history "$1" 2>/dev/null | jq -r 'select(.event == "step-pgid") | .pgid'); do
+		case $(readlink "/proc/$pg/cwd" 2>/dev/null) in "$BATS_TEST_TMPDIR"/*) ;; *) continue ;; esac
+		tr '\0' ' ' < "/proc/$pg/cmdline" 2>/dev/null | grep -qF -- "$2" || continue
+		[ -z "${3:-}" ] || tr '\0' ' ' < "/proc/$pg/cmdline" | grep -qF -- "$3" || continue
+		echo "$pg"
+		return 0
+	done
+	return 1
+}
+
+# kill -9 the child found as journaled_child "$@", and wait for the run.
+# RC gets the runner's exit status.
+kill_child() {
+	local pid
+	pid=$(journaled_child "$@") || return 1
+	kill -9 "$pid"
+	RC=0
+	wait "$RUNNER" || RC=$?
+	RUNNER=
+}
+
+# Start `wf run FILE ARGS...` in its own process group, as a CI job is;
+# its standard error, where wf-model streams the reply, goes to $WORK/run.err.
+start_run() {
+	WF_STREAM_FD=2 setsid wf run "$@" 2>"$WORK/run.err" >"$WORK/run.out" &
+	RUNNER=$!
+}
+
+# Does any process of run $1's journaled groups still live?
+groups_alive() {
+	local pg
+	for pg in $(wf-state history "$1" | jq -r 'select(.event == "step-pgid") | .pgid'); do
+		ps -eo pgid=,stat= | awk -v g="$pg" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }' && return 0
+	done
+	return 1
+}
+
+# The checks after every kill: the state is sound, nothing of the step
+# lives on, and no secret ($1, $2...) is anywhere under the state directory.
+after_kill() {
+	local name=$1 s
+	shift
+	run wf-state fsck "$name"
+	assert_success
+	run groups_alive "$name"
+	assert_failure
+	for s in "$@"; do
+		run grep -rlF -- "$s" "$WF_STATE_DIR"
+		assert_failure
+	done
+}
+
+# ---- wf-model ----
+
+ai_flow() {
+	write ai.yaml <<'Y'
+name: ai
+steps:
+  - id: ask
+    action: ai-prompt
+    prompt: "Say something"
+  - id: after
+    action: shell
+    command: 'echo after >> "$WORK/count"'
+Y
+}
+
+# Resume run $1 (with ARGS) once the killed step's wf-step has let go of the lock.
+resume() {
+	local name=$1 i
+	shift
+	for i in $(seq 1 600); do
+		run wf resume "$name" "$@"
+		[ "$status" = 75 ] && grep -q "is busy" <<<"$output" || return 0
+		sleep 0.05
+	done
+}
+
+# The step failed with 137 (128 + SIGKILL) and the run with 1, saying so.
+assert_killed() {
+	local name=$1 step=$2 msg=$3
+	[ "$RC" = 1 ] || { echo "run exited $RC" >&2; cat "$WORK/run.err" >&2; return 1; }
+	run cat "$WORK/run.err"
+	assert_output --partial "$step: $msg"
+	assert_output --partial "$name: failed at step '$step'; fix the cause, then 'wf resume $name'"
+	run sh -c "wf-state history $name | jq -c 'select(.event == \"step-end\" and .step == \"$step\") | [.status, .exit_code]'"
+	assert_output '["failed",137]'
+}
+
+# ---- wf-model ----
+
+ai_flow() {
+	write ai.yaml <<'Y'
+name: ai
+steps:
+  - id: ask
+    action: ai-prompt
+    prompt: "Say something"
+  - id: after
+    action: shell
+    command: 'echo after >> "$WORK/count"'
+Y
+}
+
+# The ai run resumed after the kill: the model asked once more, the reply
+# kept, the next step run once.
+ai_resumed() {
+	resume ai --quiet
+	assert_success
+	run fake_provider_count
+	assert_output 2
+	run wf-state get ai vars
+	run sh -c "wf-state history ai | jq -r 'select(.event == \"step-end\" and .step == \"ask\" and .status == \"ok\") | .output'"
+	assert_output "a whole reply"
+	run cat "$WORK/count"
+	assert_output after
+	run wf-state fsck ai
+	assert_success
+}
+
+@test "wf-model killed mid-stream: the step fails with 137; resume asks again once" {
+	fake_provider_start - <<'J'
+[{"text": "first second third", "chunks": ["first ", "second ", "third"], "stall": 300, "stall_at": 1},
+ {"text": "a whole reply"}]
+J
+	fake_models
+	ai_flow
+	start_run ai.yaml
+	poll grep -q first "$WORK/run.err"
+	kill_child ai wf-model chat
+	assert_killed ai ask "wf-model exited with status 137"
+	after_kill ai "$FAKE_API_KEY"
+	[ ! -e "$WORK/count" ]
+	ai_resumed
+}
+
+@test "wf-model killed after the provider got the request, before any answer" {
+	fake_provider_start - <<'J'
+[{"text": "never sent", "delay": 300}, {"text": "a whole reply"}]
+J
+	fake_models
+	ai_flow
+	start_run ai.yaml
+	poll test -s "$FAKE_LOG"
+	kill_child ai wf-model chat
+	assert_killed ai ask "wf-model exited with status 137"
+	after_kill ai "$FAKE_API_KEY"
+	ai_resumed
+}
+
+@test "wf-model killed before the provider read its request" {
+	fake_provider_start - <<'J'
+[{"text": "a whole reply"}]
+J
+	fake_models
+	# A server that takes the connection, says so, and never reads from it.
+	"$FAKE_PYTHON" -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+open(sys.argv[2], "w").close()
+time.sleep(300)
+' "$BATS_TEST_TMPDIR/mute.port" "$BATS_TEST_TMPDIR/mute.conn" </dev/null >/dev/null 2>&1 3>&- &
+	MUTE=$!
+	poll test -s "$BATS_TEST_TMPDIR/mute.port"
+	sed "s|$FAKE_URL|http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/mute.port")|" "$WF_MODELS" > "$WORK/mute.yaml"
+	ai_flow
+	WF_MODELS=$WORK/mute.yaml start_run ai.yaml
+	poll test -e "$BATS_TEST_TMPDIR/mute.conn"
+	kill_child ai wf-model chat
+	kill "$MUTE"
+	assert_killed ai ask "wf-model exited with status 137"
+	after_kill ai "$FAKE_API_KEY"
+	resume ai --quiet
+	assert_success
+	run fake_provider_count
+	assert_output 1
+	run cat "$WORK/count"
+	assert_output after
+}
