@@ -398,8 +398,11 @@ forge(struct ctx *c, const char *const args[], const char *input, int *code)
 			}
 			p = nl ? nl + 1 : p + n;
 		}
-		if (*code)
-			snprintf(c->err, sizeof c->err, "%s", msg.len ? msg.s : "wf-pr failed");
+		/* Nothing said (killed, say): its status says what happened. */
+		if (*code && msg.len)
+			snprintf(c->err, sizeof c->err, "%s", msg.s);
+		else if (*code)
+			snprintf(c->err, sizeof c->err, "wf-pr exited with status %d", *code);
 		wf_buf_free(&msg);
 	}
 	if (*code == 0) {

@@ -54,10 +54,10 @@ kill_child() {
 	RUNNER=
 }
 
-# Start `wf run FILE ARGS...` in its own process group, as a CI job is;
+# Start `wf ARGS...` (run or resume) in its own process group, as a CI job is;
 # its standard error, where wf-model streams the reply, goes to $WORK/run.err.
 start_run() {
-	WF_STREAM_FD=2 setsid wf run "$@" 2>"$WORK/run.err" >"$WORK/run.out" &
+	WF_STREAM_FD=2 setsid wf "$@" 2>"$WORK/run.err" >"$WORK/run.out" &
 	RUNNER=$!
 }
 
@@ -118,7 +118,7 @@ assert_killed() {
 	run cat "$WORK/run.err"
 	assert_output --partial "$step: $msg"
 	assert_output --partial "$name: failed at step '$step'; fix the cause, then 'wf resume $name'"
-	run sh -c "wf-state history $name | jq -c 'select(.event == \"step-end\" and .step == \"$step\") | [.status, .exit_code]'"
+	run sh -c "wf-state history $name | jq -c 'select(.event == \"step-end\" and .step == \"$step\") | [.status, .exit_code]' | tail -1"
 	assert_output '["failed",137]'
 }
 
@@ -144,7 +144,6 @@ ai_resumed() {
 	assert_success
 	run fake_provider_count
 	assert_output 2
-	run wf-state get ai vars
 	run sh -c "wf-state history ai | jq -r 'select(.event == \"step-end\" and .step == \"ask\" and .status == \"ok\") | .output'"
 	assert_output "a whole reply"
 	run cat "$WORK/count"
@@ -160,7 +159,7 @@ ai_resumed() {
 J
 	fake_models
 	ai_flow
-	start_run ai.yaml
+	start_run run ai.yaml
 	poll grep -q first "$WORK/run.err"
 	kill_child ai wf-model chat
 	assert_killed ai ask "wf-model exited with status 137"
@@ -175,7 +174,7 @@ J
 J
 	fake_models
 	ai_flow
-	start_run ai.yaml
+	start_run run ai.yaml
 	poll test -s "$FAKE_LOG"
 	kill_child ai wf-model chat
 	assert_killed ai ask "wf-model exited with status 137"
@@ -204,7 +203,7 @@ time.sleep(300)
 	poll test -s "$BATS_TEST_TMPDIR/mute.port"
 	sed "s|$FAKE_URL|http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/mute.port")|" "$WF_MODELS" > "$WORK/mute.yaml"
 	ai_flow
-	WF_MODELS=$WORK/mute.yaml start_run ai.yaml
+	WF_MODELS=$WORK/mute.yaml start_run run ai.yaml
 	poll test -e "$BATS_TEST_TMPDIR/mute.conn"
 	kill_child ai wf-model chat
 	kill "$MUTE"
@@ -216,4 +215,63 @@ time.sleep(300)
 	assert_output 1
 	run cat "$WORK/count"
 	assert_output after
+}
+
+# ---- wf-pr ----
+
+# A repository with a proposal on main, the forge, and a model never called.
+pr_setup() {
+	forge_repo
+	fake_forge_start "$@"
+	printf 'def farewell(name):\n    return "bye " + name\n' >> greet.py
+	git commit -q -am "Add farewell"
+	export FAKE_API_KEY=sk-test-never-used-0123456789
+	export WF_MODELS=$BATS_TEST_TMPDIR/unused-models.yaml
+	printf 'providers:\n  p: {type: openai, base_url: "http://127.0.0.1:9/v1", api_key_env: FAKE_API_KEY}\nmodels:\n  m: {provider: p, model: x}\ndefault: m\n' > "$WF_MODELS"
+	write "$BATS_TEST_TMPDIR/open.yaml" <<'Y'
+name: open
+steps:
+  - {id: p, action: create-pr, title: Add farewell, body: Adds farewell().}
+  - {id: after, action: shell, command: 'echo after >> "$WORK/count"'}
+Y
+}
+
+# How many requests METHOD PATH-REGEX the forge got.
+forge_count() {
+	forge_requests "select(.method == \"$1\" and (.path | test(\"$2\"))) | .n" | wc -l
+}
+
+@test "wf-pr killed in create-pr, before and after the forge opened the PR: one PR, never two" {
+	pr_setup
+	T=$BATS_TEST_TMPDIR
+	# Before: the forge holds the request unanswered and has done nothing.
+	forge_fault '{"method": "POST", "path": "/pulls$", "delay_before": 300}'
+	start_run run "$T/open.yaml" --yes
+	poll eval '[ "$(forge_count POST "/pulls\$")" = 1 ]'
+	kill_child open wf-pr create
+	assert_killed open p "wf-pr exited with status 137"
+	after_kill open "$GH_TOKEN" "$FAKE_API_KEY"
+	run forge_state '.pulls | length'
+	assert_output 0
+	# After: the forge opened the PR, and the kill lands before the answer.
+	forge_fault "{\"method\": \"POST\", \"path\": \"/pulls\$\", \"delay_after\": 300, \"touch\": \"$T/opened\"}"
+	start_run resume open --yes
+	poll test -e "$T/opened"
+	kill_child open wf-pr create
+	assert_killed open p "wf-pr exited with status 137"
+	after_kill open "$GH_TOKEN" "$FAKE_API_KEY"
+	run forge_state '.pulls | length'
+	assert_output 1
+	# The resume finds the PR the killed step opened.
+	resume open --yes
+	assert_success
+	assert_output --partial "found the open pull request #1"
+	run forge_state '.pulls | map([.number, .title, .state])'
+	assert_output '[[1,"Add farewell","open"]]'
+	run forge_count POST '/pulls$'
+	assert_output 2
+	run cat "$WORK/count"
+	assert_output after
+	run wf-state fsck open
+	assert_success
 }
