@@ -275,3 +275,75 @@ forge_count() {
 	run wf-state fsck open
 	assert_success
 }
+
+# Kill run $1's wf-pr (its command line holding $2) once the forge has
+# done what it does for METHOD PATH ($3 $4), before it answers; $5 the
+# step, $6 what the step says before wf-pr's status.
+kill_after_effect() {
+	local T=$BATS_TEST_TMPDIR
+	rm -f "$T/acted"
+	forge_fault "{\"method\": \"$3\", \"path\": \"$4\", \"delay_after\": 300, \"touch\": \"$T/acted\"}"
+	poll test -e "$T/acted"
+	kill_child "$1" wf-pr "$2"
+	assert_killed "$1" "$5" "${6:-}wf-pr exited with status 137"
+	after_kill "$1" "$GH_TOKEN" "$FAKE_API_KEY"
+}
+
+@test "wf-pr killed in review-pr after the forge took the review: resume finds its marker, one review" {
+	pr_setup --allow-self-review
+	wf run "$BATS_TEST_TMPDIR/open.yaml" --yes --quiet
+	fake_provider_start - <<'J'
+[{"text": "{\"approved\": true, \"summary\": \"Fine.\", \"comments\": []}", "repeat": -1}]
+J
+	fake_models "$BATS_TEST_TMPDIR/models.yaml"
+	write "$BATS_TEST_TMPDIR/rev.yaml" <<'Y'
+name: rev
+variables: {pr_number: 1}
+steps:
+  - {id: r, action: review-pr}
+  - {id: after, action: shell, command: 'echo reviewed >> "$WORK/count"'}
+Y
+	start_run run "$BATS_TEST_TMPDIR/rev.yaml" --yes
+	kill_after_effect rev review POST '/reviews$' r 'cannot post the review: '
+	run forge_state '.reviews["1"] | length'
+	assert_output 1
+	resume rev --yes --quiet
+	assert_success
+	run forge_state '.reviews["1"] | map([.state, (.body | split("\n")[0])])'
+	assert_output '[["APPROVED","**Approved**"]]'
+	run forge_count POST '/reviews$'
+	assert_output 1
+	run forge_state '.comments | length'
+	assert_output 0
+	run cat "$WORK/count"
+	assert_output $'after\nreviewed'
+	run wf-state fsck rev
+	assert_success
+}
+
+@test "wf-pr killed in merge-pr after the forge merged: resume finds it merged, one merge" {
+	pr_setup
+	wf run "$BATS_TEST_TMPDIR/open.yaml" --yes --quiet
+	write "$BATS_TEST_TMPDIR/merge.yaml" <<'Y'
+name: merge
+variables: {pr_number: 1, approved: true}
+steps:
+  - {id: m, action: merge-pr}
+  - {id: after, action: shell, command: 'echo merged >> "$WORK/count"'}
+Y
+	start_run run "$BATS_TEST_TMPDIR/merge.yaml" --yes
+	kill_after_effect merge merge PUT '/merge$' m
+	run forge_state '.pulls[0].merged'
+	assert_output true
+	resume merge --yes
+	assert_success
+	assert_output --partial "pull request #1 was already merged"
+	run forge_count PUT '/merge$'
+	assert_output 1
+	run origin_git rev-list --count --merges main
+	assert_output 1
+	run cat "$WORK/count"
+	assert_output $'after\nmerged'
+	run wf-state fsck merge
+	assert_success
+}
