@@ -111,15 +111,16 @@ resume() {
 	done
 }
 
-# The step failed with 137 (128 + SIGKILL) and the run with 1, saying so.
+# Step $2 of run $1 failed, saying $3, with exit code $4 (default 137,
+# 128 + SIGKILL), and the run with 1.
 assert_killed() {
-	local name=$1 step=$2 msg=$3
+	local name=$1 step=$2 msg=$3 code=${4:-137}
 	[ "$RC" = 1 ] || { echo "run exited $RC" >&2; cat "$WORK/run.err" >&2; return 1; }
 	run cat "$WORK/run.err"
 	assert_output --partial "$step: $msg"
 	assert_output --partial "$name: failed at step '$step'; fix the cause, then 'wf resume $name'"
 	run sh -c "wf-state history $name | jq -c 'select(.event == \"step-end\" and .step == \"$step\") | [.status, .exit_code]' | tail -1"
-	assert_output '["failed",137]'
+	assert_output "[\"failed\",$code]"
 }
 
 # ---- wf-model ----
@@ -346,4 +347,60 @@ Y
 	assert_output $'after\nmerged'
 	run wf-state fsck merge
 	assert_success
+}
+
+# ---- git ----
+
+# A working branch with a change to commit, and the workflow cp that
+# commits and pushes it; a hook HOOK (pre-push here, post-receive in
+# origin) that, the first time, touches $T/in-hook and waits for $T/release.
+git_setup() {
+	local T=$BATS_TEST_TMPDIR hooks
+	forge_repo
+	git switch -q -c work
+	printf 'changed\n' >> README.md
+	write "$T/cp.yaml" <<'Y'
+name: cp
+steps:
+  - {id: c, action: commit-push, message: "Change the readme"}
+  - {id: after, action: shell, command: 'echo pushed >> "$WORK/count"'}
+Y
+	hooks=$REPO/.git/hooks
+	[ "$1" = pre-push ] || hooks=$ORIGIN/hooks
+	printf '#!/bin/sh\nif mkdir "%s/hooked" 2>/dev/null; then touch "%s/in-hook"; while [ ! -e "%s/release" ]; do sleep 0.01; done; fi\n' \
+		"$T" "$T" "$T" > "$hooks/$1"
+	chmod +x "$hooks/$1"
+}
+
+# Kill git push in run cp once the hook runs; resume; one commit, pushed.
+git_kill_resume() {
+	start_run run "$BATS_TEST_TMPDIR/cp.yaml" --yes
+	poll test -e "$BATS_TEST_TMPDIR/in-hook"
+	kill_child cp git push
+	assert_killed cp c "$1" 1
+	after_kill cp
+	run git log -1 --format=%s work
+	assert_output "Change the readme"
+	resume cp --yes
+	assert_success
+	assert_output --partial "$2"
+	run git rev-list --count main..work
+	assert_output 1
+	[ "$(origin_git rev-parse work)" = "$(git rev-parse work)" ]
+	run git status --porcelain
+	assert_output ""
+	run cat "$WORK/count"
+	assert_output pushed
+	run wf-state fsck cp
+	assert_success
+}
+
+@test "git push killed in commit-push before origin took the branch: resume pushes the one commit" {
+	git_setup pre-push
+	git_kill_resume "cannot push 'work' to origin: git push exited with status 137" "pushed 'work' to origin"
+}
+
+@test "git push killed in commit-push after origin took the branch: resume finds it pushed" {
+	git_setup post-receive
+	git_kill_resume "cannot push 'work' to origin: git push exited with status 137" "up to date"
 }
