@@ -161,6 +161,16 @@ wf_git_run(const char *cwd, const char *const args[], const char *input, size_t 
 			rc = 130;
 		} else {
 			rc = wf_exit_code(status);
+			/*
+			 * Killed, git said nothing: its status is what happened.  Its
+			 * hooks and helpers, in its group, are not waited for by it
+			 * any more: they die with it.
+			 */
+			if (WIFSIGNALED(status)) {
+				wf_buf_printf(t.err, "%sgit %s exited with status %d", t.err->len ? "\n" : "",
+					      args[0], rc);
+				(void)wf_pgroup_stop(c.pid, 2);
+			}
 		}
 	}
 	wf_strv_free(env);

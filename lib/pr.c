@@ -233,11 +233,26 @@ short_sha(const char *sha, char buf[16])
 	return buf;
 }
 
+/* Is the journal line LINE an event with status "failed"? */
+static int
+failed_event(const char *line)
+{
+	char err[64];
+	jv ev = wf_json_parse(line, strlen(line), err, sizeof err);
+	const char *st = jv_is_valid(ev) ? wf_jv_str(ev, "status") : NULL;
+	int failed = st && !strcmp(st, "failed");
+
+	jv_free(ev);
+	return failed;
+}
+
 /*
  * The run's identity and this step's place in it, from the journal:
  * when the run started (so a restarted run with the same name is a new
- * run) and how many steps had finished (the same number when a step
- * runs again after a crash, a new one for every other execution).
+ * run) and how many steps had finished, failures not counted (the same
+ * number when a step runs again after a crash, or after it failed,
+ * perhaps after its effect, and is retried or resumed; a new one for
+ * every other execution).
  */
 static void
 execution_key(struct ctx *c)
@@ -268,7 +283,7 @@ execution_key(struct ctx *c)
 				c->stamp[k] = '\0';
 				first = 0;
 			}
-			if (strstr(p, "\"event\":\"step-end\""))
+			if (strstr(p, "\"event\":\"step-end\"") && !failed_event(p))
 				c->execution++;
 			p = nl ? nl + 1 : p + strlen(p);
 		}
@@ -398,8 +413,11 @@ forge(struct ctx *c, const char *const args[], const char *input, int *code)
 			}
 			p = nl ? nl + 1 : p + n;
 		}
-		if (*code)
-			snprintf(c->err, sizeof c->err, "%s", msg.len ? msg.s : "wf-pr failed");
+		/* Nothing said (killed, say): its status says what happened. */
+		if (*code && msg.len)
+			snprintf(c->err, sizeof c->err, "%s", msg.s);
+		else if (*code)
+			snprintf(c->err, sizeof c->err, "wf-pr exited with status %d", *code);
 		wf_buf_free(&msg);
 	}
 	if (*code == 0) {
