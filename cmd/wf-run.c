@@ -21,11 +21,11 @@ usage(FILE *fp)
 		"  --json             print journal events as JSON lines on stdout\n"
 		"  --dry-run          print the path the run would take; run nothing\n"
 		"  --max-steps N      stop after N steps (exit 4)\n"
-		"  --quiet            no progress and no step output\n"
+		"  -q, --quiet        no progress and no step output\n"
 		"  --restart          start over even if a run is paused or failed\n"
 		"  --accept-changes   resume with a changed workflow definition\n"
 		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n"
-		"  --kill-stale       on resume, first stop what a step in doubt left running\n"
+		"  --kill-stale       on resume or restart, first stop what a step in doubt left running\n"
 		"  --estimate         print the expected model use, and earlier runs' averages\n"
 		"  -y, --yes          consent to every sensitive step (answers no question)\n"
 		"  --answer VALUE     answer the run's first question (on resume: the pending one)\n");
@@ -102,6 +102,12 @@ main(int argc, char **argv)
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
 	    (o.rerun && o.skip)) {
 		usage(stderr);
+		jv_free(o.vars);
+		return WF_EXIT_USAGE;
+	}
+	if (!resume && (o.accept_changes || o.rerun || o.skip)) {
+		wf_warn("%s applies to a resume only: wf resume %s %s", o.accept_changes ? "--accept-changes" : o.rerun ? "--rerun" : "--skip",
+			argv[optind], o.accept_changes ? "--accept-changes" : o.rerun ? "--rerun" : "--skip");
 		jv_free(o.vars);
 		return WF_EXIT_USAGE;
 	}

@@ -26,7 +26,7 @@ usage(FILE *fp)
 		"       wf-state history NAME\n"
 		"       wf-state pause NAME\n"
 		"       wf-state rm [--force] NAME\n"
-		"       wf-state fsck NAME\n"
+		"       wf-state fsck NAME [--json]\n"
 		"       wf-state trust NAME|FILE\n");
 }
 

@@ -90,6 +90,7 @@ main(int argc, char **argv)
 	wf_set_progname(argv[0]);
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		puts("usage: wf-step < REQUEST.json > RESULT.json\n"
+		     "       wf-step --serve    one request per line in, one result per line out\n"
 		     "Runs one step request (wf-json(7)); see wf-step(1).");
 		return 0;
 	}

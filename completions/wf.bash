@@ -8,7 +8,7 @@
 # state directory, and the answers a run waits for from its journal.
 
 _wf_verbs=(run resume status pause list show validate trust create migrate model pr help)
-_wf_run_opts='--var --json --dry-run --max-steps --quiet --restart --yes --answer --accept-changes --estimate --help'
+_wf_run_opts='--var --json --dry-run --max-steps --quiet --restart --kill-stale --yes --answer --estimate --help'
 _wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
 
 # Add each of the remaining words that starts with $1 to COMPREPLY.
@@ -102,6 +102,11 @@ _wf_pending_options() {
 	fi
 	[[ $line == *'"pending":{'* ]] || return 0
 	line=${line#*'"pending":{'}
+	# Consent and a step in doubt have fixed answers.
+	case $line in
+	'"kind":"consent"'*|*',"kind":"consent"'*) printf '%s\n' yes no always; return 0 ;;
+	'"kind":"in-doubt"'*|*',"kind":"in-doubt"'*) printf '%s\n' rerun skip; return 0 ;;
+	esac
 	[[ $line == *'"options":['* ]] || return 0
 	# The strings up to the closing ']'; a ']' or '}' inside one is fine.
 	opts=${line#*'"options":['}
@@ -284,7 +289,7 @@ _wf_tool_words() {
 		[[ $cur == -* ]] && _wf_add "$cur" -p --print --state --file-ctx --var --check \
 			--subst --strict --help --version ;;
 	wf-step)
-		_wf_add "$cur" --help --version ;;
+		_wf_add "$cur" --serve --help --version ;;
 	wf-model)
 		local takes='-m --model --original -s --system --stream-fd'
 		case $prev in

@@ -1021,7 +1021,8 @@ consent(struct driver *d, jv step, const char *id)
 		if (by)
 			record_consent(d, id, what, "pause", by);
 		wf_warn("step '%s' needs consent to run: %s; approve with 'wf resume %s --yes' (or --answer yes|no|always), or trust the file with 'wf trust %s'",
-			id, what, d->run->name, d->run->name);
+			id, what, d->run->name,
+			wf_jv_str(d->run->state, "workflow") ? wf_jv_str(d->run->state, "workflow") : d->run->name);
 		rc = stop_run(d, "pause", "waiting", "consent", extra, WF_EXIT_WAIT);
 	} else if (!strcmp(decision, "no")) {
 		jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
@@ -1779,8 +1780,10 @@ stale_groups(struct driver *d, jv inflight, struct wf_run_opts *o)
 			(void)i;
 			if (!rc && wf_pgroup_alive(pgid, (unsigned long long)wf_jv_num(g, "start", 0), wf_jv_str(g, "boot"))) {
 				if (!o->kill_stale) {
-					wf_warn("run '%s': step '%s' is still running as process group %d; stop it with 'kill -TERM -- -%d' or 'wf resume %s --kill-stale'",
-						d->run->name, sid ? sid : "?", (int)pgid, (int)pgid, d->run->name);
+					wf_warn("run '%s': step '%s' is still running as process group %d; stop it with 'kill -TERM -- -%d' or 'wf %s %s%s --kill-stale'",
+						d->run->name, sid ? sid : "?", (int)pgid, (int)pgid,
+						o->restart ? "run" : "resume", o->restart ? o->target : d->run->name,
+						o->restart ? " --restart" : "");
 					rc = WF_EXIT_BUSY;
 				} else if (wf_pgroup_stop(pgid, 2) < 0) {
 					wf_warn("run '%s': step '%s': process group %d did not stop, even after SIGKILL",

@@ -48,6 +48,18 @@ wf_run_resume_hint(jv s, const char *name)
 				    name, name);
 	if (!strcmp(st, "declined"))
 		return wf_xasprintf("consent to the step with 'wf resume %s --yes'", name);
+	{
+		jv inflight = wf_jv_get(s, "inflight");
+		char *hint = NULL;
+
+		if (jv_get_kind(inflight) == JV_KIND_OBJECT && wf_jv_str(inflight, "step"))
+			hint = wf_xasprintf("continue it with 'wf resume %s': step '%s' was in flight and runs again, "
+					    "or, if it is marked idempotent: false, add --rerun or --skip",
+					    name, wf_jv_str(inflight, "step"));
+		jv_free(inflight);
+		if (hint)
+			return hint;
+	}
 	return wf_xasprintf("continue it with 'wf resume %s'", name);
 }
 
@@ -186,7 +198,7 @@ wf_run_print_status(struct wf_run *r, jv s)
 		jv_free(opts);
 		if (kind && !strcmp(kind, "consent"))
 			printf("  approve with 'wf resume %s --yes' (or --answer yes|no|always), or 'wf trust %s'\n",
-			       r->name, r->name);
+			       r->name, wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : r->name);
 		else if (kind && !strcmp(kind, "in-doubt"))
 			printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
 		else

@@ -395,6 +395,20 @@ make check" ]
 	assert_equal "$(replies)" ""
 }
 
+@test "wf resume NAME --answer TAB offers yes, no, always for consent and rerun, skip for a step in doubt" {
+	local h="$WF_STATE_DIR/runs/one/history.jsonl"
+	printf '%s\n' \
+		'{"seq":1,"time":"t","event":"run-start","name":"one","crc":"00000000"}' \
+		'{"seq":2,"time":"t","event":"pause","status":"waiting","pending":{"kind":"consent","step":"s1","command":"make"},"crc":"00000000"}' \
+		> "$h"
+	complete_line wf resume one --answer ''
+	assert_equal "$(replies)" "always no yes"
+	printf '%s\n' '{"seq":3,"time":"t","event":"resume","pid":1,"crc":"00000000"}' \
+		'{"seq":4,"time":"t","event":"pause","status":"paused","pending":{"kind":"in-doubt","step":"s1"},"crc":"00000000"}' >> "$h"
+	complete_line wf resume one --answer ''
+	assert_equal "$(replies)" "rerun skip"
+}
+
 @test "pending options are read from state.json when the run has no journal" {
 	printf '%s' '{"name":"two","status":"paused","pending":{"kind":"choice","options":["merge","wait"]},"vars":{}}' \
 		> "$WF_STATE_DIR/runs/two/state.json"
@@ -410,7 +424,7 @@ make check" ]
 	complete_line wf list -
 	assert_equal "$(replies)" "--help --json"
 	complete_line wf run --
-	for o in --var --json --dry-run --max-steps --quiet --restart --yes --answer --accept-changes --estimate; do
+	for o in --var --json --dry-run --max-steps --quiet --restart --kill-stale --yes --answer --estimate; do
 		has_reply "$o"
 	done
 	complete_line wf resume --

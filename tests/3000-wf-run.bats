@@ -404,3 +404,34 @@ Y
 	run grep -rF "$DEMO_API_KEY" "$WF_STATE_DIR"
 	assert_failure
 }
+
+@test "the options of a resume are refused on a fresh run, naming the command that takes them" {
+	for o in --accept-changes --rerun --skip; do
+		run wf run test-linear "$o"
+		assert_failure 2
+		assert_output "wf-run: $o applies to a resume only: wf resume test-linear $o"
+	done
+	[ ! -e "$WF_STATE_DIR/runs/test-linear" ]
+}
+
+@test "a run stopped by a signal during a step: wf status says the step runs again, or how to decide" {
+	write sig.yaml <<'Y'
+name: sig
+steps:
+  - id: a
+    action: shell
+    command: "touch started; while [ ! -e go ]; do sleep 0.01; done"
+Y
+	wf run sig.yaml --quiet &
+	pid=$!
+	for _ in $(seq 1 600); do [ -e started ] && break; sleep 0.05; done
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 143 ]
+	run wf status sig
+	assert_line "next:     continue it with 'wf resume sig': step 'a' was in flight and runs again, or, if it is marked idempotent: false, add --rerun or --skip"
+	touch go
+	run wf resume sig --quiet
+	assert_success
+}
