@@ -225,3 +225,21 @@ Y
 	refute_output --partial "run it?"
 	assert_output --partial "Step 2"
 }
+
+@test "the consent question at a terminal never shows a secret that a variable carries into the command" {
+	rm -f "$XDG_CONFIG_HOME/wf/config.yaml"
+	write c.yaml <<'Y'
+name: c
+steps:
+  - id: push
+    action: shell
+    command: 'echo "Authorization: ${auth}"'
+Y
+	term_run "env DEPLOY_TOKEN=tok-9f8e7d6c5b4a3921 wf run c.yaml --var auth=tok-9f8e7d6c5b4a3921"
+	wait_for "run it?"
+	run screen
+	assert_output --partial 'echo "Authorization: ***"'
+	refute_output --partial "tok-9f8e7d6c5b4a3921"
+	keys n Enter
+	[ "$(exit_code)" = 77 ]
+}
