@@ -67,15 +67,6 @@ finish(int rc)
 	return rc;
 }
 
-static void
-price_text(char *buf, size_t n, jv prices, const char *k)
-{
-	if (jv_get_kind(prices) == JV_KIND_OBJECT && wf_jv_num(prices, k, -1) >= 0)
-		snprintf(buf, n, "%g", wf_jv_num(prices, k, 0));
-	else
-		snprintf(buf, n, "unknown");
-}
-
 static int
 cmd_list(int argc, char **argv)
 {
@@ -104,55 +95,8 @@ cmd_list(int argc, char **argv)
 	if (json) {
 		jv_array_foreach(items, i, it)
 			wf_json_print(stdout, it);
-	} else if (providers) {
-		printf("%-14s %-10s %-44s %s\n", "PROVIDER", "TYPE", "BASE URL", "KEY");
-		jv_array_foreach(items, i, it) {
-			const char *env = wf_jv_str(it, "api_key_env");
-
-			printf("%-14s %-10s %-44s %s\n", wf_jv_str(it, "name"), wf_jv_str(it, "type"),
-			       wf_jv_str(it, "base_url"),
-			       wf_jv_bool(it, "api_key_cmd", 0) ? "api_key_cmd" : env ? env : "none");
-			jv_free(it);
-		}
 	} else {
-		jv roles = wf_jv_get(reg, "roles");
-
-		printf("%-16s %-12s %-32s %8s %8s %8s  %s\n", "NAME", "PROVIDER", "MODEL", "IN$/1M", "OUT$/1M",
-		       "CONTEXT", "ROLES");
-		jv_array_foreach(items, i, it) {
-			jv prices = wf_jv_get(it, "prices"), rl = wf_jv_get(it, "roles");
-			char in[32], out[32], ctx[32];
-			struct wf_buf r = {0};
-
-			price_text(in, sizeof in, prices, "input");
-			price_text(out, sizeof out, prices, "output");
-			if (wf_jv_num(it, "context", -1) > 0)
-				snprintf(ctx, sizeof ctx, "%.0f", wf_jv_num(it, "context", 0));
-			else
-				snprintf(ctx, sizeof ctx, "-");
-			wf_buf_addstr(&r, wf_jv_bool(it, "default", 0) ? "default" : "");
-			jv_array_foreach(rl, j, x) {
-				if (r.len)
-					wf_buf_addch(&r, ' ');
-				wf_buf_addstr(&r, jv_string_value(x));
-				jv_free(x);
-			}
-			printf("%-16s %-12s %-32s %8s %8s %8s  %s\n", wf_jv_str(it, "name"), wf_jv_str(it, "provider"),
-			       wf_jv_str(it, "model"), in, out, ctx, r.s ? r.s : "");
-			wf_buf_free(&r);
-			jv_free(prices);
-			jv_free(rl);
-			jv_free(it);
-		}
-		jv_object_foreach(roles, k, v) {
-			char *t = wf_json_dump(v);
-
-			printf("role %s: %s\n", jv_string_value(k), jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : t);
-			free(t);
-			jv_free(k);
-			jv_free(v);
-		}
-		jv_free(roles);
+		wf_model_print_table(stdout, reg, items, providers);
 	}
 	jv_free(items);
 	jv_free(reg);

@@ -1224,3 +1224,83 @@ wf_model_providers(jv reg)
 	jv_free(provs);
 	return out;
 }
+
+/* A price per million tokens for the table, or "unknown". PRICES borrowed. */
+static void
+price_text(char *buf, size_t n, jv prices, const char *k)
+{
+	if (jv_get_kind(prices) == JV_KIND_OBJECT && wf_jv_num(prices, k, -1) >= 0)
+		snprintf(buf, n, "%g", wf_jv_num(prices, k, 0));
+	else
+		snprintf(buf, n, "unknown");
+}
+
+/* The providers' table: name, type, base URL and where the key comes from. ITEMS borrowed. */
+static void
+print_providers(FILE *fp, jv items)
+{
+	fprintf(fp, "%-14s %-10s %-44s %s\n", "PROVIDER", "TYPE", "BASE URL", "KEY");
+	jv_array_foreach(items, i, it) {
+		const char *env = wf_jv_str(it, "api_key_env");
+
+		fprintf(fp, "%-14s %-10s %-44s %s\n", wf_jv_str(it, "name"), wf_jv_str(it, "type"),
+			wf_jv_str(it, "base_url"),
+			wf_jv_bool(it, "api_key_cmd", 0) ? "api_key_cmd" : env ? env : "none");
+		jv_free(it);
+	}
+}
+
+/* One line of the models' table. IT borrowed. */
+static void
+print_model(FILE *fp, jv it)
+{
+	jv prices = wf_jv_get(it, "prices"), rl = wf_jv_get(it, "roles");
+	char in[32], out[32], ctx[32];
+	struct wf_buf r = {0};
+
+	price_text(in, sizeof in, prices, "input");
+	price_text(out, sizeof out, prices, "output");
+	if (wf_jv_num(it, "context", -1) > 0)
+		snprintf(ctx, sizeof ctx, "%.0f", wf_jv_num(it, "context", 0));
+	else
+		snprintf(ctx, sizeof ctx, "-");
+	wf_buf_addstr(&r, wf_jv_bool(it, "default", 0) ? "default" : "");
+	jv_array_foreach(rl, j, x) {
+		if (r.len)
+			wf_buf_addch(&r, ' ');
+		wf_buf_addstr(&r, jv_string_value(x));
+		jv_free(x);
+	}
+	fprintf(fp, "%-16s %-12s %-32s %8s %8s %8s  %s\n", wf_jv_str(it, "name"), wf_jv_str(it, "provider"),
+		wf_jv_str(it, "model"), in, out, ctx, r.s ? r.s : "");
+	wf_buf_free(&r);
+	jv_free(prices);
+	jv_free(rl);
+}
+
+void
+wf_model_print_table(FILE *fp, jv reg, jv items, int providers)
+{
+	jv roles;
+
+	if (providers) {
+		print_providers(fp, items);
+		return;
+	}
+	fprintf(fp, "%-16s %-12s %-32s %8s %8s %8s  %s\n", "NAME", "PROVIDER", "MODEL", "IN$/1M", "OUT$/1M",
+		"CONTEXT", "ROLES");
+	jv_array_foreach(items, i, it) {
+		print_model(fp, it);
+		jv_free(it);
+	}
+	roles = wf_jv_get(reg, "roles");
+	jv_object_foreach(roles, k, v) {
+		char *t = wf_json_dump(v);
+
+		fprintf(fp, "role %s: %s\n", jv_string_value(k), jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : t);
+		free(t);
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_free(roles);
+}

@@ -678,6 +678,9 @@ jv wf_model_public(jv m);
 jv wf_model_list(jv reg);
 /* The providers: [{name, type, base_url, api_key_env, api_key_cmd: bool}]. REG borrowed. */
 jv wf_model_providers(jv reg);
+/* The human table of wf-model list: ITEMS from wf_model_list (or, with
+ * PROVIDERS, wf_model_providers) and the roles of REG; both borrowed. */
+void wf_model_print_table(FILE *fp, jv reg, jv items, int providers);
 
 /*
  * provider.c: one chat call (wf-model chat).  REQ (consumed) is the chat

@@ -17,16 +17,6 @@ fifty_held() {
 	} > fifty.yaml
 }
 
-# Wait (up to 30 s) until FILE exists.
-wait_exists() {
-	for _ in $(seq 1 600); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
-}
-
 @test "F18: SIGKILL at many points, resume each time: finished steps ran exactly once" {
 	fifty_held
 	local points="1 4 9 17 18 26 33 41 49 50" p kills=0
@@ -35,7 +25,7 @@ wait_exists() {
 	pid=$!
 	for p in $points; do
 		# Step s$p is in flight: its line is in the log, and it waits.
-		wait_exists "at-s$p"
+		wait_until test -e "at-s$p"
 		kill -9 "$pid"
 		wait "$pid" 2>/dev/null || true
 		kills=$((kills + 1))
@@ -119,7 +109,7 @@ steps:
 Y
 	wf-run slow.yaml --quiet &
 	pid=$!
-	wait_exists started
+	wait_until test -e started
 	run wf-run slow.yaml
 	assert_failure 75
 	assert_output --partial "run 'slow' is busy: locked by pid $pid"
@@ -142,7 +132,7 @@ steps:
 Y
 	wf-run p.yaml --quiet &
 	pid=$!
-	wait_exists started
+	wait_until test -e started
 	run wf pause p
 	assert_success
 	assert_output --partial "will pause after its current step"
@@ -179,7 +169,7 @@ Y
 		wf-run i.yaml --quiet --restart &
 		pid=$!
 		# Signal it once the step is running: its background sleep has started.
-		wait_exists log
+		wait_until test -e log
 		kill -"$sig" "$pid"
 		rc=0
 		wait "$pid" || rc=$?
@@ -227,7 +217,7 @@ steps:
 Y
 	wf-run n.yaml --quiet &
 	pid=$!
-	wait_exists log
+	wait_until test -e log
 	kill -9 "$pid"
 	wait "$pid" || true
 	# The step's command may outlive the runner: let it end.

@@ -12,15 +12,6 @@ teardown() {
 	[ -z "${SOCK:-}" ] || tmux -L "$SOCK" kill-server 2>/dev/null || true
 }
 
-# Wait (up to 30 s) until the shell test "$@" holds.
-wait_until() {
-	for _ in $(seq 1 600); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	echo "gave up waiting for: $*" >&2
-	return 1
-}
 
 # The journal of run $1, one compact event per line.
 journal() {

@@ -16,16 +16,6 @@ teardown() {
 	fake_provider_stop_all
 }
 
-# Wait (up to 30 s) until the command "$@" succeeds.
-poll() {
-	local i
-	for i in $(seq 1 600); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	echo "gave up waiting for: $*" >&2
-	return 1
-}
 
 # The live leader of a process group journaled by run $1 (step-pgid)
 # whose command line holds $2 (and $3, when given) and whose working
@@ -83,21 +73,6 @@ after_kill() {
 		run grep -rlF -- "$s" "$WF_STATE_DIR"
 		assert_failure
 	done
-}
-
-# ---- wf-model ----
-
-ai_flow() {
-	write ai.yaml <<'Y'
-name: ai
-steps:
-  - id: ask
-    action: ai-prompt
-    prompt: "Say something"
-  - id: after
-    action: shell
-    command: 'echo after >> "$WORK/count"'
-Y
 }
 
 # Resume run $1 (with ARGS) once the killed step's wf-step has let go of the lock.
@@ -161,7 +136,7 @@ J
 	fake_models
 	ai_flow
 	start_run run ai.yaml
-	poll grep -q first "$WORK/run.err"
+	wait_until grep -q first "$WORK/run.err"
 	kill_child ai wf-model chat
 	assert_killed ai ask "wf-model exited with status 137"
 	after_kill ai "$FAKE_API_KEY"
@@ -176,7 +151,7 @@ J
 	fake_models
 	ai_flow
 	start_run run ai.yaml
-	poll test -s "$FAKE_LOG"
+	wait_until test -s "$FAKE_LOG"
 	kill_child ai wf-model chat
 	assert_killed ai ask "wf-model exited with status 137"
 	after_kill ai "$FAKE_API_KEY"
@@ -201,11 +176,11 @@ open(sys.argv[2], "w").close()
 time.sleep(300)
 ' "$BATS_TEST_TMPDIR/mute.port" "$BATS_TEST_TMPDIR/mute.conn" </dev/null >/dev/null 2>&1 3>&- &
 	MUTE=$!
-	poll test -s "$BATS_TEST_TMPDIR/mute.port"
+	wait_until test -s "$BATS_TEST_TMPDIR/mute.port"
 	sed "s|$FAKE_URL|http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/mute.port")|" "$WF_MODELS" > "$WORK/mute.yaml"
 	ai_flow
 	WF_MODELS=$WORK/mute.yaml start_run run ai.yaml
-	poll test -e "$BATS_TEST_TMPDIR/mute.conn"
+	wait_until test -e "$BATS_TEST_TMPDIR/mute.conn"
 	kill_child ai wf-model chat
 	kill "$MUTE"
 	assert_killed ai ask "wf-model exited with status 137"
@@ -248,7 +223,7 @@ forge_count() {
 	# Before: the forge holds the request unanswered and has done nothing.
 	forge_fault '{"method": "POST", "path": "/pulls$", "delay_before": 300}'
 	start_run run "$T/open.yaml" --yes
-	poll eval '[ "$(forge_count POST "/pulls\$")" = 1 ]'
+	wait_until eval '[ "$(forge_count POST "/pulls\$")" = 1 ]'
 	kill_child open wf-pr create
 	assert_killed open p "wf-pr exited with status 137"
 	after_kill open "$GH_TOKEN" "$FAKE_API_KEY"
@@ -257,7 +232,7 @@ forge_count() {
 	# After: the forge opened the PR, and the kill lands before the answer.
 	forge_fault "{\"method\": \"POST\", \"path\": \"/pulls\$\", \"delay_after\": 300, \"touch\": \"$T/opened\"}"
 	start_run resume open --yes
-	poll test -e "$T/opened"
+	wait_until test -e "$T/opened"
 	kill_child open wf-pr create
 	assert_killed open p "wf-pr exited with status 137"
 	after_kill open "$GH_TOKEN" "$FAKE_API_KEY"
@@ -284,7 +259,7 @@ kill_after_effect() {
 	local T=$BATS_TEST_TMPDIR
 	rm -f "$T/acted"
 	forge_fault "{\"method\": \"$3\", \"path\": \"$4\", \"delay_after\": 300, \"touch\": \"$T/acted\"}"
-	poll test -e "$T/acted"
+	wait_until test -e "$T/acted"
 	kill_child "$1" wf-pr "$2"
 	assert_killed "$1" "$5" "${6:-}wf-pr exited with status 137"
 	after_kill "$1" "$GH_TOKEN" "$FAKE_API_KEY"
@@ -375,7 +350,7 @@ Y
 # Kill git push in run cp once the hook runs; resume; one commit, pushed.
 git_kill_resume() {
 	start_run run "$BATS_TEST_TMPDIR/cp.yaml" --yes
-	poll test -e "$BATS_TEST_TMPDIR/in-hook"
+	wait_until test -e "$BATS_TEST_TMPDIR/in-hook"
 	kill_child cp git push
 	assert_killed cp c "$1" 1
 	after_kill cp

@@ -11,14 +11,18 @@ hint_after() {
 
 # ---- a timeout is a limit ----
 
+# t.yaml: step slow runs until its 0.3 s timeout stops it (unless the file
+# done exists), then the steps given on stdin.
+timeout_flow() {
+	{
+		printf 'name: t\nsteps:\n  - id: slow\n    action: shell\n'
+		printf '    command: %s\n    timeout: 0.3\n' "'test -e done || while :; do sleep 1; done'"
+		cat
+	} > t.yaml
+}
+
 @test "a step that times out ends the run with exit 4, and its result says timed out" {
-	write t.yaml <<'Y'
-name: t
-steps:
-  - id: slow
-    action: shell
-    command: 'test -e done || while :; do sleep 1; done'
-    timeout: 0.3
+	timeout_flow <<'Y'
   - id: after
     action: shell
     command: 'echo after'
@@ -353,14 +357,7 @@ Y
 }
 
 @test "a timed-out step's hint runs it again" {
-	write t.yaml <<'Y'
-name: t
-steps:
-  - id: slow
-    action: shell
-    command: 'test -e done || while :; do sleep 1; done'
-    timeout: 0.3
-Y
+	timeout_flow </dev/null
 	run wf run t.yaml
 	assert_failure 4
 	cmd=$(grep -o "or run it again with '[^']*'" <<<"$output" | grep -o "'.*'" | tr -d "'")

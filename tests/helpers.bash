@@ -41,3 +41,15 @@ journal_append() {
 	crc=$(printf '%s' "$2" | gzip -c | tail -c8 | head -c4 | od -An -tx4 | tr -d ' \n')
 	printf '%s,"crc":"%s"}\n' "${2%\}}" "$crc" >> "$1"
 }
+
+# Wait (up to 30 s) until the command "$@" succeeds: tests synchronise on
+# files, journal events and logs this way, never on a fixed sleep.
+wait_until() {
+	local i
+	for i in $(seq 1 600); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "gave up waiting for: $*" >&2
+	return 1
+}
