@@ -653,7 +653,8 @@ int wf_http_retryable_status(long status);
 int wf_http_sleep_ms(long ms, volatile int *stop);
 
 /*
- * model.c: the model registry (wf-model(1)).  wf_models_load reads the
+ * model_config.c / model.c: the model registry (wf-model(1)).
+ * wf_models_load (model_config.c) reads the
  * built-in providers, then $WF_MODELS alone, or else
  * ${XDG_CONFIG_HOME:-~/.config}/wf/models.yaml, the project's
  * codi-models.yaml and the project's .wf/models.yaml (the project is the
@@ -663,6 +664,8 @@ int wf_http_sleep_ms(long ms, volatile int *stop);
  * 66 ($WF_MODELS missing) or 74 (unreadable).
  */
 jv wf_models_load(struct wf_diag *diag, int *code);
+/* model.c: the cross-references of REG (borrowed) into DIAG; 1 when one does not resolve. */
+int wf_models_check_references(jv reg, struct wf_diag *diag);
 /*
  * Resolve NAME in REG (borrowed): PROVIDER:MODEL (split at the first
  * colon, when the part before it names a provider), an alias, a role, the
@@ -700,7 +703,7 @@ int wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out);
 /* {error: MSG with secrets masked, exit_code: CODE}. */
 jv wf_chat_error(const char *msg, int code);
 
-/* ---- git.c / forge.c / pr.c ---- */
+/* ---- git.c / forge.c / forge_pr.c / pr.c ---- */
 
 /*
  * git.c: git run as a program with an argument vector, never through a
@@ -760,6 +763,30 @@ struct wf_forge {
 int wf_forge_open(struct wf_forge *f, const char *cwd, const char *slug, int need_token,
 		  char *err, size_t errlen);
 void wf_forge_close(struct wf_forge *f);
+/*
+ * The client's pieces that forge_pr.c builds its verbs on.  One request
+ * with retries (its response, any status, in *RS); an error status as an
+ * exit code and a message naming WHAT; METHOD PATH (relative to the API,
+ * or a full URL on its origin) with the JSON BODY (consumed; null for
+ * none), whose parsed answer goes to *OUT (caller owns), a status >= 400
+ * being an error unless listed in OK_STATUSES (0-terminated); every page
+ * of the list at PATH.
+ */
+int wf_forge_send(struct wf_forge *f, const char *method, const char *url, const char *body,
+		  const char *accept, struct wf_http_response *rs, char *err, size_t errlen);
+int wf_forge_status_error(struct wf_forge *f, const struct wf_http_response *rs, const char *what,
+			  char *err, size_t errlen);
+int wf_forge_json(struct wf_forge *f, const char *method, const char *path, jv body, const char *what,
+		  const long *ok_statuses, jv *out, long *status, struct wf_http_response *keep,
+		  char *err, size_t errlen);
+int wf_forge_list_all(struct wf_forge *f, const char *path, const char *what, jv *out, char *err, size_t errlen);
+/* The forge's own words from an error response, or from its parsed BODY (borrowed); malloc'd, secrets masked. */
+char *wf_forge_message(const struct wf_http_response *rs);
+char *wf_forge_body_message(jv body);
+/* S percent-encoded for a query value or a path segment (KEEP_SLASH: '/' stays); malloc'd. */
+char *wf_forge_url_encode(const char *s, int keep_slash);
+
+/* forge_pr.c: the pull-request verbs. */
 int wf_forge_pr_view(struct wf_forge *f, long n, jv *out, char *err, size_t errlen);
 /* Pull requests in STATE (open, closed, all) whose head branch is HEAD (NULL: any). */
 int wf_forge_pr_list(struct wf_forge *f, const char *head, const char *state, jv *out, char *err, size_t errlen);
