@@ -223,7 +223,7 @@ jv wf_workflow_list(void);
 /* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
 char *wf_action_find(const char *name, const char *workflow_file);
 
-/* ---- cond.c: conditions ---- */
+/* ---- cond.c (cond_lex.c, cond_jq.c, cond_lang.h inside): conditions ---- */
 
 /*
  * Evaluate EXPR over the context CTX (borrowed; wf-cond(1)).  Returns 0
@@ -547,7 +547,7 @@ int wf_run_estimate(jv wf);
 /* Print the path a run of WF (borrowed) would take, running nothing. */
 int wf_run_dry(jv wf, struct wf_run_opts *o);
 
-/* ---- http.c / model.c: providers ---- */
+/* ---- http.c / model_config.c / model.c / provider*.c: providers ---- */
 
 /*
  * keys.c: API keys (no libcurl; masking is secret.c).  Keys come from the

@@ -309,7 +309,7 @@ wf-model: q.yaml:5:3: invalid provider name 'bad:name': use letters, digits, '.'
 }
 
 @test "wf-model(1) documents every environment variable and quirk the code reads" {
-	local src="$REPO_ROOT/lib/http.c $REPO_ROOT/lib/keys.c $REPO_ROOT/lib/model.c $REPO_ROOT/lib/provider.c $REPO_ROOT/cmd/wf-model.c"
+	local src="$REPO_ROOT/lib/http.c $REPO_ROOT/lib/keys.c $REPO_ROOT/lib/model*.c $REPO_ROOT/lib/provider*.c $REPO_ROOT/cmd/wf-model.c"
 	vars=$(cat $src | grep -o 'getenv("WF_[A-Z_]*")\|env_[a-z]*("WF_[A-Z_]*"' | grep -o 'WF_[A-Z_]*' | sort -u)
 	[ -n "$vars" ]
 	for v in $vars; do
