@@ -35,7 +35,10 @@ usage(FILE *fp)
 	      "Model registry and provider client; see wf-model(1).\n", fp);
 }
 
-/* Load the registry or exit with its code after printing every problem. */
+/*
+ * Load the registry or exit with its code after printing every problem.
+ * The caller owns the registry.
+ */
 static jv
 load(void)
 {
@@ -167,6 +170,7 @@ fd_open(int fd)
 	return fd >= 0 && fcntl(fd, F_GETFD) >= 0;
 }
 
+/* The cost line of wf-model chat --text on stderr; RES borrowed. */
 static void
 summary(jv res)
 {

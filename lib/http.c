@@ -9,6 +9,8 @@
  * statuses, how long to wait) lives here too so that every client backs
  * off the same way; the caller runs the loop because only it knows
  * whether a retry is still safe.
+ *
+ * Layer 1: formats and channels.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -81,12 +83,6 @@ wf_http_backoff_ms(const struct wf_http_policy *p, int retry, long retry_after_m
 	/* Jitter: up to a quarter less, so that many clients do not retry in step. */
 	d *= 1.0 - 0.25 * ((double)rand() / ((double)RAND_MAX + 1.0));
 	return (long)d;
-}
-
-int
-wf_http_retryable_status(long status)
-{
-	return status == 408 || status == 409 || status == 429 || (status >= 500 && status <= 599);
 }
 
 int
@@ -335,7 +331,10 @@ on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ctx)
 	return 0;
 }
 
-/* Parse Retry-After-Ms, then Retry-After (seconds or an HTTP date); -1 when absent. */
+/*
+ * Parse Retry-After-Ms, then Retry-After (seconds or an HTTP date); -1
+ * when absent. HEADERS borrowed.
+ */
 static long
 retry_after(jv headers)
 {
@@ -365,6 +364,67 @@ retry_after(jv headers)
 		}
 	}
 	return -1;
+}
+
+/* What the transfer X came to (CC, curl's EBUF): a WF_HTTP_ code, with the message in X's response. */
+static int
+outcome(const struct xfer *x, CURLcode cc, const char *ebuf)
+{
+	struct wf_http_response *rs = x->rs;
+	int rc;
+
+	if (x->stopped) {
+		snprintf(rs->error, sizeof rs->error, "interrupted");
+		rc = WF_HTTP_ERR_STOPPED;
+	} else if (x->stalled) {
+		snprintf(rs->error, sizeof rs->error, "no data for %ld s: the %s stalled", x->rq->stall_s,
+			 rs->status ? "response" : "server");
+		rc = WF_HTTP_ERR_TIMEOUT;
+	} else if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(rs->error, sizeof rs->error, "response larger than %zu bytes", rs->max_bytes);
+		rc = WF_HTTP_ERR_TOO_BIG;
+	} else if (x->aborted) {
+		snprintf(rs->error, sizeof rs->error, "stopped by the reader");
+		rc = WF_HTTP_ERR_ABORTED;
+	} else if (rs->status >= 300 && rs->status < 400) {
+		const char *loc = wf_jv_str(rs->headers, "location");
+		char *safe = wf_redact(loc ? loc : "", loc ? strlen(loc) : 0);
+
+		snprintf(rs->error, sizeof rs->error, "unexpected redirect (HTTP %ld%s%.200s)", rs->status,
+			 loc ? " to " : "", safe);
+		free(safe);
+		rc = WF_HTTP_ERR_REDIRECT;
+	} else if (cc == CURLE_OK) {
+		rc = WF_HTTP_OK;
+	} else {
+		char *safe = wf_redact(*ebuf ? ebuf : curl_easy_strerror(cc),
+				       strlen(*ebuf ? ebuf : curl_easy_strerror(cc)));
+
+		snprintf(rs->error, sizeof rs->error, "%s (curl error %d)", safe, (int)cc);
+		free(safe);
+		switch (cc) {
+		case CURLE_OPERATION_TIMEDOUT:
+			rc = WF_HTTP_ERR_TIMEOUT;
+			break;
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+			rc = WF_HTTP_ERR_TLS_VERIFY;
+			break;
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+			rc = WF_HTTP_ERR_URL;
+			break;
+		case CURLE_PARTIAL_FILE:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+			/* A response had begun: the body is cut short.  Before that: transient. */
+			rc = rs->status ? WF_HTTP_ERR_PARTIAL : WF_HTTP_ERR_CONNECT;
+			break;
+		default:
+			rc = WF_HTTP_ERR_CONNECT;
+		}
+	}
+	return rc;
 }
 
 int
@@ -439,57 +499,7 @@ wf_http_perform(const struct wf_http_request *rq, struct wf_http_response *rs)
 	if (!rs->body.s)
 		wf_buf_add(&rs->body, "", 0);
 
-	if (x.stopped) {
-		snprintf(rs->error, sizeof rs->error, "interrupted");
-		rc = WF_HTTP_ERR_STOPPED;
-	} else if (x.stalled) {
-		snprintf(rs->error, sizeof rs->error, "no data for %ld s: the %s stalled", rq->stall_s,
-			 rs->status ? "response" : "server");
-		rc = WF_HTTP_ERR_TIMEOUT;
-	} else if (x.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(rs->error, sizeof rs->error, "response larger than %zu bytes", rs->max_bytes);
-		rc = WF_HTTP_ERR_TOO_BIG;
-	} else if (x.aborted) {
-		snprintf(rs->error, sizeof rs->error, "stopped by the reader");
-		rc = WF_HTTP_ERR_ABORTED;
-	} else if (rs->status >= 300 && rs->status < 400) {
-		const char *loc = wf_jv_str(rs->headers, "location");
-		char *safe = wf_redact(loc ? loc : "", loc ? strlen(loc) : 0);
-
-		snprintf(rs->error, sizeof rs->error, "unexpected redirect (HTTP %ld%s%.200s)", rs->status,
-			 loc ? " to " : "", safe);
-		free(safe);
-		rc = WF_HTTP_ERR_REDIRECT;
-	} else if (cc == CURLE_OK) {
-		rc = WF_HTTP_OK;
-	} else {
-		char *safe = wf_redact(*ebuf ? ebuf : curl_easy_strerror(cc),
-				       strlen(*ebuf ? ebuf : curl_easy_strerror(cc)));
-
-		snprintf(rs->error, sizeof rs->error, "%s (curl error %d)", safe, (int)cc);
-		free(safe);
-		switch (cc) {
-		case CURLE_OPERATION_TIMEDOUT:
-			rc = WF_HTTP_ERR_TIMEOUT;
-			break;
-		case CURLE_PEER_FAILED_VERIFICATION:
-		case CURLE_SSL_CACERT_BADFILE:
-			rc = WF_HTTP_ERR_TLS_VERIFY;
-			break;
-		case CURLE_UNSUPPORTED_PROTOCOL:
-		case CURLE_URL_MALFORMAT:
-			rc = WF_HTTP_ERR_URL;
-			break;
-		case CURLE_PARTIAL_FILE:
-		case CURLE_RECV_ERROR:
-		case CURLE_GOT_NOTHING:
-			/* A response had begun: the body is cut short.  Before that: transient. */
-			rc = rs->status ? WF_HTTP_ERR_PARTIAL : WF_HTTP_ERR_CONNECT;
-			break;
-		default:
-			rc = WF_HTTP_ERR_CONNECT;
-		}
-	}
+	rc = outcome(&x, cc, ebuf);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(x.h);
 	return rc;

@@ -2,6 +2,8 @@
  * json.c: helpers over jq's jv, the only JSON type in wf.  Parsing with
  * bounded input, printing one compact document per line, and borrowed
  * lookups for the common "get a string field" case.
+ *
+ * Layer 0: base.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "wf.h"
 
+/* The caller owns the result. */
 jv
 wf_json_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
@@ -45,6 +48,7 @@ wf_json_parse(const char *buf, size_t len, char *err, size_t errlen)
 	return v;
 }
 
+/* The caller owns the result. */
 jv
 wf_json_read_fd(int fd, size_t max, char *err, size_t errlen)
 {
@@ -64,6 +68,7 @@ wf_json_read_fd(int fd, size_t max, char *err, size_t errlen)
 	return v;
 }
 
+/* V borrowed. */
 char *
 wf_json_dump(jv v)
 {
@@ -74,6 +79,7 @@ wf_json_dump(jv v)
 	return r;
 }
 
+/* V consumed. */
 int
 wf_json_print(FILE *fp, jv v)
 {
@@ -85,6 +91,7 @@ wf_json_print(FILE *fp, jv v)
 	return rc;
 }
 
+/* OBJ borrowed; the caller owns the result. */
 jv
 wf_jv_get(jv obj, const char *key)
 {
@@ -98,6 +105,7 @@ wf_jv_get(jv obj, const char *key)
 	return v;
 }
 
+/* OBJ borrowed; the string lives as long as OBJ. */
 const char *
 wf_jv_str(jv obj, const char *key)
 {
@@ -111,6 +119,7 @@ wf_jv_str(jv obj, const char *key)
 	return s;
 }
 
+/* OBJ borrowed. */
 double
 wf_jv_num(jv obj, const char *key, double def)
 {
@@ -123,6 +132,7 @@ wf_jv_num(jv obj, const char *key, double def)
 	return d;
 }
 
+/* OBJ borrowed. */
 int
 wf_jv_bool(jv obj, const char *key, int def)
 {
@@ -137,6 +147,7 @@ wf_jv_bool(jv obj, const char *key, int def)
 	return b;
 }
 
+/* V borrowed. */
 char *
 wf_jv_text(jv v)
 {

@@ -5,6 +5,8 @@
  * user shares.  Every key we hold is registered with the masker
  * (secret.c), so that any text we print, and any stream we pass on, has
  * it replaced by ***.  No libcurl here.
+ *
+ * Layer 1: formats and channels.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +37,10 @@ split_blanks(const char *s)
 	return v;
 }
 
+/*
+ * The argument vector of api_key_cmd CMD (borrowed): a command line
+ * split at blanks, or a list; NULL when neither.
+ */
 static char **
 cmd_argv(jv cmd)
 {
@@ -104,6 +110,7 @@ run_key_cmd(char **argv, const char *pname, char *err, size_t errlen)
 	return key;
 }
 
+/* PROVIDER borrowed. */
 char *
 wf_api_key(jv provider, const char *pname, int *code, char *err, size_t errlen)
 {

@@ -7,6 +7,8 @@
  *  "loops":{ID:N}, "passes":{ID:N}, "iteration":N, "step":{}}.  Substitution is one pass:
  * a value put into the text is never scanned again, so a variable holding
  * "${other}" stays exactly that.
+ *
+ * Layer 1: formats and channels.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,10 @@ member(jv obj, const char *key, size_t keylen)
 	return v;
 }
 
-/* CONTAINER[KEY] where CONTAINER is CTX's member ROOT; jv_invalid() when missing. */
+/*
+ * CONTAINER[KEY] where CONTAINER is CTX's member ROOT; jv_invalid() when
+ * missing. CTX borrowed, the caller owns the result.
+ */
 static jv
 nested(jv ctx, const char *root, const char *key, size_t keylen)
 {
@@ -40,6 +45,7 @@ nested(jv ctx, const char *root, const char *key, size_t keylen)
 	return v;
 }
 
+/* CTX borrowed; the caller owns the result. */
 jv
 wf_ctx_lookup(jv ctx, const char *name)
 {
@@ -126,6 +132,7 @@ warn_once(struct wf_diag *warn, const char *msg)
 		wf_diag_add(warn, NULL, 0, 0, "%s", msg);
 }
 
+/* CTX borrowed. */
 char *
 wf_subst(const char *text, jv ctx, int strict, struct wf_diag *warn, char *err, size_t errlen)
 {

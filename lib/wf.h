@@ -647,8 +647,6 @@ void wf_http_policy_from_env(struct wf_http_policy *p);
  * min(base * 2^RETRY, cap) less up to 25% jitter.
  */
 long wf_http_backoff_ms(const struct wf_http_policy *p, int retry, long retry_after_ms);
-/* 408, 409, 429 and 5xx: statuses a client may retry. */
-int wf_http_retryable_status(long status);
 /* Sleep MS, waking early when *STOP is set (then -1). */
 int wf_http_sleep_ms(long ms, volatile int *stop);
 

@@ -4,6 +4,8 @@
  * so that later checks can say file:line:col.  Everything YAML can do that
  * a workflow does not need (anchors, aliases, tags, several documents) is
  * refused, which also closes the billion-laughs and tag-execution holes.
+ *
+ * Layer 1: formats and channels.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -111,7 +113,10 @@ looks_numeric(const char *s)
 	return *p == '\0';
 }
 
-/* Type a plain scalar: true/false/null, numbers that read back the same, else text. */
+/*
+ * Type a plain scalar: true/false/null, numbers that read back the same,
+ * else text. The caller owns the result.
+ */
 static jv
 plain_scalar(const char *s)
 {
@@ -203,6 +208,7 @@ check_props(struct loader *ld, yaml_event_t *ev)
 	return 0;
 }
 
+/* The mapping that START opened; the caller owns it. */
 static jv
 load_mapping(struct loader *ld, yaml_event_t *start, struct wf_buf *path, int depth)
 {
@@ -277,6 +283,7 @@ load_mapping(struct loader *ld, yaml_event_t *start, struct wf_buf *path, int de
 	return obj;
 }
 
+/* The sequence being read; the caller owns it. */
 static jv
 load_sequence(struct loader *ld, struct wf_buf *path, int depth)
 {
@@ -375,6 +382,7 @@ offset_pos(const char *buf, size_t off, int *line, int *col)
 	}
 }
 
+/* *OUT and *POS: the caller owns them. */
 int
 wf_yaml_load(const char *buf, size_t len, const char *file, jv *out, jv *pos,
 	     struct wf_diag *diag)
