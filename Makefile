@@ -44,7 +44,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 all: $(BINS)
 
-$(OBJ)/lib/%.o: lib/%.c lib/wf.h
+$(OBJ)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_WF) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -c -o $@ $<
 
