@@ -25,6 +25,7 @@
 #define progress wf_driver_progress
 #define col wf_driver_col
 
+/* The reason journaled for a run stopped by SIG. */
 static const char *
 signal_reason(int sig)
 {
