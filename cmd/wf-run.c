@@ -28,7 +28,9 @@ usage(FILE *fp)
 		"  --kill-stale       on resume or restart, first stop what a step in doubt left running\n"
 		"  --estimate         print the expected model use, and earlier runs' averages\n"
 		"  -y, --yes          consent to every sensitive step (answers no question)\n"
-		"  --answer VALUE     answer the run's first question (on resume: the pending one)\n");
+		"  --answer VALUE     answer the run's first question (on resume: the pending one)\n"
+		"  -h, --help         print this help\n"
+		"  --version          print the version\n");
 }
 
 int
@@ -47,7 +49,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct wf_run_opts o = { .vars = jv_object() };
+	struct wf_run_opts o = { .vars = jv_object(), .out = stdout, .log = stderr };
 	int c, resume = 0, rc;
 	long n;
 

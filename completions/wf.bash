@@ -8,7 +8,7 @@
 # state directory, and the answers a run waits for from its journal.
 
 _wf_verbs=(run resume status pause list show validate trust create migrate model pr help)
-_wf_run_opts='--var --json --dry-run --max-steps --quiet --restart --kill-stale --yes --answer --estimate --help'
+_wf_run_opts='--var --json --dry-run --max-steps --quiet --restart --kill-stale --yes --answer --estimate --help --version'
 _wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
 
 # Add each of the remaining words that starts with $1 to COMPREPLY.

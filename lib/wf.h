@@ -537,15 +537,20 @@ struct wf_run_opts {
 	int yes;		/* --yes: consent to every sensitive step (answers no question) */
 	const char *answer;	/* --answer VALUE for the pending question or consent */
 	int kill_stale;		/* --kill-stale: stop a step's process groups still running, then resume */
+	FILE *out;		/* data: --json events, step output, --dry-run and --estimate (stdout) */
+	FILE *log;		/* progress (stderr) */
 };
 /* Start a run of o->target (wf run); returns the exit status. */
 int wf_run_start(struct wf_run_opts *o);
 /* Continue run o->target where it stopped (wf resume); returns the exit status. */
 int wf_run_resume(struct wf_run_opts *o);
-/* Print the expected model use of WF (borrowed) and earlier runs' averages. */
-int wf_run_estimate(jv wf);
-/* Print the path a run of WF (borrowed) would take, running nothing. */
-int wf_run_dry(jv wf, struct wf_run_opts *o);
+
+/* ---- plan.c: what a run would do ---- */
+
+/* Print on FP the expected model use of WF (borrowed) and earlier runs' averages: 0, or 74. */
+int wf_run_estimate(FILE *fp, jv wf);
+/* Print on FP the path a run of WF (borrowed) would take, running nothing: 0, or 74. */
+int wf_run_dry(FILE *fp, jv wf, struct wf_run_opts *o);
 
 /* ---- http.c / model_config.c / model.c / provider*.c: providers ---- */
 

@@ -308,6 +308,22 @@ Y
 	[ ! -d "$WF_STATE_DIR/runs/d" ]
 }
 
+@test "--dry-run and --estimate on a full standard output: exit 74, said once" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	write d.yaml <<'Y'
+name: d
+steps:
+  - id: a
+    action: shell
+    command: "true"
+Y
+	for o in --dry-run --estimate; do
+		run bash -c 'wf-run "$1" d.yaml >/dev/full' _ "$o"
+		assert_failure 74
+		assert_output "wf-run: cannot write standard output: No space left on device"
+	done
+}
+
 @test "persistent: false removes the run's state after success" {
 	write p.yaml <<'Y'
 name: p

@@ -1,0 +1,115 @@
+/*
+ * driver.h: the private header of the driver behind wf-run(1), layer 4:
+ * run.c (the driver), runstep.c (one step), flow.c (pure decisions),
+ * stepper.c (the wf-step child), gate.c (consent and budget),
+ * preflight.c and plan.c.  Only those files include it; nothing below
+ * layer 4 knows a struct driver.
+ */
+#ifndef WF_DRIVER_H
+#define WF_DRIVER_H
+
+#include "wf.h"
+
+/* A phase or a step that lets the run go on; any other value is its exit status. */
+#define WF_GO_ON (-1)
+
+struct driver {
+	struct wf_run_opts *o;
+	struct wf_run *run;
+	jv wf;			/* the canonical workflow */
+	jv steps;		/* wf.steps */
+	jv index;		/* step id -> its index in steps */
+	int nsteps;
+	char *step_exe;		/* wf-step */
+	struct wf_child server;	/* the wf-step --serve child, pid -1 when none */
+	int tty_in;		/* a person at a terminal to ask */
+	jv patterns;		/* auto-approve patterns */
+	char *answer_step;	/* the step the --answer is for */
+	jv answer;		/* the checked --answer for it (a question's value) */
+	char *consent_answer;	/* yes/no/always from --answer for a consent question */
+	struct wf_buf server_buf;
+	const char *step_id;	/* the step the child is running */
+	jv groups;		/* the process groups it started: [{pgid, start, boot}] */
+	int tty, color;
+	long max_steps;
+	long ran;		/* steps run by this process */
+	double t0;
+	char err[1024];
+};
+
+/* ---- run.c: the driver ---- */
+
+/* The signal that asked the run to stop, or 0. */
+int wf_driver_signal(void);
+/* Journal EV (consumed); with --json also print it.  0 or 74. */
+int wf_driver_journal(struct driver *d, jv ev, int durable);
+/* Step I of the workflow; the caller owns it. */
+jv wf_driver_step_at(struct driver *d, int i);
+/* Progress on the run's log, unless --quiet. */
+void wf_driver_progress(struct driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* CODE, an ANSI colour, when the log is a colour terminal; "" otherwise. */
+const char *wf_driver_col(struct driver *d, const char *code);
+/* Stop with EVENT, STATUS and REASON, EXTRA (consumed) added to the event; returns CODE or 74. */
+int wf_driver_stop(struct driver *d, const char *event, const char *status, const char *reason,
+		   jv extra, int code);
+
+/* ---- runstep.c: one step ---- */
+
+/* Run step ID, the cursor: WF_GO_ON, or the run stopped and its exit status. */
+int wf_driver_run_step(struct driver *d, const char *id);
+
+/* ---- flow.c: pure decisions ---- */
+
+/* The condition context: STATE (borrowed) plus STEP (consumed); the caller owns it. */
+jv wf_flow_ctx(jv state, jv step);
+/* Is EXPR true for STEP (borrowed) before it runs?  0/1, or -1 with *CODE and *MSG (caller frees). */
+int wf_flow_decide(jv state, jv step, const char *expr, int *code, char **msg);
+/* Where to go after STEP ran with RES (both borrowed); see flow.c. */
+jv wf_flow_next_after(jv state, jv step, jv res, jv *jump, int *code, char **msg);
+/* The loop STEP (borrowed): the next cursor, or invalid with *CODE; see flow.c. */
+jv wf_flow_loop(jv state, jv step, jv *ev, int *code, char **msg);
+/* The conditional STEP (borrowed): the next cursor, or invalid with *CODE and *MSG. */
+jv wf_flow_conditional(jv state, jv step, jv *ev, int *code, char **msg);
+/* EV (consumed) with what the journal keeps of result RES (borrowed). */
+jv wf_flow_step_end(jv ev, jv res);
+/* Name the cycle in TRAIL (borrowed), the last steps run; the caller frees it. */
+char *wf_flow_describe_cycle(jv trail);
+/* The question STEP (borrowed) asks before it runs, or null; the caller owns it. */
+jv wf_flow_question_of(jv step, int yes);
+/* WF's (borrowed) variables with OVERRIDES (borrowed) over them; the caller owns them. */
+jv wf_flow_merged_vars(jv wf, jv overrides);
+
+/* ---- stepper.c: the wf-step child ---- */
+
+/* Run STEP (consumed) through wf-step; the caller owns the result. */
+jv wf_stepper_run(struct driver *d, jv step);
+/* Stop the wf-step child, if one runs. */
+void wf_stepper_stop(struct driver *d);
+/* Are process groups of the step in flight INFLIGHT (borrowed) still running?  0, or 75. */
+int wf_stepper_stale_groups(struct driver *d, jv inflight);
+
+/* ---- gate.c: consent and budget ---- */
+
+/* Does ACTION call a model? */
+int wf_gate_uses_model(const char *action);
+/* Does step S (borrowed) need a model to run? */
+int wf_gate_step_needs_model(jv s);
+/* Tokens and dollars used so far by STATE (borrowed) (usd -1 when some cost is unknown). */
+void wf_gate_usage_totals(jv state, double *tokens, double *usd);
+/* A rough size in tokens of the next call of STEP; STATE and STEP borrowed. */
+double wf_gate_call_estimate(jv state, jv step);
+/* May STEP (borrowed), a model call, run within the budget?  0, or the run stopped (4, 74). */
+int wf_gate_budget(struct driver *d, jv step, const char *id);
+/* May the sensitive STEP (borrowed) run?  0, or the run stopped (3, 77). */
+int wf_gate_consent(struct driver *d, jv step, const char *id);
+/* A confirmation was answered no: stop as declined; EV and RES consumed. */
+int wf_gate_declined(struct driver *d, const char *id, jv ev, jv res);
+
+/* ---- preflight.c: before any step runs ---- */
+
+/* The wf-step program beside this one; the caller frees it. */
+char *wf_preflight_step_exe(void);
+/* Can every model, git and PR step of the workflow run?  0, or an exit status after messages. */
+int wf_preflight(struct driver *d);
+
+#endif

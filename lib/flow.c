@@ -1,0 +1,414 @@
+/*
+ * flow.c: the driver's decisions (wf-workflow(5), "Flow").  Given the
+ * run's state and a step, and after an action its result, it says where
+ * the run goes next: the if: of a step, a loop's pass and cap, a
+ * conditional's branch, a check or a verdict after an action, on-error,
+ * on-complete, a "no" that stops the run.
+ *
+ * Layer 4: driver.
+ *
+ * Rules: pure.  Nothing here writes the journal, prints, or asks; every
+ * function takes the state and the step (borrowed) and returns a decision
+ * (the next cursor, the fields of the step's end event, an exit status
+ * and a message) that run.c carries out.
+ */
+#include <string.h>
+
+#include "driver.h"
+
+#define JOURNAL_OUTPUT_MAX 4096
+
+/* ---- conditions ---- */
+
+/* OBJ (consumed; anything but an object counts as empty) with the members of UPD (borrowed) set over it; the caller owns it. */
+static jv
+merged(jv obj, jv upd)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT) {
+		jv_free(obj);
+		obj = jv_object();
+	}
+	if (jv_get_kind(upd) == JV_KIND_OBJECT)
+		jv_object_foreach(upd, k, v)
+			obj = jv_object_set(obj, k, v);
+	return obj;
+}
+
+/* The condition context: STATE (borrowed) plus STEP (consumed); the caller owns it. */
+jv
+wf_flow_ctx(jv state, jv step)
+{
+	jv ctx = jv_copy(state);
+
+	return jv_object_set(ctx, jv_string("step"), step);
+}
+
+/*
+ * The context a check sees after STEP ran with result RES: its outcome
+ * applied.  STATE, STEP and RES are borrowed; the caller owns the result.
+ */
+static jv
+ctx_after(jv state, jv step, jv res)
+{
+	jv ctx = wf_flow_ctx(state, jv_copy(step));
+	jv upd = wf_jv_get(res, "vars"), vars = merged(wf_jv_get(ctx, "vars"), upd);
+	jv last = jv_copy(res), steps = merged(wf_jv_get(ctx, "steps"), jv_null());
+	const char *id = wf_jv_str(step, "id");
+
+	jv_free(upd);
+	last = jv_object_set(last, jv_string("id"), jv_string(id ? id : ""));
+	steps = jv_object_set(steps, jv_string(id ? id : ""), jv_copy(last));
+	ctx = jv_object_set(ctx, jv_string("vars"), vars);
+	ctx = jv_object_set(ctx, jv_string("steps"), steps);
+	return jv_object_set(ctx, jv_string("last"), last);
+}
+
+/*
+ * Evaluate EXPR for STEP (borrowed) after its result RES (consumed), or
+ * before it runs when RES is null: 0/1, or -1 with *CODE set and *MSG
+ * the message (the caller frees it).  STATE is borrowed.
+ */
+static int
+decide_with(jv state, jv step, jv res, const char *expr, int *code, char **msg)
+{
+	char err[512];
+	int result = 0, colno = 0, rc;
+	jv ctx = jv_get_kind(res) == JV_KIND_NULL ? wf_flow_ctx(state, jv_copy(step)) : ctx_after(state, step, res);
+
+	rc = wf_cond_eval(expr, ctx, &result, err, sizeof err, &colno);
+	jv_free(ctx);
+	jv_free(res);
+	if (rc) {
+		if (colno > 0)
+			*msg = wf_xasprintf("step '%s': condition '%s': column %d: %s", wf_jv_str(step, "id"), expr,
+					    colno, err);
+		else
+			*msg = wf_xasprintf("step '%s': condition '%s': %s", wf_jv_str(step, "id"), expr, err);
+		*code = rc;
+		return -1;
+	}
+	return result;
+}
+
+/* Evaluate EXPR for STEP before it runs; STATE and STEP borrowed. */
+int
+wf_flow_decide(jv state, jv step, const char *expr, int *code, char **msg)
+{
+	return decide_with(state, step, jv_null(), expr, code, msg);
+}
+
+/* ---- after an action ---- */
+
+/*
+ * Did a person decline STEP (borrowed), a confirmation, with RES
+ * (borrowed)?  A "no" moves only where a jump says a no goes; with none,
+ * the run stops as declined (wf-workflow(5), "Interactive steps").
+ */
+static int
+said_no(jv step, jv res)
+{
+	const char *a = wf_jv_str(step, "action"), *kind = wf_jv_str(step, "kind");
+	jv v = wf_jv_get(res, "approved");
+	int no = jv_get_kind(v) == JV_KIND_FALSE;
+
+	jv_free(v);
+	return no && a && !strcmp(a, "interactive") && (!kind || !strcmp(kind, "confirm"));
+}
+
+/*
+ * A check or a verdict decides after STEP ran with RES (both borrowed):
+ * the jump target (the caller owns it), null when neither names one
+ * (*JUMP then says what was decided, or null), or invalid with *CODE:
+ * after a message in *MSG, or 77 for a declined confirmation.
+ */
+static jv
+check_or_verdict(jv state, jv step, jv res, const char *check, jv next, jv *jump, int *code, char **msg)
+{
+	jv approved = wf_jv_get(res, "approved");
+	int v = check ? decide_with(state, step, jv_copy(res), check, code, msg) : jv_get_kind(approved) == JV_KIND_TRUE;
+	const char *target;
+
+	jv_free(approved);
+	if (v < 0)
+		return jv_invalid();
+	if (check && v)
+		target = wf_jv_str(step, "on-true") ? wf_jv_str(step, "on-true") : wf_jv_str(step, "on-approved");
+	else if (check)
+		target = wf_jv_str(step, "on-false") ? wf_jv_str(step, "on-false") : wf_jv_str(step, "on-rejected");
+	else
+		target = wf_jv_str(step, v ? "on-approved" : "on-rejected");
+	if (check) {
+		*jump = jv_object_set(jv_object(), jv_string("condition"), jv_string(check));
+		*jump = jv_object_set(*jump, jv_string("value"), jv_bool(v));
+	} else {
+		*jump = jv_object_set(jv_object(), jv_string("verdict"), jv_bool(v));
+	}
+	if (target) {
+		*jump = jv_object_set(*jump, jv_string("to"), jv_string(target));
+		return jv_string(target);
+	}
+	if (said_no(step, res)) {
+		*code = WF_EXIT_DENIED;
+		return jv_invalid();
+	}
+	if (check) {
+		*jump = jv_object_set(*jump, jv_string("to"), jv_copy(next));
+	} else {
+		jv_free(*jump);
+		*jump = jv_null();
+	}
+	return jv_null();
+}
+
+/*
+ * After STEP ran with result RES (both borrowed): where to go next.
+ * Returns the id of the next step (jv string) or null for the end, or
+ * invalid with *CODE set: after a message in *MSG (the caller frees it),
+ * or 77 (no message) for a declined confirmation, or 1 or 4 for a
+ * failure.  *JUMP gets a description for the journal, or null; the
+ * caller owns it and the result.
+ */
+jv
+wf_flow_next_after(jv state, jv step, jv res, jv *jump, int *code, char **msg)
+{
+	const char *status = wf_jv_str(res, "status");
+	const char *check = wf_jv_str(step, "check");
+	jv next = wf_jv_get(step, "next"), approved = wf_jv_get(res, "approved");
+	int decides = check || (wf_step_gives_verdict(step) && jv_get_kind(approved) != JV_KIND_NULL);
+
+	jv_free(approved);
+	*jump = jv_null();
+	if (!strcmp(status, "failed")) {
+		const char *onerr = wf_jv_str(step, "on-error");
+
+		if (onerr) {
+			*jump = jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_string(onerr)),
+					      jv_string("because"), jv_string("on-error"));
+			jv_free(next);
+			return jv_string(onerr);
+		}
+		if (!wf_jv_bool(step, "continue-on-error", 0)) {
+			jv_free(next);
+			/* A timeout is a limit reached (4); any other failure is 1. */
+			*code = wf_jv_bool(res, "timed_out", 0) ? WF_EXIT_LIMIT : WF_EXIT_FAIL;
+			return jv_invalid();
+		}
+	}
+	if (decides) {
+		/* A check decides; without one, a verdict picks on-approved or on-rejected itself. */
+		jv to = check_or_verdict(state, step, res, check, next, jump, code, msg);
+
+		if (jv_get_kind(to) != JV_KIND_NULL) {
+			jv_free(next);
+			return to;
+		}
+	}
+	if (wf_jv_str(step, "on-complete")) {
+		jv to = wf_jv_get(step, "on-complete");
+
+		if (jv_get_kind(*jump) == JV_KIND_NULL)
+			*jump = jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_copy(to)),
+					      jv_string("because"), jv_string("on-complete"));
+		else
+			*jump = jv_object_set(*jump, jv_string("to"), jv_copy(to));
+		jv_free(next);
+		return to;
+	}
+	return next;
+}
+
+/*
+ * EV (consumed), a step's end event, with what the journal keeps of its
+ * result RES (borrowed): the fields below, and output and stderr
+ * shortened to JOURNAL_OUTPUT_MAX bytes.  The caller owns the result.
+ */
+jv
+wf_flow_step_end(jv ev, jv res)
+{
+	static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
+					    "model", "usage", "duration_ms", "verdict",
+					    "messages", "effects", "pr", "answer", "timed_out",
+					    "output_error", NULL };
+	static const char *const texts[] = { "output", "stderr", NULL };
+
+	for (int i = 0; keep[i]; i++) {
+		jv v = wf_jv_get(res, keep[i]);
+
+		if (jv_get_kind(v) != JV_KIND_NULL)
+			ev = jv_object_set(ev, jv_string(keep[i]), v);
+		else
+			jv_free(v);
+	}
+	/* Output always (empty when none), stderr when there was some. */
+	for (int i = 0; texts[i]; i++) {
+		const char *t = wf_jv_str(res, texts[i]);
+		size_t n = t ? strlen(t) : 0;
+
+		if (t || i == 0)
+			ev = jv_object_set(ev, jv_string(texts[i]), jv_string_sized(t ? t : "",
+					   n > JOURNAL_OUTPUT_MAX ? JOURNAL_OUTPUT_MAX : (int)n));
+	}
+	return ev;
+}
+
+/* ---- control steps ---- */
+
+/*
+ * The loop STEP (borrowed): returns the next cursor, or invalid with
+ * *CODE (4 or 3, or a condition's after a message in *MSG).  Its
+ * decision goes into the end event *EV (condition, value, passes, loops,
+ * iteration, jump, exhausted); the caller owns the result.
+ * max-iterations counts passes of the body: the loop step ends pass
+ * COUNT + 1, where COUNT (loops.ID) is how often it has jumped back in
+ * this round, so max-iterations: 3 runs the body at most 3 times.  When
+ * the cap is reached with on-exhausted: continue, *EV has exhausted and
+ * the run goes on after the loop.
+ */
+jv
+wf_flow_loop(jv state, jv step, jv *ev, int *code, char **msg)
+{
+	const char *id = wf_jv_str(step, "id");
+	const char *cond = wf_jv_str(step, "condition");
+	jv loops = wf_jv_get(state, "loops");
+	long count = (long)wf_jv_num(loops, id, 0);
+	long max = (long)wf_jv_num(step, "max-iterations", 1);
+	int v = wf_flow_decide(state, step, cond ? cond : "true", code, msg);
+	jv next;
+
+	jv_free(loops);
+	if (v < 0)
+		return jv_invalid();
+	*ev = jv_object_set(*ev, jv_string("condition"), jv_string(cond ? cond : "true"));
+	*ev = jv_object_set(*ev, jv_string("value"), jv_bool(v));
+	*ev = jv_object_set(*ev, jv_string("passes"),
+			    jv_object_set(jv_object(), jv_string(id), jv_number((double)count + 1)));
+	if (!v) {
+		/* Done: the counter starts again if the loop is reached anew. */
+		*ev = jv_object_set(*ev, jv_string("loops"),
+				    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
+		return wf_jv_get(step, "next");
+	}
+	if (count + 1 >= max) {
+		const char *how = wf_jv_str(step, "on-exhausted");
+
+		*ev = jv_object_set(*ev, jv_string("exhausted"), jv_true());
+		if (how && !strcmp(how, "continue")) {
+			*ev = jv_object_set(*ev, jv_string("loops"),
+					    jv_object_set(jv_object(), jv_string(id), jv_number(0)));
+			return wf_jv_get(step, "next");
+		}
+		*code = how && !strcmp(how, "pause") ? WF_EXIT_WAIT : WF_EXIT_LIMIT;
+		return jv_invalid();
+	}
+	next = wf_jv_get(step, "to");
+	*ev = jv_object_set(*ev, jv_string("loops"),
+			    jv_object_set(jv_object(), jv_string(id), jv_number((double)count + 1)));
+	*ev = jv_object_set(*ev, jv_string("iteration"), jv_number((double)count + 1));
+	*ev = jv_object_set(*ev, jv_string("jump"),
+			    jv_object_set(jv_object_set(jv_object(), jv_string("to"), jv_copy(next)),
+					  jv_string("iteration"), jv_number((double)count + 1)));
+	return next;
+}
+
+/*
+ * The conditional STEP (borrowed): on-true or on-false, or next when the
+ * branch names none; invalid with *CODE and *MSG for a bad condition.
+ * The decision goes into *EV; the caller owns the result.
+ */
+jv
+wf_flow_conditional(jv state, jv step, jv *ev, int *code, char **msg)
+{
+	const char *cond = wf_jv_str(step, "condition");
+	int v = wf_flow_decide(state, step, cond, code, msg);
+	const char *to;
+
+	if (v < 0)
+		return jv_invalid();
+	to = wf_jv_str(step, v ? "on-true" : "on-false");
+	*ev = jv_object_set(*ev, jv_string("condition"), jv_string(cond));
+	*ev = jv_object_set(*ev, jv_string("value"), jv_bool(v));
+	if (!to)
+		return wf_jv_get(step, "next");
+	*ev = jv_object_set(*ev, jv_string("jump"), jv_object_set(jv_object(), jv_string("to"), jv_string(to)));
+	return jv_string(to);
+}
+
+/* ---- telling what happened ---- */
+
+/* Append TRAIL's (borrowed) step I to B, "?" for a step without an id. */
+static void
+add_trail_step(struct wf_buf *b, jv trail, int i)
+{
+	jv s = jv_array_get(jv_copy(trail), i);
+
+	wf_buf_addstr(b, jv_get_kind(s) == JV_KIND_STRING ? jv_string_value(s) : "?");
+	jv_free(s);
+}
+
+/*
+ * Name the cycle in the last steps run, TRAIL (borrowed): "the run was
+ * cycling through s1 -> s2 -> s1", or, when they repeat nothing, "the
+ * last steps run were ...".  The caller frees it.
+ */
+char *
+wf_flow_describe_cycle(jv trail)
+{
+	int n = jv_array_length(jv_copy(trail));
+	struct wf_buf b = {0};
+
+	for (int len = 1; len <= n / 2 && len <= 8; len++) {
+		int ok = 1;
+
+		for (int i = 0; i < len && ok; i++) {
+			jv a = jv_array_get(jv_copy(trail), n - 1 - i);
+			jv c = jv_array_get(jv_copy(trail), n - 1 - i - len);
+
+			ok = jv_equal(a, c);
+		}
+		if (ok) {
+			wf_buf_addstr(&b, "the run was cycling through ");
+			for (int i = n - len; i < n; i++) {
+				add_trail_step(&b, trail, i);
+				wf_buf_addstr(&b, " -> ");
+			}
+			add_trail_step(&b, trail, n - len);
+			return wf_buf_detach(&b);
+		}
+	}
+	wf_buf_addstr(&b, "the last steps run were ");
+	for (int i = n > 6 ? n - 6 : 0; i < n; i++) {
+		add_trail_step(&b, trail, i);
+		wf_buf_addstr(&b, i + 1 < n ? " -> " : "");
+	}
+	return wf_buf_detach(&b);
+}
+
+/*
+ * The question STEP (borrowed) asks before it can run, as a pending
+ * object: an interactive step's question, or consent for a sensitive
+ * step (none with YES, --yes); null when it asks none.  The caller owns it.
+ */
+jv
+wf_flow_question_of(jv step, int yes)
+{
+	const char *a = wf_jv_str(step, "action"), *id = wf_jv_str(step, "id");
+	jv q = jv_object();
+
+	if (!a || !id || (strcmp(a, "interactive") && (!wf_action_sensitive(a) || yes))) {
+		jv_free(q);
+		return jv_null();
+	}
+	q = jv_object_set(q, jv_string("step"), jv_string(id));
+	if (strcmp(a, "interactive"))
+		return jv_object_set(q, jv_string("kind"), jv_string("consent"));
+	q = jv_object_set(q, jv_string("kind"), jv_string("question"));
+	q = jv_object_set(q, jv_string("type"), wf_jv_get(step, "kind"));
+	return jv_object_set(q, jv_string("options"), wf_jv_get(step, "options"));
+}
+
+/* The variables a run starts with: WF's (borrowed) with OVERRIDES (borrowed) over them; the caller owns them. */
+jv
+wf_flow_merged_vars(jv wf, jv overrides)
+{
+	return merged(wf_jv_get(wf, "variables"), overrides);
+}

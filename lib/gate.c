@@ -1,0 +1,377 @@
+/*
+ * gate.c: what a step must pass before wf-run starts it: the budget for
+ * a model call, and consent for a sensitive step (wf-run(1), "Consent";
+ * wf-workflow(5), "budget:").  Also the "no" of a confirmation, which
+ * stops the run the way a refused consent does.
+ *
+ * Layer 4: driver.
+ *
+ * Rules: a step that does not pass is not started, the run is stopped
+ * with its reason journaled (consent, declined, budget) and its question
+ * pending, so that a resume asks again or takes --answer or --yes.
+ * Consent is asked in this order: --yes, "always" earlier in the run,
+ * --answer, a trusted workflow file, an auto-approve pattern, a person
+ * at the terminal; with none of them the run waits (3).  Every decision
+ * is journaled as a consent event with who made it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+
+/* ---- model use ---- */
+
+/* Does ACTION call a model? */
+int
+wf_gate_uses_model(const char *action)
+{
+	static const char *const ai[] = { "ai-prompt", "review-pr", "make-changes", "create-pr",
+					  "commit-push", "self-review", NULL };
+
+	for (int i = 0; ai[i]; i++)
+		if (!strcmp(ai[i], action))
+			return 1;
+	return 0;
+}
+
+/*
+ * Does step S (borrowed) need a model to run?  A commit-push with a
+ * message, a create-pr with a title and a body, a make-changes done by a
+ * coding agent, and a self-review (it falls back to a list of the
+ * changes) do not.
+ */
+int
+wf_gate_step_needs_model(jv s)
+{
+	const char *a = wf_jv_str(s, "action");
+	const char *agent = getenv("WF_CODING_AGENT");
+
+	if (!a || !wf_gate_uses_model(a))
+		return 0;
+	if (!strcmp(a, "commit-push"))
+		return !wf_jv_str(s, "message");
+	if (!strcmp(a, "create-pr"))
+		return !wf_jv_str(s, "title") || !wf_jv_str(s, "body");
+	if (!strcmp(a, "make-changes"))
+		return !wf_jv_str(s, "agent") && !(agent && *agent);
+	return strcmp(a, "self-review") != 0;
+}
+
+/* Tokens and dollars used so far by the run, from STATE (borrowed) (usd -1 when some cost is unknown). */
+void
+wf_gate_usage_totals(jv state, double *tokens, double *usd)
+{
+	jv u = wf_jv_get(state, "usage");
+
+	*tokens = 0;
+	*usd = 0;
+	if (jv_get_kind(u) == JV_KIND_OBJECT)
+		jv_object_foreach(u, k, v) {
+			jv c = wf_jv_get(v, "usd");
+
+			*tokens += wf_jv_num(v, "input_tokens", 0) + wf_jv_num(v, "output_tokens", 0);
+			if (jv_get_kind(c) == JV_KIND_NUMBER && *usd >= 0)
+				*usd += jv_number_value(c);
+			else if (jv_get_kind(c) != JV_KIND_NUMBER)
+				*usd = -1;
+			jv_free(c);
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(u);
+}
+
+/*
+ * A rough size of the next call of STEP in tokens: its text and the
+ * transcript in STATE, 4 characters a token.  STATE and STEP borrowed.
+ */
+double
+wf_gate_call_estimate(jv state, jv step)
+{
+	char *a = wf_json_dump(step);
+	jv t = wf_jv_get(state, "transcript");
+	char *b = wf_json_dump(t);
+	double n = (double)(strlen(a) + strlen(b)) / 4.0;
+
+	free(a);
+	free(b);
+	jv_free(t);
+	return n;
+}
+
+/*
+ * Would the next call of STEP (borrowed) cross the workflow's budget?
+ * Returns 0, or fills MSG and returns 1.
+ */
+static int
+over_budget(struct driver *d, jv step, char *msg, size_t n)
+{
+	jv b = wf_jv_get(d->wf, "budget");
+	double tokens, usd, est;
+	int over = 0;
+
+	if (jv_get_kind(b) != JV_KIND_OBJECT) {
+		jv_free(b);
+		return 0;
+	}
+	wf_gate_usage_totals(d->run->state, &tokens, &usd);
+	est = wf_gate_call_estimate(d->run->state, step);
+	if (wf_jv_num(b, "tokens", -1) >= 0 && tokens + est > wf_jv_num(b, "tokens", 0)) {
+		snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more)",
+			 wf_jv_num(b, "tokens", 0), wf_jv_str(step, "id"), tokens, est);
+		over = 1;
+	} else if (wf_jv_num(b, "usd", -1) >= 0 && usd >= 0 && usd >= wf_jv_num(b, "usd", 0)) {
+		snprintf(msg, n, "budget of $%g reached before step '%s' (used $%.4f)", wf_jv_num(b, "usd", 0),
+			 wf_jv_str(step, "id"), usd);
+		over = 1;
+	}
+	jv_free(b);
+	return over;
+}
+
+/* A model call that would cross the budget is not made: STEP (borrowed) ID; 0, or the run stopped. */
+int
+wf_gate_budget(struct driver *d, jv step, const char *id)
+{
+	char msg[512];
+
+	if (!wf_gate_uses_model(wf_jv_str(step, "action")) || !over_budget(d, step, msg, sizeof msg))
+		return 0;
+	wf_warn("%s; raise 'budget:' in the workflow, then 'wf resume %s --accept-changes'", msg, d->run->name);
+	return wf_driver_stop(d, "run-end", "failed", "budget",
+			      jv_object_set(jv_object(), jv_string("step"), jv_string(id)), WF_EXIT_LIMIT);
+}
+
+/* ---- consent ---- */
+
+/* What a sensitive step (borrowed) will do, for the person asked: the command, or the action and its target. */
+static char *
+describe_effect(struct driver *d, jv step)
+{
+	static const char *const keys[] = { "command", "title", "message", "base", "method", "branch", NULL };
+	const char *action = wf_jv_str(step, "action");
+	jv ctx = wf_flow_ctx(d->run->state, jv_copy(step));
+	struct wf_buf b = {0};
+	char err[256];
+
+	if (!strcmp(action, "shell")) {
+		char *t = wf_subst(wf_jv_str(step, "command"), ctx, 0, NULL, err, sizeof err);
+
+		wf_buf_addstr(&b, t ? t : wf_jv_str(step, "command"));
+		free(t);
+	} else {
+		jv vars = wf_jv_get(ctx, "vars");
+
+		wf_buf_printf(&b, "%s", action);
+		for (int i = 0; keys[i]; i++)
+			if (wf_jv_str(step, keys[i])) {
+				char *t = wf_subst(wf_jv_str(step, keys[i]), ctx, 0, NULL, err, sizeof err);
+
+				wf_buf_printf(&b, " %s=\"%s\"", keys[i], t ? t : "");
+				free(t);
+			}
+		jv pr = wf_jv_get(vars, "pr_number");
+
+		if (jv_get_kind(pr) == JV_KIND_STRING || jv_get_kind(pr) == JV_KIND_NUMBER) {
+			char *t = wf_jv_text(pr);
+
+			wf_buf_printf(&b, " (PR #%s)", t);
+			free(t);
+		}
+		jv_free(pr);
+		jv_free(vars);
+	}
+	jv_free(ctx);
+	return wf_buf_detach(&b);
+}
+
+/* Journal who decided what about step ID's effect WHAT: 0 or 74. */
+static int
+record_consent(struct driver *d, const char *id, const char *what, const char *decision, const char *by)
+{
+	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("consent"));
+
+	ev = jv_object_set(ev, jv_string("step"), jv_string(id));
+	ev = jv_object_set(ev, jv_string("command"), jv_string(what));
+	ev = jv_object_set(ev, jv_string("decision"), jv_string(decision));
+	ev = jv_object_set(ev, jv_string("by"), jv_string(by));
+	return wf_driver_journal(d, ev, 0);
+}
+
+/*
+ * The auto-approve pattern that approves STEP (borrowed), or NULL.  A
+ * shell command is matched as written, with the run's variables as the
+ * step's environment will carry them: a name the workflow's or the
+ * step's env: sets is left out, its value being another.
+ */
+static const char *
+approving_pattern(struct driver *d, jv step, const char *action)
+{
+	int shell = !strcmp(action, "shell");
+	jv vars = shell ? wf_jv_get(d->run->state, "vars") : jv_null();
+	jv maps[2] = { wf_jv_get(d->wf, "env"), wf_jv_get(step, "env") };
+	const char *pat;
+
+	for (int m = 0; m < 2; m++) {
+		if (jv_get_kind(maps[m]) == JV_KIND_OBJECT && jv_get_kind(vars) == JV_KIND_OBJECT)
+			jv_object_foreach(maps[m], k, v) {
+				vars = jv_object_delete(vars, k);
+				jv_free(v);
+			}
+		jv_free(maps[m]);
+	}
+	pat = wf_auto_approved(d->patterns, action, shell ? wf_jv_str(step, "command") : NULL, vars);
+	jv_free(vars);
+	return pat;
+}
+
+/* Ask the person at the terminal whether step ID (ACTION) may do WHAT: yes, no, always or pause. */
+static const char *
+ask_terminal(const char *id, const char *action, const char *what)
+{
+	char *prompt = wf_xasprintf("\nstep '%s' (%s) will run:\n  %s\nrun it? [y]es, [n]o, [a]lways for this run, [p]ause: ",
+				    id, action, what);
+	const char *decision = NULL;
+	char *line = NULL;
+	int timed_out;
+
+	while (!decision) {
+		free(line);
+		line = wf_tty_ask(prompt, 0, &timed_out);
+		if (!line || !strcmp(line, "p") || !strcmp(line, "pause"))
+			decision = "pause";
+		else if (!strcmp(line, "y") || !strcmp(line, "yes"))
+			decision = "yes";
+		else if (!strcmp(line, "n") || !strcmp(line, "no"))
+			decision = "no";
+		else if (!strcmp(line, "a") || !strcmp(line, "always"))
+			decision = "always";
+	}
+	free(line);
+	free(prompt);
+	return decision;
+}
+
+/*
+ * Who decides whether sensitive STEP (borrowed) ID may do WHAT, and how:
+ * returns yes, no, always or pause with *BY saying who; "" when "always"
+ * was answered earlier in the run (nothing to journal); NULL (and *BY
+ * NULL) when nobody can decide now.
+ */
+static const char *
+consent_decision(struct driver *d, jv step, const char *id, const char *what, const char **by)
+{
+	const char *action = wf_jv_str(step, "action");
+
+	*by = NULL;
+	if (d->o->yes)
+		*by = "--yes";
+	else if (wf_jv_bool(d->run->state, "consent_always", 0))
+		return "";
+	else if (d->consent_answer && d->answer_step && !strcmp(d->answer_step, id))
+		*by = "--answer";
+	else if (wf_jv_str(d->wf, "hash") && wf_trusted(wf_jv_str(d->wf, "hash")))
+		*by = "trust";
+	else if (approving_pattern(d, step, action))
+		*by = "auto-approve";
+	else if (d->tty_in && wf_jv_bool(d->wf, "interactive", 1))
+		*by = "terminal";
+	if (!*by)
+		return NULL;
+	if (!strcmp(*by, "--answer"))
+		return d->consent_answer;
+	return !strcmp(*by, "terminal") ? ask_terminal(id, action, what) : "yes";
+}
+
+/*
+ * The run stops at step ID, its consent (for WHAT) pending: waiting (3)
+ * when nobody decided or the person paused, declined (77) after a no.
+ */
+static int
+consent_stop(struct driver *d, const char *id, const char *what, int declined)
+{
+	jv extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+
+	extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+	extra = jv_object_set(extra, jv_string("pending"),
+		jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("consent")),
+			jv_string("step"), jv_string(id)), jv_string("command"), jv_string(what)));
+	if (declined) {
+		wf_warn("step '%s' was declined; the run stops here (continue later with 'wf resume %s --yes')",
+			id, d->run->name);
+		return wf_driver_stop(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
+	}
+	wf_warn("step '%s' needs consent to run: %s; approve with 'wf resume %s --yes' (or --answer yes|no|always), or trust the file with 'wf trust %s'",
+		id, what, d->run->name,
+		wf_jv_str(d->run->state, "workflow") ? wf_jv_str(d->run->state, "workflow") : d->run->name);
+	return wf_driver_stop(d, "pause", "waiting", "consent", extra, WF_EXIT_WAIT);
+}
+
+/*
+ * May the sensitive STEP (borrowed) run?  0 yes; otherwise the run has
+ * been stopped and the exit code is returned: 3 waiting for consent, 77
+ * declined.  An --answer for the step is used up here.
+ */
+int
+wf_gate_consent(struct driver *d, jv step, const char *id)
+{
+	const char *decision, *by;
+	char *what;
+	int rc = 0;
+
+	if (!wf_action_sensitive(wf_jv_str(step, "action")))
+		return 0;
+	what = describe_effect(d, step);
+	decision = consent_decision(d, step, id, what, &by);
+	if (decision && !*decision) {
+		free(what);
+		return 0;
+	}
+	if (!decision || !strcmp(decision, "pause")) {
+		if (by)
+			record_consent(d, id, what, "pause", by);
+		rc = consent_stop(d, id, what, 0);
+	} else if (!strcmp(decision, "no")) {
+		record_consent(d, id, what, "no", by);
+		rc = consent_stop(d, id, what, 1);
+	} else {
+		rc = record_consent(d, id, what, decision, by);
+	}
+	if (d->consent_answer && d->answer_step && !strcmp(d->answer_step, id)) {
+		free(d->consent_answer);
+		d->consent_answer = NULL;
+	}
+	free(what);
+	return rc;
+}
+
+/*
+ * Confirmation ID was answered no and nothing says where a no goes: the
+ * step's end EV (consumed) is journaled with the cursor kept on it, and
+ * the run stops as declined (77) with the question pending again, so a
+ * resume asks it again or takes --answer.  RES (consumed) is the result.
+ */
+int
+wf_gate_declined(struct driver *d, const char *id, jv ev, jv res)
+{
+	jv q = jv_object(), extra, ans = wf_jv_get(res, "answer");
+
+	jv_free(res);
+	ev = jv_object_set(ev, jv_string("cursor"), jv_string(id));
+	if (wf_driver_journal(d, ev, 1)) {
+		jv_free(q);
+		jv_free(ans);
+		return WF_EXIT_IO;
+	}
+	q = jv_object_set(q, jv_string("kind"), jv_string("question"));
+	q = jv_object_set(q, jv_string("step"), jv_string(id));
+	q = jv_object_set(q, jv_string("message"), wf_jv_get(ans, "question"));
+	q = jv_object_set(q, jv_string("type"), jv_string("confirm"));
+	jv_free(ans);
+	extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+	extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+	extra = jv_object_set(extra, jv_string("pending"), q);
+	wf_warn("step '%s' was answered no, and no 'on-rejected' says where a no goes; the run stops here (go on with 'wf resume %s --answer yes', or give the step an 'on-rejected')",
+		id, d->run->name);
+	return wf_driver_stop(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
+}

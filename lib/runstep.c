@@ -1,0 +1,412 @@
+/*
+ * runstep.c: one step of a run, the body of the driver's loop (run.c).
+ * Before the step: is it there, was the run asked to stop or pause, is
+ * the step limit reached?  Then its if:, and either a control step
+ * (loop, conditional) decided by flow.c, or an action: the gate
+ * (gate.c), its attempts in the wf-step child (stepper.c), its result
+ * told and journaled with where the run goes next.
+ *
+ * Layer 4: driver.
+ *
+ * Rules: a step is two journal appends, its start before it runs and its
+ * end (with the next cursor) after; every way a step stops the run is
+ * one stop event with a reason and an exit status; a step interrupted or
+ * crashed in flight is left in doubt for the resume to settle.  The
+ * step's id is the caller's: nothing here frees it.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+
+/* Their short names in this file. */
+#define progress wf_driver_progress
+#define col wf_driver_col
+
+/* The reason journaled for a run stopped by SIG. */
+static const char *
+signal_reason(int sig)
+{
+	return sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGHUP ? "interrupted (SIGHUP)" :
+	       "interrupted (SIGTERM)";
+}
+
+/* The exit status for a run stopped by SIG: 128 + the signal. */
+static int
+signal_exit(int sig)
+{
+	return 128 + sig;
+}
+
+/* STEP's (borrowed) main text, shortened to a line, for progress; in BUF. */
+static const char *
+short_detail(jv step, char *buf, size_t n)
+{
+	static const char *const keys[] = { "command", "prompt", "message", "condition", "model", "from", NULL };
+	const char *t = NULL;
+
+	for (int i = 0; keys[i] && !t; i++)
+		t = wf_jv_str(step, keys[i]);
+	if (!t)
+		return "";
+	size_t len = strcspn(t, "\n");
+	snprintf(buf, n, " \"%.*s%s\"", (int)(len > 48 ? 48 : len), t, len > 48 || t[len] ? "..." : "");
+	return buf;
+}
+
+/* The stop of step ID: EXTRA with the step's id; the caller owns it. */
+static jv
+step_extra(const char *id)
+{
+	return jv_object_set(jv_object(), jv_string("step"), jv_string(id));
+}
+
+/*
+ * The run stops (EVENT, STATUS, REASON, exit CODE) while step ID (STEP
+ * borrowed) is in flight, WHAT having happened: the step is in doubt.
+ * The stop event keeps it (inflight, with the process groups it started)
+ * so that the resume decides by the one rule: run it again with a notice,
+ * or, for idempotent: false, stop with 3 and ask.
+ */
+static int
+stop_in_doubt(struct driver *d, const char *id, jv step, const char *what, const char *event,
+	      const char *status, const char *reason, int code)
+{
+	jv extra = step_extra(id);
+
+	extra = jv_object_set(extra, jv_string("inflight"), wf_jv_get(d->run->state, "inflight"));
+	if (wf_step_repeatable(step))
+		wf_warn("run '%s': %s during step '%s'; it is in doubt and runs again on 'wf resume %s'",
+			d->run->name, what, id, d->run->name);
+	else
+		wf_warn("run '%s': %s during step '%s', which is marked idempotent: false; 'wf resume %s' will ask whether to run it again (--rerun) or take it as done (--skip)",
+			d->run->name, what, id, d->run->name);
+	return wf_driver_stop(d, event, status, reason, extra, code);
+}
+
+/* ---- one step ---- */
+
+/*
+ * Before step ID (at IDX, -1 when the workflow has none) runs: is it
+ * there, was the run asked to stop or pause, is the step limit reached?
+ * WF_GO_ON, or the run stopped and its exit status.
+ */
+static int
+before_step(struct driver *d, const char *id, int idx)
+{
+	int sig = wf_driver_signal();
+
+	if (idx < 0) {
+		wf_warn("run '%s': step '%s' is not in the workflow (it changed?); start over with 'wf run %s --restart'",
+			d->run->name, id, d->run->name);
+		return WF_EXIT_DATA;
+	}
+	if (sig) {
+		progress(d, "%s: interrupted; continue with 'wf resume %s'\n", d->run->name, d->run->name);
+		return wf_driver_stop(d, "pause", "paused", signal_reason(sig), jv_null(), signal_exit(sig));
+	}
+	if (faccessat(d->run->dirfd, "pause-request", F_OK, 0) == 0) {
+		unlinkat(d->run->dirfd, "pause-request", 0);
+		progress(d, "%s: paused before step '%s'; continue with 'wf resume %s'\n",
+			 d->run->name, id, d->run->name);
+		return wf_driver_stop(d, "pause", "paused", "wf pause", jv_null(), WF_EXIT_WAIT);
+	}
+	if ((long)wf_jv_num(d->run->state, "steps_run", 0) >= d->max_steps) {
+		jv trail = wf_jv_get(d->run->state, "trail");
+		char *cyc = wf_flow_describe_cycle(trail);
+
+		wf_warn("step limit of %ld reached; %s (allow more steps with 'wf resume %s --max-steps %ld')",
+			d->max_steps, cyc, d->run->name, 2 * d->max_steps + 1);
+		jv_free(trail);
+		free(cyc);
+		return wf_driver_stop(d, "run-end", "failed", "step limit", jv_null(), WF_EXIT_LIMIT);
+	}
+	return WF_GO_ON;
+}
+
+/* Tell and free the message a decision left in *MSG, if any. */
+static void
+warn_msg(char **msg)
+{
+	if (*msg)
+		wf_warn("%s", *msg);
+	free(*msg);
+	*msg = NULL;
+}
+
+/* Journal step ID's end EV (consumed) as done, with status STATUS and the cursor NEXT (consumed). */
+static int
+journal_done(struct driver *d, jv ev, const char *status, jv next)
+{
+	ev = jv_object_set(ev, jv_string("status"), jv_string(status));
+	ev = jv_object_set(ev, jv_string("exit_code"), jv_number(0));
+	ev = jv_object_set(ev, jv_string("output"), jv_string(""));
+	ev = jv_object_set(ev, jv_string("cursor"), next);
+	return wf_driver_journal(d, ev, 1) ? WF_EXIT_IO : WF_GO_ON;
+}
+
+/* The loop STEP (borrowed) ID is exhausted (CODE 4, or 3 to pause): stop; EV (consumed) has its passes. */
+static int
+loop_exhausted(struct driver *d, const char *id, jv step, jv ev, int code)
+{
+	jv extra = jv_object_set(step_extra(id), jv_string("passes"), wf_jv_get(ev, "passes"));
+	long max = (long)wf_jv_num(step, "max-iterations", 0);
+
+	jv_free(ev);
+	/* Going on needs a higher cap or a false condition: a plain resume would stop here again. */
+	wf_warn("loop %s exhausted after %ld passes%s; raise its max-iterations in the workflow, then 'wf resume %s --accept-changes', or make its condition false with 'wf resume %s --var NAME=VALUE'",
+		id, max, code == WF_EXIT_WAIT ? "; paused" : "", d->run->name, d->run->name);
+	return wf_driver_stop(d, code == WF_EXIT_WAIT ? "pause" : "run-end", code == WF_EXIT_WAIT ? "paused" : "failed",
+			      "loop exhausted", extra, code);
+}
+
+/* A loop or a conditional, STEP (borrowed) ID at IDX, decided here; EV (consumed) is its end event. */
+static int
+control_step(struct driver *d, const char *id, int idx, jv step, jv ev)
+{
+	const char *action = wf_jv_str(step, "action");
+	int loop = !strcmp(action, "loop"), code = 0;
+	char *msg = NULL, detail[80];
+	jv next = loop ? wf_flow_loop(d->run->state, step, &ev, &code, &msg) :
+			 wf_flow_conditional(d->run->state, step, &ev, &code, &msg);
+
+	warn_msg(&msg);
+	if (!jv_is_valid(next)) {
+		jv_free(next);
+		if (code == WF_EXIT_LIMIT || code == WF_EXIT_WAIT)
+			return loop_exhausted(d, id, step, ev, code);
+		jv_free(ev);
+		return wf_driver_stop(d, "run-end", "failed", "bad condition", jv_null(), code);
+	}
+	if (loop && wf_jv_bool(ev, "exhausted", 0))
+		progress(d, "%sloop %s exhausted after %ld passes; continuing%s\n", col(d, "\033[33m"), id,
+			 (long)wf_jv_num(step, "max-iterations", 1), col(d, "\033[0m"));
+	progress(d, "%s[%d/%d] %s %s%s -> %s%s\n", col(d, "\033[2m"), idx + 1, d->nsteps, id, action,
+		 short_detail(step, detail, sizeof detail),
+		 jv_get_kind(next) == JV_KIND_STRING ? jv_string_value(next) : "end", col(d, "\033[0m"));
+	return journal_done(d, ev, "ok", next);
+}
+
+/*
+ * Run the action STEP (borrowed) ID at IDX in wf-step, journaling each
+ * attempt's start, as often as its retry: allows.  The caller owns the
+ * last result; invalid when the journal could not be written.
+ */
+static jv
+run_attempts(struct driver *d, const char *id, int idx, jv step)
+{
+	jv retry = wf_jv_get(step, "retry"), res = jv_null();
+	int attempts = (int)wf_jv_num(retry, "attempts", 1);
+	double delay = wf_jv_num(retry, "delay", 0);
+	int idem = wf_jv_bool(step, "idempotent", 1);
+	char detail[80];
+
+	jv_free(retry);
+	if (attempts < 1)
+		attempts = 1;
+	progress(d, "%s[%d/%d] %s %s%s%s ...%s", col(d, "\033[1m"), idx + 1, d->nsteps, id, wf_jv_str(step, "action"),
+		 short_detail(step, detail, sizeof detail), col(d, "\033[0m"), d->tty ? "" : "\n");
+	for (int attempt = 1; attempt <= attempts; attempt++) {
+		jv se = jv_object_set(jv_object(), jv_string("event"), jv_string("step-start"));
+
+		se = jv_object_set(se, jv_string("step"), jv_string(id));
+		se = jv_object_set(se, jv_string("attempt"), jv_number(attempt));
+		if (!idem)
+			se = jv_object_set(se, jv_string("idempotent"), jv_false());
+		jv_free(res);
+		if (wf_driver_journal(d, se, !idem))
+			return jv_invalid();
+		res = wf_stepper_run(d, jv_copy(step));
+		if (wf_jv_bool(res, "interrupted", 0) || wf_jv_bool(res, "crashed", 0) || wf_driver_signal())
+			break;
+		if (strcmp(wf_jv_str(res, "status"), "failed") || attempt == attempts)
+			break;
+		progress(d, "\n%s%s failed (%s); retrying in %gs (attempt %d of %d)%s\n",
+			 col(d, "\033[33m"), id, wf_jv_str(res, "error") ? wf_jv_str(res, "error") : "?",
+			 delay, attempt + 1, attempts, col(d, "\033[0m"));
+		for (double w = 0; w < delay && !wf_driver_signal(); w += 0.05)
+			usleep(50000);
+	}
+	return res;
+}
+
+/* Tell how action STEP ID at IDX ended with RES (both borrowed), started at T. */
+static void
+report_result(struct driver *d, const char *id, int idx, jv step, jv res, double t)
+{
+	const char *status = wf_jv_str(res, "status");
+	double secs = (wf_now_ms() - t) / 1000.0;
+	int printed = (int)wf_jv_num(res, "printed", 1);
+	const char *c_on = !strcmp(status, "ok") ? col(d, "\033[32m") : !strcmp(status, "waiting") ?
+			   col(d, "\033[33m") : col(d, "\033[31m");
+	char detail[80];
+
+	if (d->tty && !printed)
+		progress(d, "\r\033[K%s[%d/%d] %s %s%s ... %s%s %.1fs%s\n", col(d, "\033[1m"), idx + 1,
+			 d->nsteps, id, wf_jv_str(step, "action"), short_detail(step, detail, sizeof detail), c_on,
+			 status, secs, col(d, "\033[0m"));
+	else
+		progress(d, "%s%s[%d/%d] %s %s %.1fs%s\n", d->tty ? "\n" : "", c_on, idx + 1, d->nsteps,
+			 id, status, secs, col(d, "\033[0m"));
+	if (!strcmp(status, "failed") && wf_jv_str(res, "error")) {
+		/* Failures are told even with --quiet. */
+		if (d->o->quiet)
+			wf_warn("step '%s': %s", id, wf_jv_str(res, "error"));
+		else
+			progress(d, "%s%s: %s%s\n", col(d, "\033[31m"), id, wf_jv_str(res, "error"),
+				 col(d, "\033[0m"));
+	}
+}
+
+/*
+ * Action ID failed (CODE 1, 4, or a condition's): its end EV (consumed)
+ * keeps the cursor on it, so a resume runs it again.
+ */
+static int
+step_failed(struct driver *d, const char *id, jv ev, int code)
+{
+	ev = jv_object_set(ev, jv_string("cursor"), jv_string(id));
+	if (wf_driver_journal(d, ev, 1))
+		return WF_EXIT_IO;
+	if (code == WF_EXIT_LIMIT)
+		progress(d, "%s: step '%s' timed out; raise its 'timeout:' and 'wf resume %s --accept-changes', or run it again with 'wf resume %s'\n",
+			 d->run->name, id, d->run->name, d->run->name);
+	else
+		progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
+			 d->run->name, id, d->run->name);
+	return wf_driver_stop(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" :
+			      code == WF_EXIT_LIMIT ? "step timed out" : "bad condition", step_extra(id), code);
+}
+
+/*
+ * Action STEP (borrowed) ID ran to result RES: wait for an answer, or
+ * journal its end EV with where the run goes next.  RES and EV consumed.
+ */
+static int
+action_end(struct driver *d, const char *id, jv step, jv res, jv ev)
+{
+	jv next, jump;
+	char *msg = NULL;
+	int code = 0;
+
+	if (!strcmp(wf_jv_str(res, "status"), "waiting")) {
+		jv extra = jv_object_set(step_extra(id), jv_string("pending"), wf_jv_get(res, "pending"));
+
+		extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
+		jv_free(res);
+		jv_free(ev);
+		progress(d, "%s: waiting at step '%s'; see 'wf status %s'\n", d->run->name, id, d->run->name);
+		return wf_driver_stop(d, "pause", "waiting", "waiting for an answer", extra, WF_EXIT_WAIT);
+	}
+	next = wf_flow_next_after(d->run->state, step, res, &jump, &code, &msg);
+	warn_msg(&msg);
+	ev = wf_flow_step_end(ev, res);
+	if (!jv_is_valid(next)) {
+		jv_free(next);
+		jv_free(jump);
+		if (code == WF_EXIT_DENIED)
+			return wf_gate_declined(d, id, ev, res);
+		jv_free(res);
+		return step_failed(d, id, ev, code);
+	}
+	if (jv_get_kind(jump) != JV_KIND_NULL)
+		ev = jv_object_set(ev, jv_string("jump"), jump);
+	else
+		jv_free(jump);
+	ev = jv_object_set(ev, jv_string("cursor"), next);
+	if (wf_driver_journal(d, ev, 1)) {
+		jv_free(res);
+		return WF_EXIT_IO;
+	}
+	if (wf_jv_str(res, "output_error")) {
+		/* Done and journaled, output included: the run stops, and a resume goes on after it. */
+		wf_warn("run '%s': step '%s' ran, but %s; the run stops here (its output is in the journal); fix the cause, then 'wf resume %s' goes on after it",
+			d->run->name, id, wf_jv_str(res, "output_error"), d->run->name);
+		jv_free(res);
+		return wf_driver_stop(d, "run-end", "failed", "step output not saved", step_extra(id), WF_EXIT_IO);
+	}
+	jv_free(res);
+	return WF_GO_ON;
+}
+
+/* The action STEP (borrowed) ID at IDX, started at T: gate, run, journal; EV (consumed) is its end event. */
+static int
+action_step(struct driver *d, const char *id, int idx, jv step, jv ev, double t)
+{
+	jv res;
+	int rc;
+
+	/* A model call that would cross the budget is not made; consent first, for what changes the world. */
+	if ((rc = wf_gate_budget(d, step, id)) || (rc = wf_gate_consent(d, step, id))) {
+		jv_free(ev);
+		return rc;
+	}
+	res = run_attempts(d, id, idx, step);
+	if (!jv_is_valid(res))
+		rc = WF_EXIT_IO;
+	else if (wf_jv_bool(res, "crashed", 0) && !wf_driver_signal())
+		rc = stop_in_doubt(d, id, step, "'wf-step' died", "run-end", "failed", "step crashed",
+				   WF_EXIT_SOFTWARE);
+	else if (wf_jv_bool(res, "interrupted", 0) || wf_driver_signal()) {
+		int sig = wf_driver_signal();
+
+		if (!sig)
+			sig = SIGINT;
+
+		if (d->tty)
+			progress(d, "\n");
+		rc = stop_in_doubt(d, id, step, "interrupted", "pause", "paused", signal_reason(sig),
+				   signal_exit(sig));
+	} else {
+		report_result(d, id, idx, step, res, t);
+		return action_end(d, id, step, res, ev);
+	}
+	jv_free(res);
+	jv_free(ev);
+	return rc;
+}
+
+/* Run step ID, the cursor: WF_GO_ON, or the run stopped and its exit status. */
+int
+wf_driver_run_step(struct driver *d, const char *id)
+{
+	/* A map from id to index, so finding a step costs the same in any workflow. */
+	jv at = jv_object_get(jv_copy(d->index), jv_string(id)), step, ev;
+	int idx = jv_get_kind(at) == JV_KIND_NUMBER ? (int)jv_number_value(at) : -1, rc, code = 0;
+	const char *action, *cond;
+	double t = wf_now_ms();
+	char *msg = NULL;
+
+	jv_free(at);
+	if ((rc = before_step(d, id, idx)) != WF_GO_ON)
+		return rc;
+	step = wf_driver_step_at(d, idx);
+	action = wf_jv_str(step, "action");
+	cond = wf_jv_str(step, "if");
+	ev = jv_object_set(jv_object(), jv_string("event"), jv_string("step-end"));
+	ev = jv_object_set(ev, jv_string("step"), jv_string(id));
+	ev = jv_object_set(ev, jv_string("action"), jv_string(action));
+	d->ran++;
+	/* if: skips a step whose condition is false. */
+	switch (cond ? wf_flow_decide(d->run->state, step, cond, &code, &msg) : 1) {
+	case -1:
+		warn_msg(&msg);
+		jv_free(ev);
+		rc = wf_driver_stop(d, "run-end", "failed", "bad condition", jv_null(), code);
+		break;
+	case 0:
+		progress(d, "%s[%d/%d] %s %s skipped%s\n", col(d, "\033[2m"), idx + 1, d->nsteps, id, action,
+			 col(d, "\033[0m"));
+		rc = journal_done(d, ev, "skipped", wf_jv_get(step, "next"));
+		break;
+	default:
+		if (!strcmp(action, "loop") || !strcmp(action, "conditional"))
+			rc = control_step(d, id, idx, step, ev);
+		else
+			rc = action_step(d, id, idx, step, ev, t);
+	}
+	jv_free(step);
+	return rc;
+}
