@@ -53,32 +53,6 @@ crc32_of(const char *p, size_t n)
 	return crc32_more(0, p, n);
 }
 
-int
-wf_atomic_write(int dirfd, const char *name, const char *data, size_t len)
-{
-	char tmp[PATH_MAX];
-	int fd, saved;
-
-	snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (wf_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		saved = errno;
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
-		saved = errno;
-		unlinkat(dirfd, tmp, 0);
-		errno = saved;
-		return -1;
-	}
-	return fsync(dirfd);
-}
-
 /* ---- the root ---- */
 
 char *

@@ -79,6 +79,11 @@ int wf_read_fd(int fd, size_t max, struct wf_buf *out);
 int wf_read_file(const char *path, size_t max, struct wf_buf *out);
 /* write(2) all of P, retrying on EINTR and short writes; 0 or -1/errno. */
 int wf_write_all(int fd, const void *p, size_t n);
+/*
+ * Replace NAME in directory DIRFD atomically: a temporary file (mode
+ * 0600), fsync, rename, fsync of the directory.  0 or -1/errno.
+ */
+int wf_atomic_write(int dirfd, const char *name, const char *data, size_t len);
 /* Flush and check FP (stdout): 0, or -1 after a warning naming NAME. */
 int wf_fshut(FILE *fp, const char *name);
 /* Parse a whole decimal integer in [MIN, MAX]; 0 ok, -1 otherwise. */
@@ -523,8 +528,6 @@ int wf_run_remove(struct wf_run *r, char *err, size_t n);
 int wf_run_remove_forced(const char *name, char *err, size_t n);
 /* The reducer: state ST after event EV (both consumed). */
 jv wf_state_apply(jv st, jv ev);
-/* temp file, fsync, rename, fsync of the directory: 0 or -1/errno. */
-int wf_atomic_write(int dirfd, const char *name, const char *data, size_t len);
 
 /* ---- run.c: the driver (wf-run) ---- */
 
