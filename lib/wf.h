@@ -472,7 +472,6 @@ enum {
 char *wf_state_root(void);
 /* ROOT/runs/NAME, malloc'd. */
 char *wf_run_path(const char *name);
-int wf_run_exists(const char *name);
 /* Create (if CREATE) and check ROOT and ROOT/runs: 0, 77 unsafe, 74 I/O; message in ERR. */
 int wf_state_prepare(const char *root, int create, char *err, size_t n);
 /*
@@ -526,8 +525,52 @@ int wf_run_remove(struct wf_run *r, char *err, size_t n);
  * followed.  0, 65, 66, 75 while a process holds it, 77, 74 with ERR.
  */
 int wf_run_remove_forced(const char *name, char *err, size_t n);
-/* The reducer: state ST after event EV (both consumed). */
+
+/* ---- state_journal.c, state_snapshot.c, state_fsck.c: the store's parts ---- */
+
+/* The reducer: state ST after event EV (both consumed; the caller owns the result). */
 jv wf_state_apply(jv st, jv ev);
+/* Event EV (consumed) as a journal line with its checksum and newline, malloc'd; *LEN its length. */
+char *wf_journal_line(jv ev, size_t *len);
+/* One journal line (N bytes, no newline) checked and parsed: the event (caller owns it), or invalid with WHY. */
+jv wf_journal_parse(const char *line, size_t n, char *why, size_t whylen);
+/* OBJ.KEY (OBJ borrowed) as a whole number 0..2^53, or -1 when it is not one. */
+double wf_journal_count(jv obj, const char *key);
+/*
+ * state.json as read: the state it holds (without its bookkeeping keys),
+ * where in the journal it stands, and whether it carries the checksum
+ * wf_run_snapshot gives it (one edited by hand does not).
+ */
+struct wf_snapshot {
+	int present;		/* there is a state.json */
+	jv state;		/* invalid when absent or unreadable */
+	char why[128];		/* why it is unreadable */
+	int sealed;		/* its own checksum is right */
+	off_t offset;		/* journal_offset: the journal bytes it reflects */
+	long seq, lines;	/* last_seq, journal_line */
+	char event_crc[9];	/* journal_crc: the checksum of the event ending at offset */
+};
+/* Read DIRFD's state.json into S (S->state: caller owns it, invalid when unusable). */
+void wf_snapshot_read(int dirfd, struct wf_snapshot *s);
+/*
+ * Replaying at journal byte AT with STATE (borrowed) after event SEQ:
+ * compare the snapshot S (may be NULL) if it stands there, once (*CHECKED).
+ * The disagreement, malloc'd, or NULL.
+ */
+char *wf_snapshot_check(const struct wf_snapshot *s, off_t at, jv state, long seq, int *checked);
+/* The disagreement of a snapshot S no event of a journal of SIZE bytes ends at, malloc'd. */
+char *wf_snapshot_unmatched(const struct wf_snapshot *s, off_t size);
+/*
+ * Apply the journal from byte OFFSET to r->state (see state_journal.c);
+ * REPAIR sets a torn last line aside; SNAP (may be NULL) is compared on
+ * the way.  0 or 74 with ERR.
+ */
+int wf_journal_replay(struct wf_run *r, off_t offset, int repair, const struct wf_snapshot *snap,
+		      char *err, size_t n);
+/* Check the checksum of every journal line before byte END: 0 or 74 with ERR. */
+int wf_journal_check_prefix(struct wf_run *r, off_t end, char *err, size_t n);
+/* Fill r->state from the snapshot and the journal (FLAGS as for wf_run_open): 0 or an exit code. */
+int wf_run_load(struct wf_run *r, int flags, char *err, size_t n);
 
 /* ---- run.c: the driver (wf-run) ---- */
 
