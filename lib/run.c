@@ -133,41 +133,20 @@ step_at(struct driver *d, int i)
 
 /* ---- conditions ---- */
 
-/* The condition context: the run's state plus the step being decided. */
+/* The condition context: the run's view plus the step being decided. */
 static jv
 cond_ctx(struct driver *d, jv step)
 {
-	jv ctx = jv_copy(d->run->state);
-
-	return jv_object_set(ctx, jv_string("step"), step);
+	return jv_object_set(wf_run_view(d->run, 1), jv_string("step"), step);
 }
 
 /* The context a check sees after STEP ran with result RES (borrowed): its outcome applied. */
 static jv
 cond_ctx_after(struct driver *d, jv step, jv res)
 {
-	jv ctx = cond_ctx(d, jv_copy(step));
-	jv last = jv_copy(res), vars = wf_jv_get(ctx, "vars"), steps = wf_jv_get(ctx, "steps");
-	jv upd = wf_jv_get(res, "vars");
-	const char *id = wf_jv_str(step, "id");
+	jv ctx = wf_run_view_after(d->run, 1, wf_jv_str(step, "id"), res);
 
-	if (jv_get_kind(vars) != JV_KIND_OBJECT) {
-		jv_free(vars);
-		vars = jv_object();
-	}
-	if (jv_get_kind(upd) == JV_KIND_OBJECT)
-		jv_object_foreach(upd, k, v)
-			vars = jv_object_set(vars, k, v);
-	jv_free(upd);
-	last = jv_object_set(last, jv_string("id"), jv_string(id ? id : ""));
-	if (jv_get_kind(steps) != JV_KIND_OBJECT) {
-		jv_free(steps);
-		steps = jv_object();
-	}
-	steps = jv_object_set(steps, jv_string(id ? id : ""), jv_copy(last));
-	ctx = jv_object_set(ctx, jv_string("vars"), vars);
-	ctx = jv_object_set(ctx, jv_string("steps"), steps);
-	return jv_object_set(ctx, jv_string("last"), last);
+	return jv_object_set(ctx, jv_string("step"), jv_copy(step));
 }
 
 /* Evaluate EXPR for STEP (after its result RES, or before it runs when RES is null). */
@@ -752,7 +731,7 @@ finish(struct driver *d)
 	double secs = (wf_now_ms() - d->t0) / 1000.0;
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
-	unlinkat(d->run->dirfd, "pause-request", 0);
+	wf_run_clear_pause(d->run);
 	if (journal(d, ev, 1))
 		return WF_EXIT_IO;
 	if (wf_run_snapshot(d->run, d->err, sizeof d->err)) {
@@ -1113,8 +1092,7 @@ drive(struct driver *d)
 			progress(d, "%s: interrupted; continue with 'wf resume %s'\n", d->run->name, d->run->name);
 			return stop_run(d, "pause", "paused", signal_reason(stop_signal), jv_null(), signal_exit(stop_signal));
 		}
-		if (faccessat(d->run->dirfd, "pause-request", F_OK, 0) == 0) {
-			unlinkat(d->run->dirfd, "pause-request", 0);
+		if (wf_run_take_pause(d->run)) {
 			progress(d, "%s: paused before step '%s'; continue with 'wf resume %s'\n",
 				 d->run->name, id, d->run->name);
 			free(id);
@@ -1869,7 +1847,7 @@ wf_run_start(struct wf_run_opts *o)
 		if (!hint)
 			hint = wf_xasprintf("it waits for an answer (see 'wf status %s')", d.run->name);
 		wf_warn("run '%s' is %s%s%s%s%s%s; %s, or start over with 'wf run %s --restart'",
-			d.run->name, !strcmp(status, "running") ? "interrupted" : status, at ? " at step " : "",
+			d.run->name, wf_run_status_shown(d.run->state, 0), at ? " at step " : "",
 			at ? at : "", why ? " (" : "", why ? why : "", why ? ")" : "", hint, d.run->name);
 		free(hint);
 		close_driver(&d);
@@ -1896,7 +1874,7 @@ wf_run_start(struct wf_run_opts *o)
 		}
 	}
 	/* A pause asked for during an earlier run's last step is not for this one. */
-	unlinkat(d.run->dirfd, "pause-request", 0);
+	wf_run_clear_pause(d.run);
 	if (!getcwd(cwd, sizeof cwd))
 		snprintf(cwd, sizeof cwd, ".");
 	ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-start"));

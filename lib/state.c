@@ -431,3 +431,79 @@ wf_run_remove_forced(const char *name, char *err, size_t n)
 	wf_run_close(r);
 	return rc;
 }
+
+/* ---- what readers see ---- */
+
+int
+wf_run_is_live(struct wf_run *r)
+{
+	char err[256];
+	struct wf_run *probe;
+	int rc = wf_run_open(r->name, WF_RUN_LOCK_SHORT | WF_RUN_BARE, &probe, err, sizeof err);
+
+	if (rc == 0)
+		wf_run_close(probe);
+	return rc == WF_EXIT_BUSY;
+}
+
+/* S is borrowed; the string returned lives as long as S. */
+const char *
+wf_run_status_shown(jv s, int live)
+{
+	const char *st = wf_jv_str(s, "status");
+
+	if (!st)
+		return "new";
+	return !strcmp(st, "running") && !live ? "interrupted" : st;
+}
+
+/* The caller owns the view returned; r->state is not changed. */
+jv
+wf_run_view(struct wf_run *r, int live)
+{
+	jv v = jv_copy(r->state);
+
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		v = jv_object();
+	}
+	v = jv_object_delete(v, jv_string("journal_offset"));
+	v = jv_object_delete(v, jv_string("journal_line"));
+	v = jv_object_set(v, jv_string("name"), jv_string(r->name));
+	v = jv_object_set(v, jv_string("dir"), jv_string(r->dir));
+	if (wf_jv_str(v, "status"))
+		v = jv_object_set(v, jv_string("status"), jv_string(wf_run_status_shown(r->state, live)));
+	return v;
+}
+
+/* ---- the pause request: a file pause-request in the run's directory ---- */
+
+int
+wf_run_request_pause(struct wf_run *r, char *err, size_t n)
+{
+	if (!wf_run_is_live(r)) {
+		snprintf(err, n, "run '%s' is not running (status %s); nothing to pause", r->name,
+			 wf_jv_str(r->state, "status") ? wf_jv_str(r->state, "status") : "new");
+		return WF_EXIT_NOINPUT;
+	}
+	if (wf_atomic_write(r->dirfd, "pause-request", "pause\n", 6) < 0) {
+		snprintf(err, n, "cannot write '%s/pause-request': %s", r->dir, strerror(errno));
+		return WF_EXIT_IO;
+	}
+	return 0;
+}
+
+int
+wf_run_take_pause(struct wf_run *r)
+{
+	if (faccessat(r->dirfd, "pause-request", F_OK, 0) < 0)
+		return 0;
+	wf_run_clear_pause(r);
+	return 1;
+}
+
+void
+wf_run_clear_pause(struct wf_run *r)
+{
+	unlinkat(r->dirfd, "pause-request", 0);
+}

@@ -450,6 +450,21 @@ wf_state_apply(jv st, jv ev)
 	return st;
 }
 
+/*
+ * The view a condition after step ID sees, before the step's end is
+ * journaled: as the reducer will make it, from the result RES (borrowed)
+ * whole.  The caller owns it.
+ */
+jv
+wf_run_view_after(struct wf_run *r, int live, const char *id, jv res)
+{
+	jv last = jv_object_set(jv_copy(res), jv_string("id"), jv_string(id ? id : ""));
+	jv v = merge_in(wf_run_view(r, live), "vars", wf_jv_get(res, "vars"));
+
+	v = merge_in(v, "steps", jv_object_set(jv_object(), jv_string(id ? id : ""), jv_copy(last)));
+	return jv_object_set(v, jv_string("last"), last);
+}
+
 /* ---- appending and reading ---- */
 
 /* EV is consumed: masked, numbered and timed, it is applied to r->state. */

@@ -505,8 +505,6 @@ int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size
 jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
 /* Check the run from scratch; *REPORT gets {run, events, problems[]}. 0 or 74. */
 int wf_run_fsck(struct wf_run *r, jv *report);
-/* Is run R locked by a live wf-run (or its step) right now? */
-int wf_run_is_live(struct wf_run *r);
 /*
  * The command that makes a stopped run NAME go on, for its state S
  * (borrowed): a plain resume only where that makes progress (an
@@ -517,6 +515,8 @@ int wf_run_is_live(struct wf_run *r);
 char *wf_run_resume_hint(jv s, const char *name);
 /* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
 void wf_run_print_status(struct wf_run *r, jv s);
+/* Every run in name order, as wf-state list --json shows it (a damaged one too); the caller owns it. */
+jv wf_run_list(void);
 /* Remove the run directory and everything in it (never following links). */
 int wf_run_remove(struct wf_run *r, char *err, size_t n);
 /*
@@ -525,6 +525,31 @@ int wf_run_remove(struct wf_run *r, char *err, size_t n);
  * followed.  0, 65, 66, 75 while a process holds it, 77, 74 with ERR.
  */
 int wf_run_remove_forced(const char *name, char *err, size_t n);
+/* Is run R locked by a live wf-run (or its step) right now? */
+int wf_run_is_live(struct wf_run *r);
+/*
+ * The interrupted rule: the status readers show for state S (borrowed)
+ * of a run that a live process holds (LIVE) or not: a "running" that no
+ * process holds is "interrupted", no status at all is "new".
+ */
+const char *wf_run_status_shown(jv s, int live);
+/*
+ * The run's public view (wf-json(7) "Run state"), the one JSON every
+ * reader shows: wf-state show, status --json and get, wf-cond --state,
+ * and the driver's condition context.  r->state without the snapshot's
+ * bookkeeping, with the run's name and dir, its status as
+ * wf_run_status_shown gives it for LIVE.  The caller owns it.
+ */
+jv wf_run_view(struct wf_run *r, int live);
+/*
+ * wf pause: ask the live process running R to stop before its next step.
+ * 0; 66 when no process runs it; 74; message in ERR.
+ */
+int wf_run_request_pause(struct wf_run *r, char *err, size_t n);
+/* The driver, between steps: was a pause asked for?  Takes the request: 1 or 0. */
+int wf_run_take_pause(struct wf_run *r);
+/* Forget a pause request (one left for an earlier run that has ended). */
+void wf_run_clear_pause(struct wf_run *r);
 
 /* ---- state_journal.c, state_snapshot.c, state_fsck.c: the store's parts ---- */
 
@@ -536,6 +561,12 @@ char *wf_journal_line(jv ev, size_t *len);
 jv wf_journal_parse(const char *line, size_t n, char *why, size_t whylen);
 /* OBJ.KEY (OBJ borrowed) as a whole number 0..2^53, or -1 when it is not one. */
 double wf_journal_count(jv obj, const char *key);
+/*
+ * The view (wf_run_view) as a condition after step ID sees it, before
+ * its step-end is journaled: the result RES (borrowed) as last and
+ * steps.ID, its vars set.  The caller owns it.
+ */
+jv wf_run_view_after(struct wf_run *r, int live, const char *id, jv res);
 /*
  * state.json as read: the state it holds (without its bookkeeping keys),
  * where in the journal it stands, and whether it carries the checksum
