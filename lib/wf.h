@@ -439,8 +439,7 @@ int wf_trusted(const char *hash);
 /* Trust HASH (recording PATH beside it): 0 or 74 with ERR. */
 int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 
-/* ---- state.c: the plain-file state store ---- */
-
+/* ---- state.c: the plain-file state store: directory, runs, view, pause request ---- */
 /* An open run directory ROOT/runs/NAME (wf-json(7) "Files"). */
 struct wf_run {
 	char *name, *dir;
@@ -459,7 +458,6 @@ struct wf_run {
 	 */
 	char *snapshot_problem;
 };
-
 enum {
 	WF_RUN_CREATE = 1,	/* create the run directory if missing */
 	WF_RUN_LOCK = 2,	/* take the run's flock and record our pid (75 if held) */
@@ -488,35 +486,11 @@ int wf_state_prepare(const char *root, int create, char *err, size_t n);
  */
 int wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n);
 void wf_run_close(struct wf_run *r);
-/*
- * Append event EV (consumed; seq and time are added) as one checksummed
- * line with a single write, fdatasync when DURABLE, and apply it to
- * r->state.  A failed write is truncated away: 0 or 74 with ERR.
- */
-int wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n);
-/* Rewrite state.json atomically from r->state: 0 or 74. */
-int wf_run_snapshot(struct wf_run *r, char *err, size_t n);
 /* Move the run's journal, snapshot and outputs to ROOT/archive/ and start empty. */
 int wf_run_reset(struct wf_run *r, char *err, size_t n);
 /* Write NAME in the run directory atomically (mode 0600). */
 int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size_t len,
 		      char *err, size_t n);
-/* Journal events with seq >= FROM_SEQ, as an array; invalid on I/O error. */
-jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
-/* Check the run from scratch; *REPORT gets {run, events, problems[]}. 0 or 74. */
-int wf_run_fsck(struct wf_run *r, jv *report);
-/*
- * The command that makes a stopped run NAME go on, for its state S
- * (borrowed): a plain resume only where that makes progress (an
- * exhausted loop, a step limit, a budget or a bad condition would stop
- * again).  Returns a new string, or NULL for a run waiting for an answer
- * (its pending question says what to do) or one that is done.
- */
-char *wf_run_resume_hint(jv s, const char *name);
-/* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
-void wf_run_print_status(struct wf_run *r, jv s);
-/* Every run in name order, as wf-state list --json shows it (a damaged one too); the caller owns it. */
-jv wf_run_list(void);
 /* Remove the run directory and everything in it (never following links). */
 int wf_run_remove(struct wf_run *r, char *err, size_t n);
 /*
@@ -551,8 +525,9 @@ int wf_run_take_pause(struct wf_run *r);
 /* Forget a pause request (one left for an earlier run that has ended). */
 void wf_run_clear_pause(struct wf_run *r);
 
-/* ---- state_journal.c, state_snapshot.c, state_fsck.c: the store's parts ---- */
+/* ---- state_journal.c: a run's journal: lines, the reducer, append, replay ---- */
 
+struct wf_snapshot;		/* state_snapshot.c */
 /* The reducer: state ST after event EV (both consumed; the caller owns the result). */
 jv wf_state_apply(jv st, jv ev);
 /* Event EV (consumed) as a journal line with its checksum and newline, malloc'd; *LEN its length. */
@@ -562,11 +537,30 @@ jv wf_journal_parse(const char *line, size_t n, char *why, size_t whylen);
 /* OBJ.KEY (OBJ borrowed) as a whole number 0..2^53, or -1 when it is not one. */
 double wf_journal_count(jv obj, const char *key);
 /*
+ * Append event EV (consumed; seq and time are added) as one checksummed
+ * line with a single write, fdatasync when DURABLE, and apply it to
+ * r->state.  A failed write is truncated away: 0 or 74 with ERR.
+ */
+int wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n);
+/* Journal events with seq >= FROM_SEQ, as an array; invalid on I/O error. */
+jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
+/*
  * The view (wf_run_view) as a condition after step ID sees it, before
  * its step-end is journaled: the result RES (borrowed) as last and
  * steps.ID, its vars set.  The caller owns it.
  */
 jv wf_run_view_after(struct wf_run *r, int live, const char *id, jv res);
+/*
+ * Apply the journal from byte OFFSET to r->state (see state_journal.c);
+ * REPAIR sets a torn last line aside; SNAP (may be NULL) is compared on
+ * the way.  0 or 74 with ERR.
+ */
+int wf_journal_replay(struct wf_run *r, off_t offset, int repair, const struct wf_snapshot *snap,
+		      char *err, size_t n);
+/* Check the checksum of every journal line before byte END: 0 or 74 with ERR. */
+int wf_journal_check_prefix(struct wf_run *r, off_t end, char *err, size_t n);
+
+/* ---- state_snapshot.c: a run's snapshot: read, checked, written; loading a run ---- */
 /*
  * state.json as read: the state it holds (without its bookkeeping keys),
  * where in the journal it stands, and whether it carries the checksum
@@ -591,17 +585,28 @@ void wf_snapshot_read(int dirfd, struct wf_snapshot *s);
 char *wf_snapshot_check(const struct wf_snapshot *s, off_t at, jv state, long seq, int *checked);
 /* The disagreement of a snapshot S no event of a journal of SIZE bytes ends at, malloc'd. */
 char *wf_snapshot_unmatched(const struct wf_snapshot *s, off_t size);
-/*
- * Apply the journal from byte OFFSET to r->state (see state_journal.c);
- * REPAIR sets a torn last line aside; SNAP (may be NULL) is compared on
- * the way.  0 or 74 with ERR.
- */
-int wf_journal_replay(struct wf_run *r, off_t offset, int repair, const struct wf_snapshot *snap,
-		      char *err, size_t n);
-/* Check the checksum of every journal line before byte END: 0 or 74 with ERR. */
-int wf_journal_check_prefix(struct wf_run *r, off_t end, char *err, size_t n);
 /* Fill r->state from the snapshot and the journal (FLAGS as for wf_run_open): 0 or an exit code. */
 int wf_run_load(struct wf_run *r, int flags, char *err, size_t n);
+/* Rewrite state.json atomically from r->state: 0 or 74. */
+int wf_run_snapshot(struct wf_run *r, char *err, size_t n);
+
+/* ---- state_fsck.c: a run checked from scratch ---- */
+/* Check the run from scratch; *REPORT gets {run, events, problems[]}. 0 or 74. */
+int wf_run_fsck(struct wf_run *r, jv *report);
+
+/* ---- status.c: runs described for people and scripts ---- */
+/*
+ * The command that makes a stopped run NAME go on, for its state S
+ * (borrowed): a plain resume only where that makes progress (an
+ * exhausted loop, a step limit, a budget or a bad condition would stop
+ * again).  Returns a new string, or NULL for a run waiting for an answer
+ * (its pending question says what to do) or one that is done.
+ */
+char *wf_run_resume_hint(jv s, const char *name);
+/* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
+void wf_run_print_status(struct wf_run *r, jv s);
+/* Every run in name order, as wf-state list --json shows it (a damaged one too); the caller owns it. */
+jv wf_run_list(void);
 
 /* ---- run.c: the driver (wf-run) ---- */
 
