@@ -35,7 +35,7 @@ blank(const struct wf_buf *b)
 	return 1;
 }
 
-/* Read the context object from FD (named NAME in messages); empty input is {}. */
+/* Read the context object from FD (named NAME in messages); empty input is {}.  The caller owns *CTX. */
 static int
 read_ctx(int fd, const char *name, jv *ctx)
 {
@@ -62,7 +62,10 @@ read_ctx(int fd, const char *name, jv *ctx)
 	return 0;
 }
 
-/* The context from --state NAME: the run's state as it is now (snapshot plus journal). */
+/*
+ * The context from --state NAME: the run's view as it is now (snapshot
+ * plus journal), as wf status NAME --json shows it.  The caller owns *CTX.
+ */
 static int
 state_ctx(const char *name, jv *ctx)
 {
@@ -74,12 +77,8 @@ state_ctx(const char *name, jv *ctx)
 		wf_warn("%s", err);
 		return rc;
 	}
-	*ctx = jv_copy(r->state);
+	*ctx = wf_run_view(r, wf_run_is_live(r));
 	wf_run_close(r);
-	if (jv_get_kind(*ctx) != JV_KIND_OBJECT) {
-		jv_free(*ctx);
-		*ctx = jv_object();
-	}
 	return 0;
 }
 
@@ -113,7 +112,8 @@ point_at(const char *expr, int col)
 /*
  * The context: from FILE ("-": standard input), the run STATE, or standard
  * input when neither is given and there are no --var options and it is
- * not a terminal; else {}.  Then each of VARS (K=V) sets vars.K.
+ * not a terminal; else {}.  Then each of VARS (K=V) sets vars.K.  The
+ * caller owns *CTX.
  */
 static int
 build_ctx(const char *file, const char *state, const char **vars, int nvars, jv *ctx)

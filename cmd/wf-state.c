@@ -3,31 +3,64 @@
  * runs, shows one (the snapshot plus the journal after it), reads and
  * sets variables, prints the journal, asks a run to pause, removes a run,
  * and checks one from scratch.  See wf-state(1).
+ *
+ * One table of verbs, as git has its commands[]: each verb's name, the
+ * operands it takes, its usage and help lines, and its function; main
+ * reads the options and calls one.
  */
 #include <errno.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "wf.h"
+
+#define MAX_ARGS 8
+
+/* The options, which may come anywhere on the command line. */
+struct opts {
+	int json, force;
+};
+
+/* A verb's function: ARGS are its operands (ARGS[0] the run or file, when it takes one). */
+typedef int verb_fn(char **args, int nargs, const struct opts *o);
+
+static verb_fn do_list, do_status, do_show, do_get, do_set, do_history, do_pause, do_rm, do_fsck, do_trust;
+
+/*
+ * The verbs.  MIN and MAX count the operands after the verb; a verb with
+ * MAX -1 ignores any beyond MIN.
+ */
+static const struct verb {
+	const char *name;
+	verb_fn *fn;
+	int min, max;
+	const char *usage, *help;
+} verbs[] = {
+	{ "list", do_list, 0, -1, "list [--json]", "one line per run, or a JSON array" },
+	{ "status", do_status, 0, -1, "status [NAME] [--json]", "the runs, or one run in detail" },
+	{ "show", do_show, 1, -1, "show NAME", "the run's state as one JSON object" },
+	{ "get", do_get, 2, 2, "get NAME PATH", "one value of that state, by a dotted path" },
+	{ "set", do_set, 3, 3, "set NAME VAR VALUE", "set a variable of a run that is not running" },
+	{ "history", do_history, 1, -1, "history NAME", "every event of the journal, in order" },
+	{ "pause", do_pause, 1, -1, "pause NAME", "ask a running run to stop after its current step" },
+	{ "rm", do_rm, 1, -1, "rm [--force] NAME", "remove a run" },
+	{ "fsck", do_fsck, 1, -1, "fsck NAME [--json]", "check a run from scratch" },
+	{ "trust", do_trust, 1, -1, "trust NAME|FILE", "let a workflow's sensitive steps run without asking" },
+};
+
+#define NVERBS (sizeof verbs / sizeof *verbs)
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: wf-state list [--json]\n"
-		"       wf-state status [NAME] [--json]\n"
-		"       wf-state show NAME\n"
-		"       wf-state get NAME PATH\n"
-		"       wf-state set NAME VAR VALUE\n"
-		"       wf-state history NAME\n"
-		"       wf-state pause NAME\n"
-		"       wf-state rm [--force] NAME\n"
-		"       wf-state fsck NAME [--json]\n"
-		"       wf-state trust NAME|FILE\n");
+	for (size_t i = 0; i < NVERBS; i++)
+		fprintf(fp, "%s wf-state %s\n", i ? "      " : "usage:", verbs[i].usage);
+	if (fp == stdout) {
+		fprintf(fp, "       wf-state --help | --version\n\nverbs:\n");
+		for (size_t i = 0; i < NVERBS; i++)
+			fprintf(fp, "  %-8s %s\n", verbs[i].name, verbs[i].help);
+	}
 }
 
 static int
@@ -43,65 +76,18 @@ open_run(const char *name, int flags, struct wf_run **r)
 	return rc;
 }
 
-/* The run's state as the condition context and `wf status --json` show it. */
-static jv
-public_state(struct wf_run *r)
+/* Close R and check standard output; RC unless writing failed. */
+static int
+done(struct wf_run *r, int rc)
 {
-	jv s = jv_copy(r->state);
-
-	s = jv_object_delete(s, jv_string("journal_offset"));
-	s = jv_object_delete(s, jv_string("journal_line"));
-	s = jv_object_set(s, jv_string("name"), jv_string(r->name));
-	s = jv_object_set(s, jv_string("dir"), jv_string(r->dir));
-	return s;
+	if (r)
+		wf_run_close(r);
+	if (wf_fshut(stdout, "standard output") && !rc)
+		rc = WF_EXIT_IO;
+	return rc;
 }
 
-static jv
-list_runs(void)
-{
-	char *root = wf_state_root();
-	char *runs = wf_xasprintf("%s/runs", root);
-	struct dirent **ents = NULL;
-	int n = scandir(runs, &ents, NULL, alphasort);
-	jv out = jv_array();
-
-	for (int i = 0; i < n; i++) {
-		struct wf_run *r;
-		char err[512];
-
-		if (ents[i]->d_name[0] == '.') {
-			/* not a run */
-		} else if (wf_run_open(ents[i]->d_name, 0, &r, err, sizeof err) != 0) {
-			/* Listed, never hidden: fsck says what is wrong, rm --force removes it. */
-			jv e = jv_object_set(jv_object(), jv_string("name"), jv_string(ents[i]->d_name));
-
-			e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
-			e = jv_object_set(e, jv_string("error"), jv_string(err));
-			out = jv_array_append(out, e);
-		} else {
-			jv e = jv_object();
-			const char *st = wf_jv_str(r->state, "status");
-
-			e = jv_object_set(e, jv_string("name"), jv_string(r->name));
-			e = jv_object_set(e, jv_string("status"),
-					  jv_string(st && !strcmp(st, "running") && !wf_run_is_live(r) ? "interrupted" :
-						    st ? st : "new"));
-			e = jv_object_set(e, jv_string("step"), wf_jv_get(r->state, "cursor"));
-			e = jv_object_set(e, jv_string("started"), wf_jv_get(r->state, "started"));
-			e = jv_object_set(e, jv_string("updated"), wf_jv_get(r->state, "updated"));
-			e = jv_object_set(e, jv_string("steps_run"), wf_jv_get(r->state, "steps_run"));
-			out = jv_array_append(out, e);
-			wf_run_close(r);
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	free(runs);
-	free(root);
-	return out;
-}
-
-/* Follow a dotted PATH (vars.i, steps.s1.output, loops.s10) into V (consumed). */
+/* Follow a dotted PATH (vars.i, steps.s1.output, loops.s10) into V (consumed); the caller owns the result. */
 static jv
 get_path(jv v, const char *path)
 {
@@ -132,208 +118,256 @@ get_path(jv v, const char *path)
 	return v;
 }
 
+static int
+do_list(char **args, int nargs, const struct opts *o)
+{
+	char *root = wf_state_root(), err[1024];
+	int rc = wf_state_prepare(root, 0, err, sizeof err);
+	jv l;
+
+	free(root);
+	/* No state directory yet is no runs. */
+	if (rc && !(rc == WF_EXIT_IO && errno == ENOENT)) {
+		wf_warn("%s", err);
+		return rc;
+	}
+	l = wf_run_list();
+	if (o->json) {
+		wf_json_print(stdout, l);
+		return done(NULL, 0);
+	}
+	if (jv_array_length(jv_copy(l)) == 0)
+		printf("no runs\n");
+	jv_array_foreach(l, i, e) {
+		(void)i;
+		printf("%-24s %-11s %-10s %s\n", wf_jv_str(e, "name"), wf_jv_str(e, "status"),
+		       wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "-",
+		       wf_jv_str(e, "updated") ? wf_jv_str(e, "updated") : "");
+		jv_free(e);
+	}
+	jv_free(l);
+	return done(NULL, 0);
+}
+
+static int
+do_status(char **args, int nargs, const struct opts *o)
+{
+	struct wf_run *r;
+	int rc;
+	jv view;
+
+	if (nargs == 0)
+		return do_list(args, nargs, o);
+	if ((rc = open_run(args[0], 0, &r)))
+		return rc;
+	view = wf_run_view(r, wf_run_is_live(r));
+	if (o->json) {
+		wf_json_print(stdout, view);
+	} else {
+		wf_run_print_status(r, view);
+		jv_free(view);
+	}
+	return done(r, 0);
+}
+
+static int
+do_show(char **args, int nargs, const struct opts *o)
+{
+	const struct opts json = { 1, o->force };
+
+	return do_status(args, 1, &json);
+}
+
+static int
+do_get(char **args, int nargs, const struct opts *o)
+{
+	struct wf_run *r;
+	int rc;
+	jv v;
+
+	if ((rc = open_run(args[0], 0, &r)))
+		return rc;
+	v = get_path(wf_run_view(r, wf_run_is_live(r)), args[1]);
+	if (!jv_is_valid(v)) {
+		wf_warn("run '%s' has nothing at '%s'", args[0], args[1]);
+		rc = WF_EXIT_NOINPUT;
+	} else if (jv_get_kind(v) == JV_KIND_STRING) {
+		printf("%s\n", jv_string_value(v));
+	} else {
+		wf_json_print(stdout, jv_copy(v));
+	}
+	jv_free(v);
+	return done(r, rc);
+}
+
+static int
+do_set(char **args, int nargs, const struct opts *o)
+{
+	struct wf_run *r;
+	char err[1024];
+	int rc;
+	jv ev;
+
+	if ((rc = open_run(args[0], WF_RUN_LOCK | WF_RUN_WRITE, &r)))
+		return rc;
+	ev = jv_object_set(jv_object(), jv_string("event"), jv_string("var-set"));
+	ev = jv_object_set(ev, jv_string("vars"), jv_object_set(jv_object(), jv_string(args[1]), jv_string(args[2])));
+	if ((rc = wf_run_append(r, ev, 1, err, sizeof err)) || (rc = wf_run_snapshot(r, err, sizeof err)))
+		wf_warn("%s", err);
+	return done(r, rc);
+}
+
+static int
+do_history(char **args, int nargs, const struct opts *o)
+{
+	struct wf_run *r;
+	char err[1024];
+	int rc;
+	jv evs;
+
+	if ((rc = open_run(args[0], 0, &r)))
+		return rc;
+	evs = wf_run_read_journal(r, 0, err, sizeof err);
+	if (!jv_is_valid(evs)) {
+		wf_warn("%s", err);
+		return done(r, WF_EXIT_IO);
+	}
+	jv_array_foreach(evs, i, e) {
+		(void)i;
+		wf_json_print(stdout, e);
+	}
+	jv_free(evs);
+	return done(r, 0);
+}
+
+static int
+do_pause(char **args, int nargs, const struct opts *o)
+{
+	struct wf_run *r;
+	char err[1024];
+	int rc;
+
+	if ((rc = open_run(args[0], 0, &r)))
+		return rc;
+	if ((rc = wf_run_request_pause(r, err, sizeof err)))
+		wf_warn("%s", err);
+	else
+		fprintf(stderr, "wf-state: run '%s' will pause after its current step\n", args[0]);
+	return done(r, rc);
+}
+
+static int
+do_rm(char **args, int nargs, const struct opts *o)
+{
+	struct wf_run *r;
+	char err[1024];
+	int rc;
+
+	if (o->force) {
+		if ((rc = wf_run_remove_forced(args[0], err, sizeof err)))
+			wf_warn("%s", err);
+		return rc;
+	}
+	if ((rc = open_run(args[0], WF_RUN_LOCK, &r))) {
+		if (rc == WF_EXIT_IO)
+			wf_warn("'wf-state rm --force %s' removes the run without reading it", args[0]);
+		return rc;
+	}
+	if ((rc = wf_run_remove(r, err, sizeof err)))
+		wf_warn("%s", err);
+	return done(r, rc);
+}
+
+static int
+do_fsck(char **args, int nargs, const struct opts *o)
+{
+	struct wf_run *r;
+	int rc;
+	jv report, probs;
+
+	if ((rc = open_run(args[0], WF_RUN_LOCK_SHORT | WF_RUN_BARE, &r)))
+		return rc;
+	rc = wf_run_fsck(r, &report);
+	if (o->json) {
+		wf_json_print(stdout, report);
+		return done(r, rc);
+	}
+	probs = wf_jv_get(report, "problems");
+	jv_array_foreach(probs, i, p) {
+		(void)i;
+		printf("%s: %s\n", r->name, jv_string_value(p));
+		jv_free(p);
+	}
+	jv_free(probs);
+	if (!rc)
+		printf("%s: ok (%g events)\n", r->name, wf_jv_num(report, "events", 0));
+	jv_free(report);
+	return done(r, rc);
+}
+
+static int
+do_trust(char **args, int nargs, const struct opts *o)
+{
+	struct wf_diag diag = {0};
+	char err[1024];
+	int code = 0, rc;
+	char *path = wf_workflow_find(args[0], &code, err, sizeof err);
+	jv wf = path ? wf_workflow_load(path, &diag, &code) : jv_invalid();
+
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (!path) {
+		wf_warn("%s", err);
+		rc = code;
+	} else if (!jv_is_valid(wf)) {
+		rc = code;
+	} else if ((rc = wf_trust_add(wf_jv_str(wf, "hash"), wf_jv_str(wf, "source"), err, sizeof err))) {
+		wf_warn("%s", err);
+	} else {
+		fprintf(stderr, "wf-state: trusted '%s' as it is now (%.19s...); any edit to the file asks again\n",
+			wf_jv_str(wf, "source"), wf_jv_str(wf, "hash"));
+	}
+	jv_free(wf);
+	free(path);
+	return done(NULL, rc);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct wf_run *r = NULL;
-	const char *verb;
-	int json = 0, force = 0, rc = 0, k = 0;
-	char *args[8];
+	struct opts o = {0};
+	char *args[MAX_ARGS];
+	int k = 0;
 
 	wf_set_progname(argv[0]);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if (!strcmp(argv[i], "--force"))
-			force = 1;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		if (!strcmp(argv[i], "--json")) {
+			o.json = 1;
+		} else if (!strcmp(argv[i], "--force")) {
+			o.force = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {
 			puts("wf-state " WF_VERSION);
 			return 0;
-		} else if (k < 8)
+		} else if (k < MAX_ARGS) {
 			args[k++] = argv[i];
-		else {
+		} else {
 			usage(stderr);
 			return WF_EXIT_USAGE;
 		}
 	}
-	if (k < 1) {
-		usage(stderr);
-		return WF_EXIT_USAGE;
+	for (size_t i = 0; k > 0 && i < NVERBS; i++) {
+		const struct verb *v = &verbs[i];
+
+		if (strcmp(args[0], v->name))
+			continue;
+		if (k - 1 < v->min || (v->max >= 0 && k - 1 > v->max))
+			break;
+		umask(077);
+		return v->fn(args + 1, k - 1, &o);
 	}
-	verb = args[0];
-	umask(077);
-	if (!strcmp(verb, "list") || (!strcmp(verb, "status") && k == 1)) {
-		char *root = wf_state_root(), err[1024];
-		int prc = wf_state_prepare(root, 0, err, sizeof err);
-
-		free(root);
-		if (prc && !(prc == WF_EXIT_IO && errno == ENOENT)) {
-			wf_warn("%s", err);
-			return prc;
-		}
-		jv l = list_runs();
-
-		if (json) {
-			wf_json_print(stdout, l);
-		} else {
-			if (jv_array_length(jv_copy(l)) == 0)
-				printf("no runs\n");
-			jv_array_foreach(l, i, e) {
-				(void)i;
-				printf("%-24s %-11s %-10s %s\n", wf_jv_str(e, "name"), wf_jv_str(e, "status"),
-				       wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "-",
-				       wf_jv_str(e, "updated") ? wf_jv_str(e, "updated") : "");
-				jv_free(e);
-			}
-			jv_free(l);
-		}
-		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
-	}
-	if (k < 2) {
-		usage(stderr);
-		return WF_EXIT_USAGE;
-	}
-	if (!strcmp(verb, "status") || !strcmp(verb, "show")) {
-		if ((rc = open_run(args[1], 0, &r)))
-			return rc;
-		jv s = public_state(r);
-		if (!strcmp(wf_jv_str(s, "status") ? wf_jv_str(s, "status") : "", "running") && !wf_run_is_live(r))
-			s = jv_object_set(s, jv_string("status"), jv_string("interrupted"));
-		if (json || !strcmp(verb, "show")) {
-			wf_json_print(stdout, s);
-		} else {
-			wf_run_print_status(r, s);
-			jv_free(s);
-		}
-	} else if (!strcmp(verb, "get") && k == 3) {
-		if ((rc = open_run(args[1], 0, &r)))
-			return rc;
-		jv ps = public_state(r);
-
-		if (!strcmp(wf_jv_str(ps, "status") ? wf_jv_str(ps, "status") : "", "running") && !wf_run_is_live(r))
-			ps = jv_object_set(ps, jv_string("status"), jv_string("interrupted"));
-		jv v = get_path(ps, args[2]);
-
-		if (!jv_is_valid(v)) {
-			wf_warn("run '%s' has nothing at '%s'", args[1], args[2]);
-			rc = WF_EXIT_NOINPUT;
-		} else if (jv_get_kind(v) == JV_KIND_STRING) {
-			printf("%s\n", jv_string_value(v));
-		} else {
-			wf_json_print(stdout, jv_copy(v));
-		}
-		jv_free(v);
-	} else if (!strcmp(verb, "set") && k == 4) {
-		char err[1024];
-
-		if ((rc = open_run(args[1], WF_RUN_LOCK | WF_RUN_WRITE, &r)))
-			return rc;
-		jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("var-set"));
-		ev = jv_object_set(ev, jv_string("vars"),
-				   jv_object_set(jv_object(), jv_string(args[2]), jv_string(args[3])));
-		if ((rc = wf_run_append(r, ev, 1, err, sizeof err)) ||
-		    (rc = wf_run_snapshot(r, err, sizeof err)))
-			wf_warn("%s", err);
-	} else if (!strcmp(verb, "history")) {
-		char err[1024];
-
-		if ((rc = open_run(args[1], 0, &r)))
-			return rc;
-		jv evs = wf_run_read_journal(r, 0, err, sizeof err);
-		if (!jv_is_valid(evs)) {
-			wf_warn("%s", err);
-			rc = WF_EXIT_IO;
-		} else {
-			jv_array_foreach(evs, i, e) {
-				(void)i;
-				wf_json_print(stdout, e);
-			}
-			jv_free(evs);
-		}
-	} else if (!strcmp(verb, "pause")) {
-		char err[1024];
-
-		if ((rc = open_run(args[1], 0, &r)))
-			return rc;
-		if (!wf_run_is_live(r)) {
-			wf_warn("run '%s' is not running (status %s); nothing to pause", args[1],
-				wf_jv_str(r->state, "status") ? wf_jv_str(r->state, "status") : "new");
-			rc = WF_EXIT_NOINPUT;
-		} else if (wf_atomic_write(r->dirfd, "pause-request", "pause\n", 6) < 0) {
-			snprintf(err, sizeof err, "cannot write '%s/pause-request': %s", r->dir, strerror(errno));
-			wf_warn("%s", err);
-			rc = WF_EXIT_IO;
-		} else {
-			fprintf(stderr, "wf-state: run '%s' will pause after its current step\n", args[1]);
-		}
-	} else if (!strcmp(verb, "rm")) {
-		char err[1024];
-
-		if (force) {
-			if ((rc = wf_run_remove_forced(args[1], err, sizeof err)))
-				wf_warn("%s", err);
-			return rc;
-		}
-		if ((rc = open_run(args[1], WF_RUN_LOCK, &r))) {
-			if (rc == WF_EXIT_IO)
-				wf_warn("'wf-state rm --force %s' removes the run without reading it", args[1]);
-			return rc;
-		}
-		if ((rc = wf_run_remove(r, err, sizeof err)))
-			wf_warn("%s", err);
-	} else if (!strcmp(verb, "trust")) {
-		struct wf_diag diag = {0};
-		char err[1024];
-		int code = 0;
-		char *path = wf_workflow_find(args[1], &code, err, sizeof err);
-		jv wf = path ? wf_workflow_load(path, &diag, &code) : jv_invalid();
-
-		wf_diag_print(&diag);
-		wf_diag_free(&diag);
-		if (!path) {
-			wf_warn("%s", err);
-			rc = code;
-		} else if (!jv_is_valid(wf)) {
-			rc = code;
-		} else if ((rc = wf_trust_add(wf_jv_str(wf, "hash"), wf_jv_str(wf, "source"), err, sizeof err))) {
-			wf_warn("%s", err);
-		} else {
-			fprintf(stderr, "wf-state: trusted '%s' as it is now (%.19s...); any edit to the file asks again\n",
-				wf_jv_str(wf, "source"), wf_jv_str(wf, "hash"));
-		}
-		jv_free(wf);
-		free(path);
-	} else if (!strcmp(verb, "fsck")) {
-		jv report;
-
-		if ((rc = open_run(args[1], WF_RUN_LOCK_SHORT | WF_RUN_BARE, &r)))
-			return rc;
-		rc = wf_run_fsck(r, &report);
-		if (json) {
-			wf_json_print(stdout, report);
-		} else {
-			jv probs = wf_jv_get(report, "problems");
-
-			jv_array_foreach(probs, i, p) {
-				(void)i;
-				printf("%s: %s\n", r->name, jv_string_value(p));
-				jv_free(p);
-			}
-			jv_free(probs);
-			if (!rc)
-				printf("%s: ok (%g events)\n", r->name, wf_jv_num(report, "events", 0));
-			jv_free(report);
-		}
-	} else {
-		usage(stderr);
-		return WF_EXIT_USAGE;
-	}
-	if (r)
-		wf_run_close(r);
-	if (wf_fshut(stdout, "standard output") && !rc)
-		rc = WF_EXIT_IO;
-	return rc;
+	usage(stderr);
+	return WF_EXIT_USAGE;
 }

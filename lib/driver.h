@@ -61,15 +61,15 @@ int wf_driver_run_step(struct driver *d, const char *id);
 /* ---- flow.c: pure decisions ---- */
 
 /* The condition context: STATE (borrowed) plus STEP (consumed); the caller owns it. */
-jv wf_flow_ctx(jv state, jv step);
+jv wf_flow_ctx(jv view, jv step);
 /* Is EXPR true for STEP (borrowed) before it runs?  0/1, or -1 with *CODE and *MSG (caller frees). */
-int wf_flow_decide(jv state, jv step, const char *expr, int *code, char **msg);
+int wf_flow_decide(jv view, jv step, const char *expr, int *code, char **msg);
 /* Where to go after STEP ran with RES (both borrowed); see flow.c. */
-jv wf_flow_next_after(jv state, jv step, jv res, jv *jump, int *code, char **msg);
+jv wf_flow_next_after(jv view, jv step, jv res, jv *jump, int *code, char **msg);
 /* The loop STEP (borrowed): the next cursor, or invalid with *CODE; see flow.c. */
-jv wf_flow_loop(jv state, jv step, jv *ev, int *code, char **msg);
+jv wf_flow_loop(jv view, jv step, jv *ev, int *code, char **msg);
 /* The conditional STEP (borrowed): the next cursor, or invalid with *CODE and *MSG. */
-jv wf_flow_conditional(jv state, jv step, jv *ev, int *code, char **msg);
+jv wf_flow_conditional(jv view, jv step, jv *ev, int *code, char **msg);
 /* EV (consumed) with what the journal keeps of result RES (borrowed). */
 jv wf_flow_step_end(jv ev, jv res);
 /* Name the cycle in TRAIL (borrowed), the last steps run; the caller frees it. */

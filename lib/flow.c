@@ -1,6 +1,6 @@
 /*
  * flow.c: the driver's decisions (wf-workflow(5), "Flow").  Given the
- * run's state and a step, and after an action its result, it says where
+ * run's view (wf_run_view) and a step, and after an action its result, it says where
  * the run goes next: the if: of a step, a loop's pass and cap, a
  * conditional's branch, a check or a verdict after an action, on-error,
  * on-complete, a "no" that stops the run.
@@ -8,7 +8,7 @@
  * Layer 4: driver.
  *
  * Rules: pure.  Nothing here writes the journal, prints, or asks; every
- * function takes the state and the step (borrowed) and returns a decision
+ * function takes the view and the step (borrowed) and returns a decision
  * (the next cursor, the fields of the step's end event, an exit status
  * and a message) that run.c carries out.
  */
@@ -34,33 +34,23 @@ merged(jv obj, jv upd)
 	return obj;
 }
 
-/* The condition context: STATE (borrowed) plus STEP (consumed); the caller owns it. */
+/* The condition context: the run's VIEW (borrowed; wf_run_view) plus STEP (consumed); the caller owns it. */
 jv
-wf_flow_ctx(jv state, jv step)
+wf_flow_ctx(jv view, jv step)
 {
-	jv ctx = jv_copy(state);
-
-	return jv_object_set(ctx, jv_string("step"), step);
+	return jv_object_set(jv_copy(view), jv_string("step"), step);
 }
 
 /*
  * The context a check sees after STEP ran with result RES: its outcome
- * applied.  STATE, STEP and RES are borrowed; the caller owns the result.
+ * applied.  VIEW, STEP and RES are borrowed; the caller owns the result.
  */
 static jv
-ctx_after(jv state, jv step, jv res)
+ctx_after(jv view, jv step, jv res)
 {
-	jv ctx = wf_flow_ctx(state, jv_copy(step));
-	jv upd = wf_jv_get(res, "vars"), vars = merged(wf_jv_get(ctx, "vars"), upd);
-	jv last = jv_copy(res), steps = merged(wf_jv_get(ctx, "steps"), jv_null());
-	const char *id = wf_jv_str(step, "id");
+	jv ctx = wf_run_view_after(jv_copy(view), wf_jv_str(step, "id"), res);
 
-	jv_free(upd);
-	last = jv_object_set(last, jv_string("id"), jv_string(id ? id : ""));
-	steps = jv_object_set(steps, jv_string(id ? id : ""), jv_copy(last));
-	ctx = jv_object_set(ctx, jv_string("vars"), vars);
-	ctx = jv_object_set(ctx, jv_string("steps"), steps);
-	return jv_object_set(ctx, jv_string("last"), last);
+	return jv_object_set(ctx, jv_string("step"), jv_copy(step));
 }
 
 /*
@@ -69,11 +59,11 @@ ctx_after(jv state, jv step, jv res)
  * the message (the caller frees it).  STATE is borrowed.
  */
 static int
-decide_with(jv state, jv step, jv res, const char *expr, int *code, char **msg)
+decide_with(jv view, jv step, jv res, const char *expr, int *code, char **msg)
 {
 	char err[512];
 	int result = 0, colno = 0, rc;
-	jv ctx = jv_get_kind(res) == JV_KIND_NULL ? wf_flow_ctx(state, jv_copy(step)) : ctx_after(state, step, res);
+	jv ctx = jv_get_kind(res) == JV_KIND_NULL ? wf_flow_ctx(view, jv_copy(step)) : ctx_after(view, step, res);
 
 	rc = wf_cond_eval(expr, ctx, &result, err, sizeof err, &colno);
 	jv_free(ctx);
@@ -92,9 +82,9 @@ decide_with(jv state, jv step, jv res, const char *expr, int *code, char **msg)
 
 /* Evaluate EXPR for STEP before it runs; STATE and STEP borrowed. */
 int
-wf_flow_decide(jv state, jv step, const char *expr, int *code, char **msg)
+wf_flow_decide(jv view, jv step, const char *expr, int *code, char **msg)
 {
-	return decide_with(state, step, jv_null(), expr, code, msg);
+	return decide_with(view, step, jv_null(), expr, code, msg);
 }
 
 /* ---- after an action ---- */
@@ -122,10 +112,10 @@ said_no(jv step, jv res)
  * after a message in *MSG, or 77 for a declined confirmation.
  */
 static jv
-check_or_verdict(jv state, jv step, jv res, const char *check, jv next, jv *jump, int *code, char **msg)
+check_or_verdict(jv view, jv step, jv res, const char *check, jv next, jv *jump, int *code, char **msg)
 {
 	jv approved = wf_jv_get(res, "approved");
-	int v = check ? decide_with(state, step, jv_copy(res), check, code, msg) : jv_get_kind(approved) == JV_KIND_TRUE;
+	int v = check ? decide_with(view, step, jv_copy(res), check, code, msg) : jv_get_kind(approved) == JV_KIND_TRUE;
 	const char *target;
 
 	jv_free(approved);
@@ -169,7 +159,7 @@ check_or_verdict(jv state, jv step, jv res, const char *check, jv next, jv *jump
  * caller owns it and the result.
  */
 jv
-wf_flow_next_after(jv state, jv step, jv res, jv *jump, int *code, char **msg)
+wf_flow_next_after(jv view, jv step, jv res, jv *jump, int *code, char **msg)
 {
 	const char *status = wf_jv_str(res, "status");
 	const char *check = wf_jv_str(step, "check");
@@ -196,7 +186,7 @@ wf_flow_next_after(jv state, jv step, jv res, jv *jump, int *code, char **msg)
 	}
 	if (decides) {
 		/* A check decides; without one, a verdict picks on-approved or on-rejected itself. */
-		jv to = check_or_verdict(state, step, res, check, next, jump, code, msg);
+		jv to = check_or_verdict(view, step, res, check, next, jump, code, msg);
 
 		if (jv_get_kind(to) != JV_KIND_NULL) {
 			jv_free(next);
@@ -265,14 +255,14 @@ wf_flow_step_end(jv ev, jv res)
  * the run goes on after the loop.
  */
 jv
-wf_flow_loop(jv state, jv step, jv *ev, int *code, char **msg)
+wf_flow_loop(jv view, jv step, jv *ev, int *code, char **msg)
 {
 	const char *id = wf_jv_str(step, "id");
 	const char *cond = wf_jv_str(step, "condition");
-	jv loops = wf_jv_get(state, "loops");
+	jv loops = wf_jv_get(view, "loops");
 	long count = (long)wf_jv_num(loops, id, 0);
 	long max = (long)wf_jv_num(step, "max-iterations", 1);
-	int v = wf_flow_decide(state, step, cond ? cond : "true", code, msg);
+	int v = wf_flow_decide(view, step, cond ? cond : "true", code, msg);
 	jv next;
 
 	jv_free(loops);
@@ -316,10 +306,10 @@ wf_flow_loop(jv state, jv step, jv *ev, int *code, char **msg)
  * The decision goes into *EV; the caller owns the result.
  */
 jv
-wf_flow_conditional(jv state, jv step, jv *ev, int *code, char **msg)
+wf_flow_conditional(jv view, jv step, jv *ev, int *code, char **msg)
 {
 	const char *cond = wf_jv_str(step, "condition");
-	int v = wf_flow_decide(state, step, cond, code, msg);
+	int v = wf_flow_decide(view, step, cond, code, msg);
 	const char *to;
 
 	if (v < 0)

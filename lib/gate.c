@@ -150,7 +150,7 @@ describe_effect(struct driver *d, jv step)
 {
 	static const char *const keys[] = { "command", "title", "message", "base", "method", "branch", NULL };
 	const char *action = wf_jv_str(step, "action");
-	jv ctx = wf_flow_ctx(d->run->state, jv_copy(step));
+	jv view = wf_run_view(d->run, 1), ctx = wf_flow_ctx(view, jv_copy(step));
 	struct wf_buf b = {0};
 	char err[256];
 
@@ -182,6 +182,7 @@ describe_effect(struct driver *d, jv step)
 		jv_free(vars);
 	}
 	jv_free(ctx);
+	jv_free(view);
 	return wf_buf_detach(&b);
 }
 

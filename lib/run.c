@@ -151,7 +151,7 @@ finish(struct driver *d)
 	double secs = (wf_now_ms() - d->t0) / 1000.0;
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
-	unlinkat(d->run->dirfd, "pause-request", 0);
+	wf_run_clear_pause(d->run);
 	if (wf_driver_journal(d, ev, 1))
 		return WF_EXIT_IO;
 	if (wf_run_snapshot(d->run, d->err, sizeof d->err)) {
@@ -463,7 +463,7 @@ start_over(struct driver *d, const char *status)
 	if (!hint)
 		hint = wf_xasprintf("it waits for an answer (see 'wf status %s')", d->run->name);
 	wf_warn("run '%s' is %s%s%s%s%s%s; %s, or start over with 'wf run %s --restart'",
-		d->run->name, !strcmp(status, "running") ? "interrupted" : status, at ? " at step " : "",
+		d->run->name, wf_run_status_shown(d->run->state, 0), at ? " at step " : "",
 		at ? at : "", why ? " (" : "", why ? why : "", why ? ")" : "", hint, d->run->name);
 	free(hint);
 	return WF_EXIT_USAGE;
@@ -496,7 +496,7 @@ start_open(struct driver *d)
 		return WF_EXIT_IO;
 	}
 	/* A pause asked for during an earlier run's last step is not for this one. */
-	unlinkat(d->run->dirfd, "pause-request", 0);
+	wf_run_clear_pause(d->run);
 	return WF_GO_ON;
 }
 

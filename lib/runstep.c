@@ -107,8 +107,7 @@ before_step(struct driver *d, const char *id, int idx)
 		progress(d, "%s: interrupted; continue with 'wf resume %s'\n", d->run->name, d->run->name);
 		return wf_driver_stop(d, "pause", "paused", signal_reason(sig), jv_null(), signal_exit(sig));
 	}
-	if (faccessat(d->run->dirfd, "pause-request", F_OK, 0) == 0) {
-		unlinkat(d->run->dirfd, "pause-request", 0);
+	if (wf_run_take_pause(d->run)) {
 		progress(d, "%s: paused before step '%s'; continue with 'wf resume %s'\n",
 			 d->run->name, id, d->run->name);
 		return wf_driver_stop(d, "pause", "paused", "wf pause", jv_null(), WF_EXIT_WAIT);
@@ -169,8 +168,11 @@ control_step(struct driver *d, const char *id, int idx, jv step, jv ev)
 	const char *action = wf_jv_str(step, "action");
 	int loop = !strcmp(action, "loop"), code = 0;
 	char *msg = NULL, detail[80];
-	jv next = loop ? wf_flow_loop(d->run->state, step, &ev, &code, &msg) :
-			 wf_flow_conditional(d->run->state, step, &ev, &code, &msg);
+	jv view = wf_run_view(d->run, 1);
+	jv next = loop ? wf_flow_loop(view, step, &ev, &code, &msg) :
+			 wf_flow_conditional(view, step, &ev, &code, &msg);
+
+	jv_free(view);
 
 	warn_msg(&msg);
 	if (!jv_is_valid(next)) {
@@ -287,7 +289,7 @@ step_failed(struct driver *d, const char *id, jv ev, int code)
 static int
 action_end(struct driver *d, const char *id, jv step, jv res, jv ev)
 {
-	jv next, jump;
+	jv next, jump, view;
 	char *msg = NULL;
 	int code = 0;
 
@@ -300,7 +302,9 @@ action_end(struct driver *d, const char *id, jv step, jv res, jv ev)
 		progress(d, "%s: waiting at step '%s'; see 'wf status %s'\n", d->run->name, id, d->run->name);
 		return wf_driver_stop(d, "pause", "waiting", "waiting for an answer", extra, WF_EXIT_WAIT);
 	}
-	next = wf_flow_next_after(d->run->state, step, res, &jump, &code, &msg);
+	view = wf_run_view(d->run, 1);
+	next = wf_flow_next_after(view, step, res, &jump, &code, &msg);
+	jv_free(view);
 	warn_msg(&msg);
 	ev = wf_flow_step_end(ev, res);
 	if (!jv_is_valid(next)) {
@@ -373,8 +377,8 @@ int
 wf_driver_run_step(struct driver *d, const char *id)
 {
 	/* A map from id to index, so finding a step costs the same in any workflow. */
-	jv at = jv_object_get(jv_copy(d->index), jv_string(id)), step, ev;
-	int idx = jv_get_kind(at) == JV_KIND_NUMBER ? (int)jv_number_value(at) : -1, rc, code = 0;
+	jv at = jv_object_get(jv_copy(d->index), jv_string(id)), step, ev, view;
+	int idx = jv_get_kind(at) == JV_KIND_NUMBER ? (int)jv_number_value(at) : -1, rc, code = 0, decision;
 	const char *action, *cond;
 	double t = wf_now_ms();
 	char *msg = NULL;
@@ -390,7 +394,10 @@ wf_driver_run_step(struct driver *d, const char *id)
 	ev = jv_object_set(ev, jv_string("action"), jv_string(action));
 	d->ran++;
 	/* if: skips a step whose condition is false. */
-	switch (cond ? wf_flow_decide(d->run->state, step, cond, &code, &msg) : 1) {
+	view = cond ? wf_run_view(d->run, 1) : jv_null();
+	decision = cond ? wf_flow_decide(view, step, cond, &code, &msg) : 1;
+	jv_free(view);
+	switch (decision) {
 	case -1:
 		warn_msg(&msg);
 		jv_free(ev);

@@ -1,26 +1,20 @@
 /*
- * status.c: a run described for a person (wf status NAME): what it is
- * doing, its variables, loops, model use, what it waits for and its last
- * events.  Kept out of cmd/wf-state.c so the command stays glue.
+ * status.c: runs described for people and scripts: the list of runs
+ * (wf status), one run in detail (wf status NAME): what it is doing, its
+ * variables, loops, model use, what it waits for and its last events,
+ * and the command that makes a stopped run go on.  Kept out of
+ * cmd/wf-state.c so the command stays glue.
+ * Layer 2: domain data.
+ * What a run shows comes from state.c (wf_run_view, wf_run_status_shown):
+ * nothing here decides a status of its own.  Text goes to standard output.
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wf.h"
 
-/* Is the run locked by a live wf-run right now? */
-int
-wf_run_is_live(struct wf_run *r)
-{
-	char err[256];
-	struct wf_run *probe;
-	int rc = wf_run_open(r->name, WF_RUN_LOCK_SHORT | WF_RUN_BARE, &probe, err, sizeof err);
-
-	if (rc == 0)
-		wf_run_close(probe);
-	return rc == WF_EXIT_BUSY;
-}
-
+/* S is borrowed. */
 char *
 wf_run_resume_hint(jv s, const char *name)
 {
@@ -63,18 +57,60 @@ wf_run_resume_hint(jv s, const char *name)
 	return wf_xasprintf("continue it with 'wf resume %s'", name);
 }
 
-void
-wf_run_print_status(struct wf_run *r, jv s)
+/* One run of the list: RUN_NAME opened, or listed as damaged with why (never hidden); the caller owns it. */
+static jv
+list_entry(const char *run_name)
 {
-	const char *st = wf_jv_str(s, "status");
-	jv vars = wf_jv_get(s, "vars"), loops = wf_jv_get(s, "loops"), pending = wf_jv_get(s, "pending");
-	jv usage_ = wf_jv_get(s, "usage"), model = wf_jv_get(s, "model");
-	char err[256];
+	struct wf_run *r;
+	char err[512];
+	jv e = jv_object();
+
+	if (wf_run_open(run_name, 0, &r, err, sizeof err) != 0) {
+		/* Listed, never hidden: fsck says what is wrong, rm --force removes it. */
+		e = jv_object_set(e, jv_string("name"), jv_string(run_name));
+		e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
+		return jv_object_set(e, jv_string("error"), jv_string(err));
+	}
+	e = jv_object_set(e, jv_string("name"), jv_string(r->name));
+	e = jv_object_set(e, jv_string("status"), jv_string(wf_run_status_shown(r->state, wf_run_is_live(r))));
+	e = jv_object_set(e, jv_string("step"), wf_jv_get(r->state, "cursor"));
+	e = jv_object_set(e, jv_string("started"), wf_jv_get(r->state, "started"));
+	e = jv_object_set(e, jv_string("updated"), wf_jv_get(r->state, "updated"));
+	e = jv_object_set(e, jv_string("steps_run"), wf_jv_get(r->state, "steps_run"));
+	wf_run_close(r);
+	return e;
+}
+
+/* The caller owns the array returned. */
+jv
+wf_run_list(void)
+{
+	char *root = wf_state_root();
+	char *runs = wf_xasprintf("%s/runs", root);
+	struct dirent **ents = NULL;
+	int n = scandir(runs, &ents, NULL, alphasort);
+	jv out = jv_array();
+
+	for (int i = 0; i < n; i++) {
+		if (ents[i]->d_name[0] != '.')
+			out = jv_array_append(out, list_entry(ents[i]->d_name));
+		free(ents[i]);
+	}
+	free(ents);
+	free(runs);
+	free(root);
+	return out;
+}
+
+/* Print the first lines of state S (borrowed): what the run is and where it stands. */
+static void
+print_header(struct wf_run *r, jv s, int live)
+{
+	const char *why = wf_jv_str(s, "reason");
+	jv model = wf_jv_get(s, "model");
 
 	printf("run:      %s\n", r->name);
-	printf("status:   %s%s%s%s\n", st && !strcmp(st, "running") && !wf_run_is_live(r) ? "interrupted" : st ? st : "new",
-	       wf_jv_str(s, "reason") ? " (" : "", wf_jv_str(s, "reason") ? wf_jv_str(s, "reason") : "",
-	       wf_jv_str(s, "reason") ? ")" : "");
+	printf("status:   %s%s%s%s\n", wf_run_status_shown(s, live), why ? " (" : "", why ? why : "", why ? ")" : "");
 	if (wf_jv_str(s, "cursor"))
 		printf("step:     %s\n", wf_jv_str(s, "cursor"));
 	printf("workflow: %s\n", wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : "?");
@@ -82,9 +118,19 @@ wf_run_print_status(struct wf_run *r, jv s)
 	       wf_jv_str(s, "updated") ? wf_jv_str(s, "updated") : "?", wf_jv_num(s, "steps_run", 0));
 	if (jv_get_kind(model) != JV_KIND_NULL) {
 		char *m = jv_get_kind(model) == JV_KIND_STRING ? wf_jv_text(model) : wf_json_dump(model);
+
 		printf("model:    %s\n", m);
 		free(m);
 	}
+	jv_free(model);
+}
+
+/* Print the variables of state S (borrowed), the first line of each cut at 70 characters. */
+static void
+print_vars(jv s)
+{
+	jv vars = wf_jv_get(s, "vars");
+
 	if (jv_get_kind(vars) == JV_KIND_OBJECT && jv_object_length(jv_copy(vars)) > 0) {
 		printf("variables:\n");
 		jv_object_foreach(vars, k, v) {
@@ -98,89 +144,111 @@ wf_run_print_status(struct wf_run *r, jv s)
 			jv_free(v);
 		}
 	}
-	{
-		/* Passes of each loop's body, as max-iterations counts them; older runs kept only jumps back. */
-		jv passes = wf_jv_get(s, "passes");
-		int header = 0;
+	jv_free(vars);
+}
 
-		if (jv_get_kind(passes) == JV_KIND_OBJECT)
-			jv_object_foreach(passes, k, v) {
+/*
+ * Print the passes of each loop's body in state S (borrowed), as
+ * max-iterations counts them; older runs kept only jumps back.
+ */
+static void
+print_loops(jv s)
+{
+	jv passes = wf_jv_get(s, "passes"), loops = wf_jv_get(s, "loops");
+	int header = 0;
+
+	if (jv_get_kind(passes) == JV_KIND_OBJECT)
+		jv_object_foreach(passes, k, v) {
+			if (!header++)
+				printf("loops:\n");
+			printf("  %s: %g pass%s\n", jv_string_value(k), jv_number_value(v),
+			       jv_number_value(v) == 1 ? "" : "es");
+			jv_free(k);
+			jv_free(v);
+		}
+	if (jv_get_kind(loops) == JV_KIND_OBJECT)
+		jv_object_foreach(loops, k, v) {
+			if (!jv_object_has(jv_copy(passes), jv_copy(k))) {
 				if (!header++)
 					printf("loops:\n");
-				printf("  %s: %g pass%s\n", jv_string_value(k), jv_number_value(v),
-				       jv_number_value(v) == 1 ? "" : "es");
-				jv_free(k);
-				jv_free(v);
+				printf("  %s: jumped back %g time%s\n", jv_string_value(k), jv_number_value(v),
+				       jv_number_value(v) == 1 ? "" : "s");
 			}
-		if (jv_get_kind(loops) == JV_KIND_OBJECT)
-			jv_object_foreach(loops, k, v) {
-				if (!jv_object_has(jv_copy(passes), jv_copy(k))) {
-					if (!header++)
-						printf("loops:\n");
-					printf("  %s: jumped back %g time%s\n", jv_string_value(k), jv_number_value(v),
-					       jv_number_value(v) == 1 ? "" : "s");
-				}
-				jv_free(k);
-				jv_free(v);
-			}
-		jv_free(passes);
-	}
-	if (jv_get_kind(usage_) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage_)) > 0) {
-		printf("usage:\n");
-		jv_object_foreach(usage_, k, v) {
-			jv usd = wf_jv_get(v, "usd");
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(passes);
+	jv_free(loops);
+}
 
-			printf("  %s: %g calls, %g input + %g output tokens, %s", jv_string_value(k),
+/* Print the cost in usage U (borrowed), never $0 for an unknown price, and end the line. */
+static void
+print_cost(jv u)
+{
+	jv usd = wf_jv_get(u, "usd");
+
+	if (jv_get_kind(usd) == JV_KIND_NUMBER)
+		printf("$%.6f\n", jv_number_value(usd));
+	else
+		printf("cost unknown\n");
+	jv_free(usd);
+}
+
+/* Print the model use of state S (borrowed): per model, then per step, and the last output. */
+static void
+print_usage(jv s)
+{
+	jv usage = wf_jv_get(s, "usage"), steps = wf_jv_get(s, "steps"), last = wf_jv_get(s, "last");
+	int header = 0;
+
+	if (jv_get_kind(usage) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage)) > 0) {
+		printf("usage:\n");
+		jv_object_foreach(usage, k, v) {
+			printf("  %s: %g calls, %g input + %g output tokens, ", jv_string_value(k),
 			       wf_jv_num(v, "calls", 0), wf_jv_num(v, "input_tokens", 0),
-			       wf_jv_num(v, "output_tokens", 0),
-			       jv_get_kind(usd) == JV_KIND_NUMBER ? "" : "cost unknown\n");
-			if (jv_get_kind(usd) == JV_KIND_NUMBER)
-				printf("$%.6f\n", jv_number_value(usd));
-			jv_free(usd);
+			       wf_jv_num(v, "output_tokens", 0));
+			print_cost(v);
 			jv_free(k);
 			jv_free(v);
 		}
 	}
-	{
-		/* What each model step cost, and the last answer or output. */
-		jv steps = wf_jv_get(s, "steps"), last = wf_jv_get(s, "last");
-		int header = 0;
+	/* What each model step cost, and the last answer or output. */
+	if (jv_get_kind(steps) == JV_KIND_OBJECT)
+		jv_object_foreach(steps, k, v) {
+			jv u = wf_jv_get(v, "usage");
 
-		if (jv_get_kind(steps) == JV_KIND_OBJECT)
-			jv_object_foreach(steps, k, v) {
-				jv u = wf_jv_get(v, "usage");
-
-				if (jv_get_kind(u) == JV_KIND_OBJECT) {
-					jv usd = wf_jv_get(u, "usd");
-
-					if (!header++)
-						printf("usage by step:\n");
-					printf("  %s: %s, %g input + %g output tokens, ", jv_string_value(k),
-					       wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "?",
-					       wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "output_tokens", 0));
-					if (jv_get_kind(usd) == JV_KIND_NUMBER)
-						printf("$%.6f\n", jv_number_value(usd));
-					else
-						printf("cost unknown\n");
-					jv_free(usd);
-				}
-				jv_free(u);
-				jv_free(k);
-				jv_free(v);
+			if (jv_get_kind(u) == JV_KIND_OBJECT) {
+				if (!header++)
+					printf("usage by step:\n");
+				printf("  %s: %s, %g input + %g output tokens, ", jv_string_value(k),
+				       wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "?",
+				       wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "output_tokens", 0));
+				print_cost(u);
 			}
-		if (wf_jv_str(last, "output") && *wf_jv_str(last, "output")) {
-			const char *o = wf_jv_str(last, "output");
-			size_t len = strcspn(o, "\n");
-
-			printf("last output (%s): %.*s%s\n", wf_jv_str(last, "id") ? wf_jv_str(last, "id") : "?",
-			       (int)(len > 100 ? 100 : len), o, len > 100 || o[len] ? "..." : "");
+			jv_free(u);
+			jv_free(k);
+			jv_free(v);
 		}
-		jv_free(steps);
-		jv_free(last);
-	}
-	if (jv_get_kind(pending) == JV_KIND_OBJECT) {
-		const char *kind = wf_jv_str(pending, "kind");
+	if (wf_jv_str(last, "output") && *wf_jv_str(last, "output")) {
+		const char *o = wf_jv_str(last, "output");
+		size_t len = strcspn(o, "\n");
 
+		printf("last output (%s): %.*s%s\n", wf_jv_str(last, "id") ? wf_jv_str(last, "id") : "?",
+		       (int)(len > 100 ? 100 : len), o, len > 100 || o[len] ? "..." : "");
+	}
+	jv_free(usage);
+	jv_free(steps);
+	jv_free(last);
+}
+
+/* Print what the run of state S (borrowed) waits for and how to answer, or what makes it go on. */
+static void
+print_waiting(struct wf_run *r, jv s, int live)
+{
+	jv pending = wf_jv_get(s, "pending");
+	const char *kind = wf_jv_str(pending, "kind");
+
+	if (jv_get_kind(pending) == JV_KIND_OBJECT) {
 		jv opts = wf_jv_get(pending, "options");
 
 		printf("waiting:  %s%s%s\n", wf_jv_str(pending, "message") ? wf_jv_str(pending, "message") :
@@ -203,34 +271,48 @@ wf_run_print_status(struct wf_run *r, jv s)
 			printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
 		else
 			printf("  answer with 'wf resume %s --answer VALUE'\n", r->name);
-	} else if (!wf_run_is_live(r)) {
+	} else if (!live) {
 		char *hint = wf_run_resume_hint(s, r->name);
 
 		if (hint)
 			printf("next:     %s\n", hint);
 		free(hint);
 	}
-	{
-		long from = r->seq > 5 ? r->seq - 4 : 1;
-		jv evs = wf_run_read_journal(r, from, err, sizeof err);
-
-		if (jv_is_valid(evs) && jv_array_length(jv_copy(evs)) > 0) {
-			printf("last events:\n");
-			jv_array_foreach(evs, i, e) {
-				(void)i;
-				printf("  %s %-9s %s%s%s\n", wf_jv_str(e, "time") ? wf_jv_str(e, "time") : "",
-				       wf_jv_str(e, "event") ? wf_jv_str(e, "event") : "?",
-				       wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "",
-				       wf_jv_str(e, "status") ? " " : "", wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "");
-				jv_free(e);
-			}
-		}
-		jv_free(evs);
-	}
-	jv_free(vars);
-	jv_free(loops);
 	jv_free(pending);
-	jv_free(usage_);
-	jv_free(model);
 }
 
+/* Print the run's last five events. */
+static void
+print_last_events(struct wf_run *r)
+{
+	char err[256];
+	long from = r->seq > 5 ? r->seq - 4 : 1;
+	jv evs = wf_run_read_journal(r, from, err, sizeof err);
+
+	if (jv_is_valid(evs) && jv_array_length(jv_copy(evs)) > 0) {
+		printf("last events:\n");
+		jv_array_foreach(evs, i, e) {
+			(void)i;
+			printf("  %s %-9s %s%s%s\n", wf_jv_str(e, "time") ? wf_jv_str(e, "time") : "",
+			       wf_jv_str(e, "event") ? wf_jv_str(e, "event") : "?",
+			       wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "",
+			       wf_jv_str(e, "status") ? " " : "", wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "");
+			jv_free(e);
+		}
+	}
+	jv_free(evs);
+}
+
+/* S is borrowed. */
+void
+wf_run_print_status(struct wf_run *r, jv s)
+{
+	int live = wf_run_is_live(r);
+
+	print_header(r, s, live);
+	print_vars(s);
+	print_loops(s);
+	print_usage(s);
+	print_waiting(r, s, live);
+	print_last_events(r);
+}

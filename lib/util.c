@@ -1,10 +1,16 @@
 /*
  * util.c: the small things every command needs: messages and exits,
- * checked allocation, byte buffers, whole-file reads, clocks, SHA-256,
- * UTF-8 checks, name rules and collected diagnostics.
+ * checked allocation, byte buffers, whole-file reads and atomic file
+ * replacement, clocks, SHA-256, UTF-8 checks, name rules and collected
+ * diagnostics.
+ * Layer 0: base.
+ * It calls nothing else in lib/ and knows nothing of workflows, runs or
+ * JSON; it reports errors by return value and errno, never by exiting,
+ * except wf_die (for mains) and the x-allocators (out of memory).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +284,36 @@ wf_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/*
+ * The temporary file is ".NAME.tmp.PID", so that a reader holding the
+ * lock can tell one left by a writer that died (state.c removes those).
+ */
+int
+wf_atomic_write(int dirfd, const char *name, const char *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, saved;
+
+	snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (wf_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+		saved = errno;
+		unlinkat(dirfd, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	return fsync(dirfd);
 }
 
 int

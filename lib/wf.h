@@ -79,6 +79,11 @@ int wf_read_fd(int fd, size_t max, struct wf_buf *out);
 int wf_read_file(const char *path, size_t max, struct wf_buf *out);
 /* write(2) all of P, retrying on EINTR and short writes; 0 or -1/errno. */
 int wf_write_all(int fd, const void *p, size_t n);
+/*
+ * Replace NAME in directory DIRFD atomically: a temporary file (mode
+ * 0600), fsync, rename, fsync of the directory.  0 or -1/errno.
+ */
+int wf_atomic_write(int dirfd, const char *name, const char *data, size_t len);
 /* Flush and check FP (stdout): 0, or -1 after a warning naming NAME. */
 int wf_fshut(FILE *fp, const char *name);
 /* Parse a whole decimal integer in [MIN, MAX]; 0 ok, -1 otherwise. */
@@ -434,8 +439,7 @@ int wf_trusted(const char *hash);
 /* Trust HASH (recording PATH beside it): 0 or 74 with ERR. */
 int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 
-/* ---- state.c: the plain-file state store ---- */
-
+/* ---- state.c: the plain-file state store: directory, runs, view, pause request ---- */
 /* An open run directory ROOT/runs/NAME (wf-json(7) "Files"). */
 struct wf_run {
 	char *name, *dir;
@@ -454,7 +458,6 @@ struct wf_run {
 	 */
 	char *snapshot_problem;
 };
-
 enum {
 	WF_RUN_CREATE = 1,	/* create the run directory if missing */
 	WF_RUN_LOCK = 2,	/* take the run's flock and record our pid (75 if held) */
@@ -467,7 +470,6 @@ enum {
 char *wf_state_root(void);
 /* ROOT/runs/NAME, malloc'd. */
 char *wf_run_path(const char *name);
-int wf_run_exists(const char *name);
 /* Create (if CREATE) and check ROOT and ROOT/runs: 0, 77 unsafe, 74 I/O; message in ERR. */
 int wf_state_prepare(const char *root, int create, char *err, size_t n);
 /*
@@ -484,25 +486,115 @@ int wf_state_prepare(const char *root, int create, char *err, size_t n);
  */
 int wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n);
 void wf_run_close(struct wf_run *r);
+/* Move the run's journal, snapshot and outputs to ROOT/archive/ and start empty. */
+int wf_run_reset(struct wf_run *r, char *err, size_t n);
+/* Write NAME in the run directory atomically (mode 0600). */
+int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size_t len,
+		      char *err, size_t n);
+/* Remove the run directory and everything in it (never following links). */
+int wf_run_remove(struct wf_run *r, char *err, size_t n);
+/*
+ * wf-state rm --force: remove run NAME without reading its state, so a
+ * damaged run can go; a link planted as its directory is removed, never
+ * followed.  0, 65, 66, 75 while a process holds it, 77, 74 with ERR.
+ */
+int wf_run_remove_forced(const char *name, char *err, size_t n);
+/* Is run R locked by a live wf-run (or its step) right now? */
+int wf_run_is_live(struct wf_run *r);
+/*
+ * The interrupted rule: the status readers show for state S (borrowed)
+ * of a run that a live process holds (LIVE) or not: a "running" that no
+ * process holds is "interrupted", no status at all is "new".
+ */
+const char *wf_run_status_shown(jv s, int live);
+/*
+ * The run's public view (wf-json(7) "Run state"), the one JSON every
+ * reader shows: wf-state show, status --json and get, wf-cond --state,
+ * and the driver's condition context.  r->state without the snapshot's
+ * bookkeeping, with the run's name and dir, its status as
+ * wf_run_status_shown gives it for LIVE.  The caller owns it.
+ */
+jv wf_run_view(struct wf_run *r, int live);
+/*
+ * wf pause: ask the live process running R to stop before its next step.
+ * 0; 66 when no process runs it; 74; message in ERR.
+ */
+int wf_run_request_pause(struct wf_run *r, char *err, size_t n);
+/* The driver, between steps: was a pause asked for?  Takes the request: 1 or 0. */
+int wf_run_take_pause(struct wf_run *r);
+/* Forget a pause request (one left for an earlier run that has ended). */
+void wf_run_clear_pause(struct wf_run *r);
+
+/* ---- state_journal.c: a run's journal: lines, the reducer, append, replay ---- */
+
+struct wf_snapshot;		/* state_snapshot.c */
+/* The reducer: state ST after event EV (both consumed; the caller owns the result). */
+jv wf_state_apply(jv st, jv ev);
+/* Event EV (consumed) as a journal line with its checksum and newline, malloc'd; *LEN its length. */
+char *wf_journal_line(jv ev, size_t *len);
+/* One journal line (N bytes, no newline) checked and parsed: the event (caller owns it), or invalid with WHY. */
+jv wf_journal_parse(const char *line, size_t n, char *why, size_t whylen);
+/* OBJ.KEY (OBJ borrowed) as a whole number 0..2^53, or -1 when it is not one. */
+double wf_journal_count(jv obj, const char *key);
 /*
  * Append event EV (consumed; seq and time are added) as one checksummed
  * line with a single write, fdatasync when DURABLE, and apply it to
  * r->state.  A failed write is truncated away: 0 or 74 with ERR.
  */
 int wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n);
-/* Rewrite state.json atomically from r->state: 0 or 74. */
-int wf_run_snapshot(struct wf_run *r, char *err, size_t n);
-/* Move the run's journal, snapshot and outputs to ROOT/archive/ and start empty. */
-int wf_run_reset(struct wf_run *r, char *err, size_t n);
-/* Write NAME in the run directory atomically (mode 0600). */
-int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size_t len,
-		      char *err, size_t n);
 /* Journal events with seq >= FROM_SEQ, as an array; invalid on I/O error. */
 jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
+/*
+ * The view V (consumed; from wf_run_view) as a condition after step ID
+ * sees it, before its step-end is journaled: the result RES (borrowed) as
+ * last and steps.ID, its vars set.  The caller owns it.
+ */
+jv wf_run_view_after(jv v, const char *id, jv res);
+/*
+ * Apply the journal from byte OFFSET to r->state (see state_journal.c);
+ * REPAIR sets a torn last line aside; SNAP (may be NULL) is compared on
+ * the way.  0 or 74 with ERR.
+ */
+int wf_journal_replay(struct wf_run *r, off_t offset, int repair, const struct wf_snapshot *snap,
+		      char *err, size_t n);
+/* Check the checksum of every journal line before byte END: 0 or 74 with ERR. */
+int wf_journal_check_prefix(struct wf_run *r, off_t end, char *err, size_t n);
+
+/* ---- state_snapshot.c: a run's snapshot: read, checked, written; loading a run ---- */
+/*
+ * state.json as read: the state it holds (without its bookkeeping keys),
+ * where in the journal it stands, and whether it carries the checksum
+ * wf_run_snapshot gives it (one edited by hand does not).
+ */
+struct wf_snapshot {
+	int present;		/* there is a state.json */
+	jv state;		/* invalid when absent or unreadable */
+	char why[128];		/* why it is unreadable */
+	int sealed;		/* its own checksum is right */
+	off_t offset;		/* journal_offset: the journal bytes it reflects */
+	long seq, lines;	/* last_seq, journal_line */
+	char event_crc[9];	/* journal_crc: the checksum of the event ending at offset */
+};
+/* Read DIRFD's state.json into S (S->state: caller owns it, invalid when unusable). */
+void wf_snapshot_read(int dirfd, struct wf_snapshot *s);
+/*
+ * Replaying at journal byte AT with STATE (borrowed) after event SEQ:
+ * compare the snapshot S (may be NULL) if it stands there, once (*CHECKED).
+ * The disagreement, malloc'd, or NULL.
+ */
+char *wf_snapshot_check(const struct wf_snapshot *s, off_t at, jv state, long seq, int *checked);
+/* The disagreement of a snapshot S no event of a journal of SIZE bytes ends at, malloc'd. */
+char *wf_snapshot_unmatched(const struct wf_snapshot *s, off_t size);
+/* Fill r->state from the snapshot and the journal (FLAGS as for wf_run_open): 0 or an exit code. */
+int wf_run_load(struct wf_run *r, int flags, char *err, size_t n);
+/* Rewrite state.json atomically from r->state: 0 or 74. */
+int wf_run_snapshot(struct wf_run *r, char *err, size_t n);
+
+/* ---- state_fsck.c: a run checked from scratch ---- */
 /* Check the run from scratch; *REPORT gets {run, events, problems[]}. 0 or 74. */
 int wf_run_fsck(struct wf_run *r, jv *report);
-/* Is run R locked by a live wf-run (or its step) right now? */
-int wf_run_is_live(struct wf_run *r);
+
+/* ---- status.c: runs described for people and scripts ---- */
 /*
  * The command that makes a stopped run NAME go on, for its state S
  * (borrowed): a plain resume only where that makes progress (an
@@ -513,18 +605,8 @@ int wf_run_is_live(struct wf_run *r);
 char *wf_run_resume_hint(jv s, const char *name);
 /* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
 void wf_run_print_status(struct wf_run *r, jv s);
-/* Remove the run directory and everything in it (never following links). */
-int wf_run_remove(struct wf_run *r, char *err, size_t n);
-/*
- * wf-state rm --force: remove run NAME without reading its state, so a
- * damaged run can go; a link planted as its directory is removed, never
- * followed.  0, 65, 66, 75 while a process holds it, 77, 74 with ERR.
- */
-int wf_run_remove_forced(const char *name, char *err, size_t n);
-/* The reducer: state ST after event EV (both consumed). */
-jv wf_state_apply(jv st, jv ev);
-/* temp file, fsync, rename, fsync of the directory: 0 or -1/errno. */
-int wf_atomic_write(int dirfd, const char *name, const char *data, size_t len);
+/* Every run in name order, as wf-state list --json shows it (a damaged one too); the caller owns it. */
+jv wf_run_list(void);
 
 /* ---- run.c: the driver (wf-run) ---- */
 

@@ -188,3 +188,44 @@ Y
 	assert_failure 74
 	assert_output --partial "leftover temporary file"
 }
+
+# A run recorded as running that no process holds: a killed wf-run.
+killed_run() {
+	mkdir -p "$WF_STATE_DIR/runs/$1"
+	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/runs" "$WF_STATE_DIR/runs/$1"
+	journal_append "$WF_STATE_DIR/runs/$1/history.jsonl" \
+		'{"seq":1,"time":"2026-01-01T00:00:00.000Z","event":"run-start","name":"'"$1"'","cursor":"s1","vars":{"i":2}}'
+	chmod 600 "$WF_STATE_DIR/runs/$1/history.jsonl"
+}
+
+@test "one view of a run: show, status --json, get and wf-cond --state see the same fields" {
+	killed_run k
+	dir="$WF_STATE_DIR/runs/k"
+	want=$(jq -cn --arg dir "$dir" '{name: "k", dir: $dir, status: "interrupted", cursor: "s1", vars: {i: 2}, books: false}')
+	view='{name, dir, status, cursor, vars, books: (has("journal_offset") or has("journal_line"))}'
+	run sh -c "wf-state show k | jq -c '$view'"
+	assert_output "$want"
+	run sh -c "wf-state status k --json | jq -c '$view'"
+	assert_output "$want"
+	run wf-state get k dir
+	assert_output "$dir"
+	run wf-state get k status
+	assert_output interrupted
+	run wf-cond --state k "jq: $view == $want"
+	assert_success
+}
+
+@test "a run's own conditions see the same view, with its name and directory" {
+	write v.yaml <<'Y'
+name: v
+steps:
+  - id: s1
+    action: shell
+    if: 'jq: (.dir | endswith("/runs/v")) and .name == "v" and .status == "running" and (has("journal_offset") | not)'
+    command: "echo ran > log"
+Y
+	run wf run v.yaml --quiet
+	assert_success
+	run cat log
+	assert_output ran
+}
