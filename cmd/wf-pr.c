@@ -5,7 +5,6 @@
  * and so can shell scripts.  See wf-pr(1).
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,15 +12,6 @@
 #include "wf.h"
 
 #define BODY_MAX ((size_t)1 << 20)
-
-static volatile int stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void
 usage(FILE *fp)
@@ -110,7 +100,6 @@ main(int argc, char **argv)
 	struct wf_forge f;
 	char err[2048] = "";
 	jv out = jv_null();
-	struct sigaction sa;
 
 	wf_set_progname(argv[0]);
 	while ((c = getopt_long(argc, argv, "+C:R:h", gopts, NULL)) != -1) {
@@ -186,11 +175,7 @@ main(int argc, char **argv)
 		wf_warn("list: --state must be open, closed or all");
 		return WF_EXIT_USAGE;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	wf_catch_signals(0);	/* INT and TERM: a hangup ends wf-pr at once */
 	wf_secret_add_env();
 
 	rc = wf_forge_open(&f, dir, slug, strcmp(verb, "repo") != 0, err, sizeof err);
@@ -199,7 +184,7 @@ main(int argc, char **argv)
 		wf_forge_close(&f);
 		return rc;
 	}
-	f.stop = &stop;
+	f.stop = &wf_stop;
 	f.debug = debug;
 	if (!strcmp(verb, "repo")) {
 		out = jv_object();

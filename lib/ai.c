@@ -40,7 +40,7 @@ run_model(char *const args[], const char *input, int *code, char *err, size_t er
 	char *exe = model_exe();
 	char *argv[8];
 	struct wf_buf out = {0};
-	struct wf_io_opts io = { .pgrp = 1, .stop = &wf_step_stop, .sink = wf_sink_to_buf, .ctx = &out };
+	struct wf_io_opts io = { .pgrp = 1, .stop = &wf_stop, .sink = wf_sink_to_buf, .ctx = &out };
 	struct wf_child c;
 	int status = 0, k = 0;
 	jv res;

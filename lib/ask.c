@@ -55,7 +55,7 @@ wf_tty_ask(const char *prompt, double timeout, int *timed_out)
 			}
 			wait = (int)left;
 		}
-		if (wf_step_stop)
+		if (wf_stop)
 			break;
 		r = poll(&pf, 1, wait < 0 || wait > 200 ? 200 : wait);
 		if (r < 0 && errno != EINTR)
@@ -285,7 +285,7 @@ wf_action_interactive(jv req, jv r)
 			/* No answer (end of input, a signal, a timeout with no default): wait instead. */
 			r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
 			r = jv_object_set(r, jv_string("pending"), jv_copy(pending));
-			if (wf_step_stop)
+			if (wf_stop)
 				r = jv_object_set(r, jv_string("interrupted"), jv_true());
 			break;
 		}

@@ -15,8 +15,6 @@
 
 #include "wf.h"
 
-extern char **environ;
-
 volatile int *wf_git_stop;
 
 /* The git program: $WF_GIT, else the first "git" on PATH.  Malloc'd, or NULL. */
@@ -54,40 +52,18 @@ git_env(void)
 {
 	static const char *const add[] = { "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_EDITOR=:",
 					   "GIT_MERGE_AUTOEDIT=no", "GIT_PAGER=cat", NULL };
-	size_t n = 0, cap = 16;
-	char **env = wf_xmalloc(cap * sizeof *env);
+	static const char *const drop[] = { "GIT_TERMINAL_PROMPT", "LC_ALL", "GIT_EDITOR",
+					    "GIT_MERGE_AUTOEDIT", "GIT_PAGER", "LANGUAGE", NULL };
+	jv keep = jv_array_append(jv_array_append(jv_array(), jv_string("GH_TOKEN")), jv_string("GITHUB_TOKEN"));
+	char **env = wf_env_without_secrets(keep, drop);
+	size_t n = 0;
 
-	for (char **e = environ; *e; e++) {
-		char *eq = strchr(*e, '=');
-		char name[256];
-		int skip = 0;
-
-		if (!eq || (size_t)(eq - *e) >= sizeof name)
-			continue;
-		memcpy(name, *e, (size_t)(eq - *e));
-		name[eq - *e] = '\0';
-		if (wf_secret_name(name) && strcmp(name, "GH_TOKEN") && strcmp(name, "GITHUB_TOKEN"))
-			skip = 1;
-		for (int i = 0; add[i] && !skip; i++)
-			if (!strncmp(add[i], *e, (size_t)(eq - *e) + 1))
-				skip = 1;
-		if (!strcmp(name, "LANGUAGE"))
-			skip = 1;
-		if (skip)
-			continue;
-		if (n + 8 >= cap) {
-			cap *= 2;
-			env = wf_xrealloc(env, cap * sizeof *env);
-		}
-		env[n++] = wf_xstrdup(*e);
-	}
-	for (int i = 0; add[i]; i++) {
-		if (n + 2 >= cap) {
-			cap *= 2;
-			env = wf_xrealloc(env, cap * sizeof *env);
-		}
+	jv_free(keep);
+	while (env[n])
+		n++;
+	env = wf_xrealloc(env, (n + 6) * sizeof *env);
+	for (int i = 0; add[i]; i++)
 		env[n++] = wf_xstrdup(add[i]);
-	}
 	env[n] = NULL;
 	return env;
 }

@@ -27,8 +27,6 @@
 
 #include "wf.h"
 
-extern char **environ;
-
 #define DIFF_PROMPT_MAX (100 * 1024)
 #define FILE_PROMPT_MAX (48 * 1024)
 #define FILES_PROMPT_MAX (200 * 1024)
@@ -368,7 +366,7 @@ forge(struct ctx *c, const char *const args[], const char *input, int *code)
 	char *exe = wf_sibling_exe("wf-pr");
 	const char *argv[24];
 	struct two t = { {0}, {0} };
-	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_step_stop, .sink = sink_two, .ctx = &t };
+	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_stop, .sink = sink_two, .ctx = &t };
 	struct wf_child ch;
 	int k = 0, status = 0;
 	jv res = jv_invalid();
@@ -839,7 +837,7 @@ ctx_open(struct ctx *c, jv req)
 	}
 	c->iteration = jv_get_kind(it) == JV_KIND_NUMBER ? (long)jv_number_value(it) : 0;
 	c->usage = jv_null();
-	wf_git_stop = &wf_step_stop;
+	wf_git_stop = &wf_stop;
 	execution_key(c);
 	jv_free(it);
 }
@@ -1663,7 +1661,7 @@ static char **
 agent_env(struct ctx *c)
 {
 	jv allowed = wf_jv_get(c->step, "secrets");
-	char **env = wf_env_without_secrets(allowed);
+	char **env = wf_env_without_secrets(allowed, NULL);
 
 	jv_free(allowed);
 	return env;
@@ -1709,7 +1707,7 @@ run_agent(struct ctx *c, jv r, const char *cmd, const char *prompt)
 	char **argv = split_words(cmd), **env = NULL, *exe = NULL, *top = wf_git_toplevel(c->cwd);
 	struct wf_buf out = {0};
 	double timeout = wf_jv_num(c->step, "timeout", 0);
-	struct wf_io_opts o = { .timeout_s = timeout > 0 ? timeout : 3600, .pgrp = 1, .stop = &wf_step_stop,
+	struct wf_io_opts o = { .timeout_s = timeout > 0 ? timeout : 3600, .pgrp = 1, .stop = &wf_stop,
 				.sink = sink_agent, .ctx = &out };
 	struct wf_child ch;
 	int status = 0, rc;

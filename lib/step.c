@@ -16,12 +16,8 @@
 
 #include "wf.h"
 
-extern char **environ;
-
 #define OUTPUT_EXCERPT (64 * 1024)
 #define OUTPUT_VAR_MAX (1024 * 1024)
-
-volatile int wf_step_stop;
 
 /* ---- capture of a command's output ---- */
 
@@ -212,40 +208,6 @@ put_env_map(char ***env, size_t *n, jv map, jv req, const char *id)
 	jv_free(map);
 }
 
-char **
-wf_env_without_secrets(jv allowed)
-{
-	char **env = wf_xcalloc(1, sizeof *env);
-	size_t n = 0;
-
-	for (char **e = environ; *e; e++) {
-		char *eq = strchr(*e, '=');
-		char name[256];
-		int keep = 1;
-
-		if (!eq || (size_t)(eq - *e) >= sizeof name)
-			continue;
-		memcpy(name, *e, (size_t)(eq - *e));
-		name[eq - *e] = '\0';
-		if (wf_secret_name(name)) {
-			keep = 0;
-			if (jv_get_kind(allowed) == JV_KIND_ARRAY)
-				jv_array_foreach(allowed, i, a) {
-					(void)i;
-					if (jv_get_kind(a) == JV_KIND_STRING && !strcmp(jv_string_value(a), name))
-						keep = 1;
-					jv_free(a);
-				}
-		}
-		if (keep) {
-			env = wf_xrealloc(env, (n + 2) * sizeof *env);
-			env[n++] = wf_xstrdup(*e);
-			env[n] = NULL;
-		}
-	}
-	return env;
-}
-
 /*
  * The environment of a shell step: ours, minus secrets the step did not
  * ask for, plus the workflow's variables (as NAME and WF_VAR_NAME), plus
@@ -256,7 +218,7 @@ step_env(jv req, jv *r)
 {
 	jv step = wf_jv_get(req, "step"), vars = wf_jv_get(req, "vars"), run = wf_jv_get(req, "run");
 	jv allowed = wf_jv_get(step, "secrets");
-	char **env = wf_env_without_secrets(allowed);
+	char **env = wf_env_without_secrets(allowed, NULL);
 	size_t n = 0;
 
 	while (env[n])
@@ -324,7 +286,7 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
 	const char *id = wf_jv_str(step, "id");
 	struct capture cap = { .file = { -1, -1, -1 }, .echo = { -1, -1, -1 } };
-	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_step_stop, .sink = sink, .ctx = &cap };
+	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_stop, .sink = sink, .ctx = &cap };
 	struct wf_child c;
 	char *paths[3] = { NULL, NULL, NULL };
 	int status = 0, rc;

@@ -325,6 +325,16 @@ int wf_communicate(struct wf_child *c, const char *input, size_t inlen,
 /* A wf_io_opts sink: stdout into the wf_buf CTX, stderr passed to ours. */
 void wf_sink_to_buf(void *ctx, int stream, const char *buf, size_t n);
 
+/*
+ * The program's one stop flag: 0, or the number of the last signal that
+ * asked it to stop.  wf_catch_signals makes SIGINT and SIGTERM (and with
+ * WF_CATCH_HUP, SIGHUP) set it, and ignores SIGPIPE; pass &wf_stop as the
+ * stop of wf_io_opts, http requests and the like, and clear it to go on.
+ */
+extern volatile int wf_stop;
+enum { WF_CATCH_HUP = 1 };
+void wf_catch_signals(int flags);
+
 /* ---- secret.c: secret names, reserved names, the one masker ---- */
 
 /* Is NAME an environment variable that holds a secret (wf-step(1))? */
@@ -337,6 +347,14 @@ int wf_secret_name(const char *name);
 int wf_env_name_reserved(const char *name);
 /* Mask VALUE (>= 8 bytes) from now on, in every form secret.c lists. */
 void wf_secret_add(const char *value);
+/*
+ * Our environment (malloc'd, NULL-terminated; free with wf_strv_free)
+ * without the secret-named variables other than those KEEP names (a
+ * borrowed array of names, or null), and without the variables DROP names
+ * (NULL-terminated, or NULL).  The one walk over environ that builds what
+ * a child gets: shell steps, custom actions, coding agents and git.
+ */
+char **wf_env_without_secrets(jv keep, const char *const drop[]);
 /* Register the value of every secret-named variable in our environment (done on first use anyway). */
 void wf_secret_add_env(void);
 /* How many forms are masked (0: masking changes nothing). */
@@ -362,16 +380,12 @@ int wf_redactor_flush(struct wf_redactor *r);
 
 /* ---- step.c: running one step ---- */
 
-/* Set by a signal handler: stop the running command and return "interrupted". */
-extern volatile int wf_step_stop;
 /*
  * Run the step request REQ (consumed; wf-json(7)) and return its result:
  * {id, status ok|failed|waiting, exit_code, output, vars, error?, files?,
  * started, ended, duration_ms}.  Never exits; failures are results.
  */
 jv wf_step_execute(jv req);
-/* Our environment (malloc'd, NULL-terminated) without the secret variables, except those named in ALLOWED (a borrowed list, or null). */
-char **wf_env_without_secrets(jv allowed);
 
 /* ---- ai.c: model calls from actions ---- */
 
