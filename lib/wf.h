@@ -404,7 +404,7 @@ jv wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 jv wf_action_ai_prompt(jv req, jv r);
 jv wf_action_switch_model(jv req, jv r);
 
-/* ---- ask.c: questions for a person ---- */
+/* ---- tty.c: questions at the terminal ---- */
 
 /* Is there a person at a terminal: stdin a tty and /dev/tty usable? */
 int wf_tty_usable(void);
@@ -421,6 +421,11 @@ char *wf_tty_ask(const char *prompt, double timeout, int *timed_out);
  * with a message in ERR.
  */
 int wf_answer_check(jv pending, const char *answer, jv *value, char *err, size_t n);
+/* Print LINE and a newline on /dev/tty (nothing when there is none). */
+void wf_tty_say(const char *line);
+
+/* ---- ask.c: questions for a person ---- */
+
 /* The interactive action (step.c's table): REQ and R consumed. */
 jv wf_action_interactive(jv req, jv r);
 
