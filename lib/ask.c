@@ -48,10 +48,8 @@ answered(jv r, jv step, jv value, const char *by, const char *message)
 	char *text = wf_jv_text(value);
 	jv ans = jv_object();
 
-	if (var) {
-		jv vars = jv_object_set(jv_object(), jv_string(var), jv_copy(value));
-		r = jv_object_set(r, jv_string("vars"), vars);
-	}
+	if (var)
+		r = wf_result_set_var(r, var, jv_copy(value));
 	if (jv_get_kind(value) == JV_KIND_TRUE || jv_get_kind(value) == JV_KIND_FALSE)
 		r = jv_object_set(r, jv_string("approved"), jv_copy(value));
 	ans = jv_object_set(ans, jv_string("question"), jv_string(message));
@@ -86,9 +84,7 @@ wf_action_interactive(jv req, jv r)
 		jv value;
 
 		if (wf_answer_check(pending, jv_string_value(given), &value, err, sizeof err) < 0) {
-			r = jv_object_set(r, jv_string("status"), jv_string("failed"));
-			r = jv_object_set(r, jv_string("exit_code"), jv_number(WF_EXIT_DATA));
-			r = jv_object_set(r, jv_string("error"), jv_string(err));
+			r = wf_result_fail(r, WF_EXIT_DATA, "%s", err);
 		} else {
 			r = answered(r, step, value, "--answer", message);
 		}
@@ -100,10 +96,7 @@ wf_action_interactive(jv req, jv r)
 			jv value;
 
 			if (jv_get_kind(def) == JV_KIND_NULL) {
-				r = jv_object_set(r, jv_string("status"), jv_string("failed"));
-				r = jv_object_set(r, jv_string("exit_code"), jv_number(1));
-				r = jv_object_set(r, jv_string("error"),
-						  jv_string("the workflow says interactive: false and this question has no default"));
+				r = wf_result_fail(r, 1, "the workflow says interactive: false and this question has no default");
 			} else {
 				char *d = wf_jv_text(def);
 
@@ -114,8 +107,7 @@ wf_action_interactive(jv req, jv r)
 			}
 			goto out;
 		}
-		r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
-		r = jv_object_set(r, jv_string("pending"), jv_copy(pending));
+		r = wf_result_waiting(r, jv_copy(pending));
 		goto out;
 	}
 	/* At a terminal: ask until the answer is one we can take. */
@@ -158,8 +150,7 @@ wf_action_interactive(jv req, jv r)
 		}
 		if (!line) {
 			/* No answer (end of input, a signal, a timeout with no default): wait instead. */
-			r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
-			r = jv_object_set(r, jv_string("pending"), jv_copy(pending));
+			r = wf_result_waiting(r, jv_copy(pending));
 			if (wf_stop)
 				r = jv_object_set(r, jv_string("interrupted"), jv_true());
 			break;
@@ -167,8 +158,7 @@ wf_action_interactive(jv req, jv r)
 		a = trim(line);
 		if (!strcmp(a, "p")) {
 			free(line);
-			r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
-			r = jv_object_set(r, jv_string("pending"), jv_copy(pending));
+			r = wf_result_waiting(r, jv_copy(pending));
 			r = jv_object_set(r, jv_string("paused_by"), jv_string("terminal"));
 			break;
 		}

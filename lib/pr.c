@@ -30,7 +30,6 @@
 #define DIFF_PROMPT_MAX (100 * 1024)
 #define FILE_PROMPT_MAX (48 * 1024)
 #define FILES_PROMPT_MAX (200 * 1024)
-#define OUTPUT_MAX (64 * 1024)
 
 /* What every action works with. */
 struct ctx {
@@ -49,24 +48,7 @@ struct ctx {
 
 /* ---- small helpers ---- */
 
-static jv
-fail(jv r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static jv
-fail(jv r, int code, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	r = jv_object_set(r, jv_string("status"), jv_string("failed"));
-	r = jv_object_set(r, jv_string("exit_code"), jv_number(code ? code : 1));
-	return jv_object_set(r, jv_string("error"), jv_string(msg));
-}
-
-/* A "waiting" result: the run pauses (exit 3) with MSG saying what a human should do. */
+/* A "waiting" result: the run pauses (exit 3) with MSG saying what a human should do.  R consumed; returns ownership. */
 static jv
 wait_for_human(jv r, const char *kind, const char *msg)
 {
@@ -75,36 +57,9 @@ wait_for_human(jv r, const char *kind, const char *msg)
 	wf_warn("%s", msg);
 	p = jv_object_set(p, jv_string("kind"), jv_string(kind));
 	p = jv_object_set(p, jv_string("message"), jv_string(msg));
-	r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
 	r = jv_object_set(r, jv_string("exit_code"), jv_number(WF_EXIT_WAIT));
 	r = jv_object_set(r, jv_string("error"), jv_string(msg));
-	return jv_object_set(r, jv_string("pending"), p);
-}
-
-static jv
-set_var(jv r, const char *name, jv value)
-{
-	jv vars = wf_jv_get(r, "vars");
-
-	if (jv_get_kind(vars) != JV_KIND_OBJECT) {
-		jv_free(vars);
-		vars = jv_object();
-	}
-	r = jv_object_set(r, jv_string("vars"), jv_null());
-	return jv_object_set(r, jv_string("vars"), jv_object_set(vars, jv_string(name), value));
-}
-
-static jv
-set_effect(jv r, const char *name, jv value)
-{
-	jv e = wf_jv_get(r, "effects");
-
-	if (jv_get_kind(e) != JV_KIND_OBJECT) {
-		jv_free(e);
-		e = jv_object();
-	}
-	r = jv_object_set(r, jv_string("effects"), jv_null());
-	return jv_object_set(r, jv_string("effects"), jv_object_set(e, jv_string(name), value));
+	return wf_result_waiting(r, p);
 }
 
 /*
@@ -124,33 +79,11 @@ announce(jv req, const char *text)
 	jv_free(run);
 }
 
-static jv
-set_output(jv r, const char *text)
-{
-	size_t n = strlen(text);
-
-	return jv_object_set(r, jv_string("output"), jv_string_sized(text, n > OUTPUT_MAX ? OUTPUT_MAX : (int)n));
-}
-
-/* The step's text field KEY with ${...} substituted; NULL when absent (or *BAD on a strict-mode error). */
+/* The step's text field KEY with ${...} substituted; NULL when absent (or *BAD on a strict-mode error, in c->err). */
 static char *
 step_text(struct ctx *c, const char *key, int *bad)
 {
-	const char *t = wf_jv_str(c->step, key);
-	jv run = wf_jv_get(c->req, "run");
-	struct wf_diag warn = {0};
-	char *out = NULL;
-
-	if (t) {
-		out = wf_subst(t, c->req, wf_jv_bool(run, "strict", 0), &warn, c->err, sizeof c->err);
-		for (size_t i = 0; i < warn.n; i++)
-			wf_warn("step '%s': %s", c->id, warn.msgs[i]);
-		if (!out && bad)
-			*bad = 1;
-	}
-	wf_diag_free(&warn);
-	jv_free(run);
-	return out;
+	return wf_step_text(c->req, key, bad, c->err, sizeof c->err);
 }
 
 /* vars.NAME (borrowed through the request), or NULL / jv_null(). */
@@ -436,33 +369,6 @@ out:
 
 /* ---- models ---- */
 
-/* ACC (consumed) plus the usage of the wf-model result RES (borrowed). */
-static jv
-usage_add(jv acc, jv res)
-{
-	jv u = wf_jv_get(res, "usage"), cost = wf_jv_get(res, "cost"), m = wf_jv_get(res, "model");
-	const char *name = jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) :
-			   jv_get_kind(m) == JV_KIND_OBJECT ? wf_jv_str(m, "name") : NULL;
-	static const char *const keys[] = { "input_tokens", "output_tokens", "cached_tokens", NULL };
-	jv usd = wf_jv_get(cost, "usd");
-
-	if (jv_get_kind(acc) != JV_KIND_OBJECT) {
-		jv_free(acc);
-		acc = jv_object_set(jv_object(), jv_string("model"), jv_string(name ? name : "unknown"));
-		acc = jv_object_set(acc, jv_string("usd"), jv_null());
-	}
-	for (int i = 0; keys[i]; i++)
-		acc = jv_object_set(acc, jv_string(keys[i]),
-				    jv_number(wf_jv_num(acc, keys[i], 0) + wf_jv_num(u, keys[i], 0)));
-	if (jv_get_kind(usd) == JV_KIND_NUMBER)
-		acc = jv_object_set(acc, jv_string("usd"), jv_number(wf_jv_num(acc, "usd", 0) + jv_number_value(usd)));
-	jv_free(usd);
-	jv_free(u);
-	jv_free(cost);
-	jv_free(m);
-	return acc;
-}
-
 /* Ask the step's model (its model: field, else the run's current one); the answer text, malloc'd, or NULL with *CODE and c->err. */
 static char *
 ask(struct ctx *c, const char *system, const char *prompt, int *code)
@@ -485,7 +391,7 @@ ask(struct ctx *c, const char *system, const char *prompt, int *code)
 		jv_free(res);
 		return NULL;
 	}
-	c->usage = usage_add(c->usage, res);
+	c->usage = wf_usage_add(c->usage, res);
 	text = wf_xstrdup(wf_jv_str(res, "text") ? wf_jv_str(res, "text") : "");
 	jv_free(res);
 	return text;
@@ -548,9 +454,9 @@ need_repo(struct ctx *c, jv *r, int need_origin)
 		const char *args[] = { "--version", NULL };
 
 		if (wf_git_run(c->cwd, args, NULL, 0, NULL, NULL) == 127)
-			*r = fail(*r, WF_EXIT_UNAVAILABLE, "git is not installed (no 'git' on PATH)");
+			*r = wf_result_fail(*r, WF_EXIT_UNAVAILABLE, "git is not installed (no 'git' on PATH)");
 		else
-			*r = fail(*r, WF_EXIT_DATA, "'%s' is not in a git repository", c->cwd);
+			*r = wf_result_fail(*r, WF_EXIT_DATA, "'%s' is not in a git repository", c->cwd);
 		return -1;
 	}
 	free(top);
@@ -558,7 +464,7 @@ need_repo(struct ctx *c, jv *r, int need_origin)
 		return 0;
 	url = wf_git_remote_url(c->cwd, "origin");
 	if (!url) {
-		*r = fail(*r, WF_EXIT_DATA, "the repository has no remote 'origin' to push to (git remote add origin URL)");
+		*r = wf_result_fail(*r, WF_EXIT_DATA, "the repository has no remote 'origin' to push to (git remote add origin URL)");
 		return -1;
 	}
 	free(url);
@@ -573,7 +479,7 @@ base_branch(struct ctx *c, jv *r)
 	char *b = step_text(c, "base", &bad);
 
 	if (bad) {
-		*r = fail(*r, 1, "'base': %s", c->err);
+		*r = wf_result_fail(*r, 1, "'base': %s", c->err);
 		return NULL;
 	}
 	if ((!b || !*b) && var_str(c, "base")) {
@@ -584,12 +490,12 @@ base_branch(struct ctx *c, jv *r)
 		free(b);
 		b = wf_git_default_base(c->cwd, "origin");
 		if (!b) {
-			*r = fail(*r, WF_EXIT_DATA, "cannot tell the base branch (origin has no HEAD, main or master); set 'base:' on the step");
+			*r = wf_result_fail(*r, WF_EXIT_DATA, "cannot tell the base branch (origin has no HEAD, main or master); set 'base:' on the step");
 			return NULL;
 		}
 	}
 	if (!wf_git_branch_name_ok(c->cwd, b)) {
-		*r = fail(*r, WF_EXIT_DATA, "invalid base branch name '%.100s'", b);
+		*r = wf_result_fail(*r, WF_EXIT_DATA, "invalid base branch name '%.100s'", b);
 		free(b);
 		return NULL;
 	}
@@ -789,20 +695,20 @@ commit_and_push(struct ctx *c, jv *r, const char *branch, const char *message, j
 		if ((rc = git_do(c, "cannot commit", args, msg, NULL)))
 			goto out;
 		sha = wf_git_rev(c->cwd, "HEAD");
-		*r = set_effect(*r, "commit", sha ? jv_string(sha) : jv_null());
-		*r = set_var(*r, "commit", sha ? jv_string(sha) : jv_null());
+		*r = wf_result_set_effect(*r, "commit", sha ? jv_string(sha) : jv_null());
+		*r = wf_result_set_var(*r, "commit", sha ? jv_string(sha) : jv_null());
 		wf_buf_printf(report, "committed %s \"%.*s\"", short_sha(sha, s7), (int)strcspn(msg, "\n"), msg);
 	} else {
 		wf_buf_addstr(report, "nothing to commit");
-		*r = set_effect(*r, "commit", jv_null());
+		*r = wf_result_set_effect(*r, "commit", jv_null());
 	}
 	/* Pushed even when nothing was committed now: a commit from a crashed try goes out here. */
 	if ((rc = push_branch(c, branch, &pushed)))
 		goto out;
 	free(sha);
 	sha = wf_git_rev(c->cwd, "HEAD");
-	*r = set_effect(*r, "branch", jv_string(branch));
-	*r = set_effect(*r, "pushed", pushed && sha ? jv_string(sha) : jv_null());
+	*r = wf_result_set_effect(*r, "branch", jv_string(branch));
+	*r = wf_result_set_effect(*r, "pushed", pushed && sha ? jv_string(sha) : jv_null());
 	wf_buf_printf(report, pushed ? "; pushed '%s' to origin (%s)" : "; '%s' is up to date on origin (%s)", branch,
 		      short_sha(sha, s7));
 out:
@@ -873,17 +779,17 @@ wf_action_commit_push(jv req, jv r)
 		goto out;
 	message = step_text(&c, "message", &bad);
 	if (bad) {
-		r = fail(r, 1, "'message': %s", c.err);
+		r = wf_result_fail(r, 1, "'message': %s", c.err);
 		goto out;
 	}
 	branch = wf_git_current_branch(c.cwd);
 	if (!branch) {
-		r = fail(r, 1, "HEAD is detached: check out a branch to commit to");
+		r = wf_result_fail(r, 1, "HEAD is detached: check out a branch to commit to");
 		goto out;
 	}
 	/* Commits go to the run's branch: the one create-pr made, if it made one. */
 	if (var_str(&c, "branch") && *var_str(&c, "branch") && strcmp(var_str(&c, "branch"), branch)) {
-		r = fail(r, 1, "the run's branch is '%s' but '%s' is checked out; switch back (git switch %s), then resume",
+		r = wf_result_fail(r, 1, "the run's branch is '%s' but '%s' is checked out; switch back (git switch %s), then resume",
 			 var_str(&c, "branch"), branch, var_str(&c, "branch"));
 		goto out;
 	}
@@ -891,21 +797,21 @@ wf_action_commit_push(jv req, jv r)
 		if (!(base = base_branch(&c, &r)))
 			goto out;
 		if (!strcmp(branch, base)) {
-			r = fail(r, 1, "refusing to commit to the base branch '%s' (open a branch with create-pr first, or set allow-base: true)",
+			r = wf_result_fail(r, 1, "refusing to commit to the base branch '%s' (open a branch with create-pr first, or set allow-base: true)",
 				 base);
 			goto out;
 		}
 	}
 	if (!wf_git_branch_name_ok(c.cwd, branch)) {
-		r = fail(r, WF_EXIT_DATA, "cannot push branch '%.100s': not a valid branch name", branch);
+		r = wf_result_fail(r, WF_EXIT_DATA, "cannot push branch '%.100s': not a valid branch name", branch);
 		goto out;
 	}
 	if (commit_and_push(&c, &r, branch, message, paths, &report)) {
-		r = fail(r, 1, "%s", c.err);
+		r = wf_result_fail(r, 1, "%s", c.err);
 		goto out;
 	}
-	r = set_var(r, "branch", jv_string(branch));
-	r = set_output(r, report.s);
+	r = wf_result_set_var(r, "branch", jv_string(branch));
+	r = wf_result_set_output(r, report.s, strlen(report.s));
 out:
 	jv_free(paths);
 	wf_buf_free(&report);
@@ -993,17 +899,17 @@ wf_action_create_pr(jv req, jv r)
 	if (!(base = base_branch(&c, &r)))
 		goto out;
 	if (!remote_branch(&c, base, &origin_sha)) {
-		r = fail(r, WF_EXIT_DATA, "origin has no branch '%s' to open a pull request against", base);
+		r = wf_result_fail(r, WF_EXIT_DATA, "origin has no branch '%s' to open a pull request against", base);
 		goto out;
 	}
 	cur = wf_git_current_branch(c.cwd);
 	if (!cur) {
-		r = fail(r, 1, "HEAD is detached: check out a branch first");
+		r = wf_result_fail(r, 1, "HEAD is detached: check out a branch first");
 		goto out;
 	}
 	want = step_text(&c, "branch", &bad);
 	if (bad) {
-		r = fail(r, 1, "'branch': %s", c.err);
+		r = wf_result_fail(r, 1, "'branch': %s", c.err);
 		goto out;
 	}
 	if (!want || !*want) {
@@ -1011,19 +917,19 @@ wf_action_create_pr(jv req, jv r)
 		want = !strcmp(cur, base) ? wf_xasprintf("wf/%s", c.run_name ? c.run_name : "run") : wf_xstrdup(cur);
 	}
 	if (!wf_git_branch_name_ok(c.cwd, want)) {
-		r = fail(r, WF_EXIT_DATA, "invalid branch name '%.100s' (git check-ref-format refuses it)", want);
+		r = wf_result_fail(r, WF_EXIT_DATA, "invalid branch name '%.100s' (git check-ref-format refuses it)", want);
 		goto out;
 	}
 	if (!strcmp(want, base)) {
-		r = fail(r, 1, "the pull request's branch cannot be the base branch '%s'", base);
+		r = wf_result_fail(r, 1, "the pull request's branch cannot be the base branch '%s'", base);
 		goto out;
 	}
 	if (strcmp(cur, want)) {
 		if (switch_to(&c, want, &created)) {
-			r = fail(r, 1, "%s", c.err);
+			r = wf_result_fail(r, 1, "%s", c.err);
 			goto out;
 		}
-		r = set_effect(r, "created_branch", jv_bool(created));
+		r = wf_result_set_effect(r, "created_branch", jv_bool(created));
 		wf_buf_printf(&report, "%s branch '%s'; ", created ? "created" : "switched to", want);
 		/*
 		 * Commits made on the base branch now live on the new branch too;
@@ -1040,16 +946,16 @@ wf_action_create_pr(jv req, jv r)
 						    origin_sha, lsha, NULL };
 
 				if (git_do(&c, "cannot reset the local base branch", a, NULL, NULL) == 0)
-					r = set_effect(r, "base_moved_from", jv_string(lsha));
+					r = wf_result_set_effect(r, "base_moved_from", jv_string(lsha));
 			}
 			free(lb);
 			free(lsha);
 			free(ob);
 		}
 	}
-	r = set_var(r, "branch", jv_string(want));
-	r = set_var(r, "base", jv_string(base));
-	r = set_effect(r, "branch", jv_string(want));
+	r = wf_result_set_var(r, "branch", jv_string(want));
+	r = wf_result_set_var(r, "base", jv_string(base));
+	r = wf_result_set_effect(r, "branch", jv_string(want));
 	/* Nothing committed yet, but work in the tree: commit it (as commit-push would). */
 	{
 		char *range = wf_xasprintf("refs/remotes/origin/%s..HEAD", base);
@@ -1059,14 +965,14 @@ wf_action_create_pr(jv req, jv r)
 		if (count && !strcmp(count, "0")) {
 			if (wf_git_dirty(c.cwd, 1) == 1) {
 				if (commit_and_push(&c, &r, want, NULL, jv_null(), &report)) {
-					r = fail(r, 1, "%s", c.err);
+					r = wf_result_fail(r, 1, "%s", c.err);
 					free(count);
 					free(range);
 					goto out;
 				}
 				wf_buf_addstr(&report, "; ");
 			} else {
-				r = fail(r, 1, "nothing to propose: '%s' has no commits that are not on origin/%s, and no changes to commit",
+				r = wf_result_fail(r, 1, "nothing to propose: '%s' has no commits that are not on origin/%s, and no changes to commit",
 					 want, base);
 				free(count);
 				free(range);
@@ -1077,19 +983,19 @@ wf_action_create_pr(jv req, jv r)
 		free(range);
 	}
 	if (push_branch(&c, want, &pushed)) {
-		r = fail(r, 1, "%s", c.err);
+		r = wf_result_fail(r, 1, "%s", c.err);
 		goto out;
 	}
 	head = wf_git_rev(c.cwd, "HEAD");
 	if (pushed)
-		r = set_effect(r, "pushed", head ? jv_string(head) : jv_null());
+		r = wf_result_set_effect(r, "pushed", head ? jv_string(head) : jv_null());
 	/* Check before acting: an open PR for the branch is this run's (adopted, never duplicated). */
 	{
 		const char *a[] = { "find", want, NULL };
 
 		pr = forge(&c, a, NULL, &code);
 		if (!jv_is_valid(pr) && code != WF_EXIT_NOINPUT) {
-			r = fail(r, code, "%s", c.err);
+			r = wf_result_fail(r, code, "%s", c.err);
 			goto out;
 		}
 	}
@@ -1104,7 +1010,7 @@ wf_action_create_pr(jv req, jv r)
 		title = step_text(&c, "title", &bad);
 		body = bad ? NULL : step_text(&c, "body", &bad);
 		if (bad) {
-			r = fail(r, 1, "%s", c.err);
+			r = wf_result_fail(r, 1, "%s", c.err);
 			goto out;
 		}
 		if (!title)
@@ -1117,7 +1023,7 @@ wf_action_create_pr(jv req, jv r)
 			a[9] = "--draft";
 		pr = forge(&c, a, body, &code);
 		if (!jv_is_valid(pr)) {
-			r = fail(r, code, "%s", c.err);
+			r = wf_result_fail(r, code, "%s", c.err);
 			goto out;
 		}
 	}
@@ -1126,17 +1032,17 @@ wf_action_create_pr(jv req, jv r)
 		const char *url = wf_jv_str(pr, "url");
 		int adopted = wf_jv_bool(pr, "adopted", 0);
 
-		r = set_var(r, "pr_number", jv_number(n));
-		r = set_var(r, "pr_url", url ? jv_string(url) : jv_null());
-		r = set_effect(r, "pr_number", jv_number(n));
-		r = set_effect(r, "pr_url", url ? jv_string(url) : jv_null());
-		r = set_effect(r, "adopted", jv_bool(adopted));
+		r = wf_result_set_var(r, "pr_number", jv_number(n));
+		r = wf_result_set_var(r, "pr_url", url ? jv_string(url) : jv_null());
+		r = wf_result_set_effect(r, "pr_number", jv_number(n));
+		r = wf_result_set_effect(r, "pr_url", url ? jv_string(url) : jv_null());
+		r = wf_result_set_effect(r, "adopted", jv_bool(adopted));
 		wf_buf_printf(&report, "%s pull request #%ld %s (%s into %s, head %s)",
 			      adopted ? "found the open" : "opened", (long)n, url ? url : "", want, base,
 			      short_sha(head, s7));
 		r = jv_object_set(r, jv_string("pr"), jv_copy(pr));
 	}
-	r = set_output(r, report.s);
+	r = wf_result_set_output(r, report.s, strlen(report.s));
 out:
 	jv_free(pr);
 	wf_buf_free(&report);
@@ -1323,7 +1229,7 @@ wf_action_review_pr(jv req, jv r)
 	ctx_open(&c, req);
 	n = pr_number(&c);
 	if (n <= 0) {
-		r = fail(r, WF_EXIT_DATA, "no pull request to review: vars.pr_number is not set (a create-pr step sets it)");
+		r = wf_result_fail(r, WF_EXIT_DATA, "no pull request to review: vars.pr_number is not set (a create-pr step sets it)");
 		goto out;
 	}
 	snprintf(num, sizeof num, "%ld", n);
@@ -1335,7 +1241,7 @@ wf_action_review_pr(jv req, jv r)
 
 		view = forge(&c, a, NULL, &code);
 		if (!jv_is_valid(view)) {
-			r = fail(r, code, "%s", c.err);
+			r = wf_result_fail(r, code, "%s", c.err);
 			goto out;
 		}
 	}
@@ -1356,13 +1262,13 @@ wf_action_review_pr(jv req, jv r)
 
 		jv_free(verdict);
 		if (!jv_is_valid(d)) {
-			r = fail(r, code, "%s", c.err);
+			r = wf_result_fail(r, code, "%s", c.err);
 			goto out;
 		}
 		instructions = step_text(&c, "prompt", &bad);
 		if (bad) {
 			jv_free(d);
-			r = fail(r, 1, "'prompt': %s", c.err);
+			r = wf_result_fail(r, 1, "'prompt': %s", c.err);
 			goto out;
 		}
 		diff = clip(wf_jv_str(d, "diff") ? wf_jv_str(d, "diff") : "", DIFF_PROMPT_MAX);
@@ -1375,7 +1281,7 @@ wf_action_review_pr(jv req, jv r)
 		answer = ask(&c, review_system, prompt, &code);
 		free(prompt);
 		if (!answer) {
-			r = fail(r, code, "cannot get a review from the model: %s", c.err);
+			r = wf_result_fail(r, code, "cannot get a review from the model: %s", c.err);
 			goto out;
 		}
 		verdict = verdict_of(answer, perr, sizeof perr);
@@ -1391,7 +1297,7 @@ wf_action_review_pr(jv req, jv r)
 			verdict = answer2 ? verdict_of(answer2, perr, sizeof perr) : jv_invalid();
 			free(answer2);
 			if (!jv_is_valid(verdict)) {
-				r = fail(r, 1, "the model's review is not a usable verdict, even when asked again: %s",
+				r = wf_result_fail(r, 1, "the model's review is not a usable verdict, even when asked again: %s",
 					 answer2 || !code ? perr : c.err);
 				free(answer);
 				goto out;
@@ -1432,12 +1338,12 @@ wf_action_review_pr(jv req, jv r)
 		}
 		free(text);
 		if (!jv_is_valid(posted)) {
-			r = fail(r, code, "cannot post the review: %s", c.err);
+			r = wf_result_fail(r, code, "cannot post the review: %s", c.err);
 			goto out;
 		}
-		r = set_effect(r, !strcmp(post, "comment") ? "comment_id" : "review_id", wf_jv_get(posted, "id"));
-		r = set_effect(r, "url", wf_jv_get(posted, "url"));
-		r = set_effect(r, "existing", jv_bool(wf_jv_bool(posted, "existing", 0)));
+		r = wf_result_set_effect(r, !strcmp(post, "comment") ? "comment_id" : "review_id", wf_jv_get(posted, "id"));
+		r = wf_result_set_effect(r, "url", wf_jv_get(posted, "url"));
+		r = wf_result_set_effect(r, "existing", jv_bool(wf_jv_bool(posted, "existing", 0)));
 	}
 	{
 		int ok = wf_jv_bool(verdict, "approved", 0);
@@ -1449,23 +1355,18 @@ wf_action_review_pr(jv req, jv r)
 		char *full = ncs ? wf_xasprintf("%s (%d comment%s)", line, ncs, ncs == 1 ? "" : "s") : wf_xstrdup(line);
 
 		r = jv_object_set(r, jv_string("approved"), jv_bool(ok));
-		r = set_var(r, "approved", jv_bool(ok));
-		r = set_var(r, "review_comments", cs);
-		r = set_var(r, "review_summary", wf_jv_get(verdict, "summary"));
-		r = set_var(r, "reviewed_sha", wf_jv_get(view, "head_sha"));
-		r = set_effect(r, "approved", jv_bool(ok));
-		r = set_effect(r, "marker", jv_string(marker));
-		r = set_output(r, full);
+		r = wf_result_set_var(r, "approved", jv_bool(ok));
+		r = wf_result_set_var(r, "review_comments", cs);
+		r = wf_result_set_var(r, "review_summary", wf_jv_get(verdict, "summary"));
+		r = wf_result_set_var(r, "reviewed_sha", wf_jv_get(view, "head_sha"));
+		r = wf_result_set_effect(r, "approved", jv_bool(ok));
+		r = wf_result_set_effect(r, "marker", jv_string(marker));
+		r = wf_result_set_output(r, full, strlen(full));
 		{
-			jv msgs = jv_array(), v2 = jv_copy(verdict);
-			char *vt = wf_json_dump(v2);
+			char *vt = wf_json_dump(verdict), ask_line[64];
 
-			jv_free(v2);
-			msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")),
-								   jv_string("content"), jv_string_fmt("Review pull request #%ld.", n)));
-			msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("assistant")),
-								   jv_string("content"), jv_string(vt)));
-			r = jv_object_set(r, jv_string("messages"), msgs);
+			snprintf(ask_line, sizeof ask_line, "Review pull request #%ld.", n);
+			r = wf_result_exchange(r, ask_line, vt);
 			free(vt);
 		}
 		free(line);
@@ -1696,7 +1597,7 @@ sink_agent(void *ctx, int stream, const char *buf, size_t n)
 	struct wf_buf *out = ctx;
 
 	(void)wf_write_all(2, buf, n);
-	if (stream == 1 && out->len < OUTPUT_MAX)
+	if (stream == 1 && out->len < WF_OUTPUT_EXCERPT)
 		wf_buf_add(out, buf, n);
 }
 
@@ -1713,12 +1614,12 @@ run_agent(struct ctx *c, jv r, const char *cmd, const char *prompt)
 	int status = 0, rc;
 
 	if (!argv[0]) {
-		r = fail(r, WF_EXIT_CONFIG, "the coding agent command is empty");
+		r = wf_result_fail(r, WF_EXIT_CONFIG, "the coding agent command is empty");
 		goto out;
 	}
 	exe = on_path(argv[0]);
 	if (!exe) {
-		r = fail(r, WF_EXIT_CONFIG, "coding agent '%s' not found on PATH", argv[0]);
+		r = wf_result_fail(r, WF_EXIT_CONFIG, "coding agent '%s' not found on PATH", argv[0]);
 		goto out;
 	}
 	free(argv[0]);
@@ -1727,22 +1628,22 @@ run_agent(struct ctx *c, jv r, const char *cmd, const char *prompt)
 	env = agent_env(c);
 	if (wf_spawn(argv, env, top ? top : c->cwd, WF_SPAWN_IN | WF_SPAWN_OUT | WF_SPAWN_ERR | WF_SPAWN_PGRP, NULL,
 		     &ch) < 0) {
-		r = fail(r, 127, "cannot run coding agent '%s': %s", argv[0], strerror(errno));
+		r = wf_result_fail(r, 127, "cannot run coding agent '%s': %s", argv[0], strerror(errno));
 		goto out;
 	}
 	rc = wf_communicate(&ch, prompt, strlen(prompt), &o, &status);
 	if (rc == WF_COMM_TIMEOUT) {
-		r = fail(r, 124, "coding agent '%s' timed out after %g s; its processes were stopped", argv[0], o.timeout_s);
+		r = wf_result_fail(r, 124, "coding agent '%s' timed out after %g s; its processes were stopped", argv[0], o.timeout_s);
 		r = jv_object_set(r, jv_string("timed_out"), jv_true());
 		goto out;
 	}
 	if (rc == WF_COMM_STOPPED) {
-		r = fail(r, WF_EXIT_INT, "interrupted");
+		r = wf_result_fail(r, WF_EXIT_INT, "interrupted");
 		r = jv_object_set(r, jv_string("interrupted"), jv_true());
 		goto out;
 	}
 	if (wf_exit_code(status)) {
-		r = fail(r, wf_exit_code(status), "coding agent '%s' exited with status %d", argv[0], wf_exit_code(status));
+		r = wf_result_fail(r, wf_exit_code(status), "coding agent '%s' exited with status %d", argv[0], wf_exit_code(status));
 		goto out;
 	}
 	{
@@ -1753,13 +1654,13 @@ run_agent(struct ctx *c, jv r, const char *cmd, const char *prompt)
 		for (char *p = st; *p; p++)
 			if (*p == '\n')
 				files++;
-		r = set_effect(r, "agent", jv_string(cmd));
-		r = set_effect(r, "changed_files", jv_number(files));
+		r = wf_result_set_effect(r, "agent", jv_string(cmd));
+		r = wf_result_set_effect(r, "changed_files", jv_number(files));
 		{
 			char *o2 = wf_xasprintf("coding agent '%s' finished; %d file%s changed in the work tree%s%s", argv[0], files,
 						files == 1 ? "" : "s", out.len ? "\n" : "", out.len ? out.s : "");
 
-			r = set_output(r, o2);
+			r = wf_result_set_output(r, o2, strlen(o2));
 			free(o2);
 		}
 		free(st);
@@ -1810,7 +1711,7 @@ wf_action_make_changes(jv req, jv r)
 	instructions = step_text(&c, "prompt", &bad);
 	agent = bad ? NULL : step_text(&c, "agent", &bad);
 	if (bad) {
-		r = fail(r, 1, "%s", c.err);
+		r = wf_result_fail(r, 1, "%s", c.err);
 		goto out;
 	}
 	if ((!agent || !*agent) && getenv("WF_CODING_AGENT") && *getenv("WF_CODING_AGENT")) {
@@ -1819,9 +1720,11 @@ wf_action_make_changes(jv req, jv r)
 	}
 	requests = review_requests(&c, &any);
 	if (!(instructions && *instructions) && (var_bool(&c, "approved") == 1 || !any)) {
-		r = set_output(r, var_bool(&c, "approved") == 1 ? "nothing to change: the last review approved the pull request"
-								 : "nothing to change: no review comments and no prompt");
-		r = set_effect(r, "patch", jv_null());
+		const char *o = var_bool(&c, "approved") == 1 ? "nothing to change: the last review approved the pull request"
+							      : "nothing to change: no review comments and no prompt";
+
+		r = wf_result_set_output(r, o, strlen(o));
+		r = wf_result_set_effect(r, "patch", jv_null());
 		goto out;
 	}
 	{
@@ -1852,9 +1755,9 @@ wf_action_make_changes(jv req, jv r)
 		char *fl = patch_files(saved_text.s);
 		char *o = wf_xasprintf("the patch of an earlier try is already applied (%s)", fl);
 
-		r = set_output(r, o);
-		r = set_effect(r, "patch", jv_string(saved));
-		r = set_effect(r, "files", jv_string(fl));
+		r = wf_result_set_output(r, o, strlen(o));
+		r = wf_result_set_effect(r, "patch", jv_string(saved));
+		r = wf_result_set_effect(r, "files", jv_string(fl));
 		free(fl);
 		free(o);
 		goto out;
@@ -1889,7 +1792,7 @@ wf_action_make_changes(jv req, jv r)
 		answer = ask(&c, patch_system, p.s, &code);
 		wf_buf_free(&p);
 		if (!answer) {
-			r = fail(r, code, "cannot get changes from the model: %s", c.err);
+			r = wf_result_fail(r, code, "cannot get changes from the model: %s", c.err);
 			goto out;
 		}
 		free(patch);
@@ -1910,10 +1813,10 @@ wf_action_make_changes(jv req, jv r)
 				char *fl = patch_files(patch);
 				char *o = wf_xasprintf("applied the model's patch to %s (attempt %d of %d)", fl, attempt, max);
 
-				r = set_output(r, o);
-				r = set_effect(r, "patch", saved ? jv_string(saved) : jv_null());
-				r = set_effect(r, "files", jv_string(fl));
-				r = set_effect(r, "attempts", jv_number(attempt));
+				r = wf_result_set_output(r, o, strlen(o));
+				r = wf_result_set_effect(r, "patch", saved ? jv_string(saved) : jv_null());
+				r = wf_result_set_effect(r, "files", jv_string(fl));
+				r = wf_result_set_effect(r, "attempts", jv_number(attempt));
 				free(fl);
 				free(o);
 				goto out;
@@ -1924,9 +1827,9 @@ wf_action_make_changes(jv req, jv r)
 		last_patch = patch;
 		patch = NULL;
 	}
-	r = fail(r, 1, "the model's patch did not apply after %d attempt%s (%s); the work tree is unchanged", max,
+	r = wf_result_fail(r, 1, "the model's patch did not apply after %d attempt%s (%s); the work tree is unchanged", max,
 		 max == 1 ? "" : "s", last_error ? last_error : "?");
-	r = set_effect(r, "attempts", jv_number(max));
+	r = wf_result_set_effect(r, "attempts", jv_number(max));
 out:
 	wf_buf_free(&saved_text);
 	free(instructions);
@@ -1961,7 +1864,7 @@ wf_action_self_review(jv req, jv r)
 	ctx_open(&c, req);
 	n = pr_number(&c);
 	if (n <= 0) {
-		r = fail(r, WF_EXIT_DATA, "no pull request to comment on: vars.pr_number is not set (a create-pr step sets it)");
+		r = wf_result_fail(r, WF_EXIT_DATA, "no pull request to comment on: vars.pr_number is not set (a create-pr step sets it)");
 		goto out;
 	}
 	if (need_repo(&c, &r, 0))
@@ -1982,7 +1885,7 @@ wf_action_self_review(jv req, jv r)
 		}
 		if (!jv_is_valid(all)) {
 			free(line);
-			r = fail(r, code, "%s", c.err);
+			r = wf_result_fail(r, code, "%s", c.err);
 			goto out;
 		}
 		jv_array_foreach(all, i, x) {
@@ -2017,7 +1920,7 @@ wf_action_self_review(jv req, jv r)
 		}
 		instructions = step_text(&c, "prompt", &bad);
 		if (bad) {
-			r = fail(r, 1, "'prompt': %s", c.err);
+			r = wf_result_fail(r, 1, "'prompt': %s", c.err);
 			free(lg);
 			free(stat);
 			free(diff);
@@ -2051,20 +1954,20 @@ wf_action_self_review(jv req, jv r)
 
 			posted = forge(&c, a, body.s, &code);
 			if (!jv_is_valid(posted)) {
-				r = fail(r, code, "cannot post the self-review: %s", c.err);
+				r = wf_result_fail(r, code, "cannot post the self-review: %s", c.err);
 				goto out;
 			}
 		}
 	}
-	r = set_effect(r, "comment_id", wf_jv_get(posted, "id"));
-	r = set_effect(r, "url", wf_jv_get(posted, "url"));
-	r = set_effect(r, "existing", jv_bool(wf_jv_bool(posted, "existing", 0)));
-	r = set_effect(r, "marker", jv_string(marker));
+	r = wf_result_set_effect(r, "comment_id", wf_jv_get(posted, "id"));
+	r = wf_result_set_effect(r, "url", wf_jv_get(posted, "url"));
+	r = wf_result_set_effect(r, "existing", jv_bool(wf_jv_bool(posted, "existing", 0)));
+	r = wf_result_set_effect(r, "marker", jv_string(marker));
 	{
 		char *o = wf_xasprintf("%s the self-review on #%ld: %s", wf_jv_bool(posted, "existing", 0) ? "found" : "posted", n,
 				       wf_jv_str(posted, "url") ? wf_jv_str(posted, "url") : "");
 
-		r = set_output(r, o);
+		r = wf_result_set_output(r, o, strlen(o));
 		free(o);
 	}
 out:
@@ -2095,12 +1998,12 @@ wf_action_merge_pr(jv req, jv r)
 	n = pr_number(&c);
 	method = wf_jv_str(c.step, "method") ? wf_jv_str(c.step, "method") : "merge";
 	if (n <= 0) {
-		r = fail(r, WF_EXIT_DATA, "no pull request to merge: vars.pr_number is not set (a create-pr step sets it)");
+		r = wf_result_fail(r, WF_EXIT_DATA, "no pull request to merge: vars.pr_number is not set (a create-pr step sets it)");
 		goto out;
 	}
 	snprintf(num, sizeof num, "%ld", n);
 	if (wf_jv_bool(c.step, "require-approval", 1) && var_bool(&c, "approved") != 1) {
-		r = fail(r, 1, "refusing to merge pull request #%ld: the last review did not approve it (set require-approval: false to merge anyway)",
+		r = wf_result_fail(r, 1, "refusing to merge pull request #%ld: the last review did not approve it (set require-approval: false to merge anyway)",
 			 n);
 		goto out;
 	}
@@ -2124,7 +2027,7 @@ wf_action_merge_pr(jv req, jv r)
 		m = forge(&c, a, NULL, &code);
 	}
 	if (!jv_is_valid(m)) {
-		r = fail(r, code, "%s", c.err);
+		r = wf_result_fail(r, code, "%s", c.err);
 		goto out;
 	}
 	{
@@ -2132,20 +2035,20 @@ wf_action_merge_pr(jv req, jv r)
 		char *o = already ? wf_xasprintf("pull request #%ld was already merged (%s)", n, short_sha(wf_jv_str(m, "sha"), s7))
 				  : wf_xasprintf("merged pull request #%ld (%s) as %s", n, method, short_sha(wf_jv_str(m, "sha"), s7));
 
-		r = set_var(r, "pr_merged", jv_true());
-		r = set_var(r, "merge_sha", wf_jv_get(m, "sha"));
-		r = set_effect(r, "merged", jv_true());
-		r = set_effect(r, "already", jv_bool(already));
-		r = set_effect(r, "sha", wf_jv_get(m, "sha"));
+		r = wf_result_set_var(r, "pr_merged", jv_true());
+		r = wf_result_set_var(r, "merge_sha", wf_jv_get(m, "sha"));
+		r = wf_result_set_effect(r, "merged", jv_true());
+		r = wf_result_set_effect(r, "already", jv_bool(already));
+		r = wf_result_set_effect(r, "sha", wf_jv_get(m, "sha"));
 		{
 			jv bd = wf_jv_get(m, "branch_deleted");
 
 			if (jv_get_kind(bd) != JV_KIND_NULL)
-				r = set_effect(r, "branch_deleted", bd);
+				r = wf_result_set_effect(r, "branch_deleted", bd);
 			else
 				jv_free(bd);
 		}
-		r = set_output(r, o);
+		r = wf_result_set_output(r, o, strlen(o));
 		free(o);
 	}
 out:
@@ -2171,19 +2074,19 @@ wf_action_sync(jv req, jv r)
 		const char *a[] = { "fetch", "--quiet", "origin", NULL };
 
 		if (git_do(&c, "cannot fetch from origin", a, NULL, NULL)) {
-			r = fail(r, WF_EXIT_UNAVAILABLE, "%s", c.err);
+			r = wf_result_fail(r, WF_EXIT_UNAVAILABLE, "%s", c.err);
 			goto out;
 		}
 	}
 	ob = wf_xasprintf("refs/remotes/origin/%s", base);
 	origin_sha = wf_git_rev(c.cwd, ob);
 	if (!origin_sha) {
-		r = fail(r, WF_EXIT_DATA, "origin has no branch '%s'", base);
+		r = wf_result_fail(r, WF_EXIT_DATA, "origin has no branch '%s'", base);
 		goto out;
 	}
 	branch = wf_git_current_branch(c.cwd);
 	if (!branch) {
-		r = fail(r, 1, "HEAD is detached: check out a branch first");
+		r = wf_result_fail(r, 1, "HEAD is detached: check out a branch first");
 		goto out;
 	}
 	dirty = wf_git_dirty(c.cwd, 0);
@@ -2196,8 +2099,8 @@ wf_action_sync(jv req, jv r)
 		goto out;
 	}
 	merged = var_bool(&c, "pr_merged") == 1;
-	r = set_effect(r, "base", jv_string(base));
-	r = set_effect(r, "fetched", jv_string(origin_sha));
+	r = wf_result_set_effect(r, "base", jv_string(base));
+	r = wf_result_set_effect(r, "fetched", jv_string(origin_sha));
 	if (merged || !strcmp(branch, base)) {
 		/* The PR is in: back to the base branch, fast-forwarded to origin's. */
 		char *lb = wf_xasprintf("refs/heads/%s", base), *lsha = wf_git_rev(c.cwd, lb);
@@ -2214,12 +2117,12 @@ wf_action_sync(jv req, jv r)
 				rc = git_do(&c, "cannot create the base branch", a, NULL, NULL);
 			}
 			if (rc) {
-				r = fail(r, 1, "%s", c.err);
+				r = wf_result_fail(r, 1, "%s", c.err);
 				free(lb);
 				free(lsha);
 				goto out;
 			}
-			r = set_effect(r, "switched_to", jv_string(base));
+			r = wf_result_set_effect(r, "switched_to", jv_string(base));
 		}
 		{
 			const char *a[] = { "merge", "--ff-only", "--quiet", ob, NULL };
@@ -2236,12 +2139,12 @@ wf_action_sync(jv req, jv r)
 			}
 		}
 		head = wf_git_rev(c.cwd, "HEAD");
-		r = set_effect(r, "head", head ? jv_string(head) : jv_null());
+		r = wf_result_set_effect(r, "head", head ? jv_string(head) : jv_null());
 		{
 			char *o = wf_xasprintf("on '%s' at %s, up to date with origin/%s%s", base, short_sha(head, s7), base,
 					       merged && strcmp(branch, base) ? " (the pull request is merged)" : "");
 
-			r = set_output(r, o);
+			r = wf_result_set_output(r, o, strlen(o));
 			free(o);
 		}
 		free(lb);
@@ -2252,7 +2155,7 @@ wf_action_sync(jv req, jv r)
 	if (wf_git_is_ancestor(c.cwd, ob, "HEAD") == 1) {
 		char *o = wf_xasprintf("'%s' already contains origin/%s (%s)", branch, base, short_sha(origin_sha, s7));
 
-		r = set_output(r, o);
+		r = wf_result_set_output(r, o, strlen(o));
 		free(o);
 		goto out;
 	}
@@ -2277,14 +2180,14 @@ wf_action_sync(jv req, jv r)
 					if (*p == '\n')
 						*p = p[1] ? ' ' : '\0';
 				if (wf_git_run(c.cwd, ab, NULL, 0, NULL, NULL) != 0) {
-					r = fail(r, 1, "merging origin/%s into '%s' conflicts in %s, and 'git merge --abort' failed: resolve it by hand",
+					r = wf_result_fail(r, 1, "merging origin/%s into '%s' conflicts in %s, and 'git merge --abort' failed: resolve it by hand",
 						 base, branch, files);
 				} else {
 					w = wf_xasprintf("sync: merging origin/%s into '%s' conflicts in: %s. The merge was aborted and nothing changed. "
 							 "Resolve it by hand (git merge origin/%s, fix the conflicts, git commit), then 'wf resume %s'",
 							 base, branch, files, base, c.run_name ? c.run_name : "RUN");
 					r = wait_for_human(r, "conflict", w);
-					r = set_effect(r, "conflicts", jv_string(files));
+					r = wf_result_set_effect(r, "conflicts", jv_string(files));
 					free(w);
 				}
 				free(files);
@@ -2303,13 +2206,13 @@ wf_action_sync(jv req, jv r)
 		wf_buf_free(&err);
 	}
 	head = wf_git_rev(c.cwd, "HEAD");
-	r = set_effect(r, "merged_base", jv_string(origin_sha));
-	r = set_effect(r, "head", head ? jv_string(head) : jv_null());
+	r = wf_result_set_effect(r, "merged_base", jv_string(origin_sha));
+	r = wf_result_set_effect(r, "head", head ? jv_string(head) : jv_null());
 	{
 		char *o = wf_xasprintf("merged origin/%s (%s) into '%s'; a commit-push step pushes it", base,
 				       short_sha(origin_sha, s7), branch);
 
-		r = set_output(r, o);
+		r = wf_result_set_output(r, o, strlen(o));
 		free(o);
 	}
 out:

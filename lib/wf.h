@@ -387,6 +387,43 @@ int wf_redactor_flush(struct wf_redactor *r);
  */
 jv wf_step_execute(jv req);
 
+/* ---- result.c: building a step result ---- */
+
+/* The most of a step's output a result carries ("output"). */
+#define WF_OUTPUT_EXCERPT (64 * 1024)
+/*
+ * Each takes the result R (consumed) and returns it (owned by the
+ * caller); the request is borrowed.  wf_result_new: a fresh "ok" result
+ * for step request REQ, {id, status, exit_code 0, output "", vars {},
+ * started}.  wf_result_fail: status failed, exit_code CODE and the error.
+ * wf_result_waiting: status waiting with the question PENDING (consumed).
+ */
+jv wf_result_new(jv req);
+jv wf_result_fail(jv r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+jv wf_result_waiting(jv r, jv pending);
+/* vars.NAME or effects.NAME set to VALUE (consumed). */
+jv wf_result_set_var(jv r, const char *name, jv value);
+jv wf_result_set_effect(jv r, const char *name, jv value);
+/* "output": TEXT[0..N), at most WF_OUTPUT_EXCERPT bytes of it. */
+jv wf_result_set_output(jv r, const char *text, size_t n);
+/* "messages": the user's PROMPT and the model's ANSWER, for the run's transcript. */
+jv wf_result_exchange(jv r, const char *prompt, const char *answer);
+/* {role: ROLE, content: CONTENT}, owned by the caller. */
+jv wf_chat_message(const char *role, const char *content);
+/*
+ * The usage record ACC (consumed; null to start one) plus the usage and
+ * cost of the wf-model result RES (borrowed): {model, input_tokens,
+ * output_tokens, cached_tokens, usd}.
+ */
+jv wf_usage_add(jv acc, jv res);
+/*
+ * The step's text field KEY (REQ borrowed) with ${...} substituted
+ * (strictly when the run says so; warnings printed with the step's id).
+ * Malloc'd; NULL when absent, or with *BAD set (BAD may be NULL) and a
+ * message in ERR after a strict-mode error.
+ */
+char *wf_step_text(jv req, const char *key, int *bad, char *err, size_t errlen);
+
 /* ---- ai.c: model calls from actions ---- */
 
 /*
