@@ -48,10 +48,7 @@ serve(void)
 			if (!jv_is_valid(req) || wf_step_request_check(req, err, sizeof err)) {
 				/* Refused before anything runs, like wf-step without --serve. */
 				jv_free(req);
-				res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
-				res = jv_object_set(res, jv_string("exit_code"), jv_number(WF_EXIT_DATA));
-				res = jv_object_set(res, jv_string("error"),
-						    jv_string_fmt("not a step request: %s", err));
+				res = wf_result_fail(jv_object(), WF_EXIT_DATA, "not a step request: %s", err);
 			} else {
 				res = wf_step_execute(req);
 			}

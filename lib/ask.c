@@ -27,7 +27,7 @@ trim(char *s)
 	return s;
 }
 
-/* The question a step asks, as stored in the run while it waits. */
+/* The question a step asks, as stored in the run while it waits.  STEP borrowed; the caller owns the question. */
 static jv
 question(jv step, const char *message)
 {
@@ -41,6 +41,7 @@ question(jv step, const char *message)
 	return jv_object_set(q, jv_string("default"), wf_jv_get(step, "default"));
 }
 
+/* R answered with VALUE (consumed) given BY someone or something; STEP borrowed; returns ownership of R. */
 static jv
 answered(jv r, jv step, jv value, const char *by, const char *message)
 {
@@ -61,6 +62,101 @@ answered(jv r, jv step, jv value, const char *by, const char *message)
 	return r;
 }
 
+/* R answered with the step's default DEF (as the question takes it, else as text); STEP, PENDING, DEF borrowed; returns ownership of R. */
+static jv
+answered_default(jv r, jv step, jv pending, jv def, const char *by, const char *message)
+{
+	char *d = wf_jv_text(def), err[512];
+	jv value;
+
+	if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
+		value = jv_string(d);
+	r = answered(r, step, value, by, message);
+	free(d);
+	return r;
+}
+
+/* What the terminal shows: the step, the message, the options and the default.  STEP and DEF borrowed; malloc'd. */
+static char *
+prompt_text(jv step, const char *kind, const char *message, jv def)
+{
+	struct wf_buf p = {0};
+
+	wf_buf_printf(&p, "\n-- %s (interactive)%s%s\n%s", wf_jv_str(step, "id"),
+		      wf_jv_str(step, "description") ? ": " : "",
+		      wf_jv_str(step, "description") ? wf_jv_str(step, "description") : "", message);
+	if (!strcmp(kind, "choice")) {
+		jv opts = wf_jv_get(step, "options");
+
+		jv_array_foreach(opts, i, o) {
+			wf_buf_printf(&p, "\n  %d) %s", i + 1, jv_string_value(o));
+			jv_free(o);
+		}
+		jv_free(opts);
+	}
+	if (!strcmp(kind, "confirm"))
+		wf_buf_addstr(&p, " [y/n]");
+	if (jv_get_kind(def) != JV_KIND_NULL) {
+		char *d = wf_jv_text(def);
+		wf_buf_printf(&p, " (default: %s)", d);
+		free(d);
+	}
+	wf_buf_addstr(&p, " (p pauses): ");
+	return wf_buf_detach(&p);
+}
+
+/*
+ * At a terminal: ask until the answer is one we can take; "p" pauses, no
+ * answer at all waits.  R consumed; STEP, PENDING, DEF borrowed; returns
+ * ownership of R.
+ */
+static jv
+ask_at_terminal(jv r, jv step, jv pending, jv def, const char *kind, const char *message)
+{
+	char *prompt = prompt_text(step, kind, message, def), err[512];
+
+	for (;;) {
+		char *line, *a;
+		int timed_out = 0;
+		jv value;
+
+		line = wf_tty_ask(prompt, wf_jv_num(step, "timeout", 0), &timed_out);
+		if (!line && timed_out && jv_get_kind(def) != JV_KIND_NULL) {
+			r = answered_default(r, step, pending, def, "timeout", message);
+			break;
+		}
+		if (!line) {
+			/* No answer (end of input, a signal, a timeout with no default): wait instead. */
+			r = wf_result_waiting(r, jv_copy(pending));
+			if (wf_stop)
+				r = jv_object_set(r, jv_string("interrupted"), jv_true());
+			break;
+		}
+		a = trim(line);
+		if (!strcmp(a, "p")) {
+			free(line);
+			r = wf_result_waiting(r, jv_copy(pending));
+			r = jv_object_set(r, jv_string("paused_by"), jv_string("terminal"));
+			break;
+		}
+		if (!*a && jv_get_kind(def) != JV_KIND_NULL) {
+			r = answered_default(r, step, pending, def, "terminal", message);
+			free(line);
+			break;
+		}
+		if (*a && wf_answer_check(pending, a, &value, err, sizeof err) == 0) {
+			r = answered(r, step, value, "terminal", message);
+			free(line);
+			break;
+		}
+		wf_tty_say(*a ? err : "please answer");
+		free(line);
+	}
+	free(prompt);
+	return r;
+}
+
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_interactive(jv req, jv r)
 {
@@ -79,108 +175,26 @@ wf_action_interactive(jv req, jv r)
 	if (!kind)
 		kind = "confirm";
 	pending = question(step, message);
-	/* An answer given with wf resume --answer. */
 	if (jv_get_kind(given) == JV_KIND_STRING) {
+		/* An answer given with wf resume --answer. */
 		jv value;
 
-		if (wf_answer_check(pending, jv_string_value(given), &value, err, sizeof err) < 0) {
+		if (wf_answer_check(pending, jv_string_value(given), &value, err, sizeof err) < 0)
 			r = wf_result_fail(r, WF_EXIT_DATA, "%s", err);
-		} else {
+		else
 			r = answered(r, step, value, "--answer", message);
-		}
-		goto out;
-	}
-	/* Nobody to ask: a default when the workflow says never to ask, else wait. */
-	if (!wf_jv_bool(run, "interactive", 1) || !wf_jv_bool(run, "tty", 0)) {
-		if (!wf_jv_bool(run, "interactive", 1)) {
-			jv value;
-
-			if (jv_get_kind(def) == JV_KIND_NULL) {
-				r = wf_result_fail(r, 1, "the workflow says interactive: false and this question has no default");
-			} else {
-				char *d = wf_jv_text(def);
-
-				if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
-					value = jv_string(d);
-				r = answered(r, step, value, "default", message);
-				free(d);
-			}
-			goto out;
-		}
+	} else if (!wf_jv_bool(run, "interactive", 1)) {
+		/* Never to ask: the default. */
+		if (jv_get_kind(def) == JV_KIND_NULL)
+			r = wf_result_fail(r, 1, "the workflow says interactive: false and this question has no default");
+		else
+			r = answered_default(r, step, pending, def, "default", message);
+	} else if (!wf_jv_bool(run, "tty", 0)) {
+		/* Nobody to ask: wait for an answer. */
 		r = wf_result_waiting(r, jv_copy(pending));
-		goto out;
+	} else {
+		r = ask_at_terminal(r, step, pending, def, kind, message);
 	}
-	/* At a terminal: ask until the answer is one we can take. */
-	for (;;) {
-		struct wf_buf p = {0};
-		char *line, *a;
-		int timed_out = 0;
-		jv value;
-
-		wf_buf_printf(&p, "\n-- %s (interactive)%s%s\n%s", wf_jv_str(step, "id"),
-			      wf_jv_str(step, "description") ? ": " : "",
-			      wf_jv_str(step, "description") ? wf_jv_str(step, "description") : "", message);
-		if (!strcmp(kind, "choice")) {
-			jv opts = wf_jv_get(step, "options");
-
-			jv_array_foreach(opts, i, o) {
-				wf_buf_printf(&p, "\n  %d) %s", i + 1, jv_string_value(o));
-				jv_free(o);
-			}
-			jv_free(opts);
-		}
-		if (!strcmp(kind, "confirm"))
-			wf_buf_addstr(&p, " [y/n]");
-		if (jv_get_kind(def) != JV_KIND_NULL) {
-			char *d = wf_jv_text(def);
-			wf_buf_printf(&p, " (default: %s)", d);
-			free(d);
-		}
-		wf_buf_addstr(&p, " (p pauses): ");
-		line = wf_tty_ask(p.s, wf_jv_num(step, "timeout", 0), &timed_out);
-		wf_buf_free(&p);
-		if (!line && timed_out && jv_get_kind(def) != JV_KIND_NULL) {
-			char *d = wf_jv_text(def);
-
-			if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
-				value = jv_string(d);
-			r = answered(r, step, value, "timeout", message);
-			free(d);
-			break;
-		}
-		if (!line) {
-			/* No answer (end of input, a signal, a timeout with no default): wait instead. */
-			r = wf_result_waiting(r, jv_copy(pending));
-			if (wf_stop)
-				r = jv_object_set(r, jv_string("interrupted"), jv_true());
-			break;
-		}
-		a = trim(line);
-		if (!strcmp(a, "p")) {
-			free(line);
-			r = wf_result_waiting(r, jv_copy(pending));
-			r = jv_object_set(r, jv_string("paused_by"), jv_string("terminal"));
-			break;
-		}
-		if (!*a && jv_get_kind(def) != JV_KIND_NULL) {
-			char *d = wf_jv_text(def);
-
-			if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
-				value = jv_string(d);
-			r = answered(r, step, value, "terminal", message);
-			free(d);
-			free(line);
-			break;
-		}
-		if (*a && wf_answer_check(pending, a, &value, err, sizeof err) == 0) {
-			r = answered(r, step, value, "terminal", message);
-			free(line);
-			break;
-		}
-		wf_tty_say(*a ? err : "please answer");
-		free(line);
-	}
-out:
 	free(message);
 	jv_free(pending);
 	jv_free(given);

@@ -756,7 +756,7 @@ int wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out);
 /* {error: MSG with secrets masked, exit_code: CODE}. */
 jv wf_chat_error(const char *msg, int code);
 
-/* ---- git.c / forge.c / pr.c ---- */
+/* ---- git.c / forge.c / pr*.c ---- */
 
 /*
  * git.c: git run as a program with an argument vector, never through a
@@ -850,10 +850,75 @@ int wf_forge_merge(struct wf_forge *f, long n, const char *method, const char *s
 		   jv *out, char *err, size_t errlen);
 
 /*
- * pr.c: the git and pull-request actions of wf-step (wf-workflow(5)):
- * create-pr, review-pr, make-changes, commit-push, self-review, merge-pr,
- * sync.  Each takes the step request and the result so far (both
- * consumed) and returns the result.  Forge calls go through a wf-pr child.
+ * pr.c: what the git and pull-request actions share.  Each action opens
+ * a context with wf_pr_ctx_open (REQ consumed: the context owns it) and
+ * returns wf_pr_ctx_close(c, r) (R consumed and returned, with the
+ * summed model usage; the context and its request freed).  Helpers that
+ * fail leave the reason in c->err.
+ */
+#define WF_PR_DIFF_MAX (100 * 1024)	/* the most of a diff a prompt carries */
+struct wf_pr_ctx {
+	jv req;			/* the step request (owned) */
+	jv step;		/* req.step (owned) */
+	const char *id;		/* the step id */
+	const char *run_name;
+	const char *run_dir;	/* NULL when run alone */
+	char *cwd;		/* run.cwd, or "." */
+	long iteration;
+	char stamp[40];		/* the run's start, compact: this run, not an earlier one of the same name */
+	long execution;		/* steps finished before this one: the same when a crashed step runs again */
+	jv usage;		/* summed over this step's model calls, or null */
+	char err[2048];
+};
+void wf_pr_ctx_open(struct wf_pr_ctx *c, jv req);
+jv wf_pr_ctx_close(struct wf_pr_ctx *c, jv r);
+/* The step's text field KEY, substituted (wf_step_text); *BAD and c->err on a strict-mode error. */
+char *wf_pr_text(struct wf_pr_ctx *c, const char *key, int *bad);
+/* vars.NAME: a string (borrowed through the request) or NULL; any value (owned); a boolean (true, "true", "yes", 1) or -1 when unset. */
+const char *wf_pr_var_str(struct wf_pr_ctx *c, const char *name);
+jv wf_pr_var(struct wf_pr_ctx *c, const char *name);
+int wf_pr_var_bool(struct wf_pr_ctx *c, const char *name);
+/* The PR this run works on: vars.pr_number (a number or a numeric string); 0 if none. */
+long wf_pr_number(struct wf_pr_ctx *c);
+/* TEXT cut to MAX bytes (at a line end when possible) with a note; malloc'd. */
+char *wf_pr_clip(const char *text, size_t max);
+/* The first 7 characters of SHA ("?" for NULL), in BUF. */
+const char *wf_pr_short_sha(const char *sha, char buf[16]);
+/* "wf:RUN/STEP/ITERATION run-STAMP.N": the hidden marker of this execution's posts; malloc'd. */
+char *wf_pr_marker(struct wf_pr_ctx *c);
+/* steps/WHAT-STEP-STAMP-N.EXT in the run directory (NULL outside a run); malloc'd. */
+char *wf_pr_saved_path(struct wf_pr_ctx *c, const char *what, const char *ext);
+/* Write TEXT to PATH (NULL: nothing) atomically, warning on failure; 0 or -1. */
+int wf_pr_save_file(const char *path, const char *text);
+/*
+ * Run wf-pr -C CWD ARGS with INPUT on stdin.  Returns its JSON answer
+ * (owned by the caller), or an invalid jv with *CODE (wf-pr's exit
+ * status, never 0) and c->err.
+ */
+jv wf_pr_forge(struct wf_pr_ctx *c, const char *const args[], const char *input, int *code);
+/* Ask the step's model (its model: field, else the run's); the answer (malloc'd), or NULL with *CODE (never 0) and c->err. */
+char *wf_pr_ask(struct wf_pr_ctx *c, const char *system, const char *prompt, int *code);
+/* The JSON object in a model's TEXT (the whole text, or from the first '{' to the last '}'); owned, or invalid with ERR. */
+jv wf_pr_json_in(const char *text, char *err, size_t errlen);
+/* git ARGS in c->cwd: 0, or git's status with c->err "WHAT: why". */
+int wf_pr_git(struct wf_pr_ctx *c, const char *what, const char *const args[], const char *input, struct wf_buf *out);
+/* git's stdout of ARGS, or "" when it fails; malloc'd. */
+char *wf_pr_git_text(struct wf_pr_ctx *c, const char *const args[]);
+/* The work tree is a git repository (with an 'origin' remote when NEED_ORIGIN): 0, or -1 with *R failed. */
+int wf_pr_need_repo(struct wf_pr_ctx *c, jv *r, int need_origin);
+/* The base branch: the step's base:, vars.base, origin's HEAD; malloc'd, or NULL with *R failed. */
+char *wf_pr_base(struct wf_pr_ctx *c, jv *r);
+/* The current branch (malloc'd), or NULL with *R failed "HEAD is detached: check out a branch THEN". */
+char *wf_pr_branch(struct wf_pr_ctx *c, jv *r, const char *then);
+/* Push BRANCH to origin, never forced; *PUSHED 1 when the remote moved.  0, or git's status with c->err. */
+int wf_pr_push(struct wf_pr_ctx *c, const char *branch, int *pushed);
+
+/*
+ * The actions (wf-workflow(5)), each in the file of its family:
+ * pr_git.c commit-push and sync, pr_open.c create-pr and merge-pr,
+ * pr_review.c review-pr and self-review, pr_changes.c make-changes.
+ * Each takes the step request and the result so far (both consumed) and
+ * returns the result.  Forge calls go through a wf-pr child.
  */
 jv wf_action_create_pr(jv req, jv r);
 jv wf_action_review_pr(jv req, jv r);
@@ -862,5 +927,13 @@ jv wf_action_commit_push(jv req, jv r);
 jv wf_action_self_review(jv req, jv r);
 jv wf_action_merge_pr(jv req, jv r);
 jv wf_action_sync(jv req, jv r);
+/*
+ * pr_git.c: stage PATHS (borrowed; null: everything), commit with
+ * MESSAGE (NULL: the model writes one), push BRANCH; *R (consumed and
+ * replaced) gets effects and vars, REPORT a sentence.  0, or an exit
+ * code with c->err.
+ */
+int wf_pr_commit_and_push(struct wf_pr_ctx *c, jv *r, const char *branch, const char *message, jv paths,
+			  struct wf_buf *report);
 
 #endif
