@@ -3,6 +3,9 @@
  * model calls (ai-prompt, switch-model).  Every call goes through a
  * `wf-model` child, the only program that links libcurl and sees API
  * keys; this file only builds requests and reads results.
+ *
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +25,7 @@ model_exe(void)
 	return wf_sibling_exe("wf-model");
 }
 
-/* A model given as a name or as a resolved object: its name, or NULL. */
+/* A model given as a name or as a resolved object (M borrowed): its name, borrowed from M, or NULL. */
 static const char *
 model_name(jv m)
 {
@@ -33,7 +36,7 @@ model_name(jv m)
 	return NULL;
 }
 
-/* Run `wf-model ARGS...` with INPUT on stdin; the parsed stdout, and the exit code. */
+/* Run `wf-model ARGS...` with INPUT on stdin; the parsed stdout (owned by the caller; invalid on failure), and the exit code. */
 static jv
 run_model(char *const args[], const char *input, int *code, char *err, size_t errlen)
 {
@@ -79,6 +82,7 @@ run_model(char *const args[], const char *input, int *code, char *err, size_t er
 	return res;
 }
 
+/* REQ borrowed; the caller owns the result. */
 jv
 wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	   int with_transcript, char *err, size_t errlen, int *code)
@@ -129,7 +133,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	return res;
 }
 
-/* Save the answer as steps/SEQ-ID.answer in the run directory. */
+/* Save the answer as steps/SEQ-ID.answer in the run directory.  REQ borrowed. */
 static void
 save_answer(jv req, const char *text)
 {
@@ -151,6 +155,7 @@ save_answer(jv req, const char *text)
 	jv_free(step);
 }
 
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_ai_prompt(jv req, jv r)
 {
@@ -230,6 +235,7 @@ out:
 	return r;
 }
 
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_switch_model(jv req, jv r)
 {

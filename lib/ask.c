@@ -5,7 +5,8 @@
  * `wf resume --answer` can answer it later; never blocking, never guessing.
  * The terminal itself (asking, checking an answer) is tty.c's.
  *
- * Layer 3: actions.  It runs only inside wf-step.
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <stdlib.h>

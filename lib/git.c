@@ -6,6 +6,9 @@
  * none can be read as an option.  git gets no terminal prompts, C
  * messages (we read some of them), no editor, a timeout, and our
  * environment minus the secrets that are not git's business.
+ *
+ * Layer 1: formats and channels.
+ * It calls only layer 0 (util.c, proc.c, secret.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,23 +26,10 @@ git_path(void)
 {
 	const char *env = getenv("WF_GIT");
 	const char *path = getenv("PATH");
-	char *dirs, *save = NULL, *found = NULL;
 
 	if (env && *env)
 		return access(env, X_OK) == 0 ? wf_xstrdup(env) : NULL;
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	dirs = wf_xstrdup(path);
-	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		char *c = wf_xasprintf("%s/git", *d ? d : ".");
-
-		if (access(c, X_OK) == 0)
-			found = c;
-		else
-			free(c);
-	}
-	free(dirs);
-	return found;
+	return wf_find_program("git", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
 }
 
 /*

@@ -25,7 +25,8 @@
  * - An action opens its context with wf_pr_ctx_open (which takes the
  *   request) and returns through wf_pr_ctx_close (which frees it).
  *
- * Layer 3: actions.  It runs only inside wf-step.
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -41,7 +42,7 @@
 
 /*
  * Show TEXT to the person watching, where a shell step's output goes
- * (the run's echo descriptor), unless the run is quiet.
+ * (the run's echo descriptor), unless the run is quiet.  REQ borrowed.
  */
 static void
 announce(jv req, const char *text)
@@ -74,6 +75,7 @@ wf_pr_var_str(struct wf_pr_ctx *c, const char *name)
 	return s;
 }
 
+/* C's request borrowed; the caller owns the value. */
 jv
 wf_pr_var(struct wf_pr_ctx *c, const char *name)
 {
@@ -269,6 +271,7 @@ sink_two(void *ctx, int stream, const char *buf, size_t n)
 /*
  * Run wf-pr -C CWD ARGS with INPUT on stdin.  Returns its JSON answer, or
  * an invalid jv with *CODE (wf-pr's exit status) and c->err (its message).
+ * The caller owns the answer.
  */
 jv
 wf_pr_forge(struct wf_pr_ctx *c, const char *const args[], const char *input, int *code)
@@ -376,7 +379,8 @@ wf_pr_ask(struct wf_pr_ctx *c, const char *system, const char *prompt, int *code
 
 /*
  * The JSON object in a model's TEXT: the whole text, or what a ```json
- * fence holds, or the span from the first '{' to the last '}'.
+ * fence holds, or the span from the first '{' to the last '}'.  The
+ * caller owns the object.
  */
 jv
 wf_pr_json_in(const char *text, char *err, size_t errlen)
@@ -421,7 +425,7 @@ wf_pr_git(struct wf_pr_ctx *c, const char *what, const char *const args[], const
 	return rc;
 }
 
-/* The work tree must be a git repository with an 'origin' remote; 0, or a failed R. */
+/* The work tree must be a git repository with an 'origin' remote; 0, or -1 with *R (consumed and replaced) failed. */
 int
 wf_pr_need_repo(struct wf_pr_ctx *c, jv *r, int need_origin)
 {
@@ -459,7 +463,7 @@ wf_pr_branch(struct wf_pr_ctx *c, jv *r, const char *then)
 	return b;
 }
 
-/* The base branch: the step's base:, vars.base, origin's HEAD; malloc'd, or NULL with a failed R. */
+/* The base branch: the step's base:, vars.base, origin's HEAD; malloc'd, or NULL with *R (consumed and replaced) failed. */
 char *
 wf_pr_base(struct wf_pr_ctx *c, jv *r)
 {
@@ -541,6 +545,7 @@ wf_pr_git_text(struct wf_pr_ctx *c, const char *const args[])
 
 /* ---- the context every action opens ---- */
 
+/* REQ consumed: C owns it until wf_pr_ctx_close. */
 void
 wf_pr_ctx_open(struct wf_pr_ctx *c, jv req)
 {
@@ -566,7 +571,7 @@ wf_pr_ctx_open(struct wf_pr_ctx *c, jv req)
 	jv_free(it);
 }
 
-/* Finish R: the summed usage; free C and the request. */
+/* Finish R (consumed; returns ownership): the summed usage; free C and the request. */
 jv
 wf_pr_ctx_close(struct wf_pr_ctx *c, jv r)
 {

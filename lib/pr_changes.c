@@ -9,7 +9,8 @@
  * max-attempts; the work tree is changed only by a patch that applies.
  * The family's rules are in pr.c.
  *
- * Layer 3: actions.  It runs only inside wf-step.
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -206,28 +207,6 @@ agent_env(struct wf_pr_ctx *c)
 	return env;
 }
 
-/* A program's path on PATH (or as given, with a '/'); malloc'd or NULL. */
-static char *
-on_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char *dirs, *save = NULL, *found = NULL;
-
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0 ? wf_xstrdup(prog) : NULL;
-	dirs = wf_xstrdup(path && *path ? path : "/usr/bin:/bin");
-	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		char *p = wf_xasprintf("%s/%s", d, prog);
-
-		if (access(p, X_OK) == 0)
-			found = p;
-		else
-			free(p);
-	}
-	free(dirs);
-	return found;
-}
-
 /* Echo a child's output to our stderr (the terminal) and keep stdout. */
 static void
 sink_agent(void *ctx, int stream, const char *buf, size_t n)
@@ -239,7 +218,7 @@ sink_agent(void *ctx, int stream, const char *buf, size_t n)
 		wf_buf_add(out, buf, n);
 }
 
-/* Run the external coding agent CMD with PROMPT on stdin, in the work tree. */
+/* Run the external coding agent CMD with PROMPT on stdin, in the work tree.  R consumed; returns ownership. */
 static jv
 run_agent(struct wf_pr_ctx *c, jv r, const char *cmd, const char *prompt)
 {
@@ -255,7 +234,11 @@ run_agent(struct wf_pr_ctx *c, jv r, const char *cmd, const char *prompt)
 		r = wf_result_fail(r, WF_EXIT_CONFIG, "the coding agent command is empty");
 		goto out;
 	}
-	exe = on_path(argv[0]);
+	{
+		const char *path = getenv("PATH");
+
+		exe = wf_find_program(argv[0], path && *path ? path : "/usr/bin:/bin");
+	}
 	if (!exe) {
 		r = wf_result_fail(r, WF_EXIT_CONFIG, "coding agent '%s' not found on PATH", argv[0]);
 		goto out;

@@ -7,7 +7,8 @@
  * diverged base, a conflict) leaves the tree as it was and returns
  * "waiting" with what to do.  The family's rules are in pr.c.
  *
- * Layer 3: actions.  It runs only inside wf-step.
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -31,7 +32,8 @@ static const char *const commit_system =
 /*
  * Stage (PATHS, or everything), commit with MESSAGE (or one the model
  * writes from the staged diff), and push BRANCH.  R gets effects and vars;
- * *REPORT a sentence.  0, or an exit code with c->err.
+ * *REPORT a sentence.  0, or an exit code with c->err.  PATHS borrowed;
+ * *R consumed and replaced.
  */
 int
 wf_pr_commit_and_push(struct wf_pr_ctx *c, jv *r, const char *branch, const char *message, jv paths,
@@ -151,6 +153,7 @@ out:
 	return rc;
 }
 
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_commit_push(jv req, jv r)
 {

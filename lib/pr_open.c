@@ -7,7 +7,8 @@
  * and a pull request merged already counts as merged.  The family's
  * rules are in pr.c.
  *
- * Layer 3: actions.  It runs only inside wf-step.
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -340,6 +341,7 @@ out:
 
 /* ---- merge-pr ---- */
 
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_merge_pr(jv req, jv r)
 {

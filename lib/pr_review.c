@@ -8,7 +8,8 @@
  * finds its post instead of asking or posting twice.  The family's rules
  * are in pr.c.
  *
- * Layer 3: actions.  It runs only inside wf-step.
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -58,7 +59,8 @@ first_str(jv o, const char *const keys[])
 
 /*
  * A model's review verdict, made regular: {approved, summary, comments:
- * [{path, line, body}]}; invalid with ERR when it says neither yes nor no.
+ * [{path, line, body}]} owned by the caller; invalid with ERR when it
+ * says neither yes nor no.
  */
 static jv
 verdict_of(const char *text, char *err, size_t errlen)

@@ -8,7 +8,8 @@
  * handlers are installed: a signal only sets wf_stop, and the long waits
  * (a child here, an HTTP transfer, a question at the terminal) watch it.
  *
- * Layer 0: base.  It calls only util.c.
+ * Layer 0: base.
+ * It calls only util.c.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -159,6 +160,26 @@ fail_quiet:
 	}
 	errno = saved;
 	return -1;
+}
+
+char *
+wf_find_program(const char *prog, const char *path)
+{
+	char *dirs, *save = NULL, *found = NULL;
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0 ? wf_xstrdup(prog) : NULL;
+	dirs = wf_xstrdup(path);
+	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char *p = wf_xasprintf("%s/%s", d, prog);
+
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(dirs);
+	return found;
 }
 
 int

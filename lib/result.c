@@ -10,7 +10,8 @@
  * step request is only ever borrowed.  Nothing here prints but the
  * warnings of a substitution, and nothing runs anything.
  *
- * Layer 3: actions.  It runs only inside wf-step.
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <stdarg.h>
 #include <stdio.h>

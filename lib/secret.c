@@ -15,7 +15,8 @@
  * the characters that depend on the value alone are matched, so
  * "Basic base64(user:token)" is caught too).
  *
- * Layer 0: base.  It calls only util.c.
+ * Layer 0: base.
+ * It calls only util.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -331,6 +332,7 @@ wf_secret_count(void)
 	return (int)nforms;
 }
 
+/* V consumed; returns ownership. */
 jv
 wf_secret_mask_jv(jv v)
 {

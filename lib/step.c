@@ -3,7 +3,12 @@
  * JSON; the action runs; a step result goes out.  Shell commands get the
  * workflow's variables in their environment, never in their text, run in
  * their own process group, and have their output captured to files (with
- * secrets masked) and optionally echoed.
+ * secrets masked) and optionally echoed.  The other actions live one
+ * family to a file (ai.c, ask.c, pr*.c); results are built with
+ * result.c's helpers, and every result is masked before it leaves.
+ *
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -151,10 +156,11 @@ put_env_map(char ***env, size_t *n, jv map, jv req, const char *id)
 /*
  * The environment of a shell step: ours, minus secrets the step did not
  * ask for, plus the workflow's variables (as NAME and WF_VAR_NAME), plus
- * the step's env:, plus WF_RUN_NAME, WF_RUN_DIR and WF_STEP_ID.
+ * the step's env:, plus WF_RUN_NAME, WF_RUN_DIR and WF_STEP_ID.  REQ
+ * borrowed.
  */
 static char **
-step_env(jv req, jv *r)
+step_env(jv req)
 {
 	jv step = wf_jv_get(req, "step"), vars = wf_jv_get(req, "vars"), run = wf_jv_get(req, "run");
 	jv allowed = wf_jv_get(step, "secrets");
@@ -189,7 +195,6 @@ step_env(jv req, jv *r)
 		env_put(&env, &n, "WF_RUN_DIR", wf_jv_str(run, "dir"));
 	if (wf_jv_str(step, "id"))
 		env_put(&env, &n, "WF_STEP_ID", wf_jv_str(step, "id"));
-	(void)r;
 	jv_free(step);
 	jv_free(vars);
 	jv_free(run);
@@ -197,7 +202,7 @@ step_env(jv req, jv *r)
 	return env;
 }
 
-/* The run directory's output file for this step and stream EXT, or NULL outside a run. */
+/* The run directory's output file for this step and stream EXT, or NULL outside a run.  RUN borrowed. */
 static char *
 output_path(jv run, const char *id, const char *ext)
 {
@@ -217,7 +222,8 @@ mask_out(void *ctx, const char *p, size_t n)
 
 /*
  * Run ARGV with the step's environment, capturing output.  On return R
- * holds status, exit_code, output and files; *OUT gets the raw stdout.
+ * holds status, exit_code, output and files; *STDOUT_TEXT gets the raw
+ * stdout.  REQ borrowed; R consumed and returned.
  */
 static jv
 run_captured(jv req, jv r, char *const argv[], char **env, const char *input, size_t inlen,
@@ -380,13 +386,14 @@ no:
 	return NULL;
 }
 
+/* The shell action.  REQ borrowed; R consumed and returned. */
 static jv
 do_shell(jv req, jv r)
 {
 	jv step = wf_jv_get(req, "step");
 	const char *cmd = wf_jv_str(step, "command");
 	char *shell_argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)(cmd ? cmd : ""), NULL };
-	char **env = step_env(req, &r);
+	char **env = step_env(req);
 	char **words = plain_words(cmd ? cmd : "", env);
 	struct wf_buf out = {0};
 	const char *ovar = wf_jv_str(step, "output");
@@ -402,6 +409,7 @@ do_shell(jv req, jv r)
 	return r;
 }
 
+/* The load-variable action.  REQ borrowed; R consumed and returned. */
 static jv
 do_load_variable(jv req, jv r)
 {
@@ -438,6 +446,7 @@ out:
 	return r;
 }
 
+/* The set-variable action.  REQ borrowed; R consumed and returned. */
 static jv
 do_set_variable(jv req, jv r)
 {
@@ -453,7 +462,7 @@ do_set_variable(jv req, jv r)
 	return r;
 }
 
-/* A custom action: wf-action-NAME gets the request on stdin and answers with a result. */
+/* A custom action: wf-action-NAME gets the request on stdin and answers with a result.  REQ borrowed; R consumed and returned. */
 static jv
 do_custom(jv req, jv r, const char *action)
 {
@@ -470,7 +479,7 @@ do_custom(jv req, jv r, const char *action)
 		return r;
 	}
 	char *argv[] = { exe, NULL };
-	char **env = step_env(req, &r);
+	char **env = step_env(req);
 	input = wf_json_dump(req);
 	r = run_captured(req, r, argv, env, input, strlen(input), 0, &out);
 	free(input);
@@ -544,6 +553,7 @@ static jv (*find_action(const char *name))(jv, jv)
 	return NULL;
 }
 
+/* REQ consumed; the caller owns the result. */
 jv
 wf_step_execute(jv req)
 {

@@ -6,7 +6,8 @@
  * answer against a pending question (one typed here or one given later
  * with --answer) lives here too, so both take the same words.
  *
- * Layer 1: formats and channels.  It calls only layer 0 (util.c, proc.c).
+ * Layer 1: formats and channels.
+ * It calls only layer 0 (util.c, json.c, proc.c).
  */
 #include <errno.h>
 #include <fcntl.h>

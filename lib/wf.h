@@ -301,6 +301,12 @@ int wf_pgroup_alive(pid_t pgid, unsigned long long start, const char *boot);
  * then SIGKILL and up to 5 s more.  0 when it is gone, -1 when not.
  */
 int wf_pgroup_stop(pid_t pgid, double grace_s);
+/*
+ * PROG as given when it holds a '/', else the first executable PROG in
+ * the directories of PATH (':'-separated, empty parts skipped); malloc'd,
+ * or NULL when there is none.
+ */
+char *wf_find_program(const char *prog, const char *path);
 /* waitpid, retried on EINTR: 0 or -1. */
 int wf_wait(pid_t pid, int *status);
 /* A wait status as a shell would show it: the exit code, or 128+signal. */
