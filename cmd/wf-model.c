@@ -14,16 +14,6 @@
 
 #include "wf.h"
 
-static volatile int stop;
-static volatile int stop_sig;
-
-static void
-on_signal(int sig)
-{
-	stop = 1;
-	stop_sig = sig;
-}
-
 static void
 usage(FILE *fp)
 {
@@ -65,7 +55,7 @@ finish(int rc)
 {
 	if (wf_fshut(stdout, "standard output"))
 		return WF_EXIT_IO;
-	if (rc == WF_EXIT_INT && stop_sig == SIGTERM)
+	if (rc == WF_EXIT_INT && wf_stop == SIGTERM)
 		return WF_EXIT_TERM;
 	return rc;
 }
@@ -206,7 +196,7 @@ cmd_chat(int argc, char **argv)
 	int c, quiet = 0, text = 0, verbose = 0, fd = -2, rc;
 	long v;
 	char err[512];
-	struct wf_chat_opts o = { -1, &stop };
+	struct wf_chat_opts o = { -1, &wf_stop };
 	jv req, reg, res;
 
 	while ((c = getopt_long(argc, argv, "m:o:s:F:qtvh", lo, NULL)) != -1) {
@@ -317,7 +307,7 @@ cmd_ping(int argc, char **argv)
 {
 	static const struct option lo[] = { { "json", no_argument, NULL, 'j' },
 					    { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
-	struct wf_chat_opts o = { -1, &stop };
+	struct wf_chat_opts o = { -1, &wf_stop };
 	int c, json = 0, rc;
 	jv reg, req, res, opts;
 
@@ -371,7 +361,6 @@ cmd_ping(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
 	struct rlimit nocore = { 0, 0 };
 	const char *verb;
 
@@ -391,12 +380,7 @@ main(int argc, char **argv)
 	}
 	/* A crash must not write a key into a core file. */
 	setrlimit(RLIMIT_CORE, &nocore);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	wf_catch_signals(WF_CATCH_HUP);
 	wf_secret_add_env();
 	argc--, argv++;
 	if (!strcmp(verb, "list"))

@@ -5,7 +5,6 @@
  * and so can shell scripts.  See wf-pr(1).
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,15 +12,6 @@
 #include "wf.h"
 
 #define BODY_MAX ((size_t)1 << 20)
-
-static volatile int stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void
 usage(FILE *fp)
@@ -84,8 +74,18 @@ emit(jv v)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* The command line: the global options, the verb and its options and operand. */
+struct args {
+	const char *dir, *slug, *verb;
+	const char *head, *base, *title, *body, *body_file;
+	const char *state, *marker, *event, *comments_file, *method, *sha;
+	int draft, raw, del, debug;
+	long n;
+};
+
+/* Parse the command line into A: -1 to go on, else the exit status (help, version, a usage error). */
+static int
+parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option gopts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
@@ -101,23 +101,17 @@ main(int argc, char **argv)
 		{ "sha", required_argument, NULL, 'S' }, { "delete-branch", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL, *slug = NULL, *verb;
-	const char *head = NULL, *base = NULL, *title = NULL, *body = NULL, *body_file = NULL;
-	const char *state = "open", *marker = NULL, *event = NULL, *comments_file = NULL;
-	const char *method = "merge", *sha = NULL;
-	int draft = 0, raw = 0, del = 0, debug = 0, c, rc;
-	long n = 0;
-	struct wf_forge f;
-	char err[2048] = "";
-	jv out = jv_null();
-	struct sigaction sa;
+	const char *verb;
+	int c;
 
-	wf_set_progname(argv[0]);
+	memset(a, 0, sizeof *a);
+	a->state = "open";
+	a->method = "merge";
 	while ((c = getopt_long(argc, argv, "+C:R:h", gopts, NULL)) != -1) {
 		switch (c) {
-		case 'C': dir = optarg; break;
-		case 'R': slug = optarg; break;
-		case 'D': debug = 1; break;
+		case 'C': a->dir = optarg; break;
+		case 'R': a->slug = optarg; break;
+		case 'D': a->debug = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("wf-pr " WF_VERSION); return 0;
 		default: usage(stderr); return WF_EXIT_USAGE;
@@ -127,26 +121,26 @@ main(int argc, char **argv)
 		usage(stderr);
 		return WF_EXIT_USAGE;
 	}
-	verb = argv[optind];
+	verb = a->verb = argv[optind];
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: start over, with permutation */
 	while ((c = getopt_long(argc, argv, "h", vopts, NULL)) != -1) {
 		switch (c) {
-		case 'H': head = optarg; break;
-		case 'B': base = optarg; break;
-		case 't': title = optarg; break;
-		case 'b': body = optarg; break;
-		case 'F': body_file = optarg; break;
-		case 'd': draft = 1; break;
-		case 's': state = optarg; break;
-		case 'r': raw = 1; break;
-		case 'm': marker = optarg; break;
-		case 'e': event = optarg; break;
-		case 'c': comments_file = optarg; break;
-		case 'M': method = optarg; break;
-		case 'S': sha = optarg; break;
-		case 'x': del = 1; break;
+		case 'H': a->head = optarg; break;
+		case 'B': a->base = optarg; break;
+		case 't': a->title = optarg; break;
+		case 'b': a->body = optarg; break;
+		case 'F': a->body_file = optarg; break;
+		case 'd': a->draft = 1; break;
+		case 's': a->state = optarg; break;
+		case 'r': a->raw = 1; break;
+		case 'm': a->marker = optarg; break;
+		case 'e': a->event = optarg; break;
+		case 'c': a->comments_file = optarg; break;
+		case 'M': a->method = optarg; break;
+		case 'S': a->sha = optarg; break;
+		case 'x': a->del = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return WF_EXIT_USAGE;
 		}
@@ -161,14 +155,14 @@ main(int argc, char **argv)
 			wf_warn("%s: expected one pull request number", verb);
 			return WF_EXIT_USAGE;
 		}
-		if (pr_number(argv[0], &n) < 0)
+		if (pr_number(argv[0], &a->n) < 0)
 			return WF_EXIT_USAGE;
 	} else if (!strcmp(verb, "find")) {
 		if (argc != 1) {
 			wf_warn("find: expected one branch name");
 			return WF_EXIT_USAGE;
 		}
-		head = argv[0];
+		a->head = argv[0];
 	} else if (!strcmp(verb, "repo") || !strcmp(verb, "list") || !strcmp(verb, "create")) {
 		if (argc != 0) {
 			wf_warn("%s: unexpected argument '%s'", verb, argv[0]);
@@ -178,112 +172,155 @@ main(int argc, char **argv)
 		wf_warn("unknown verb '%s' (see wf-pr --help)", verb);
 		return WF_EXIT_USAGE;
 	}
-	if (body && body_file) {
+	if (a->body && a->body_file) {
 		wf_warn("%s: give --body or --body-file, not both", verb);
 		return WF_EXIT_USAGE;
 	}
-	if (strcmp(state, "open") && strcmp(state, "closed") && strcmp(state, "all")) {
+	if (strcmp(a->state, "open") && strcmp(a->state, "closed") && strcmp(a->state, "all")) {
 		wf_warn("list: --state must be open, closed or all");
 		return WF_EXIT_USAGE;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	wf_secret_add_env();
+	return -1;
+}
 
-	rc = wf_forge_open(&f, dir, slug, strcmp(verb, "repo") != 0, err, sizeof err);
+/* The inline comments of --comments-file FILE into *COMMENTS (owned by the caller): 0, or an exit status after a message. */
+static int
+read_comments(const char *file, jv *comments, char *err, size_t errlen)
+{
+	struct wf_buf b = {0};
+	int rc = 0;
+
+	if (wf_read_file(file, BODY_MAX, &b) < 0) {
+		wf_warn("cannot read '%s':", file);
+		wf_buf_free(&b);
+		return WF_EXIT_NOINPUT;
+	}
+	jv_free(*comments);
+	*comments = wf_json_parse(b.s ? b.s : "", b.len, err, errlen);
+	if (!jv_is_valid(*comments) || jv_get_kind(*comments) != JV_KIND_ARRAY) {
+		wf_warn("%s: expected a JSON array of {path, line, body}%s%s", file,
+			jv_is_valid(*comments) ? "" : ": ", jv_is_valid(*comments) ? "" : err);
+		rc = WF_EXIT_DATA;
+	}
+	wf_buf_free(&b);
+	return rc;
+}
+
+/* The comment and review verbs: 0 with *OUT (owned by the caller), or an exit status. */
+static int
+post(struct wf_forge *f, const struct args *a, jv *out, char *err, size_t errlen)
+{
+	char *text = read_body(a->body, a->body_file);
+	jv comments = jv_array();
+	int rc = 0;
+
+	if (a->body_file && !text) {
+		rc = WF_EXIT_NOINPUT;
+	} else if (!strcmp(a->verb, "comment")) {
+		rc = wf_forge_comment(f, a->n, text, a->marker, out, err, errlen);
+	} else if (!a->event) {
+		wf_warn("review: --event approve|request-changes|comment is required");
+		rc = WF_EXIT_USAGE;
+	} else {
+		if (a->comments_file)
+			rc = read_comments(a->comments_file, &comments, err, errlen);
+		if (!rc) {
+			rc = wf_forge_review(f, a->n, a->event, text, comments, a->marker, out, err, errlen);
+			comments = jv_null();
+		}
+	}
+	jv_free(comments);
+	free(text);
+	return rc;
+}
+
+/*
+ * Run the verb: 0 with *OUT (owned by the caller) to print, or an exit
+ * status.  diff --raw prints the diff itself and sets *PRINTED.
+ */
+static int
+run_verb(struct wf_forge *f, const struct args *a, jv *out, int *printed, char *err, size_t errlen)
+{
+	const char *verb = a->verb;
+	int rc = 0;
+
+	if (!strcmp(verb, "repo")) {
+		*out = jv_object();
+		*out = jv_object_set(*out, jv_string("owner"), jv_string(f->owner));
+		*out = jv_object_set(*out, jv_string("repo"), jv_string(f->repo));
+		*out = jv_object_set(*out, jv_string("api"), jv_string(f->api));
+		*out = jv_object_set(*out, jv_string("remote"), f->remote_url ? jv_string(f->remote_url) : jv_null());
+		*out = jv_object_set(*out, jv_string("token"), jv_bool(f->token != NULL));
+	} else if (!strcmp(verb, "list")) {
+		rc = wf_forge_pr_list(f, a->head, a->state, out, err, errlen);
+	} else if (!strcmp(verb, "find")) {
+		rc = wf_forge_pr_find(f, a->head, out, err, errlen);
+	} else if (!strcmp(verb, "view")) {
+		rc = wf_forge_pr_view(f, a->n, out, err, errlen);
+	} else if (!strcmp(verb, "diff")) {
+		char *diff = NULL;
+
+		rc = wf_forge_pr_diff(f, a->n, &diff, err, errlen);
+		if (!rc && a->raw) {
+			rc = fputs(diff, stdout) == EOF || wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+			*printed = 1;
+		} else if (!rc) {
+			*out = jv_object_set(jv_object_set(jv_object(), jv_string("number"), jv_number((double)a->n)),
+					     jv_string("diff"), jv_string(diff));
+		}
+		free(diff);
+	} else if (!strcmp(verb, "create")) {
+		char *text = read_body(a->body, a->body_file);
+
+		if (!a->head || !a->base || !a->title) {
+			wf_warn("create: --head, --base and --title are required");
+			rc = WF_EXIT_USAGE;
+		} else if (a->body_file && !text) {
+			rc = WF_EXIT_NOINPUT;
+		} else {
+			rc = wf_forge_pr_create(f, a->base, a->head, a->title, text, a->draft, out, err, errlen);
+		}
+		free(text);
+	} else if (!strcmp(verb, "comment") || !strcmp(verb, "review")) {
+		rc = post(f, a, out, err, errlen);
+	} else if (!strcmp(verb, "comments")) {
+		rc = wf_forge_comments(f, a->n, out, err, errlen);
+	} else if (!strcmp(verb, "reviews")) {
+		rc = wf_forge_reviews(f, a->n, out, err, errlen);
+	} else if (!strcmp(verb, "merge")) {
+		rc = wf_forge_merge(f, a->n, a->method, a->sha, a->del, out, err, errlen);
+	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a;
+	struct wf_forge f;
+	char err[2048] = "";
+	jv out = jv_null();
+	int rc, printed = 0;
+
+	wf_set_progname(argv[0]);
+	if ((rc = parse_args(argc, argv, &a)) >= 0)
+		return rc;
+	wf_catch_signals(0);	/* INT and TERM: a hangup ends wf-pr at once */
+	wf_secret_add_env();
+	rc = wf_forge_open(&f, a.dir, a.slug, strcmp(a.verb, "repo") != 0, err, sizeof err);
 	if (rc) {
 		wf_warn("%s", err);
 		wf_forge_close(&f);
 		return rc;
 	}
-	f.stop = &stop;
-	f.debug = debug;
-	if (!strcmp(verb, "repo")) {
-		out = jv_object();
-		out = jv_object_set(out, jv_string("owner"), jv_string(f.owner));
-		out = jv_object_set(out, jv_string("repo"), jv_string(f.repo));
-		out = jv_object_set(out, jv_string("api"), jv_string(f.api));
-		out = jv_object_set(out, jv_string("remote"), f.remote_url ? jv_string(f.remote_url) : jv_null());
-		out = jv_object_set(out, jv_string("token"), jv_bool(f.token != NULL));
-	} else if (!strcmp(verb, "list")) {
-		rc = wf_forge_pr_list(&f, head, state, &out, err, sizeof err);
-	} else if (!strcmp(verb, "find")) {
-		rc = wf_forge_pr_find(&f, head, &out, err, sizeof err);
-	} else if (!strcmp(verb, "view")) {
-		rc = wf_forge_pr_view(&f, n, &out, err, sizeof err);
-	} else if (!strcmp(verb, "diff")) {
-		char *diff = NULL;
-
-		rc = wf_forge_pr_diff(&f, n, &diff, err, sizeof err);
-		if (!rc && raw) {
-			rc = fputs(diff, stdout) == EOF || wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
-			free(diff);
-			wf_forge_close(&f);
-			return rc;
-		}
-		if (!rc)
-			out = jv_object_set(jv_object_set(jv_object(), jv_string("number"), jv_number((double)n)),
-					    jv_string("diff"), jv_string(diff));
-		free(diff);
-	} else if (!strcmp(verb, "create")) {
-		char *text = read_body(body, body_file);
-
-		if (!head || !base || !title) {
-			wf_warn("create: --head, --base and --title are required");
-			rc = WF_EXIT_USAGE;
-		} else if (body_file && !text) {
-			rc = WF_EXIT_NOINPUT;
-		} else {
-			rc = wf_forge_pr_create(&f, base, head, title, text, draft, &out, err, sizeof err);
-		}
-		free(text);
-	} else if (!strcmp(verb, "comment") || !strcmp(verb, "review")) {
-		char *text = read_body(body, body_file);
-		jv comments = jv_array();
-
-		if (body_file && !text) {
-			rc = WF_EXIT_NOINPUT;
-		} else if (!strcmp(verb, "comment")) {
-			rc = wf_forge_comment(&f, n, text, marker, &out, err, sizeof err);
-		} else if (!event) {
-			wf_warn("review: --event approve|request-changes|comment is required");
-			rc = WF_EXIT_USAGE;
-		} else {
-			if (comments_file) {
-				struct wf_buf b = {0};
-
-				if (wf_read_file(comments_file, BODY_MAX, &b) < 0) {
-					wf_warn("cannot read '%s':", comments_file);
-					rc = WF_EXIT_NOINPUT;
-				} else {
-					jv_free(comments);
-					comments = wf_json_parse(b.s ? b.s : "", b.len, err, sizeof err);
-					if (!jv_is_valid(comments) || jv_get_kind(comments) != JV_KIND_ARRAY) {
-						wf_warn("%s: expected a JSON array of {path, line, body}%s%s", comments_file,
-							jv_is_valid(comments) ? "" : ": ", jv_is_valid(comments) ? "" : err);
-						rc = WF_EXIT_DATA;
-					}
-				}
-				wf_buf_free(&b);
-			}
-			if (!rc) {
-				rc = wf_forge_review(&f, n, event, text, comments, marker, &out, err, sizeof err);
-				comments = jv_null();
-			}
-		}
-		jv_free(comments);
-		free(text);
-	} else if (!strcmp(verb, "comments")) {
-		rc = wf_forge_comments(&f, n, &out, err, sizeof err);
-	} else if (!strcmp(verb, "reviews")) {
-		rc = wf_forge_reviews(&f, n, &out, err, sizeof err);
-	} else if (!strcmp(verb, "merge")) {
-		rc = wf_forge_merge(&f, n, method, sha, del, &out, err, sizeof err);
-	}
+	f.stop = &wf_stop;
+	f.debug = a.debug;
+	rc = run_verb(&f, &a, &out, &printed, err, sizeof err);
 	wf_forge_close(&f);
+	if (printed) {
+		jv_free(out);
+		return rc;
+	}
 	if (rc) {
 		jv_free(out);
 		if (*err)

@@ -12,13 +12,6 @@
 
 #include "wf.h"
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	wf_step_stop = 1;
-}
-
 /*
  * In --serve, each process group a step starts is told to wf-run on a
  * line of its own before the result, so that it is journaled while it
@@ -55,14 +48,11 @@ serve(void)
 			if (!jv_is_valid(req) || wf_step_request_check(req, err, sizeof err)) {
 				/* Refused before anything runs, like wf-step without --serve. */
 				jv_free(req);
-				res = jv_object_set(jv_object(), jv_string("status"), jv_string("failed"));
-				res = jv_object_set(res, jv_string("exit_code"), jv_number(WF_EXIT_DATA));
-				res = jv_object_set(res, jv_string("error"),
-						    jv_string_fmt("not a step request: %s", err));
+				res = wf_result_fail(jv_object(), WF_EXIT_DATA, "not a step request: %s", err);
 			} else {
 				res = wf_step_execute(req);
 			}
-			wf_step_stop = 0;
+			wf_stop = 0;
 			if (wf_json_print(stdout, res) < 0 || fflush(stdout) == EOF)
 				break;
 			continue;
@@ -81,7 +71,6 @@ serve(void)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa;
 	char err[1024];
 	jv req, res;
 	const char *status;
@@ -103,12 +92,7 @@ main(int argc, char **argv)
 		return WF_EXIT_USAGE;
 	}
 	/* Stop the command cleanly on Ctrl-C, SIGTERM, or the driver dying. */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	wf_catch_signals(WF_CATCH_HUP);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	/* fd 3, when given, is the run's lock: keep it only for as long as we live. */
 	if (fcntl(3, F_GETFD) >= 0)
@@ -117,7 +101,7 @@ main(int argc, char **argv)
 		return serve();
 	req = wf_json_read_fd(0, (size_t)64 << 20, err, sizeof err);
 	if (!jv_is_valid(req)) {
-		if (wf_step_stop)
+		if (wf_stop)
 			return WF_EXIT_INT;	/* the driver died before sending anything */
 		wf_warn("standard input: not a step request: %s", err);
 		return WF_EXIT_DATA;

@@ -3,6 +3,9 @@
  * model calls (ai-prompt, switch-model).  Every call goes through a
  * `wf-model` child, the only program that links libcurl and sees API
  * keys; this file only builds requests and reads results.
+ *
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +25,7 @@ model_exe(void)
 	return wf_sibling_exe("wf-model");
 }
 
-/* A model given as a name or as a resolved object: its name, or NULL. */
+/* A model given as a name or as a resolved object (M borrowed): its name, borrowed from M, or NULL. */
 static const char *
 model_name(jv m)
 {
@@ -33,14 +36,14 @@ model_name(jv m)
 	return NULL;
 }
 
-/* Run `wf-model ARGS...` with INPUT on stdin; the parsed stdout, and the exit code. */
+/* Run `wf-model ARGS...` with INPUT on stdin; the parsed stdout (owned by the caller; invalid on failure), and the exit code. */
 static jv
 run_model(char *const args[], const char *input, int *code, char *err, size_t errlen)
 {
 	char *exe = model_exe();
 	char *argv[8];
 	struct wf_buf out = {0};
-	struct wf_io_opts io = { .pgrp = 1, .stop = &wf_step_stop, .sink = wf_sink_to_buf, .ctx = &out };
+	struct wf_io_opts io = { .pgrp = 1, .stop = &wf_stop, .sink = wf_sink_to_buf, .ctx = &out };
 	struct wf_child c;
 	int status = 0, k = 0;
 	jv res;
@@ -79,6 +82,7 @@ run_model(char *const args[], const char *input, int *code, char *err, size_t er
 	return res;
 }
 
+/* REQ borrowed; the caller owns the result. */
 jv
 wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	   int with_transcript, char *err, size_t errlen, int *code)
@@ -107,8 +111,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 			}
 		jv_free(t);
 	}
-	msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")),
-						   jv_string("content"), jv_string(prompt)));
+	msgs = jv_array_append(msgs, wf_chat_message("user", prompt));
 	creq = jv_object_set(creq, jv_string("messages"), msgs);
 	creq = jv_object_set(creq, jv_string("stream"), jv_bool(!wf_jv_bool(run, "quiet", 0)));
 	{
@@ -130,55 +133,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	return res;
 }
 
-/* The usage record a step result carries, from a wf-model result (borrowed). */
-static jv
-usage_of(jv res)
-{
-	jv u = wf_jv_get(res, "usage"), out = jv_object(), cost = wf_jv_get(res, "cost");
-	jv m = wf_jv_get(res, "model");
-
-	out = jv_object_set(out, jv_string("model"), jv_string(model_name(m) ? model_name(m) : "unknown"));
-	out = jv_object_set(out, jv_string("input_tokens"), jv_number(wf_jv_num(u, "input_tokens", 0)));
-	out = jv_object_set(out, jv_string("output_tokens"), jv_number(wf_jv_num(u, "output_tokens", 0)));
-	out = jv_object_set(out, jv_string("cached_tokens"), jv_number(wf_jv_num(u, "cached_tokens", 0)));
-	out = jv_object_set(out, jv_string("usd"), wf_jv_get(cost, "usd"));
-	jv_free(u);
-	jv_free(cost);
-	jv_free(m);
-	return out;
-}
-
-static jv
-fail(jv r, int code, const char *msg)
-{
-	r = jv_object_set(r, jv_string("status"), jv_string("failed"));
-	r = jv_object_set(r, jv_string("exit_code"), jv_number(code));
-	return jv_object_set(r, jv_string("error"), jv_string(msg));
-}
-
-/* Substitute the step's text field KEY; NULL if absent; *BAD on a strict-mode error. */
-static char *
-text_field(jv req, const char *key, int *bad, char *err, size_t errlen)
-{
-	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
-	const char *t = wf_jv_str(step, key);
-	struct wf_diag warn = {0};
-	char *out = NULL;
-
-	if (t) {
-		out = wf_subst(t, req, wf_jv_bool(run, "strict", 0), &warn, err, errlen);
-		for (size_t i = 0; i < warn.n; i++)
-			wf_warn("step '%s': %s", wf_jv_str(step, "id"), warn.msgs[i]);
-		if (!out)
-			*bad = 1;
-	}
-	wf_diag_free(&warn);
-	jv_free(step);
-	jv_free(run);
-	return out;
-}
-
-/* Save the answer as steps/SEQ-ID.answer in the run directory. */
+/* Save the answer as steps/SEQ-ID.answer in the run directory.  REQ borrowed. */
 static void
 save_answer(jv req, const char *text)
 {
@@ -200,14 +155,15 @@ save_answer(jv req, const char *text)
 	jv_free(step);
 }
 
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_ai_prompt(jv req, jv r)
 {
 	char err[1024];
 	int bad = 0, code = 0;
-	char *prompt = text_field(req, "prompt", &bad, err, sizeof err);
-	char *system = bad ? NULL : text_field(req, "system", &bad, err, sizeof err);
-	char *model = bad ? NULL : text_field(req, "model", &bad, err, sizeof err);
+	char *prompt = wf_step_text(req, "prompt", &bad, err, sizeof err);
+	char *system = bad ? NULL : wf_step_text(req, "system", &bad, err, sizeof err);
+	char *model = bad ? NULL : wf_step_text(req, "model", &bad, err, sizeof err);
 	jv step = wf_jv_get(req, "step");
 	const char *format = wf_jv_str(step, "format"), *ctx = wf_jv_str(step, "context");
 	int json = format && !strcmp(format, "json");
@@ -216,7 +172,7 @@ wf_action_ai_prompt(jv req, jv r)
 	char *text = NULL;
 
 	if (bad) {
-		r = fail(r, 1, err);
+		r = wf_result_fail(r, 1, "%s", err);
 		goto out;
 	}
 	if (json) {
@@ -227,7 +183,7 @@ wf_action_ai_prompt(jv req, jv r)
 	}
 	res = wf_ai_chat(req, model, system, prompt, with_t, err, sizeof err, &code);
 	if (!jv_is_valid(res)) {
-		r = fail(r, code ? code : 1, err);
+		r = wf_result_fail(r, code ? code : 1, "%s", err);
 		goto out;
 	}
 	text = wf_xstrdup(wf_jv_str(res, "text") ? wf_jv_str(res, "text") : "");
@@ -251,10 +207,7 @@ wf_action_ai_prompt(jv req, jv r)
 				res = res2;
 			}
 			if (!jv_is_valid(parsed)) {
-				char msg[700];
-
-				snprintf(msg, sizeof msg, "the model did not answer with JSON, even when asked again: %s", perr);
-				r = fail(r, 1, msg);
+				r = wf_result_fail(r, 1, "the model did not answer with JSON, even when asked again: %s", perr);
 				jv_free(parsed);
 				goto out;
 			}
@@ -265,22 +218,12 @@ wf_action_ai_prompt(jv req, jv r)
 	}
 	save_answer(req, text);
 	r = jv_object_set(r, jv_string("output"), jv_string(text));
-	if (wf_jv_str(step, "output")) {
-		jv vars = jv_object_set(jv_object(), jv_string(wf_jv_str(step, "output")), jv_string(text));
-		r = jv_object_set(r, jv_string("vars"), vars);
-	}
-	r = jv_object_set(r, jv_string("usage"), usage_of(res));
-	{
-		jv msgs = jv_array();
-
-		msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")),
-							   jv_string("content"), jv_string(prompt)));
-		msgs = jv_array_append(msgs, jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("assistant")),
-							   jv_string("content"), jv_string(text)));
-		r = jv_object_set(r, jv_string("messages"), msgs);
-		if (!with_t)
-			r = jv_object_set(r, jv_string("transcript_reset"), jv_true());
-	}
+	if (wf_jv_str(step, "output"))
+		r = wf_result_set_var(r, wf_jv_str(step, "output"), jv_string(text));
+	r = jv_object_set(r, jv_string("usage"), wf_usage_add(jv_null(), res));
+	r = wf_result_exchange(r, prompt, text);
+	if (!with_t)
+		r = jv_object_set(r, jv_string("transcript_reset"), jv_true());
 out:
 	jv_free(res);
 	jv_free(step);
@@ -292,19 +235,20 @@ out:
 	return r;
 }
 
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_switch_model(jv req, jv r)
 {
 	char err[1024];
 	int bad = 0, code = 0;
-	char *name = text_field(req, "model", &bad, err, sizeof err);
+	char *name = wf_step_text(req, "model", &bad, err, sizeof err);
 	jv orig = wf_jv_get(req, "original_model");
 	char *args[6];
 	int k = 0;
 	jv res;
 
 	if (bad || !name || !*name) {
-		r = fail(r, bad ? 1 : WF_EXIT_CONFIG, bad ? err : "switch-model: the model name is empty");
+		r = wf_result_fail(r, bad ? 1 : WF_EXIT_CONFIG, "%s", bad ? err : "switch-model: the model name is empty");
 		goto out;
 	}
 	args[k++] = (char *)"resolve";
@@ -316,7 +260,7 @@ wf_action_switch_model(jv req, jv r)
 	args[k] = NULL;
 	res = run_model(args, NULL, &code, err, sizeof err);
 	if (!jv_is_valid(res)) {
-		r = fail(r, code ? code : 1, err);
+		r = wf_result_fail(r, code ? code : 1, "%s", err);
 		goto out;
 	}
 	r = jv_object_set(r, jv_string("output"), jv_string_fmt("%s (%s:%s)",

@@ -3,80 +3,16 @@
  * terminal (/dev/tty, so it works with stdout piped), or, with nobody
  * there, returns "waiting" with the question so the run pauses and
  * `wf resume --answer` can answer it later; never blocking, never guessing.
+ * The terminal itself (asking, checking an answer) is tty.c's.
+ *
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include "wf.h"
-
-int
-wf_tty_usable(void)
-{
-	int fd;
-
-	if (!isatty(0))
-		return 0;
-	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return 1;
-}
-
-char *
-wf_tty_ask(const char *prompt, double timeout, int *timed_out)
-{
-	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	struct wf_buf line = {0};
-	double deadline = timeout > 0 ? wf_now_ms() + timeout * 1000 : 0;
-
-	*timed_out = 0;
-	if (fd < 0)
-		return NULL;
-	wf_write_all(fd, prompt, strlen(prompt));
-	for (;;) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		int wait = -1, r;
-		char c;
-
-		if (deadline) {
-			double left = deadline - wf_now_ms();
-
-			if (left <= 0) {
-				*timed_out = 1;
-				wf_write_all(fd, "\n", 1);
-				break;
-			}
-			wait = (int)left;
-		}
-		if (wf_step_stop)
-			break;
-		r = poll(&pf, 1, wait < 0 || wait > 200 ? 200 : wait);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r <= 0)
-			continue;
-		ssize_t n = read(fd, &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (c == '\n' || c == '\r') {
-			close(fd);
-			return wf_buf_detach(&line);
-		}
-		wf_buf_addch(&line, c);
-	}
-	close(fd);
-	wf_buf_free(&line);
-	return NULL;
-}
 
 /* Trim spaces at both ends of S in place. */
 static char *
@@ -92,67 +28,7 @@ trim(char *s)
 	return s;
 }
 
-int
-wf_answer_check(jv pending, const char *answer, jv *value, char *err, size_t n)
-{
-	const char *kind = wf_jv_str(pending, "type");
-	const char *what = wf_jv_str(pending, "kind");
-
-	if (what && !strcmp(what, "consent")) {
-		if (!strcasecmp(answer, "y") || !strcasecmp(answer, "yes"))
-			*value = jv_string("yes");
-		else if (!strcasecmp(answer, "n") || !strcasecmp(answer, "no"))
-			*value = jv_string("no");
-		else if (!strcasecmp(answer, "a") || !strcasecmp(answer, "always"))
-			*value = jv_string("always");
-		else {
-			snprintf(err, n, "'%s' is not an answer to a consent question: use yes, no or always", answer);
-			return -1;
-		}
-		return 0;
-	}
-	if (!kind || !strcmp(kind, "confirm")) {
-		if (!strcasecmp(answer, "y") || !strcasecmp(answer, "yes") || !strcasecmp(answer, "true"))
-			*value = jv_true();
-		else if (!strcasecmp(answer, "n") || !strcasecmp(answer, "no") || !strcasecmp(answer, "false"))
-			*value = jv_false();
-		else {
-			snprintf(err, n, "'%s' is not an answer to a yes/no question: use yes or no", answer);
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(kind, "choice")) {
-		jv opts = wf_jv_get(pending, "options");
-		int found = 0, count = jv_get_kind(opts) == JV_KIND_ARRAY ? jv_array_length(jv_copy(opts)) : 0;
-		long idx;
-		struct wf_buf list = {0};
-
-		for (int i = 0; i < count && !found; i++) {
-			jv o = jv_array_get(jv_copy(opts), i);
-
-			if (!strcmp(jv_string_value(o), answer)) {
-				*value = jv_copy(o);
-				found = 1;
-			}
-			wf_buf_printf(&list, "%s'%s'", i ? ", " : "", jv_string_value(o));
-			jv_free(o);
-		}
-		if (!found && wf_parse_long(answer, 1, count, &idx) == 0) {
-			*value = jv_array_get(jv_copy(opts), (int)idx - 1);
-			found = 1;
-		}
-		if (!found)
-			snprintf(err, n, "'%s' is not one of the options: %s", answer, list.s ? list.s : "");
-		wf_buf_free(&list);
-		jv_free(opts);
-		return found ? 0 : -1;
-	}
-	*value = jv_string(answer);
-	return 0;
-}
-
-/* The question a step asks, as stored in the run while it waits. */
+/* The question a step asks, as stored in the run while it waits.  STEP borrowed; the caller owns the question. */
 static jv
 question(jv step, const char *message)
 {
@@ -166,6 +42,7 @@ question(jv step, const char *message)
 	return jv_object_set(q, jv_string("default"), wf_jv_get(step, "default"));
 }
 
+/* R answered with VALUE (consumed) given BY someone or something; STEP borrowed; returns ownership of R. */
 static jv
 answered(jv r, jv step, jv value, const char *by, const char *message)
 {
@@ -173,10 +50,8 @@ answered(jv r, jv step, jv value, const char *by, const char *message)
 	char *text = wf_jv_text(value);
 	jv ans = jv_object();
 
-	if (var) {
-		jv vars = jv_object_set(jv_object(), jv_string(var), jv_copy(value));
-		r = jv_object_set(r, jv_string("vars"), vars);
-	}
+	if (var)
+		r = wf_result_set_var(r, var, jv_copy(value));
 	if (jv_get_kind(value) == JV_KIND_TRUE || jv_get_kind(value) == JV_KIND_FALSE)
 		r = jv_object_set(r, jv_string("approved"), jv_copy(value));
 	ans = jv_object_set(ans, jv_string("question"), jv_string(message));
@@ -188,6 +63,101 @@ answered(jv r, jv step, jv value, const char *by, const char *message)
 	return r;
 }
 
+/* R answered with the step's default DEF (as the question takes it, else as text); STEP, PENDING, DEF borrowed; returns ownership of R. */
+static jv
+answered_default(jv r, jv step, jv pending, jv def, const char *by, const char *message)
+{
+	char *d = wf_jv_text(def), err[512];
+	jv value;
+
+	if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
+		value = jv_string(d);
+	r = answered(r, step, value, by, message);
+	free(d);
+	return r;
+}
+
+/* What the terminal shows: the step, the message, the options and the default.  STEP and DEF borrowed; malloc'd. */
+static char *
+prompt_text(jv step, const char *kind, const char *message, jv def)
+{
+	struct wf_buf p = {0};
+
+	wf_buf_printf(&p, "\n-- %s (interactive)%s%s\n%s", wf_jv_str(step, "id"),
+		      wf_jv_str(step, "description") ? ": " : "",
+		      wf_jv_str(step, "description") ? wf_jv_str(step, "description") : "", message);
+	if (!strcmp(kind, "choice")) {
+		jv opts = wf_jv_get(step, "options");
+
+		jv_array_foreach(opts, i, o) {
+			wf_buf_printf(&p, "\n  %d) %s", i + 1, jv_string_value(o));
+			jv_free(o);
+		}
+		jv_free(opts);
+	}
+	if (!strcmp(kind, "confirm"))
+		wf_buf_addstr(&p, " [y/n]");
+	if (jv_get_kind(def) != JV_KIND_NULL) {
+		char *d = wf_jv_text(def);
+		wf_buf_printf(&p, " (default: %s)", d);
+		free(d);
+	}
+	wf_buf_addstr(&p, " (p pauses): ");
+	return wf_buf_detach(&p);
+}
+
+/*
+ * At a terminal: ask until the answer is one we can take; "p" pauses, no
+ * answer at all waits.  R consumed; STEP, PENDING, DEF borrowed; returns
+ * ownership of R.
+ */
+static jv
+ask_at_terminal(jv r, jv step, jv pending, jv def, const char *kind, const char *message)
+{
+	char *prompt = prompt_text(step, kind, message, def), err[512];
+
+	for (;;) {
+		char *line, *a;
+		int timed_out = 0;
+		jv value;
+
+		line = wf_tty_ask(prompt, wf_jv_num(step, "timeout", 0), &timed_out);
+		if (!line && timed_out && jv_get_kind(def) != JV_KIND_NULL) {
+			r = answered_default(r, step, pending, def, "timeout", message);
+			break;
+		}
+		if (!line) {
+			/* No answer (end of input, a signal, a timeout with no default): wait instead. */
+			r = wf_result_waiting(r, jv_copy(pending));
+			if (wf_stop)
+				r = jv_object_set(r, jv_string("interrupted"), jv_true());
+			break;
+		}
+		a = trim(line);
+		if (!strcmp(a, "p")) {
+			free(line);
+			r = wf_result_waiting(r, jv_copy(pending));
+			r = jv_object_set(r, jv_string("paused_by"), jv_string("terminal"));
+			break;
+		}
+		if (!*a && jv_get_kind(def) != JV_KIND_NULL) {
+			r = answered_default(r, step, pending, def, "terminal", message);
+			free(line);
+			break;
+		}
+		if (*a && wf_answer_check(pending, a, &value, err, sizeof err) == 0) {
+			r = answered(r, step, value, "terminal", message);
+			free(line);
+			break;
+		}
+		wf_tty_say(*a ? err : "please answer");
+		free(line);
+	}
+	free(prompt);
+	return r;
+}
+
+/* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_interactive(jv req, jv r)
 {
@@ -206,125 +176,26 @@ wf_action_interactive(jv req, jv r)
 	if (!kind)
 		kind = "confirm";
 	pending = question(step, message);
-	/* An answer given with wf resume --answer. */
 	if (jv_get_kind(given) == JV_KIND_STRING) {
+		/* An answer given with wf resume --answer. */
 		jv value;
 
-		if (wf_answer_check(pending, jv_string_value(given), &value, err, sizeof err) < 0) {
-			r = jv_object_set(r, jv_string("status"), jv_string("failed"));
-			r = jv_object_set(r, jv_string("exit_code"), jv_number(WF_EXIT_DATA));
-			r = jv_object_set(r, jv_string("error"), jv_string(err));
-		} else {
+		if (wf_answer_check(pending, jv_string_value(given), &value, err, sizeof err) < 0)
+			r = wf_result_fail(r, WF_EXIT_DATA, "%s", err);
+		else
 			r = answered(r, step, value, "--answer", message);
-		}
-		goto out;
+	} else if (!wf_jv_bool(run, "interactive", 1)) {
+		/* Never to ask: the default. */
+		if (jv_get_kind(def) == JV_KIND_NULL)
+			r = wf_result_fail(r, 1, "the workflow says interactive: false and this question has no default");
+		else
+			r = answered_default(r, step, pending, def, "default", message);
+	} else if (!wf_jv_bool(run, "tty", 0)) {
+		/* Nobody to ask: wait for an answer. */
+		r = wf_result_waiting(r, jv_copy(pending));
+	} else {
+		r = ask_at_terminal(r, step, pending, def, kind, message);
 	}
-	/* Nobody to ask: a default when the workflow says never to ask, else wait. */
-	if (!wf_jv_bool(run, "interactive", 1) || !wf_jv_bool(run, "tty", 0)) {
-		if (!wf_jv_bool(run, "interactive", 1)) {
-			jv value;
-
-			if (jv_get_kind(def) == JV_KIND_NULL) {
-				r = jv_object_set(r, jv_string("status"), jv_string("failed"));
-				r = jv_object_set(r, jv_string("exit_code"), jv_number(1));
-				r = jv_object_set(r, jv_string("error"),
-						  jv_string("the workflow says interactive: false and this question has no default"));
-			} else {
-				char *d = wf_jv_text(def);
-
-				if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
-					value = jv_string(d);
-				r = answered(r, step, value, "default", message);
-				free(d);
-			}
-			goto out;
-		}
-		r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
-		r = jv_object_set(r, jv_string("pending"), jv_copy(pending));
-		goto out;
-	}
-	/* At a terminal: ask until the answer is one we can take. */
-	for (;;) {
-		struct wf_buf p = {0};
-		char *line, *a;
-		int timed_out = 0;
-		jv value;
-
-		wf_buf_printf(&p, "\n-- %s (interactive)%s%s\n%s", wf_jv_str(step, "id"),
-			      wf_jv_str(step, "description") ? ": " : "",
-			      wf_jv_str(step, "description") ? wf_jv_str(step, "description") : "", message);
-		if (!strcmp(kind, "choice")) {
-			jv opts = wf_jv_get(step, "options");
-
-			jv_array_foreach(opts, i, o) {
-				wf_buf_printf(&p, "\n  %d) %s", i + 1, jv_string_value(o));
-				jv_free(o);
-			}
-			jv_free(opts);
-		}
-		if (!strcmp(kind, "confirm"))
-			wf_buf_addstr(&p, " [y/n]");
-		if (jv_get_kind(def) != JV_KIND_NULL) {
-			char *d = wf_jv_text(def);
-			wf_buf_printf(&p, " (default: %s)", d);
-			free(d);
-		}
-		wf_buf_addstr(&p, " (p pauses): ");
-		line = wf_tty_ask(p.s, wf_jv_num(step, "timeout", 0), &timed_out);
-		wf_buf_free(&p);
-		if (!line && timed_out && jv_get_kind(def) != JV_KIND_NULL) {
-			char *d = wf_jv_text(def);
-
-			if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
-				value = jv_string(d);
-			r = answered(r, step, value, "timeout", message);
-			free(d);
-			break;
-		}
-		if (!line) {
-			/* No answer (end of input, a signal, a timeout with no default): wait instead. */
-			r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
-			r = jv_object_set(r, jv_string("pending"), jv_copy(pending));
-			if (wf_step_stop)
-				r = jv_object_set(r, jv_string("interrupted"), jv_true());
-			break;
-		}
-		a = trim(line);
-		if (!strcmp(a, "p")) {
-			free(line);
-			r = jv_object_set(r, jv_string("status"), jv_string("waiting"));
-			r = jv_object_set(r, jv_string("pending"), jv_copy(pending));
-			r = jv_object_set(r, jv_string("paused_by"), jv_string("terminal"));
-			break;
-		}
-		if (!*a && jv_get_kind(def) != JV_KIND_NULL) {
-			char *d = wf_jv_text(def);
-
-			if (wf_answer_check(pending, d, &value, err, sizeof err) < 0)
-				value = jv_string(d);
-			r = answered(r, step, value, "terminal", message);
-			free(d);
-			free(line);
-			break;
-		}
-		if (*a && wf_answer_check(pending, a, &value, err, sizeof err) == 0) {
-			r = answered(r, step, value, "terminal", message);
-			free(line);
-			break;
-		}
-		{
-			int fd = open("/dev/tty", O_WRONLY | O_CLOEXEC | O_NOCTTY);
-
-			if (fd >= 0) {
-				char *msg = wf_xasprintf("%s\n", *a ? err : "please answer");
-				wf_write_all(fd, msg, strlen(msg));
-				free(msg);
-				close(fd);
-			}
-		}
-		free(line);
-	}
-out:
 	free(message);
 	jv_free(pending);
 	jv_free(given);

@@ -39,8 +39,6 @@ struct driver {
 
 /* ---- run.c: the driver ---- */
 
-/* The signal that asked the run to stop, or 0. */
-int wf_driver_signal(void);
 /* Journal EV (consumed); with --json also print it.  0 or 74. */
 int wf_driver_journal(struct driver *d, jv ev, int durable);
 /* Step I of the workflow; the caller owns it. */

@@ -6,6 +6,9 @@
  * none can be read as an option.  git gets no terminal prompts, C
  * messages (we read some of them), no editor, a timeout, and our
  * environment minus the secrets that are not git's business.
+ *
+ * Layer 1: formats and channels.
+ * It calls only layer 0 (util.c, proc.c, secret.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,8 +18,6 @@
 
 #include "wf.h"
 
-extern char **environ;
-
 volatile int *wf_git_stop;
 
 /* The git program: $WF_GIT, else the first "git" on PATH.  Malloc'd, or NULL. */
@@ -25,23 +26,10 @@ git_path(void)
 {
 	const char *env = getenv("WF_GIT");
 	const char *path = getenv("PATH");
-	char *dirs, *save = NULL, *found = NULL;
 
 	if (env && *env)
 		return access(env, X_OK) == 0 ? wf_xstrdup(env) : NULL;
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	dirs = wf_xstrdup(path);
-	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		char *c = wf_xasprintf("%s/git", *d ? d : ".");
-
-		if (access(c, X_OK) == 0)
-			found = c;
-		else
-			free(c);
-	}
-	free(dirs);
-	return found;
+	return wf_find_program("git", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
 }
 
 /*
@@ -54,40 +42,18 @@ git_env(void)
 {
 	static const char *const add[] = { "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_EDITOR=:",
 					   "GIT_MERGE_AUTOEDIT=no", "GIT_PAGER=cat", NULL };
-	size_t n = 0, cap = 16;
-	char **env = wf_xmalloc(cap * sizeof *env);
+	static const char *const drop[] = { "GIT_TERMINAL_PROMPT", "LC_ALL", "GIT_EDITOR",
+					    "GIT_MERGE_AUTOEDIT", "GIT_PAGER", "LANGUAGE", NULL };
+	jv keep = jv_array_append(jv_array_append(jv_array(), jv_string("GH_TOKEN")), jv_string("GITHUB_TOKEN"));
+	char **env = wf_env_without_secrets(keep, drop);
+	size_t n = 0;
 
-	for (char **e = environ; *e; e++) {
-		char *eq = strchr(*e, '=');
-		char name[256];
-		int skip = 0;
-
-		if (!eq || (size_t)(eq - *e) >= sizeof name)
-			continue;
-		memcpy(name, *e, (size_t)(eq - *e));
-		name[eq - *e] = '\0';
-		if (wf_secret_name(name) && strcmp(name, "GH_TOKEN") && strcmp(name, "GITHUB_TOKEN"))
-			skip = 1;
-		for (int i = 0; add[i] && !skip; i++)
-			if (!strncmp(add[i], *e, (size_t)(eq - *e) + 1))
-				skip = 1;
-		if (!strcmp(name, "LANGUAGE"))
-			skip = 1;
-		if (skip)
-			continue;
-		if (n + 8 >= cap) {
-			cap *= 2;
-			env = wf_xrealloc(env, cap * sizeof *env);
-		}
-		env[n++] = wf_xstrdup(*e);
-	}
-	for (int i = 0; add[i]; i++) {
-		if (n + 2 >= cap) {
-			cap *= 2;
-			env = wf_xrealloc(env, cap * sizeof *env);
-		}
+	jv_free(keep);
+	while (env[n])
+		n++;
+	env = wf_xrealloc(env, (n + 6) * sizeof *env);
+	for (int i = 0; add[i]; i++)
 		env[n++] = wf_xstrdup(add[i]);
-	}
 	env[n] = NULL;
 	return env;
 }

@@ -3,6 +3,13 @@
  * their output, and stopping them (and everything they started) on a
  * timeout or a signal.  Every child that runs a user's command gets its
  * own process group so that one kill(-pgid) reaches the whole tree.
+ *
+ * It also holds the one stop flag of a program and the one place its
+ * handlers are installed: a signal only sets wf_stop, and the long waits
+ * (a child here, an HTTP transfer, a question at the terminal) watch it.
+ *
+ * Layer 0: base.
+ * It calls only util.c.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -20,6 +27,28 @@
 #include "wf.h"
 
 void (*wf_spawn_group_hook)(pid_t pgid);
+
+volatile int wf_stop;
+
+static void
+on_stop_signal(int sig)
+{
+	wf_stop = sig;
+}
+
+void
+wf_catch_signals(int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (flags & WF_CATCH_HUP)
+		sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
 
 int
 wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
@@ -131,6 +160,26 @@ fail_quiet:
 	}
 	errno = saved;
 	return -1;
+}
+
+char *
+wf_find_program(const char *prog, const char *path)
+{
+	char *dirs, *save = NULL, *found = NULL;
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0 ? wf_xstrdup(prog) : NULL;
+	dirs = wf_xstrdup(path);
+	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char *p = wf_xasprintf("%s/%s", d, prog);
+
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(dirs);
+	return found;
 }
 
 int

@@ -27,36 +27,6 @@
 
 #include "driver.h"
 
-/* ---- signals ---- */
-
-static volatile int stop_signal;
-
-static void
-on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-/* SIGINT, SIGTERM and SIGHUP ask the run to stop after the step; SIGPIPE is an error. */
-static void
-setup_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-int
-wf_driver_signal(void)
-{
-	return stop_signal;
-}
-
 /* ---- output ---- */
 
 void
@@ -219,7 +189,8 @@ open_driver(struct driver *d, struct wf_run_opts *o)
 	}
 	wf_diag_free(&diag);
 	umask(077);
-	setup_signals();
+	/* SIGINT, SIGTERM and SIGHUP ask the run to stop after the step. */
+	wf_catch_signals(WF_CATCH_HUP);
 	return WF_GO_ON;
 }
 

@@ -96,7 +96,7 @@ stop_in_doubt(struct driver *d, const char *id, jv step, const char *what, const
 static int
 before_step(struct driver *d, const char *id, int idx)
 {
-	int sig = wf_driver_signal();
+	int sig = wf_stop;
 
 	if (idx < 0) {
 		wf_warn("run '%s': step '%s' is not in the workflow (it changed?); start over with 'wf run %s --restart'",
@@ -221,14 +221,14 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 		if (wf_driver_journal(d, se, !idem))
 			return jv_invalid();
 		res = wf_stepper_run(d, jv_copy(step));
-		if (wf_jv_bool(res, "interrupted", 0) || wf_jv_bool(res, "crashed", 0) || wf_driver_signal())
+		if (wf_jv_bool(res, "interrupted", 0) || wf_jv_bool(res, "crashed", 0) || wf_stop)
 			break;
 		if (strcmp(wf_jv_str(res, "status"), "failed") || attempt == attempts)
 			break;
 		progress(d, "\n%s%s failed (%s); retrying in %gs (attempt %d of %d)%s\n",
 			 col(d, "\033[33m"), id, wf_jv_str(res, "error") ? wf_jv_str(res, "error") : "?",
 			 delay, attempt + 1, attempts, col(d, "\033[0m"));
-		for (double w = 0; w < delay && !wf_driver_signal(); w += 0.05)
+		for (double w = 0; w < delay && !wf_stop; w += 0.05)
 			usleep(50000);
 	}
 	return res;
@@ -350,11 +350,11 @@ action_step(struct driver *d, const char *id, int idx, jv step, jv ev, double t)
 	res = run_attempts(d, id, idx, step);
 	if (!jv_is_valid(res))
 		rc = WF_EXIT_IO;
-	else if (wf_jv_bool(res, "crashed", 0) && !wf_driver_signal())
+	else if (wf_jv_bool(res, "crashed", 0) && !wf_stop)
 		rc = stop_in_doubt(d, id, step, "'wf-step' died", "run-end", "failed", "step crashed",
 				   WF_EXIT_SOFTWARE);
-	else if (wf_jv_bool(res, "interrupted", 0) || wf_driver_signal()) {
-		int sig = wf_driver_signal();
+	else if (wf_jv_bool(res, "interrupted", 0) || wf_stop) {
+		int sig = wf_stop;
 
 		if (!sig)
 			sig = SIGINT;

@@ -1,6 +1,7 @@
 /*
  * secret.c: which environment variables hold secrets, which ones a
- * workflow may not set, and the one masker every program uses.
+ * workflow may not set, the one builder of a child's environment without
+ * them, and the one masker every program uses.
  *
  * The registry holds the values of the secret-named variables of our
  * environment (read on first use) and every key or token added with
@@ -13,6 +14,9 @@
  * three alignments it can have inside a longer Base64 stream (there only
  * the characters that depend on the value alone are matched, so
  * "Basic base64(user:token)" is caught too).
+ *
+ * Layer 0: base.
+ * It calls only util.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -183,21 +187,29 @@ add_value(const char *value)
 	add_base64(value, n, 1);
 }
 
+/* The NAME of the environment entry E ("NAME=value"); 0, or -1 when it has no '=' or a name too long. */
+static int
+env_name(const char *e, char name[256])
+{
+	const char *eq = strchr(e, '=');
+	size_t k;
+
+	if (!eq || (k = (size_t)(eq - e)) >= 256)
+		return -1;
+	memcpy(name, e, k);
+	name[k] = '\0';
+	return 0;
+}
+
 static void
 load_env(void)
 {
-	env_loaded = 1;
-	for (char **e = environ; *e; e++) {
-		char *eq = strchr(*e, '='), name[256];
-		size_t k;
+	char name[256];
 
-		if (!eq || (k = (size_t)(eq - *e)) >= sizeof name)
-			continue;
-		memcpy(name, *e, k);
-		name[k] = '\0';
-		if (wf_secret_name(name))
-			add_value(eq + 1);
-	}
+	env_loaded = 1;
+	for (char **e = environ; *e; e++)
+		if (env_name(*e, name) == 0 && wf_secret_name(name))
+			add_value(strchr(*e, '=') + 1);
 }
 
 static void
@@ -218,6 +230,50 @@ void
 wf_secret_add_env(void)
 {
 	load_env();
+}
+
+/* ---- the environment children get ---- */
+
+/* Is NAME one of the strings in the array LIST (borrowed; anything else holds none)? */
+static int
+listed(jv list, const char *name)
+{
+	int found = 0;
+
+	if (jv_get_kind(list) == JV_KIND_ARRAY)
+		jv_array_foreach(list, i, a) {
+			(void)i;
+			if (jv_get_kind(a) == JV_KIND_STRING && !strcmp(jv_string_value(a), name))
+				found = 1;
+			jv_free(a);
+		}
+	return found;
+}
+
+/* KEEP is borrowed. */
+char **
+wf_env_without_secrets(jv keep, const char *const drop[])
+{
+	char **env = wf_xcalloc(1, sizeof *env), name[256];
+	size_t n = 0;
+
+	for (char **e = environ; *e; e++) {
+		int skip = 0;
+
+		if (env_name(*e, name) < 0)
+			continue;
+		if (wf_secret_name(name) && !listed(keep, name))
+			skip = 1;
+		for (int i = 0; drop && drop[i] && !skip; i++)
+			if (!strcmp(drop[i], name))
+				skip = 1;
+		if (skip)
+			continue;
+		env = wf_xrealloc(env, (n + 2) * sizeof *env);
+		env[n++] = wf_xstrdup(*e);
+		env[n] = NULL;
+	}
+	return env;
 }
 
 /* ---- matching ---- */
@@ -276,6 +332,7 @@ wf_secret_count(void)
 	return (int)nforms;
 }
 
+/* V consumed; returns ownership. */
 jv
 wf_secret_mask_jv(jv v)
 {

@@ -3,7 +3,12 @@
  * JSON; the action runs; a step result goes out.  Shell commands get the
  * workflow's variables in their environment, never in their text, run in
  * their own process group, and have their output captured to files (with
- * secrets masked) and optionally echoed.
+ * secrets masked) and optionally echoed.  The other actions live one
+ * family to a file (ai.c, ask.c, pr*.c); results are built with
+ * result.c's helpers, and every result is masked before it leaves.
+ *
+ * Layer 3: actions.
+ * It runs only inside wf-step.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,12 +21,7 @@
 
 #include "wf.h"
 
-extern char **environ;
-
-#define OUTPUT_EXCERPT (64 * 1024)
 #define OUTPUT_VAR_MAX (1024 * 1024)
-
-volatile int wf_step_stop;
 
 /* ---- capture of a command's output ---- */
 
@@ -29,7 +29,7 @@ struct capture {
 	int file[3];		/* [1] stdout file, [2] stderr file */
 	int echo[3];		/* where to echo each stream, or -1 */
 	struct wf_buf out;	/* stdout, up to OUTPUT_VAR_MAX */
-	struct wf_buf err;	/* stderr, up to OUTPUT_EXCERPT */
+	struct wf_buf err;	/* stderr, up to WF_OUTPUT_EXCERPT */
 	int truncated;
 	struct wf_redactor mask[3];	/* each stream masked on its way to deliver() */
 	int io_error;
@@ -66,9 +66,9 @@ deliver(void *vctx, const char *p, size_t n)
 			c->truncated = 1;
 		}
 		wf_buf_add(&c->out, p, n);
-	} else if (s->stream == 2 && c->err.len < OUTPUT_EXCERPT) {
+	} else if (s->stream == 2 && c->err.len < WF_OUTPUT_EXCERPT) {
 		/* What a failing compiler or test runner said, for the next step's prompt. */
-		wf_buf_add(&c->err, p, n > OUTPUT_EXCERPT - c->err.len ? OUTPUT_EXCERPT - c->err.len : n);
+		wf_buf_add(&c->err, p, n > WF_OUTPUT_EXCERPT - c->err.len ? WF_OUTPUT_EXCERPT - c->err.len : n);
 	}
 }
 
@@ -90,75 +90,16 @@ rtrim(struct wf_buf *b)
 		b->s[--b->len] = '\0';
 }
 
-/* ---- results ---- */
-
-static jv
-result_new(jv req)
-{
-	jv step = wf_jv_get(req, "step");
-	jv r = jv_object();
-	char now[32];
-
-	wf_now_iso(now);
-	r = jv_object_set(r, jv_string("id"), wf_jv_get(step, "id"));
-	r = jv_object_set(r, jv_string("status"), jv_string("ok"));
-	r = jv_object_set(r, jv_string("exit_code"), jv_number(0));
-	r = jv_object_set(r, jv_string("output"), jv_string(""));
-	r = jv_object_set(r, jv_string("vars"), jv_object());
-	r = jv_object_set(r, jv_string("started"), jv_string(now));
-	jv_free(step);
-	return r;
-}
-
-static jv
-result_fail(jv r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static jv
-result_fail(jv r, int code, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	r = jv_object_set(r, jv_string("status"), jv_string("failed"));
-	r = jv_object_set(r, jv_string("exit_code"), jv_number(code));
-	r = jv_object_set(r, jv_string("error"), jv_string(msg));
-	return r;
-}
-
-static jv
-set_var(jv r, const char *name, jv value)
-{
-	jv vars = wf_jv_get(r, "vars");
-
-	r = jv_object_set(r, jv_string("vars"), jv_null());
-	vars = jv_object_set(vars, jv_string(name), value);
-	return jv_object_set(r, jv_string("vars"), vars);
-}
-
-/* Substitute ${...} in the step's text field KEY; NULL (and a failed R) in strict mode. */
+/* Substitute ${...} in the step's text field KEY; NULL (and a failed *R) in strict mode.  REQ borrowed, *R consumed and replaced. */
 static char *
 field_text(jv req, jv *r, const char *key)
 {
-	jv step = wf_jv_get(req, "step");
-	const char *t = wf_jv_str(step, key);
 	char err[512];
-	struct wf_diag warn = {0};
-	char *out = NULL;
+	int bad = 0;
+	char *out = wf_step_text(req, key, &bad, err, sizeof err);
 
-	if (t) {
-		int strict = wf_jv_bool(wf_jv_get(req, "run"), "strict", 0);
-
-		out = wf_subst(t, req, strict, &warn, err, sizeof err);
-		for (size_t i = 0; i < warn.n; i++)
-			wf_warn("step '%s': %s", wf_jv_str(step, "id"), warn.msgs[i]);
-		if (!out)
-			*r = result_fail(*r, 1, "'%s': %s", key, err);
-	}
-	wf_diag_free(&warn);
-	jv_free(step);
+	if (bad)
+		*r = wf_result_fail(*r, 1, "'%s': %s", key, err);
 	return out;
 }
 
@@ -212,51 +153,18 @@ put_env_map(char ***env, size_t *n, jv map, jv req, const char *id)
 	jv_free(map);
 }
 
-char **
-wf_env_without_secrets(jv allowed)
-{
-	char **env = wf_xcalloc(1, sizeof *env);
-	size_t n = 0;
-
-	for (char **e = environ; *e; e++) {
-		char *eq = strchr(*e, '=');
-		char name[256];
-		int keep = 1;
-
-		if (!eq || (size_t)(eq - *e) >= sizeof name)
-			continue;
-		memcpy(name, *e, (size_t)(eq - *e));
-		name[eq - *e] = '\0';
-		if (wf_secret_name(name)) {
-			keep = 0;
-			if (jv_get_kind(allowed) == JV_KIND_ARRAY)
-				jv_array_foreach(allowed, i, a) {
-					(void)i;
-					if (jv_get_kind(a) == JV_KIND_STRING && !strcmp(jv_string_value(a), name))
-						keep = 1;
-					jv_free(a);
-				}
-		}
-		if (keep) {
-			env = wf_xrealloc(env, (n + 2) * sizeof *env);
-			env[n++] = wf_xstrdup(*e);
-			env[n] = NULL;
-		}
-	}
-	return env;
-}
-
 /*
  * The environment of a shell step: ours, minus secrets the step did not
  * ask for, plus the workflow's variables (as NAME and WF_VAR_NAME), plus
- * the step's env:, plus WF_RUN_NAME, WF_RUN_DIR and WF_STEP_ID.
+ * the step's env:, plus WF_RUN_NAME, WF_RUN_DIR and WF_STEP_ID.  REQ
+ * borrowed.
  */
 static char **
-step_env(jv req, jv *r)
+step_env(jv req)
 {
 	jv step = wf_jv_get(req, "step"), vars = wf_jv_get(req, "vars"), run = wf_jv_get(req, "run");
 	jv allowed = wf_jv_get(step, "secrets");
-	char **env = wf_env_without_secrets(allowed);
+	char **env = wf_env_without_secrets(allowed, NULL);
 	size_t n = 0;
 
 	while (env[n])
@@ -287,7 +195,6 @@ step_env(jv req, jv *r)
 		env_put(&env, &n, "WF_RUN_DIR", wf_jv_str(run, "dir"));
 	if (wf_jv_str(step, "id"))
 		env_put(&env, &n, "WF_STEP_ID", wf_jv_str(step, "id"));
-	(void)r;
 	jv_free(step);
 	jv_free(vars);
 	jv_free(run);
@@ -295,7 +202,7 @@ step_env(jv req, jv *r)
 	return env;
 }
 
-/* The run directory's output file for this step and stream EXT, or NULL outside a run. */
+/* The run directory's output file for this step and stream EXT, or NULL outside a run.  RUN borrowed. */
 static char *
 output_path(jv run, const char *id, const char *ext)
 {
@@ -315,7 +222,8 @@ mask_out(void *ctx, const char *p, size_t n)
 
 /*
  * Run ARGV with the step's environment, capturing output.  On return R
- * holds status, exit_code, output and files; *OUT gets the raw stdout.
+ * holds status, exit_code, output and files; *STDOUT_TEXT gets the raw
+ * stdout.  REQ borrowed; R consumed and returned.
  */
 static jv
 run_captured(jv req, jv r, char *const argv[], char **env, const char *input, size_t inlen,
@@ -324,7 +232,7 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
 	const char *id = wf_jv_str(step, "id");
 	struct capture cap = { .file = { -1, -1, -1 }, .echo = { -1, -1, -1 } };
-	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_step_stop, .sink = sink, .ctx = &cap };
+	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_stop, .sink = sink, .ctx = &cap };
 	struct wf_child c;
 	char *paths[3] = { NULL, NULL, NULL };
 	int status = 0, rc;
@@ -348,7 +256,7 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	o.timeout_s = wf_jv_num(step, "timeout", 0);
 	if (wf_spawn(argv, env, cwd, WF_SPAWN_OUT | WF_SPAWN_ERR | WF_SPAWN_PGRP |
 		     (input ? WF_SPAWN_IN : WF_SPAWN_NULL_IN), NULL, &c) < 0) {
-		r = result_fail(r, 127, "cannot run '%s': %s", argv[0], strerror(errno));
+		r = wf_result_fail(r, 127, "cannot run '%s': %s", argv[0], strerror(errno));
 		goto out;
 	}
 	rc = wf_communicate(&c, input, inlen, &o, &status);
@@ -356,13 +264,13 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 		(void)wf_redactor_flush(&cap.mask[s]);
 	r = jv_object_set(r, jv_string("exit_code"), jv_number(wf_exit_code(status)));
 	if (rc == WF_COMM_TIMEOUT) {
-		r = result_fail(r, 124, "timed out after %gs; the step's processes were stopped",
+		r = wf_result_fail(r, 124, "timed out after %gs; the step's processes were stopped",
 				o.timeout_s);
 		r = jv_object_set(r, jv_string("timed_out"), jv_true());
 	} else if (rc == WF_COMM_STOPPED)
-		r = result_fail(r, wf_exit_code(status), "interrupted");
+		r = wf_result_fail(r, wf_exit_code(status), "interrupted");
 	else if (wf_exit_code(status) != 0)
-		r = result_fail(r, wf_exit_code(status), "exited with status %d", wf_exit_code(status));
+		r = wf_result_fail(r, wf_exit_code(status), "exited with status %d", wf_exit_code(status));
 	if (rc == WF_COMM_STOPPED)
 		r = jv_object_set(r, jv_string("interrupted"), jv_true());
 	/*
@@ -394,8 +302,7 @@ out:
 	rtrim(&cap.out);
 	if (!cap.out.s)
 		wf_buf_addstr(&cap.out, "");
-	r = jv_object_set(r, jv_string("output"),
-			  jv_string_sized(cap.out.s, cap.out.len > OUTPUT_EXCERPT ? OUTPUT_EXCERPT : (int)cap.out.len));
+	r = wf_result_set_output(r, cap.out.s, cap.out.len);
 	if (cap.truncated)
 		r = jv_object_set(r, jv_string("output_truncated"), jv_true());
 	rtrim(&cap.err);
@@ -479,13 +386,14 @@ no:
 	return NULL;
 }
 
+/* The shell action.  REQ borrowed; R consumed and returned. */
 static jv
 do_shell(jv req, jv r)
 {
 	jv step = wf_jv_get(req, "step");
 	const char *cmd = wf_jv_str(step, "command");
 	char *shell_argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)(cmd ? cmd : ""), NULL };
-	char **env = step_env(req, &r);
+	char **env = step_env(req);
 	char **words = plain_words(cmd ? cmd : "", env);
 	struct wf_buf out = {0};
 	const char *ovar = wf_jv_str(step, "output");
@@ -494,13 +402,14 @@ do_shell(jv req, jv r)
 	wf_strv_free(words);
 	/* A failing command's output is set too: a fix step needs the log of what failed. */
 	if (ovar && !wf_jv_bool(r, "interrupted", 0))
-		r = set_var(r, ovar, jv_string_sized(out.s ? out.s : "", (int)out.len));
+		r = wf_result_set_var(r, ovar, jv_string_sized(out.s ? out.s : "", (int)out.len));
 	wf_buf_free(&out);
 	wf_strv_free(env);
 	jv_free(step);
 	return r;
 }
 
+/* The load-variable action.  REQ borrowed; R consumed and returned. */
 static jv
 do_load_variable(jv req, jv r)
 {
@@ -516,18 +425,17 @@ do_load_variable(jv req, jv r)
 	path = from[0] == '/' || !cwd ? wf_xstrdup(from) : wf_xasprintf("%s/%s", cwd, from);
 	if (wf_read_file(path, OUTPUT_VAR_MAX, &b) < 0) {
 		if (errno == EFBIG)
-			r = result_fail(r, 1, "cannot load '%s': larger than 1 MiB", from);
+			r = wf_result_fail(r, 1, "cannot load '%s': larger than 1 MiB", from);
 		else
-			r = result_fail(r, 1, "cannot load '%s': %s", from, strerror(errno));
+			r = wf_result_fail(r, 1, "cannot load '%s': %s", from, strerror(errno));
 	} else {
 		size_t s = 0;
 
 		rtrim(&b);
 		while (s < b.len && isspace((unsigned char)b.s[s]))
 			s++;
-		r = set_var(r, name, jv_string_sized(b.s + s, (int)(b.len - s)));
-		r = jv_object_set(r, jv_string("output"), jv_string_sized(b.s + s,
-			b.len - s > OUTPUT_EXCERPT ? OUTPUT_EXCERPT : (int)(b.len - s)));
+		r = wf_result_set_var(r, name, jv_string_sized(b.s + s, (int)(b.len - s)));
+		r = wf_result_set_output(r, b.s + s, b.len - s);
 	}
 	free(path);
 out:
@@ -538,6 +446,7 @@ out:
 	return r;
 }
 
+/* The set-variable action.  REQ borrowed; R consumed and returned. */
 static jv
 do_set_variable(jv req, jv r)
 {
@@ -545,7 +454,7 @@ do_set_variable(jv req, jv r)
 	char *value = field_text(req, &r, "value");
 
 	if (name && value) {
-		r = set_var(r, name, jv_string(value));
+		r = wf_result_set_var(r, name, jv_string(value));
 		r = jv_object_set(r, jv_string("output"), jv_string(value));
 	}
 	free(name);
@@ -553,7 +462,7 @@ do_set_variable(jv req, jv r)
 	return r;
 }
 
-/* A custom action: wf-action-NAME gets the request on stdin and answers with a result. */
+/* A custom action: wf-action-NAME gets the request on stdin and answers with a result.  REQ borrowed; R consumed and returned. */
 static jv
 do_custom(jv req, jv r, const char *action)
 {
@@ -564,13 +473,13 @@ do_custom(jv req, jv r, const char *action)
 	jv answer;
 
 	if (!exe) {
-		r = result_fail(r, 127, "unknown action '%s': no executable 'wf-action-%s' in actions/ beside the workflow or on PATH",
+		r = wf_result_fail(r, 127, "unknown action '%s': no executable 'wf-action-%s' in actions/ beside the workflow or on PATH",
 				action, action);
 		jv_free(run);
 		return r;
 	}
 	char *argv[] = { exe, NULL };
-	char **env = step_env(req, &r);
+	char **env = step_env(req);
 	input = wf_json_dump(req);
 	r = run_captured(req, r, argv, env, input, strlen(input), 0, &out);
 	free(input);
@@ -589,7 +498,7 @@ do_custom(jv req, jv r, const char *action)
 	     strcmp(wf_jv_str(answer, "status"), "waiting"))) {
 		int code = (int)wf_jv_num(r, "exit_code", 0);
 
-		r = result_fail(r, code ? code : 1,
+		r = wf_result_fail(r, code ? code : 1,
 				"custom action '%s' (%s) did not answer with a result JSON object with \"status\" ok, failed or waiting%s%s",
 				action, exe, jv_is_valid(answer) ? "" : ": ", jv_is_valid(answer) ? "" : err);
 	} else {
@@ -644,13 +553,14 @@ static jv (*find_action(const char *name))(jv, jv)
 	return NULL;
 }
 
+/* REQ consumed; the caller owns the result. */
 jv
 wf_step_execute(jv req)
 {
 	jv step = wf_jv_get(req, "step");
 	const char *a = wf_jv_str(step, "action");
 	char *action = wf_xstrdup(a ? a : "");
-	jv r = result_new(req);
+	jv r = wf_result_new(req);
 	char now[32];
 
 	if (!strcmp(action, "shell"))
@@ -664,7 +574,7 @@ wf_step_execute(jv req)
 	else if (!wf_action_is_builtin(action))
 		r = do_custom(req, r, action);
 	else
-		r = result_fail(r, 70, "action '%s' cannot run in wf-step", action);
+		r = wf_result_fail(r, 70, "action '%s' cannot run in wf-step", action);
 	wf_now_iso(now);
 	r = jv_object_set(r, jv_string("ended"), jv_string(now));
 	/* Nothing that leaves this process may carry a secret, in any form. */

@@ -237,7 +237,7 @@ server_call(struct driver *d, const char *line, size_t len, struct wf_buf *out)
 			;
 		if (got > 0)
 			return 0;
-		if (wf_driver_signal() && !signalled) {
+		if (wf_stop && !signalled) {
 			/* Ask the child to stop the command; it still answers. */
 			kill(d->server.pid, SIGTERM);
 			signalled = 1;
@@ -269,7 +269,7 @@ send_request(struct driver *d, const char *line, size_t len, struct wf_buf *out)
 	if (rc == -2) {
 		/* The child was gone before it got the request: nothing ran; a new one gets it. */
 		wf_stepper_stop(d);
-		if (!wf_driver_signal() && server_start(d) == 0) {
+		if (!wf_stop && server_start(d) == 0) {
 			out->len = 0;
 			rc = server_call(d, line, len, out);
 		}
@@ -310,7 +310,7 @@ wf_stepper_run(struct driver *d, jv step)
 	free(input);
 	if (rc < 0) {
 		res = failed_result(jv_string_fmt("'%s' died without a result", d->step_exe));
-		if (wf_driver_signal())
+		if (wf_stop)
 			res = jv_object_set(res, jv_string("interrupted"), jv_true());
 		else if (rc == -1) {
 			/* It died with the request: a crash of the step, which is now in doubt. */

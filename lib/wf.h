@@ -306,6 +306,12 @@ int wf_pgroup_alive(pid_t pgid, unsigned long long start, const char *boot);
  * then SIGKILL and up to 5 s more.  0 when it is gone, -1 when not.
  */
 int wf_pgroup_stop(pid_t pgid, double grace_s);
+/*
+ * PROG as given when it holds a '/', else the first executable PROG in
+ * the directories of PATH (':'-separated, empty parts skipped); malloc'd,
+ * or NULL when there is none.
+ */
+char *wf_find_program(const char *prog, const char *path);
 /* waitpid, retried on EINTR: 0 or -1. */
 int wf_wait(pid_t pid, int *status);
 /* A wait status as a shell would show it: the exit code, or 128+signal. */
@@ -330,6 +336,16 @@ int wf_communicate(struct wf_child *c, const char *input, size_t inlen,
 /* A wf_io_opts sink: stdout into the wf_buf CTX, stderr passed to ours. */
 void wf_sink_to_buf(void *ctx, int stream, const char *buf, size_t n);
 
+/*
+ * The program's one stop flag: 0, or the number of the last signal that
+ * asked it to stop.  wf_catch_signals makes SIGINT and SIGTERM (and with
+ * WF_CATCH_HUP, SIGHUP) set it, and ignores SIGPIPE; pass &wf_stop as the
+ * stop of wf_io_opts, http requests and the like, and clear it to go on.
+ */
+extern volatile int wf_stop;
+enum { WF_CATCH_HUP = 1 };
+void wf_catch_signals(int flags);
+
 /* ---- secret.c: secret names, reserved names, the one masker ---- */
 
 /* Is NAME an environment variable that holds a secret (wf-step(1))? */
@@ -342,6 +358,14 @@ int wf_secret_name(const char *name);
 int wf_env_name_reserved(const char *name);
 /* Mask VALUE (>= 8 bytes) from now on, in every form secret.c lists. */
 void wf_secret_add(const char *value);
+/*
+ * Our environment (malloc'd, NULL-terminated; free with wf_strv_free)
+ * without the secret-named variables other than those KEEP names (a
+ * borrowed array of names, or null), and without the variables DROP names
+ * (NULL-terminated, or NULL).  The one walk over environ that builds what
+ * a child gets: shell steps, custom actions, coding agents and git.
+ */
+char **wf_env_without_secrets(jv keep, const char *const drop[]);
 /* Register the value of every secret-named variable in our environment (done on first use anyway). */
 void wf_secret_add_env(void);
 /* How many forms are masked (0: masking changes nothing). */
@@ -367,16 +391,49 @@ int wf_redactor_flush(struct wf_redactor *r);
 
 /* ---- step.c: running one step ---- */
 
-/* Set by a signal handler: stop the running command and return "interrupted". */
-extern volatile int wf_step_stop;
 /*
  * Run the step request REQ (consumed; wf-json(7)) and return its result:
  * {id, status ok|failed|waiting, exit_code, output, vars, error?, files?,
  * started, ended, duration_ms}.  Never exits; failures are results.
  */
 jv wf_step_execute(jv req);
-/* Our environment (malloc'd, NULL-terminated) without the secret variables, except those named in ALLOWED (a borrowed list, or null). */
-char **wf_env_without_secrets(jv allowed);
+
+/* ---- result.c: building a step result ---- */
+
+/* The most of a step's output a result carries ("output"). */
+#define WF_OUTPUT_EXCERPT (64 * 1024)
+/*
+ * Each takes the result R (consumed) and returns it (owned by the
+ * caller); the request is borrowed.  wf_result_new: a fresh "ok" result
+ * for step request REQ, {id, status, exit_code 0, output "", vars {},
+ * started}.  wf_result_fail: status failed, exit_code CODE and the error.
+ * wf_result_waiting: status waiting with the question PENDING (consumed).
+ */
+jv wf_result_new(jv req);
+jv wf_result_fail(jv r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+jv wf_result_waiting(jv r, jv pending);
+/* vars.NAME or effects.NAME set to VALUE (consumed). */
+jv wf_result_set_var(jv r, const char *name, jv value);
+jv wf_result_set_effect(jv r, const char *name, jv value);
+/* "output": TEXT[0..N), at most WF_OUTPUT_EXCERPT bytes of it. */
+jv wf_result_set_output(jv r, const char *text, size_t n);
+/* "messages": the user's PROMPT and the model's ANSWER, for the run's transcript. */
+jv wf_result_exchange(jv r, const char *prompt, const char *answer);
+/* {role: ROLE, content: CONTENT}, owned by the caller. */
+jv wf_chat_message(const char *role, const char *content);
+/*
+ * The usage record ACC (consumed; null to start one) plus the usage and
+ * cost of the wf-model result RES (borrowed): {model, input_tokens,
+ * output_tokens, cached_tokens, usd}.
+ */
+jv wf_usage_add(jv acc, jv res);
+/*
+ * The step's text field KEY (REQ borrowed) with ${...} substituted
+ * (strictly when the run says so; warnings printed with the step's id).
+ * Malloc'd; NULL when absent, or with *BAD set (BAD may be NULL) and a
+ * message in ERR after a strict-mode error.
+ */
+char *wf_step_text(jv req, const char *key, int *bad, char *err, size_t errlen);
 
 /* ---- ai.c: model calls from actions ---- */
 
@@ -395,7 +452,7 @@ jv wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 jv wf_action_ai_prompt(jv req, jv r);
 jv wf_action_switch_model(jv req, jv r);
 
-/* ---- ask.c: questions for a person ---- */
+/* ---- tty.c: questions at the terminal ---- */
 
 /* Is there a person at a terminal: stdin a tty and /dev/tty usable? */
 int wf_tty_usable(void);
@@ -412,6 +469,11 @@ char *wf_tty_ask(const char *prompt, double timeout, int *timed_out);
  * with a message in ERR.
  */
 int wf_answer_check(jv pending, const char *answer, jv *value, char *err, size_t n);
+/* Print LINE and a newline on /dev/tty (nothing when there is none). */
+void wf_tty_say(const char *line);
+
+/* ---- ask.c: questions for a person ---- */
+
 /* The interactive action (step.c's table): REQ and R consumed. */
 jv wf_action_interactive(jv req, jv r);
 
@@ -850,7 +912,7 @@ void wf_provider_classify_status(struct wf_chat_failure *f, const struct wf_http
 void wf_provider_classify_transport(struct wf_chat_failure *f, int rc, const struct wf_http_response *rs,
 				    const char *url);
 
-/* ---- git.c / forge.c / forge_pr.c / pr.c ---- */
+/* ---- git.c / forge.c / forge_pr.c / pr*.c ---- */
 
 /*
  * git.c: git run as a program with an argument vector, never through a
@@ -968,10 +1030,75 @@ int wf_forge_merge(struct wf_forge *f, long n, const char *method, const char *s
 		   jv *out, char *err, size_t errlen);
 
 /*
- * pr.c: the git and pull-request actions of wf-step (wf-workflow(5)):
- * create-pr, review-pr, make-changes, commit-push, self-review, merge-pr,
- * sync.  Each takes the step request and the result so far (both
- * consumed) and returns the result.  Forge calls go through a wf-pr child.
+ * pr.c: what the git and pull-request actions share.  Each action opens
+ * a context with wf_pr_ctx_open (REQ consumed: the context owns it) and
+ * returns wf_pr_ctx_close(c, r) (R consumed and returned, with the
+ * summed model usage; the context and its request freed).  Helpers that
+ * fail leave the reason in c->err.
+ */
+#define WF_PR_DIFF_MAX (100 * 1024)	/* the most of a diff a prompt carries */
+struct wf_pr_ctx {
+	jv req;			/* the step request (owned) */
+	jv step;		/* req.step (owned) */
+	const char *id;		/* the step id */
+	const char *run_name;
+	const char *run_dir;	/* NULL when run alone */
+	char *cwd;		/* run.cwd, or "." */
+	long iteration;
+	char stamp[40];		/* the run's start, compact: this run, not an earlier one of the same name */
+	long execution;		/* steps finished before this one: the same when a crashed step runs again */
+	jv usage;		/* summed over this step's model calls, or null */
+	char err[2048];
+};
+void wf_pr_ctx_open(struct wf_pr_ctx *c, jv req);
+jv wf_pr_ctx_close(struct wf_pr_ctx *c, jv r);
+/* The step's text field KEY, substituted (wf_step_text); *BAD and c->err on a strict-mode error. */
+char *wf_pr_text(struct wf_pr_ctx *c, const char *key, int *bad);
+/* vars.NAME: a string (borrowed through the request) or NULL; any value (owned); a boolean (true, "true", "yes", 1) or -1 when unset. */
+const char *wf_pr_var_str(struct wf_pr_ctx *c, const char *name);
+jv wf_pr_var(struct wf_pr_ctx *c, const char *name);
+int wf_pr_var_bool(struct wf_pr_ctx *c, const char *name);
+/* The PR this run works on: vars.pr_number (a number or a numeric string); 0 if none. */
+long wf_pr_number(struct wf_pr_ctx *c);
+/* TEXT cut to MAX bytes (at a line end when possible) with a note; malloc'd. */
+char *wf_pr_clip(const char *text, size_t max);
+/* The first 7 characters of SHA ("?" for NULL), in BUF. */
+const char *wf_pr_short_sha(const char *sha, char buf[16]);
+/* "wf:RUN/STEP/ITERATION run-STAMP.N": the hidden marker of this execution's posts; malloc'd. */
+char *wf_pr_marker(struct wf_pr_ctx *c);
+/* steps/WHAT-STEP-STAMP-N.EXT in the run directory (NULL outside a run); malloc'd. */
+char *wf_pr_saved_path(struct wf_pr_ctx *c, const char *what, const char *ext);
+/* Write TEXT to PATH (NULL: nothing) atomically, warning on failure; 0 or -1. */
+int wf_pr_save_file(const char *path, const char *text);
+/*
+ * Run wf-pr -C CWD ARGS with INPUT on stdin.  Returns its JSON answer
+ * (owned by the caller), or an invalid jv with *CODE (wf-pr's exit
+ * status, never 0) and c->err.
+ */
+jv wf_pr_forge(struct wf_pr_ctx *c, const char *const args[], const char *input, int *code);
+/* Ask the step's model (its model: field, else the run's); the answer (malloc'd), or NULL with *CODE (never 0) and c->err. */
+char *wf_pr_ask(struct wf_pr_ctx *c, const char *system, const char *prompt, int *code);
+/* The JSON object in a model's TEXT (the whole text, or from the first '{' to the last '}'); owned, or invalid with ERR. */
+jv wf_pr_json_in(const char *text, char *err, size_t errlen);
+/* git ARGS in c->cwd: 0, or git's status with c->err "WHAT: why". */
+int wf_pr_git(struct wf_pr_ctx *c, const char *what, const char *const args[], const char *input, struct wf_buf *out);
+/* git's stdout of ARGS, or "" when it fails; malloc'd. */
+char *wf_pr_git_text(struct wf_pr_ctx *c, const char *const args[]);
+/* The work tree is a git repository (with an 'origin' remote when NEED_ORIGIN): 0, or -1 with *R failed. */
+int wf_pr_need_repo(struct wf_pr_ctx *c, jv *r, int need_origin);
+/* The base branch: the step's base:, vars.base, origin's HEAD; malloc'd, or NULL with *R failed. */
+char *wf_pr_base(struct wf_pr_ctx *c, jv *r);
+/* The current branch (malloc'd), or NULL with *R failed "HEAD is detached: check out a branch THEN". */
+char *wf_pr_branch(struct wf_pr_ctx *c, jv *r, const char *then);
+/* Push BRANCH to origin, never forced; *PUSHED 1 when the remote moved.  0, or git's status with c->err. */
+int wf_pr_push(struct wf_pr_ctx *c, const char *branch, int *pushed);
+
+/*
+ * The actions (wf-workflow(5)), each in the file of its family:
+ * pr_git.c commit-push and sync, pr_open.c create-pr and merge-pr,
+ * pr_review.c review-pr and self-review, pr_changes.c make-changes.
+ * Each takes the step request and the result so far (both consumed) and
+ * returns the result.  Forge calls go through a wf-pr child.
  */
 jv wf_action_create_pr(jv req, jv r);
 jv wf_action_review_pr(jv req, jv r);
@@ -980,5 +1107,13 @@ jv wf_action_commit_push(jv req, jv r);
 jv wf_action_self_review(jv req, jv r);
 jv wf_action_merge_pr(jv req, jv r);
 jv wf_action_sync(jv req, jv r);
+/*
+ * pr_git.c: stage PATHS (borrowed; null: everything), commit with
+ * MESSAGE (NULL: the model writes one), push BRANCH; *R (consumed and
+ * replaced) gets effects and vars, REPORT a sentence.  0, or an exit
+ * code with c->err.
+ */
+int wf_pr_commit_and_push(struct wf_pr_ctx *c, jv *r, const char *branch, const char *message, jv paths,
+			  struct wf_buf *report);
 
 #endif

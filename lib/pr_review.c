@@ -1,0 +1,547 @@
+/*
+ * pr_review.c: the actions that review a pull request, review-pr (a
+ * model's verdict, posted as a review or a comment) and self-review (a
+ * comment saying what the branch changes) (wf-workflow(5)).  A model's
+ * verdict is made regular (approved, summary, comments) or asked for
+ * once more; it is saved before it is posted, and every post carries the
+ * execution's marker, so a step that runs again reuses the verdict and
+ * finds its post instead of asking or posting twice.  The family's rules
+ * are in pr.c.
+ *
+ * Layer 3: actions.
+ * It runs only inside wf-step.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+/* ---- review-pr ---- */
+
+static const char *const review_system =
+	"You are a careful code reviewer.  Answer with one JSON object and nothing else:\n"
+	"{\"approved\": true or false, \"summary\": \"what you found, in a few sentences\", "
+	"\"comments\": [{\"path\": \"file path as in the diff\", \"line\": line number in the new "
+	"version of the file, \"body\": \"what to change and why\"}]}\n"
+	"Approve only when the change is ready to merge as it is; when you ask for changes, say "
+	"exactly what to change in the comments.";
+
+static const char *const review_default =
+	"Review the pull request below for correctness, clarity, error handling and tests.";
+
+/* A number from V (borrowed): a JSON number or a numeric string; 0 otherwise. */
+static long
+num_of(jv v)
+{
+	long n = 0;
+
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		return (long)jv_number_value(v);
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		(void)wf_parse_long(jv_string_value(v), 0, 100000000L, &n);
+	return n;
+}
+
+/* The first string member of O (borrowed) among KEYS, or NULL. */
+static const char *
+first_str(jv o, const char *const keys[])
+{
+	for (int i = 0; keys[i]; i++)
+		if (wf_jv_str(o, keys[i]))
+			return wf_jv_str(o, keys[i]);
+	return NULL;
+}
+
+/*
+ * A model's review verdict, made regular: {approved, summary, comments:
+ * [{path, line, body}]} owned by the caller; invalid with ERR when it
+ * says neither yes nor no.
+ */
+static jv
+verdict_of(const char *text, char *err, size_t errlen)
+{
+	jv v = wf_pr_json_in(text, err, errlen), out, comments = jv_array(), a, cs;
+	static const char *const summary_keys[] = { "summary", "body", "review", "message", NULL };
+	static const char *const body_keys[] = { "body", "comment", "message", "text", NULL };
+	static const char *const yes[] = { "true", "yes", "approve", "approved", "lgtm", "accept", "accepted", NULL };
+	static const char *const no[] = { "false", "no", "reject", "rejected", "request_changes", "request-changes",
+					  "changes_requested", "changes-requested", "needs_changes", NULL };
+	int approved = -1;
+
+	if (!jv_is_valid(v)) {
+		jv_free(comments);
+		return v;
+	}
+	a = wf_jv_get(v, "approved");
+	if (jv_get_kind(a) == JV_KIND_NULL) {
+		jv_free(a);
+		a = wf_jv_get(v, "verdict");
+		if (jv_get_kind(a) == JV_KIND_NULL) {
+			jv_free(a);
+			a = wf_jv_get(v, "decision");
+		}
+	}
+	if (jv_get_kind(a) == JV_KIND_TRUE || jv_get_kind(a) == JV_KIND_FALSE)
+		approved = jv_get_kind(a) == JV_KIND_TRUE;
+	else if (jv_get_kind(a) == JV_KIND_STRING)
+		for (int i = 0; approved < 0 && (yes[i] || no[i]); i++) {
+			if (yes[i] && !strcasecmp(jv_string_value(a), yes[i]))
+				approved = 1;
+			else if (no[i] && !strcasecmp(jv_string_value(a), no[i]))
+				approved = 0;
+		}
+	jv_free(a);
+	if (approved < 0) {
+		snprintf(err, errlen, "the answer has no \"approved\": true or false");
+		jv_free(v);
+		jv_free(comments);
+		return jv_invalid();
+	}
+	cs = wf_jv_get(v, "comments");
+	if (jv_get_kind(cs) == JV_KIND_ARRAY)
+		jv_array_foreach(cs, i, x) {
+			(void)i;
+			if (jv_get_kind(x) == JV_KIND_OBJECT && first_str(x, body_keys)) {
+				const char *path = first_str(x, (const char *const[]){ "path", "file", "filename", NULL });
+				jv lv = wf_jv_get(x, "line");
+				long line = num_of(lv);
+				jv one = jv_object();
+
+				jv_free(lv);
+				if (path && (!strncmp(path, "a/", 2) || !strncmp(path, "b/", 2)))
+					path += 2;
+				one = jv_object_set(one, jv_string("path"), path ? jv_string(path) : jv_null());
+				one = jv_object_set(one, jv_string("line"), line > 0 ? jv_number((double)line) : jv_null());
+				one = jv_object_set(one, jv_string("body"), jv_string(first_str(x, body_keys)));
+				comments = jv_array_append(comments, one);
+			}
+			jv_free(x);
+		}
+	jv_free(cs);
+	out = jv_object();
+	out = jv_object_set(out, jv_string("approved"), jv_bool(approved));
+	out = jv_object_set(out, jv_string("summary"),
+			    jv_string(first_str(v, summary_keys) ? first_str(v, summary_keys) : ""));
+	out = jv_object_set(out, jv_string("comments"), comments);
+	jv_free(v);
+	return out;
+}
+
+/* Markdown of a verdict for humans: the summary and the comments. */
+static char *
+verdict_text(jv verdict, int list_comments)
+{
+	struct wf_buf b = {0};
+	jv cs = wf_jv_get(verdict, "comments");
+
+	wf_buf_printf(&b, "**%s**\n\n%s", wf_jv_bool(verdict, "approved", 0) ? "Approved" : "Changes requested",
+		      wf_jv_str(verdict, "summary") ? wf_jv_str(verdict, "summary") : "");
+	if (list_comments && jv_get_kind(cs) == JV_KIND_ARRAY && jv_array_length(jv_copy(cs)) > 0) {
+		wf_buf_addstr(&b, "\n");
+		jv_array_foreach(cs, i, x) {
+			(void)i;
+			wf_buf_printf(&b, "\n- `%s", wf_jv_str(x, "path") ? wf_jv_str(x, "path") : "(general)");
+			if (wf_jv_num(x, "line", 0) > 0)
+				wf_buf_printf(&b, ":%ld", (long)wf_jv_num(x, "line", 0));
+			wf_buf_printf(&b, "`: %s", wf_jv_str(x, "body") ? wf_jv_str(x, "body") : "");
+			jv_free(x);
+		}
+	}
+	jv_free(cs);
+	return wf_buf_detach(&b);
+}
+
+/* Write the JSON V (borrowed) to a new temporary file; its path (malloc'd) or NULL. */
+static char *
+temp_json(jv v)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path = wf_xasprintf("%s/wf-pr-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	char *text;
+
+	if (fd < 0) {
+		free(path);
+		return NULL;
+	}
+	text = wf_json_dump(v);
+	if (wf_write_all(fd, text, strlen(text)) < 0) {
+		close(fd);
+		unlink(path);
+		free(path);
+		free(text);
+		return NULL;
+	}
+	close(fd);
+	free(text);
+	return path;
+}
+
+/* A verdict this execution saved at SAVED before (a crash): an object (owned by the caller), or invalid. */
+static jv
+saved_verdict(const char *saved)
+{
+	struct wf_buf text = {0};
+	jv verdict = jv_invalid();
+
+	if (saved && wf_read_file(saved, 1 << 20, &text) == 0 && text.s) {
+		char perr[128];
+
+		verdict = wf_json_parse(text.s, text.len, perr, sizeof perr);
+		if (!jv_is_valid(verdict) || jv_get_kind(verdict) != JV_KIND_OBJECT) {
+			jv_free(verdict);
+			verdict = jv_invalid();
+		}
+	}
+	wf_buf_free(&text);
+	return verdict;
+}
+
+/*
+ * Ask the model to review PR N (its VIEW borrowed) from its diff, once
+ * more when the answer is not a usable verdict, and save the verdict at
+ * SAVED before it is used.  The verdict (owned by the caller), or an
+ * invalid jv with *R (consumed and replaced) failed.
+ */
+static jv
+ask_verdict(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, const char *saved)
+{
+	const char *a[] = { "diff", num, NULL };
+	char *diff, *prompt, *answer, *answer2, *again, *instructions, *t, perr[512];
+	int bad = 0, code;
+	jv d = wf_pr_forge(c, a, NULL, &code), verdict;
+
+	if (!jv_is_valid(d)) {
+		*r = wf_result_fail(*r, code, "%s", c->err);
+		return d;
+	}
+	instructions = wf_pr_text(c, "prompt", &bad);
+	if (bad) {
+		jv_free(d);
+		free(instructions);
+		*r = wf_result_fail(*r, 1, "'prompt': %s", c->err);
+		return jv_invalid();
+	}
+	diff = wf_pr_clip(wf_jv_str(d, "diff") ? wf_jv_str(d, "diff") : "", WF_PR_DIFF_MAX);
+	jv_free(d);
+	prompt = wf_xasprintf("%s\n\nPull request #%ld: %s\n\n%s\n\nThe diff:\n```diff\n%s```\n",
+			      instructions && *instructions ? instructions : review_default, n,
+			      wf_jv_str(view, "title") ? wf_jv_str(view, "title") : "",
+			      wf_jv_str(view, "body") ? wf_jv_str(view, "body") : "", diff);
+	free(diff);
+	free(instructions);
+	answer = wf_pr_ask(c, review_system, prompt, &code);
+	free(prompt);
+	if (!answer) {
+		*r = wf_result_fail(*r, code, "cannot get a review from the model: %s", c->err);
+		return jv_invalid();
+	}
+	verdict = verdict_of(answer, perr, sizeof perr);
+	if (!jv_is_valid(verdict)) {
+		/* One repair attempt, with what was wrong. */
+		again = wf_xasprintf("Your review could not be used (%s). It was:\n\n%s\n\nAnswer again with only the JSON object "
+				     "{\"approved\": true|false, \"summary\": ..., \"comments\": [{\"path\", \"line\", \"body\"}]}.",
+				     perr, answer);
+		answer2 = wf_pr_ask(c, review_system, again, &code);
+		free(again);
+		jv_free(verdict);
+		verdict = answer2 ? verdict_of(answer2, perr, sizeof perr) : jv_invalid();
+		if (!jv_is_valid(verdict))
+			*r = wf_result_fail(*r, 1, "the model's review is not a usable verdict, even when asked again: %s",
+					    answer2 || !code ? perr : c->err);
+		free(answer2);
+	}
+	free(answer);
+	if (jv_is_valid(verdict)) {
+		t = wf_json_dump(verdict);
+		(void)wf_pr_save_file(saved, t);
+		free(t);
+	}
+	return verdict;
+}
+
+/*
+ * Post VERDICT (borrowed) on PR NUM as POST says (review or comment),
+ * once: the MARKER finds an earlier post of this execution.  0, or -1
+ * with *R (consumed and replaced) failed.
+ */
+static int
+post_verdict(struct wf_pr_ctx *c, jv *r, jv verdict, const char *post, const char *num, const char *marker)
+{
+	char *text = verdict_text(verdict, !strcmp(post, "comment"));
+	jv posted = jv_invalid();
+	int code;
+
+	if (!strcmp(post, "comment")) {
+		const char *a[] = { "comment", num, "--body-file", "-", "--marker", marker, NULL };
+
+		posted = wf_pr_forge(c, a, text, &code);
+	} else {
+		jv cs = wf_jv_get(verdict, "comments");
+		char *file = temp_json(cs);
+		const char *a[] = { "review", num, "--event",
+				    wf_jv_bool(verdict, "approved", 0) ? "approve" : "request-changes",
+				    "--body-file", "-", "--marker", marker, "--comments-file", file, NULL };
+
+		jv_free(cs);
+		if (!file) {
+			snprintf(c->err, sizeof c->err, "cannot write a temporary file: %s", strerror(errno));
+			code = WF_EXIT_IO;
+		} else {
+			posted = wf_pr_forge(c, a, text, &code);
+			unlink(file);
+			free(file);
+		}
+	}
+	free(text);
+	if (!jv_is_valid(posted)) {
+		*r = wf_result_fail(*r, code, "cannot post the review: %s", c->err);
+		jv_free(posted);
+		return -1;
+	}
+	*r = wf_result_set_effect(*r, !strcmp(post, "comment") ? "comment_id" : "review_id", wf_jv_get(posted, "id"));
+	*r = wf_result_set_effect(*r, "url", wf_jv_get(posted, "url"));
+	*r = wf_result_set_effect(*r, "existing", jv_bool(wf_jv_bool(posted, "existing", 0)));
+	jv_free(posted);
+	return 0;
+}
+
+/* R consumed and returned with the verdict's vars, effects, output and messages; VERDICT and VIEW borrowed. */
+static jv
+report_verdict(jv r, jv verdict, jv view, long n, const char *marker)
+{
+	int ok = wf_jv_bool(verdict, "approved", 0);
+	jv cs = wf_jv_get(verdict, "comments");
+	int ncs = jv_array_length(jv_copy(cs));
+	char *line = wf_xasprintf("#%ld %s: %s", n, ok ? "approved" : "changes requested",
+				  wf_jv_str(verdict, "summary") ? wf_jv_str(verdict, "summary") : "");
+	char *full = ncs ? wf_xasprintf("%s (%d comment%s)", line, ncs, ncs == 1 ? "" : "s") : wf_xstrdup(line);
+	char *vt = wf_json_dump(verdict), ask_line[64];
+
+	r = jv_object_set(r, jv_string("approved"), jv_bool(ok));
+	r = wf_result_set_var(r, "approved", jv_bool(ok));
+	r = wf_result_set_var(r, "review_comments", cs);
+	r = wf_result_set_var(r, "review_summary", wf_jv_get(verdict, "summary"));
+	r = wf_result_set_var(r, "reviewed_sha", wf_jv_get(view, "head_sha"));
+	r = wf_result_set_effect(r, "approved", jv_bool(ok));
+	r = wf_result_set_effect(r, "marker", jv_string(marker));
+	r = wf_result_set_output(r, full, strlen(full));
+	snprintf(ask_line, sizeof ask_line, "Review pull request #%ld.", n);
+	r = wf_result_exchange(r, ask_line, vt);
+	free(vt);
+	free(line);
+	free(full);
+	return r;
+}
+
+/* REQ and R consumed; returns ownership of the result. */
+jv
+wf_action_review_pr(jv req, jv r)
+{
+	struct wf_pr_ctx c;
+	long n;
+	char *marker = NULL, *saved = NULL, num[32];
+	const char *post;
+	int code;
+	jv verdict = jv_invalid(), view = jv_invalid();
+
+	wf_pr_ctx_open(&c, req);
+	n = wf_pr_number(&c);
+	if (n <= 0) {
+		r = wf_result_fail(r, WF_EXIT_DATA, "no pull request to review: vars.pr_number is not set (a create-pr step sets it)");
+		goto out;
+	}
+	snprintf(num, sizeof num, "%ld", n);
+	post = wf_jv_str(c.step, "post") ? wf_jv_str(c.step, "post") : "review";
+	marker = wf_pr_marker(&c);
+	saved = wf_pr_saved_path(&c, "review", "json");
+	{
+		const char *a[] = { "view", num, NULL };
+
+		view = wf_pr_forge(&c, a, NULL, &code);
+		if (!jv_is_valid(view)) {
+			r = wf_result_fail(r, code, "%s", c.err);
+			goto out;
+		}
+	}
+	/* A verdict this execution already got (before a crash) is used again, not asked for again. */
+	verdict = saved_verdict(saved);
+	if (!jv_is_valid(verdict)) {
+		jv_free(verdict);
+		verdict = ask_verdict(&c, &r, n, num, view, saved);
+		if (!jv_is_valid(verdict))
+			goto out;
+	}
+	/* Post it (unless post: none). */
+	if (strcmp(post, "none") && post_verdict(&c, &r, verdict, post, num, marker))
+		goto out;
+	r = report_verdict(r, verdict, view, n, marker);
+out:
+	jv_free(verdict);
+	jv_free(view);
+	free(marker);
+	free(saved);
+	return wf_pr_ctx_close(&c, r);
+}
+
+/* ---- self-review ---- */
+
+static const char *const self_review_default =
+	"Write a self-review comment for this pull request: summarise what changed and why, how "
+	"the review comments were addressed, and what a human reviewer should look at.";
+
+/*
+ * This execution's self-review on PR NUM, found by its MARKER among the
+ * PR's comments: 0 with *POSTED the comment (owned by the caller;
+ * "existing": true) or an invalid jv when there is none, or -1 with *R
+ * (consumed and replaced) failed.
+ */
+static int
+find_posted(struct wf_pr_ctx *c, jv *r, const char *num, const char *marker, jv *posted)
+{
+	const char *a[] = { "comments", num, NULL };
+	char *line = wf_xasprintf("<!-- %s -->", marker);
+	int code;
+	jv all = wf_pr_forge(c, a, NULL, &code);
+
+	*posted = jv_invalid();
+	if (jv_is_valid(all) && jv_get_kind(all) != JV_KIND_ARRAY) {
+		jv_free(all);
+		all = jv_invalid();
+		code = WF_EXIT_SOFTWARE;
+		snprintf(c->err, sizeof c->err, "wf-pr comments did not answer with a list");
+	}
+	if (!jv_is_valid(all)) {
+		free(line);
+		jv_free(all);
+		*r = wf_result_fail(*r, code, "%s", c->err);
+		return -1;
+	}
+	jv_array_foreach(all, i, x) {
+		(void)i;
+		if (!jv_is_valid(*posted) && wf_jv_str(x, "body") && strstr(wf_jv_str(x, "body"), line))
+			*posted = jv_object_set(jv_copy(x), jv_string("existing"), jv_true());
+		jv_free(x);
+	}
+	jv_free(all);
+	free(line);
+	return 0;
+}
+
+/*
+ * The self-review's text: the model's (asked with the branch's commits,
+ * stat and diff against the base), else a plain heading, then the
+ * commits and the stat.  Malloc'd, or NULL with *R (consumed and
+ * replaced) failed.
+ */
+static char *
+self_review_text(struct wf_pr_ctx *c, jv *r)
+{
+	jv scratch = jv_object();
+	char *base = wf_pr_base(c, &scratch), *lg = NULL, *stat = NULL, *diff = NULL, *instructions, *text = NULL;
+	const char *summary = wf_pr_var_str(c, "review_summary");
+	struct wf_buf body = {0};
+	int bad = 0, code;
+
+	jv_free(scratch);
+	if (base) {
+		char *range = wf_xasprintf("refs/remotes/origin/%s..HEAD", base);
+		char *three = wf_xasprintf("refs/remotes/origin/%s...HEAD", base);
+		const char *a1[] = { "log", "--no-merges", "--format=- %h %s", range, NULL };
+		const char *a2[] = { "diff", "--stat", three, NULL };
+		const char *a3[] = { "diff", three, NULL };
+		char *d;
+
+		lg = wf_pr_git_text(c, a1);
+		stat = wf_pr_git_text(c, a2);
+		d = wf_pr_git_text(c, a3);
+		diff = wf_pr_clip(d, WF_PR_DIFF_MAX);
+		free(d);
+		free(range);
+		free(three);
+	}
+	instructions = wf_pr_text(c, "prompt", &bad);
+	if (bad) {
+		*r = wf_result_fail(*r, 1, "'prompt': %s", c->err);
+	} else {
+		char *prompt = wf_xasprintf("%s\n\nCommits:\n%s\n%s\n%s%s%s\nThe diff:\n```diff\n%s```\n",
+					    instructions && *instructions ? instructions : self_review_default,
+					    lg ? lg : "", stat ? stat : "",
+					    summary ? "The last review said: " : "", summary ? summary : "",
+					    summary ? "\n" : "", diff ? diff : "");
+
+		text = wf_pr_ask(c, NULL, prompt, &code);
+		free(prompt);
+		if (!text)
+			wf_warn("step '%s': no self-review from the model (%s); posting the list of changes", c->id, c->err);
+		for (size_t k; lg && (k = strlen(lg)) && lg[k - 1] == '\n';)
+			lg[k - 1] = '\0';
+		wf_buf_printf(&body, "### Self-review\n\n%s", text && *text ? text : "What this pull request changes:");
+		if (lg && *lg)
+			wf_buf_printf(&body, "\n\n**Commits**\n\n%s", lg);
+		if (stat && *stat)
+			wf_buf_printf(&body, "\n\n```\n%s```", stat);
+	}
+	free(base);
+	free(instructions);
+	free(text);
+	free(lg);
+	free(stat);
+	free(diff);
+	return bad ? NULL : wf_buf_detach(&body);
+}
+
+/* REQ and R consumed; returns ownership of the result. */
+jv
+wf_action_self_review(jv req, jv r)
+{
+	struct wf_pr_ctx c;
+	long n;
+	char *marker = NULL, *body = NULL, *o, num[32];
+	int code;
+	jv posted = jv_invalid();
+
+	wf_pr_ctx_open(&c, req);
+	n = wf_pr_number(&c);
+	if (n <= 0) {
+		r = wf_result_fail(r, WF_EXIT_DATA, "no pull request to comment on: vars.pr_number is not set (a create-pr step sets it)");
+		goto out;
+	}
+	if (wf_pr_need_repo(&c, &r, 0))
+		goto out;
+	snprintf(num, sizeof num, "%ld", n);
+	marker = wf_pr_marker(&c);
+	/* Check before asking the model: this execution's comment may be there already. */
+	if (find_posted(&c, &r, num, marker, &posted))
+		goto out;
+	if (!jv_is_valid(posted)) {
+		const char *a[] = { "comment", num, "--body-file", "-", "--marker", marker, NULL };
+
+		jv_free(posted);
+		if (!(body = self_review_text(&c, &r)))
+			goto out;
+		posted = wf_pr_forge(&c, a, body, &code);
+		if (!jv_is_valid(posted)) {
+			r = wf_result_fail(r, code, "cannot post the self-review: %s", c.err);
+			goto out;
+		}
+	}
+	r = wf_result_set_effect(r, "comment_id", wf_jv_get(posted, "id"));
+	r = wf_result_set_effect(r, "url", wf_jv_get(posted, "url"));
+	r = wf_result_set_effect(r, "existing", jv_bool(wf_jv_bool(posted, "existing", 0)));
+	r = wf_result_set_effect(r, "marker", jv_string(marker));
+	o = wf_xasprintf("%s the self-review on #%ld: %s", wf_jv_bool(posted, "existing", 0) ? "found" : "posted", n,
+			 wf_jv_str(posted, "url") ? wf_jv_str(posted, "url") : "");
+	r = wf_result_set_output(r, o, strlen(o));
+	free(o);
+out:
+	jv_free(posted);
+	free(marker);
+	free(body);
+	return wf_pr_ctx_close(&c, r);
+}
