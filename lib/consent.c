@@ -18,18 +18,6 @@
 
 #include "wf.h"
 
-int
-wf_action_sensitive(const char *action)
-{
-	static const char *const safe[] = { "ai-prompt", "switch-model", "load-variable", "set-variable",
-					    "interactive", "loop", "conditional", NULL };
-
-	for (int i = 0; safe[i]; i++)
-		if (!strcmp(safe[i], action))
-			return 0;
-	return 1;
-}
-
 static char *
 config_dir(void)
 {

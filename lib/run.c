@@ -772,13 +772,7 @@ finish(struct driver *d)
 static int
 uses_model(const char *action)
 {
-	static const char *const ai[] = { "ai-prompt", "review-pr", "make-changes", "create-pr",
-					  "commit-push", "self-review", NULL };
-
-	for (int i = 0; ai[i]; i++)
-		if (!strcmp(ai[i], action))
-			return 1;
-	return 0;
+	return wf_action_uses_model(action);
 }
 
 /*

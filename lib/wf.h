@@ -154,24 +154,107 @@ char *wf_jv_text(jv v);
 int wf_yaml_load(const char *buf, size_t len, const char *file,
 		 jv *out, jv *pos, struct wf_diag *diag);
 
+/* ---- action.c: the table of built-in actions ---- */
+
+/* The type of a workflow field, for the schema (wf-workflow(5)). */
+enum wf_ftype {
+	WF_F_STR,	/* text; a number or boolean is taken as its text */
+	WF_F_INT,	/* whole number >= 0 */
+	WF_F_NUM,	/* number >= 0 */
+	WF_F_BOOL,	/* true or false only */
+	WF_F_STEP,	/* the id of a step */
+	WF_F_DURATION,	/* seconds, or "500ms", "30s", "5m", "2h" */
+	WF_F_MAP,	/* mapping of names to scalars */
+	WF_F_STRLIST,	/* a list of texts, or one text */
+	WF_F_ANY,
+	WF_F_RETRY,	/* {attempts, delay} */
+	WF_F_BUDGET,	/* {tokens, usd} */
+	WF_F_OBJECT,	/* a mapping whose members its reader checks */
+	WF_F_RECORDS,	/* a mapping of names to mappings */
+	WF_F_LIST,	/* a list of anything */
+	WF_F_MODEL,	/* a model's name, or its description as a mapping */
+	WF_F_VARS	/* a run's variables: as WF_F_MAP, and lists too (review-pr's comments) */
+};
+
+/* One key of the schema; a list of them ends with a NULL name. */
+struct wf_field {
+	const char *name;
+	enum wf_ftype type;
+	const char *choices;	/* for WF_F_STR: "a|b|c", or NULL */
+};
+
+/* The built-in actions: the index of each in wf_actions[]. */
+enum wf_action_id {
+	WF_ACT_CUSTOM = -1,	/* not built in: an executable wf-action-NAME */
+	WF_ACT_SHELL, WF_ACT_AI_PROMPT, WF_ACT_SWITCH_MODEL, WF_ACT_LOOP,
+	WF_ACT_CONDITIONAL, WF_ACT_INTERACTIVE, WF_ACT_LOAD_VARIABLE,
+	WF_ACT_SET_VARIABLE, WF_ACT_CREATE_PR, WF_ACT_REVIEW_PR,
+	WF_ACT_MAKE_CHANGES, WF_ACT_COMMIT_PUSH, WF_ACT_SELF_REVIEW,
+	WF_ACT_MERGE_PR, WF_ACT_SYNC,
+	WF_ACT_COUNT
+};
+
+/* What an action touches and how it runs (struct wf_action's flags). */
+enum {
+	WF_ACTION_CONSENT = 1 << 0,	/* runs a command or changes something outside the run: asks first */
+	WF_ACTION_MODEL = 1 << 1,	/* may talk to a model */
+	WF_ACTION_GIT = 1 << 2,		/* needs a git repository */
+	WF_ACTION_FORGE = 1 << 3,	/* talks to the forge (pull requests) */
+	WF_ACTION_VERDICT = 1 << 4,	/* its result may carry "approved" */
+	WF_ACTION_DRIVER = 1 << 5	/* wf-run decides it in-process; wf-step does not run it */
+};
+
+/*
+ * What running a step of an action twice does, for a step in doubt
+ * (wf-workflow(5), "Steps in doubt"): COMMAND, the step's 'idempotent'
+ * decides (default true); LOCAL, no effect outside the run (safe);
+ * CHECKS, it looks before it acts (a marker, the remote's state) so a
+ * second run finds the first one's work (safe).
+ */
+enum wf_repeat { WF_REPEAT_COMMAND, WF_REPEAT_LOCAL, WF_REPEAT_CHECKS };
+
+struct wf_action {
+	const char *name;
+	unsigned flags;			/* WF_ACTION_* */
+	enum wf_repeat repeat;
+	const char *required;		/* the keys a step must have, space-separated */
+	struct wf_field fields[12];	/* the keys it takes besides the common ones */
+};
+
+/* The table, indexed by enum wf_action_id; a NULL name ends it. */
+extern const struct wf_action wf_actions[WF_ACT_COUNT + 1];
+/* NAME's index in wf_actions[], or WF_ACT_CUSTOM (NAME may be NULL). */
+enum wf_action_id wf_action_lookup(const char *name);
+/* NAME's row of the table, or NULL when it is not built in. */
+const struct wf_action *wf_action_get(const char *name);
+/* Is NAME built in with every flag of FLAGS set? */
+int wf_action_has(const char *name, unsigned flags);
+/* Does the built-in ACTION talk to a model? */
+int wf_action_uses_model(const char *name);
+/* Does ACTION run a command or change something outside the run (a custom action does)? */
+int wf_action_sensitive(const char *action);
+/* Why a step of ACTION may run again, for the notice printed when it does. */
+const char *wf_action_repeat_why(const char *action);
+/* TYPE as one word ("text", "step-id", ...). */
+const char *wf_field_type_word(enum wf_ftype type);
+/* The fields of LIST as {name: {type, choices?}}; caller owns the result. */
+jv wf_fields_json(const struct wf_field *list);
+/* A's flags as words joined by commas ("consent,model,..."), or "-" for none, in BUF of N bytes (160 hold them all). */
+void wf_action_flags_text(const struct wf_action *a, char *buf, size_t n);
+/* Row A as {name, flags: [words], required: [keys], keys: {...}}; caller owns the result. */
+jv wf_action_json(const struct wf_action *a);
+
 /* ---- workflow.c: discovery, validation, normalisation ---- */
 
 #define WF_MAX_ITERATIONS_CAP 1000
 #define WF_DEFAULT_MAX_STEPS 1000
 
-/* The built-in actions, NULL-terminated. */
-extern const char *const wf_builtin_actions[];
-int wf_action_is_builtin(const char *name);
-/* Does the built-in ACTION talk to a model (its schema has a 'model' field)? */
-int wf_action_uses_model(const char *name);
 /*
  * May step STEP (borrowed) run again when it was in doubt?  Its
  * 'idempotent', default true for every action (the classes in the action
  * table: the PR and git actions look before they act).
  */
 int wf_step_repeatable(jv step);
-/* Why a step of ACTION may run again, for the notice printed when it does. */
-const char *wf_action_repeat_why(const char *action);
 /* Does STEP (borrowed) give a verdict ("approved") that on-approved/on-rejected follow without a check? */
 int wf_step_gives_verdict(jv step);
 
@@ -212,6 +295,13 @@ int wf_workflow_check_json(jv wf, char *err, size_t errlen);
  * "run" and the other members wf-step reads.  Nothing is run.
  */
 int wf_step_request_check(jv req, char *err, size_t errlen);
+/*
+ * The schema as one object (wf-parse --schema): {workflow, step} keys,
+ * {actions} from the action table, {aliases}, the members wf-parse adds
+ * ({canonical}) and a step request's ({request}), and the variable
+ * {names} a workflow may not set or that hold secrets.  Caller owns it.
+ */
+jv wf_workflow_schema(void);
 /* Index of step ID in the canonical workflow WF (borrowed), or -1. */
 int wf_workflow_step_index(jv wf, const char *id);
 /*
@@ -335,6 +425,8 @@ int wf_secret_name(const char *name);
  * wf-workflow(5))?
  */
 int wf_env_name_reserved(const char *name);
+/* The names and parts of names the two above go by, as {secret, secret-suffixes, secret-infix, reserved, reserved-prefixes}; caller owns it. */
+jv wf_env_name_lists(void);
 /* Mask VALUE (>= 8 bytes) from now on, in every form secret.c lists. */
 void wf_secret_add(const char *value);
 /* Register the value of every secret-named variable in our environment (done on first use anyway). */
@@ -370,6 +462,8 @@ extern volatile int wf_step_stop;
  * started, ended, duration_ms}.  Never exits; failures are results.
  */
 jv wf_step_execute(jv req);
+/* Does wf-step run built-in action ID itself (all but the driver's, WF_ACTION_DRIVER)? */
+int wf_step_runs(enum wf_action_id id);
 /* Our environment (malloc'd, NULL-terminated) without the secret variables, except those named in ALLOWED (a borrowed list, or null). */
 char **wf_env_without_secrets(jv allowed);
 
@@ -412,8 +506,6 @@ jv wf_action_interactive(jv req, jv r);
 
 /* ---- consent.c: what may run without asking ---- */
 
-/* Does ACTION run a command or change something outside the run? */
-int wf_action_sensitive(const char *action);
 /*
  * The auto-approve patterns of ${XDG_CONFIG_HOME:-~/.config}/wf/config.yaml
  * and ./.wf/config.yaml, as an array; invalid after problems in DIAG.

@@ -21,150 +21,30 @@
 #define WF_DATADIR "/usr/local/share/wf"
 #endif
 
-const char *const wf_builtin_actions[] = {
-	"shell", "ai-prompt", "switch-model", "loop", "conditional",
-	"interactive", "load-variable", "set-variable", "create-pr",
-	"review-pr", "make-changes", "commit-push", "self-review",
-	"merge-pr", "sync", NULL
-};
-
-int
-wf_action_is_builtin(const char *name)
-{
-	for (const char *const *a = wf_builtin_actions; *a; a++)
-		if (!strcmp(*a, name))
-			return 1;
-	return 0;
-}
-
 /* ---- the schema ---- */
 
-enum ftype {
-	F_STR,		/* text; a number or boolean is taken as its text */
-	F_INT,		/* whole number >= 0 */
-	F_NUM,		/* number >= 0 */
-	F_BOOL,		/* true or false only */
-	F_STEP,		/* the id of a step */
-	F_DURATION,	/* seconds, or "500ms", "30s", "5m", "2h" */
-	F_MAP,		/* mapping of names to scalars */
-	F_STRLIST,	/* a list of texts, or one text */
-	F_ANY,
-	F_RETRY,	/* {attempts, delay} */
-	F_BUDGET,	/* {tokens, usd} */
-	F_OBJECT,	/* a mapping whose members its reader checks */
-	F_RECORDS,	/* a mapping of names to mappings */
-	F_LIST,		/* a list of anything */
-	F_MODEL,	/* a model's name, or its description as a mapping */
-	F_VARS		/* a run's variables: as F_MAP, and lists too (review-pr's comments) */
-};
-
-struct field {
-	const char *name;
-	enum ftype type;
-	const char *choices;	/* for F_STR: "a|b|c", or NULL */
-};
-
-static const struct field top_fields[] = {
-	{ "name", F_STR, NULL }, { "description", F_STR, NULL },
-	{ "version", F_STR, NULL }, { "interactive", F_BOOL, NULL },
-	{ "persistent", F_BOOL, NULL }, { "strict", F_BOOL, NULL },
-	{ "variables", F_MAP, NULL }, { "env", F_MAP, NULL },
-	{ "model", F_STR, NULL }, { "budget", F_BUDGET, NULL },
-	{ "max-steps", F_INT, NULL }, { "steps", F_ANY, NULL },
+static const struct wf_field top_fields[] = {
+	{ "name", WF_F_STR, NULL }, { "description", WF_F_STR, NULL },
+	{ "version", WF_F_STR, NULL }, { "interactive", WF_F_BOOL, NULL },
+	{ "persistent", WF_F_BOOL, NULL }, { "strict", WF_F_BOOL, NULL },
+	{ "variables", WF_F_MAP, NULL }, { "env", WF_F_MAP, NULL },
+	{ "model", WF_F_STR, NULL }, { "budget", WF_F_BUDGET, NULL },
+	{ "max-steps", WF_F_INT, NULL }, { "steps", WF_F_ANY, NULL },
 	{ NULL, 0, NULL }
 };
 
-static const struct field common_fields[] = {
-	{ "id", F_STR, NULL }, { "action", F_STR, NULL },
-	{ "description", F_STR, NULL }, { "if", F_STR, NULL },
-	{ "check", F_STR, NULL }, { "variable", F_STR, NULL },
-	{ "on-true", F_STEP, NULL }, { "on-false", F_STEP, NULL },
-	{ "on-approved", F_STEP, NULL }, { "on-rejected", F_STEP, NULL },
-	{ "on-complete", F_STEP, NULL }, { "on-error", F_STEP, NULL },
-	{ "timeout", F_DURATION, NULL }, { "retry", F_RETRY, NULL },
-	{ "continue-on-error", F_BOOL, NULL }, { "idempotent", F_BOOL, NULL },
-	{ "env", F_MAP, NULL }, { "secrets", F_STRLIST, NULL },
+static const struct wf_field common_fields[] = {
+	{ "id", WF_F_STR, NULL }, { "action", WF_F_STR, NULL },
+	{ "description", WF_F_STR, NULL }, { "if", WF_F_STR, NULL },
+	{ "check", WF_F_STR, NULL }, { "variable", WF_F_STR, NULL },
+	{ "on-true", WF_F_STEP, NULL }, { "on-false", WF_F_STEP, NULL },
+	{ "on-approved", WF_F_STEP, NULL }, { "on-rejected", WF_F_STEP, NULL },
+	{ "on-complete", WF_F_STEP, NULL }, { "on-error", WF_F_STEP, NULL },
+	{ "timeout", WF_F_DURATION, NULL }, { "retry", WF_F_RETRY, NULL },
+	{ "continue-on-error", WF_F_BOOL, NULL }, { "idempotent", WF_F_BOOL, NULL },
+	{ "env", WF_F_MAP, NULL }, { "secrets", WF_F_STRLIST, NULL },
 	{ NULL, 0, NULL }
 };
-
-/*
- * What running a step of an action twice does, for a step in doubt
- * (wf-workflow(5), "Steps in doubt"): REPEAT_COMMAND, the step's
- * 'idempotent' decides (default true); REPEAT_LOCAL, no effect outside
- * the run (safe); REPEAT_CHECKS, it looks before it acts (a marker, the
- * remote's state) so a second run finds the first one's work (safe).
- */
-enum repeat_class { REPEAT_COMMAND, REPEAT_LOCAL, REPEAT_CHECKS };
-
-struct action_schema {
-	const char *action;
-	const char *required;	/* space-separated */
-	struct field fields[12];
-	enum repeat_class repeat;
-	int verdict;		/* its result carries "approved": on-approved/on-rejected apply */
-};
-
-static const struct action_schema actions[] = {
-	{ "shell", "command", {
-		{ "command", F_STR, NULL }, { "output", F_STR, NULL },
-		{ "cwd", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_COMMAND, 0 },
-	{ "ai-prompt", "prompt", {
-		{ "prompt", F_STR, NULL }, { "system", F_STR, NULL },
-		{ "output", F_STR, NULL }, { "model", F_STR, NULL },
-		{ "format", F_STR, "text|json" }, { "context", F_STR, "full|none" },
-		{ "options", F_MAP, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
-	{ "switch-model", "model", {
-		{ "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
-	{ "loop", "to max-iterations", {
-		{ "to", F_STEP, NULL }, { "condition", F_STR, NULL },
-		{ "max-iterations", F_INT, NULL },
-		{ "on-exhausted", F_STR, "fail|continue|pause" }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
-	{ "conditional", "condition", {
-		{ "condition", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
-	{ "interactive", "message", {
-		{ "message", F_STR, NULL }, { "kind", F_STR, "confirm|choice|text" },
-		{ "options", F_STRLIST, NULL }, { "default", F_STR, NULL },
-		{ NULL, 0, NULL } }, REPEAT_LOCAL, 1 },
-	{ "load-variable", "name from", {
-		{ "name", F_STR, NULL }, { "from", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
-	{ "set-variable", "name value", {
-		{ "name", F_STR, NULL }, { "value", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_LOCAL, 0 },
-	{ "create-pr", "", {
-		{ "title", F_STR, NULL }, { "body", F_STR, NULL },
-		{ "base", F_STR, NULL }, { "branch", F_STR, NULL },
-		{ "draft", F_BOOL, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
-	{ "review-pr", "", {
-		{ "prompt", F_STR, NULL }, { "post", F_STR, "review|comment|none" },
-		{ "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 1 },
-	{ "make-changes", "", {
-		{ "prompt", F_STR, NULL }, { "max-attempts", F_INT, NULL },
-		{ "agent", F_STR, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
-	{ "commit-push", "", {
-		{ "message", F_STR, NULL }, { "paths", F_STRLIST, NULL },
-		{ "allow-base", F_BOOL, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
-	{ "self-review", "", {
-		{ "prompt", F_STR, NULL }, { "model", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
-	{ "merge-pr", "", {
-		{ "method", F_STR, "merge|squash|rebase" },
-		{ "require-approval", F_BOOL, NULL }, { "delete-branch", F_BOOL, NULL },
-		{ NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
-	{ "sync", "", {
-		{ "base", F_STR, NULL }, { NULL, 0, NULL } }, REPEAT_CHECKS, 0 },
-	{ NULL, NULL, { { NULL, 0, NULL } }, REPEAT_COMMAND, 0 }
-};
-
-int
-wf_action_uses_model(const char *name)
-{
-	for (const struct action_schema *a = actions; a->action; a++)
-		if (!strcmp(a->action, name))
-			for (const struct field *f = a->fields; f->name; f++)
-				if (!strcmp(f->name, "model") && strcmp(name, "switch-model"))
-					return 1;
-	return 0;
-}
-
-static const struct action_schema *find_action(const char *name);
 
 int
 wf_step_repeatable(jv step)
@@ -173,32 +53,29 @@ wf_step_repeatable(jv step)
 	return wf_jv_bool(step, "idempotent", 1);
 }
 
-const char *
-wf_action_repeat_why(const char *action)
-{
-	const struct action_schema *as = action ? find_action(action) : NULL;
-
-	if (!as || as->repeat == REPEAT_COMMAND)
-		return "running it twice is safe unless it is marked idempotent: false";
-	if (as->repeat == REPEAT_LOCAL)
-		return "it has no effect outside the run";
-	return "it looks before it acts, so a second run finds the first one's work";
-}
-
 int
 wf_step_gives_verdict(jv step)
 {
 	const char *a = wf_jv_str(step, "action"), *kind = wf_jv_str(step, "kind");
-	const struct action_schema *as = a ? find_action(a) : NULL;
+	const struct wf_action *as = wf_action_get(a);
 
 	if (!a)
 		return 0;
 	if (!as)
-		return !wf_action_is_builtin(a);	/* a custom action may answer "approved" */
+		return 1;	/* a custom action may answer "approved" */
 	if (!strcmp(a, "interactive"))
 		return !kind || !strcmp(kind, "confirm");
-	return as->verdict;
+	return (as->flags & WF_ACTION_VERDICT) != 0;
 }
+
+/* The members of a step's 'retry' and of a workflow's 'budget'. */
+static const struct wf_field retry_fields[] = {
+	{ "attempts", WF_F_INT, NULL }, { "delay", WF_F_DURATION, NULL }, { NULL, 0, NULL }
+};
+
+static const struct wf_field budget_fields[] = {
+	{ "tokens", WF_F_INT, NULL }, { "usd", WF_F_NUM, NULL }, { NULL, 0, NULL }
+};
 
 /* Codi's (and a few common) spellings, folded into the canonical key. */
 static const struct { const char *alias, *canon, *only; } key_aliases[] = {
@@ -516,13 +393,13 @@ is_yaml11_bool(const char *s)
 
 /*
  * Report each member of the mapping V (borrowed), the value of field F at
- * PATH, that is not a scalar (or a list, for F_VARS; or, for RECORDS, not
+ * PATH, that is not a scalar (or a list, for WF_F_VARS; or, for RECORDS, not
  * a mapping); the count.
  */
 static int
-bad_members(struct ctx *c, const char *path, const struct field *f, jv v, int records)
+bad_members(struct ctx *c, const char *path, const struct wf_field *f, jv v, int records)
 {
-	int lists = f->type == F_VARS;
+	int lists = f->type == WF_F_VARS;
 	int bad = 0;
 
 	/*
@@ -551,13 +428,13 @@ bad_members(struct ctx *c, const char *path, const struct field *f, jv v, int re
 
 /* Check V (consumed) against TYPE; returns the canonical value, or invalid after a message. */
 static jv
-check_value(struct ctx *c, const char *path, const struct field *f, jv v)
+check_value(struct ctx *c, const char *path, const struct wf_field *f, jv v)
 {
 	char shown[96];
 
 	switch (f->type) {
-	case F_STR:
-	case F_STEP:
+	case WF_F_STR:
+	case WF_F_STEP:
 		if (!c->json && (jv_get_kind(v) == JV_KIND_NUMBER || jv_get_kind(v) == JV_KIND_TRUE ||
 				 jv_get_kind(v) == JV_KIND_FALSE)) {
 			char *t = wf_jv_text(v);
@@ -594,8 +471,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			}
 		}
 		return v;
-	case F_INT:
-	case F_NUM: {
+	case WF_F_INT:
+	case WF_F_NUM: {
 		double d;
 
 		if (!c->json && jv_get_kind(v) == JV_KIND_STRING) {
@@ -608,7 +485,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			if (!span || s[span] || end != s + span) {
 				show_value(v, shown, sizeof shown);
 				field_at(c, path, f->name, "expected a %s, got %s",
-					 f->type == F_INT ? "whole number" : "number", shown);
+					 f->type == WF_F_INT ? "whole number" : "number", shown);
 				jv_free(v);
 				return jv_invalid();
 			}
@@ -617,22 +494,22 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		}
 		if (jv_get_kind(v) != JV_KIND_NUMBER) {
 			field_at(c, path, f->name, "expected a %s, got %s",
-				 f->type == F_INT ? "whole number" : "number", kind_of(c, v));
+				 f->type == WF_F_INT ? "whole number" : "number", kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
 		d = jv_number_value(v);
 		/* Range first: casting a huge or non-finite double to long is undefined. */
 		if (!isfinite(d) || d < 0 || d > 1e15 ||
-		    (f->type == F_INT && (d > 1e9 || d != (double)(long)d))) {
+		    (f->type == WF_F_INT && (d > 1e9 || d != (double)(long)d))) {
 			field_at(c, path, f->name, "expected a %s, got %g",
-				 f->type == F_INT ? "whole number" : "number >= 0", d);
+				 f->type == WF_F_INT ? "whole number" : "number >= 0", d);
 			jv_free(v);
 			return jv_invalid();
 		}
 		return v;
 	}
-	case F_BOOL:
+	case WF_F_BOOL:
 		if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE)
 			return v;
 		show_value(v, shown, sizeof shown);
@@ -643,7 +520,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			field_at(c, path, f->name, "expected true or false, got %s", shown);
 		jv_free(v);
 		return jv_invalid();
-	case F_DURATION: {
+	case WF_F_DURATION: {
 		/* Canonical JSON holds seconds only. */
 		double d = c->json && jv_get_kind(v) != JV_KIND_NUMBER ? -1 : parse_duration(v);
 
@@ -661,8 +538,8 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		jv_free(v);
 		return jv_number(d);
 	}
-	case F_MAP:
-	case F_VARS: {
+	case WF_F_MAP:
+	case WF_F_VARS: {
 		if (jv_get_kind(v) == JV_KIND_NULL) {
 			jv_free(v);
 			return jv_object();
@@ -679,7 +556,7 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		}
 		return v;
 	}
-	case F_STRLIST: {
+	case WF_F_STRLIST: {
 		if (!c->json && jv_get_kind(v) == JV_KIND_STRING)
 			return jv_array_append(jv_array(), v);
 		if (jv_get_kind(v) != JV_KIND_ARRAY) {
@@ -711,18 +588,14 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		jv_free(v);
 		return out;
 	}
-	case F_RETRY:
-	case F_BUDGET: {
-		int retry = f->type == F_RETRY;
-		static const struct field rf[] = {
-			{ "attempts", F_INT, NULL }, { "delay", F_DURATION, NULL }, { NULL, 0, NULL } };
-		static const struct field bf[] = {
-			{ "tokens", F_INT, NULL }, { "usd", F_NUM, NULL }, { NULL, 0, NULL } };
-		const struct field *sub = retry ? rf : bf;
+	case WF_F_RETRY:
+	case WF_F_BUDGET: {
+		int retry = f->type == WF_F_RETRY;
+		const struct wf_field *sub = retry ? retry_fields : budget_fields;
 
 		if (!c->json && retry && jv_get_kind(v) == JV_KIND_NUMBER) {
 			/* "retry: 3" is the number of attempts, checked as one. */
-			const struct field attempts = { f->name, F_INT, NULL };
+			const struct wf_field attempts = { f->name, WF_F_INT, NULL };
 			jv o;
 
 			v = check_value(c, path, &attempts, v);
@@ -740,10 +613,10 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		jv out = jv_object();
 		int bad = 0;
 		jv_object_foreach(v, k, val) {
-			const struct field *sf = NULL;
+			const struct wf_field *sf = NULL;
 			char *sp = key_path(path, jv_string_value(k));
 
-			for (const struct field *p = sub; p->name; p++)
+			for (const struct wf_field *p = sub; p->name; p++)
 				if (!strcmp(p->name, jv_string_value(k)))
 					sf = p;
 			if (!sf) {
@@ -775,27 +648,27 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 		}
 		return out;
 	}
-	case F_OBJECT:
-	case F_RECORDS:
+	case WF_F_OBJECT:
+	case WF_F_RECORDS:
 		if (jv_get_kind(v) != JV_KIND_OBJECT) {
 			field_at(c, path, f->name, "expected %s, got %s",
-				 f->type == F_OBJECT ? "an object" : "an object of objects", kind_of(c, v));
+				 f->type == WF_F_OBJECT ? "an object" : "an object of objects", kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
-		if (f->type == F_RECORDS && bad_members(c, path, f, v, 1)) {
+		if (f->type == WF_F_RECORDS && bad_members(c, path, f, v, 1)) {
 			jv_free(v);
 			return jv_invalid();
 		}
 		return v;
-	case F_LIST:
+	case WF_F_LIST:
 		if (jv_get_kind(v) != JV_KIND_ARRAY) {
 			field_at(c, path, f->name, "expected an array, got %s", kind_of(c, v));
 			jv_free(v);
 			return jv_invalid();
 		}
 		return v;
-	case F_MODEL:
+	case WF_F_MODEL:
 		if (jv_get_kind(v) != JV_KIND_STRING && jv_get_kind(v) != JV_KIND_OBJECT) {
 			field_at(c, path, f->name, "expected a model's name or an object, got %s",
 				 kind_of(c, v));
@@ -803,39 +676,30 @@ check_value(struct ctx *c, const char *path, const struct field *f, jv v)
 			return jv_invalid();
 		}
 		return v;
-	case F_ANY:
+	case WF_F_ANY:
 		return v;
 	}
 	return v;
 }
 
-static const struct field *
-find_field(const struct field *list, const char *name)
+static const struct wf_field *
+find_field(const struct wf_field *list, const char *name)
 {
-	for (const struct field *f = list; f && f->name; f++)
+	for (const struct wf_field *f = list; f && f->name; f++)
 		if (!strcmp(f->name, name))
 			return f;
 	return NULL;
 }
 
-static const struct action_schema *
-find_action(const char *name)
-{
-	for (const struct action_schema *a = actions; a->action; a++)
-		if (!strcmp(a->action, name))
-			return a;
-	return NULL;
-}
-
 /* The closest known key to KEY within edit distance 2, for a hint. */
 static const char *
-closest(const char *key, const struct field *a, const struct field *b)
+closest(const char *key, const struct wf_field *a, const struct wf_field *b)
 {
 	const char *best = NULL;
 	int bestd = 3;
 
 	for (int pass = 0; pass < 2; pass++)
-		for (const struct field *f = pass ? b : a; f && f->name; f++) {
+		for (const struct wf_field *f = pass ? b : a; f && f->name; f++) {
 			int d = wf_edit_distance(key, f->name);
 
 			if (d < bestd) {
@@ -898,13 +762,13 @@ fold_braces(jv s)
 /* ---- steps ---- */
 
 /* What wf-parse adds to the top of the canonical workflow. */
-static const struct field canonical_top_fields[] = {
-	{ "source", F_STR, NULL }, { "hash", F_STR, NULL }, { NULL, 0, NULL }
+static const struct wf_field canonical_top_fields[] = {
+	{ "source", WF_F_STR, NULL }, { "hash", WF_F_STR, NULL }, { NULL, 0, NULL }
 };
 
 /* What wf-parse adds to each step of the canonical workflow. */
-static const struct field canonical_step_fields[] = {
-	{ "next", F_STEP, NULL }, { NULL, 0, NULL }
+static const struct wf_field canonical_step_fields[] = {
+	{ "next", WF_F_STEP, NULL }, { NULL, 0, NULL }
 };
 
 static const char *const jump_keys[] = {
@@ -917,7 +781,7 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 	char path[64];
 	jv out = jv_object();
 	const char *action = NULL;
-	const struct action_schema *as = NULL;
+	const struct wf_action *as = NULL;
 	int custom = 0;
 
 	snprintf(path, sizeof path, "/steps/%d", i);
@@ -964,7 +828,7 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 			at(c, path, 1, "step %d ('%s') has no 'action'", i + 1, id);
 		else
 			at(c, path, 1, "step %d has no 'action'", i + 1);
-	} else if (action && !(as = find_action(action))) {
+	} else if (action && !(as = wf_action_get(action))) {
 		/* In JSON the program that runs the step looks for a custom action itself. */
 		char *found = c->json ? NULL : wf_action_find(action, dir_file);
 		char sub[80];
@@ -982,11 +846,11 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 			const char *best = NULL;
 			int bestd = 3;
 
-			for (const char *const *a = wf_builtin_actions; *a; a++) {
-				int d = wf_edit_distance(action, *a);
+			for (const struct wf_action *a = wf_actions; a->name; a++) {
+				int d = wf_edit_distance(action, a->name);
 				if (d < bestd) {
 					bestd = d;
-					best = *a;
+					best = a->name;
 				}
 			}
 			if (best)
@@ -1003,7 +867,7 @@ check_step(struct ctx *c, jv step, int i, const char *dir_file)
 		const char *key = jv_string_value(k);
 		const char *ck = c->json ? key : canon_key(key, action);
 		char *kp = key_path(path, key);
-		const struct field *f = find_field(common_fields, ck);
+		const struct wf_field *f = find_field(common_fields, ck);
 		jv other = jv_object_get(jv_copy(seen), jv_string(ck));
 
 		if (!f && as)
@@ -1435,7 +1299,7 @@ check_document(struct ctx *c, jv doc)
 	jv_object_foreach(doc, k, v) {
 		const char *key = jv_string_value(k);
 		const char *ck = c->json ? key : canon_key(key, NULL);
-		const struct field *f = find_field(top_fields, ck);
+		const struct wf_field *f = find_field(top_fields, ck);
 		char *kp = key_path("", key);
 
 		if (!f && c->json)
@@ -1640,26 +1504,26 @@ wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
 /* ---- canonical JSON: what wf-run - and wf-step read ---- */
 
 /* The members of a step request (wf-json(7)) that wf-step reads; "step" has its own schema. */
-static const struct field request_fields[] = {
-	{ "step", F_OBJECT, NULL }, { "vars", F_VARS, NULL }, { "steps", F_RECORDS, NULL },
-	{ "last", F_OBJECT, NULL }, { "loops", F_OBJECT, NULL }, { "iteration", F_INT, NULL },
-	{ "model", F_MODEL, NULL }, { "original_model", F_MODEL, NULL },
-	{ "transcript", F_LIST, NULL }, { "run", F_OBJECT, NULL }, { "answer", F_STR, NULL },
+static const struct wf_field request_fields[] = {
+	{ "step", WF_F_OBJECT, NULL }, { "vars", WF_F_VARS, NULL }, { "steps", WF_F_RECORDS, NULL },
+	{ "last", WF_F_OBJECT, NULL }, { "loops", WF_F_OBJECT, NULL }, { "iteration", WF_F_INT, NULL },
+	{ "model", WF_F_MODEL, NULL }, { "original_model", WF_F_MODEL, NULL },
+	{ "transcript", WF_F_LIST, NULL }, { "run", WF_F_OBJECT, NULL }, { "answer", WF_F_STR, NULL },
 	{ NULL, 0, NULL }
 };
 
-static const struct field request_run_fields[] = {
-	{ "name", F_STR, NULL }, { "dir", F_STR, NULL }, { "cwd", F_STR, NULL },
-	{ "source", F_STR, NULL }, { "seq", F_NUM, NULL }, { "strict", F_BOOL, NULL },
-	{ "interactive", F_BOOL, NULL }, { "quiet", F_BOOL, NULL }, { "tty", F_BOOL, NULL },
-	{ "env", F_MAP, NULL }, { "echo_fd", F_INT, NULL }, { NULL, 0, NULL }
+static const struct wf_field request_run_fields[] = {
+	{ "name", WF_F_STR, NULL }, { "dir", WF_F_STR, NULL }, { "cwd", WF_F_STR, NULL },
+	{ "source", WF_F_STR, NULL }, { "seq", WF_F_NUM, NULL }, { "strict", WF_F_BOOL, NULL },
+	{ "interactive", WF_F_BOOL, NULL }, { "quiet", WF_F_BOOL, NULL }, { "tty", WF_F_BOOL, NULL },
+	{ "env", WF_F_MAP, NULL }, { "echo_fd", WF_F_INT, NULL }, { NULL, 0, NULL }
 };
 
 /* Check OBJ's (borrowed) members named in FIELDS; a member that is absent or null is left out. */
 static void
-check_members(struct ctx *c, const char *path, jv obj, const struct field *fields)
+check_members(struct ctx *c, const char *path, jv obj, const struct wf_field *fields)
 {
-	for (const struct field *f = fields; f->name; f++) {
+	for (const struct wf_field *f = fields; f->name; f++) {
 		jv v = wf_jv_get(obj, f->name);
 
 		if (jv_get_kind(v) == JV_KIND_NULL) {
@@ -1812,6 +1676,40 @@ wf_step_request_check(jv req, char *err, size_t errlen)
 	}
 	jv_free(step);
 	return json_verdict(&c, err, errlen);
+}
+
+/* Every table of the schema as one JSON object (wf-parse --schema); returns ownership to the caller. */
+jv
+wf_workflow_schema(void)
+{
+	jv acts = jv_object(), aliases = jv_array(), o;
+
+	for (const struct wf_action *a = wf_actions; a->name; a++) {
+		jv row = wf_action_json(a);
+
+		acts = jv_object_set(acts, jv_string(a->name), jv_object_delete(row, jv_string("name")));
+	}
+	for (int i = 0; key_aliases[i].alias; i++) {
+		jv al = jv_object_set(jv_object(), jv_string("alias"), jv_string(key_aliases[i].alias));
+
+		al = jv_object_set(al, jv_string("key"), jv_string(key_aliases[i].canon));
+		al = jv_object_set(al, jv_string("action"),
+				   key_aliases[i].only ? jv_string(key_aliases[i].only) : jv_null());
+		aliases = jv_array_append(aliases, al);
+	}
+	o = jv_object_set(jv_object(), jv_string("workflow"), wf_fields_json(top_fields));
+	o = jv_object_set(o, jv_string("step"), wf_fields_json(common_fields));
+	o = jv_object_set(o, jv_string("retry"), wf_fields_json(retry_fields));
+	o = jv_object_set(o, jv_string("budget"), wf_fields_json(budget_fields));
+	o = jv_object_set(o, jv_string("actions"), acts);
+	o = jv_object_set(o, jv_string("aliases"), aliases);
+	o = jv_object_set(o, jv_string("canonical"),
+		jv_object_set(jv_object_set(jv_object(), jv_string("workflow"), wf_fields_json(canonical_top_fields)),
+			      jv_string("step"), wf_fields_json(canonical_step_fields)));
+	o = jv_object_set(o, jv_string("request"),
+		jv_object_set(jv_object_set(jv_object(), jv_string("members"), wf_fields_json(request_fields)),
+			      jv_string("run"), wf_fields_json(request_run_fields)));
+	return jv_object_set(o, jv_string("names"), wf_env_name_lists());
 }
 
 int
