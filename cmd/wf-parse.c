@@ -21,7 +21,7 @@ usage(FILE *fp)
 		"       wf-parse --schema\n");
 }
 
-/* Resolve ARG and load it; prints problems and returns the exit code. */
+/* Resolve ARG and load it into *OUT (owned by the caller); prints problems and returns the exit code. */
 static int
 load(const char *arg, jv *out)
 {
@@ -41,10 +41,6 @@ load(const char *arg, jv *out)
 	free(path);
 	return code;
 }
-
-static const char *const jumps[] = {
-	"on-true", "on-false", "on-approved", "on-rejected", "on-complete", "on-error", "to", NULL
-};
 
 /*
  * Print a readable outline of the canonical workflow WF (borrowed): each
@@ -96,9 +92,9 @@ outline(jv wf)
 			printf("  check: %s", wf_jv_str(s, "check"));
 		if (!strcmp(action, "loop"))
 			printf("  (at most %g times)", wf_jv_num(s, "max-iterations", 0));
-		for (int k = 0; jumps[k]; k++)
-			if (wf_jv_str(s, jumps[k]))
-				printf("  %s -> %s", jumps[k], wf_jv_str(s, jumps[k]));
+		for (int k = 0; wf_jump_keys[k]; k++)
+			if (wf_jv_str(s, wf_jump_keys[k]))
+				printf("  %s -> %s", wf_jump_keys[k], wf_jv_str(s, wf_jump_keys[k]));
 		putchar('\n');
 		jv_free(s);
 	}

@@ -28,7 +28,7 @@ config_dir(void)
 	return wf_xasprintf("%s/.config/wf", h && *h ? h : ".");
 }
 
-/* Append the auto-approve patterns of config FILE to *PATTERNS; -1 after a message in DIAG. */
+/* Append the auto-approve patterns of config FILE to *PATTERNS (owned by the caller); -1 after a message in DIAG. */
 static int
 load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
 {
@@ -78,6 +78,7 @@ load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
 	return rc;
 }
 
+/* The user's and the project's auto-approve patterns; returns ownership to the caller (invalid after problems in DIAG). */
 jv
 wf_auto_approve_patterns(struct wf_diag *diag)
 {
@@ -293,6 +294,7 @@ words_match(const char *pattern, char **words)
 	return ok && any_pattern && !words[i];
 }
 
+/* The first of PATTERNS (borrowed) approving ACTION running COMMAND with VARS (borrowed), or NULL; the text lives in PATTERNS. */
 const char *
 wf_auto_approved(jv patterns, const char *action, const char *command, jv vars)
 {

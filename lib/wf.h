@@ -244,7 +244,7 @@ void wf_action_flags_text(const struct wf_action *a, char *buf, size_t n);
 /* Row A as {name, flags: [words], required: [keys], keys: {...}}; caller owns the result. */
 jv wf_action_json(const struct wf_action *a);
 
-/* ---- workflow.c: discovery, validation, normalisation ---- */
+/* ---- workflow.c: finding and loading workflows ---- */
 
 #define WF_MAX_ITERATIONS_CAP 1000
 #define WF_DEFAULT_MAX_STEPS 1000
@@ -269,6 +269,88 @@ char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
 char **wf_workflow_search_path(void);
 void wf_strv_free(char **v);
 
+/* Read FILE and wf_workflow_parse it; I/O errors go to DIAG with *CODE 66/74. */
+jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
+/* Index of step ID in the canonical workflow WF (borrowed), or -1. */
+int wf_workflow_step_index(jv wf, const char *id);
+/*
+ * Every workflow file along the search path: [{name, description, steps,
+ * path, error, shadowed}], in search order; a broken file is listed with
+ * its first error, and a name already seen earlier is marked shadowed.
+ */
+jv wf_workflow_list(void);
+/* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
+char *wf_action_find(const char *name, const char *workflow_file);
+
+/* ---- workflow-schema.c: the tables a workflow is checked against ---- */
+
+/* Each a list of fields ending with a NULL name. */
+extern const struct wf_field wf_schema_top[];		/* the top level of a workflow */
+extern const struct wf_field wf_schema_step[];		/* every step, whatever its action */
+extern const struct wf_field wf_schema_retry[];	/* a step's 'retry' */
+extern const struct wf_field wf_schema_budget[];	/* a workflow's 'budget' */
+extern const struct wf_field wf_schema_canonical_top[];	/* what wf-parse adds to the top */
+extern const struct wf_field wf_schema_canonical_step[];	/* what wf-parse adds to each step */
+extern const struct wf_field wf_schema_request[];	/* the members of a step request */
+extern const struct wf_field wf_schema_request_run[];	/* the members of its "run" */
+/* The keys of a step that name a step to go to, NULL-terminated ('to' only in a loop). */
+extern const char *const wf_jump_keys[];
+/* The field NAME of LIST (may be NULL), or NULL. */
+const struct wf_field *wf_field_find(const struct wf_field *list, const char *name);
+/* The name in list A or B (either may be NULL) within edit distance 2 of KEY, for a hint; or NULL. */
+const char *wf_field_closest(const char *key, const struct wf_field *a, const struct wf_field *b);
+/* The canonical spelling of KEY in a step of ACTION (NULL: the top level); KEY itself when it is one. */
+const char *wf_schema_canon_key(const char *key, const char *action);
+/*
+ * The schema as one object (wf-parse --schema): {workflow, step, retry,
+ * budget} keys, {actions} from the action table, {aliases}, the members
+ * wf-parse adds ({canonical}) and a step request's ({request}), and the
+ * variable {names} a workflow may not set or that hold secrets.  Caller
+ * owns it.
+ */
+jv wf_workflow_schema(void);
+
+/* ---- workflow-value.c: one value against one field, and where to report ---- */
+
+/* A check in progress (workflow-check.c and workflow-json.c). */
+struct wf_check {
+	const char *file;
+	jv pos;
+	struct wf_diag *diag;
+	/*
+	 * Checking a canonical JSON document (wf-json(7)) rather than YAML:
+	 * types are exact (no text for a number, no shorthand), Codi's
+	 * spellings are not folded, members the schema does not know are
+	 * ignored as wf-json(7) asks of every reader, and messages name the
+	 * step by its id and the field by its path instead of a line:col.
+	 */
+	int json;
+	int one_step;	/* json: the single step of a request; its jumps name steps not at hand */
+	jv ids;		/* json: each step's id (or null) by index, for messages */
+};
+/* Report FMT at the position recorded for PATH (the key's, or the value's when VALUE). */
+void wf_check_at(struct wf_check *c, const char *path, int value, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Report FMT about the value of field NAME at PATH ("'NAME': ..." in YAML, "field 'a.b': ..." in JSON). */
+void wf_check_field_at(struct wf_check *c, const char *path, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* BASE plus "/KEY" as a JSON pointer; malloc'd. */
+char *wf_check_key_path(const char *base, const char *key);
+/* Does the key at path A come after the one at path B in the file? */
+int wf_check_pos_after(struct wf_check *c, const char *a, const char *b);
+/* Record the position of key ALIAS under BASE for its canonical spelling CANON too. */
+void wf_check_alias_pos(struct wf_check *c, const char *base, const char *alias, const char *canon);
+/* V's kind (borrowed) in YAML's words ("text", "a mapping", ...). */
+const char *wf_check_kind_name(jv v);
+/* V's kind (borrowed) in the words of the document being checked: YAML's, or JSON's. */
+const char *wf_check_kind_of(const struct wf_check *c, jv v);
+/* Check V (consumed) against field F at PATH; the canonical value, or invalid after a message. */
+jv wf_check_value(struct wf_check *c, const char *path, const struct wf_field *f, jv v);
+/* Sort the messages D gained from index FROM on into FILE's order, each made one printable line. */
+void wf_check_finish_diags(struct wf_diag *d, size_t from, const char *file);
+
+/* ---- workflow-check.c: a workflow file to canonical JSON ---- */
+
 /*
  * Load, validate and normalise the workflow in BUF (read from FILE, "-"
  * for stdin; custom actions are looked up in actions/ beside FILE, then on
@@ -278,8 +360,15 @@ void wf_strv_free(char **v);
  */
 jv wf_workflow_parse(const char *buf, size_t len, const char *file,
 		     struct wf_diag *diag);
-/* Read FILE and wf_workflow_parse it; I/O errors go to DIAG with *CODE 66/74. */
-jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
+/* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
+jv wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file);
+/* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */
+void wf_check_flow(struct wf_check *c, jv steps);
+/* The top level and the steps of DOC (consumed), normalised, without the top level's defaults. */
+jv wf_check_document(struct wf_check *c, jv doc);
+
+/* ---- workflow-json.c: canonical JSON and step requests ---- */
+
 /*
  * Check a canonical workflow as wf-parse prints it (WF borrowed) against
  * the same schema wf-parse checks YAML with, types exact, every jump
@@ -295,23 +384,6 @@ int wf_workflow_check_json(jv wf, char *err, size_t errlen);
  * "run" and the other members wf-step reads.  Nothing is run.
  */
 int wf_step_request_check(jv req, char *err, size_t errlen);
-/*
- * The schema as one object (wf-parse --schema): {workflow, step} keys,
- * {actions} from the action table, {aliases}, the members wf-parse adds
- * ({canonical}) and a step request's ({request}), and the variable
- * {names} a workflow may not set or that hold secrets.  Caller owns it.
- */
-jv wf_workflow_schema(void);
-/* Index of step ID in the canonical workflow WF (borrowed), or -1. */
-int wf_workflow_step_index(jv wf, const char *id);
-/*
- * Every workflow file along the search path: [{name, description, steps,
- * path, error, shadowed}], in search order; a broken file is listed with
- * its first error, and a name already seen earlier is marked shadowed.
- */
-jv wf_workflow_list(void);
-/* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
-char *wf_action_find(const char *name, const char *workflow_file);
 
 /* ---- cond.c: conditions ---- */
 
