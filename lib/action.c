@@ -146,12 +146,6 @@ wf_action_repeat_why(const char *action)
 	return "it looks before it acts, so a second run finds the first one's work";
 }
 
-const char *
-wf_field_type_word(enum wf_ftype type)
-{
-	return type_words[type];
-}
-
 /* The fields of LIST as {name: {type, choices?}}; returns ownership to the caller. */
 jv
 wf_fields_json(const struct wf_field *list)
@@ -169,20 +163,25 @@ wf_fields_json(const struct wf_field *list)
 	return out;
 }
 
+/* Append WORD to the comma-separated list in BUF of N bytes (truncated when full). */
+static void
+add_word(char *buf, size_t n, const char *word)
+{
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, n - len, "%s%s", len ? "," : "", word);
+}
+
 void
 wf_action_flags_text(const struct wf_action *a, char *buf, size_t n)
 {
-	size_t len = 0;
-
 	buf[0] = '\0';
 	for (int i = 0; flag_words[i].word; i++)
 		if (a->flags & flag_words[i].flag)
-			len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", len ? "," : "",
-						flag_words[i].word);
+			add_word(buf, n, flag_words[i].word);
 	if (a->repeat != WF_REPEAT_COMMAND)
-		len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s", len ? "," : "",
-					a->repeat == WF_REPEAT_LOCAL ? "local" : "looks-first");
-	if (!len)
+		add_word(buf, n, a->repeat == WF_REPEAT_LOCAL ? "local" : "looks-first");
+	if (!buf[0])
 		snprintf(buf, n, "-");
 }
 

@@ -235,8 +235,6 @@ int wf_action_uses_model(const char *name);
 int wf_action_sensitive(const char *action);
 /* Why a step of ACTION may run again, for the notice printed when it does. */
 const char *wf_action_repeat_why(const char *action);
-/* TYPE as one word ("text", "step-id", ...). */
-const char *wf_field_type_word(enum wf_ftype type);
 /* The fields of LIST as {name: {type, choices?}}; caller owns the result. */
 jv wf_fields_json(const struct wf_field *list);
 /* A's flags as words joined by commas ("consent,model,..."), or "-" for none, in BUF of N bytes (160 hold them all). */
