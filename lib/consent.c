@@ -5,7 +5,10 @@
  * "*" and "action:NAME" approves only a shell command that is exactly one
  * simple command, word for word, so "echo *" never approves
  * "echo hi; touch pwned".  The driver asks for everything else
- * that runs a command or changes something outside the run.
+ * that runs a command or changes something outside the run; which
+ * actions do is the action table's consent flag (action.c).
+ *
+ * Layer 2: domain data.
  */
 #include <ctype.h>
 #include <errno.h>
