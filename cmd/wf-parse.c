@@ -17,10 +17,11 @@ usage(FILE *fp)
 		"usage: wf-parse [--pretty] FILE|NAME|-\n"
 		"       wf-parse --check FILE|NAME...\n"
 		"       wf-parse --list [--json]\n"
-		"       wf-parse --outline [--json] FILE|NAME\n");
+		"       wf-parse --outline [--json] FILE|NAME\n"
+		"       wf-parse --schema\n");
 }
 
-/* Resolve ARG and load it; prints problems and returns the exit code. */
+/* Resolve ARG and load it into *OUT (owned by the caller); prints problems and returns the exit code. */
 static int
 load(const char *arg, jv *out)
 {
@@ -40,10 +41,6 @@ load(const char *arg, jv *out)
 	free(path);
 	return code;
 }
-
-static const char *const jumps[] = {
-	"on-true", "on-false", "on-approved", "on-rejected", "on-complete", "on-error", "to", NULL
-};
 
 /*
  * Print a readable outline of the canonical workflow WF (borrowed): each
@@ -95,9 +92,9 @@ outline(jv wf)
 			printf("  check: %s", wf_jv_str(s, "check"));
 		if (!strcmp(action, "loop"))
 			printf("  (at most %g times)", wf_jv_num(s, "max-iterations", 0));
-		for (int k = 0; jumps[k]; k++)
-			if (wf_jv_str(s, jumps[k]))
-				printf("  %s -> %s", jumps[k], wf_jv_str(s, jumps[k]));
+		for (int k = 0; wf_jump_keys[k]; k++)
+			if (wf_jv_str(s, wf_jump_keys[k]))
+				printf("  %s -> %s", wf_jump_keys[k], wf_jv_str(s, wf_jump_keys[k]));
 		putchar('\n');
 		jv_free(s);
 	}
@@ -111,22 +108,32 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' }, { "list", no_argument, NULL, 'l' },
 		{ "outline", no_argument, NULL, 'o' }, { "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+		{ "schema", no_argument, NULL, 's' }, { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
 	};
-	int check = 0, list = 0, show = 0, json = 0, pretty = 0, c, rc = 0;
+	int check = 0, list = 0, show = 0, json = 0, pretty = 0, schema = 0, c, rc = 0;
 
 	wf_set_progname(argv[0]);
-	while ((c = getopt_long(argc, argv, "cljoph", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "cljophs", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': check = 1; break;
 		case 'l': list = 1; break;
 		case 'o': show = 1; break;
 		case 'j': json = 1; break;
 		case 'p': pretty = 1; break;
+		case 's': schema = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("wf-parse " WF_VERSION); return 0;
 		default: usage(stderr); return WF_EXIT_USAGE;
 		}
+	}
+	if (schema) {
+		if (optind < argc) {
+			usage(stderr);
+			return WF_EXIT_USAGE;
+		}
+		wf_json_print(stdout, wf_workflow_schema());
+		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 	}
 	if (list) {
 		jv l = wf_workflow_list();

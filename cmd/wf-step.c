@@ -25,6 +25,33 @@ report_group(pid_t pgid)
 }
 
 /*
+ * --actions: the table of built-in actions, one per line: its name, a
+ * tab and its flags joined by commas ("-" for none); with --json, each
+ * row as a JSON object.  An action the table gives wf-step but that
+ * wf-step cannot run (or the other way round) is a bug, refused here so
+ * that the tests reading this list find it.
+ */
+static int
+print_actions(int json)
+{
+	char flags[160];
+
+	for (const struct wf_action *a = wf_actions; a->name; a++) {
+		if (!!(a->flags & WF_ACTION_DRIVER) == wf_step_runs(wf_action_lookup(a->name))) {
+			wf_warn("action '%s': the action table and wf-step's runners disagree", a->name);
+			return WF_EXIT_SOFTWARE;
+		}
+		if (json) {
+			wf_json_print(stdout, wf_action_json(a));
+		} else {
+			wf_action_flags_text(a, flags, sizeof flags);
+			printf("%s\t%s\n", a->name, flags);
+		}
+	}
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+}
+
+/*
  * --serve: one request per line on stdin, one result per line on stdout,
  * until end of input.  wf-run keeps one of these for a whole run.
  */
@@ -79,13 +106,21 @@ main(int argc, char **argv)
 	wf_set_progname(argv[0]);
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		puts("usage: wf-step < REQUEST.json > RESULT.json\n"
-		     "       wf-step --serve    one request per line in, one result per line out\n"
+		     "       wf-step --serve             one request per line in, one result per line out\n"
+		     "       wf-step --actions [--json]  the built-in actions and their flags\n"
+		     "       wf-step --help | --version\n"
 		     "Runs one step request (wf-json(7)); see wf-step(1).");
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "--version")) {
 		puts("wf-step " WF_VERSION);
 		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--actions")) {
+		if (argc == 2 || (argc == 3 && !strcmp(argv[2], "--json")))
+			return print_actions(argc == 3);
+		wf_warn("unexpected argument '%s' after --actions (only --json)", argv[2]);
+		return WF_EXIT_USAGE;
 	}
 	if (argc > 1 && strcmp(argv[1], "--serve")) {
 		wf_warn("unexpected argument '%s'; the request comes on standard input", argv[1]);

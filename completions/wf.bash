@@ -273,7 +273,7 @@ _wf_tool_words() {
 	case $tool in
 	wf-parse)
 		if [[ $cur == -* ]]; then
-			_wf_add "$cur" --check --list --outline --json --pretty --help --version
+			_wf_add "$cur" --check --list --outline --schema --json --pretty --help --version
 		elif [[ " ${COMP_WORDS[*]} " != *" --list "* ]]; then
 			_wf_complete_workflows "$cur"
 		fi ;;
@@ -289,7 +289,11 @@ _wf_tool_words() {
 		[[ $cur == -* ]] && _wf_add "$cur" -p --print --state --file-ctx --var --check \
 			--subst --strict --help --version ;;
 	wf-step)
-		_wf_add "$cur" --serve --help --version ;;
+		if [[ $prev == --actions ]]; then
+			_wf_add "$cur" --json
+		elif ((COMP_CWORD == 1)); then
+			_wf_add "$cur" --serve --actions --json --help --version
+		fi ;;
 	wf-model)
 		local takes='-m --model --original -s --system --stream-fd'
 		case $prev in

@@ -5,7 +5,10 @@
  * "*" and "action:NAME" approves only a shell command that is exactly one
  * simple command, word for word, so "echo *" never approves
  * "echo hi; touch pwned".  The driver asks for everything else
- * that runs a command or changes something outside the run.
+ * that runs a command or changes something outside the run; which
+ * actions do is the action table's consent flag (action.c).
+ *
+ * Layer 2: domain data.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,18 +21,6 @@
 
 #include "wf.h"
 
-int
-wf_action_sensitive(const char *action)
-{
-	static const char *const safe[] = { "ai-prompt", "switch-model", "load-variable", "set-variable",
-					    "interactive", "loop", "conditional", NULL };
-
-	for (int i = 0; safe[i]; i++)
-		if (!strcmp(safe[i], action))
-			return 0;
-	return 1;
-}
-
 static char *
 config_dir(void)
 {
@@ -40,7 +31,7 @@ config_dir(void)
 	return wf_xasprintf("%s/.config/wf", h && *h ? h : ".");
 }
 
-/* Append the auto-approve patterns of config FILE to *PATTERNS; -1 after a message in DIAG. */
+/* Append the auto-approve patterns of config FILE to *PATTERNS (owned by the caller); -1 after a message in DIAG. */
 static int
 load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
 {
@@ -90,6 +81,7 @@ load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
 	return rc;
 }
 
+/* The user's and the project's auto-approve patterns; returns ownership to the caller (invalid after problems in DIAG). */
 jv
 wf_auto_approve_patterns(struct wf_diag *diag)
 {
@@ -305,6 +297,7 @@ words_match(const char *pattern, char **words)
 	return ok && any_pattern && !words[i];
 }
 
+/* The first of PATTERNS (borrowed) approving ACTION running COMMAND with VARS (borrowed), or NULL; the text lives in PATTERNS. */
 const char *
 wf_auto_approved(jv patterns, const char *action, const char *command, jv vars)
 {

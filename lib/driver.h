@@ -88,8 +88,6 @@ int wf_stepper_stale_groups(struct driver *d, jv inflight);
 
 /* ---- gate.c: consent and budget ---- */
 
-/* Does ACTION call a model? */
-int wf_gate_uses_model(const char *action);
 /* Does step S (borrowed) need a model to run? */
 int wf_gate_step_needs_model(jv s);
 /* Tokens and dollars used so far by STATE (borrowed) (usd -1 when some cost is unknown). */

@@ -21,19 +21,6 @@
 
 /* ---- model use ---- */
 
-/* Does ACTION call a model? */
-int
-wf_gate_uses_model(const char *action)
-{
-	static const char *const ai[] = { "ai-prompt", "review-pr", "make-changes", "create-pr",
-					  "commit-push", "self-review", NULL };
-
-	for (int i = 0; ai[i]; i++)
-		if (!strcmp(ai[i], action))
-			return 1;
-	return 0;
-}
-
 /*
  * Does step S (borrowed) need a model to run?  A commit-push with a
  * message, a create-pr with a title and a body, a make-changes done by a
@@ -46,7 +33,7 @@ wf_gate_step_needs_model(jv s)
 	const char *a = wf_jv_str(s, "action");
 	const char *agent = getenv("WF_CODING_AGENT");
 
-	if (!a || !wf_gate_uses_model(a))
+	if (!a || !wf_action_uses_model(a))
 		return 0;
 	if (!strcmp(a, "commit-push"))
 		return !wf_jv_str(s, "message");
@@ -135,7 +122,7 @@ wf_gate_budget(struct driver *d, jv step, const char *id)
 {
 	char msg[512];
 
-	if (!wf_gate_uses_model(wf_jv_str(step, "action")) || !over_budget(d, step, msg, sizeof msg))
+	if (!wf_action_uses_model(wf_jv_str(step, "action")) || !over_budget(d, step, msg, sizeof msg))
 		return 0;
 	wf_warn("%s; raise 'budget:' in the workflow, then 'wf resume %s --accept-changes'", msg, d->run->name);
 	return wf_driver_stop(d, "run-end", "failed", "budget",

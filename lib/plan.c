@@ -134,7 +134,7 @@ wf_run_estimate(FILE *fp, jv wf)
 		const char *a = wf_jv_str(s, "action");
 
 		(void)i;
-		if (a && wf_gate_uses_model(a)) {
+		if (a && wf_action_uses_model(a)) {
 			double est = wf_gate_call_estimate(jv_null(), s);
 
 			fprintf(fp, "  %-10s %-13s about %.0f input tokens%s\n", wf_jv_str(s, "id"), a, est,

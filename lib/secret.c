@@ -33,15 +33,19 @@ static size_t nforms;
 static unsigned char first_byte[256];	/* does some form start with this byte? */
 static int env_loaded;
 
+/* The secret names: these, the names ending in one of SUFFIXES, and those holding "SECRET". */
+static const char *const secret_exact[] = { "GH_TOKEN", "GITHUB_TOKEN", NULL };
+static const char *const suffixes[] = { "_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD",
+					"_ACCESS_KEY", NULL };
+
 int
 wf_secret_name(const char *name)
 {
 	size_t n = strlen(name);
-	static const char *const suffixes[] = { "_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD",
-						"_ACCESS_KEY", NULL };
 
-	if (!strcmp(name, "GH_TOKEN") || !strcmp(name, "GITHUB_TOKEN"))
-		return 1;
+	for (int i = 0; secret_exact[i]; i++)
+		if (!strcmp(name, secret_exact[i]))
+			return 1;
 	for (int i = 0; suffixes[i]; i++) {
 		size_t k = strlen(suffixes[i]);
 
@@ -51,21 +55,22 @@ wf_secret_name(const char *name)
 	return strstr(name, "SECRET") != NULL;
 }
 
+/* The names a workflow may not set: these, and those starting with one of PREFIXES. */
+static const char *const exact[] = {
+	"PATH", "HOME", "SHELL", "ENV", "BASH_ENV", "IFS", "CDPATH", "PS1", "PS2", "PS3",
+	"PS4", "PROMPT_COMMAND", "SHELLOPTS", "BASHOPTS", "GLOBIGNORE", "BASH_XTRACEFD",
+	"GCONV_PATH", "HOSTALIASES", "LOCPATH", "NLSPATH", "PYTHONPATH", "PYTHONHOME",
+	"PYTHONSTARTUP", "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYLIB", "RUBYOPT",
+	"NODE_OPTIONS", "NODE_PATH", "EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "GIT_SSH",
+	"GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_EXEC_PATH", "GIT_EDITOR", "GIT_PAGER",
+	"GIT_SEQUENCE_EDITOR", "GIT_EXTERNAL_DIFF", "GIT_PROXY_COMMAND", "GIT_DIR",
+	"GIT_WORK_TREE", NULL
+};
+static const char *const prefixes[] = { "LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG", "WF_", NULL };
+
 int
 wf_env_name_reserved(const char *name)
 {
-	static const char *const exact[] = {
-		"PATH", "HOME", "SHELL", "ENV", "BASH_ENV", "IFS", "CDPATH", "PS1", "PS2", "PS3",
-		"PS4", "PROMPT_COMMAND", "SHELLOPTS", "BASHOPTS", "GLOBIGNORE", "BASH_XTRACEFD",
-		"GCONV_PATH", "HOSTALIASES", "LOCPATH", "NLSPATH", "PYTHONPATH", "PYTHONHOME",
-		"PYTHONSTARTUP", "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYLIB", "RUBYOPT",
-		"NODE_OPTIONS", "NODE_PATH", "EDITOR", "VISUAL", "PAGER", "SSH_ASKPASS", "GIT_SSH",
-		"GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_EXEC_PATH", "GIT_EDITOR", "GIT_PAGER",
-		"GIT_SEQUENCE_EDITOR", "GIT_EXTERNAL_DIFF", "GIT_PROXY_COMMAND", "GIT_DIR",
-		"GIT_WORK_TREE", NULL
-	};
-	static const char *const prefixes[] = { "LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG", "WF_", NULL };
-
 	for (int i = 0; exact[i]; i++)
 		if (!strcmp(name, exact[i]))
 			return 1;
@@ -73,6 +78,24 @@ wf_env_name_reserved(const char *name)
 		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
 			return 1;
 	return 0;
+}
+
+/* The lists above, for wf-parse --schema; returns ownership to the caller. */
+jv
+wf_env_name_lists(void)
+{
+	const char *const *lists[] = { secret_exact, suffixes, exact, prefixes };
+	const char *const keys[] = { "secret", "secret-suffixes", "reserved", "reserved-prefixes" };
+	jv out = jv_object_set(jv_object(), jv_string("secret-infix"), jv_string("SECRET"));
+
+	for (int l = 0; l < 4; l++) {
+		jv a = jv_array();
+
+		for (int i = 0; lists[l][i]; i++)
+			a = jv_array_append(a, jv_string(lists[l][i]));
+		out = jv_object_set(out, jv_string(keys[l]), a);
+	}
+	return out;
 }
 
 /* ---- the registry ---- */

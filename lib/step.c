@@ -406,6 +406,7 @@ do_shell(jv req, jv r)
 	wf_buf_free(&out);
 	wf_strv_free(env);
 	jv_free(step);
+	jv_free(req);
 	return r;
 }
 
@@ -443,6 +444,7 @@ out:
 	free(from);
 	free(name);
 	jv_free(run);
+	jv_free(req);
 	return r;
 }
 
@@ -459,6 +461,7 @@ do_set_variable(jv req, jv r)
 	}
 	free(name);
 	free(value);
+	jv_free(req);
 	return r;
 }
 
@@ -524,33 +527,31 @@ do_custom(jv req, jv r, const char *action)
 }
 
 /*
- * Actions implemented in other files of the library: each takes the
- * request (consumed) and the result so far (consumed) and returns the
- * result.  Added here as they land.
+ * What wf-step runs for each built-in action of the table (action.c),
+ * indexed the same way: each takes the request (consumed) and the result
+ * so far (consumed) and returns the result.  NULL for the actions the
+ * driver decides itself (WF_ACTION_DRIVER: loop, conditional).
  */
-static const struct {
-	const char *name;
-	jv (*run)(jv req, jv result);
-} more_actions[] = {
-	{ "ai-prompt", wf_action_ai_prompt },
-	{ "switch-model", wf_action_switch_model },
-	{ "interactive", wf_action_interactive },
-	{ "create-pr", wf_action_create_pr },
-	{ "review-pr", wf_action_review_pr },
-	{ "make-changes", wf_action_make_changes },
-	{ "commit-push", wf_action_commit_push },
-	{ "self-review", wf_action_self_review },
-	{ "merge-pr", wf_action_merge_pr },
-	{ "sync", wf_action_sync },
-	{ NULL, NULL }
+static jv (*const runners[WF_ACT_COUNT])(jv req, jv r) = {
+	[WF_ACT_SHELL] = do_shell,
+	[WF_ACT_AI_PROMPT] = wf_action_ai_prompt,
+	[WF_ACT_SWITCH_MODEL] = wf_action_switch_model,
+	[WF_ACT_INTERACTIVE] = wf_action_interactive,
+	[WF_ACT_LOAD_VARIABLE] = do_load_variable,
+	[WF_ACT_SET_VARIABLE] = do_set_variable,
+	[WF_ACT_CREATE_PR] = wf_action_create_pr,
+	[WF_ACT_REVIEW_PR] = wf_action_review_pr,
+	[WF_ACT_MAKE_CHANGES] = wf_action_make_changes,
+	[WF_ACT_COMMIT_PUSH] = wf_action_commit_push,
+	[WF_ACT_SELF_REVIEW] = wf_action_self_review,
+	[WF_ACT_MERGE_PR] = wf_action_merge_pr,
+	[WF_ACT_SYNC] = wf_action_sync,
 };
 
-static jv (*find_action(const char *name))(jv, jv)
+int
+wf_step_runs(enum wf_action_id id)
 {
-	for (int i = 0; more_actions[i].name; i++)
-		if (!strcmp(more_actions[i].name, name))
-			return more_actions[i].run;
-	return NULL;
+	return id >= 0 && id < WF_ACT_COUNT && runners[id];
 }
 
 /* REQ consumed; the caller owns the result. */
@@ -560,18 +561,13 @@ wf_step_execute(jv req)
 	jv step = wf_jv_get(req, "step");
 	const char *a = wf_jv_str(step, "action");
 	char *action = wf_xstrdup(a ? a : "");
+	enum wf_action_id id = wf_action_lookup(action);
 	jv r = wf_result_new(req);
 	char now[32];
 
-	if (!strcmp(action, "shell"))
-		r = do_shell(req, r);
-	else if (!strcmp(action, "load-variable"))
-		r = do_load_variable(req, r);
-	else if (!strcmp(action, "set-variable"))
-		r = do_set_variable(req, r);
-	else if (find_action(action))
-		r = find_action(action)(jv_copy(req), r);
-	else if (!wf_action_is_builtin(action))
+	if (wf_step_runs(id))
+		r = runners[id](jv_copy(req), r);
+	else if (id == WF_ACT_CUSTOM)
 		r = do_custom(req, r, action);
 	else
 		r = wf_result_fail(r, 70, "action '%s' cannot run in wf-step", action);

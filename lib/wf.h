@@ -159,24 +159,105 @@ char *wf_jv_text(jv v);
 int wf_yaml_load(const char *buf, size_t len, const char *file,
 		 jv *out, jv *pos, struct wf_diag *diag);
 
-/* ---- workflow.c: discovery, validation, normalisation ---- */
+/* ---- action.c: the table of built-in actions ---- */
+
+/* The type of a workflow field, for the schema (wf-workflow(5)). */
+enum wf_ftype {
+	WF_F_STR,	/* text; a number or boolean is taken as its text */
+	WF_F_INT,	/* whole number >= 0 */
+	WF_F_NUM,	/* number >= 0 */
+	WF_F_BOOL,	/* true or false only */
+	WF_F_STEP,	/* the id of a step */
+	WF_F_DURATION,	/* seconds, or "500ms", "30s", "5m", "2h" */
+	WF_F_MAP,	/* mapping of names to scalars */
+	WF_F_STRLIST,	/* a list of texts, or one text */
+	WF_F_ANY,
+	WF_F_RETRY,	/* {attempts, delay} */
+	WF_F_BUDGET,	/* {tokens, usd} */
+	WF_F_OBJECT,	/* a mapping whose members its reader checks */
+	WF_F_RECORDS,	/* a mapping of names to mappings */
+	WF_F_LIST,	/* a list of anything */
+	WF_F_MODEL,	/* a model's name, or its description as a mapping */
+	WF_F_VARS	/* a run's variables: as WF_F_MAP, and lists too (review-pr's comments) */
+};
+
+/* One key of the schema; a list of them ends with a NULL name. */
+struct wf_field {
+	const char *name;
+	enum wf_ftype type;
+	const char *choices;	/* for WF_F_STR: "a|b|c", or NULL */
+};
+
+/* The built-in actions: the index of each in wf_actions[]. */
+enum wf_action_id {
+	WF_ACT_CUSTOM = -1,	/* not built in: an executable wf-action-NAME */
+	WF_ACT_SHELL, WF_ACT_AI_PROMPT, WF_ACT_SWITCH_MODEL, WF_ACT_LOOP,
+	WF_ACT_CONDITIONAL, WF_ACT_INTERACTIVE, WF_ACT_LOAD_VARIABLE,
+	WF_ACT_SET_VARIABLE, WF_ACT_CREATE_PR, WF_ACT_REVIEW_PR,
+	WF_ACT_MAKE_CHANGES, WF_ACT_COMMIT_PUSH, WF_ACT_SELF_REVIEW,
+	WF_ACT_MERGE_PR, WF_ACT_SYNC,
+	WF_ACT_COUNT
+};
+
+/* What an action touches and how it runs (struct wf_action's flags). */
+enum {
+	WF_ACTION_CONSENT = 1 << 0,	/* runs a command or changes something outside the run: asks first */
+	WF_ACTION_MODEL = 1 << 1,	/* may talk to a model */
+	WF_ACTION_GIT = 1 << 2,		/* needs a git repository */
+	WF_ACTION_FORGE = 1 << 3,	/* talks to the forge (pull requests) */
+	WF_ACTION_VERDICT = 1 << 4,	/* its result may carry "approved" */
+	WF_ACTION_DRIVER = 1 << 5	/* wf-run decides it in-process; wf-step does not run it */
+};
+
+/*
+ * What running a step of an action twice does, for a step in doubt
+ * (wf-workflow(5), "Steps in doubt"): COMMAND, the step's 'idempotent'
+ * decides (default true); LOCAL, no effect outside the run (safe);
+ * CHECKS, it looks before it acts (a marker, the remote's state) so a
+ * second run finds the first one's work (safe).
+ */
+enum wf_repeat { WF_REPEAT_COMMAND, WF_REPEAT_LOCAL, WF_REPEAT_CHECKS };
+
+struct wf_action {
+	const char *name;
+	unsigned flags;			/* WF_ACTION_* */
+	enum wf_repeat repeat;
+	const char *required;		/* the keys a step must have, space-separated */
+	struct wf_field fields[12];	/* the keys it takes besides the common ones */
+};
+
+/* The table, indexed by enum wf_action_id; a NULL name ends it. */
+extern const struct wf_action wf_actions[WF_ACT_COUNT + 1];
+/* NAME's index in wf_actions[], or WF_ACT_CUSTOM (NAME may be NULL). */
+enum wf_action_id wf_action_lookup(const char *name);
+/* NAME's row of the table, or NULL when it is not built in. */
+const struct wf_action *wf_action_get(const char *name);
+/* Is NAME built in with every flag of FLAGS set? */
+int wf_action_has(const char *name, unsigned flags);
+/* Does the built-in ACTION talk to a model? */
+int wf_action_uses_model(const char *name);
+/* Does ACTION run a command or change something outside the run (a custom action does)? */
+int wf_action_sensitive(const char *action);
+/* Why a step of ACTION may run again, for the notice printed when it does. */
+const char *wf_action_repeat_why(const char *action);
+/* The fields of LIST as {name: {type, choices?}}; caller owns the result. */
+jv wf_fields_json(const struct wf_field *list);
+/* A's flags as words joined by commas ("consent,model,..."), or "-" for none, in BUF of N bytes (160 hold them all). */
+void wf_action_flags_text(const struct wf_action *a, char *buf, size_t n);
+/* Row A as {name, flags: [words], required: [keys], keys: {...}}; caller owns the result. */
+jv wf_action_json(const struct wf_action *a);
+
+/* ---- workflow.c: finding and loading workflows ---- */
 
 #define WF_MAX_ITERATIONS_CAP 1000
 #define WF_DEFAULT_MAX_STEPS 1000
 
-/* The built-in actions, NULL-terminated. */
-extern const char *const wf_builtin_actions[];
-int wf_action_is_builtin(const char *name);
-/* Does the built-in ACTION talk to a model (its schema has a 'model' field)? */
-int wf_action_uses_model(const char *name);
 /*
  * May step STEP (borrowed) run again when it was in doubt?  Its
  * 'idempotent', default true for every action (the classes in the action
  * table: the PR and git actions look before they act).
  */
 int wf_step_repeatable(jv step);
-/* Why a step of ACTION may run again, for the notice printed when it does. */
-const char *wf_action_repeat_why(const char *action);
 /* Does STEP (borrowed) give a verdict ("approved") that on-approved/on-rejected follow without a check? */
 int wf_step_gives_verdict(jv step);
 
@@ -191,6 +272,88 @@ char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
 char **wf_workflow_search_path(void);
 void wf_strv_free(char **v);
 
+/* Read FILE and wf_workflow_parse it; I/O errors go to DIAG with *CODE 66/74. */
+jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
+/* Index of step ID in the canonical workflow WF (borrowed), or -1. */
+int wf_workflow_step_index(jv wf, const char *id);
+/*
+ * Every workflow file along the search path: [{name, description, steps,
+ * path, error, shadowed}], in search order; a broken file is listed with
+ * its first error, and a name already seen earlier is marked shadowed.
+ */
+jv wf_workflow_list(void);
+/* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
+char *wf_action_find(const char *name, const char *workflow_file);
+
+/* ---- workflow-schema.c: the tables a workflow is checked against ---- */
+
+/* Each a list of fields ending with a NULL name. */
+extern const struct wf_field wf_schema_top[];		/* the top level of a workflow */
+extern const struct wf_field wf_schema_step[];		/* every step, whatever its action */
+extern const struct wf_field wf_schema_retry[];	/* a step's 'retry' */
+extern const struct wf_field wf_schema_budget[];	/* a workflow's 'budget' */
+extern const struct wf_field wf_schema_canonical_top[];	/* what wf-parse adds to the top */
+extern const struct wf_field wf_schema_canonical_step[];	/* what wf-parse adds to each step */
+extern const struct wf_field wf_schema_request[];	/* the members of a step request */
+extern const struct wf_field wf_schema_request_run[];	/* the members of its "run" */
+/* The keys of a step that name a step to go to, NULL-terminated ('to' only in a loop). */
+extern const char *const wf_jump_keys[];
+/* The field NAME of LIST (may be NULL), or NULL. */
+const struct wf_field *wf_field_find(const struct wf_field *list, const char *name);
+/* The name in list A or B (either may be NULL) within edit distance 2 of KEY, for a hint; or NULL. */
+const char *wf_field_closest(const char *key, const struct wf_field *a, const struct wf_field *b);
+/* The canonical spelling of KEY in a step of ACTION (NULL: the top level); KEY itself when it is one. */
+const char *wf_schema_canon_key(const char *key, const char *action);
+/*
+ * The schema as one object (wf-parse --schema): {workflow, step, retry,
+ * budget} keys, {actions} from the action table, {aliases}, the members
+ * wf-parse adds ({canonical}) and a step request's ({request}), and the
+ * variable {names} a workflow may not set or that hold secrets.  Caller
+ * owns it.
+ */
+jv wf_workflow_schema(void);
+
+/* ---- workflow-value.c: one value against one field, and where to report ---- */
+
+/* A check in progress (workflow-check.c and workflow-json.c). */
+struct wf_check {
+	const char *file;
+	jv pos;
+	struct wf_diag *diag;
+	/*
+	 * Checking a canonical JSON document (wf-json(7)) rather than YAML:
+	 * types are exact (no text for a number, no shorthand), Codi's
+	 * spellings are not folded, members the schema does not know are
+	 * ignored as wf-json(7) asks of every reader, and messages name the
+	 * step by its id and the field by its path instead of a line:col.
+	 */
+	int json;
+	int one_step;	/* json: the single step of a request; its jumps name steps not at hand */
+	jv ids;		/* json: each step's id (or null) by index, for messages */
+};
+/* Report FMT at the position recorded for PATH (the key's, or the value's when VALUE). */
+void wf_check_at(struct wf_check *c, const char *path, int value, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Report FMT about the value of field NAME at PATH ("'NAME': ..." in YAML, "field 'a.b': ..." in JSON). */
+void wf_check_field_at(struct wf_check *c, const char *path, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* BASE plus "/KEY" as a JSON pointer; malloc'd. */
+char *wf_check_key_path(const char *base, const char *key);
+/* Does the key at path A come after the one at path B in the file? */
+int wf_check_pos_after(struct wf_check *c, const char *a, const char *b);
+/* Record the position of key ALIAS under BASE for its canonical spelling CANON too. */
+void wf_check_alias_pos(struct wf_check *c, const char *base, const char *alias, const char *canon);
+/* V's kind (borrowed) in YAML's words ("text", "a mapping", ...). */
+const char *wf_check_kind_name(jv v);
+/* V's kind (borrowed) in the words of the document being checked: YAML's, or JSON's. */
+const char *wf_check_kind_of(const struct wf_check *c, jv v);
+/* Check V (consumed) against field F at PATH; the canonical value, or invalid after a message. */
+jv wf_check_value(struct wf_check *c, const char *path, const struct wf_field *f, jv v);
+/* Sort the messages D gained from index FROM on into FILE's order, each made one printable line. */
+void wf_check_finish_diags(struct wf_diag *d, size_t from, const char *file);
+
+/* ---- workflow-check.c: a workflow file to canonical JSON ---- */
+
 /*
  * Load, validate and normalise the workflow in BUF (read from FILE, "-"
  * for stdin; custom actions are looked up in actions/ beside FILE, then on
@@ -200,8 +363,15 @@ void wf_strv_free(char **v);
  */
 jv wf_workflow_parse(const char *buf, size_t len, const char *file,
 		     struct wf_diag *diag);
-/* Read FILE and wf_workflow_parse it; I/O errors go to DIAG with *CODE 66/74. */
-jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
+/* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
+jv wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file);
+/* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */
+void wf_check_flow(struct wf_check *c, jv steps);
+/* The top level and the steps of DOC (consumed), normalised, without the top level's defaults. */
+jv wf_check_document(struct wf_check *c, jv doc);
+
+/* ---- workflow-json.c: canonical JSON and step requests ---- */
+
 /*
  * Check a canonical workflow as wf-parse prints it (WF borrowed) against
  * the same schema wf-parse checks YAML with, types exact, every jump
@@ -217,16 +387,6 @@ int wf_workflow_check_json(jv wf, char *err, size_t errlen);
  * "run" and the other members wf-step reads.  Nothing is run.
  */
 int wf_step_request_check(jv req, char *err, size_t errlen);
-/* Index of step ID in the canonical workflow WF (borrowed), or -1. */
-int wf_workflow_step_index(jv wf, const char *id);
-/*
- * Every workflow file along the search path: [{name, description, steps,
- * path, error, shadowed}], in search order; a broken file is listed with
- * its first error, and a name already seen earlier is marked shadowed.
- */
-jv wf_workflow_list(void);
-/* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
-char *wf_action_find(const char *name, const char *workflow_file);
 
 /* ---- cond.c (cond_lex.c, cond_jq.c, cond_lang.h inside): conditions ---- */
 
@@ -356,6 +516,8 @@ int wf_secret_name(const char *name);
  * wf-workflow(5))?
  */
 int wf_env_name_reserved(const char *name);
+/* The names and parts of names the two above go by, as {secret, secret-suffixes, secret-infix, reserved, reserved-prefixes}; caller owns it. */
+jv wf_env_name_lists(void);
 /* Mask VALUE (>= 8 bytes) from now on, in every form secret.c lists. */
 void wf_secret_add(const char *value);
 /*
@@ -434,6 +596,8 @@ jv wf_usage_add(jv acc, jv res);
  * message in ERR after a strict-mode error.
  */
 char *wf_step_text(jv req, const char *key, int *bad, char *err, size_t errlen);
+/* Does wf-step run built-in action ID itself (all but the driver's, WF_ACTION_DRIVER)? */
+int wf_step_runs(enum wf_action_id id);
 
 /* ---- ai.c: model calls from actions ---- */
 
@@ -479,8 +643,6 @@ jv wf_action_interactive(jv req, jv r);
 
 /* ---- consent.c: what may run without asking ---- */
 
-/* Does ACTION run a command or change something outside the run? */
-int wf_action_sensitive(const char *action);
 /*
  * The auto-approve patterns of ${XDG_CONFIG_HOME:-~/.config}/wf/config.yaml
  * and ./.wf/config.yaml, as an array; invalid after problems in DIAG.

@@ -127,18 +127,23 @@ ic_names() {
 	}' "$1"
 }
 
-@test "wf-workflow(5) documents every key, action and alias the schema in lib/workflow.c has" {
-	local page="$MAN/wf-workflow.5" src="$REPO_ROOT/lib/workflow.c" n=0 bad=''
+@test "wf-workflow(5) documents every key, action and alias 'wf-parse --schema' has" {
+	local page="$MAN/wf-workflow.5" n=0 bad=''
+	run wf-parse --schema
+	assert_success
+	schema=$output
 	# The members of the canonical JSON and of a step request belong to wf-json(7) and wf-step(1).
-	local json_tables='/^static const struct field \(canonical_[a-z]*_fields\|request_[a-z_]*fields\)\[\] = {/,/^};/p'
-	json_keys=$(sed -n "$json_tables" "$src" | grep -o '{ "[A-Za-z_-]*", F_' | sed 's/^{ "\([^"]*\)".*/\1/' | sort -u)
+	json_keys=$(jq -r '.canonical[], .request[] | keys[]' <<<"$schema" | sort -u)
+	[ "$(wc -w <<<"$json_keys")" -ge 12 ]
 	for k in $json_keys; do
 		grep -qw -- "$k" "$MAN/wf-json.7" "$MAN/wf-step.1" || bad="$bad $k"
 	done
 	[ -z "$bad" ] || { echo "not documented in wf-json.7 or wf-step.1:$bad" >&2; return 1; }
-	keys=$(sed "$(printf '%s' "$json_tables" | sed 's/p$/d/')" "$src" | grep -o '{ "[A-Za-z-]*", F_[A-Z]*' | sed 's/^{ "\([^"]*\)".*/\1/' | sort -u)
-	actions=$(sed -n '/wf_builtin_actions\[\] = {/,/};/p' "$src" | grep -o '"[a-z-]*"' | tr -d '"')
-	aliases=$(grep -o '{ "[A-Za-z-]*", "[a-z-]*", ' "$src" | sed 's/^{ "\([^"]*\)".*/\1/')
+	keys=$(jq -r '.workflow, .step, .retry, .budget, .actions[].keys | keys[]' <<<"$schema" | sort -u)
+	actions=$(jq -r '.actions | keys[]' <<<"$schema")
+	aliases=$(jq -r '.aliases[].alias' <<<"$schema")
+	[ "$(wc -w <<<"$actions")" -ge 15 ]
+	[ "$(wc -w <<<"$aliases")" -ge 20 ]
 	declare -A documented=()
 	for k in $(ic_names "$page"); do documented[$k]=1; done
 	for k in $keys $actions $aliases; do
@@ -153,7 +158,9 @@ ic_names() {
 	local bad='' n=0
 	declare -A quoted=()
 	for q in $(awk '$1 == ".Ql" { print $2 }' "$MAN/wf-workflow.5"); do quoted[$q]=1; done
-	for choice in $(grep -o 'F_STR, "[a-z|]*"' "$REPO_ROOT/lib/workflow.c" | sed 's/.*"\(.*\)"/\1/' | tr '|' ' '); do
+	run wf-parse --schema
+	assert_success
+	for choice in $(jq -r '.. | objects | .choices? // empty | .[]' <<<"$output"); do
 		[ -n "${quoted[$choice]}" ] || bad="$bad $choice"
 		n=$((n + 1))
 	done

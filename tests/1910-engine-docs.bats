@@ -133,13 +133,14 @@ normal() {
 	run wf-step --help
 	assert_success
 	from_help=$(printf '%s\n' "$output" | grep -o -- '--[a-z][a-z-]*' | sort -u)
-	from_code=$(grep -o 'strcmp(argv\[1\], "-[-a-z]*")' "$REPO_ROOT/cmd/wf-step.c" | sed 's/.*"\(.*\)")/\1/' | sort -u)
-	[ "$(wc -w <<<"$from_code")" -ge 4 ]
-	for o in $from_help $from_code; do
+	[ "$(wc -w <<<"$from_help")" -ge 5 ]
+	for o in $from_help; do
 		grep -Eq "Fl ${o#-}( |\$)" "$MAN/wf-step.1" || { echo "wf-step.1 lacks $o" >&2; return 1; }
 	done
 	# And an argument it does not take is a usage error, as the page says.
 	run wf-step --no-such-option
+	assert_failure 2
+	run wf-step --actions --no-such-option
 	assert_failure 2
 }
 
@@ -232,8 +233,10 @@ Y
 	done
 	# The page names those variables, every unsafe name, and every secret suffix the code has.
 	text=$(rendered wf-step)
-	unsafe=$(sed -n '/^wf_env_name_reserved/,/^}/p' "$REPO_ROOT/lib/secret.c" | grep -o '"[A-Z_]*"' | tr -d '"')
-	suffixes=$(sed -n '/^wf_secret_name/,/^}/p' "$REPO_ROOT/lib/secret.c" | grep -o '"_*[A-Z_]*"' | tr -d '"')
+	run wf-parse --schema
+	assert_success
+	unsafe=$(jq -r '.names | .reserved[], ."reserved-prefixes"[]' <<<"$output")
+	suffixes=$(jq -r '.names | .secret[], ."secret-suffixes"[], ."secret-infix"' <<<"$output")
 	[ "$(wc -w <<<"$unsafe")" -ge 7 ]
 	[ "$(wc -w <<<"$suffixes")" -ge 7 ]
 	for w in WF_RUN_NAME WF_RUN_DIR WF_STEP_ID WF_VAR_NAME $unsafe $suffixes; do
@@ -280,19 +283,48 @@ subsection() {
 	section "$1" "$2" | awk -v s=".Ss $3" '$0 == s { on = 1; next } /^\.Ss / { on = 0 } on'
 }
 
+# The built-in actions of 'wf-step --actions' whose flags include FLAG (or, with !FLAG, do not).
+actions_flagged() {
+	local f=$1 want=1
+	[[ $f == '!'* ]] && want=0 f=${f#!}
+	wf-step --actions | awk -F '\t' -v f="$f" -v want="$want" '((("," $2 ",") ~ ("," f ",")) == want) { print $1 }'
+}
+
+@test "wf-step --actions lists each built-in action once, with flags the page explains" {
+	run wf-step --actions
+	assert_success
+	[ "$(wc -l <<<"$output")" -ge 15 ]
+	[ -z "$(cut -f1 <<<"$output" | sort | uniq -d)" ]
+	flags=$(cut -f2 <<<"$output" | tr , '\n' | grep -vx -- - | sort -u)
+	[ "$(wc -w <<<"$flags")" -ge 7 ]
+	described=$(section wf-step DESCRIPTION | awk '$1 == ".It" && $2 == "Cm" { print $3 }')
+	for f in $flags; do
+		grep -qx -- "$f" <<<"$described" || { echo "wf-step.1 does not explain flag '$f'" >&2; return 1; }
+	done
+	run wf-step --actions --json
+	assert_success
+	[ "$(jq -s length <<<"$output")" -eq "$(wf-step --actions | wc -l)" ]
+	[ "$(jq -s -r 'map(.name) | join(" ")' <<<"$output")" = "$(wf-step --actions | cut -f1 | tr '\n' ' ' | sed 's/ $//')" ]
+}
+
 @test "wf-step(1) describes every action wf-step runs" {
-	src="$REPO_ROOT/lib/step.c"
-	actions=$( (sed -n '/^wf_step_execute/,/^}/p' "$src" | grep -o 'strcmp(action, "[a-z-]*")' | sed 's/.*"\(.*\)")/\1/'
-		grep -o '{ "[a-z-]*", wf_action_[a-z_]* }' "$src" | sed 's/{ "\([^"]*\)".*/\1/') | sort -u)
-	[ "$(wc -w <<<"$actions")" -ge 5 ]
+	actions=$(actions_flagged '!driver')
+	[ "$(wc -w <<<"$actions")" -ge 12 ]
 	described=$(subsection wf-step DESCRIPTION Actions | awk '$1 == ".It" && $2 == "Ic" { for (i = 3; i <= NF; i++) if ($i != ",") print $i }')
 	for a in $actions; do
 		grep -qx -- "$a" <<<"$described" || { echo "wf-step.1 does not describe action '$a'" >&2; return 1; }
 	done
+	# The driver's own actions are refused by wf-step.
+	for a in $(actions_flagged driver); do
+		echo "{\"step\":{\"id\":\"s\",\"action\":\"$a\",\"to\":\"s\",\"max-iterations\":1,\"condition\":\"true\"}}" > req.json
+		run sh -c 'wf-step < req.json'
+		assert_failure 1
+		[[ $output == *"cannot run in wf-step"* ]]
+	done
 }
 
-@test "wf-run(1) names the actions that run without consent, as lib/consent.c has them" {
-	safe=$(sed -n '/^wf_action_sensitive/,/^}/p' "$REPO_ROOT/lib/consent.c" | grep -o '"[a-z-]*"' | tr -d '"')
+@test "wf-run(1) names the actions that run without consent, as the action table has them" {
+	safe=$(actions_flagged '!consent')
 	[ "$(wc -w <<<"$safe")" -ge 5 ]
 	text=$(subsection wf-run DESCRIPTION Consent | sed -n '1,/^\.Bl/p')
 	named=$(awk '$1 == ".Ic" { for (i = 2; i <= NF; i++) if ($i != ",") print $i }' <<<"$text")

@@ -1,0 +1,786 @@
+/*
+ * workflow-check.c: turning a workflow file into the canonical workflow
+ * JSON (wf-json(7)): every key of the top level and of each step checked
+ * against the schema (workflow-schema.c, and the action's row of
+ * action.c), Codi's spellings folded into the seed's kebab-case, defaults
+ * filled, jumps, loops, conditions and reserved variable names checked,
+ * and each step's fall-through "next" resolved.  Every problem is
+ * collected with file:line:col, never just the first, and sorted into
+ * file order.
+ *
+ * Rules: no I/O but the custom-action lookup (wf_action_find); problems
+ * go to the caller's struct wf_diag.
+ *
+ * Layer 2: domain data.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wf.h"
+
+/* Rewrite Codi's {{name}} as ${name} in S (consumed). */
+static jv
+fold_braces(jv s)
+{
+	const char *p = jv_string_value(s), *q;
+	struct wf_buf b = {0};
+
+	if (!strstr(p, "{{"))
+		return s;
+	while ((q = strstr(p, "{{"))) {
+		const char *n = q + 2, *e;
+
+		while (*n == ' ')
+			n++;
+		e = n;
+		while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || *e == '_' ||
+		       (e > n && ((*e >= '0' && *e <= '9') || *e == '.' || *e == '-')))
+			e++;
+		const char *t = e;
+		while (*t == ' ')
+			t++;
+		if (e > n && t[0] == '}' && t[1] == '}') {
+			wf_buf_add(&b, p, (size_t)(q - p));
+			wf_buf_addstr(&b, "${");
+			wf_buf_add(&b, n, (size_t)(e - n));
+			wf_buf_addch(&b, '}');
+			p = t + 2;
+		} else {
+			wf_buf_add(&b, p, (size_t)(q - p) + 2);
+			p = q + 2;
+		}
+	}
+	wf_buf_addstr(&b, p);
+	jv out = jv_string(b.s);
+	wf_buf_free(&b);
+	jv_free(s);
+	return out;
+}
+
+/* STEP (consumed) with "id: 1" and "action: 5" read as text, like every other text field. */
+static jv
+ids_as_text(jv step)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "action" : "id";
+		jv kv = wf_jv_get(step, key);
+		jv_kind kk = jv_get_kind(kv);
+
+		if (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE) {
+			char *t = wf_jv_text(kv);
+
+			step = jv_object_set(step, jv_string(key), jv_string(t));
+			free(t);
+		}
+		jv_free(kv);
+	}
+	return step;
+}
+
+/* Is KEY of STEP (borrowed) absent, null or empty?  A value of the wrong type is not: it gets its own message. */
+static int
+absent(jv step, const char *key)
+{
+	jv v = wf_jv_get(step, key);
+	const char *s = wf_jv_str(step, key);
+	int none = jv_get_kind(v) == JV_KIND_NULL || (s && !*s);
+
+	jv_free(v);
+	return none;
+}
+
+/*
+ * ACTION, at SUB, is not built in: 1 when it is a custom action (found
+ * beside DIR_FILE or on PATH; in JSON, any valid name, for the program
+ * that runs the step looks for it itself), else 0 after a message.
+ */
+static int
+custom_action(struct wf_check *c, const char *sub, const char *action, const char *dir_file)
+{
+	char *found = c->json ? NULL : wf_action_find(action, dir_file);
+	const char *best = NULL;
+	int bestd = 3;
+
+	if (c->json && wf_name_valid(action))
+		return 1;
+	if (c->json) {
+		wf_check_field_at(c, sub, "action", "'%.60s' is not a built-in action nor a custom action's name (letters, digits, '.', '_', '-')",
+				  action);
+		return 0;
+	}
+	if (found) {
+		free(found);
+		return 1;
+	}
+	for (const struct wf_action *a = wf_actions; a->name; a++) {
+		int d = wf_edit_distance(action, a->name);
+
+		if (d < bestd) {
+			bestd = d;
+			best = a->name;
+		}
+	}
+	if (best)
+		wf_check_at(c, sub, 1, "unknown action '%s' (did you mean '%s'?)", action, best);
+	else
+		wf_check_at(c, sub, 1, "unknown action '%s': not built in, and no executable 'wf-action-%s' in actions/ beside the workflow or on PATH",
+			    action, action);
+	return 0;
+}
+
+/*
+ * The id and action of step I, STEP (borrowed) at PATH: report one that
+ * is absent, an invalid id and an unknown action.  Returns the action's
+ * row, or NULL; *CUSTOM is set for a custom action.
+ */
+static const struct wf_action *
+check_step_head(struct wf_check *c, jv step, int i, const char *path, const char *dir_file, int *custom)
+{
+	const char *id = wf_jv_str(step, "id"), *action = wf_jv_str(step, "action");
+	const struct wf_action *as = NULL;
+	char sub[80];
+
+	*custom = 0;
+	if (absent(step, "id")) {
+		wf_check_at(c, path, 1, "step %d has no 'id'", i + 1);
+	} else if (id && !wf_name_valid(id)) {
+		snprintf(sub, sizeof sub, "%s/id", path);
+		wf_check_at(c, sub, 1, "step id '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", id);
+	}
+	if (absent(step, "action")) {
+		if (id && *id)
+			wf_check_at(c, path, 1, "step %d ('%s') has no 'action'", i + 1, id);
+		else
+			wf_check_at(c, path, 1, "step %d has no 'action'", i + 1);
+	} else if (action && !(as = wf_action_get(action))) {
+		snprintf(sub, sizeof sub, "%s/action", path);
+		*custom = custom_action(c, sub, action, dir_file);
+	}
+	return as;
+}
+
+/*
+ * Check each key of step STEP (borrowed) at PATH against the common keys
+ * and those of its action AS (NULL: a custom action when CUSTOM, else
+ * unknown or absent), adding each good value under its canonical name to
+ * OUT (consumed; returned).  SEEN (consumed; returned in *SEEN) maps each
+ * canonical key present to the spelling used, valid or not.
+ */
+static jv
+check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_action *as, int custom,
+		jv out, jv *seen)
+{
+	const char *action = wf_jv_str(step, "action");
+
+	jv_object_foreach(step, k, v) {
+		const char *key = jv_string_value(k);
+		const char *ck = c->json ? key : wf_schema_canon_key(key, action);
+		char *kp = wf_check_key_path(path, key);
+		const struct wf_field *f = wf_field_find(wf_schema_step, ck);
+		jv other = jv_object_get(jv_copy(*seen), jv_string(ck));
+
+		if (!f && as)
+			f = wf_field_find(as->fields, ck);
+		if (!f && c->json)
+			f = wf_field_find(wf_schema_canonical_step, ck);
+		if (!f && c->json && !custom) {
+			/* wf-json(7): a reader ignores members it does not know. */
+			jv_free(v);
+		} else if (f && jv_get_kind(v) == JV_KIND_NULL) {
+			/* "command:" with no value is the same as leaving it out. */
+			jv_free(v);
+		} else if (jv_is_valid(other)) {
+			/* An alias and its canonical spelling both set: report the later one. */
+			char *op = wf_check_key_path(path, jv_string_value(other));
+			const char *later = wf_check_pos_after(c, kp, op) ? key : jv_string_value(other);
+
+			wf_check_at(c, later == key ? kp : op, 0, "'%s' and '%s' are two spellings of the same key: keep one",
+				    later == key ? jv_string_value(other) : key, later);
+			free(op);
+			jv_free(v);
+		} else if (!f && custom) {
+			*seen = jv_object_set(*seen, jv_string(ck), jv_copy(k));
+			out = jv_object_set(out, jv_string(ck), v);
+		} else if (!f) {
+			if (as || !action) {
+				const char *hint = wf_field_closest(key, wf_schema_step, as ? as->fields : NULL);
+
+				if (hint)
+					wf_check_at(c, kp, 0, "unknown key '%s' (did you mean '%s'?)", key, hint);
+				else
+					wf_check_at(c, kp, 0, "unknown key '%s' for action '%s'", key,
+						    action ? action : "?");
+			}
+			jv_free(v);
+		} else {
+			*seen = jv_object_set(*seen, jv_string(ck), jv_copy(k));
+			if (strcmp(ck, key))
+				wf_check_alias_pos(c, path, key, ck);
+			if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
+				v = jv_number(jv_number_value(v) / 1000.0);
+			jv cv = wf_check_value(c, kp, f, v);
+			if (jv_is_valid(cv)) {
+				if (jv_get_kind(cv) == JV_KIND_STRING && !c->json)
+					cv = fold_braces(cv);
+				out = jv_object_set(out, jv_string(ck), cv);
+			} else {
+				jv_free(cv);
+			}
+		}
+		jv_free(other);
+		free(kp);
+		jv_free(k);
+	}
+	return out;
+}
+
+/* Report each key ACTION's row AS requires that step I (id ID, at PATH) lacks; SEEN (borrowed) holds the keys present. */
+static void
+check_required(struct wf_check *c, const char *path, int i, const char *id, const struct wf_action *as, jv seen)
+{
+	const char *r = as->required;
+
+	while (*r) {
+		const char *sp = strchr(r, ' ');
+		size_t n = sp ? (size_t)(sp - r) : strlen(r);
+		char name[64];
+
+		snprintf(name, sizeof name, "%.*s", (int)n, r);
+		/* A key that is present but wrong has had its own message. */
+		if (!jv_object_has(jv_copy(seen), jv_string(name))) {
+			if (id && *id)
+				wf_check_at(c, path, 1, "step '%s': action '%s' needs '%s'", id, as->name, name);
+			else
+				wf_check_at(c, path, 1, "step %d: action '%s' needs '%s'", i + 1, as->name, name);
+		}
+		r += n + (sp ? 1 : 0);
+	}
+}
+
+/* OUT (consumed) with KEY set to V (consumed) unless it has KEY already; returns OUT. */
+static jv
+set_default(jv out, const char *key, jv v)
+{
+	if (jv_object_has(jv_copy(out), jv_string(key))) {
+		jv_free(v);
+		return out;
+	}
+	return jv_object_set(out, jv_string(key), v);
+}
+
+/* The normalised step OUT (consumed) of built-in action A with its defaults filled; returns it. */
+static jv
+step_defaults(jv out, enum wf_action_id a)
+{
+	out = set_default(out, "retry", jv_object_set(jv_object_set(jv_object(), jv_string("attempts"), jv_number(1)),
+						    jv_string("delay"), jv_number(0)));
+	if (a == WF_ACT_LOOP) {
+		out = set_default(out, "condition", jv_string("true"));
+		out = set_default(out, "on-exhausted", jv_string("fail"));
+	} else if (a == WF_ACT_INTERACTIVE) {
+		out = set_default(out, "kind", jv_string("confirm"));
+	} else if (a == WF_ACT_AI_PROMPT) {
+		out = set_default(out, "format", jv_string("text"));
+		out = set_default(out, "context", jv_string("full"));
+	} else if (a == WF_ACT_MERGE_PR) {
+		out = set_default(out, "method", jv_string("merge"));
+		out = set_default(out, "require-approval", jv_true());
+	}
+	return out;
+}
+
+/* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
+jv
+wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
+{
+	char path[64];
+	const struct wf_action *as;
+	int custom;
+	jv out, seen;
+
+	snprintf(path, sizeof path, "/steps/%d", i);
+	if (jv_get_kind(step) != JV_KIND_OBJECT) {
+		wf_check_at(c, path, 1, "step %d: expected a mapping with 'id' and 'action', got %s", i + 1,
+			    wf_check_kind_name(step));
+		jv_free(step);
+		return jv_invalid();
+	}
+	if (!c->json)
+		step = ids_as_text(step);
+	as = check_step_head(c, step, i, path, dir_file, &custom);
+	seen = jv_object();
+	out = check_step_keys(c, step, path, as, custom, jv_object(), &seen);
+	if (as) {
+		check_required(c, path, i, wf_jv_str(step, "id"), as, seen);
+		out = step_defaults(out, wf_action_lookup(as->name));
+	}
+	jv_free(seen);
+	jv_free(step);
+	return out;
+}
+
+/* The loop and choice rules that need the whole list of steps. */
+/*
+ * Refuse the jump keys of step S (borrowed, at index I) that nothing can
+ * ever take: on-true/on-false need a check (or a conditional); on-approved
+ * and on-rejected need a check or an action that gives a verdict, and a
+ * check's on-true/on-false take precedence over them; a loop takes none.
+ */
+static void
+check_dead_jumps(struct wf_check *c, jv s, int i)
+{
+	static const char *const keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
+	const char *action = wf_jv_str(s, "action"), *id = wf_jv_str(s, "id");
+	int cond = action && !strcmp(action, "conditional"), loop = action && !strcmp(action, "loop");
+	int check = wf_jv_str(s, "check") != NULL;
+
+	if (!action)
+		return;
+	for (int k = 0; keys[k]; k++) {
+		int verdict_key = k >= 2;
+		char path[80], why[160];
+
+		if (!wf_jv_str(s, keys[k]))
+			continue;
+		why[0] = '\0';
+		if (loop)
+			snprintf(why, sizeof why, "a loop goes by its 'condition', 'to' and 'on-exhausted'");
+		else if (cond && verdict_key)
+			snprintf(why, sizeof why, "a conditional goes to 'on-true' or 'on-false'");
+		else if (cond)
+			;
+		else if (check && verdict_key && wf_jv_str(s, keys[k - 2]))
+			snprintf(why, sizeof why, "'%s' takes precedence (keep one)", keys[k - 2]);
+		else if (!check && !verdict_key)
+			snprintf(why, sizeof why, "step '%s' has no 'check' (add one, or remove '%s')",
+				 id ? id : "?", keys[k]);
+		else if (!check && !wf_step_gives_verdict(s))
+			snprintf(why, sizeof why, "step '%s' has no 'check' and action '%s' gives no verdict (add a 'check', or remove '%s')",
+				 id ? id : "?", action, keys[k]);
+		if (!why[0])
+			continue;
+		snprintf(path, sizeof path, "/steps/%d/%s", i, keys[k]);
+		wf_check_at(c, path, 0, "'%s' can never be taken: %s", keys[k], why);
+	}
+}
+
+/* The index of each step id of STEPS (borrowed) as {id: index}, reporting a duplicate; caller owns it. */
+static jv
+step_ids(struct wf_check *c, jv steps)
+{
+	int n = jv_array_length(jv_copy(steps));
+	jv first = jv_object();
+
+	for (int i = 0; i < n; i++) {
+		jv s = jv_array_get(jv_copy(steps), i);
+		const char *id = wf_jv_str(s, "id");
+		char path[80];
+
+		if (id) {
+			jv prev = jv_object_get(jv_copy(first), jv_string(id));
+
+			if (jv_is_valid(prev)) {
+				int pi = (int)jv_number_value(prev);
+				char pp[64];
+				jv pos;
+
+				snprintf(pp, sizeof pp, "/steps/%d/id", pi);
+				pos = jv_object_get(jv_copy(c->pos), jv_string(pp));
+				snprintf(path, sizeof path, "/steps/%d/id", i);
+				if (c->json)
+					wf_check_at(c, path, 1, "duplicate step id '%s' (first as step %d)", id, pi + 1);
+				else
+					wf_check_at(c, path, 1, "duplicate step id '%s' (first at %d:%d)", id,
+					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 2)) : 0,
+					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 3)) : 0);
+				jv_free(pos);
+			} else {
+				jv_free(prev);
+				first = jv_object_set(first, jv_string(id), jv_number(i));
+			}
+		}
+		jv_free(s);
+	}
+	return first;
+}
+
+/* Report each jump of step S (borrowed, at index I) that names no step, or a loop's 'to' that is not earlier; FIRST (borrowed) from step_ids. */
+static void
+check_jumps(struct wf_check *c, jv s, int i, jv first)
+{
+	const char *action = wf_jv_str(s, "action");
+	int loop = action && !strcmp(action, "loop");
+
+	/* Over the step's own keys: cheaper than a lookup per jump key. */
+	jv_object_foreach(s, key, val) {
+		const char *kn = jv_string_value(key), *t;
+		int jump = 0;
+
+		for (int k = 0; wf_jump_keys[k] && !jump; k++)
+			jump = !strcmp(kn, wf_jump_keys[k]);
+		/* 'to' jumps only in a loop; a custom action may use the word for itself. */
+		if (!strcmp(kn, "to") && !loop)
+			jump = 0;
+		/* Canonical JSON names each step's fall-through, which must exist too. */
+		if (c->json && !strcmp(kn, "next"))
+			jump = 1;
+		/* The one step of a request: the steps its jumps name are not at hand. */
+		if (c->one_step)
+			jump = 0;
+		if (jump && jv_get_kind(val) == JV_KIND_STRING) {
+			char path[80];
+			jv ti;
+
+			t = jv_string_value(val);
+			snprintf(path, sizeof path, "/steps/%d/%s", i, kn);
+			ti = jv_object_get(jv_copy(first), jv_copy(val));
+			if (!jv_is_valid(ti)) {
+				wf_check_at(c, path, 1, "'%s' names no step: '%s'", kn, t);
+			} else if (loop && !strcmp(kn, "to") && (int)jv_number_value(ti) >= i) {
+				wf_check_at(c, path, 1, "loop 'to' must name an earlier step: '%s' is %s", t,
+				   (int)jv_number_value(ti) == i ? "the loop itself" : "after the loop");
+			}
+			jv_free(ti);
+		}
+		jv_free(key);
+		jv_free(val);
+	}
+}
+
+/* Report a condition of step S (borrowed, at index I) that does not parse: found before the run, not during it. */
+static void
+check_conditions(struct wf_check *c, jv s, int i)
+{
+	static const char *const conds[] = { "check", "condition", "if", NULL };
+
+	for (int k = 0; conds[k]; k++) {
+		const char *expr = wf_jv_str(s, conds[k]);
+		char err[512], path[80];
+		int colno = 0;
+
+		if (!expr)
+			continue;
+		snprintf(path, sizeof path, "/steps/%d/%s", i, conds[k]);
+		if (!jv_object_has(jv_copy(c->pos), jv_string(path))) {
+			/* Written in a Codi spelling: find the key it came from. */
+			snprintf(path, sizeof path, "/steps/%d/check", i);
+		}
+		if (wf_cond_check(expr, err, sizeof err, &colno) == WF_EXIT_DATA) {
+			if (colno > 0)
+				wf_check_at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
+			else
+				wf_check_at(c, path, 1, "'%s': bad condition '%s': %s", conds[k], expr, err);
+		}
+	}
+}
+
+/* The rules of one action over its own keys: a loop's bounds, a choice's options (S borrowed, at index I). */
+static void
+check_action_rules(struct wf_check *c, jv s, int i)
+{
+	enum wf_action_id a = wf_action_lookup(wf_jv_str(s, "action"));
+	char path[80];
+
+	if (a == WF_ACT_LOOP) {
+		jv m = wf_jv_get(s, "max-iterations");
+
+		snprintf(path, sizeof path, "/steps/%d/max-iterations", i);
+		if (jv_get_kind(m) == JV_KIND_NUMBER &&
+		    (jv_number_value(m) < 1 || jv_number_value(m) > WF_MAX_ITERATIONS_CAP))
+			wf_check_at(c, path, 1, "'max-iterations' must be between 1 and %d, got %g",
+			   WF_MAX_ITERATIONS_CAP, jv_number_value(m));
+		jv_free(m);
+	} else if (a == WF_ACT_INTERACTIVE) {
+		const char *kind = wf_jv_str(s, "kind");
+		jv opts = wf_jv_get(s, "options");
+
+		snprintf(path, sizeof path, "/steps/%d", i);
+		if (kind && !strcmp(kind, "choice") &&
+		    (jv_get_kind(opts) != JV_KIND_ARRAY || jv_array_length(jv_copy(opts)) == 0))
+			wf_check_at(c, path, 1, "step '%s': kind 'choice' needs a non-empty 'options' list",
+			   wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?");
+		jv_free(opts);
+	}
+}
+
+/* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */
+void
+wf_check_flow(struct wf_check *c, jv steps)
+{
+	int n = jv_array_length(jv_copy(steps));
+	jv first = step_ids(c, steps);
+
+	for (int i = 0; i < n; i++) {
+		jv s = jv_array_get(jv_copy(steps), i);
+
+		check_jumps(c, s, i, first);
+		check_dead_jumps(c, s, i);
+		check_conditions(c, s, i);
+		check_action_rules(c, s, i);
+		jv_free(s);
+	}
+	jv_free(first);
+}
+
+/* BUF read from FILE as the canonical workflow, top-level defaults filled; the caller owns it (invalid after problems in DIAG). */
+static jv
+parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	jv doc, pos, out;
+	struct wf_check c = { .file = file, .diag = diag };
+	size_t before = diag->n;
+	char hash[65];
+
+	if (wf_yaml_load(buf, len, file, &doc, &pos, diag) < 0) {
+		jv_free(pos);
+		return jv_invalid();
+	}
+	c.pos = pos;	/* owned by c.pos from here: wf_check_alias_pos may replace it */
+	if (jv_get_kind(doc) == JV_KIND_NULL) {
+		wf_diag_add(diag, file, 1, 1, "empty workflow: expected a mapping with 'name' and 'steps'");
+		goto fail;
+	}
+	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
+		wf_diag_add(diag, file, 1, 1, "expected a mapping with 'name' and 'steps' at the top, got %s",
+			    wf_check_kind_name(doc));
+		goto fail;
+	}
+	out = wf_check_document(&c, doc);
+	doc = jv_null();
+	if (diag->n > before) {
+		jv_free(out);
+		goto fail;
+	}
+	/* Defaults for the top level. */
+	if (!jv_object_has(jv_copy(out), jv_string("description")))
+		out = jv_object_set(out, jv_string("description"), jv_string(""));
+	if (!jv_object_has(jv_copy(out), jv_string("interactive")))
+		out = jv_object_set(out, jv_string("interactive"), jv_true());
+	if (!jv_object_has(jv_copy(out), jv_string("persistent")))
+		out = jv_object_set(out, jv_string("persistent"), jv_true());
+	if (!jv_object_has(jv_copy(out), jv_string("strict")))
+		out = jv_object_set(out, jv_string("strict"), jv_false());
+	if (!jv_object_has(jv_copy(out), jv_string("variables")))
+		out = jv_object_set(out, jv_string("variables"), jv_object());
+	if (!jv_object_has(jv_copy(out), jv_string("env")))
+		out = jv_object_set(out, jv_string("env"), jv_object());
+	if (!jv_object_has(jv_copy(out), jv_string("model")))
+		out = jv_object_set(out, jv_string("model"), jv_null());
+	if (!jv_object_has(jv_copy(out), jv_string("budget")))
+		out = jv_object_set(out, jv_string("budget"), jv_null());
+	if (!jv_object_has(jv_copy(out), jv_string("max-steps")))
+		out = jv_object_set(out, jv_string("max-steps"), jv_number(WF_DEFAULT_MAX_STEPS));
+	wf_sha256_hex(buf, len, hash);
+	{
+		char abs[PATH_MAX];
+		const char *src = file;
+
+		if (strcmp(file, "-") && realpath(file, abs))
+			src = abs;
+		out = jv_object_set(out, jv_string("source"), jv_string(src));
+	}
+	out = jv_object_set(out, jv_string("hash"), jv_string_fmt("sha256:%s", hash));
+	jv_free(doc);
+	jv_free(c.pos);
+	return out;
+fail:
+	jv_free(doc);
+	jv_free(c.pos);
+	return jv_invalid();
+}
+
+/* As parse_workflow, with the new messages in file order; returns ownership to the caller. */
+jv
+wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	size_t before = diag->n;
+	jv wf = parse_workflow(buf, len, file, diag);
+
+	wf_check_finish_diags(diag, before, file);
+	return wf;
+}
+
+/*
+ * Refuse NAME, a variable that would change what a step's commands run
+ * (wf_env_name_reserved), set by the key at path KP: a name of
+ * "variables" or "env" (FIELD NULL), or the value of a step's FIELD.
+ * The hint is NAME in lowercase (the reserved names are all uppercase).
+ */
+static void
+refuse_reserved(struct wf_check *c, const char *kp, const char *field, const char *name)
+{
+	char *low = wf_xstrdup(name);
+
+	for (char *p = low; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	wf_check_at(c, kp, field != NULL, "%s%s%svariable '%s' would change what commands run, so a workflow may not set it (use another name, such as '%s')",
+		    field ? "'" : "", field ? field : "", field ? "': " : "", name, low);
+	free(low);
+}
+
+/* Refuse the reserved names among the keys of MAP (borrowed; "variables" or "env" at BASE). */
+static void
+check_reserved_names(struct wf_check *c, jv map, const char *base)
+{
+	if (jv_get_kind(map) != JV_KIND_OBJECT)
+		return;
+	jv_object_foreach(map, k, v) {
+		if (wf_env_name_reserved(jv_string_value(k))) {
+			char *kp = wf_check_key_path(base, jv_string_value(k));
+
+			refuse_reserved(c, kp, NULL, jv_string_value(k));
+			free(kp);
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
+/* Refuse a reserved variable name as the literal target of step I's name, output or variable, or in its env (STEP borrowed). */
+static void
+check_reserved_targets(struct wf_check *c, jv step, int i)
+{
+	static const char *const keys[] = { "name", "output", "variable", NULL };
+	char base[64];
+	jv env = wf_jv_get(step, "env");
+	char *ep;
+
+	snprintf(base, sizeof base, "/steps/%d", i);
+	for (int k = 0; keys[k]; k++) {
+		const char *t = wf_jv_str(step, keys[k]);
+
+		if (t && !strstr(t, "${") && wf_env_name_reserved(t)) {
+			char *kp = wf_check_key_path(base, keys[k]);
+
+			refuse_reserved(c, kp, keys[k], t);
+			free(kp);
+		}
+	}
+	ep = wf_check_key_path(base, "env");
+	check_reserved_names(c, env, ep);
+	free(ep);
+	jv_free(env);
+}
+
+/*
+ * The top level and the steps of DOC (consumed), a mapping: each key
+ * checked against the schema, problems in C's diag.  Returns the
+ * normalised workflow, without the top level's defaults, whatever was
+ * found wrong.
+ */
+jv
+wf_check_document(struct wf_check *c, jv doc)
+{
+	jv out, steps;
+	int has_steps;
+
+	out = jv_object();
+	jv_object_foreach(doc, k, v) {
+		const char *key = jv_string_value(k);
+		const char *ck = c->json ? key : wf_schema_canon_key(key, NULL);
+		const struct wf_field *f = wf_field_find(wf_schema_top, ck);
+		char *kp = wf_check_key_path("", key);
+
+		if (!f && c->json)
+			f = wf_field_find(wf_schema_canonical_top, ck);
+		if (!f && c->json) {
+			/* wf-json(7): a reader ignores members it does not know. */
+			jv_free(v);
+		} else if (f && jv_get_kind(v) == JV_KIND_NULL && strcmp(ck, "steps")) {
+			/* "description:" with no value is the same as leaving it out. */
+			jv_free(v);
+		} else if (f && strcmp(ck, key) && jv_object_has(jv_copy(doc), jv_string(ck))) {
+			wf_check_at(c, kp, 0, "'%s' and '%s' are two spellings of the same key: keep one", ck, key);
+			jv_free(v);
+		} else if (!f) {
+			const char *hint = wf_field_closest(key, wf_schema_top, NULL);
+
+			if (hint)
+				wf_check_at(c, kp, 0, "unknown key '%s' (did you mean '%s'?)", key, hint);
+			else
+				wf_check_at(c, kp, 0, "unknown key '%s' at the top of the workflow", key);
+			jv_free(v);
+		} else if (!strcmp(ck, "steps")) {
+			jv_free(v);
+		} else {
+			jv cv = wf_check_value(c, kp, f, v);
+
+			if (jv_is_valid(cv)) {
+				if (jv_get_kind(cv) == JV_KIND_STRING && strcmp(ck, "name") && !c->json)
+					cv = fold_braces(cv);
+				out = jv_object_set(out, jv_string(ck), cv);
+			} else {
+				jv_free(cv);
+			}
+		}
+		free(kp);
+		jv_free(k);
+	}
+	{
+		const char *name = wf_jv_str(out, "name");
+		jv nv = wf_jv_get(doc, "name");
+
+		if (jv_get_kind(nv) == JV_KIND_NULL)
+			wf_check_at(c, "/name", 0, "missing required key 'name'");
+		else if (name && !wf_name_valid(name))
+			wf_check_at(c, "/name", 1, "workflow name '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", name);
+		jv_free(nv);
+	}
+	{
+		jv vars = wf_jv_get(out, "variables"), env = wf_jv_get(out, "env");
+
+		check_reserved_names(c, vars, "/variables");
+		check_reserved_names(c, env, "/env");
+		jv_free(vars);
+		jv_free(env);
+	}
+	if (c->json && !wf_jv_str(doc, "hash"))
+		wf_diag_add(c->diag, NULL, 0, 0, "missing required key 'hash'");
+	steps = wf_jv_get(doc, "steps");
+	has_steps = jv_object_has(jv_copy(doc), jv_string("steps"));
+	/* Hold the steps once, so that each raw step is freed as soon as it is checked. */
+	doc = jv_object_delete(doc, jv_string("steps"));
+	if (!has_steps) {
+		wf_diag_add(c->diag, c->file, 1, 1, "missing required key 'steps'");
+	} else if (jv_get_kind(steps) != JV_KIND_ARRAY) {
+		wf_check_at(c, "/steps", 1, "'steps': expected a list of steps, got %s", wf_check_kind_of(c, steps));
+	} else if (jv_array_length(jv_copy(steps)) == 0) {
+		wf_check_at(c, "/steps", 1, "'steps' is empty: a workflow needs at least one step");
+	} else {
+		jv norm = jv_array();
+		int n = jv_array_length(jv_copy(steps));
+
+		for (int i = 0; i < n; i++) {
+			jv raw = jv_array_get(jv_copy(steps), i);
+			jv s;
+
+			steps = jv_array_set(steps, i, jv_null());
+			s = wf_check_step(c, raw, i, c->file);
+			if (jv_is_valid(s))
+				check_reserved_targets(c, s, i);
+			norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
+		}
+		wf_check_flow(c, norm);
+		/* Each step's fall-through: the next step in the file, or null at the end. */
+		for (int i = 0; i < n; i++) {
+			jv s = jv_array_get(jv_copy(norm), i);
+			jv next = jv_null();
+
+			if (i + 1 < n) {
+				jv ns = jv_array_get(jv_copy(norm), i + 1);
+				next = wf_jv_get(ns, "id");
+				jv_free(ns);
+			}
+			/* Unshare S first, or jv_object_set would copy it. */
+			norm = jv_array_set(norm, i, jv_null());
+			s = jv_object_set(s, jv_string("next"), next);
+			norm = jv_array_set(norm, i, s);
+		}
+		out = jv_object_set(out, jv_string("steps"), norm);
+	}
+	jv_free(steps);
+	jv_free(doc);
+	return out;
+}
