@@ -56,9 +56,11 @@ $(OBJ)/libwf.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
+# Each link writes a map (OBJ/PROGRAM.map) naming the archive members it
+# pulled in; tests/0000-layers.bats reads it to check what each program links.
 $(BIN)/%: $(OBJ)/cmd/%.o $(OBJ)/libwf.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(OBJ)/libwf.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,-Map=$(OBJ)/$*.map -o $@ $< $(OBJ)/libwf.a $(LIBS)
 
 # Debian packages: what building and running a workflow needs, and on top
 # of it what the tests, their fake servers and the sanitizer build call.
