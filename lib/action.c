@@ -3,7 +3,7 @@
  * action is: its name, what it touches (consent, a model, git, the
  * forge), whether its result carries a verdict, whether the driver runs
  * it rather than wf-step, what running it twice does, and the keys its
- * steps take (the schema workflow-check.c checks them with).
+ * steps take (the schema workflow_check.c checks them with).
  *
  * Adding an action is one row here and one function in step.c's array
  * of runners; everything else (validation, consent, preflight, wf-step

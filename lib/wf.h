@@ -285,7 +285,7 @@ jv wf_workflow_list(void);
 /* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
 char *wf_action_find(const char *name, const char *workflow_file);
 
-/* ---- workflow-schema.c: the tables a workflow is checked against ---- */
+/* ---- workflow_schema.c: the tables a workflow is checked against ---- */
 
 /* Each a list of fields ending with a NULL name. */
 extern const struct wf_field wf_schema_top[];		/* the top level of a workflow */
@@ -313,9 +313,9 @@ const char *wf_schema_canon_key(const char *key, const char *action);
  */
 jv wf_workflow_schema(void);
 
-/* ---- workflow-value.c: one value against one field, and where to report ---- */
+/* ---- workflow_value.c: one value against one field, and where to report ---- */
 
-/* A check in progress (workflow-check.c and workflow-json.c). */
+/* A check in progress (workflow_check.c and workflow_json.c). */
 struct wf_check {
 	const char *file;
 	jv pos;
@@ -352,7 +352,7 @@ jv wf_check_value(struct wf_check *c, const char *path, const struct wf_field *f
 /* Sort the messages D gained from index FROM on into FILE's order, each made one printable line. */
 void wf_check_finish_diags(struct wf_diag *d, size_t from, const char *file);
 
-/* ---- workflow-check.c: a workflow file to canonical JSON ---- */
+/* ---- workflow_check.c: a workflow file to canonical JSON ---- */
 
 /*
  * Load, validate and normalise the workflow in BUF (read from FILE, "-"
@@ -370,7 +370,7 @@ void wf_check_flow(struct wf_check *c, jv steps);
 /* The top level and the steps of DOC (consumed), normalised, without the top level's defaults. */
 jv wf_check_document(struct wf_check *c, jv doc);
 
-/* ---- workflow-json.c: canonical JSON and step requests ---- */
+/* ---- workflow_json.c: canonical JSON and step requests ---- */
 
 /*
  * Check a canonical workflow as wf-parse prints it (WF borrowed) against

@@ -5,7 +5,7 @@
  * templates shipped beside the programs), by file stem first, then by
  * its name: field; a link out of its directory is never followed.
  * Custom actions (wf-action-NAME) are found beside the workflow or on
- * PATH.  Loading reads the file and hands it to workflow-check.c.
+ * PATH.  Loading reads the file and hands it to workflow_check.c.
  *
  * Rules: the library never prints; problems go to a struct wf_diag or
  * an error buffer with the exit status to use.

@@ -1,5 +1,5 @@
 /*
- * workflow-schema.c: the tables every workflow is checked against, other
+ * workflow_schema.c: the tables every workflow is checked against, other
  * than the actions' own keys (action.c): the top level, the keys every
  * step takes, retry and budget, the other spellings Codi and others use,
  * what wf-parse adds to the canonical JSON, and the members of a step

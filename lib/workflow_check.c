@@ -1,7 +1,7 @@
 /*
- * workflow-check.c: turning a workflow file into the canonical workflow
+ * workflow_check.c: turning a workflow file into the canonical workflow
  * JSON (wf-json(7)): every key of the top level and of each step checked
- * against the schema (workflow-schema.c, and the action's row of
+ * against the schema (workflow_schema.c, and the action's row of
  * action.c), Codi's spellings folded into the seed's kebab-case, defaults
  * filled, jumps, loops, conditions and reserved variable names checked,
  * and each step's fall-through "next" resolved.  Every problem is

@@ -1,5 +1,5 @@
 /*
- * workflow-json.c: checking the canonical JSON that wf-run - and wf-step
+ * workflow_json.c: checking the canonical JSON that wf-run - and wf-step
  * read (wf-json(7)): a whole workflow, or one step request.  The same
  * schema and the same checks as a YAML workflow, with exact types; no
  * text may hold a NUL.  The first problem comes back as one line.

@@ -1,5 +1,5 @@
 /*
- * workflow-value.c: one value against one field of the schema, and where
+ * workflow_value.c: one value against one field of the schema, and where
  * to say what is wrong with it.  A struct wf_check carries a check in
  * progress: the file, the line:col recorded for each key and value
  * (yaml.c's positions, by JSON pointer), and the problems found so far.
