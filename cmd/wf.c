@@ -60,25 +60,14 @@ exec_path(char *path, char **argv)
 static int
 run_tool(const char *verb, const char *tool, char **argv, int mapped)
 {
-	char exe[PATH_MAX], *p;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *p = wf_own_file(tool);
 	const char *path = getenv("PATH"), *s;
 	char *denied = NULL;
 	struct stat st;
 
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			p = wf_xasprintf("%s/%s", exe, tool);
-			if (stat(p, &st) == 0)
-				return exec_path(p, argv);
-			free(p);
-		}
-	}
+	if (p && stat(p, &st) == 0)
+		return exec_path(p, argv);
+	free(p);
 	/* PATH by hand, so that "found but not runnable" (126) is told apart from "none" (127). */
 	for (s = path && *path ? path : "/usr/local/bin:/usr/bin:/bin"; ; ) {
 		const char *c = strchr(s, ':');

@@ -21,16 +21,6 @@
 
 #include "wf.h"
 
-static char *
-config_dir(void)
-{
-	const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
-
-	if (x && *x)
-		return wf_xasprintf("%s/wf", x);
-	return wf_xasprintf("%s/.config/wf", h && *h ? h : ".");
-}
-
 /* Append the auto-approve patterns of config FILE to *PATTERNS (owned by the caller); -1 after a message in DIAG. */
 static int
 load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
@@ -85,15 +75,14 @@ load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
 jv
 wf_auto_approve_patterns(struct wf_diag *diag)
 {
-	char *dir = config_dir();
-	char *user = wf_xasprintf("%s/config.yaml", dir);
+	char *user = wf_config_file("config.yaml");
 	jv pats = jv_array();
 	int bad = 0;
 
-	bad |= load_patterns(user, &pats, diag) < 0;
+	if (user)
+		bad |= load_patterns(user, &pats, diag) < 0;
 	bad |= load_patterns(".wf/config.yaml", &pats, diag) < 0;
 	free(user);
-	free(dir);
 	if (bad) {
 		jv_free(pats);
 		return jv_invalid();
@@ -329,23 +318,14 @@ wf_auto_approved(jv patterns, const char *action, const char *command, jv vars)
 	return hit;
 }
 
-static char *
-trust_file(void)
-{
-	char *dir = config_dir(), *p = wf_xasprintf("%s/trusted", dir);
-
-	free(dir);
-	return p;
-}
-
 int
 wf_trusted(const char *hash)
 {
-	char *f = trust_file();
+	char *f = wf_config_file("trusted");
 	struct wf_buf b = {0};
 	int yes = 0;
 
-	if (wf_read_file(f, (size_t)4 << 20, &b) == 0 && b.s) {
+	if (f && wf_read_file(f, (size_t)4 << 20, &b) == 0 && b.s) {
 		size_t n = strlen(hash);
 
 		for (char *l = b.s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
@@ -360,10 +340,14 @@ wf_trusted(const char *hash)
 int
 wf_trust_add(const char *hash, const char *path, char *err, size_t n)
 {
-	char *dir = config_dir(), *f = trust_file();
+	char *dir = wf_config_dir(), *f = wf_config_file("trusted");
 	struct wf_buf b = {0};
 	int dfd, rc = 0;
 
+	if (!dir) {
+		snprintf(err, n, "no configuration directory to record trust in: set HOME or XDG_CONFIG_HOME");
+		return WF_EXIT_CONFIG;
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		char *parent = wf_xstrdup(dir), *slash = strrchr(parent, '/');
 

@@ -811,36 +811,6 @@ load_file(jv *reg, const char *file, int codi, int required, struct wf_diag *dia
 	return c.bad ? WF_EXIT_CONFIG : 0;
 }
 
-/*
- * The project directory: the nearest of cwd and its parents holding .wf,
- * codi-models.yaml or .git.
- */
-static char *
-project_dir(void)
-{
-	char cwd[PATH_MAX];
-	static const char *const marks[] = { ".wf", "codi-models.yaml", ".git", NULL };
-
-	if (!getcwd(cwd, sizeof cwd))
-		return NULL;
-	for (;;) {
-		for (int i = 0; marks[i]; i++) {
-			char *p = wf_xasprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", marks[i]);
-			struct stat st;
-			int hit = stat(p, &st) == 0;
-
-			free(p);
-			if (hit)
-				return wf_xstrdup(cwd);
-		}
-		char *slash = strrchr(cwd, '/');
-
-		if (!slash || slash == cwd)
-			return NULL;
-		*slash = '\0';
-	}
-}
-
 /* The caller owns the registry. */
 jv
 wf_models_load(struct wf_diag *diag, int *code)
@@ -864,10 +834,8 @@ wf_models_load(struct wf_diag *diag, int *code)
 	if (one && *one) {
 		rc = load_file(&reg, one, 0, 1, diag);
 	} else {
-		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-		char *user = xdg && *xdg ? wf_xasprintf("%s/wf/models.yaml", xdg) :
-			     home && *home ? wf_xasprintf("%s/.config/wf/models.yaml", home) : NULL;
-		char *proj = project_dir();
+		char *user = wf_config_file("models.yaml");
+		char *proj = wf_project_dir();
 
 		if (user && (r = load_file(&reg, user, 0, 0, diag)))
 			rc = rc ? rc : r;

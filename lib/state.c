@@ -25,19 +25,7 @@
 
 #include "wf.h"
 
-/* ---- the root ---- */
-
-char *
-wf_state_root(void)
-{
-	const char *e = getenv("WF_STATE_DIR"), *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
-
-	if (e && *e)
-		return wf_xstrdup(e);
-	if (x && *x)
-		return wf_xasprintf("%s/wf", x);
-	return wf_xasprintf("%s/.local/state/wf", h && *h ? h : ".");
-}
+/* ---- the root (paths.c finds it) ---- */
 
 /* mkdir -p with mode 0700 for what we create. */
 static int

@@ -586,26 +586,3 @@ wf_strv_free(char **v)
 	free(v);
 }
 
-char *
-wf_sibling_exe(const char *name)
-{
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			char *p;
-
-			*slash = '\0';
-			p = wf_xasprintf("%s/%s", exe, name);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
-	}
-	return wf_xstrdup(name);
-}

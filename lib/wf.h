@@ -98,8 +98,8 @@ void wf_sha256_hex(const void *p, size_t n, char out[65]);
 int wf_utf8_valid(const char *s, size_t n, size_t *bad);
 /* Levenshtein distance, for "did you mean" hints. */
 int wf_edit_distance(const char *a, const char *b);
-/* The program NAME beside this one (a path), else NAME itself, for PATH; malloc'd. */
-char *wf_sibling_exe(const char *name);
+/* Free a NULL-terminated vector of malloc'd strings and the vector (NULL is fine). */
+void wf_strv_free(char **v);
 /* Is NAME a safe single path component for runs and workflows ([A-Za-z0-9._-], no leading '.' or '-', <= 128)? */
 int wf_name_valid(const char *name);
 
@@ -113,6 +113,25 @@ void wf_diag_add(struct wf_diag *d, const char *file, int line, int col,
 /* Print each message as "PROG: MSG" on stderr. */
 void wf_diag_print(const struct wf_diag *d);
 void wf_diag_free(struct wf_diag *d);
+
+/* ---- paths.c: where wf looks (every string malloc'd; the caller frees it) ---- */
+
+/* The directory of the running program; NULL when /proc/self/exe cannot be read. */
+char *wf_own_dir(void);
+/* NAME in that directory (whether or not it exists); NULL as wf_own_dir. */
+char *wf_own_file(const char *name);
+/* The program NAME beside this one when it is executable there, else NAME itself, for PATH. */
+char *wf_sibling_exe(const char *name);
+/* ${XDG_CONFIG_HOME:-$HOME/.config}/wf; NULL when neither is set. */
+char *wf_config_dir(void);
+/* NAME in the configuration directory; NULL when there is none. */
+char *wf_config_file(const char *name);
+/* ${WF_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/wf}. */
+char *wf_state_root(void);
+/* The nearest of the working directory and its parents holding .wf, codi-models.yaml or .git; NULL if none. */
+char *wf_project_dir(void);
+/* The workflow search path (wf-workflow(5)), in order, NULL-terminated; free with wf_strv_free. */
+char **wf_workflow_search_path(void);
 
 /* ---- json.c: jv helpers ---- */
 
@@ -268,9 +287,6 @@ int wf_step_gives_verdict(jv step);
  * with *CODE set (66 not found, 65 invalid name) and a message in ERR.
  */
 char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
-/* The search path directories, in order, NULL-terminated; caller frees with wf_strv_free. */
-char **wf_workflow_search_path(void);
-void wf_strv_free(char **v);
 
 /* Read FILE and wf_workflow_parse it; I/O errors go to DIAG with *CODE 66/74. */
 jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
@@ -660,7 +676,7 @@ jv wf_auto_approve_patterns(struct wf_diag *diag);
 const char *wf_auto_approved(jv patterns, const char *action, const char *command, jv vars);
 /* Has the workflow content with HASH been trusted with `wf trust`? */
 int wf_trusted(const char *hash);
-/* Trust HASH (recording PATH beside it): 0 or 74 with ERR. */
+/* Trust HASH (recording PATH beside it): 0, or 74 or 78 (no configuration directory) with ERR. */
 int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 
 /* ---- state.c: the plain-file state store: directory, runs, view, pause request ---- */
@@ -690,8 +706,6 @@ enum {
 	WF_RUN_BARE = 16	/* read neither snapshot nor journal (fsck, rm --force, probes) */
 };
 
-/* ${WF_STATE_DIR:-${XDG_STATE_HOME:-~/.local/state}/wf}, malloc'd. */
-char *wf_state_root(void);
 /* ROOT/runs/NAME, malloc'd. */
 char *wf_run_path(const char *name);
 /* Create (if CREATE) and check ROOT and ROOT/runs: 0, 77 unsafe, 74 I/O; message in ERR. */

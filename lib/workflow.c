@@ -22,10 +22,6 @@
 
 #include "wf.h"
 
-#ifndef WF_DATADIR
-#define WF_DATADIR "/usr/local/share/wf"
-#endif
-
 /* May step STEP (borrowed) run again when in doubt? */
 int
 wf_step_repeatable(jv step)
@@ -146,98 +142,6 @@ wf_action_find(const char *name, const char *workflow_file)
 			break;
 	}
 	return NULL;
-}
-
-static void
-strv_push(char ***v, size_t *n, char *s)
-{
-	*v = wf_xrealloc(*v, (*n + 2) * sizeof **v);
-	(*v)[(*n)++] = s;
-	(*v)[*n] = NULL;
-}
-
-/* The directory holding this program, for finding installed examples. */
-static char *
-self_dir(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	char *slash;
-
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	return wf_xstrdup(exe);
-}
-
-char **
-wf_workflow_search_path(void)
-{
-	char **v = NULL;
-	size_t n = 0;
-	const char *e = getenv("WF_PATH"), *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
-	char *self;
-
-	if (e && *e) {
-		const char *s = e;
-
-		while (*s) {
-			const char *c = strchr(s, ':');
-			size_t len = c ? (size_t)(c - s) : strlen(s);
-
-			if (len)
-				strv_push(&v, &n, wf_xstrndup(s, len));
-			s += len + (c ? 1 : 0);
-			if (!c)
-				break;
-		}
-	}
-	strv_push(&v, &n, wf_xstrdup("./workflows"));
-	strv_push(&v, &n, wf_xstrdup("./.wf/workflows"));
-	if (xdg && *xdg)
-		strv_push(&v, &n, wf_xasprintf("%s/wf/workflows", xdg));
-	else if (home && *home)
-		strv_push(&v, &n, wf_xasprintf("%s/.config/wf/workflows", home));
-	if (home && *home)
-		strv_push(&v, &n, wf_xasprintf("%s/.codi/workflows", home));
-	self = self_dir();
-	if (self) {
-		/*
-		 * Installed: bin/../share/wf/workflows.  Running from the source
-		 * tree: bin/ beside workflows/, or a separate build directory such
-		 * as build/asan/bin three levels down.  Shown resolved, without "..".
-		 */
-		static const char *const rel[] = {
-			"../share/wf/workflows", "../workflows", "../../../workflows"
-		};
-		char real[PATH_MAX];
-		int found = 0;
-
-		for (size_t i = 0; i < sizeof rel / sizeof *rel && !found; i++) {
-			char *cand = wf_xasprintf("%s/%s%s", self, rel[i], i ? "/examples" : "");
-
-			if (realpath(cand, real)) {
-				char *slash = i ? strrchr(real, '/') : NULL;
-
-				if (slash)
-					*slash = '\0';
-				strv_push(&v, &n, wf_xasprintf("%s/examples", real));
-				strv_push(&v, &n, wf_xasprintf("%s/templates", real));
-				found = 1;
-			}
-			free(cand);
-		}
-		free(self);
-		if (found)
-			return v;
-	}
-	strv_push(&v, &n, wf_xstrdup(WF_DATADIR "/workflows/examples"));
-	strv_push(&v, &n, wf_xstrdup(WF_DATADIR "/workflows/templates"));
-	return v;
 }
 
 /* Is the regular file at PATH inside directory DIR once links are resolved? */

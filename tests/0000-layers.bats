@@ -29,18 +29,17 @@ objdir() {
 	mkdir -p o/lib
 	cp "$obj"/lib/*.o o/lib/
 	cp "$obj"/*.map o/
-	# a name an action file (layer 3) defines, called from util.c (layer 0)
+	# a name an action file (layer 3) defines, called from a new base file (layer 0)
 	act=$(grep -l '^ \* Layer 3: ' src/*.c | head -1)
 	sym=$(nm --defined-only -g "o/lib/$(basename "$act" .c).o" | awk '$2 == "T" { print $3; exit }')
 	[ -n "$sym" ]
-	printf 'void %s(void);\nvoid wf_layers_probe(void);\nvoid wf_layers_probe(void) { %s(); }\n' "$sym" "$sym" >> src/util.c
-	cc -D_GNU_SOURCE -I"$REPO_ROOT/lib" -c -o o/lib/util.o src/util.c
+	printf '/*\n * probe.c: a base file that calls an action.\n *\n * Layer 0: base.\n */\nvoid %s(void);\nvoid wf_layers_probe(void);\nvoid wf_layers_probe(void) { %s(); }\n' "$sym" "$sym" > src/probe.c
+	cc -c -o o/lib/probe.o src/probe.c
 	run "$REPO_ROOT/tests/lint/layers.sh" src o
 	assert_failure 1
-	assert_output "util.c (layer 0) calls $sym of $(basename "$act") (layer 3)"
+	assert_output "probe.c (layer 0) calls $sym of $(basename "$act") (layer 3)"
+	rm src/probe.c o/lib/probe.o
 	# wf-run linking an action
-	cp "$REPO_ROOT/lib"/util.c src/util.c
-	cp "$obj/lib/util.o" o/lib/util.o
 	printf '%s\n' "$obj/libwf.a($(basename "$act" .c).o)" >> o/wf-run.map
 	run "$REPO_ROOT/tests/lint/layers.sh" src o
 	assert_failure 1

@@ -224,3 +224,24 @@ Y
 	assert_failure 3
 	assert_output --partial "needs consent"
 }
+
+@test "with neither HOME nor XDG_CONFIG_HOME set, no configuration is read from the working directory and trust refuses with 78" {
+	no_auto_approve
+	mkdir -p .config/wf
+	printf 'auto-approve:\n  - "*"\n' > .config/wf/config.yaml
+	write w.yaml <<'Y'
+name: w
+steps:
+  - id: a
+    action: shell
+    command: 'touch ran'
+Y
+	run env -u HOME -u XDG_CONFIG_HOME wf run w.yaml < /dev/null
+	assert_failure 3
+	assert_output --partial "step 'a' needs consent"
+	[ ! -e ran ]
+	run env -u HOME -u XDG_CONFIG_HOME wf trust w.yaml
+	assert_failure 78
+	assert_output "wf-state: no configuration directory to record trust in: set HOME or XDG_CONFIG_HOME"
+	[ ! -e .config/wf/trusted ]
+}

@@ -1,6 +1,6 @@
 # jvown.awk HEADERS... SOURCES...: every function that takes or returns a
 # jv says who owns it, in the comment right above its definition or (for
-# an exported one) above its declaration in a header: "borrowed",
+# an exported one) above its declaration in a header or the file: "borrowed",
 # "consumes", "owned by the caller", "caller owns", "returns ownership"...
 # Prints FILE:LINE: NAME for each that does not.
 
@@ -28,10 +28,12 @@ FILENAME ~ /\.h$/ {
 	name = $0; sub(/\(.*/, "", name)
 	sig = ret " " $0
 	while ($0 !~ /\)[ \t]*;?[ \t]*$/ && (getline) > 0) sig = sig " " $0
-	if ((getline nxt) > 0 && nxt ~ /^\{/) {
+	if (sig ~ /;[ \t]*$/) {
+		if (owns(retcomment)) declared[name] = 1
+	} else if ((getline nxt) > 0 && nxt ~ /^\{/) {
 		takes = sig ~ /[(,][ \t]*jv[ \t]+\**[a-z_]/ || sig ~ /[(,][ \t]*const jv/
 		gives = ret ~ /(^|[ \t])jv[ \t]*\**$/
-		if ((takes || gives) && !owns(retcomment) && !(ret !~ /^static/ && declared[name]))
+		if ((takes || gives) && !owns(retcomment) && !declared[name])
 			printf "%s:%d: %s\n", FILENAME, retline, name
 	}
 	comment = ""
