@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define END { NULL, 0, NULL }
 

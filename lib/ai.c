@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define TRANSCRIPT_KEEP 50
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* Trim spaces at both ends of S in place. */
 static char *

@@ -10,7 +10,7 @@
 #ifndef WF_COND_LANG_H
 #define WF_COND_LANG_H
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define COND_MAX_LEN (64 * 1024)
 #define COND_MAX_DEPTH 64

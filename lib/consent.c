@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* Append the auto-approve patterns of config FILE to *PATTERNS (owned by the caller); -1 after a message in DIAG. */
 static int

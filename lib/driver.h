@@ -8,7 +8,7 @@
 #ifndef WF_DRIVER_H
 #define WF_DRIVER_H
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* A phase or a step that lets the run go on; any other value is its exit status. */
 #define WF_GO_ON (-1)

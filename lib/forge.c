@@ -19,7 +19,7 @@
 #include <time.h>
 #include <curl/curl.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define MAX_PAGES 100
 #define DEFAULT_API "https://api.github.com"

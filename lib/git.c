@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 volatile int *wf_git_stop;
 

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)8 << 20)
 #define MAX_HEADER_BYTES (64 * 1024)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* Split a command line on blanks: no quotes, no expansion, no shell. */
 static char **

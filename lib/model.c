@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 static void at_err(struct wf_diag *d, jv at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 
 #define CONFIG_MAX_BYTES (1024 * 1024)

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #ifndef WF_DATADIR
 #define WF_DATADIR "/usr/local/share/wf"

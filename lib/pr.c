@@ -36,7 +36,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* ---- the run's variables, a step's text, small helpers ---- */
 

@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define FILE_PROMPT_MAX (48 * 1024)
 #define FILES_PROMPT_MAX (200 * 1024)

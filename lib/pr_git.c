@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* ---- commit and push (commit-push, and create-pr with uncommitted work) ---- */
 

@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* ---- create-pr ---- */
 

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* ---- review-pr ---- */
 

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 void (*wf_spawn_group_hook)(pid_t pgid);
 

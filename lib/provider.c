@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 
 static int

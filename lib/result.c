@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* REQ is borrowed; the caller owns the result. */
 jv

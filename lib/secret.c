@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 extern char **environ;
 

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /*
  * Append to PROBLEMS (consumed, returned) what is wrong with the entries

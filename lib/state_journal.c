@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define SNAPSHOT_EVERY 256
 

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 void
 wf_snapshot_read(int dirfd, struct wf_snapshot *s)

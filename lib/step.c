@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 #define OUTPUT_VAR_MAX (1024 * 1024)
 

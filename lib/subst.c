@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* OBJ[KEY] (OBJ borrowed), or jv_invalid() when OBJ is not an object or has no KEY. */
 static jv

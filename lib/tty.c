@@ -17,7 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 int
 wf_tty_usable(void)

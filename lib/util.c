@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 const char *wf_progname = "wf";
 

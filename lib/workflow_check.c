@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* Rewrite Codi's {{name}} as ${name} in S (consumed). */
 static jv

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 /* Check OBJ's (borrowed) members named in FIELDS; a member that is absent or null is left out. */
 static void

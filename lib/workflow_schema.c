@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 const struct wf_field wf_schema_top[] = {
 	{ "name", WF_F_STR, NULL }, { "description", WF_F_STR, NULL },

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 
 /* The index N of a PATH under "/steps/N", or -1; *REST gets what follows it. */

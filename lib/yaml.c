@@ -12,7 +12,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "wf.h"
+#include "wf_priv.h"
 
 struct loader {
 	yaml_parser_t parser;
