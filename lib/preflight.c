@@ -63,11 +63,8 @@ wf_preflight(struct driver *d)
 			names = jv_object_set(names, jv_string(sm), jv_true());
 		if (a && (wf_gate_step_needs_model(s) || !strcmp(a, "switch-model")) && !m && !sm)
 			names = jv_object_set(names, jv_string("default"), jv_true());
-		if (a && (!strcmp(a, "commit-push") || !strcmp(a, "sync") || !strcmp(a, "make-changes")))
-			git = 1;
-		if (a && (!strcmp(a, "create-pr") || !strcmp(a, "review-pr") || !strcmp(a, "self-review") ||
-			  !strcmp(a, "merge-pr")))
-			git = forge = 1;
+		git |= wf_action_has(a, WF_ACTION_GIT);
+		forge |= wf_action_has(a, WF_ACTION_FORGE);
 		jv_free(s);
 	}
 	if (jv_object_length(jv_copy(names)) > 0) {

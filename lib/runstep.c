@@ -409,7 +409,7 @@ wf_driver_run_step(struct driver *d, const char *id)
 		rc = journal_done(d, ev, "skipped", wf_jv_get(step, "next"));
 		break;
 	default:
-		if (!strcmp(action, "loop") || !strcmp(action, "conditional"))
+		if (wf_action_has(action, WF_ACTION_DRIVER))
 			rc = control_step(d, id, idx, step, ev);
 		else
 			rc = action_step(d, id, idx, step, ev, t);
