@@ -106,3 +106,25 @@ C
 	assert_output "a.c:9: unsaid
 a.c:21: wf_silent"
 }
+
+@test "the README's map of the code names every lib file, at the layer its opening comment gives" {
+	cd "$REPO_ROOT/lib"
+	rows=$(sed -n '/^## Finding your way in the code/,/^## /p' ../README.md | grep '^| [0-4] ')
+	[ "$(wc -l <<<"$rows")" -eq 5 ]
+	declare -A mapped
+	while IFS='|' read -r _ layer files _; do
+		n=${layer# }; n=${n%% *}
+		for pat in $(grep -o '`[^`]*`' <<<"$files" | tr -d '`'); do
+			matched=0
+			for f in $pat; do
+				[ -e "$f" ] || { echo "README names $pat, which matches no file in lib/" >&2; return 1; }
+				grep -q "^ \* Layer $n: " "$f" || { echo "README puts $f in layer $n; its comment says otherwise" >&2; return 1; }
+				mapped[$f]=1 matched=1
+			done
+			[ $matched = 1 ]
+		done
+	done <<<"$rows"
+	for f in *.c; do
+		[ -n "${mapped[$f]:-}" ] || { echo "README's map does not name lib/$f" >&2; return 1; }
+	done
+}
