@@ -21,27 +21,6 @@ usage(FILE *fp)
 		"       wf-parse --schema\n");
 }
 
-/* Resolve ARG and load it into *OUT (owned by the caller); prints problems and returns the exit code. */
-static int
-load(const char *arg, jv *out)
-{
-	struct wf_diag diag = {0};
-	char err[512];
-	int code = 0;
-	char *path = wf_workflow_find(arg, &code, err, sizeof err);
-
-	*out = jv_invalid();
-	if (!path) {
-		wf_warn("%s", err);
-		return code;
-	}
-	*out = wf_workflow_load(path, &diag, &code);
-	wf_diag_print(&diag);
-	wf_diag_free(&diag);
-	free(path);
-	return code;
-}
-
 /*
  * Print a readable outline of the canonical workflow WF (borrowed): each
  * step with its action, the model it talks to (the last switch-model above
@@ -170,7 +149,7 @@ main(int argc, char **argv)
 	if (check) {
 		for (int i = optind; i < argc; i++) {
 			jv wf;
-			int r = load(argv[i], &wf);
+			int r = wf_workflow_open(argv[i], &wf);
 
 			if (r == 0) {
 				int n = jv_array_length(wf_jv_get(wf, "steps"));
@@ -188,7 +167,7 @@ main(int argc, char **argv)
 		return WF_EXIT_USAGE;
 	}
 	jv wf;
-	rc = load(argv[optind], &wf);
+	rc = wf_workflow_open(argv[optind], &wf);
 	if (rc)
 		return rc;
 	if (show && !json) {

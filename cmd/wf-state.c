@@ -308,27 +308,16 @@ do_fsck(char **args, int nargs, const struct opts *o)
 static int
 do_trust(char **args, int nargs, const struct opts *o)
 {
-	struct wf_diag diag = {0};
 	char err[1024];
-	int code = 0, rc;
-	char *path = wf_workflow_find(args[0], &code, err, sizeof err);
-	jv wf = path ? wf_workflow_load(path, &diag, &code) : jv_invalid();
+	jv wf;
+	int rc = wf_workflow_open(args[0], &wf);
 
-	wf_diag_print(&diag);
-	wf_diag_free(&diag);
-	if (!path) {
+	if (!rc && (rc = wf_trust_add(wf_jv_str(wf, "hash"), wf_jv_str(wf, "source"), err, sizeof err)))
 		wf_warn("%s", err);
-		rc = code;
-	} else if (!jv_is_valid(wf)) {
-		rc = code;
-	} else if ((rc = wf_trust_add(wf_jv_str(wf, "hash"), wf_jv_str(wf, "source"), err, sizeof err))) {
-		wf_warn("%s", err);
-	} else {
+	else if (!rc)
 		fprintf(stderr, "wf-state: trusted '%s' as it is now (%.19s...); any edit to the file asks again\n",
 			wf_jv_str(wf, "source"), wf_jv_str(wf, "hash"));
-	}
 	jv_free(wf);
-	free(path);
 	return done(NULL, rc);
 }
 

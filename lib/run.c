@@ -340,10 +340,7 @@ journal_event(struct driver *d, jv ev)
 static int
 load_workflow(struct wf_run_opts *o, jv *wf)
 {
-	struct wf_diag diag = {0};
 	char err[1024];
-	int code = 0;
-	char *path;
 
 	if (!strcmp(o->target, "-")) {
 		/* wf-parse output on stdin. */
@@ -365,16 +362,7 @@ load_workflow(struct wf_run_opts *o, jv *wf)
 		}
 		return 0;
 	}
-	path = wf_workflow_find(o->target, &code, err, sizeof err);
-	if (!path) {
-		wf_warn("%s", err);
-		return code;
-	}
-	*wf = wf_workflow_load(path, &diag, &code);
-	wf_diag_print(&diag);
-	wf_diag_free(&diag);
-	free(path);
-	return code;
+	return wf_workflow_open(o->target, wf);
 }
 
 /*

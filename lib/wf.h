@@ -242,6 +242,13 @@ char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
 jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
 
 /*
+ * wf_workflow_find and wf_workflow_load, with every problem printed on
+ * stderr: 0 and *WF the canonical workflow (the caller owns it), or the
+ * exit status with *WF invalid.
+ */
+int wf_workflow_open(const char *arg, jv *wf);
+
+/*
  * Every workflow file along the search path: [{name, description, steps,
  * path, error, shadowed}], in search order; a broken file is listed with
  * its first error, and a name already seen earlier is marked shadowed.

@@ -46,6 +46,31 @@ wf_step_gives_verdict(jv step)
 	return (as->flags & WF_ACTION_VERDICT) != 0;
 }
 
+/*
+ * Find the workflow ARG names and load it, printing what went wrong on
+ * stderr: 0 with *WF the canonical workflow (the caller owns it), or the
+ * exit status (66, 65, 74) with *WF invalid.
+ */
+int
+wf_workflow_open(const char *arg, jv *wf)
+{
+	struct wf_diag diag = {0};
+	char err[1024];
+	int code = 0;
+	char *path = wf_workflow_find(arg, &code, err, sizeof err);
+
+	*wf = jv_invalid();
+	if (!path) {
+		wf_warn("%s", err);
+		return code;
+	}
+	*wf = wf_workflow_load(path, &diag, &code);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	free(path);
+	return jv_is_valid(*wf) ? 0 : code ? code : WF_EXIT_DATA;
+}
+
 /* Read FILE and parse it; returns ownership of the canonical workflow (invalid after problems in DIAG, *CODE set). */
 jv
 wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
