@@ -39,6 +39,10 @@ struct driver {
 
 /* ---- run.c: the driver ---- */
 
+/* The reason journaled for a run stopped by signal SIG. */
+const char *wf_driver_signal_reason(int sig);
+/* Stop the run as paused by signal SIG; returns its exit status, 128 + SIG. */
+int wf_driver_interrupted(struct driver *d, int sig);
 /* Journal EV (consumed); with --json also print it.  0 or 74. */
 int wf_driver_journal(struct driver *d, jv ev, int durable);
 /* Step I of the workflow; the caller owns it. */

@@ -298,7 +298,8 @@ consent_stop(struct driver *d, const char *id, const char *what, int declined)
 /*
  * May the sensitive STEP (borrowed) run?  0 yes; otherwise the run has
  * been stopped and the exit code is returned: 3 waiting for consent, 77
- * declined.  An --answer for the step is used up here.
+ * declined, 128 + the signal when one came while the question was asked.
+ * An --answer for the step is used up here.
  */
 int
 wf_gate_consent(struct driver *d, jv step, const char *id)
@@ -315,7 +316,10 @@ wf_gate_consent(struct driver *d, jv step, const char *id)
 		free(what);
 		return 0;
 	}
-	if (!decision || !strcmp(decision, "pause")) {
+	if (decision && !strcmp(decision, "pause") && wf_stop) {
+		/* Ctrl-C (or a signal) at the question: an interrupt, not an answer. */
+		rc = wf_driver_interrupted(d, wf_stop);
+	} else if (!decision || !strcmp(decision, "pause")) {
 		if (by)
 			record_consent(d, id, what, "pause", by);
 		rc = consent_stop(d, id, what, 0);

@@ -27,6 +27,22 @@
 
 #include "driver.h"
 
+/* ---- signals (proc.c catches them; wf_stop says which) ---- */
+
+const char *
+wf_driver_signal_reason(int sig)
+{
+	return sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGHUP ? "interrupted (SIGHUP)" :
+	       "interrupted (SIGTERM)";
+}
+
+int
+wf_driver_interrupted(struct driver *d, int sig)
+{
+	wf_driver_progress(d, "%s: interrupted; continue with 'wf resume %s'\n", d->run->name, d->run->name);
+	return wf_driver_stop(d, "pause", "paused", wf_driver_signal_reason(sig), jv_null(), 128 + sig);
+}
+
 /* ---- output ---- */
 
 void

@@ -25,21 +25,6 @@
 #define progress wf_driver_progress
 #define col wf_driver_col
 
-/* The reason journaled for a run stopped by SIG. */
-static const char *
-signal_reason(int sig)
-{
-	return sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGHUP ? "interrupted (SIGHUP)" :
-	       "interrupted (SIGTERM)";
-}
-
-/* The exit status for a run stopped by SIG: 128 + the signal. */
-static int
-signal_exit(int sig)
-{
-	return 128 + sig;
-}
-
 /* STEP's (borrowed) main text, shortened to a line, for progress; in BUF. */
 static const char *
 short_detail(jv step, char *buf, size_t n)
@@ -103,10 +88,8 @@ before_step(struct driver *d, const char *id, int idx)
 			d->run->name, id, d->run->name);
 		return WF_EXIT_DATA;
 	}
-	if (sig) {
-		progress(d, "%s: interrupted; continue with 'wf resume %s'\n", d->run->name, d->run->name);
-		return wf_driver_stop(d, "pause", "paused", signal_reason(sig), jv_null(), signal_exit(sig));
-	}
+	if (sig)
+		return wf_driver_interrupted(d, sig);
 	if (wf_run_take_pause(d->run)) {
 		progress(d, "%s: paused before step '%s'; continue with 'wf resume %s'\n",
 			 d->run->name, id, d->run->name);
@@ -361,8 +344,8 @@ action_step(struct driver *d, const char *id, int idx, jv step, jv ev, double t)
 
 		if (d->tty)
 			progress(d, "\n");
-		rc = stop_in_doubt(d, id, step, "interrupted", "pause", "paused", signal_reason(sig),
-				   signal_exit(sig));
+		rc = stop_in_doubt(d, id, step, "interrupted", "pause", "paused", wf_driver_signal_reason(sig),
+				   128 + sig);
 	} else {
 		report_result(d, id, idx, step, res, t);
 		return action_end(d, id, step, res, ev);

@@ -243,3 +243,49 @@ Y
 	keys n Enter
 	[ "$(exit_code)" = 77 ]
 }
+
+@test "Ctrl-C at the consent question stops the run at once with 130, nothing run, and a resume asks again" {
+	rm -f "$XDG_CONFIG_HOME/wf/config.yaml"
+	write c.yaml <<'Y'
+name: c
+steps:
+  - {id: a, action: shell, command: "touch ran-a"}
+Y
+	term_run "wf run c.yaml"
+	wait_for "run it? [y]es, [n]o, [a]lways for this run, [p]ause"
+	keys C-c
+	run exit_code
+	assert_output 130
+	[ ! -e ran-a ]
+	run sh -c "wf status c --json | jq -r .status"
+	assert_output paused
+	rm -f rc
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-again"
+	term_run "wf resume c"
+	wait_for "run it?"
+	keys y Enter
+	run exit_code
+	assert_output 0
+	[ -e ran-a ]
+}
+
+@test "Ctrl-C at an interactive question stops the run with 130, and a resume asks again" {
+	ask_workflow
+	term_run "wf run q.yaml"
+	wait_for "Ship it? [y/n]"
+	keys C-c
+	run exit_code
+	assert_output 130
+	run sh -c "wf status q --json | jq -r .status"
+	assert_output paused
+	rm -f rc
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-again"
+	term_run "wf resume q"
+	wait_for "Ship it? [y/n]"
+	keys y Enter
+	run exit_code
+	assert_output 0
+	wait_for "YES-PATH"
+}
