@@ -19,6 +19,23 @@ term_run() {
 		"cd '$WORK' && env PATH='$PATH' HOME='$HOME' WF_STATE_DIR='$WF_STATE_DIR' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' NO_COLOR=1 $1; echo \"EXIT=\$?\" > '$WORK/rc'; sleep 60"
 }
 
+# A second terminal for the next command, the first one closed.
+term_again() {
+	rm -f "$WORK/rc"
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-again"
+}
+
+# Resume q in a new terminal and answer yes: it must ask again and finish.
+resume_q_yes() {
+	term_again
+	term_run "wf resume q"
+	wait_for "Ship it? [y/n]"
+	keys y Enter
+	run exit_code
+	assert_output 0
+}
+
 screen() {
 	tmux -L "$SOCK" capture-pane -p -t t
 }
@@ -114,14 +131,7 @@ Y
 	assert_output 3
 	run wf-state get q status
 	assert_output waiting
-	rm -f rc
-	tmux -L "$SOCK" kill-server
-	SOCK="$SOCK-again"
-	term_run "wf resume q"
-	wait_for "Ship it? [y/n]"
-	keys y Enter
-	run exit_code
-	assert_output 0
+	resume_q_yes
 }
 
 @test "a choice and a text answer" {
@@ -188,9 +198,7 @@ Y
 	assert_output 77
 	run sh -c "wf-state history test-linear | jq -r 'select(.event==\"consent\") | .decision + \" \" + .by'"
 	assert_output $'yes terminal\nno terminal'
-	rm -f rc
-	tmux -L "$SOCK" kill-server
-	SOCK="$SOCK-again"
+	term_again
 	write three.yaml <<'Y'
 name: three
 steps:
@@ -215,9 +223,8 @@ Y
 	assert_output 0
 	run screen
 	refute_output --partial "run it?"
-	rm -f "$XDG_CONFIG_HOME/wf/config.yaml" rc
-	tmux -L "$SOCK" kill-server
-	SOCK="$SOCK-again"
+	rm -f "$XDG_CONFIG_HOME/wf/config.yaml"
+	term_again
 	term_run "wf run test-linear --yes"
 	run exit_code
 	assert_output 0
@@ -259,9 +266,7 @@ Y
 	[ ! -e ran-a ]
 	run sh -c "wf status c --json | jq -r .status"
 	assert_output paused
-	rm -f rc
-	tmux -L "$SOCK" kill-server
-	SOCK="$SOCK-again"
+	term_again
 	term_run "wf resume c"
 	wait_for "run it?"
 	keys y Enter
@@ -279,13 +284,6 @@ Y
 	assert_output 130
 	run sh -c "wf status q --json | jq -r .status"
 	assert_output paused
-	rm -f rc
-	tmux -L "$SOCK" kill-server
-	SOCK="$SOCK-again"
-	term_run "wf resume q"
-	wait_for "Ship it? [y/n]"
-	keys y Enter
-	run exit_code
-	assert_output 0
+	resume_q_yes
 	wait_for "YES-PATH"
 }
