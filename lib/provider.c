@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf_priv.h"
+#include "provider_wire.h"
 
 
 static int

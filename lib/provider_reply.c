@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf_priv.h"
+#include "provider_wire.h"
 
 /* Text of the reply: kept, and shown as it comes when someone watches. */
 static void

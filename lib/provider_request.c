@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf_priv.h"
+#include "provider_wire.h"
 
 /* Quirk K of provider PROV (borrowed), or NULL; it lives as long as PROV. */
 static const char *

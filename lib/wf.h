@@ -1,9 +1,10 @@
 /*
  * wf.h: libwf as the commands in cmd/ see it.  The library's own
  * declarations, shared between files of lib/ only, are in wf_priv.h,
- * with the map of its layers; the driver's in driver.h and the
- * condition language's in cond_lang.h.  Every exported name starts with
- * wf_; everything else in lib/ is static.
+ * with the map of its layers; three rooms keep a header of their own
+ * (driver.h, the driver; cond_lang.h, the condition language;
+ * provider_wire.h, one call to a provider).  Every exported name starts
+ * with wf_; everything else in lib/ is static.
  *
  * Ownership: JSON values are jq's jv, and every function that takes or
  * returns one says who owns it.  A jv parameter is consumed unless the
