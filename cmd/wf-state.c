@@ -310,7 +310,19 @@ do_trust(char **args, int nargs, const struct opts *o)
 {
 	char err[1024];
 	jv wf;
-	int rc = wf_workflow_open(args[0], &wf);
+	size_t n = strlen(args[0]), k = strlen(WF_PROJECT_CONFIG);
+	int rc;
+
+	/* A project's .wf/config.yaml: its content, as it is now. */
+	if (n >= k && !strcmp(args[0] + n - k, WF_PROJECT_CONFIG) && (n == k || args[0][n - k - 1] == '/')) {
+		if ((rc = wf_trust_config(args[0], err, sizeof err)))
+			wf_warn("%s", err);
+		else
+			fprintf(stderr, "wf-state: trusted the auto-approve patterns of '%s' as they are now; "
+				"any edit to the file asks again\n", args[0]);
+		return done(NULL, rc);
+	}
+	rc = wf_workflow_open(args[0], &wf);
 
 	if (!rc && (rc = wf_trust_add(wf_jv_str(wf, "hash"), wf_jv_str(wf, "source"), err, sizeof err)))
 		wf_warn("%s", err);

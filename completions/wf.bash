@@ -174,6 +174,15 @@ _wf_complete_workflows() {
 	return 0
 }
 
+# What wf trust takes: a workflow, or the project's .wf/config.yaml.
+_wf_complete_trust() {
+	_wf_complete_workflows "$1"
+	if [[ -f .wf/config.yaml && .wf/config.yaml == "$1"* ]]; then
+		COMPREPLY+=(.wf/config.yaml)
+	fi
+	return 0
+}
+
 # Set _wf_pos to the words at and after index $1 that are not options or
 # option arguments; $2 lists the options that take an argument.
 _wf_positionals() {
@@ -331,7 +340,7 @@ _wf_tool_words() {
 			_wf_positionals 1 ''
 			case ${_wf_pos[0]} in
 			list) ;;
-			trust) _wf_complete_workflows "$cur" ;;
+			trust) _wf_complete_trust "$cur" ;;
 			*) _wf_add_lines "$cur" < <(_wf_run_names) ;;
 			esac
 		elif (( n == 2 )); then
@@ -434,6 +443,8 @@ _wf_words() {
 			_wf_add "$cur" --json --help
 		elif [[ $cur == -* ]]; then
 			_wf_add "$cur" --help
+		elif (( n == 0 )) && [[ $verb == trust ]]; then
+			_wf_complete_trust "$cur"
 		elif (( n == 0 )); then
 			_wf_complete_workflows "$cur"
 		fi ;;

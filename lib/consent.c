@@ -21,9 +21,43 @@
 
 #include "wf_priv.h"
 
-/* Append the auto-approve patterns of config FILE to *PATTERNS (owned by the caller); -1 after a message in DIAG. */
+/* The name P[0..N), a project configuration's bytes, is trusted under (malloc'd). */
+static char *
+config_hash(const char *p, size_t n)
+{
+	char hex[65];
+
+	wf_sha256_hex(p, n, hex);
+	return wf_xasprintf("config-sha256:%s", hex);
+}
+
+int
+wf_trust_config(const char *file, char *err, size_t n)
+{
+	struct wf_buf b = {0};
+	char *hash;
+	int rc;
+
+	if (wf_read_file(file, WF_YAML_MAX_BYTES, &b) < 0) {
+		snprintf(err, n, "%s: cannot read: %s", file, strerror(errno));
+		wf_buf_free(&b);
+		return errno == ENOENT || errno == EACCES ? WF_EXIT_NOINPUT : WF_EXIT_IO;
+	}
+	hash = config_hash(b.s, b.len);
+	rc = wf_trust_add(hash, file, err, n);
+	free(hash);
+	wf_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Append the auto-approve patterns of config FILE to *PATTERNS (owned by
+ * the caller); -1 after a message in DIAG.  With NEED_TRUST (a project's
+ * file, which came with the repository) they count only when the file's
+ * content is trusted; otherwise a warning says so and none are added.
+ */
 static int
-load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
+load_patterns(const char *file, int need_trust, jv *patterns, struct wf_diag *diag)
 {
 	struct wf_buf b = {0};
 	jv doc, pos;
@@ -35,6 +69,18 @@ load_patterns(const char *file, jv *patterns, struct wf_diag *diag)
 			return 0;
 		wf_diag_add(diag, file, 0, 0, "cannot read: %s", strerror(errno));
 		return -1;
+	}
+	if (need_trust) {
+		char *hash = config_hash(b.s, b.len);
+		int trusted = wf_trusted(hash);
+
+		free(hash);
+		if (!trusted) {
+			wf_warn("%s: its auto-approve patterns are ignored: a project's file counts only once trusted "
+				"(read it, then 'wf trust %s'; any edit asks again)", file, file);
+			wf_buf_free(&b);
+			return 0;
+		}
 	}
 	if (wf_yaml_load(b.s, b.len, file, &doc, &pos, diag) < 0) {
 		wf_buf_free(&b);
@@ -80,8 +126,8 @@ wf_auto_approve_patterns(struct wf_diag *diag)
 	int bad = 0;
 
 	if (user)
-		bad |= load_patterns(user, &pats, diag) < 0;
-	bad |= load_patterns(".wf/config.yaml", &pats, diag) < 0;
+		bad |= load_patterns(user, 0, &pats, diag) < 0;
+	bad |= load_patterns(WF_PROJECT_CONFIG, 1, &pats, diag) < 0;
 	free(user);
 	if (bad) {
 		jv_free(pats);

@@ -372,6 +372,12 @@ int wf_step_runs(enum wf_action_id id);
 /* Trust HASH (recording PATH beside it): 0, or 74 or 78 (no configuration directory) with ERR. */
 int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 
+/* The project's configuration file, whose auto-approve patterns count only once trusted. */
+#define WF_PROJECT_CONFIG ".wf/config.yaml"
+
+/* Trust the content of configuration FILE as it is now: 0, or 66, 74 or 78 with ERR. */
+int wf_trust_config(const char *file, char *err, size_t n);
+
 /* ---- state.c: the plain-file state store: directory, runs, view, pause request ---- */
 
 /* An open run directory ROOT/runs/NAME (wf-json(7) "Files"). */

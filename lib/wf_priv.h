@@ -464,7 +464,8 @@ jv wf_action_interactive(jv req, jv r);
 
 /*
  * The auto-approve patterns of ${XDG_CONFIG_HOME:-~/.config}/wf/config.yaml
- * and ./.wf/config.yaml, as an array; invalid after problems in DIAG.
+ * and, once its content is trusted, the project's ./.wf/config.yaml, as an
+ * array the caller owns; invalid after problems in DIAG.
  */
 jv wf_auto_approve_patterns(struct wf_diag *diag);
 

@@ -341,6 +341,18 @@ make check" ]
 	assert_equal "$(replies)" "sub/deep.yml"
 }
 
+@test "wf trust TAB offers the project's .wf/config.yaml beside the workflows" {
+	complete_line wf trust .w
+	assert_equal "$(replies)" ""
+	write .wf/config.yaml </dev/null
+	complete_line wf trust .w
+	has_reply .wf/config.yaml
+	complete_line wf-state trust .wf/c
+	has_reply .wf/config.yaml
+	complete_line wf trust al
+	has_reply alpha
+}
+
 @test "wf run NAME TAB offers that workflow's step ids, in file order" {
 	complete_line wf run alpha ''
 	assert_equal "${COMPREPLY[*]}" "first second"

@@ -196,6 +196,8 @@ Y
 	[ ! -e nope ]
 	mkdir -p .wf
 	printf 'auto-approve:\n  - "touch *"\n' > .wf/config.yaml
+	run wf trust .wf/config.yaml
+	assert_success
 	run wf resume p --quiet
 	assert_success
 	[ -e nope ]
@@ -244,4 +246,40 @@ Y
 	assert_failure 78
 	assert_output "wf-state: no configuration directory to record trust in: set HOME or XDG_CONFIG_HOME"
 	[ ! -e .config/wf/trusted ]
+}
+
+@test "a project's .wf/config.yaml approves nothing until trusted, and any edit takes the trust away" {
+	no_auto_approve
+	mkdir -p .wf
+	printf 'auto-approve:\n  - "*"\n' > .wf/config.yaml
+	write w.yaml <<'Y'
+name: w
+steps:
+  - id: a
+    action: shell
+    command: 'touch pwned'
+Y
+	run wf run w.yaml < /dev/null
+	assert_failure 3
+	assert_line "wf-run: .wf/config.yaml: its auto-approve patterns are ignored: a project's file counts only once trusted (read it, then 'wf trust .wf/config.yaml'; any edit asks again)"
+	assert_output --partial "step 'a' needs consent"
+	[ ! -e pwned ]
+	run wf trust .wf/config.yaml
+	assert_success
+	assert_output "wf-state: trusted the auto-approve patterns of '.wf/config.yaml' as they are now; any edit to the file asks again"
+	run wf resume w < /dev/null
+	assert_success
+	refute_output --partial "ignored"
+	[ -e pwned ]
+	run sh -c "wf-state history w | jq -r 'select(.event==\"consent\") | .by'"
+	assert_output auto-approve
+	rm pwned
+	printf 'auto-approve:\n  - "*"\n  - "true"\n' > .wf/config.yaml
+	run wf run w.yaml < /dev/null
+	assert_failure 3
+	assert_output --partial "its auto-approve patterns are ignored"
+	[ ! -e pwned ]
+	run wf trust missing/.wf/config.yaml
+	assert_failure 66
+	assert_output --partial "missing/.wf/config.yaml: cannot read"
 }
