@@ -37,16 +37,16 @@ static const struct verb {
 	int min, max;
 	const char *usage, *help;
 } verbs[] = {
-	{ "list", do_list, 0, -1, "list [--json]", "one line per run, or a JSON array" },
-	{ "status", do_status, 0, -1, "status [NAME] [--json]", "the runs, or one run in detail" },
-	{ "show", do_show, 1, -1, "show NAME", "the run's state as one JSON object" },
+	{ "list", do_list, 0, 0, "list [--json]", "one line per run, or a JSON array" },
+	{ "status", do_status, 0, 1, "status [NAME] [--json]", "the runs, or one run in detail" },
+	{ "show", do_show, 1, 1, "show NAME", "the run's state as one JSON object" },
 	{ "get", do_get, 2, 2, "get NAME PATH", "one value of that state, by a dotted path" },
 	{ "set", do_set, 3, 3, "set NAME VAR VALUE", "set a variable of a run that is not running" },
-	{ "history", do_history, 1, -1, "history NAME", "every event of the journal, in order" },
-	{ "pause", do_pause, 1, -1, "pause NAME", "ask a running run to stop after its current step" },
-	{ "rm", do_rm, 1, -1, "rm [--force] NAME", "remove a run" },
-	{ "fsck", do_fsck, 1, -1, "fsck NAME [--json]", "check a run from scratch" },
-	{ "trust", do_trust, 1, -1, "trust NAME|FILE", "let a workflow's sensitive steps run without asking" },
+	{ "history", do_history, 1, 1, "history NAME", "every event of the journal, in order" },
+	{ "pause", do_pause, 1, 1, "pause NAME", "ask a running run to stop after its current step" },
+	{ "rm", do_rm, 1, 1, "rm [--force] NAME", "remove a run" },
+	{ "fsck", do_fsck, 1, 1, "fsck NAME [--json]", "check a run from scratch" },
+	{ "trust", do_trust, 1, 1, "trust NAME|FILE", "let a workflow (or .wf/config.yaml) run without asking" },
 };
 
 #define NVERBS (sizeof verbs / sizeof *verbs)
@@ -364,8 +364,11 @@ main(int argc, char **argv)
 
 		if (strcmp(args[0], v->name))
 			continue;
-		if (k - 1 < v->min || (v->max >= 0 && k - 1 > v->max))
-			break;
+		if (k - 1 < v->min || k - 1 > v->max) {
+			wf_warn("%s operands for '%s'; usage: wf-state %s", k - 1 < v->min ? "too few" : "too many",
+				v->name, v->usage);
+			return WF_EXIT_USAGE;
+		}
 		umask(077);
 		return v->fn(args + 1, k - 1, &o);
 	}

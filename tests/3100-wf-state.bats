@@ -32,6 +32,21 @@ Y
 	assert_output $'completed\nStep 2'
 }
 
+@test "a verb given too many or too few operands is a usage error that changes nothing" {
+	wf run test-linear --quiet
+	for line in "list x" "status test-linear x" "show test-linear x" "history test-linear x" \
+		"pause test-linear x" "rm test-linear x" "rm --force test-linear x" "fsck test-linear x" \
+		"trust test-linear x" "get test-linear" "set test-linear x" "show" "rm"; do
+		run wf-state $line
+		assert_failure 2
+		verb=${line%% *}
+		assert_output --regexp "^wf-state: too (many|few) operands for '$verb'; usage: wf-state $verb"
+	done
+	run wf-state get test-linear status
+	assert_output completed
+	[ ! -e "$XDG_CONFIG_HOME/wf/trusted" ]
+}
+
 @test "get, set and history" {
 	fail_workflow
 	run wf run f.yaml --quiet
