@@ -139,8 +139,8 @@ wf_forge_url_encode(const char *s, int keep_slash)
 }
 
 /* The forge's own words from an error body: "message: errors[0].message". */
-char *
-wf_forge_message(const struct wf_http_response *rs)
+static char *
+forge_message(const struct wf_http_response *rs)
 {
 	char perr[128];
 	jv v = wf_json_parse(rs->body.s ? rs->body.s : "", rs->body.len, perr, sizeof perr);
@@ -185,7 +185,7 @@ wf_forge_message(const struct wf_http_response *rs)
 	}
 }
 
-/* As wf_forge_message, from an error body already parsed: BODY (borrowed); malloc'd. */
+/* As forge_message, from an error body already parsed: BODY (borrowed); malloc'd. */
 char *
 wf_forge_body_message(jv body)
 {
@@ -194,7 +194,7 @@ wf_forge_body_message(jv body)
 
 	fake.body.s = wf_json_dump(body);
 	fake.body.len = strlen(fake.body.s);
-	m = wf_forge_message(&fake);
+	m = forge_message(&fake);
 	free(fake.body.s);
 	return m;
 }
@@ -290,7 +290,7 @@ wf_forge_send(struct wf_forge *f, const char *method, const char *url, const cha
 		    wf_now_ms() - start > (double)f->policy.deadline_ms) {
 			explicit_bzero(auth, sizeof auth);
 			if (rc == WF_HTTP_OK && rate_limited(rs)) {
-				char *m = wf_forge_message(rs);
+				char *m = forge_message(rs);
 
 				snprintf(err, errlen, "rate-limited by the forge (HTTP %ld%s%s) after %d attempt%s",
 					 rs->status, *m ? ": " : "", m, attempt + 1, attempt ? "s" : "");
@@ -299,7 +299,7 @@ wf_forge_send(struct wf_forge *f, const char *method, const char *url, const cha
 			}
 			if (rc == WF_HTTP_OK) {
 				if (rs->status >= 500) {
-					char *m = wf_forge_message(rs);
+					char *m = forge_message(rs);
 
 					snprintf(err, errlen, "the forge at %s failed: HTTP %ld%s%s (after %d attempt%s)",
 						 f->origin, rs->status, *m ? ": " : "", m, attempt + 1, attempt ? "s" : "");
@@ -340,7 +340,7 @@ wf_forge_send(struct wf_forge *f, const char *method, const char *url, const cha
 int
 wf_forge_status_error(struct wf_forge *f, const struct wf_http_response *rs, const char *what, char *err, size_t errlen)
 {
-	char *m = wf_forge_message(rs);
+	char *m = forge_message(rs);
 	int code;
 
 	switch (rs->status) {

@@ -320,7 +320,7 @@ marker_line(const char *marker)
 }
 
 int
-wf_forge_marker_ok(const char *m)
+marker_ok(const char *m)
 {
 	if (!m || !*m || strlen(m) > 200)
 		return 0;
@@ -429,7 +429,7 @@ wf_forge_comment(struct wf_forge *f, long n, const char *body, const char *marke
 	int rc;
 
 	*out = jv_null();
-	if (marker && !wf_forge_marker_ok(marker)) {
+	if (marker && !marker_ok(marker)) {
 		snprintf(err, errlen, "invalid marker '%.80s' (printable ASCII without '<' or '>')", marker);
 		return WF_EXIT_DATA;
 	}
@@ -713,7 +713,7 @@ wf_forge_review(struct wf_forge *f, long n, const char *event, const char *body,
 		jv_free(comments);
 		return WF_EXIT_DATA;
 	}
-	if (marker && !wf_forge_marker_ok(marker)) {
+	if (marker && !marker_ok(marker)) {
 		snprintf(err, errlen, "invalid marker '%.80s' (printable ASCII without '<' or '>')", marker);
 		jv_free(comments);
 		return WF_EXIT_DATA;

@@ -35,8 +35,9 @@ env(const char *var)
 	return v && *v ? v : NULL;
 }
 
-char *
-wf_own_dir(void)
+/* The directory of the running program; NULL when /proc/self/exe cannot be read. */
+static char *
+own_dir(void)
 {
 	char exe[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -67,7 +68,7 @@ in_dir(char *dir, const char *name)
 char *
 wf_own_file(const char *name)
 {
-	return in_dir(wf_own_dir(), name);
+	return in_dir(own_dir(), name);
 }
 
 char *
@@ -174,7 +175,7 @@ push_shipped(char ***v, size_t *n)
 	static const char *const rel[] = {
 		"../share/wf/workflows", "../workflows", "../../../workflows"
 	};
-	char *self = wf_own_dir(), real[PATH_MAX];
+	char *self = own_dir(), real[PATH_MAX];
 	int found = 0;
 
 	for (size_t i = 0; self && i < sizeof rel / sizeof *rel && !found; i++) {

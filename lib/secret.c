@@ -348,13 +348,6 @@ wf_redact(const char *text, size_t len)
 	return wf_buf_detach(&b);
 }
 
-int
-wf_secret_count(void)
-{
-	ensure_loaded();
-	return (int)nforms;
-}
-
 /* V consumed; returns ownership. */
 jv
 wf_secret_mask_jv(jv v)

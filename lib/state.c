@@ -121,8 +121,8 @@ run_free(struct wf_run *r)
 	free(r);
 }
 
-char *
-wf_run_path(const char *name)
+static char *
+run_path(const char *name)
 {
 	char *root = wf_state_root();
 	char *p = wf_xasprintf("%s/runs/%s", root, name);
@@ -398,7 +398,7 @@ wf_run_remove_forced(const char *name, char *err, size_t n)
 
 	if (rc == WF_EXIT_DENIED) {
 		/* A link planted as the run's directory: remove the link itself. */
-		char *root = wf_state_root(), *path = wf_run_path(name), perr[512];
+		char *root = wf_state_root(), *path = run_path(name), perr[512];
 		struct stat st;
 
 		if (wf_state_prepare(root, 0, perr, sizeof perr) == 0 && lstat(path, &st) == 0 &&

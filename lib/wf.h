@@ -119,7 +119,7 @@ void wf_diag_free(struct wf_diag *d);
 
 /* ---- paths.c: where wf looks (every string malloc'd; the caller frees it) ---- */
 
-/* NAME in that directory (whether or not it exists); NULL as wf_own_dir. */
+/* NAME in the directory of the running program (whether or not it exists); NULL when /proc/self/exe cannot be read. */
 char *wf_own_file(const char *name);
 
 /* ${WF_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/wf}. */
@@ -231,20 +231,12 @@ jv wf_action_json(const struct wf_action *a);
 
 /* ---- workflow.c: finding and loading workflows ---- */
 
-/*
- * Find the workflow named ARG: a path (contains '/' or ends .yaml/.yml) is
- * used as is; a name is looked up along the search path (wf-workflow(5)),
- * file stem first, then the name: field.  Returns a malloc'd path, or NULL
- * with *CODE set (66 not found, 65 invalid name) and a message in ERR.
- */
-char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
-
 /* Read FILE and wf_workflow_parse it; I/O errors go to DIAG with *CODE 66/74. */
 jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
 
 /*
- * wf_workflow_find and wf_workflow_load, with every problem printed on
- * stderr: 0 and *WF the canonical workflow (the caller owns it), or the
+ * Find the workflow ARG names (a path, or a name along the search path,
+ * wf-workflow(5)) and load it, with every problem printed on stderr: 0 and *WF the canonical workflow (the caller owns it), or the
  * exit status with *WF invalid.
  */
 int wf_workflow_open(const char *arg, jv *wf);

@@ -64,9 +64,6 @@ void wf_strv_free(char **v);
 
 /* ---- paths.c: where wf looks (every string malloc'd; the caller frees it) ---- */
 
-/* The directory of the running program; NULL when /proc/self/exe cannot be read. */
-char *wf_own_dir(void);
-
 /* The program NAME beside this one when it is executable there, else NAME itself, for PATH. */
 char *wf_sibling_exe(const char *name);
 
@@ -131,6 +128,14 @@ const char *wf_action_repeat_why(const char *action);
 jv wf_fields_json(const struct wf_field *list);
 
 /* ---- workflow.c: finding and loading workflows ---- */
+
+/*
+ * Find the workflow named ARG: a path (contains '/' or ends .yaml/.yml) is
+ * used as is; a name is looked up along the search path (wf-workflow(5)),
+ * file stem first, then the name: field.  Returns a malloc'd path, or NULL
+ * with *CODE set (66 not found, 65 invalid name) and a message in ERR.
+ */
+char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
 
 #define WF_MAX_ITERATIONS_CAP 1000
 #define WF_DEFAULT_MAX_STEPS 1000
@@ -360,9 +365,6 @@ void wf_secret_add(const char *value);
  */
 char **wf_env_without_secrets(jv keep, const char *const drop[]);
 
-/* How many forms are masked (0: masking changes nothing). */
-int wf_secret_count(void);
-
 /* V (consumed) with every string in it, keys included, masked; returns ownership. */
 jv wf_secret_mask_jv(jv v);
 
@@ -484,9 +486,6 @@ const char *wf_auto_approved(jv patterns, const char *action, const char *comman
 int wf_trusted(const char *hash);
 
 /* ---- state.c: the plain-file state store: directory, runs, view, pause request ---- */
-
-/* ROOT/runs/NAME, malloc'd. */
-char *wf_run_path(const char *name);
 
 /* Move the run's journal, snapshot and outputs to ROOT/archive/ and start empty. */
 int wf_run_reset(struct wf_run *r, char *err, size_t n);
@@ -737,15 +736,11 @@ int wf_forge_json(struct wf_forge *f, const char *method, const char *path, jv b
 		  char *err, size_t errlen);
 int wf_forge_list_all(struct wf_forge *f, const char *path, const char *what, jv *out, char *err, size_t errlen);
 
-/* The forge's own words from an error response, or from its parsed BODY (borrowed); malloc'd, secrets masked. */
-char *wf_forge_message(const struct wf_http_response *rs);
+/* The forge's own words from its parsed error BODY (borrowed); malloc'd, secrets masked. */
 char *wf_forge_body_message(jv body);
 
 /* S percent-encoded for a query value or a path segment (KEEP_SLASH: '/' stays); malloc'd. */
 char *wf_forge_url_encode(const char *s, int keep_slash);
-
-/* Is M usable as a marker (printable ASCII, no '<' or '>', <= 200 bytes)? */
-int wf_forge_marker_ok(const char *m);
 
 /*
  * pr.c: what the git and pull-request actions share.  Each action opens
