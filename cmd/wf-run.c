@@ -22,7 +22,8 @@ usage(FILE *fp)
 		"  --dry-run          print the path the run would take; run nothing\n"
 		"  --max-steps N      stop after N steps (exit 4)\n"
 		"  -q, --quiet        no progress and no step output\n"
-		"  --restart          start over even if a run is paused or failed\n"
+		"  --name NAME        name the run (default: the workflow's name), to run it beside others\n"
+		"  --restart          start over even if a run is paused or waiting\n"
 		"  --accept-changes   resume with a changed workflow definition\n"
 		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n"
 		"  --kill-stale       on resume or restart, first stop what a step in doubt left running\n"
@@ -36,7 +37,7 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
-	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE };
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE, O_NAME };
 	static const struct option opts[] = {
 		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
 		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
@@ -45,7 +46,7 @@ main(int argc, char **argv)
 		{ "skip", no_argument, NULL, O_SKIP }, { "resume", no_argument, NULL, O_RESUME },
 		{ "estimate", no_argument, NULL, O_ESTIMATE }, { "yes", no_argument, NULL, O_YES },
 		{ "answer", required_argument, NULL, O_ANSWER },
-		{ "kill-stale", no_argument, NULL, O_KILL_STALE },
+		{ "kill-stale", no_argument, NULL, O_KILL_STALE }, { "name", required_argument, NULL, O_NAME },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -96,6 +97,15 @@ main(int argc, char **argv)
 		case O_YES: o.yes = 1; break;
 		case O_ANSWER: o.answer = optarg; break;
 		case O_KILL_STALE: o.kill_stale = 1; break;
+		case O_NAME:
+			if (!wf_name_valid(optarg) || wf_parse_long(optarg, 0, 1L << 40, &n) == 0) {
+				wf_warn("--name takes a run name of letters, digits, '.', '_' and '-' (not all digits: those number past runs), got '%.80s'",
+					optarg);
+				jv_free(o.vars);
+				return WF_EXIT_USAGE;
+			}
+			o.run_name = optarg;
+			break;
 		case 'h': usage(stdout); jv_free(o.vars); return 0;
 		case 'V': puts("wf-run " WF_VERSION); jv_free(o.vars); return 0;
 		default: usage(stderr); jv_free(o.vars); return WF_EXIT_USAGE;
@@ -104,6 +114,11 @@ main(int argc, char **argv)
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
 	    (o.rerun && o.skip)) {
 		usage(stderr);
+		jv_free(o.vars);
+		return WF_EXIT_USAGE;
+	}
+	if (resume && o.run_name) {
+		wf_warn("--name names a new run; to continue run '%s', use: wf resume %s", o.run_name, o.run_name);
 		jv_free(o.vars);
 		return WF_EXIT_USAGE;
 	}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wf.h"
 
@@ -19,13 +20,16 @@
 
 /* The options, which may come anywhere on the command line. */
 struct opts {
-	int json, force;
+	int json, force, dry_run;
+	long keep;		/* gc --keep N; -1 when not given */
+	double older_ms;	/* gc --older-than DURATION; 0 when not given */
 };
 
 /* A verb's function: ARGS are its operands (ARGS[0] the run or file, when it takes one). */
 typedef int verb_fn(char **args, int nargs, const struct opts *o);
 
-static verb_fn do_list, do_status, do_show, do_get, do_set, do_history, do_pause, do_rm, do_fsck, do_trust;
+static verb_fn do_list, do_status, do_show, do_get, do_set, do_history, do_pause, do_rm, do_fsck, do_trust,
+	do_runs, do_gc, do_path;
 
 /*
  * The verbs.  MIN and MAX count the operands after the verb; a verb with
@@ -47,6 +51,10 @@ static const struct verb {
 	{ "rm", do_rm, 1, 1, "rm [--force] NAME", "remove a run" },
 	{ "fsck", do_fsck, 1, 1, "fsck NAME [--json]", "check a run from scratch" },
 	{ "trust", do_trust, 1, 1, "trust NAME|FILE", "let a workflow (or .wf/config.yaml) run without asking" },
+	{ "runs", do_runs, 0, 1, "runs [WORKFLOW] [--json]", "this project's runs, current and past, newest first" },
+	{ "gc", do_gc, 0, 0, "gc [--keep N] [--older-than DURATION] [--dry-run] [--json]",
+	  "remove past runs (never one that may go on)" },
+	{ "path", do_path, 0, 1, "path [RUN]", "the directory of a run, or of this project's state" },
 };
 
 #define NVERBS (sizeof verbs / sizeof *verbs)
@@ -121,13 +129,14 @@ get_path(jv v, const char *path)
 static int
 do_list(char **args, int nargs, const struct opts *o)
 {
-	char *root = wf_state_root(), err[1024];
-	int rc = wf_state_prepare(root, 0, err, sizeof err);
+	char *proj, err[1024];
+	int rc = wf_state_open_project(0, &proj, err, sizeof err);
 	jv l;
 
-	free(root);
+	if (!rc)
+		free(proj);
 	/* No state directory yet is no runs. */
-	if (rc && !(rc == WF_EXIT_IO && errno == ENOENT)) {
+	if (rc && rc != WF_EXIT_NOINPUT) {
 		wf_warn("%s", err);
 		return rc;
 	}
@@ -173,7 +182,9 @@ do_status(char **args, int nargs, const struct opts *o)
 static int
 do_show(char **args, int nargs, const struct opts *o)
 {
-	const struct opts json = { 1, o->force };
+	struct opts json = *o;
+
+	json.json = 1;
 
 	return do_status(args, 1, &json);
 }
@@ -333,10 +344,122 @@ do_trust(char **args, int nargs, const struct opts *o)
 	return done(NULL, rc);
 }
 
+/* The project's state directory into *PROJ: 0 (*PROJ NULL when there is none yet), or an exit code after a message. */
+static int
+project(char **proj)
+{
+	char err[1024];
+	int rc = wf_state_open_project(0, proj, err, sizeof err);
+
+	if (rc == WF_EXIT_NOINPUT)
+		return 0;
+	if (rc)
+		wf_warn("%s", err);
+	return rc;
+}
+
+static int
+do_runs(char **args, int nargs, const struct opts *o)
+{
+	char *proj;
+	int rc = project(&proj);
+	jv l;
+
+	if (rc)
+		return rc;
+	l = proj ? wf_runs_collect(proj, nargs ? args[0] : NULL) : jv_array();
+	if (o->json)
+		wf_json_print(stdout, l);
+	else if (jv_array_length(jv_copy(l)) == 0)
+		printf("no runs%s%s\n", nargs ? " of " : "", nargs ? args[0] : "");
+	else
+		wf_runs_print(stdout, l, isatty(STDOUT_FILENO));
+	jv_free(l);
+	free(proj);
+	return done(NULL, 0);
+}
+
+static int
+do_gc(char **args, int nargs, const struct opts *o)
+{
+	char *proj, err[1024];
+	int rc = project(&proj);
+	jv gone;
+
+	if (rc)
+		return rc;
+	if (!proj) {
+		if (o->json)
+			printf("[]\n");
+		return done(NULL, 0);
+	}
+	rc = wf_history_gc(proj, o->keep < 0 && o->older_ms <= 0 ? 100 : o->keep, o->older_ms, o->dry_run,
+			   &gone, err, sizeof err);
+	if (rc)
+		wf_warn("%s", err);
+	if (o->json) {
+		wf_json_print(stdout, gone);
+	} else {
+		jv_array_foreach(gone, i, e) {
+			char when[32];
+
+			(void)i;
+			wf_local_time(wf_jv_str(e, "started"), when);
+			printf("%s %.0f %s (%s, started %s)\n", o->dry_run ? "would remove" : "removed",
+			       wf_jv_num(e, "id", 0), wf_jv_str(e, "name") ? wf_jv_str(e, "name") : "?",
+			       wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "?", when);
+			jv_free(e);
+		}
+	}
+	jv_free(gone);
+	free(proj);
+	return done(NULL, rc);
+}
+
+static int
+do_path(char **args, int nargs, const struct opts *o)
+{
+	char *proj = wf_state_project(NULL);
+	struct wf_run *r;
+	int rc = 0;
+
+	if (!proj) {
+		wf_warn("cannot read the working directory");
+		return WF_EXIT_IO;
+	}
+	if (nargs == 0) {
+		printf("%s\n", proj);
+	} else if (!wf_name_valid(args[0])) {
+		wf_warn("invalid run name '%.80s'", args[0]);
+		rc = WF_EXIT_DATA;
+	} else if ((rc = open_run(args[0], WF_RUN_BARE, &r)) == 0) {
+		printf("%s\n", r->dir);
+		wf_run_close(r);
+	} else if (rc == WF_EXIT_NOINPUT) {
+		/* Where the run would be: a script may create it, as tests do. */
+		printf("%s/runs/%s\n", proj, args[0]);
+		rc = 0;
+	}
+	free(proj);
+	return done(NULL, rc);
+}
+
+/* VALUE of option NAME at ARGV[*I] (advancing *I), or NULL after a message. */
+static const char *
+opt_value(int argc, char **argv, int *i, const char *name)
+{
+	if (*i + 1 >= argc) {
+		wf_warn("%s needs a value; see 'wf-state --help'", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
 int
 main(int argc, char **argv)
 {
-	struct opts o = {0};
+	struct opts o = { .keep = -1 };
+	int gc_opts = 0;
 	char *args[MAX_ARGS];
 	int k = 0;
 
@@ -346,6 +469,27 @@ main(int argc, char **argv)
 			o.json = 1;
 		} else if (!strcmp(argv[i], "--force")) {
 			o.force = 1;
+		} else if (!strcmp(argv[i], "--dry-run")) {
+			o.dry_run = 1;
+			gc_opts = 1;
+		} else if (!strcmp(argv[i], "--keep")) {
+			const char *v = opt_value(argc, argv, &i, "--keep");
+
+			if (!v || wf_parse_long(v, 0, 1L << 30, &o.keep) < 0) {
+				if (v)
+					wf_warn("--keep takes a whole number of runs, got '%.80s'", v);
+				return WF_EXIT_USAGE;
+			}
+			gc_opts = 1;
+		} else if (!strcmp(argv[i], "--older-than")) {
+			const char *v = opt_value(argc, argv, &i, "--older-than");
+
+			if (!v || wf_parse_duration(v, &o.older_ms) < 0 || o.older_ms <= 0) {
+				if (v)
+					wf_warn("--older-than takes a duration such as 90m, 12h, 7d or 2w, got '%.80s'", v);
+				return WF_EXIT_USAGE;
+			}
+			gc_opts = 1;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
@@ -367,6 +511,10 @@ main(int argc, char **argv)
 		if (k - 1 < v->min || k - 1 > v->max) {
 			wf_warn("%s operands for '%s'; usage: wf-state %s", k - 1 < v->min ? "too few" : "too many",
 				v->name, v->usage);
+			return WF_EXIT_USAGE;
+		}
+		if (gc_opts && v->fn != do_gc) {
+			wf_warn("--keep, --older-than and --dry-run belong to 'gc'; usage: wf-state %s", v->usage);
 			return WF_EXIT_USAGE;
 		}
 		umask(077);

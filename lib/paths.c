@@ -3,7 +3,8 @@
  * files a user names is found here, once: the directory of the running
  * program (its sibling programs and, in a source tree or an install, the
  * example workflows), the user's configuration directory, the state root,
- * the project directory and the workflow search path.
+ * the project a run belongs to and its key under the state root, the
+ * project directory of configuration files and the workflow search path.
  *
  * Rules: a wf variable (WF_STATE_DIR, WF_PATH) wins over the XDG one,
  * which wins over $HOME; an empty variable counts as unset.  With neither
@@ -15,6 +16,7 @@
  * Layer 0: base.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,6 +114,64 @@ wf_state_root(void)
 	return wf_xasprintf("%s/.local/state/wf", h ? h : ".");
 }
 
+/* 1 when DIR/NAME exists (any kind). */
+static int
+has_entry(const char *dir, const char *name)
+{
+	char *p = wf_xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", name);
+	struct stat st;
+	int hit = stat(p, &st) == 0;
+
+	free(p);
+	return hit;
+}
+
+char *
+wf_project_root(const char *from)
+{
+	char cwd[PATH_MAX], *dir;
+
+	if (!from) {
+		if (!getcwd(cwd, sizeof cwd))
+			return NULL;
+		from = cwd;
+	}
+	dir = wf_xstrdup(from);
+	for (;;) {
+		char *slash;
+
+		if (has_entry(dir, ".git"))
+			return dir;
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	free(dir);
+	return wf_xstrdup(from);
+}
+
+char *
+wf_project_key(const char *project)
+{
+	const char *base = strrchr(project, '/');
+	uint64_t h = 14695981039346656037ULL;
+	char name[41];
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)project; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	base = base && base[1] ? base + 1 : "root";
+	for (; *base && n < sizeof name - 1; base++, n++) {
+		char c = *base;
+
+		name[n] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '_' || c == '-' || (c == '.' && n) ? c : '_';
+	}
+	name[n] = '\0';
+	return wf_xasprintf("%s-%016llx", name, (unsigned long long)h);
+}
+
 char *
 wf_project_dir(void)
 {
@@ -123,15 +183,9 @@ wf_project_dir(void)
 	for (;;) {
 		char *slash;
 
-		for (int i = 0; marks[i]; i++) {
-			char *p = wf_xasprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", marks[i]);
-			struct stat st;
-			int hit = stat(p, &st) == 0;
-
-			free(p);
-			if (hit)
+		for (int i = 0; marks[i]; i++)
+			if (has_entry(cwd, marks[i]))
 				return wf_xstrdup(cwd);
-		}
 		slash = strrchr(cwd, '/');
 		if (!slash || slash == cwd)
 			return NULL;

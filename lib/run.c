@@ -413,16 +413,21 @@ start_prepare(struct driver *d)
 }
 
 /*
- * A run of the same name is not completed: with --restart stop what its
- * step in flight left running, else name what makes progress from where
- * it stopped.  WF_GO_ON, or an exit status after a message.
+ * A run of the same name is there.  A finished one (completed or failed)
+ * goes to the history.  One that may go on (paused, waiting for an
+ * answer, declined, interrupted) stays unless --restart, which first
+ * stops what its step in flight left running; else name what makes
+ * progress from where it stopped.  WF_GO_ON, or an exit status after a
+ * message.
  */
 static int
 start_over(struct driver *d, const char *status)
 {
 	const char *at = wf_jv_str(d->run->state, "cursor"), *why = wf_jv_str(d->run->state, "reason");
-	char *hint;
+	char *hint, *proj;
 
+	if (!strcmp(status, "completed") || !strcmp(status, "failed"))
+		return WF_GO_ON;
 	if (d->o->restart) {
 		/* Starting over does not start a step beside an old copy still running. */
 		jv inflight = wf_jv_get(d->run->state, "inflight");
@@ -431,23 +436,24 @@ start_over(struct driver *d, const char *status)
 		jv_free(inflight);
 		return rc ? rc : WF_GO_ON;
 	}
-	if (!strcmp(status, "completed"))
-		return WF_GO_ON;
 	/* The hint names what makes progress from where it stopped, never a resume that stops again. */
 	hint = wf_run_resume_hint(d->run->state, d->run->name);
 	if (!hint)
 		hint = wf_xasprintf("it waits for an answer (see 'wf status %s')", d->run->name);
-	wf_warn("run '%s' is %s%s%s%s%s%s; %s, or start over with 'wf run %s --restart'",
-		d->run->name, wf_run_status_shown(d->run->state, 0), at ? " at step " : "",
-		at ? at : "", why ? " (" : "", why ? why : "", why ? ")" : "", hint, d->run->name);
+	proj = wf_project_root(NULL);
+	wf_warn("run '%s' of project %s is %s%s%s%s%s%s; %s, or start over with 'wf run %s%s%s --restart'",
+		d->run->name, proj ? proj : ".", wf_run_status_shown(d->run->state, 0), at ? " at step " : "",
+		at ? at : "", why ? " (" : "", why ? why : "", why ? ")" : "", hint, d->o->target,
+		d->o->run_name ? " --name " : "", d->o->run_name ? d->o->run_name : "");
+	free(proj);
 	free(hint);
 	return WF_EXIT_USAGE;
 }
 
 /*
  * Open the run, locked, and start it afresh: an earlier run of the name
- * is reset (see start_over), the definition saved with a steps/ directory.
- * WF_GO_ON, or an exit status after a message.
+ * goes to the history (see start_over), the definition saved with a
+ * steps/ directory.  WF_GO_ON, or an exit status after a message.
  */
 static int
 start_open(struct driver *d)
@@ -455,7 +461,7 @@ start_open(struct driver *d)
 	const char *status;
 	int rc;
 
-	if ((rc = open_locked(d, wf_jv_str(d->wf, "name"), 1)) != WF_GO_ON)
+	if ((rc = open_locked(d, d->o->run_name ? d->o->run_name : wf_jv_str(d->wf, "name"), 1)) != WF_GO_ON)
 		return rc;
 	status = wf_jv_str(d->run->state, "status");
 	if (status && (rc = start_over(d, status)) != WF_GO_ON)
@@ -480,12 +486,23 @@ static int
 start_journal(struct driver *d)
 {
 	struct wf_run_opts *o = d->o;
-	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-start")), first = wf_driver_step_at(d, 0);
-	char cwd[PATH_MAX];
+	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-start")), first;
+	char cwd[PATH_MAX], *proj;
+	long id = wf_history_next_id(d->run->proj, d->err, sizeof d->err);
 
+	if (id < 0) {
+		wf_warn("%s", d->err);
+		jv_free(ev);
+		return WF_EXIT_IO;
+	}
 	if (!getcwd(cwd, sizeof cwd))
 		snprintf(cwd, sizeof cwd, ".");
+	proj = wf_project_root(NULL);
+	first = wf_driver_step_at(d, 0);
 	ev = jv_object_set(ev, jv_string("name"), jv_string(d->run->name));
+	ev = jv_object_set(ev, jv_string("id"), jv_number(id));
+	ev = jv_object_set(ev, jv_string("project"), jv_string(proj ? proj : cwd));
+	ev = jv_object_set(ev, jv_string("workflow_name"), wf_jv_get(d->wf, "name"));
 	ev = jv_object_set(ev, jv_string("workflow"), wf_jv_get(d->wf, "source"));
 	ev = jv_object_set(ev, jv_string("hash"), wf_jv_get(d->wf, "hash"));
 	ev = jv_object_set(ev, jv_string("cwd"), jv_string(cwd));
@@ -495,6 +512,7 @@ start_journal(struct driver *d)
 	ev = jv_object_set(ev, jv_string("original_model"), wf_jv_get(d->wf, "model"));
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
 	jv_free(first);
+	free(proj);
 	return journal_event(d, ev);
 }
 

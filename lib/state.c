@@ -86,18 +86,101 @@ check_dir(const char *path, char *err, size_t n)
 int
 wf_state_prepare(const char *root, int create, char *err, size_t n)
 {
-	char *runs = wf_xasprintf("%s/runs", root);
+	char *projects = wf_xasprintf("%s/projects", root);
 	int rc;
 
-	if (create && mkdirs(runs) < 0) {
-		snprintf(err, n, "cannot create state directory '%s': %s", runs, strerror(errno));
-		free(runs);
+	if (create && mkdirs(projects) < 0) {
+		snprintf(err, n, "cannot create state directory '%s': %s", projects, strerror(errno));
+		free(projects);
 		return errno == EACCES || errno == EROFS ? WF_EXIT_DENIED : WF_EXIT_IO;
 	}
 	rc = check_dir(root, err, n);
 	if (!rc)
+		rc = check_dir(projects, err, n);
+	free(projects);
+	return rc;
+}
+
+/*
+ * Create (if CREATE) and check PROJ and PROJ/runs for the project at
+ * PATH, recording PATH in PROJ/project the first time: 0 or an exit code
+ * with ERR.
+ */
+int
+wf_state_prepare_project(const char *proj, const char *path, int create, char *err, size_t n)
+{
+	char *runs = wf_xasprintf("%s/runs", proj);
+	int rc = 0;
+
+	if (create && mkdirs(runs) < 0) {
+		snprintf(err, n, "cannot create state directory '%s': %s", runs, strerror(errno));
+		rc = errno == EACCES || errno == EROFS ? WF_EXIT_DENIED : WF_EXIT_IO;
+	}
+	if (!rc)
+		rc = check_dir(proj, err, n);
+	if (!rc)
 		rc = check_dir(runs, err, n);
+	if (!rc && create && path) {
+		int pfd = open(proj, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		char *line = wf_xasprintf("%s\n", path);
+
+		if (pfd >= 0 && faccessat(pfd, "project", F_OK, AT_EACCESS) < 0 &&
+		    wf_atomic_write(pfd, "project", line, strlen(line)) < 0) {
+			snprintf(err, n, "cannot write '%s/project': %s", proj, strerror(errno));
+			rc = WF_EXIT_IO;
+		}
+		if (pfd >= 0)
+			close(pfd);
+		free(line);
+	}
 	free(runs);
+	return rc;
+}
+
+char *
+wf_state_project(const char *path)
+{
+	char *root = wf_state_root(), *p = path ? wf_xstrdup(path) : wf_project_root(NULL), *key, *dir;
+
+	if (!p) {
+		free(root);
+		return NULL;
+	}
+	key = wf_project_key(p);
+	dir = wf_xasprintf("%s/projects/%s", root, key);
+	free(key);
+	free(root);
+	free(p);
+	return dir;
+}
+
+int
+wf_state_open_project(int create, char **proj, char *err, size_t n)
+{
+	char *root = wf_state_root(), *path = wf_project_root(NULL);
+	int rc;
+
+	*proj = NULL;
+	if (!path) {
+		snprintf(err, n, "cannot read the working directory: %s", strerror(errno));
+		free(root);
+		return WF_EXIT_IO;
+	}
+	rc = wf_state_prepare(root, create, err, n);
+	if (!rc)
+		wf_state_migrate(root);
+	if (!rc) {
+		*proj = wf_state_project(path);
+		rc = wf_state_prepare_project(*proj, path, create, err, n);
+	}
+	if (rc && !create && errno == ENOENT && rc == WF_EXIT_IO)
+		rc = WF_EXIT_NOINPUT;
+	if (rc) {
+		free(*proj);
+		*proj = NULL;
+	}
+	free(path);
+	free(root);
 	return rc;
 }
 
@@ -116,19 +199,10 @@ run_free(struct wf_run *r)
 		close(r->dirfd);
 	jv_free(r->state);
 	free(r->snapshot_problem);
+	free(r->proj);
 	free(r->name);
 	free(r->dir);
 	free(r);
-}
-
-static char *
-run_path(const char *name)
-{
-	char *root = wf_state_root();
-	char *p = wf_xasprintf("%s/runs/%s", root, name);
-
-	free(root);
-	return p;
 }
 
 /*
@@ -168,41 +242,76 @@ remove_dead_temps(int dfd)
 int
 wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n)
 {
-	struct wf_run *r;
-	char *root;
+	char *proj;
 	int rc;
-	struct stat st;
 
 	*out = NULL;
 	if (!wf_name_valid(name)) {
 		snprintf(err, n, "invalid run name '%.80s'", name);
 		return WF_EXIT_DATA;
 	}
-	root = wf_state_root();
-	rc = wf_state_prepare(root, flags & WF_RUN_CREATE, err, n);
-	if (rc) {
-		if (!(flags & WF_RUN_CREATE) && errno == ENOENT && rc == WF_EXIT_IO) {
-			snprintf(err, n, "no run named '%s' (see 'wf status')", name);
-			rc = WF_EXIT_NOINPUT;
-		}
-		free(root);
+	if ((rc = wf_state_open_project(flags & WF_RUN_CREATE, &proj, err, n))) {
+		if (rc == WF_EXIT_NOINPUT)
+			snprintf(err, n, "no run named '%s' in this project (see 'wf status')", name);
 		return rc;
 	}
+	rc = wf_run_open_in(proj, name, flags, out, err, n);
+	free(proj);
+	return rc;
+}
+
+/*
+ * A past run of PROJ for R, whose name is all digits: its history
+ * directory when R->name is the id of one.  0 with r->dir replaced and
+ * r->past set, or -1 (no such past run).
+ */
+static int
+find_past(struct wf_run *r, const char *proj)
+{
+	long id;
+	char *dir;
+
+	if (wf_parse_long(r->name, 1, 1L << 40, &id) < 0 || !(dir = wf_history_dir(proj, id)))
+		return -1;
+	free(r->dir);
+	r->dir = dir;
+	free(r->name);
+	r->name = wf_xstrdup(strchr(strrchr(dir, '/'), '-') + 1);
+	r->past = 1;
+	r->id = id;
+	return 0;
+}
+
+int
+wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **out, char *err, size_t n)
+{
+	struct wf_run *r;
+	int rc;
+	struct stat st;
+
+	*out = NULL;
 	r = wf_xcalloc(1, sizeof *r);
 	r->dirfd = r->lockfd = r->journalfd = -1;
 	r->name = wf_xstrdup(name);
-	r->dir = wf_xasprintf("%s/runs/%s", root, name);
+	r->dir = wf_xasprintf("%s/runs/%s", proj, name);
+	r->proj = wf_xstrdup(proj);
 	r->state = jv_object();
 	r->seq = 0;
-	free(root);
 	if (lstat(r->dir, &st) < 0) {
-		if (errno != ENOENT || !(flags & WF_RUN_CREATE)) {
-			snprintf(err, n, errno == ENOENT ? "no run named '%s' (see 'wf status')" : "cannot open run '%s': %s",
-				 name, strerror(errno));
-			rc = errno == ENOENT ? WF_EXIT_NOINPUT : WF_EXIT_IO;
+		int e = errno;
+
+		if (e == ENOENT && !(flags & WF_RUN_CREATE) && find_past(r, proj) == 0) {
+			if (flags & WF_RUN_WRITE) {
+				snprintf(err, n, "run %s is in the history and cannot change; start a new one with 'wf run'", name);
+				rc = WF_EXIT_NOINPUT;
+				goto fail;
+			}
+		} else if (e != ENOENT || !(flags & WF_RUN_CREATE)) {
+			snprintf(err, n, e == ENOENT ? "no run named '%s' in this project (see 'wf status')" : "cannot open run '%s': %s",
+				 name, strerror(e));
+			rc = e == ENOENT ? WF_EXIT_NOINPUT : WF_EXIT_IO;
 			goto fail;
-		}
-		if (mkdir(r->dir, 0700) < 0 && errno != EEXIST) {
+		} else if (mkdir(r->dir, 0700) < 0 && errno != EEXIST) {
 			snprintf(err, n, "cannot create '%s': %s", r->dir, strerror(errno));
 			rc = WF_EXIT_IO;
 			goto fail;
@@ -281,43 +390,11 @@ wf_run_close(struct wf_run *r)
 int
 wf_run_reset(struct wf_run *r, char *err, size_t n)
 {
-	/* A fresh run in the same directory: old journal and outputs go to archive/. */
-	char *root = wf_state_root();
-	char *arch = wf_xasprintf("%s/archive", root);
-	char stamp[32];
-	char *dest;
+	/* A fresh run in the same directory: the old one goes to the history. */
+	int rc = wf_history_retire(r, err, n);
 
-	wf_now_iso(stamp);
-	dest = wf_xasprintf("%s/%s.%s", arch, r->name, stamp);
-	free(root);
-	if ((mkdir(arch, 0700) < 0 && errno != EEXIST)) {
-		snprintf(err, n, "cannot create '%s': %s", arch, strerror(errno));
-		free(arch);
-		free(dest);
-		return WF_EXIT_IO;
-	}
-	if (mkdir(dest, 0700) < 0) {
-		snprintf(err, n, "cannot create '%s': %s", dest, strerror(errno));
-		free(arch);
-		free(dest);
-		return WF_EXIT_IO;
-	}
-	static const char *const files[] = { "history.jsonl", "state.json", "workflow.json", "steps", NULL };
-	for (int i = 0; files[i]; i++) {
-		char *to = wf_xasprintf("%s/%s", dest, files[i]);
-
-		if (renameat(r->dirfd, files[i], AT_FDCWD, to) < 0 && errno != ENOENT) {
-			snprintf(err, n, "cannot archive '%s/%s': %s", r->dir, files[i], strerror(errno));
-			free(to);
-			free(arch);
-			free(dest);
-			return WF_EXIT_IO;
-		}
-		free(to);
-	}
-	fsync(r->dirfd);
-	free(arch);
-	free(dest);
+	if (rc)
+		return rc;
 	if (r->journalfd >= 0)
 		close(r->journalfd);
 	r->journalfd = openat(r->dirfd, "history.jsonl",
@@ -346,9 +423,8 @@ wf_run_write_file(struct wf_run *r, const char *name, const char *data, size_t l
 	return 0;
 }
 
-/* Remove everything below directory fd DFD, never following links. */
-static int
-remove_tree(int dfd)
+int
+wf_remove_tree(int dfd)
 {
 	int dup_fd = dup(dfd), rc = 0;
 	DIR *dh = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
@@ -366,7 +442,7 @@ remove_tree(int dfd)
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-			if (sub < 0 || remove_tree(sub) < 0)
+			if (sub < 0 || wf_remove_tree(sub) < 0)
 				rc = -1;
 			if (sub >= 0)
 				close(sub);
@@ -383,7 +459,7 @@ remove_tree(int dfd)
 int
 wf_run_remove(struct wf_run *r, char *err, size_t n)
 {
-	if (remove_tree(r->dirfd) < 0 || rmdir(r->dir) < 0) {
+	if (wf_remove_tree(r->dirfd) < 0 || rmdir(r->dir) < 0) {
 		snprintf(err, n, "cannot remove '%s': %s", r->dir, strerror(errno));
 		return WF_EXIT_IO;
 	}
@@ -398,18 +474,18 @@ wf_run_remove_forced(const char *name, char *err, size_t n)
 
 	if (rc == WF_EXIT_DENIED) {
 		/* A link planted as the run's directory: remove the link itself. */
-		char *root = wf_state_root(), *path = run_path(name), perr[512];
+		char *proj = NULL, *path = NULL, perr[512];
 		struct stat st;
 
-		if (wf_state_prepare(root, 0, perr, sizeof perr) == 0 && lstat(path, &st) == 0 &&
-		    S_ISLNK(st.st_mode)) {
+		if (wf_state_open_project(0, &proj, perr, sizeof perr) == 0 &&
+		    lstat((path = wf_xasprintf("%s/runs/%s", proj, name)), &st) == 0 && S_ISLNK(st.st_mode)) {
 			rc = 0;
 			if (unlink(path) < 0) {
 				snprintf(err, n, "cannot remove '%s': %s", path, strerror(errno));
 				rc = WF_EXIT_IO;
 			}
 		}
-		free(root);
+		free(proj);
 		free(path);
 		return rc;
 	}
@@ -427,7 +503,11 @@ wf_run_is_live(struct wf_run *r)
 {
 	char err[256];
 	struct wf_run *probe;
-	int rc = wf_run_open(r->name, WF_RUN_LOCK_SHORT | WF_RUN_BARE, &probe, err, sizeof err);
+	int rc;
+
+	if (r->past)
+		return 0;
+	rc = wf_run_open_in(r->proj, r->name, WF_RUN_LOCK_SHORT | WF_RUN_BARE, &probe, err, sizeof err);
 
 	if (rc == 0)
 		wf_run_close(probe);
@@ -459,6 +539,8 @@ wf_run_view(struct wf_run *r, int live)
 	v = jv_object_delete(v, jv_string("journal_line"));
 	v = jv_object_set(v, jv_string("name"), jv_string(r->name));
 	v = jv_object_set(v, jv_string("dir"), jv_string(r->dir));
+	if (r->past)
+		v = jv_object_set(v, jv_string("id"), jv_number(r->id));
 	if (wf_jv_str(v, "status"))
 		v = jv_object_set(v, jv_string("status"), jv_string(wf_run_status_shown(r->state, live)));
 	return v;

@@ -259,8 +259,8 @@ add_usage(jv st, jv ev)
 static jv
 apply_run_start(jv st, jv ev)
 {
-	static const char *const fields[] = { "name", "workflow", "hash", "cwd", "cursor",
-					      "vars", "model", "original_model", "pid", NULL };
+	static const char *const fields[] = { "name", "id", "project", "workflow_name", "workflow", "hash", "cwd",
+					      "cursor", "vars", "model", "original_model", "pid", NULL };
 	jv keep = jv_object();
 
 	for (int i = 0; fields[i]; i++)

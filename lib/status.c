@@ -81,14 +81,14 @@ list_entry(const char *run_name)
 	return e;
 }
 
-/* The caller owns the array returned. */
+/* The runs of this project, in name order; the caller owns the array returned. */
 jv
 wf_run_list(void)
 {
-	char *root = wf_state_root();
-	char *runs = wf_xasprintf("%s/runs", root);
+	char *proj, err[512];
+	char *runs = wf_state_open_project(0, &proj, err, sizeof err) ? NULL : wf_xasprintf("%s/runs", proj);
 	struct dirent **ents = NULL;
-	int n = scandir(runs, &ents, NULL, alphasort);
+	int n = runs ? scandir(runs, &ents, NULL, alphasort) : 0;
 	jv out = jv_array();
 
 	for (int i = 0; i < n; i++) {
@@ -97,8 +97,9 @@ wf_run_list(void)
 		free(ents[i]);
 	}
 	free(ents);
+	if (runs)
+		free(proj);
 	free(runs);
-	free(root);
 	return out;
 }
 

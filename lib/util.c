@@ -359,6 +359,74 @@ wf_now_iso(char out[32])
 }
 
 double
+wf_iso_ms(const char *iso)
+{
+	struct tm tm;
+	const char *rest;
+	double ms = 0;
+
+	memset(&tm, 0, sizeof tm);
+	if (!iso || !(rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return -1;
+	if (*rest == '.') {
+		double scale = 100;
+
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++, scale /= 10)
+			ms += (*rest - '0') * scale;
+	}
+	if (*rest != 'Z' || rest[1])
+		return -1;
+	return (double)timegm(&tm) * 1000.0 + ms;
+}
+
+void
+wf_local_time(const char *iso, char out[32])
+{
+	double ms = wf_iso_ms(iso);
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms < 0 || !localtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(out, 32, "-");
+}
+
+void
+wf_human_ms(double ms, char out[24])
+{
+	long s = (long)(ms / 1000 + 0.5);
+
+	if (ms < 0)
+		snprintf(out, 24, "-");
+	else if (ms < 10000)
+		snprintf(out, 24, "%.1fs", ms / 1000);
+	else if (s < 3600)
+		snprintf(out, 24, s < 60 ? "%lds" : "%ldm%02lds", s / 60 ? s / 60 : s, s % 60);
+	else
+		snprintf(out, 24, "%ldh%02ldm", s / 3600, s / 60 % 60);
+}
+
+int
+wf_parse_duration(const char *s, double *ms)
+{
+	static const struct { char unit; double ms; } units[] = {
+		{ 's', 1e3 }, { 'm', 60e3 }, { 'h', 3600e3 }, { 'd', 86400e3 }, { 'w', 604800e3 }
+	};
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || !*end || end[1] || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+		if (*end == units[i].unit) {
+			*ms = v * units[i].ms;
+			return 0;
+		}
+	return -1;
+}
+
+double
 wf_now_ms(void)
 {
 	struct timespec ts;

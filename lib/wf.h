@@ -96,6 +96,15 @@ int wf_read_file(const char *path, size_t max, struct wf_buf *out);
 /* Flush and check FP (stdout): 0, or -1 after a warning naming NAME. */
 int wf_fshut(FILE *fp, const char *name);
 
+/* ISO (as wf_now_iso writes it) as a local time "YYYY-MM-DD HH:MM:SS" (TZ honoured); "-" when it is not one. */
+void wf_local_time(const char *iso, char out[32]);
+
+/* A duration of MS milliseconds for people: "4.2s", "37s", "2m03s", "1h02m"; "-" when negative. */
+void wf_human_ms(double ms, char out[24]);
+
+/* A duration such as "90s", "30m", "12h", "7d", "2w" (decimals allowed) in milliseconds: 0, or -1. */
+int wf_parse_duration(const char *s, double *ms);
+
 /* Parse a whole decimal integer in [MIN, MAX]; 0 ok, -1 otherwise. */
 int wf_parse_long(const char *s, long min, long max, long *out);
 
@@ -370,11 +379,35 @@ int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 /* Trust the content of configuration FILE as it is now: 0, or 66, 74 or 78 with ERR. */
 int wf_trust_config(const char *file, char *err, size_t n);
 
+/* ---- runs.c: a project's runs, current and past (wf runs) ---- */
+
+/* PROJ's runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
+jv wf_runs_collect(const char *proj, const char *workflow);
+
+/* Print LIST (borrowed), as wf_runs_collect gives it, one run a line, with a header line when HEADER. */
+void wf_runs_print(FILE *fp, jv list, int header);
+
+/* ---- state_history.c: past runs ---- */
+
+/*
+ * Prune PROJ's history: a completed or failed past run goes when it is
+ * beyond the KEEP newest (KEEP < 0: no such rule) or started more than
+ * OLDER_MS ago (0: no such rule); nothing else ever does.  With DRY
+ * nothing is removed.  *REMOVED (the caller owns it) lists what went or
+ * would go.  0, or 74 with ERR.
+ */
+int wf_history_gc(const char *proj, long keep, double older_ms, int dry, jv *removed, char *err, size_t n);
+
 /* ---- state.c: the plain-file state store: directory, runs, view, pause request ---- */
 
-/* An open run directory ROOT/runs/NAME (wf-json(7) "Files"). */
+/*
+ * An open run directory PROJ/runs/NAME, or PROJ/history/ID-NAME for a past
+ * run (wf-json(7) "Files"); PROJ is ROOT/projects/KEY.
+ */
 struct wf_run {
-	char *name, *dir;
+	char *name, *dir, *proj;
+	int past;		/* a past run, from the history: never written */
+	long id;		/* a past run's number */
 	int dirfd, lockfd, journalfd;
 	jv state;		/* snapshot + replayed journal: the run as it is now */
 	long seq;		/* seq of the last journal event */
@@ -398,8 +431,19 @@ enum {
 	WF_RUN_BARE = 16	/* read neither snapshot nor journal (fsck, rm --force, probes) */
 };
 
-/* Create (if CREATE) and check ROOT and ROOT/runs: 0, 77 unsafe, 74 I/O; message in ERR. */
+/* Create (if CREATE) and check ROOT and ROOT/projects: 0, 77 unsafe, 74 I/O; message in ERR. */
 int wf_state_prepare(const char *root, int create, char *err, size_t n);
+
+/*
+ * The state of the working directory's project, checked (made with
+ * CREATE), runs of the layout before projects moved into their projects
+ * first: 0 with *PROJ (the caller frees it), or an exit code with ERR
+ * (66 when there is no state yet).
+ */
+int wf_state_open_project(int create, char **proj, char *err, size_t n);
+
+/* ROOT/projects/KEY of the project at PATH (NULL: the working directory's); NULL if the cwd is unreadable. */
+char *wf_state_project(const char *path);
 
 /*
  * Open run NAME with FLAGS; r->state is the snapshot plus the journal
@@ -414,6 +458,13 @@ int wf_state_prepare(const char *root, int create, char *err, size_t n);
  * journal.
  */
 int wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n);
+
+/*
+ * wf_run_open in the project state directory PROJ.  NAME may also be the
+ * number of a past run (when no current run has that name): it opens
+ * PROJ/history/ID-NAME, read-only (a WF_RUN_WRITE open is 66).
+ */
+int wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **out, char *err, size_t n);
 void wf_run_close(struct wf_run *r);
 
 /* Remove the run directory and everything in it (never following links). */
@@ -478,6 +529,7 @@ jv wf_run_list(void);
 
 struct wf_run_opts {
 	const char *target;	/* NAME|FILE|- for a run, the run name to resume */
+	const char *run_name;	/* --name: the new run's name (NULL: the workflow's) */
 	const char *start_step;	/* STEP-ID, or NULL for the first step */
 	jv vars;		/* --var K=V overrides (an object) */
 	long max_steps;		/* 0: the workflow's max-steps */

@@ -50,6 +50,9 @@ int wf_atomic_write(int dirfd, const char *name, const char *data, size_t len);
 /* Current wall-clock time as an RFC 3339 UTC string with milliseconds. */
 void wf_now_iso(char out[32]);
 
+/* Milliseconds since the epoch of ISO, a time as wf_now_iso writes it; -1 when it is not one. */
+double wf_iso_ms(const char *iso);
+
 /* Monotonic clock in milliseconds. */
 double wf_now_ms(void);
 
@@ -72,6 +75,19 @@ char *wf_config_dir(void);
 
 /* NAME in the configuration directory; NULL when there is none. */
 char *wf_config_file(const char *name);
+
+/*
+ * The project a run belongs to: the nearest of FROM (NULL: the working
+ * directory) and its parents that holds .git, else FROM itself.
+ */
+char *wf_project_root(const char *from);
+
+/*
+ * PROJECT's directory name under the state root: its last component,
+ * made safe, a dash and 16 hex digits of a hash of the whole path
+ * ("app-3f2a..."), so two projects named alike never share one.
+ */
+char *wf_project_key(const char *project);
 
 /* The nearest of the working directory and its parents holding .wf, codi-models.yaml or .git; NULL if none. */
 char *wf_project_dir(void);
@@ -487,8 +503,52 @@ int wf_trusted(const char *hash);
 
 /* ---- state.c: the plain-file state store: directory, runs, view, pause request ---- */
 
-/* Move the run's journal, snapshot and outputs to ROOT/archive/ and start empty. */
+/* Move the run's journal, snapshot and outputs to the project's history and start empty. */
 int wf_run_reset(struct wf_run *r, char *err, size_t n);
+
+/*
+ * Create (if CREATE) and check the project state directory PROJ and
+ * PROJ/runs, recording the project's PATH in PROJ/project the first
+ * time: 0, or an exit code with ERR.
+ */
+int wf_state_prepare_project(const char *proj, const char *path, int create, char *err, size_t n);
+
+/* Remove everything below directory fd DFD, never following links: 0 or -1. */
+int wf_remove_tree(int dfd);
+
+/* ---- state_history.c: past runs (PROJ/history/ID-NAME, index.jsonl, next-id) ---- */
+
+/* The next run number of project PROJ: it, or -1 with ERR. */
+long wf_history_next_id(const char *proj, char *err, size_t n);
+
+/* The directory of past run ID of PROJ (malloc'd), or NULL when there is none. */
+char *wf_history_dir(const char *proj, long id);
+
+/* What 'wf runs' shows of a run whose state is ST (borrowed), with status STATUS; the caller owns it. */
+jv wf_run_summary(jv st, const char *status);
+
+/* Move R's files to PROJ/history/ID-NAME with its summary: 0 or an exit code with ERR. */
+int wf_history_retire(struct wf_run *r, char *err, size_t n);
+
+/* The past runs of PROJ, newest first, only WORKFLOW's when not NULL; the caller owns the array. */
+jv wf_history_list(const char *proj, const char *workflow);
+
+
+/*
+ * Make directory FROM of directory fd FROMFD (a run of NAME from
+ * elsewhere) a past run of PROJ under a new number, with its summary:
+ * 0, or an exit code with ERR (FROM is where it was unless it moved).
+ */
+int wf_history_adopt(const char *proj, int fromfd, const char *from, const char *name, char *err, size_t n);
+
+/* ---- state_migrate.c: the layout before projects ---- */
+
+/*
+ * Move the runs of ROOT/runs/ and ROOT/archive/ (the layout of wf before
+ * projects) into the project each ran in, found from the directory its
+ * run-start recorded.  A run locked by a live runner is left for later.
+ */
+void wf_state_migrate(const char *root);
 
 /* Write NAME in the run directory atomically (mode 0600). */
 int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size_t len,
