@@ -51,19 +51,31 @@ _wf_tool() {
 	return 0
 }
 
-_wf_state_root() {
-	printf '%s\n' "${WF_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/wf}"
+# The state directory of this project's runs (wf-state path).
+_wf_project_state() {
+	"$(_wf_tool wf-state)" path 2>/dev/null
 	return 0
 }
 
-# The runs in the state directory, one per line.
+# This project's runs, one per line: current ones by name, and with $1
+# "ids" the numbers of past ones too (wf runs).
 _wf_run_names() {
-	local d
-	for d in "$(_wf_state_root)"/runs/*/; do
+	local d proj
+	proj=$(_wf_project_state)
+	[[ -n $proj ]] || return 0
+	for d in "$proj"/runs/*/; do
 		[[ -d $d ]] || continue
 		d=${d%/}
 		printf '%s\n' "${d##*/}"
 	done
+	if [[ $1 == ids ]]; then
+		for d in "$proj"/history/[1-9]*-*/; do
+			[[ -d $d ]] || continue
+			d=${d%/}
+			d=${d##*/}
+			printf '%s\n' "${d%%-*}"
+		done
+	fi
 	return 0
 }
 
@@ -93,7 +105,7 @@ _wf_pending_options() {
 	local dir line opts item
 	local re='^[[:space:]]*"(([^"\\]|\\.)*)"[[:space:]]*,?(.*)$'
 	[[ -n $1 ]] || return 0
-	dir=$(_wf_state_root)/runs/$1
+	dir=$(_wf_project_state)/runs/$1
 	if [[ -r $dir/history.jsonl ]]; then
 		line=$(grep -E '"event":"(run-start|pause|answer|resume|run-end)"' \
 			"$dir/history.jsonl" 2>/dev/null | tail -n 1)

@@ -8,11 +8,11 @@
  * Rules: nothing runs and nothing is written but the text on the FILE
  * the caller gives; a write error there is the caller's to report.
  */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "history.h"
 
 /* Print on FP the path a run of WF (borrowed) would take with O's variables, from O's start step: 0, or 74. */
 int
@@ -60,59 +60,32 @@ wf_run_dry(FILE *fp, jv wf, struct wf_run_opts *o)
 	return ferror(fp) ? WF_EXIT_IO : 0;
 }
 
-/*
- * The usage of archived run DIR/ENT (its state.json) added to *TOK and
- * *USD (*USD_KNOWN cleared when a cost is unknown): 1, or 0 when it has
- * no readable state.
- */
-static int
-add_archived(const char *dir, const char *ent, double *tok, double *usd, int *usd_known)
-{
-	char *p = wf_xasprintf("%s/%s/state.json", dir, ent);
-	struct wf_buf b = {0};
-	char err[128];
-	int got = 0;
-
-	if (wf_read_file(p, (size_t)64 << 20, &b) == 0) {
-		jv st = wf_json_parse(b.s, b.len, err, sizeof err);
-		double t, u;
-
-		if (jv_is_valid(st)) {
-			wf_gate_usage_totals(st, &t, &u);
-			*tok += t;
-			if (u < 0)
-				*usd_known = 0;
-			else
-				*usd += u;
-			got = 1;
-		}
-		jv_free(st);
-	}
-	wf_buf_free(&b);
-	free(p);
-	return got;
-}
-
-/* Print on FP the average use of the earlier runs of workflow NAME, from the archive. */
+/* Print on FP the average use of the earlier runs of workflow NAME in this project, from its history. */
 static void
 earlier_runs(FILE *fp, const char *name)
 {
-	char *root = wf_state_root();
-	char *arch = wf_xasprintf("%s/archive", root);
-	struct dirent **ents = NULL;
-	int n = scandir(arch, &ents, NULL, alphasort), runs = 0;
+	char *proj = NULL, err[256];
+	jv past = wf_state_open_project(0, &proj, err, sizeof err) ? jv_array() : wf_history_list(proj, name);
 	double tok = 0, usd = 0;
-	int usd_known = 1;
-	size_t nl = strlen(name);
+	int usd_known = 1, runs = 0;
 
-	for (int i = 0; i < n; i++) {
-		if (!strncmp(ents[i]->d_name, name, nl) && ents[i]->d_name[nl] == '.')
-			runs += add_archived(arch, ents[i]->d_name, &tok, &usd, &usd_known);
-		free(ents[i]);
+	free(proj);
+	jv_array_foreach(past, i, e) {
+		jv c = wf_jv_get(e, "cost_usd");
+
+		(void)i;
+		if (jv_object_has(jv_copy(e), jv_string("input_tokens"))) {
+			runs++;
+			tok += wf_jv_num(e, "input_tokens", 0) + wf_jv_num(e, "output_tokens", 0);
+			if (jv_get_kind(c) == JV_KIND_NUMBER)
+				usd += jv_number_value(c);
+			else
+				usd_known = 0;
+		}
+		jv_free(c);
+		jv_free(e);
 	}
-	free(ents);
-	free(arch);
-	free(root);
+	jv_free(past);
 	if (runs)
 		fprintf(fp, "  earlier runs (%d): on average %.0f tokens, %s%.4f\n", runs, tok / runs,
 			usd_known ? "$" : "cost unknown, known part $", usd / runs);

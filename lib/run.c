@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "history.h"
 
 /* ---- signals (proc.c catches them; wf_stop says which) ---- */
 

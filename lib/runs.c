@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf_priv.h"
+#include "history.h"
 
 /* The summaries of PROJ's current runs (only WORKFLOW's when not NULL), appended to OUT (consumed, returned). */
 static jv

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wf_priv.h"
+#include "history.h"
 
 /* ---- the root (paths.c finds it) ---- */
 

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wf_priv.h"
+#include "history.h"
 
 /* The largest summary.json or index line read; a bigger one is not ours. */
 #define SUMMARY_MAX (64 * 1024)

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wf_priv.h"
+#include "history.h"
 
 /* The length of the time an archived run's name ends with: ".2026-11-29T12:34:56.789Z". */
 #define STAMP_LEN 25

@@ -516,39 +516,6 @@ int wf_state_prepare_project(const char *proj, const char *path, int create, cha
 /* Remove everything below directory fd DFD, never following links: 0 or -1. */
 int wf_remove_tree(int dfd);
 
-/* ---- state_history.c: past runs (PROJ/history/ID-NAME, index.jsonl, next-id) ---- */
-
-/* The next run number of project PROJ: it, or -1 with ERR. */
-long wf_history_next_id(const char *proj, char *err, size_t n);
-
-/* The directory of past run ID of PROJ (malloc'd), or NULL when there is none. */
-char *wf_history_dir(const char *proj, long id);
-
-/* What 'wf runs' shows of a run whose state is ST (borrowed), with status STATUS; the caller owns it. */
-jv wf_run_summary(jv st, const char *status);
-
-/* Move R's files to PROJ/history/ID-NAME with its summary: 0 or an exit code with ERR. */
-int wf_history_retire(struct wf_run *r, char *err, size_t n);
-
-/* The past runs of PROJ, newest first, only WORKFLOW's when not NULL; the caller owns the array. */
-jv wf_history_list(const char *proj, const char *workflow);
-
-
-/*
- * Make directory FROM of directory fd FROMFD (a run of NAME from
- * elsewhere) a past run of PROJ under a new number, with its summary:
- * 0, or an exit code with ERR (FROM is where it was unless it moved).
- */
-int wf_history_adopt(const char *proj, int fromfd, const char *from, const char *name, char *err, size_t n);
-
-/* ---- state_migrate.c: the layout before projects ---- */
-
-/*
- * Move the runs of ROOT/runs/ and ROOT/archive/ (the layout of wf before
- * projects) into the project each ran in, found from the directory its
- * run-start recorded.  A run locked by a live runner is left for later.
- */
-void wf_state_migrate(const char *root);
 
 /* Write NAME in the run directory atomically (mode 0600). */
 int wf_run_write_file(struct wf_run *r, const char *name, const char *data, size_t len,

@@ -38,7 +38,7 @@ steps:
     action: shell
     command: "true"
 Y
-	mkdir -p "$WF_STATE_DIR/runs/one" "$WF_STATE_DIR/runs/two"
+	mkdir -p "$(rundir one)" "$(rundir two)"
 	source "$COMPLETION"
 }
 
@@ -391,13 +391,13 @@ make check" ]
 @test "runs come from XDG_STATE_HOME when WF_STATE_DIR is unset" {
 	unset WF_STATE_DIR
 	export XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdg"
-	mkdir -p "$XDG_STATE_HOME/wf/runs/xdg-run"
+	mkdir -p "$(rundir xdg-run)"
 	complete_line wf status ''
 	assert_equal "$(replies)" "xdg-run"
 }
 
 @test "wf resume NAME --answer TAB offers the options of the question the run waits for" {
-	local h="$WF_STATE_DIR/runs/one/history.jsonl"
+	local h="$(rundir one)/history.jsonl"
 	printf '%s\n' \
 		'{"seq":1,"time":"t","event":"run-start","name":"one","crc":"00000000"}' \
 		'{"seq":2,"time":"t","event":"pause","status":"paused","pending":{"step":"s7","kind":"choice","message":"Merge {now}?","options":["approve","request changes","say \"hi\"","a]b"]},"crc":"00000000"}' \
@@ -415,7 +415,7 @@ make check" ]
 }
 
 @test "wf resume NAME --answer TAB offers yes, no, always for consent and rerun, skip for a step in doubt" {
-	local h="$WF_STATE_DIR/runs/one/history.jsonl"
+	local h="$(rundir one)/history.jsonl"
 	printf '%s\n' \
 		'{"seq":1,"time":"t","event":"run-start","name":"one","crc":"00000000"}' \
 		'{"seq":2,"time":"t","event":"pause","status":"waiting","pending":{"kind":"consent","step":"s1","command":"make"},"crc":"00000000"}' \
@@ -430,7 +430,7 @@ make check" ]
 
 @test "pending options are read from state.json when the run has no journal" {
 	printf '%s' '{"name":"two","status":"paused","pending":{"kind":"choice","options":["merge","wait"]},"vars":{}}' \
-		> "$WF_STATE_DIR/runs/two/state.json"
+		> "$(rundir two)/state.json"
 	complete_line wf resume two --answer ''
 	assert_equal "$(replies)" "merge wait"
 	complete_line wf resume one --answer ''

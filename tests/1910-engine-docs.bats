@@ -208,20 +208,21 @@ Y
 	wf run test-linear --quiet
 	run wf run f.yaml --quiet
 	assert_failure 1
-	d="$WF_STATE_DIR/runs/f"
+	d="$(rundir f)"
 	printf '{"seq":99,"event":"step-st' >> "$d/history.jsonl"
 	echo garbage > "$d/state.json"
 	touch ok
 	run wf resume f --quiet
 	assert_success
 	touch "$d/.state.json.tmp.123"
-	: > "$WF_STATE_DIR/runs/test-linear/pause-request"
+	: > "$(rundir test-linear)/pause-request"
 	text=$(rendered wf-state)
 	names=$(cd "$WF_STATE_DIR" && find . -mindepth 1 | sed 's|^\./||')
 	[ "$(wc -l <<<"$names")" -ge 20 ]
 	for n in $names; do
 		# The part a page can name: no run names, numbers or times.
-		stem=$(sed -E -e 's|^runs/[^/]+$|runs/|; s|^runs/[^/]+/||; s|^archive/[^/]+$|archive/|; s|^archive/[^/]+/||' \
+		stem=$(sed -E -e 's|^projects/[^/]+$|projects/|; s|^projects/[^/]+/||' \
+			-e 's|^runs/[^/]+$|runs/|; s|^runs/[^/]+/||; s|^history/[0-9]+-[^/]+$|history/|; s|^history/[0-9]+-[^/]+/||' \
 			-e 's|^steps/[0-9]+-[a-z0-9]+\.|.|; s|-[0-9]+$|-|; s|^\.(.*)\.tmp\.[0-9]+$|.tmp.|' <<<"$n")
 		[[ $text == *"$stem"* ]] || { echo "wf-state.1 does not name '$stem' (from $n)" >&2; return 1; }
 	done

@@ -180,9 +180,8 @@ Y
 	assert_failure 1
 	assert_output --partial "b: exited with status 3"
 	assert_output --partial "failed at step 'b'"
-	run wf run f.yaml
-	assert_failure 2
-	assert_output --partial "run 'f' is failed at step b (step failed); continue it with 'wf resume f'"
+	run wf status f
+	assert_output --partial "continue it with 'wf resume f'"
 	touch ok
 	run wf resume f
 	assert_success
@@ -305,7 +304,7 @@ Y
 	assert_line --partial "command: touch ran"
 	assert_line --partial "on-complete -> a"
 	[ ! -e ran ]
-	[ ! -d "$WF_STATE_DIR/runs/d" ]
+	[ ! -d "$(rundir d)" ]
 }
 
 @test "--dry-run and --estimate on a full standard output: exit 74, said once" {
@@ -335,13 +334,13 @@ steps:
 Y
 	run wf run p.yaml
 	assert_success
-	[ ! -e "$WF_STATE_DIR/runs/p" ]
+	[ ! -e "$(rundir p)" ]
 }
 
-@test "a completed run is archived when started again" {
+@test "a completed run moves to the project's history when started again" {
 	wf run test-linear --quiet
 	wf run test-linear --quiet
-	run sh -c "ls '$WF_STATE_DIR/archive' | grep -c '^test-linear\.'"
+	run sh -c "ls '$(wf-state path)/history' | grep -c -- '^1-test-linear$'"
 	assert_output 1
 }
 
@@ -427,7 +426,7 @@ Y
 		assert_failure 2
 		assert_output "wf-run: $o applies to a resume only: wf resume test-linear $o"
 	done
-	[ ! -e "$WF_STATE_DIR/runs/test-linear" ]
+	[ ! -e "$(rundir test-linear)" ]
 }
 
 @test "a run stopped by a signal during a step: wf status says the step runs again, or how to decide" {

@@ -81,10 +81,10 @@ Y
 @test "files are 0600 and directories 0700 whatever the umask" {
 	umask 000
 	wf run test-linear --quiet
-	run stat -c '%a %n' "$WF_STATE_DIR" "$WF_STATE_DIR/runs" "$WF_STATE_DIR/runs/test-linear" \
-		"$WF_STATE_DIR/runs/test-linear/steps" "$WF_STATE_DIR/runs/test-linear/history.jsonl" \
-		"$WF_STATE_DIR/runs/test-linear/state.json" "$WF_STATE_DIR/runs/test-linear/workflow.json" \
-		"$WF_STATE_DIR/runs/test-linear/lock"
+	run stat -c '%a %n' "$WF_STATE_DIR" "$WF_STATE_DIR/runs" "$(rundir test-linear)" \
+		"$(rundir test-linear)/steps" "$(rundir test-linear)/history.jsonl" \
+		"$(rundir test-linear)/state.json" "$(rundir test-linear)/workflow.json" \
+		"$(rundir test-linear)/lock"
 	refute_output --regexp "^(7[1-7][0-7]|6[1-7][0-7]|[0-7]*[1-7] )"
 	for f in $(find "$WF_STATE_DIR" -type f); do
 		[ "$(stat -c %a "$f")" = 600 ]
@@ -105,9 +105,10 @@ Y
 }
 
 @test "F21: a symlink planted as the run directory is not followed" {
-	mkdir -p "$WF_STATE_DIR/runs" elsewhere
-	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/runs"
-	ln -s "$WORK/elsewhere" "$WF_STATE_DIR/runs/test-linear"
+	mkdir -p elsewhere
+	mkrundir test-linear
+	rmdir "$(rundir test-linear)"
+	ln -s "$WORK/elsewhere" "$(rundir test-linear)"
 	run wf run test-linear
 	assert_failure 77
 	assert_output --partial "symbolic link"
@@ -126,12 +127,12 @@ Y
 @test "F15: a torn last journal line is set aside and the run resumes" {
 	fail_workflow
 	run wf run f.yaml --quiet
-	printf '{"seq":99,"event":"step-st' >> "$WF_STATE_DIR/runs/f/history.jsonl"
+	printf '{"seq":99,"event":"step-st' >> "$(rundir f)/history.jsonl"
 	touch ok
 	run wf resume f --quiet
 	assert_success
 	assert_output --partial "discarding an incomplete final record"
-	ls "$WF_STATE_DIR"/runs/f/history.jsonl.torn-*
+	ls "$(rundir f)"/history.jsonl.torn-*
 	run wf-state fsck f
 	assert_success
 }
@@ -139,7 +140,7 @@ Y
 @test "F16: damage in the middle of the journal is refused with 74 and nothing changes" {
 	fail_workflow
 	run wf run f.yaml --quiet
-	j="$WF_STATE_DIR/runs/f/history.jsonl"
+	j="$(rundir f)/history.jsonl"
 	line=$(grep -n '"attempt":1' "$j" | head -1 | cut -d: -f1)
 	sed -i "${line}s/\"attempt\":1/\"attempt\":7/" "$j"
 	before=$(cd "$WF_STATE_DIR" && find . -type f -exec sha256sum {} + | sort)
@@ -157,12 +158,12 @@ Y
 @test "F14: a damaged state.json is rebuilt from the journal" {
 	fail_workflow
 	run wf run f.yaml --quiet
-	echo garbage > "$WF_STATE_DIR/runs/f/state.json"
+	echo garbage > "$(rundir f)/state.json"
 	touch ok
 	run wf resume f --quiet
 	assert_success
 	assert_output --partial "state.json is damaged: rebuilding it from the journal"
-	ls "$WF_STATE_DIR"/runs/f/state.json.corrupt-*
+	ls "$(rundir f)"/state.json.corrupt-*
 	run cat log
 	assert_output $'a\nb red\nc'
 }
@@ -186,7 +187,7 @@ Y
 	wf run test-linear --quiet
 	run wf-state rm test-linear
 	assert_success
-	[ ! -e "$WF_STATE_DIR/runs/test-linear" ]
+	[ ! -e "$(rundir test-linear)" ]
 	run wf-state status test-linear
 	assert_failure 66
 	run wf resume nosuch
@@ -198,7 +199,7 @@ Y
 	run wf-state fsck test-linear
 	assert_success
 	assert_output --partial "ok (10 events)"
-	touch "$WF_STATE_DIR/runs/test-linear/.state.json.tmp.123"
+	touch "$(rundir test-linear)/.state.json.tmp.123"
 	run wf-state fsck test-linear
 	assert_failure 74
 	assert_output --partial "leftover temporary file"
@@ -206,16 +207,15 @@ Y
 
 # A run recorded as running that no process holds: a killed wf-run.
 killed_run() {
-	mkdir -p "$WF_STATE_DIR/runs/$1"
-	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/runs" "$WF_STATE_DIR/runs/$1"
-	journal_append "$WF_STATE_DIR/runs/$1/history.jsonl" \
+	mkrundir $1
+	journal_append "$(rundir $1)/history.jsonl" \
 		'{"seq":1,"time":"2026-01-01T00:00:00.000Z","event":"run-start","name":"'"$1"'","cursor":"s1","vars":{"i":2}}'
-	chmod 600 "$WF_STATE_DIR/runs/$1/history.jsonl"
+	chmod 600 "$(rundir $1)/history.jsonl"
 }
 
 @test "one view of a run: show, status --json, get and wf-cond --state see the same fields" {
 	killed_run k
-	dir="$WF_STATE_DIR/runs/k"
+	dir="$(rundir k)"
 	want=$(jq -cn --arg dir "$dir" '{name: "k", dir: $dir, status: "interrupted", cursor: "s1", vars: {i: 2}, books: false}')
 	view='{name, dir, status, cursor, vars, books: (has("journal_offset") or has("journal_line"))}'
 	run sh -c "wf-state show k | jq -c '$view'"

@@ -24,7 +24,7 @@ steps:
 Y
 	run wf run w.yaml --quiet </dev/null
 	assert_failure 3
-	RUN="$WF_STATE_DIR/runs/w"
+	RUN="$(rundir w)"
 	[ "$(wc -l < "$RUN/history.jsonl")" -eq 7 ]
 }
 
@@ -233,17 +233,18 @@ tree_sums() {
 }
 
 @test "rm --force removes a run directory planted as a symbolic link without following it" {
-	mkdir -p "$WF_STATE_DIR/runs" target
-	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/runs"
+	mkdir -p target
+	mkrundir x
+	rmdir "$(rundir x)"
 	touch target/keep
-	ln -s "$WORK/target" "$WF_STATE_DIR/runs/x"
+	ln -s "$WORK/target" "$(rundir x)"
 	run wf status
 	assert_line --regexp "^x +damaged"
 	run wf-state rm x
 	assert_failure 77
 	run wf-state rm --force x
 	assert_success
-	[ ! -L "$WF_STATE_DIR/runs/x" ]
+	[ ! -L "$(rundir x)" ]
 	[ -e target/keep ]
 }
 

@@ -85,7 +85,7 @@ fifty_held() {
 @test "a writer that died between write and rename leaves a temporary file; the next writer removes it" {
 	run wf run test-linear --quiet
 	assert_success
-	R=$WF_STATE_DIR/runs/test-linear
+	R=$(rundir test-linear)
 	# pid 2^22 + 1 is above the kernel's pid_max: no such process.
 	touch "$R/.state.json.tmp.4194305" "$R/steps/.000003-s1.out.tmp.4194305"
 	run wf-state fsck test-linear
@@ -263,5 +263,5 @@ Y
 	assert_output --partial "the current directory is not in a git repository"
 	assert_output --partial "neither GH_TOKEN nor GITHUB_TOKEN is set"
 	assert_output --partial "prerequisites are missing; no step was run"
-	[ ! -e "$WF_STATE_DIR/runs/pr-review-loop" ]
+	[ ! -e "$(rundir pr-review-loop)" ]
 }

@@ -330,8 +330,8 @@ Y
 	assert_output --partial "Too many levels of symbolic links"
 	run sh -c "wf-state history out | jq -c 'select(.event==\"step-end\") | [.step, .status, .output]'"
 	assert_output '["s1","ok","hello"]'
-	rm "$WF_STATE_DIR/runs/out/steps"
-	mkdir -m 700 "$WF_STATE_DIR/runs/out/steps"
+	rm "$(rundir out)/steps"
+	mkdir -m 700 "$(rundir out)/steps"
 	run wf resume out --quiet
 	assert_success
 	run cat count

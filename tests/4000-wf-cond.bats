@@ -607,10 +607,9 @@ E
 }
 
 @test "--state NAME reads the run's state as the context" {
-	mkdir -p "$WF_STATE_DIR/runs/r1"
-	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/runs" "$WF_STATE_DIR/runs/r1"
+	mkrundir r1
 	# The journal is the truth (a state.json alone would not be believed).
-	j="$WF_STATE_DIR/runs/r1/history.jsonl"
+	j="$(rundir r1)/history.jsonl"
 	journal_append "$j" '{"seq":1,"time":"2026-01-01T00:00:00.000Z","event":"run-start","name":"r1","cursor":"s1","vars":{"i":2}}'
 	journal_append "$j" '{"seq":2,"time":"2026-01-01T00:00:01.000Z","event":"step-end","step":"s1","status":"ok","exit_code":0,"output":"x","cursor":null,"iteration":1,"loops":{"l":1}}'
 	chmod 600 "$j"

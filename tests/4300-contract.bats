@@ -305,11 +305,9 @@ Y
 	run wf run cl.yaml --var go=yes
 	assert_failure 4
 	assert_output --partial "'wf resume cl --accept-changes'"
-	run wf run cl.yaml
-	assert_failure 2
+	run wf status cl
 	refute_output --partial "continue it with 'wf resume cl'"
 	assert_output --partial "(loop exhausted)"
-	run wf status cl
 	assert_line --partial "next:     raise the loop's max-iterations"
 	# The first hint: a higher cap, accepted.
 	cmd=$(hint_after "next:")

@@ -88,7 +88,7 @@ Y
 	run wf run p.yaml
 	assert_success
 	assert_line "got: reply from glm-test to: write about tests"
-	run sh -c "cat '$WF_STATE_DIR'/runs/p/steps/*-ask.answer"
+	run sh -c "cat '$(rundir p)'/steps/*-ask.answer"
 	assert_output "reply from glm-test to: write about tests"
 	run wf status p
 	assert_line --partial "glm: 1 calls"

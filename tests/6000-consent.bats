@@ -64,11 +64,11 @@ Y
 	question_flow
 	run wf run q.yaml
 	assert_failure 3
-	before=$(sha256sum "$WF_STATE_DIR/runs/q/history.jsonl")
+	before=$(sha256sum "$(rundir q)/history.jsonl")
 	run wf resume q --answer maybe
 	assert_failure 65
 	assert_output --partial "'maybe' is not an answer to a yes/no question: use yes or no; nothing was changed"
-	[ "$before" = "$(sha256sum "$WF_STATE_DIR/runs/q/history.jsonl")" ]
+	[ "$before" = "$(sha256sum "$(rundir q)/history.jsonl")" ]
 	run wf resume q --answer yes --quiet
 	assert_success
 	run wf run test-linear --quiet

@@ -61,10 +61,10 @@ Y
 	assert_failure 1
 	all=$output
 	for line in "raw ***" "b64 ***" "b64url ***" "url ***" "split ***" "chars ***" "err ***"; do
-		grep -qxF "$line" "$WF_STATE_DIR"/runs/s/steps/*-leak.out "$WF_STATE_DIR"/runs/s/steps/*-leak.err ||
-			{ echo "no '$line' in the step's files" >&2; cat "$WF_STATE_DIR"/runs/s/steps/*; return 1; }
+		grep -qxF "$line" "$(rundir s)"/steps/*-leak.out "$(rundir s)"/steps/*-leak.err ||
+			{ echo "no '$line' in the step's files" >&2; cat "$(rundir s)"/steps/*; return 1; }
 	done
-	grep -q '^basic ' "$WF_STATE_DIR"/runs/s/steps/*-leak.out
+	grep -q '^basic ' "$(rundir s)"/steps/*-leak.out
 	run wf status s
 	all+=$output
 	run wf status s --json
@@ -161,8 +161,8 @@ Y
 	local i pid=$! seen=no
 	# wf-step has read the first half once the text before it is in the files.
 	for i in $(seq 1 3000); do
-		if grep -qs '^before $' "$WF_STATE_DIR"/runs/w/steps/*-slow.out &&
-			grep -qs '^err $' "$WF_STATE_DIR"/runs/w/steps/*-slow.err; then
+		if grep -qs '^before $' "$(rundir w)"/steps/*-slow.out &&
+			grep -qs '^err $' "$(rundir w)"/steps/*-slow.err; then
 			seen=yes
 			break
 		fi
@@ -171,9 +171,9 @@ Y
 	touch go
 	wait "$pid"
 	[ "$seen" = yes ]
-	run cat "$WF_STATE_DIR"/runs/w/steps/*-slow.out
+	run cat "$(rundir w)"/steps/*-slow.out
 	assert_output 'before *** after'
-	run cat "$WF_STATE_DIR"/runs/w/steps/*-slow.err
+	run cat "$(rundir w)"/steps/*-slow.err
 	assert_output 'err *** after'
 	assert_no_form "$DEPLOY_TOKEN" "$(cat run.log)"
 }

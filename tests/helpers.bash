@@ -53,3 +53,18 @@ wait_until() {
 	echo "gave up waiting for: $*" >&2
 	return 1
 }
+
+# The directory of run $1 of the working directory's project (where it
+# would be, when there is none yet): state lives per project (wf-state(1)).
+rundir() {
+	wf-state path "$1"
+}
+
+# Make the state directories down to run $1's directory by hand, mode
+# 0700 as wf makes them, for tests that plant a run's files themselves.
+mkrundir() {
+	local d
+	d=$(rundir "$1")
+	mkdir -p "$d"
+	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/projects" "${d%/runs/*}" "${d%/*}" "$d"
+}
