@@ -20,6 +20,8 @@ static const struct verb {
 	{ "resume", "wf-run", "--resume", "continue a paused, failed or interrupted run" },
 	{ "status", "wf-state", "status", "show every run, or one run in detail" },
 	{ "pause", "wf-state", "pause", "ask a running workflow to stop after its current step" },
+	{ "runs", "wf-state", "runs", "this project's runs, current and past, newest first" },
+	{ "gc", "wf-state", "gc", "remove past runs: wf gc [--keep N] [--older-than DURATION]" },
 	{ "list", "wf-parse", "--list", "list the workflows along the search path" },
 	{ "show", "wf-parse", "--outline", "show a workflow's steps, models and jumps" },
 	{ "validate", "wf-parse", "--check", "check workflow files and report every problem" },

@@ -166,9 +166,10 @@ wf_state_open_project(int create, char **proj, char *err, size_t n)
 		free(root);
 		return WF_EXIT_IO;
 	}
-	rc = wf_state_prepare(root, create, err, n);
-	if (!rc)
+	/* The layout before projects first, so that its runs are where they are looked for. */
+	if (check_dir(root, err, n) == 0)
 		wf_state_migrate(root);
+	rc = wf_state_prepare(root, create, err, n);
 	if (!rc) {
 		*proj = wf_state_project(path);
 		rc = wf_state_prepare_project(*proj, path, create, err, n);

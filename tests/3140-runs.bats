@@ -1,0 +1,242 @@
+#!/usr/bin/env bats
+# Runs as first-class objects: a project and a name each, several at once,
+# a history that can be listed, read and pruned, and the old layout moved
+# in without losing a paused run.
+load helpers
+
+# A workflow whose first step asks a person: without a terminal the run
+# waits for an answer (exit 3).
+asks() {
+	write "$1" <<'Y'
+name: same
+steps:
+  - id: q
+    action: interactive
+    message: "Ship it?"
+    variable: go
+  - id: s
+    action: shell
+    command: 'echo "SHIPPED $go"'
+Y
+}
+
+# A workflow whose step says it started (at-WHO), then holds until go-WHO exists.
+held() {
+	write h.yaml <<'Y'
+name: held
+steps:
+  - id: hold
+    action: shell
+    command: 'touch "at-$who"; while [ ! -e "go-$who" ]; do sleep 0.01; done; echo "released $who"'
+Y
+}
+
+@test "two projects with the same workflow name never see each other" {
+	mkdir -p a/sub b
+	git init -q a
+	asks a/w.yaml
+	asks b/w.yaml
+	cd a/sub
+	run wf run ../w.yaml
+	assert_failure 3
+	cd "$WORK/b"
+	# The other project's waiting run does not block this one.
+	run wf run w.yaml
+	assert_failure 3
+	run wf run w.yaml
+	assert_failure 2
+	assert_output --partial "run 'same' of project $WORK/b is waiting at step q"
+	assert_output --partial "'wf run w.yaml --restart'"
+	run wf run w.yaml --restart --answer yes
+	assert_success
+	assert_output --partial "SHIPPED true"
+	# Project a's run, seen from its top and from a subdirectory, waits as it did.
+	cd "$WORK/a"
+	run wf-state get same status
+	assert_output waiting
+	cd sub
+	run wf status
+	assert_line --regexp "^same +waiting"
+	run wf resume same --answer yes
+	assert_success
+	assert_output --partial "SHIPPED true"
+	[ "$(wf-state path same)" != "$(cd "$WORK/b" && wf-state path same)" ]
+	cd "$WORK"
+	run wf status
+	assert_output "no runs"
+}
+
+@test "two named runs of one workflow go on at once; a third of the same name is busy" {
+	held
+	wf run h.yaml --name pr-42 --var who=42 --quiet &
+	p42=$!
+	wf run h.yaml --name pr-43 --var who=43 --quiet &
+	p43=$!
+	wait_until test -e at-42
+	wait_until test -e at-43
+	run wf run h.yaml --name pr-42 --var who=42
+	assert_failure 75
+	assert_output --partial "run 'pr-42' is busy"
+	run wf status
+	assert_line --regexp "^pr-42 +running"
+	assert_line --regexp "^pr-43 +running"
+	touch go-43
+	wait "$p43"
+	touch go-42
+	wait "$p42"
+	run sh -c "wf-state runs --json | jq -r '.[] | .name + \" \" + .workflow + \" \" + .status' | sort"
+	assert_output $'pr-42 held completed\npr-43 held completed'
+	run wf run h.yaml --name 42
+	assert_failure 2
+	assert_output --partial "not all digits"
+	run wf resume pr-42 --name pr-43
+	assert_failure 2
+}
+
+@test "a failed run does not block a fresh wf run; it moves to the history, where status and history read it" {
+	write f.yaml <<'Y'
+name: f
+steps:
+  - id: a
+    action: shell
+    command: 'test -e ok || exit 3; echo fine'
+Y
+	run wf run f.yaml
+	assert_failure 1
+	touch ok
+	run wf run f.yaml
+	assert_success
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .status, .past]]'"
+	assert_output '[[2,"completed",false],[1,"failed",true]]'
+	run wf status 1
+	assert_success
+	assert_line "run:      f"
+	assert_line --partial "status:   failed (step failed)"
+	run sh -c "wf-state status 1 --json | jq -r '.id, .status'"
+	assert_output $'1\nfailed'
+	run sh -c "wf-state history 1 | jq -r .event"
+	assert_line run-start
+	assert_line run-end
+	run wf resume 1
+	assert_failure 66
+	assert_output --partial "in the history"
+	[ "$(wf-state path 1)" = "$(wf-state path)/history/1-f" ]
+}
+
+@test "wf runs lists newest first with a header only on a terminal; gc keeps N, prunes by age, never a waiting run" {
+	for i in 1 2 3 4; do wf run test-linear --quiet; done
+	asks w.yaml
+	run wf run w.yaml
+	assert_failure 3
+	# Set aside while waiting: in the history, but never pruned.
+	run wf run w.yaml --restart
+	assert_failure 3
+	run sh -c "wf-state runs --json | jq -c '[.[] | .id]'"
+	assert_output '[6,5,4,3,2,1]'
+	run wf runs test-linear
+	assert_success
+	assert_equal "${#lines[@]}" 4
+	refute_output --partial "WORKFLOW"
+	assert_line --regexp "^4 +test-linear +test-linear +completed +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9.]+s +2 +0 -$"
+	run wf runs nothing-here
+	assert_output "no runs of nothing-here"
+	run wf gc --keep 1 --dry-run
+	assert_output --regexp $'^would remove 2 test-linear \\(completed, started [^)]+\\)\nwould remove 1 test-linear'
+	run sh -c "wf-state runs --json | jq length"
+	assert_output 6
+	run wf gc --keep 1
+	assert_success
+	assert_line --partial "removed 2 test-linear"
+	assert_line --partial "removed 1 test-linear"
+	run sh -c "wf-state runs --json | jq -c '[.[] | .id]'"
+	assert_output '[6,5,4,3]'
+	run wf gc --keep 0
+	assert_line --partial "removed 3 test-linear"
+	refute_output --partial "same"
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .status]]'"
+	assert_output '[[6,"waiting"],[5,"waiting"],[4,"completed"]]'
+	# By age: a past run that started long ago goes, a recent one stays.
+	wf run test-linear --quiet
+	h="$(wf-state path)/history"
+	sed -i 's/"started":"[^"]*"/"started":"2020-01-01T00:00:00.000Z"/' "$h/4-test-linear/summary.json"
+	: > "$h/index.jsonl"
+	run wf gc --older-than 30d --json
+	assert_success
+	run jq -c '[.[] | .id]' <<<"$output"
+	assert_output '[4]'
+	[ ! -e "$h/4-test-linear" ]
+	[ -d "$h/5-same" ]
+	run wf gc --keep x
+	assert_failure 2
+	assert_output --partial "--keep takes a whole number"
+	run wf gc --older-than 5
+	assert_failure 2
+	assert_output --partial "such as 90m, 12h, 7d or 2w"
+	run wf status --keep 1
+	assert_failure 2
+	assert_output --partial "belong to 'gc'"
+}
+
+@test "wf runs on a terminal has a header and local times" {
+	wf run test-linear --quiet
+	tmux -L "wf$$" -f /dev/null new-session -d -x 200 -y 20 \
+		"cd '$WORK' && TZ=Asia/Kolkata WF_STATE_DIR='$WF_STATE_DIR' PATH='$PATH' wf runs; touch done; sleep 60"
+	wait_until test -e done
+	screen=$(tmux -L "wf$$" capture-pane -p)
+	tmux -L "wf$$" kill-server 2>/dev/null || true
+	run grep -v '^$' <<<"$screen"
+	assert_line --index 0 --regexp "^ID +NAME +WORKFLOW +STATUS +STARTED +DURATION +STEPS +TOKENS +COST"
+	utc=$(wf-state runs --json | jq -r '.[0].started')
+	local=$(TZ=Asia/Kolkata date -d "$utc" '+%Y-%m-%d %H:%M:%S')
+	assert_line --index 1 --partial "$local"
+}
+
+@test "runs of the layout before projects move to the project they ran in; a waiting one resumes" {
+	mkdir -p repo/deep
+	git init -q repo
+	asks repo/w.yaml
+	cd repo/deep
+	run wf run ../w.yaml
+	assert_failure 3
+	cd "$WORK"
+	wf run test-linear --quiet
+	# As an older wf left them: every run under ROOT/runs, archives by time.
+	old="$WF_STATE_DIR"
+	from_repo=$(cd repo && rundir same)
+	from_here=$(rundir test-linear)
+	mkdir -m 700 "$old/runs" "$old/archive"
+	mv "$from_repo" "$old/runs/same"
+	mv "$from_here" "$old/archive/test-linear.2026-01-02T03:04:05.678Z"
+	rm -rf "$old/projects"
+	cd repo
+	run wf status
+	assert_line --regexp "^same +waiting"
+	[ ! -e "$old/runs" ]
+	[ ! -e "$old/archive" ]
+	run wf resume same --answer yes
+	assert_success
+	assert_output --partial "SHIPPED true"
+	cd "$WORK"
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .name, .status, .past]]'"
+	assert_output '[[1,"test-linear","completed",true]]'
+	run wf status
+	assert_output "no runs"
+}
+
+@test "a run directory of the old layout locked by a live runner is left until it is free" {
+	mkdir -m 700 -p "$WF_STATE_DIR/runs/busy"
+	journal_append "$WF_STATE_DIR/runs/busy/history.jsonl" \
+		'{"seq":1,"time":"2026-01-01T00:00:00.000Z","event":"run-start","name":"busy","cwd":"'"$WORK"'","cursor":"s1","vars":{}}'
+	# A runner of the older wf holds the lock.
+	flock "$WF_STATE_DIR/runs/busy/lock" sh -c 'touch locked; while [ ! -e unlock ]; do sleep 0.01; done' &
+	holder=$!
+	wait_until test -e locked
+	run wf status
+	assert_output "no runs"
+	[ -d "$WF_STATE_DIR/runs/busy" ]
+	touch unlock
+	wait "$holder"
+	run wf status
+	assert_line --regexp "^busy +interrupted"
+	[ ! -e "$WF_STATE_DIR/runs" ]
+}
