@@ -20,6 +20,7 @@ static const struct verb {
 	{ "resume", "wf-run", "--resume", "continue a paused, failed or interrupted run" },
 	{ "status", "wf-state", "status", "show every run, or one run in detail" },
 	{ "pause", "wf-state", "pause", "ask a running workflow to stop after its current step" },
+	{ "logs", "wf-state", "logs", "the step outputs of a run, in order; -f follows a running one" },
 	{ "list", "wf-parse", "--list", "list the workflows along the search path" },
 	{ "show", "wf-parse", "--outline", "show a workflow's steps, models and jumps" },
 	{ "validate", "wf-parse", "--check", "check workflow files and report every problem" },
