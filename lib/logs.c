@@ -51,6 +51,7 @@ struct logs {
 	int open;		/* cur is in flight */
 	int over;		/* the last event stopped the run (pause, run-end) */
 	int bol;		/* the text written so far ends a line */
+	int streaming;		/* following, past what the run had written when we began */
 	long matched;		/* executions shown */
 };
 
@@ -384,6 +385,9 @@ on_event(struct logs *L, jv ev)
 			finish(L);
 		}
 		begin(L, step, ev, (long)wf_jv_num(ev, "seq", 0));
+		/* Followed as it happens, a step is announced when it starts, however soon it ends. */
+		if (L->streaming)
+			show_in_flight(L);
 	} else if (!strcmp(what, "step-end") && step) {
 		if (L->open && strcmp(cur, step)) {
 			end_info(L, "interrupted", ev, 0);
@@ -508,6 +512,7 @@ follow(struct logs *L, char *err, size_t n)
 		if ((rc = read_journal(L, err, n)))
 			break;
 		show_in_flight(L);
+		L->streaming = 1;
 		if (fflush(L->o->out) || ferror(L->o->out) || L->over)
 			break;
 		/* Whether a process still runs it, after a quiet while or at most once every FOLLOW_CHECK_MS. */
