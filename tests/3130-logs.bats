@@ -42,6 +42,32 @@ run_dir() {
 	wf-state status "$1" --json | jq -r .dir
 }
 
+# Start run f in the background (its pid in $runpid; "$@" are wf run's
+# options): its step "first" prints "before", waits until the test writes
+# to the pipe "go", then prints "after" and "late" on stderr; the steps in
+# $MORE_STEPS follow.  Returns once "before" is in the step's output file.
+start_waiting_run() {
+	mkfifo go
+	{
+		cat <<'Y'
+name: f
+steps:
+  - id: first
+    action: shell
+    command: 'echo before; read x < go; echo after; echo late >&2'
+Y
+		printf '%s' "${MORE_STEPS:-}"
+	} > f.yaml
+	wf run f.yaml "$@" > run.out 2>&1 </dev/null &
+	runpid=$!
+	wait_until sh -c 'grep -q before "$(wf-state status f --json | jq -r .dir)"/steps/*-first.out'
+}
+
+# Let the step of start_waiting_run go on.
+release() {
+	echo go > go
+}
+
 @test "wf logs RUN: every execution in order, loop passes and retries, stdout then stderr, under headers" {
 	loop_and_retry
 	run sh -c 'wf logs t | sed -E "s/, started [0-9-]+ [0-9:]+//; s/, [0-9]+\.[0-9]s\$//"'
@@ -225,44 +251,33 @@ Y
 }
 
 @test "wf logs on a run whose step is in flight: its header says running and shows its output so far" {
-	write f.yaml <<'Y'
-name: f
-steps:
-  - id: first
-    action: shell
-    command: 'echo before; while [ ! -e go ]; do sleep 0.05; done; echo after'
-Y
-	wf run f.yaml --quiet > run.out 2>&1 &
-	wait_until sh -c 'grep -q before "$(wf-state status f --json | jq -r .dir)"/steps/*-first.out'
+	start_waiting_run --quiet
 	run sh -c 'wf logs f | sed -E "s/, started .*//"'
-	touch go
+	release
 	assert_success
 	assert_output "== first (shell) pass 1: running
 before"
-	wait
+	wait "$runpid"
 	run sh -c 'wf logs f | sed -E "s/, started .*//"'
 	assert_output "== first (shell) pass 1: ok, exit 0
 before
+after
+late"
+	# The files it read are the run's own.
+	run sh -c "cat '$(run_dir f)'/steps/*-first.out"
+	assert_output "before
 after"
 }
 
 @test "wf logs -f follows a running run: what exists, then new output as it is written, and exits 0 when the run stops" {
-	write f.yaml <<'Y'
-name: f
-steps:
-  - id: first
+	MORE_STEPS='  - id: second
     action: shell
-    command: 'echo before; while [ ! -e go ]; do sleep 0.05; done; echo after; echo late >&2'
-  - id: second
-    action: shell
-    command: 'echo two'
+    command: echo two
   - id: ask
     action: interactive
     message: go on?
-Y
-	wf run f.yaml > run.out 2>&1 </dev/null &
-	runpid=$!
-	wait_until sh -c 'grep -q before "$(wf-state status f --json | jq -r .dir)"/steps/*-first.out'
+'
+	start_waiting_run
 	wf logs -f f > follow.out 2> follow.err &
 	logpid=$!
 	wait_until grep -q '^before$' follow.out
@@ -272,7 +287,7 @@ Y
 	kill -0 "$logpid"
 	run grep -c '' follow.out
 	assert_output 2
-	touch go
+	release
 	# It stops on its own when the run waits for its answer.
 	wait "$logpid"
 	status_f=$?
@@ -299,26 +314,18 @@ two
 }
 
 @test "wf logs -f --json: the step in flight is announced running, then again with how it ended" {
-	write f.yaml <<'Y'
-name: f
-steps:
-  - id: first
-    action: shell
-    command: 'echo before; while [ ! -e go ]; do sleep 0.05; done; echo after'
-Y
-	wf run f.yaml --quiet > run.out 2>&1 &
-	runpid=$!
-	wait_until sh -c 'grep -q before "$(wf-state status f --json | jq -r .dir)"/steps/*-first.out'
+	start_waiting_run --quiet
 	wf logs -f f --json > follow.out &
 	logpid=$!
 	wait_until grep -q '"text":"before' follow.out
-	touch go
+	release
 	wait "$logpid"
 	wait "$runpid"
 	run jq -c '[.type, .status // .stream, .text]' follow.out
 	assert_output '["step","running",null]
 ["output","stdout","before\n"]
 ["output","stdout","after\n"]
+["output","stderr","late\n"]
 ["step","ok",null]'
 	run jq -s 'map(.seq) | unique | length' follow.out
 	assert_output 1
