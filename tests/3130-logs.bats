@@ -330,3 +330,29 @@ two
 	run jq -s 'map(.seq) | unique | length' follow.out
 	assert_output 1
 }
+
+@test "completion: wf logs offers the runs, then the steps of the run's workflow, and its options" {
+	loop_and_retry
+	complete_words() {
+		bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
+			if [[ $1 == wf ]]; then _wf_words; else _wf_tool_words; fi
+			printf "%s\n" "${COMPREPLY[@]}"' _ "$REPO_ROOT/completions/wf.bash" "$@"
+	}
+	run complete_words wf lo
+	assert_output logs
+	run complete_words wf logs ''
+	assert_output t
+	run complete_words wf logs t ''
+	assert_output "body
+back
+flaky
+sv"
+	run complete_words wf-state logs t body --pass ''
+	assert_output ""
+	run complete_words wf-state logs t -
+	assert_output "-f
+--follow
+--pass
+--json
+--help"
+}
