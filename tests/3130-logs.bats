@@ -356,3 +356,19 @@ sv"
 --json
 --help"
 }
+
+@test "wf logs -f ends when the run's process is gone, and shows the step it was in as interrupted" {
+	start_waiting_run --quiet
+	wf logs -f f > follow.out &
+	logpid=$!
+	wait_until grep -q '^before$' follow.out
+	kill -KILL "$runpid"
+	wait "$logpid"
+	run untimed < follow.out
+	assert_output "== first (shell) pass 1: running
+before
+== first: interrupted"
+	run sh -c 'wf logs f | sed -E "s/, started .*//"'
+	assert_output "== first (shell) pass 1: interrupted
+before"
+}
