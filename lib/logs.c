@@ -544,7 +544,7 @@ known_step(struct logs *L, const char *id, char *err, size_t n)
 
 	if (jv_get_kind(L->actions) != JV_KIND_OBJECT || jv_object_has(jv_copy(L->actions), jv_string(id)))
 		return 1;
-	jv_object_foreach(jv_copy(L->actions), k, v) {
+	jv_object_foreach(L->actions, k, v) {
 		wf_buf_printf(&names, "%s%s", names.len ? ", " : "", jv_string_value(k));
 		jv_free(k);
 		jv_free(v);
