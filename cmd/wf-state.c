@@ -17,6 +17,7 @@
 #include "wf.h"
 
 #define MAX_ARGS 8
+#define LOGS_USAGE "logs [NAME [STEP]] [-f] [--pass N] [--json]"
 
 /* The options, which may come anywhere on the command line. */
 struct opts {
@@ -29,7 +30,7 @@ struct opts {
 typedef int verb_fn(char **args, int nargs, const struct opts *o);
 
 static verb_fn do_list, do_status, do_show, do_get, do_set, do_history, do_pause, do_rm, do_fsck, do_trust,
-	do_runs, do_gc, do_path;
+	do_runs, do_gc, do_path, do_logs;
 
 /*
  * The verbs.  MIN and MAX count the operands after the verb; a verb with
@@ -47,6 +48,7 @@ static const struct verb {
 	{ "get", do_get, 2, 2, "get NAME PATH", "one value of that state, by a dotted path" },
 	{ "set", do_set, 3, 3, "set NAME VAR VALUE", "set a variable of a run that is not running" },
 	{ "history", do_history, 1, 1, "history NAME", "every event of the journal, in order" },
+	{ "logs", do_logs, 0, 5, LOGS_USAGE, "the step outputs of a run, in order; -f follows it" },
 	{ "pause", do_pause, 1, 1, "pause NAME", "ask a running run to stop after its current step" },
 	{ "rm", do_rm, 1, 1, "rm [--force] NAME", "remove a run" },
 	{ "fsck", do_fsck, 1, 1, "fsck NAME [--json]", "check a run from scratch" },
@@ -453,6 +455,51 @@ opt_value(int argc, char **argv, int *i, const char *name)
 		return NULL;
 	}
 	return argv[++*i];
+}
+
+/* logs takes its own options among its operands: -f/--follow and --pass N. */
+static int
+do_logs(char **args, int nargs, const struct opts *o)
+{
+	struct wf_logs_opts lo = { .json = o->json, .out = stdout };
+	const char *ops[2] = { NULL, NULL };
+	struct wf_run *r;
+	char err[1024], *latest = NULL;
+	int n = 0, rc;
+
+	for (int i = 0; i < nargs; i++) {
+		const char *pass = !strcmp(args[i], "--pass") ? (i + 1 < nargs ? args[++i] : "") :
+				   !strncmp(args[i], "--pass=", 7) ? args[i] + 7 : NULL;
+
+		if (!strcmp(args[i], "-f") || !strcmp(args[i], "--follow")) {
+			lo.follow = 1;
+		} else if (pass && wf_parse_long(pass, 1, 1L << 30, &lo.pass) < 0) {
+			wf_warn("--pass takes a pass number from 1 on, not '%s'; usage: wf-state %s", pass, LOGS_USAGE);
+			return WF_EXIT_USAGE;
+		} else if (!pass && (args[i][0] == '-' || n == 2)) {
+			wf_warn("%s '%s' for 'logs'; usage: wf-state %s", n == 2 ? "too many operands, at" : "unknown option",
+				args[i], LOGS_USAGE);
+			return WF_EXIT_USAGE;
+		} else if (!pass) {
+			ops[n++] = args[i];
+		}
+	}
+	if (lo.pass && n < 2) {
+		wf_warn("--pass needs a STEP; usage: wf-state %s", LOGS_USAGE);
+		return WF_EXIT_USAGE;
+	}
+	if (!n && !(ops[0] = latest = wf_logs_latest_run())) {
+		wf_warn("no runs yet (see 'wf status')");
+		return WF_EXIT_NOINPUT;
+	}
+	lo.step = ops[1];
+	rc = open_run(ops[0], 0, &r);
+	free(latest);
+	if (rc)
+		return rc;
+	if ((rc = wf_logs_print(r, &lo, err, sizeof err)))
+		wf_warn("%s", err);
+	return done(r, rc);
 }
 
 int

@@ -22,6 +22,7 @@ static const struct verb {
 	{ "pause", "wf-state", "pause", "ask a running workflow to stop after its current step" },
 	{ "runs", "wf-state", "runs", "this project's runs, current and past, newest first" },
 	{ "gc", "wf-state", "gc", "remove past runs: wf gc [--keep N] [--older-than DURATION]" },
+	{ "logs", "wf-state", "logs", "the step outputs of a run, in order; -f follows a running one" },
 	{ "list", "wf-parse", "--list", "list the workflows along the search path" },
 	{ "show", "wf-parse", "--outline", "show a workflow's steps, models and jumps" },
 	{ "validate", "wf-parse", "--check", "check workflow files and report every problem" },

@@ -7,7 +7,7 @@
 # "wf-parse --list", step ids from "wf-parse NAME", run names from the
 # state directory, and the answers a run waits for from its journal.
 
-_wf_verbs=(run resume status pause list show validate trust create migrate model pr help)
+_wf_verbs=(run resume status pause logs list show validate trust create migrate model pr help)
 _wf_run_opts='--var --json --dry-run --max-steps --quiet --restart --kill-stale --yes --answer --estimate --help --version'
 _wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
 
@@ -232,6 +232,32 @@ _wf_arg_index() {
 	return 0
 }
 
+# The step ids of the workflow run $1 was started from.
+_wf_run_step_ids() {
+	local wf
+	[[ -n $1 ]] || return 0
+	wf=$("$(_wf_tool wf-state)" get "$1" workflow 2>/dev/null) || return 0
+	_wf_step_ids "$wf"
+	return 0
+}
+
+# wf logs / wf-state logs, from index $1: options, a run, then a step of it.
+_wf_complete_logs() {
+	local first=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} n
+	[[ $prev == --pass ]] && return 0
+	if [[ $cur == -* ]]; then
+		_wf_add "$cur" -f --follow --pass --json --help
+		return 0
+	fi
+	n=$(_wf_arg_index "$first" --pass)
+	case $n in
+	0)	_wf_add_lines "$cur" < <(_wf_run_names) ;;
+	1)	_wf_positionals "$first" --pass
+		_wf_add_lines "$cur" < <(_wf_run_step_ids "${_wf_pos[0]}") ;;
+	esac
+	return 0
+}
+
 # wf run / wf-run: options, the workflow, then a step id of it.
 # $1 is the index of the first argument; $2 is the options; $3 is
 # "resume" when completing a resume.
@@ -339,7 +365,9 @@ _wf_tool_words() {
 		esac ;;
 	wf-state)
 		n=$(_wf_arg_index 1 '')
-		if [[ $cur == -* ]]; then
+		if [[ ${COMP_WORDS[1]} == logs ]] && (( COMP_CWORD > 1 )); then
+			_wf_complete_logs 2
+		elif [[ $cur == -* ]]; then
 			_wf_positionals 1 ''
 			if [[ ${_wf_pos[0]} == rm ]]; then
 				_wf_add "$cur" --force --help
@@ -347,7 +375,7 @@ _wf_tool_words() {
 				_wf_add "$cur" --json --help --version
 			fi
 		elif (( n == 0 )); then
-			_wf_add "$cur" list status show get set history pause rm fsck trust
+			_wf_add "$cur" list status show get set history logs pause rm fsck trust
 		elif (( n == 1 )); then
 			_wf_positionals 1 ''
 			case ${_wf_pos[0]} in
@@ -448,6 +476,7 @@ _wf_words() {
 		elif (( n == 0 )); then
 			_wf_add_lines "$cur" < <(_wf_run_names)
 		fi ;;
+	logs)	_wf_complete_logs 2 ;;
 	list)	_wf_add "$cur" --json --help ;;
 	show|trust)
 		n=$(_wf_arg_index 2 '')

@@ -525,6 +525,27 @@ void wf_run_print_status(struct wf_run *r, jv s);
 /* Every run in name order, as wf-state list --json shows it (a damaged one too); the caller owns it. */
 jv wf_run_list(void);
 
+/* ---- logs.c: a run's step outputs, in order (wf logs) ---- */
+
+struct wf_logs_opts {
+	const char *step;	/* only this step's executions, or NULL for every step */
+	long pass;		/* with STEP, only its pass PASS (0: every pass) */
+	int follow;		/* go on showing what the run writes until it stops */
+	int json;		/* JSON lines (wf-json(7) "Logs") instead of text */
+	FILE *out;
+};
+
+/*
+ * Print the executions of run R's steps in order, each under a header
+ * (wf-state(1) logs), to o->out.  0; 66 when o->step is not one of the
+ * run's steps, has not run, or has no pass o->pass (ERR names the steps
+ * or the passes); 74 with ERR when the journal cannot be read.
+ */
+int wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, size_t n);
+
+/* The name of the run started last (malloc'd), or NULL when there is none. */
+char *wf_logs_latest_run(void);
+
 /* ---- run.c: the driver (wf-run) ---- */
 
 struct wf_run_opts {

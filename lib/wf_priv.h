@@ -16,7 +16,7 @@
  *     channels    http.c, git.c (git as a program), keys.c (API keys),
  *                 tty.c (questions at the terminal)
  *   2 domain      action.c (the table of built-in actions), workflow*.c,
- *                 state*.c and status.c (the run store), consent.c,
+ *                 state*.c, status.c and logs.c (the run store), consent.c,
  *                 model*.c and provider*.c (models and their wire
  *                 formats), forge*.c (the GitHub REST client)
  *   3 actions     step.c (dispatch), result.c, ai.c, ask.c, pr.c and

@@ -1,0 +1,620 @@
+/*
+ * logs.c: a run's step outputs, in order (wf logs): every execution of
+ * a step (each pass of a loop, each retry) under a header naming the
+ * step, its action, the model that answered, how it ended and when it
+ * ran; and a running run followed as it goes, as tail -f does.
+ *
+ * Layer 2: domain data.
+ *
+ * The journal says which step ran when and how it ended; the files a
+ * step wrote in the run's steps/ directory (SEQ-ID.out, SEQ-ID.err,
+ * SEQ-ID.answer, SEQ the number of its step-start event) hold its full
+ * output, and the step-end event's output stands in where there are
+ * none (control steps, pull-request actions).  Everything is read
+ * through the open run (r->dirfd, r->dir), never by a path from the
+ * state root.  Outputs are masked when they are written; the headers
+ * show no variable.  Following waits on inotify(7), never spins.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wf_priv.h"
+
+/* How long a follower waits for a change before it checks that the run still has a process. */
+#define FOLLOW_CHECK_MS 1000
+
+/* One execution of a step: from its step-start (or a lone step-end) to its end. */
+struct exec {
+	long seq;		/* its step-start, which names its files; 0 when it has none */
+	jv info;		/* the header: step, action, model, pass, attempt, status, exit_code, started, ... */
+	jv end;			/* its step-end event, or null */
+	off_t shown;		/* bytes of its .out already printed */
+	int headed;		/* its header went out while it ran */
+};
+
+struct logs {
+	struct wf_run *r;
+	const struct wf_logs_opts *o;
+	jv actions;		/* step id -> its definition in workflow.json, or null without one */
+	jv passes;		/* step id -> passes begun */
+	int stepsfd;		/* the run's steps/, or -1 while there is none */
+	int jfd;		/* history.jsonl */
+	off_t jpos;		/* journal bytes read, whole lines only */
+	struct exec cur;
+	int open;		/* cur is in flight */
+	int over;		/* the last event stopped the run (pause, run-end) */
+	int bol;		/* the text written so far ends a line */
+	int streaming;		/* following, past what the run had written when we began */
+	long matched;		/* executions shown */
+};
+
+/* ---- reading ---- */
+
+/* Milliseconds since the epoch of an RFC 3339 UTC time ("2026-11-24T09:46:25.410Z"), or -1. */
+static double
+iso_ms(const char *t)
+{
+	struct tm tm = {0};
+	int ms = 0;
+
+	if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+			 &tm.tm_min, &tm.tm_sec, &ms) < 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm) * 1000.0 + ms;
+}
+
+/* The steps of the run's workflow.json by id (L->actions), null when it has none. */
+static void
+load_steps(struct logs *L)
+{
+	char err[256];
+	int fd = openat(L->r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	jv wf = fd < 0 ? jv_invalid() : wf_json_read_fd(fd, (size_t)1 << 26, err, sizeof err), steps;
+
+	if (fd >= 0)
+		close(fd);
+	steps = jv_is_valid(wf) ? wf_jv_get(wf, "steps") : jv_null();
+	jv_free(wf);
+	L->actions = jv_null();
+	if (jv_get_kind(steps) == JV_KIND_ARRAY) {
+		L->actions = jv_object();
+		jv_array_foreach(steps, i, s) {
+			(void)i;
+			if (wf_jv_str(s, "id"))
+				L->actions = jv_object_set(L->actions, jv_string(wf_jv_str(s, "id")), jv_copy(s));
+			jv_free(s);
+		}
+	}
+	jv_free(steps);
+}
+
+/* The name of the model in V (borrowed: a name, or {name, ...}), or NULL; it lives as long as V. */
+static const char *
+model_name(jv v)
+{
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		return jv_string_value(v);
+	return jv_get_kind(v) == JV_KIND_OBJECT ? wf_jv_str(v, "name") : NULL;
+}
+
+/* Begin an execution of STEP at event EV (borrowed), whose files are named after SEQ (0: none). */
+static void
+begin(struct logs *L, const char *step, jv ev, long seq)
+{
+	jv def = jv_get_kind(L->actions) == JV_KIND_OBJECT ? wf_jv_get(L->actions, step) : jv_null();
+	double pass = wf_jv_num(L->passes, step, 0) + (wf_jv_num(ev, "attempt", 1) > 1 ? 0 : 1);
+	jv info = jv_object();
+	const char *action = wf_jv_str(ev, "action") ? wf_jv_str(ev, "action") : wf_jv_str(def, "action");
+
+	if (pass < 1)
+		pass = 1;
+	L->passes = jv_object_set(L->passes, jv_string(step), jv_number(pass));
+	info = jv_object_set(info, jv_string("type"), jv_string("step"));
+	info = jv_object_set(info, jv_string("run"), jv_string(L->r->name));
+	info = jv_object_set(info, jv_string("seq"), jv_number((double)wf_jv_num(ev, "seq", 0)));
+	info = jv_object_set(info, jv_string("step"), jv_string(step));
+	info = jv_object_set(info, jv_string("action"), action ? jv_string(action) : jv_null());
+	info = jv_object_set(info, jv_string("pass"), jv_number(pass));
+	info = jv_object_set(info, jv_string("attempt"), jv_number(wf_jv_num(ev, "attempt", 1)));
+	info = jv_object_set(info, jv_string("status"), jv_string("running"));
+	info = jv_object_set(info, jv_string("started"), wf_jv_get(ev, "time"));
+	L->cur = (struct exec){ .seq = seq, .info = info, .end = jv_null() };
+	L->open = 1;
+	jv_free(def);
+}
+
+/* The execution in flight ended with STATUS at event EV (borrowed; its step-end, or what stopped it). */
+static void
+end_info(struct logs *L, const char *status, jv ev, int is_end)
+{
+	struct exec *e = &L->cur;
+	double t0 = iso_ms(wf_jv_str(e->info, "started")), t1 = iso_ms(wf_jv_str(ev, "time"));
+	const char *model = NULL;
+	jv usage = wf_jv_get(ev, "usage"), m = wf_jv_get(ev, "model");
+
+	e->info = jv_object_set(e->info, jv_string("status"), jv_string(status));
+	if (is_end) {
+		if (wf_jv_str(ev, "action"))
+			e->info = jv_object_set(e->info, jv_string("action"), wf_jv_get(ev, "action"));
+		model = model_name(m) ? model_name(m) : wf_jv_str(usage, "model");
+		if (model)
+			e->info = jv_object_set(e->info, jv_string("model"), jv_string(model));
+		if (wf_jv_num(ev, "exit_code", -1) >= 0 && strcmp(status, "skipped"))
+			e->info = jv_object_set(e->info, jv_string("exit_code"), wf_jv_get(ev, "exit_code"));
+		if (wf_jv_str(ev, "error"))
+			e->info = jv_object_set(e->info, jv_string("error"), wf_jv_get(ev, "error"));
+		jv_free(e->end);
+		e->end = jv_copy(ev);
+	}
+	if (t0 >= 0 && t1 >= t0)
+		e->info = jv_object_set(e->info, jv_string("duration_ms"), jv_number(t1 - t0));
+	jv_free(usage);
+	jv_free(m);
+}
+
+/* ---- writing ---- */
+
+/* Is E one the reader asked for (its step, its pass)? */
+static int
+wanted(struct logs *L, struct exec *e)
+{
+	const struct wf_logs_opts *o = L->o;
+
+	if (o->step && strcmp(o->step, wf_jv_str(e->info, "step")))
+		return 0;
+	return !o->pass || (long)wf_jv_num(e->info, "pass", 0) == o->pass;
+}
+
+/* End the text's last line, if it is open, before a line of ours. */
+static void
+end_line(struct logs *L)
+{
+	if (!L->o->json && !L->bol) {
+		fputc('\n', L->o->out);
+		L->bol = 1;
+	}
+}
+
+/*
+ * E's header line, or with CLOSING the line that ends an execution whose
+ * header went out while it ran: in JSON both are its "step" object.
+ */
+static void
+print_header(struct logs *L, struct exec *e, int closing)
+{
+	FILE *fp = L->o->out;
+	jv i = e->info;
+	const char *step = wf_jv_str(i, "step"), *action = wf_jv_str(i, "action"), *model = wf_jv_str(i, "model");
+	double ms = iso_ms(wf_jv_str(i, "started"));
+	char when[32] = "?";
+
+	if (L->o->json) {
+		wf_json_print(fp, jv_copy(i));
+		return;
+	}
+	end_line(L);
+	if (ms >= 0) {
+		time_t t = (time_t)(ms / 1000);
+		struct tm tm;
+
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+	}
+	if (closing) {
+		fprintf(fp, "== %s: %s", step, wf_jv_str(i, "status"));
+	} else {
+		fprintf(fp, "== %s (%s", step, action ? action : "?");
+		if (model)
+			fprintf(fp, ", model %s", model);
+		fprintf(fp, ") pass %g", wf_jv_num(i, "pass", 1));
+		if (wf_jv_num(i, "attempt", 1) > 1)
+			fprintf(fp, " attempt %g", wf_jv_num(i, "attempt", 1));
+		fprintf(fp, ": %s", wf_jv_str(i, "status"));
+	}
+	if (wf_jv_num(i, "exit_code", -1) >= 0)
+		fprintf(fp, ", exit %g", wf_jv_num(i, "exit_code", 0));
+	if (!closing)
+		fprintf(fp, ", started %s", when);
+	if (wf_jv_num(i, "duration_ms", -1) >= 0)
+		fprintf(fp, ", %.1fs", wf_jv_num(i, "duration_ms", 0) / 1000.0);
+	fputc('\n', fp);
+}
+
+/* Write P[0..N), text of E's STREAM (stdout, stderr, answer, output): as it is, or as one JSON object. */
+static void
+emit(struct logs *L, struct exec *e, const char *stream, const char *p, size_t n)
+{
+	jv c;
+
+	if (!n)
+		return;
+	if (!L->o->json) {
+		fwrite(p, 1, n, L->o->out);
+		L->bol = p[n - 1] == '\n';
+		return;
+	}
+	c = jv_object_set(jv_object(), jv_string("type"), jv_string("output"));
+	c = jv_object_set(c, jv_string("seq"), wf_jv_get(e->info, "seq"));
+	c = jv_object_set(c, jv_string("step"), wf_jv_get(e->info, "step"));
+	c = jv_object_set(c, jv_string("pass"), wf_jv_get(e->info, "pass"));
+	c = jv_object_set(c, jv_string("attempt"), wf_jv_get(e->info, "attempt"));
+	c = jv_object_set(c, jv_string("stream"), jv_string(stream));
+	c = jv_object_set(c, jv_string("text"), jv_string_sized(p, (int)n));
+	wf_json_print(L->o->out, c);
+}
+
+/* How much of P[0..N) ends on a whole UTF-8 character (the rest may be completed by what follows). */
+static size_t
+utf8_whole(const char *p, size_t n)
+{
+	for (size_t back = 1; back <= 3 && back <= n; back++) {
+		unsigned char c = (unsigned char)p[n - back];
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		if (c < 0xc0)
+			return n;
+		return (size_t)(c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > back ? n - back : n;
+	}
+	return n;
+}
+
+/*
+ * Show E's file steps/SEQ-STEP.EXT from byte *AT on as STREAM; *AT moves
+ * past what was shown.  MORE: the file may still grow, so JSON holds back
+ * a character cut in two.  0, or -1 when there is no such file.
+ */
+static int
+show_file(struct logs *L, struct exec *e, const char *ext, const char *stream, off_t *at, int more)
+{
+	const char *step = wf_jv_str(e->info, "step");
+	char name[320], buf[65536];
+	int fd;
+
+	if (L->stepsfd < 0)
+		L->stepsfd = openat(L->r->dirfd, "steps", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (L->stepsfd < 0 || e->seq <= 0 || strchr(step, '/') ||
+	    (size_t)snprintf(name, sizeof name, "%06ld-%s.%s", e->seq, step, ext) >= sizeof name)
+		return -1;
+	if ((fd = openat(L->stepsfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	for (;;) {
+		ssize_t k = pread(fd, buf, sizeof buf, *at);
+		size_t use;
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		use = L->o->json && (more || (size_t)k == sizeof buf) ? utf8_whole(buf, (size_t)k) : (size_t)k;
+		if (!use)
+			break;
+		emit(L, e, stream, buf, use);
+		*at += (off_t)use;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Everything E wrote after what was shown: its files, else the output its step-end carries. */
+static void
+show_outputs(struct logs *L, struct exec *e)
+{
+	off_t from = 0;
+	int files = 0;
+
+	files += show_file(L, e, "out", "stdout", &e->shown, 0) == 0;
+	files += show_file(L, e, "err", "stderr", &from, 0) == 0;
+	if (!files)
+		files += show_file(L, e, "answer", "answer", &from, 0) == 0;
+	if (!files) {
+		const char *out = wf_jv_str(e->end, "output"), *err = wf_jv_str(e->end, "stderr");
+
+		if (out)
+			emit(L, e, "output", out, strlen(out));
+		if (err)
+			emit(L, e, "stderr", err, strlen(err));
+	}
+	end_line(L);
+}
+
+/* The execution in flight is over: show it (when wanted) and let it go. */
+static void
+finish(struct logs *L)
+{
+	struct exec *e = &L->cur;
+	const char *status = wf_jv_str(e->info, "status"), *error = wf_jv_str(e->info, "error");
+
+	L->open = 0;
+	if (wanted(L, e)) {
+		L->matched++;
+		if (!e->headed)
+			print_header(L, e, 0);
+		show_outputs(L, e);
+		if (!L->o->json && error && !strcmp(status, "failed"))
+			fprintf(L->o->out, "error: %s\n", error);
+		if (e->headed)
+			print_header(L, e, 1);
+	}
+	jv_free(e->info);
+	jv_free(e->end);
+	e->info = e->end = jv_null();
+}
+
+/* Show what the execution in flight wrote so far: its header once, then its standard output as it grows. */
+static void
+show_in_flight(struct logs *L)
+{
+	struct exec *e = &L->cur;
+
+	if (!L->open || !wanted(L, e))
+		return;
+	if (!e->headed) {
+		print_header(L, e, 0);
+		e->headed = 1;
+	}
+	(void)show_file(L, e, "out", "stdout", &e->shown, 1);
+}
+
+/* ---- the journal ---- */
+
+/* Journal event EV (borrowed): an execution begins or ends, or the run stops or goes on. */
+static void
+on_event(struct logs *L, jv ev)
+{
+	const char *what = wf_jv_str(ev, "event"), *step = wf_jv_str(ev, "step"), *st = wf_jv_str(ev, "status");
+	const char *cur = L->open ? wf_jv_str(L->cur.info, "step") : NULL;
+
+	if (!what)
+		return;
+	if (!strcmp(what, "step-start") && step) {
+		/* A step that starts again at its next attempt failed; any other start cut the last one short. */
+		if (L->open) {
+			int retry = !strcmp(cur, step) &&
+				    wf_jv_num(ev, "attempt", 1) > wf_jv_num(L->cur.info, "attempt", 1);
+
+			end_info(L, retry ? "failed" : "interrupted", ev, 0);
+			finish(L);
+		}
+		begin(L, step, ev, (long)wf_jv_num(ev, "seq", 0));
+		/* Followed as it happens, a step is announced when it starts, however soon it ends. */
+		if (L->streaming)
+			show_in_flight(L);
+	} else if (!strcmp(what, "step-end") && step) {
+		if (L->open && strcmp(cur, step)) {
+			end_info(L, "interrupted", ev, 0);
+			finish(L);
+		}
+		/* Control steps and skipped ones have no step-start: the end is the whole execution. */
+		if (!L->open)
+			begin(L, step, ev, 0);
+		end_info(L, st ? st : "ok", ev, 1);
+		finish(L);
+	} else if (!strcmp(what, "pause") || !strcmp(what, "run-end") || !strcmp(what, "resume")) {
+		if (L->open) {
+			int kept = st && strcmp(what, "resume") && (!strcmp(st, "waiting") || !strcmp(st, "failed"));
+
+			end_info(L, kept ? st : "interrupted", ev, 0);
+			finish(L);
+		}
+		L->over = strcmp(what, "resume") != 0;
+	} else if (!strcmp(what, "run-start")) {
+		L->over = 0;
+	}
+}
+
+/* Read the journal's whole lines after those read already and apply them: 0, or 74 with ERR. */
+static int
+read_journal(struct logs *L, char *err, size_t n)
+{
+	struct wf_buf b = {0};
+	char buf[65536];
+	size_t pos = 0;
+
+	if (L->jfd < 0 && (L->jfd = openat(L->r->dirfd, "history.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, n, "cannot read '%s/history.jsonl': %s", L->r->dir, strerror(errno));
+		return WF_EXIT_IO;
+	}
+	for (;;) {
+		ssize_t k = pread(L->jfd, buf, sizeof buf, L->jpos + (off_t)b.len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			snprintf(err, n, "cannot read '%s/history.jsonl': %s", L->r->dir, strerror(errno));
+			wf_buf_free(&b);
+			return WF_EXIT_IO;
+		}
+		if (k == 0)
+			break;
+		wf_buf_add(&b, buf, (size_t)k);
+	}
+	while (pos < b.len) {
+		char *nl = memchr(b.s + pos, '\n', b.len - pos), why[64];
+		jv ev;
+
+		if (!nl)
+			break;	/* being written: the rest comes with the next read */
+		ev = wf_journal_parse(b.s + pos, (size_t)(nl - (b.s + pos)), why, sizeof why);
+		if (jv_is_valid(ev))
+			on_event(L, ev);
+		jv_free(ev);
+		pos = (size_t)(nl - b.s) + 1;
+	}
+	L->jpos += (off_t)pos;
+	wf_buf_free(&b);
+	return 0;
+}
+
+/* ---- following ---- */
+
+/* Watch the run directory and, once there is one, its steps/ (*STEPS_WD) for writes; IFD -1 polls instead. */
+static void
+watch(struct logs *L, int ifd, int *steps_wd)
+{
+	char *steps;
+
+	if (ifd < 0 || *steps_wd >= 0)
+		return;
+	steps = wf_xasprintf("%s/steps", L->r->dir);
+	*steps_wd = inotify_add_watch(ifd, steps, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO);
+	free(steps);
+}
+
+/* Wait until the run's files change, or FOLLOW_CHECK_MS pass: 1 when something changed. */
+static int
+wait_change(struct logs *L, int ifd, int *steps_wd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd p = { .fd = ifd, .events = POLLIN };
+	int k;
+
+	watch(L, ifd, steps_wd);
+	if (ifd < 0) {
+		/* No inotify: look again in a fifth of a second. */
+		(void)poll(NULL, 0, 200);
+		return 1;
+	}
+	k = poll(&p, 1, FOLLOW_CHECK_MS);
+	if (k > 0)
+		while (read(ifd, buf, sizeof buf) > 0)
+			;
+	return k > 0;
+}
+
+/*
+ * Follow the run: show what it writes as it writes it, until it stops
+ * (an event that ends or pauses it) or no process runs it any more.
+ */
+static int
+follow(struct logs *L, char *err, size_t n)
+{
+	int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), steps_wd = -1, rc = 0, changed = 0;
+	double checked = -1;
+
+	if (ifd >= 0 && inotify_add_watch(ifd, L->r->dir, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO |
+					  IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
+		close(ifd);
+		ifd = -1;
+	}
+	watch(L, ifd, &steps_wd);
+	for (;;) {
+		if ((rc = read_journal(L, err, n)))
+			break;
+		show_in_flight(L);
+		L->streaming = 1;
+		if (fflush(L->o->out) || ferror(L->o->out) || L->over)
+			break;
+		/* Whether a process still runs it, after a quiet while or at most once every FOLLOW_CHECK_MS. */
+		if (!changed || checked < 0 || wf_now_ms() - checked >= FOLLOW_CHECK_MS) {
+			checked = wf_now_ms();
+			if (!wf_run_is_live(L->r)) {
+				rc = read_journal(L, err, n);	/* what it wrote before it let go */
+				break;
+			}
+		}
+		changed = wait_change(L, ifd, &steps_wd);
+	}
+	if (L->open && !rc) {
+		end_info(L, "interrupted", jv_null(), 0);
+		finish(L);
+	}
+	if (ifd >= 0)
+		close(ifd);
+	return rc;
+}
+
+/* ---- the entry points ---- */
+
+/* Does the workflow of the run have step ID?  0 with ERR naming its steps when not; 1 when there is no workflow.json to say. */
+static int
+known_step(struct logs *L, const char *id, char *err, size_t n)
+{
+	struct wf_buf names = {0};
+
+	if (jv_get_kind(L->actions) != JV_KIND_OBJECT || jv_object_has(jv_copy(L->actions), jv_string(id)))
+		return 1;
+	jv_object_foreach(L->actions, k, v) {
+		wf_buf_printf(&names, "%s%s", names.len ? ", " : "", jv_string_value(k));
+		jv_free(k);
+		jv_free(v);
+	}
+	snprintf(err, n, "run '%s' has no step '%s'; its steps: %s", L->r->name, id, names.s ? names.s : "none");
+	wf_buf_free(&names);
+	return 0;
+}
+
+int
+wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, size_t n)
+{
+	struct logs L = { .r = r, .o = o, .passes = jv_object(), .stepsfd = -1, .jfd = -1, .bol = 1 };
+	int rc = 0;
+
+	L.cur.info = L.cur.end = jv_null();
+	load_steps(&L);
+	if (o->step && !known_step(&L, o->step, err, n))
+		rc = WF_EXIT_NOINPUT;
+	else if (o->follow)
+		rc = follow(&L, err, n);
+	else if (!(rc = read_journal(&L, err, n)) && L.open) {
+		/* The step in flight, as far as it got. */
+		if (!wf_run_is_live(r))
+			end_info(&L, "interrupted", jv_null(), 0);
+		finish(&L);
+	}
+	if (!rc && !o->follow && o->step && !L.matched) {
+		long passes = (long)wf_jv_num(L.passes, o->step, 0);
+
+		if (o->pass && passes)
+			snprintf(err, n, "step '%s' of run '%s' ran %ld pass%s; there is no pass %ld", o->step, r->name,
+				 passes, passes == 1 ? "" : "es", o->pass);
+		else
+			snprintf(err, n, "step '%s' of run '%s' has not run", o->step, r->name);
+		rc = WF_EXIT_NOINPUT;
+	}
+	if (L.open) {
+		jv_free(L.cur.info);
+		jv_free(L.cur.end);
+	}
+	jv_free(L.passes);
+	jv_free(L.actions);
+	if (L.stepsfd >= 0)
+		close(L.stepsfd);
+	if (L.jfd >= 0)
+		close(L.jfd);
+	return rc;
+}
+
+/* The caller frees the name returned. */
+char *
+wf_logs_latest_run(void)
+{
+	jv runs = wf_run_list();
+	char *best = NULL, *started = NULL;
+
+	jv_array_foreach(runs, i, e) {
+		const char *s = wf_jv_str(e, "started"), *name = wf_jv_str(e, "name");
+
+		(void)i;
+		if (s && name && (!started || strcmp(s, started) > 0)) {
+			free(best);
+			free(started);
+			best = wf_xstrdup(name);
+			started = wf_xstrdup(s);
+		}
+		jv_free(e);
+	}
+	free(started);
+	jv_free(runs);
+	return best;
+}
