@@ -471,8 +471,21 @@ int wf_run_fsck(struct wf_run *r, jv *report);
 /* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
 void wf_run_print_status(struct wf_run *r, jv s);
 
-/* Every run in name order, as wf-state list --json shows it (a damaged one too); the caller owns it. */
+/*
+ * Every run, newest first (by start time, then name), as wf-state list
+ * --json shows it, a damaged one too, last; the caller owns it.
+ */
 jv wf_run_list(void);
+
+/* How wf_run_print_list prints: a header line; tab-separated raw values for scripts. */
+enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2 };
+
+/*
+ * Print LIST (borrowed, from wf_run_list) on FP, one run a line: name,
+ * workflow, status, step, started, duration, cost, in aligned columns
+ * with local times and short durations, or raw (WF_LIST_RAW).
+ */
+void wf_run_print_list(FILE *fp, jv list, int flags);
 
 /* ---- run.c: the driver (wf-run) ---- */
 

@@ -199,7 +199,7 @@ tree_sums() {
 	wf run test-linear --quiet
 	run wf status
 	assert_success
-	assert_line --regexp "^w +damaged"
+	assert_line --regexp "^w +- +damaged"
 	assert_line --regexp "^test-linear +completed"
 	run sh -c 'wf-state list --json | jq -r ".[] | select(.name == \"w\") | .status, .error"'
 	assert_line --index 0 damaged
@@ -238,7 +238,7 @@ tree_sums() {
 	touch target/keep
 	ln -s "$WORK/target" "$WF_STATE_DIR/runs/x"
 	run wf status
-	assert_line --regexp "^x +damaged"
+	assert_line --regexp "^x +- +damaged"
 	run wf-state rm x
 	assert_failure 77
 	run wf-state rm --force x
