@@ -176,7 +176,7 @@ static void
 estimate_cost(FILE *fp, jv by)
 {
 	double total = 0;
-	int known = 1;
+	int known = 1, priced = 0;
 
 	fprintf(fp, "  input tokens priced by model (output tokens cost more on top):\n");
 	jv_object_foreach(by, k, v) {
@@ -190,6 +190,7 @@ estimate_cost(FILE *fp, jv by)
 
 			fprintf(fp, "$%.6f (output $%g per million tokens)\n", usd, wf_jv_num(prices, "output", 0));
 			total += usd;
+			priced++;
 		} else {
 			fprintf(fp, "unknown (%s)\n", wf_jv_str(v, "why"));
 			known = 0;
@@ -200,8 +201,10 @@ estimate_cost(FILE *fp, jv by)
 	}
 	if (known)
 		fprintf(fp, "  estimated cost of the input per pass: $%.6f\n", total);
-	else
+	else if (priced)
 		fprintf(fp, "  estimated cost of the input per pass: unknown (the priced part $%.6f)\n", total);
+	else
+		fprintf(fp, "  estimated cost of the input per pass: unknown\n");
 }
 
 /* Print on FP the expected model use of WF (borrowed), its price, and earlier runs' averages: 0, or 74. */
