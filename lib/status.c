@@ -222,8 +222,9 @@ wf_run_list(void)
 
 /* ---- the list as text ---- */
 
-/* The columns of the list, in order. */
+/* The columns of the list, in order; a cell holds any name a directory entry can have. */
 enum { COL_NAME, COL_WORKFLOW, COL_STATUS, COL_STEP, COL_STARTED, COL_DURATION, COL_COST, NCOLS };
+#define CELL 256
 
 /* A duration of MS milliseconds for a person: <1s, 4s, 2m03s, 1h02m, 3d04h; "-" when unknown (MS < 0). */
 static void
@@ -252,7 +253,7 @@ human_duration(char *buf, size_t n, double ms)
  * nothing; a cost is "unknown" when some price is.
  */
 static void
-list_cells(jv e, int raw, char cell[NCOLS][64], size_t n)
+list_cells(jv e, int raw, char cell[NCOLS][CELL], size_t n)
 {
 	const char *started = wf_jv_str(e, "started");
 	double ms = wf_jv_num(e, "duration_ms", -1), usd = wf_jv_num(e, "cost_usd", -1);
@@ -291,7 +292,7 @@ wf_run_print_list(FILE *fp, jv list, int flags)
 {
 	static const char *const heads[NCOLS] = { "NAME", "WORKFLOW", "STATUS", "STEP", "STARTED", "DURATION", "COST" };
 	int n = jv_array_length(jv_copy(list)), width[NCOLS];
-	char (*cells)[NCOLS][64] = wf_xmalloc(sizeof *cells * (size_t)(n > 0 ? n : 1));
+	char (*cells)[NCOLS][CELL] = wf_xmalloc(sizeof *cells * (size_t)(n > 0 ? n : 1));
 
 	for (int c = 0; c < NCOLS; c++)
 		width[c] = flags & WF_LIST_HEADER ? (int)strlen(heads[c]) : 0;

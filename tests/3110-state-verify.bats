@@ -200,7 +200,7 @@ tree_sums() {
 	run wf status
 	assert_success
 	assert_line --regexp "^w +- +damaged"
-	assert_line --regexp "^test-linear +completed"
+	assert_line --regexp "^test-linear +test-linear +completed"
 	run sh -c 'wf-state list --json | jq -r ".[] | select(.name == \"w\") | .status, .error"'
 	assert_line --index 0 damaged
 	assert_line --index 1 --partial "history.jsonl line 3: checksum mismatch"
