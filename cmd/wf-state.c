@@ -42,8 +42,8 @@ static const struct verb {
 	int min, max;
 	const char *usage, *help;
 } verbs[] = {
-	{ "list", do_list, 0, 0, "list [--json]", "one line per run, or a JSON array" },
-	{ "status", do_status, 0, 1, "status [NAME] [--json]", "the runs, or one run in detail" },
+	{ "list", do_list, 0, 0, "list [--json]", "one tab-separated line per run, newest first, or a JSON array" },
+	{ "status", do_status, 0, 1, "status [NAME] [--json]", "the runs as a table, newest first, or one run in detail" },
 	{ "show", do_show, 1, 1, "show NAME", "the run's state as one JSON object" },
 	{ "get", do_get, 2, 2, "get NAME PATH", "one value of that state, by a dotted path" },
 	{ "set", do_set, 3, 3, "set NAME VAR VALUE", "set a variable of a run that is not running" },
@@ -128,8 +128,12 @@ get_path(jv v, const char *path)
 	return v;
 }
 
+/*
+ * The runs: JSON, a table for a person (with a header on a terminal), or
+ * tab-separated raw values for a script (RAW, wf-state list).
+ */
 static int
-do_list(char **args, int nargs, const struct opts *o)
+list_runs(const struct opts *o, int raw)
 {
 	char *proj, err[1024];
 	int rc = wf_state_open_project(0, &proj, err, sizeof err);
@@ -147,17 +151,18 @@ do_list(char **args, int nargs, const struct opts *o)
 		wf_json_print(stdout, l);
 		return done(NULL, 0);
 	}
-	if (jv_array_length(jv_copy(l)) == 0)
+	if (!raw && jv_array_length(jv_copy(l)) == 0)
 		printf("no runs\n");
-	jv_array_foreach(l, i, e) {
-		(void)i;
-		printf("%-24s %-11s %-10s %s\n", wf_jv_str(e, "name"), wf_jv_str(e, "status"),
-		       wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "-",
-		       wf_jv_str(e, "updated") ? wf_jv_str(e, "updated") : "");
-		jv_free(e);
-	}
+	else
+		wf_run_print_list(stdout, l, raw ? WF_LIST_RAW : isatty(STDOUT_FILENO) ? WF_LIST_HEADER : 0);
 	jv_free(l);
 	return done(NULL, 0);
+}
+
+static int
+do_list(char **args, int nargs, const struct opts *o)
+{
+	return list_runs(o, 1);
 }
 
 static int
@@ -168,7 +173,7 @@ do_status(char **args, int nargs, const struct opts *o)
 	jv view;
 
 	if (nargs == 0)
-		return do_list(args, nargs, o);
+		return list_runs(o, 0);
 	if ((rc = open_run(args[0], 0, &r)))
 		return rc;
 	view = wf_run_view(r, wf_run_is_live(r));

@@ -237,19 +237,41 @@ usage_add(jv per, jv u)
 	return per;
 }
 
-/* ST (consumed, returned) with the usage of step-end EV (borrowed) added to its model's totals. */
+/* TOT (consumed, returned; an object, or anything for none) with U (borrowed) added to the totals of model M. */
+static jv
+usage_add_model(jv tot, const char *m, jv u)
+{
+	jv per;
+
+	if (jv_get_kind(tot) != JV_KIND_OBJECT) {
+		jv_free(tot);
+		tot = jv_object();
+	}
+	per = kind_at(tot, m, JV_KIND_OBJECT, jv_object());
+	return jv_object_set(tot, jv_string(m), usage_add(per, u));
+}
+
+/*
+ * ST (consumed, returned) with the usage of step-end EV (borrowed) added
+ * to its model's totals and to its step's: step_usage.ID.MODEL sums every
+ * pass of a loop, where steps.ID.usage is the last call's alone.
+ */
 static jv
 add_usage(jv st, jv ev)
 {
 	jv u = wf_jv_get(ev, "usage");
+	const char *id = wf_jv_str(ev, "step");
 
 	if (jv_get_kind(u) == JV_KIND_OBJECT) {
-		const char *m = wf_jv_str(u, "model");
-		jv tot = wf_jv_get(st, "usage"), key = jv_string(m ? m : "unknown");
-		jv per = kind_at(tot, jv_string_value(key), JV_KIND_OBJECT, jv_object());
+		const char *m = wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "unknown";
 
-		tot = jv_object_set(tot, key, usage_add(per, u));
-		st = jv_object_set(st, jv_string("usage"), tot);
+		st = jv_object_set(st, jv_string("usage"), usage_add_model(wf_jv_get(st, "usage"), m, u));
+		if (id) {
+			jv by = kind_at(st, "step_usage", JV_KIND_OBJECT, jv_object());
+
+			by = jv_object_set(by, jv_string(id), usage_add_model(wf_jv_get(by, id), m, u));
+			st = jv_object_set(st, jv_string("step_usage"), by);
+		}
 	}
 	jv_free(u);
 	return st;
@@ -267,6 +289,7 @@ apply_run_start(jv st, jv ev)
 		keep = jv_object_set(keep, jv_string(fields[i]), wf_jv_get(ev, fields[i]));
 	keep = jv_object_set(keep, jv_string("status"), jv_string("running"));
 	keep = jv_object_set(keep, jv_string("started"), wf_jv_get(ev, "time"));
+	keep = jv_object_set(keep, jv_string("ended"), jv_null());
 	keep = jv_object_set(keep, jv_string("updated"), wf_jv_get(ev, "time"));
 	keep = jv_object_set(keep, jv_string("last_seq"), wf_jv_get(ev, "seq"));
 	keep = jv_object_set(keep, jv_string("steps"), jv_object());
@@ -278,6 +301,7 @@ apply_run_start(jv st, jv ev)
 	keep = jv_object_set(keep, jv_string("inflight"), jv_null());
 	keep = jv_object_set(keep, jv_string("pending"), jv_null());
 	keep = jv_object_set(keep, jv_string("usage"), jv_object());
+	keep = jv_object_set(keep, jv_string("step_usage"), jv_object());
 	keep = jv_object_set(keep, jv_string("trail"), jv_array());
 	jv_free(st);
 	return keep;
@@ -381,6 +405,7 @@ apply_resume(jv st, jv ev)
 	if (present(ev, "hash"))
 		st = jv_object_set(st, jv_string("hash"), wf_jv_get(ev, "hash"));
 	st = jv_object_set(st, jv_string("inflight"), jv_null());
+	st = jv_object_set(st, jv_string("ended"), jv_null());
 	return jv_object_set(st, jv_string("pending"), jv_null());
 }
 
@@ -393,6 +418,8 @@ apply_stop(jv st, jv ev)
 	st = jv_object_set(st, jv_string("status"),
 			   jv_string(s ? s : !strcmp(event, "pause") ? "paused" : "completed"));
 	st = jv_object_set(st, jv_string("reason"), wf_jv_get(ev, "reason"));
+	/* When it stopped: a listing's duration runs from "started" to here. */
+	st = jv_object_set(st, jv_string("ended"), wf_jv_get(ev, "time"));
 	if (present(ev, "pending"))
 		st = jv_object_set(st, jv_string("pending"), wf_jv_get(ev, "pending"));
 	if (present(ev, "cursor"))

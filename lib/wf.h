@@ -522,7 +522,10 @@ int wf_run_fsck(struct wf_run *r, jv *report);
 /* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
 void wf_run_print_status(struct wf_run *r, jv s);
 
-/* Every run in name order, as wf-state list --json shows it (a damaged one too); the caller owns it. */
+/*
+ * Every run, newest first (by start time, then name), as wf-state list
+ * --json shows it, a damaged one too, last; the caller owns it.
+ */
 jv wf_run_list(void);
 
 /* ---- logs.c: a run's step outputs, in order (wf logs) ---- */
@@ -545,6 +548,15 @@ int wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, siz
 
 /* The name of the run started last (malloc'd), or NULL when there is none. */
 char *wf_logs_latest_run(void);
+/* How wf_run_print_list prints: a header line; tab-separated raw values for scripts. */
+enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2 };
+
+/*
+ * Print LIST (borrowed, from wf_run_list) on FP, one run a line: name,
+ * workflow, status, step, started, duration, cost, in aligned columns
+ * with local times and short durations, or raw (WF_LIST_RAW).
+ */
+void wf_run_print_list(FILE *fp, jv list, int flags);
 
 /* ---- run.c: the driver (wf-run) ---- */
 

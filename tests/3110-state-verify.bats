@@ -199,8 +199,8 @@ tree_sums() {
 	wf run test-linear --quiet
 	run wf status
 	assert_success
-	assert_line --regexp "^w +damaged"
-	assert_line --regexp "^test-linear +completed"
+	assert_line --regexp "^w +- +damaged"
+	assert_line --regexp "^test-linear +test-linear +completed"
 	run sh -c 'wf-state list --json | jq -r ".[] | select(.name == \"w\") | .status, .error"'
 	assert_line --index 0 damaged
 	assert_line --index 1 --partial "history.jsonl line 3: checksum mismatch"
@@ -239,7 +239,7 @@ tree_sums() {
 	touch target/keep
 	ln -s "$WORK/target" "$(rundir x)"
 	run wf status
-	assert_line --regexp "^x +damaged"
+	assert_line --regexp "^x +- +damaged"
 	run wf-state rm x
 	assert_failure 77
 	run wf-state rm --force x

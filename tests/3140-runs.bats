@@ -56,7 +56,7 @@ Y
 	assert_output waiting
 	cd sub
 	run wf status
-	assert_line --regexp "^same +waiting"
+	assert_line --regexp "^same +same +waiting"
 	run wf resume same --answer yes
 	assert_success
 	assert_output --partial "SHIPPED true"
@@ -78,8 +78,8 @@ Y
 	assert_failure 75
 	assert_output --partial "run 'pr-42' is busy"
 	run wf status
-	assert_line --regexp "^pr-42 +running"
-	assert_line --regexp "^pr-43 +running"
+	assert_line --regexp "^pr-42 +held +running"
+	assert_line --regexp "^pr-43 +held +running"
 	touch go-43
 	wait "$p43"
 	touch go-42
@@ -210,7 +210,7 @@ Y
 	rm -rf "$old/projects"
 	cd repo
 	run wf status
-	assert_line --regexp "^same +waiting"
+	assert_line --regexp "^same +same +waiting"
 	[ ! -e "$old/runs" ]
 	[ ! -e "$old/archive" ]
 	run wf resume same --answer yes
@@ -237,6 +237,6 @@ Y
 	touch unlock
 	wait "$holder"
 	run wf status
-	assert_line --regexp "^busy +interrupted"
+	assert_line --regexp "^busy +- +interrupted"
 	[ ! -e "$WF_STATE_DIR/runs" ]
 }
