@@ -380,7 +380,7 @@ do_runs(char **args, int nargs, const struct opts *o)
 	else if (jv_array_length(jv_copy(l)) == 0)
 		printf("no runs%s%s\n", nargs ? " of " : "", nargs ? args[0] : "");
 	else
-		wf_runs_print(stdout, l, isatty(STDOUT_FILENO));
+		wf_run_print_list(stdout, l, WF_LIST_HISTORY | (isatty(STDOUT_FILENO) ? WF_LIST_HEADER : 0));
 	jv_free(l);
 	free(proj);
 	return done(NULL, 0);

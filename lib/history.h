@@ -16,9 +16,6 @@ long wf_history_next_id(const char *proj, char *err, size_t n);
 /* The directory of past run ID of PROJ (malloc'd), or NULL when there is none. */
 char *wf_history_dir(const char *proj, long id);
 
-/* What 'wf runs' shows of a run whose state is ST (borrowed), with status STATUS; the caller owns it. */
-jv wf_run_summary(jv st, const char *status);
-
 /* Move R's files to PROJ/history/ID-NAME with its summary: 0 or an exit code with ERR. */
 int wf_history_retire(struct wf_run *r, char *err, size_t n);
 

@@ -1,16 +1,120 @@
 /*
- * runs.c: a project's runs, current and past, for people and scripts
- * (wf runs, wf gc; wf-state(1)).  The current runs are read as 'wf
- * status' reads them; the past ones come from the history's summaries
- * (state_history.c).  Newest first, by start time.
+ * runs.c: runs in lists, for people and scripts: what one run is in a
+ * line (wf status, wf runs, and the history's summary.json), and the
+ * list of a project's runs, current and past (wf runs).  The current runs
+ * are read as 'wf status' reads them; the past ones come from the
+ * history's summaries (state_history.c).  Newest first, by start time.
  * Layer 2: domain data.
  * Text goes to the FILE the command passes in; nothing here exits.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "history.h"
+
+/*
+ * How long a run whose state is S (borrowed) has run, in milliseconds:
+ * from its start to when it ended or paused, to now while it runs
+ * (LIVE), else to its last event; -1 when it never started.
+ */
+static double
+run_duration(jv s, int live)
+{
+	double from = wf_iso_ms(wf_jv_str(s, "started")), to;
+	struct timespec now;
+
+	if (from < 0)
+		return -1;
+	to = wf_iso_ms(wf_jv_str(s, "ended"));
+	if (to < 0 && live) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		to = (double)now.tv_sec * 1000 + (double)(now.tv_nsec / 1000000);
+	}
+	if (to < 0)
+		to = wf_iso_ms(wf_jv_str(s, "updated"));
+	return to > from ? to - from : 0;
+}
+
+/* E (consumed, returned) with the model use of state S (borrowed): calls, tokens, cost_usd (null when a price is unknown). */
+static jv
+usage_fields(jv e, jv s)
+{
+	jv usage = wf_jv_get(s, "usage");
+	double calls = 0, in = 0, out = 0, usd = 0;
+	int known = 1;
+
+	if (jv_get_kind(usage) == JV_KIND_OBJECT)
+		jv_object_foreach(usage, k, v) {
+			jv c = wf_jv_get(v, "usd");
+
+			calls += wf_jv_num(v, "calls", 0);
+			in += wf_jv_num(v, "input_tokens", 0);
+			out += wf_jv_num(v, "output_tokens", 0);
+			if (jv_get_kind(c) == JV_KIND_NUMBER)
+				usd += jv_number_value(c);
+			else
+				known = 0;
+			jv_free(c);
+			jv_free(k);
+			jv_free(v);
+		}
+	jv_free(usage);
+	e = jv_object_set(e, jv_string("calls"), jv_number(calls));
+	e = jv_object_set(e, jv_string("input_tokens"), jv_number(in));
+	e = jv_object_set(e, jv_string("output_tokens"), jv_number(out));
+	e = jv_object_set(e, jv_string("tokens"), jv_number(in + out));
+	return jv_object_set(e, jv_string("cost_usd"), known ? jv_number(usd) : jv_null());
+}
+
+/*
+ * The name (its "name:") of the workflow run R started from: as its
+ * run-start recorded it, else from its workflow.json; the caller owns
+ * it, null when neither says.
+ */
+static jv
+workflow_name(struct wf_run *r)
+{
+	int fd;
+	char err[256];
+	jv wf, name;
+
+	if (wf_jv_str(r->state, "workflow_name"))
+		return wf_jv_get(r->state, "workflow_name");
+	fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return jv_null();
+	wf = wf_json_read_fd(fd, (size_t)64 << 20, err, sizeof err);
+	close(fd);
+	name = jv_get_kind(wf) == JV_KIND_OBJECT ? wf_jv_get(wf, "name") : jv_null();
+	jv_free(wf);
+	return jv_get_kind(name) == JV_KIND_STRING ? name : (jv_free(name), jv_null());
+}
+
+/* R is borrowed; the caller owns the summary returned. */
+jv
+wf_run_summary(struct wf_run *r, int live)
+{
+	jv s = r->state, e = jv_object();
+	double ms = run_duration(s, live);
+
+	e = jv_object_set(e, jv_string("id"), r->past ? jv_number(r->id) : wf_jv_get(s, "id"));
+	e = jv_object_set(e, jv_string("name"), jv_string(r->name));
+	e = jv_object_set(e, jv_string("workflow"), workflow_name(r));
+	e = jv_object_set(e, jv_string("source"), wf_jv_get(s, "workflow"));
+	e = jv_object_set(e, jv_string("status"), jv_string(wf_run_status_shown(s, live)));
+	e = jv_object_set(e, jv_string("reason"), wf_jv_get(s, "reason"));
+	e = jv_object_set(e, jv_string("step"), wf_jv_get(s, "cursor"));
+	e = jv_object_set(e, jv_string("started"), wf_jv_get(s, "started"));
+	e = jv_object_set(e, jv_string("ended"), wf_jv_get(s, "ended"));
+	e = jv_object_set(e, jv_string("duration_ms"), ms < 0 ? jv_null() : jv_number(ms));
+	e = jv_object_set(e, jv_string("updated"), wf_jv_get(s, "updated"));
+	e = jv_object_set(e, jv_string("steps_run"), wf_jv_get(s, "steps_run"));
+	return usage_fields(e, s);
+}
 
 /* The summaries of PROJ's current runs (only WORKFLOW's when not NULL), appended to OUT (consumed, returned). */
 static jv
@@ -21,24 +125,30 @@ current_runs(jv out, const char *proj, const char *workflow)
 	int k = scandir(runs, &ents, NULL, alphasort);
 
 	for (int i = 0; i < k; i++) {
+		const char *d = ents[i]->d_name;
 		struct wf_run *r;
 		char err[512];
-		jv e;
+		jv e = jv_invalid();
 
-		if (ents[i]->d_name[0] != '.' && wf_run_open_in(proj, ents[i]->d_name, 0, &r, err, sizeof err) == 0) {
-			e = wf_run_summary(r->state, wf_run_status_shown(r->state, wf_run_is_live(r)));
-			if (wf_jv_str(r->state, "status") &&
-			    (!workflow || !strcmp(wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : "", workflow)))
-				out = jv_array_append(out, jv_object_set(e, jv_string("past"), jv_false()));
-			else
-				jv_free(e);
-			wf_run_close(r);
-		} else if (ents[i]->d_name[0] != '.' && (!workflow || !strcmp(workflow, ents[i]->d_name))) {
-			/* Listed, never hidden: 'wf-state fsck NAME' says what is wrong. */
-			e = jv_object_set(jv_object(), jv_string("name"), jv_string(ents[i]->d_name));
-			e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
-			out = jv_array_append(out, jv_object_set(e, jv_string("past"), jv_false()));
+		if (d[0] == '.') {
+			free(ents[i]);
+			continue;
 		}
+		if (wf_run_open_in(proj, d, 0, &r, err, sizeof err) == 0) {
+			if (wf_jv_str(r->state, "status"))
+				e = wf_run_summary(r, wf_run_is_live(r));
+			wf_run_close(r);
+		} else {
+			/* Listed, never hidden: 'wf-state fsck NAME' says what is wrong. */
+			e = jv_object_set(jv_object(), jv_string("name"), jv_string(d));
+			e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
+			e = jv_object_set(e, jv_string("error"), jv_string(err));
+		}
+		if (jv_is_valid(e) && (!workflow || !strcmp(wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") :
+							     wf_jv_str(e, "name"), workflow)))
+			out = jv_array_append(out, jv_object_set(e, jv_string("past"), jv_false()));
+		else
+			jv_free(e);
 		free(ents[i]);
 	}
 	free(ents);
@@ -46,16 +156,21 @@ current_runs(jv out, const char *proj, const char *workflow)
 	return out;
 }
 
-/* Newest first by start time; a run without one first of all. */
-static int
-by_start_desc(const void *a, const void *b)
+/* A and B are jv * (borrowed). */
+int
+wf_runs_newest_first(const void *a, const void *b)
 {
-	jv x = *(const jv *)a, y = *(const jv *)b;
-	const char *sx = wf_jv_str(x, "started"), *sy = wf_jv_str(y, "started");
+	const jv *x = a, *y = b;
+	const char *sx = wf_jv_str(*x, "started"), *sy = wf_jv_str(*y, "started");
+	int c;
 
-	if (!sx || !sy)
-		return !sx && sy ? -1 : sx && !sy ? 1 : 0;
-	return -strcmp(sx, sy);
+	if (sx && sy && (c = strcmp(sy, sx)))
+		return c;
+	if (!sx != !sy)
+		return sx ? -1 : 1;
+	if ((c = (int)(wf_jv_num(*y, "id", 0) - wf_jv_num(*x, "id", 0))))
+		return c;
+	return strcmp(wf_jv_str(*x, "name") ? wf_jv_str(*x, "name") : "", wf_jv_str(*y, "name") ? wf_jv_str(*y, "name") : "");
 }
 
 /* PROJ's runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
@@ -68,7 +183,7 @@ wf_runs_collect(const char *proj, const char *workflow)
 
 	for (int i = 0; i < n; i++)
 		v[i] = jv_array_get(jv_copy(all), i);
-	qsort(v, (size_t)n, sizeof *v, by_start_desc);
+	qsort(v, (size_t)n, sizeof *v, wf_runs_newest_first);
 	for (int i = 0; i < n; i++)
 		out = jv_array_append(out, v[i]);
 	free(v);
@@ -76,45 +191,108 @@ wf_runs_collect(const char *proj, const char *workflow)
 	return out;
 }
 
-/* COST of a summary (borrowed) as shown: "$0.0123", "-" when nothing was spent, "unknown". */
-static void
-cost_text(jv e, char out[24])
-{
-	jv c = wf_jv_get(e, "cost_usd");
+/* ---- the one list printer: wf status (runs) and wf runs (WF_LIST_HISTORY) ---- */
 
-	if (jv_get_kind(c) == JV_KIND_NUMBER)
-		snprintf(out, 24, jv_number_value(c) > 0 ? "$%.4f" : "-", jv_number_value(c));
-	else
-		snprintf(out, 24, jv_get_kind(c) == JV_KIND_NULL && jv_object_has(jv_copy(e), jv_string("cost_usd")) ?
-			 "unknown" : "-");
-	jv_free(c);
+enum { COL_ID, COL_NAME, COL_WORKFLOW, COL_STATUS, COL_STEP, COL_STARTED, COL_DURATION, COL_STEPS, COL_TOKENS,
+       COL_COST, NCOLS };
+/* A cell holds any name a directory entry can have. */
+#define CELL 256
+
+static const char *const heads[NCOLS] = {
+	"ID", "NAME", "WORKFLOW", "STATUS", "STEP", "STARTED", "DURATION", "STEPS", "TOKENS", "COST"
+};
+
+/* Which columns a list shows: wf status, or wf runs. */
+static int
+shown(int col, int flags)
+{
+	if (flags & WF_LIST_HISTORY)
+		return col != COL_STEP;
+	return col != COL_ID && col != COL_STEPS && col != COL_TOKENS;
 }
 
-/* Print LIST (borrowed), summaries as wf_runs_collect gives them, one line each; HEADER first when asked. */
-void
-wf_runs_print(FILE *fp, jv list, int header)
+/* The cost cell of E (borrowed): "-" without model calls, "unknown" when a price is, else dollars. */
+static void
+cost_cell(jv e, int raw, char *cell, size_t n)
 {
-	if (header)
-		fprintf(fp, "%-5s %-20s %-16s %-11s %-19s %8s %5s %9s %s\n", "ID", "NAME", "WORKFLOW", "STATUS",
-			"STARTED", "DURATION", "STEPS", "TOKENS", "COST");
-	jv_array_foreach(list, i, e) {
-		char when[32], dur[24], cost[24], id[24];
-		jv d = wf_jv_get(e, "duration_ms");
+	double usd = wf_jv_num(e, "cost_usd", -1);
 
-		(void)i;
-		wf_local_time(wf_jv_str(e, "started"), when);
-		wf_human_ms(jv_get_kind(d) == JV_KIND_NUMBER ? jv_number_value(d) : -1, dur);
-		cost_text(e, cost);
-		if (wf_jv_num(e, "id", 0) > 0)
-			snprintf(id, sizeof id, "%.0f", wf_jv_num(e, "id", 0));
-		else
-			snprintf(id, sizeof id, "-");
-		fprintf(fp, "%-5s %-20s %-16s %-11s %-19s %8s %5.0f %9.0f %s\n", id,
-			wf_jv_str(e, "name") ? wf_jv_str(e, "name") : "?",
-			wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : "-",
-			wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "?", when, dur, wf_jv_num(e, "steps", 0),
-			wf_jv_num(e, "input_tokens", 0) + wf_jv_num(e, "output_tokens", 0), cost);
-		jv_free(d);
+	if (wf_jv_num(e, "calls", 0) <= 0)
+		snprintf(cell, n, "-");
+	else if (usd < 0)
+		snprintf(cell, n, "unknown");
+	else if (raw)
+		snprintf(cell, n, "%.6f", usd);
+	else if (usd > 0 && usd < 0.0001)
+		snprintf(cell, n, "<$0.0001");
+	else
+		snprintf(cell, n, "$%.4f", usd);
+}
+
+/*
+ * The cells of list entry E (borrowed) into CELL (each N bytes): for a
+ * person (local time, 2m03s, $0.0123), or for a script when RAW (the
+ * journal's UTC time, milliseconds, dollars to six places).  "-" for
+ * nothing.
+ */
+static void
+list_cells(jv e, int raw, char cell[NCOLS][CELL], size_t n)
+{
+	const char *started = wf_jv_str(e, "started");
+	double ms = wf_jv_num(e, "duration_ms", -1);
+	char when[32], dur[24];
+
+	if (wf_jv_num(e, "id", 0) > 0)
+		snprintf(cell[COL_ID], n, "%.0f", wf_jv_num(e, "id", 0));
+	else
+		snprintf(cell[COL_ID], n, "-");
+	snprintf(cell[COL_NAME], n, "%s", wf_jv_str(e, "name") ? wf_jv_str(e, "name") : "-");
+	snprintf(cell[COL_WORKFLOW], n, "%s", wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : "-");
+	snprintf(cell[COL_STATUS], n, "%s", wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "-");
+	snprintf(cell[COL_STEP], n, "%s", wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "-");
+	wf_local_time(started, when);
+	snprintf(cell[COL_STARTED], n, "%s", raw && started && strcmp(when, "-") ? started : when);
+	wf_human_ms(ms, dur);
+	if (raw && ms >= 0)
+		snprintf(cell[COL_DURATION], n, "%.0f", ms);
+	else
+		snprintf(cell[COL_DURATION], n, "%s", dur);
+	snprintf(cell[COL_STEPS], n, "%.0f", wf_jv_num(e, "steps_run", 0));
+	snprintf(cell[COL_TOKENS], n, "%.0f", wf_jv_num(e, "tokens", 0));
+	cost_cell(e, raw, cell[COL_COST], n);
+}
+
+/* LIST is borrowed. */
+void
+wf_run_print_list(FILE *fp, jv list, int flags)
+{
+	int n = jv_array_length(jv_copy(list)), width[NCOLS], last = 0;
+	char (*cells)[NCOLS][CELL] = wf_xmalloc(sizeof *cells * (size_t)(n > 0 ? n : 1));
+
+	for (int c = 0; c < NCOLS; c++) {
+		width[c] = flags & WF_LIST_HEADER ? (int)strlen(heads[c]) : 0;
+		if (shown(c, flags))
+			last = c;
+	}
+	for (int i = 0; i < n; i++) {
+		jv e = jv_array_get(jv_copy(list), i);
+
+		list_cells(e, flags & WF_LIST_RAW, cells[i], sizeof cells[i][0]);
+		for (int c = 0; c < NCOLS; c++)
+			if ((int)strlen(cells[i][c]) > width[c])
+				width[c] = (int)strlen(cells[i][c]);
 		jv_free(e);
 	}
+	for (int i = flags & WF_LIST_HEADER ? -1 : 0; i < n; i++)
+		for (int c = 0; c < NCOLS; c++) {
+			const char *t = i < 0 ? heads[c] : cells[i][c];
+
+			if (!shown(c, flags))
+				continue;
+			if (flags & WF_LIST_RAW)
+				fprintf(fp, "%s%s", t, c < last ? "\t" : "\n");
+			else
+				fprintf(fp, "%-*s%s", c < last ? width[c] : 0, t, c < last ? "  " : "\n");
+		}
+	free(cells);
 }

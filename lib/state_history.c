@@ -87,61 +87,6 @@ wf_history_dir(const char *proj, long id)
 	return found;
 }
 
-/* The workflow's name in state ST (borrowed): as recorded, else from its file's name. */
-static jv
-workflow_name(jv st)
-{
-	const char *w = wf_jv_str(st, "workflow_name"), *src = wf_jv_str(st, "workflow"), *base, *dot;
-
-	if (w)
-		return jv_string(w);
-	if (!src || !strcmp(src, "-"))
-		return wf_jv_get(st, "name");
-	base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-	dot = strrchr(base, '.');
-	return jv_string_sized(base, dot && dot != base ? (int)(dot - base) : (int)strlen(base));
-}
-
-/* The summary of a run whose state is ST (borrowed), shown as STATUS; the caller owns it. */
-jv
-wf_run_summary(jv st, const char *status)
-{
-	jv s = jv_object(), usage = wf_jv_get(st, "usage");
-	double t0 = wf_iso_ms(wf_jv_str(st, "started")), t1 = wf_iso_ms(wf_jv_str(st, "updated"));
-	double in = 0, out = 0, usd = 0;
-	int known = 1;
-
-	s = jv_object_set(s, jv_string("id"), wf_jv_get(st, "id"));
-	s = jv_object_set(s, jv_string("name"), wf_jv_get(st, "name"));
-	s = jv_object_set(s, jv_string("workflow"), workflow_name(st));
-	s = jv_object_set(s, jv_string("status"), jv_string(status));
-	s = jv_object_set(s, jv_string("reason"), wf_jv_get(st, "reason"));
-	s = jv_object_set(s, jv_string("step"), wf_jv_get(st, "cursor"));
-	s = jv_object_set(s, jv_string("started"), wf_jv_get(st, "started"));
-	s = jv_object_set(s, jv_string("ended"), wf_jv_get(st, "updated"));
-	s = jv_object_set(s, jv_string("duration_ms"), t0 >= 0 && t1 >= t0 ? jv_number(t1 - t0) : jv_null());
-	s = jv_object_set(s, jv_string("steps"), jv_number(wf_jv_num(st, "steps_run", 0)));
-	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
-		jv_object_foreach(usage, k, per) {
-			jv u = wf_jv_get(per, "usd");
-
-			in += wf_jv_num(per, "input_tokens", 0);
-			out += wf_jv_num(per, "output_tokens", 0);
-			if (jv_get_kind(u) == JV_KIND_NUMBER)
-				usd += jv_number_value(u);
-			else
-				known = 0;
-			jv_free(u);
-			jv_free(k);
-			jv_free(per);
-		}
-	}
-	jv_free(usage);
-	s = jv_object_set(s, jv_string("input_tokens"), jv_number(in));
-	s = jv_object_set(s, jv_string("output_tokens"), jv_number(out));
-	return jv_object_set(s, jv_string("cost_usd"), known ? jv_number(usd) : jv_null());
-}
-
 /* Append SUM (borrowed) to the index of HIST (an open directory): 0 or -1/errno. */
 static int
 index_append(int hfd, jv sum)
@@ -220,7 +165,7 @@ wf_history_retire(struct wf_run *r, char *err, size_t n)
 			snprintf(err, n, "cannot move '%s/%s' to the history: %s", r->dir, files[i], strerror(errno));
 			goto out;
 		}
-	sum = wf_run_summary(r->state, wf_run_status_shown(r->state, 0));
+	sum = wf_run_summary(r, 0);
 	sum = jv_object_set(sum, jv_string("id"), jv_number(id));
 	sum = jv_object_set(sum, jv_string("dir"), jv_string(dname));
 	{
@@ -447,7 +392,7 @@ wf_history_adopt(const char *proj, int fromfd, const char *from, const char *nam
 	rc = wf_run_open_in(proj, num, 0, &r, err, n);
 	free(num);
 	if (rc == 0) {
-		jv sum = wf_run_summary(r->state, wf_run_status_shown(r->state, 0));
+		jv sum = wf_run_summary(r, 0);
 		char *txt;
 
 		sum = jv_object_set(sum, jv_string("id"), jv_number(id));

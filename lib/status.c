@@ -60,139 +60,23 @@ wf_run_resume_hint(jv s, const char *name)
 	return wf_xasprintf("continue it with 'wf resume %s'", name);
 }
 
-/* A time as the journal writes it ("2024-05-01T12:00:00.123Z", UTC) in milliseconds since the epoch, or -1. */
-static double
-iso_ms(const char *t)
-{
-	struct tm tm = {0};
-	const char *end = t ? strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	double ms = 0;
-
-	if (!end)
-		return -1;
-	if (*end == '.') {
-		double scale = 100;
-
-		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
-			ms += (*end - '0') * scale;
-	}
-	return (double)timegm(&tm) * 1000 + (double)(long)ms;
-}
-
-/*
- * How long run R (its state S, borrowed) has run, in milliseconds: from
- * its start to when it ended or paused, to now while it runs, else to
- * its last event; -1 when it never started.
- */
-static double
-run_duration(jv s, int live)
-{
-	double from = iso_ms(wf_jv_str(s, "started")), to;
-	struct timespec now;
-
-	if (from < 0)
-		return -1;
-	to = iso_ms(wf_jv_str(s, "ended"));
-	if (to < 0 && live) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		to = (double)now.tv_sec * 1000 + (double)(now.tv_nsec / 1000000);
-	}
-	if (to < 0)
-		to = iso_ms(wf_jv_str(s, "updated"));
-	return to > from ? to - from : 0;
-}
-
-/* E (consumed, returned) with the model use of state S (borrowed): calls, tokens and cost_usd, null when a price is unknown. */
-static jv
-usage_fields(jv e, jv s)
-{
-	jv usage = wf_jv_get(s, "usage");
-	double calls = 0, tokens = 0, usd = 0;
-	int known = 1;
-
-	if (jv_get_kind(usage) == JV_KIND_OBJECT)
-		jv_object_foreach(usage, k, v) {
-			jv c = wf_jv_get(v, "usd");
-
-			calls += wf_jv_num(v, "calls", 0);
-			tokens += wf_jv_num(v, "input_tokens", 0) + wf_jv_num(v, "output_tokens", 0);
-			if (jv_get_kind(c) == JV_KIND_NUMBER)
-				usd += jv_number_value(c);
-			else
-				known = 0;
-			jv_free(c);
-			jv_free(k);
-			jv_free(v);
-		}
-	jv_free(usage);
-	e = jv_object_set(e, jv_string("calls"), jv_number(calls));
-	e = jv_object_set(e, jv_string("tokens"), jv_number(tokens));
-	return jv_object_set(e, jv_string("cost_usd"), known ? jv_number(usd) : jv_null());
-}
-
-/* The name (its "name:") of the workflow run R started from, from its workflow.json; the caller owns it, null when unreadable. */
-static jv
-workflow_name(struct wf_run *r)
-{
-	int fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char err[256];
-	jv wf, name;
-
-	if (fd < 0)
-		return jv_null();
-	wf = wf_json_read_fd(fd, (size_t)64 << 20, err, sizeof err);
-	close(fd);
-	name = jv_get_kind(wf) == JV_KIND_OBJECT ? wf_jv_get(wf, "name") : jv_null();
-	jv_free(wf);
-	return jv_get_kind(name) == JV_KIND_STRING ? name : (jv_free(name), jv_null());
-}
-
 /* One run of the list: RUN_NAME opened, or listed as damaged with why (never hidden); the caller owns it. */
 static jv
 list_entry(const char *run_name)
 {
 	struct wf_run *r;
 	char err[512];
-	jv e = jv_object();
-	double ms;
-	int live;
+	jv e;
 
 	if (wf_run_open(run_name, 0, &r, err, sizeof err) != 0) {
 		/* Listed, never hidden: fsck says what is wrong, rm --force removes it. */
-		e = jv_object_set(e, jv_string("name"), jv_string(run_name));
+		e = jv_object_set(jv_object(), jv_string("name"), jv_string(run_name));
 		e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
 		return jv_object_set(e, jv_string("error"), jv_string(err));
 	}
-	live = wf_run_is_live(r);
-	ms = run_duration(r->state, live);
-	e = jv_object_set(e, jv_string("name"), jv_string(r->name));
-	e = jv_object_set(e, jv_string("workflow"), workflow_name(r));
-	e = jv_object_set(e, jv_string("source"), wf_jv_get(r->state, "workflow"));
-	e = jv_object_set(e, jv_string("status"), jv_string(wf_run_status_shown(r->state, live)));
-	e = jv_object_set(e, jv_string("step"), wf_jv_get(r->state, "cursor"));
-	e = jv_object_set(e, jv_string("started"), wf_jv_get(r->state, "started"));
-	e = jv_object_set(e, jv_string("ended"), wf_jv_get(r->state, "ended"));
-	e = jv_object_set(e, jv_string("duration_ms"), ms < 0 ? jv_null() : jv_number(ms));
-	e = jv_object_set(e, jv_string("updated"), wf_jv_get(r->state, "updated"));
-	e = jv_object_set(e, jv_string("steps_run"), wf_jv_get(r->state, "steps_run"));
-	e = usage_fields(e, r->state);
+	e = wf_run_summary(r, wf_run_is_live(r));
 	wf_run_close(r);
 	return e;
-}
-
-/* Newest first: the later start first, then by name; a run that never started (damaged) last.  A and B are jv *. */
-static int
-newest_first(const void *a, const void *b)
-{
-	const jv *x = a, *y = b;
-	const char *sx = wf_jv_str(*x, "started"), *sy = wf_jv_str(*y, "started");
-	int c;
-
-	if (sx && sy && (c = strcmp(sy, sx)))
-		return c;
-	if (!sx != !sy)
-		return sx ? -1 : 1;
-	return strcmp(wf_jv_str(*x, "name"), wf_jv_str(*y, "name"));
 }
 
 /* The runs of this project; the caller owns the array returned. */
@@ -210,7 +94,7 @@ wf_run_list(void)
 			all[k++] = list_entry(ents[i]->d_name);
 		free(ents[i]);
 	}
-	qsort(all, (size_t)k, sizeof *all, newest_first);
+	qsort(all, (size_t)k, sizeof *all, wf_runs_newest_first);
 	for (int i = 0; i < k; i++)
 		out = jv_array_append(out, all[i]);
 	free(all);
@@ -222,103 +106,6 @@ wf_run_list(void)
 }
 
 /* ---- the list as text ---- */
-
-/* The columns of the list, in order; a cell holds any name a directory entry can have. */
-enum { COL_NAME, COL_WORKFLOW, COL_STATUS, COL_STEP, COL_STARTED, COL_DURATION, COL_COST, NCOLS };
-#define CELL 256
-
-/* A duration of MS milliseconds for a person: <1s, 4s, 2m03s, 1h02m, 3d04h; "-" when unknown (MS < 0). */
-static void
-human_duration(char *buf, size_t n, double ms)
-{
-	long s = (long)(ms / 1000);
-
-	if (ms < 0)
-		snprintf(buf, n, "-");
-	else if (s < 1)
-		snprintf(buf, n, "<1s");
-	else if (s < 60)
-		snprintf(buf, n, "%lds", s);
-	else if (s < 3600)
-		snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, n, "%ldh%02ldm", s / 3600, s % 3600 / 60);
-	else
-		snprintf(buf, n, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
-}
-
-/*
- * The cells of list entry E (borrowed) into CELL (each N bytes): for a
- * person (local time, 2m03s, $0.0123), or for a script when RAW (the
- * journal's UTC time, milliseconds, dollars to six places).  "-" for
- * nothing; a cost is "unknown" when some price is.
- */
-static void
-list_cells(jv e, int raw, char cell[NCOLS][CELL], size_t n)
-{
-	const char *started = wf_jv_str(e, "started");
-	double ms = wf_jv_num(e, "duration_ms", -1), usd = wf_jv_num(e, "cost_usd", -1);
-	time_t t = (time_t)(iso_ms(started) / 1000);
-	struct tm tm;
-
-	snprintf(cell[COL_NAME], n, "%s", wf_jv_str(e, "name") ? wf_jv_str(e, "name") : "-");
-	snprintf(cell[COL_WORKFLOW], n, "%s", wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : "-");
-	snprintf(cell[COL_STATUS], n, "%s", wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "-");
-	snprintf(cell[COL_STEP], n, "%s", wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "-");
-	if (!started || t < 0)
-		snprintf(cell[COL_STARTED], n, "-");
-	else if (raw)
-		snprintf(cell[COL_STARTED], n, "%s", started);
-	else
-		strftime(cell[COL_STARTED], n, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-	if (raw && ms >= 0)
-		snprintf(cell[COL_DURATION], n, "%.0f", ms);
-	else
-		human_duration(cell[COL_DURATION], n, ms);
-	if (wf_jv_num(e, "calls", 0) <= 0)
-		snprintf(cell[COL_COST], n, "-");
-	else if (usd < 0)
-		snprintf(cell[COL_COST], n, "unknown");
-	else if (raw)
-		snprintf(cell[COL_COST], n, "%.6f", usd);
-	else if (usd > 0 && usd < 0.0001)
-		snprintf(cell[COL_COST], n, "<$0.0001");
-	else
-		snprintf(cell[COL_COST], n, "$%.4f", usd);
-}
-
-/* LIST is borrowed. */
-void
-wf_run_print_list(FILE *fp, jv list, int flags)
-{
-	static const char *const heads[NCOLS] = { "NAME", "WORKFLOW", "STATUS", "STEP", "STARTED", "DURATION", "COST" };
-	int n = jv_array_length(jv_copy(list)), width[NCOLS];
-	char (*cells)[NCOLS][CELL] = wf_xmalloc(sizeof *cells * (size_t)(n > 0 ? n : 1));
-
-	for (int c = 0; c < NCOLS; c++)
-		width[c] = flags & WF_LIST_HEADER ? (int)strlen(heads[c]) : 0;
-	for (int i = 0; i < n; i++) {
-		jv e = jv_array_get(jv_copy(list), i);
-
-		list_cells(e, flags & WF_LIST_RAW, cells[i], sizeof cells[i][0]);
-		for (int c = 0; c < NCOLS; c++)
-			if ((int)strlen(cells[i][c]) > width[c])
-				width[c] = (int)strlen(cells[i][c]);
-		jv_free(e);
-	}
-	if (flags & WF_LIST_HEADER)
-		for (int c = 0; c < NCOLS; c++)
-			fprintf(fp, "%-*s%s", c < NCOLS - 1 ? width[c] : 0, heads[c], c < NCOLS - 1 ? "  " : "\n");
-	for (int i = 0; i < n; i++)
-		for (int c = 0; c < NCOLS; c++) {
-			if (flags & WF_LIST_RAW)
-				fprintf(fp, "%s%s", cells[i][c], c < NCOLS - 1 ? "\t" : "\n");
-			else
-				fprintf(fp, "%-*s%s", c < NCOLS - 1 ? width[c] : 0, cells[i][c],
-					c < NCOLS - 1 ? "  " : "\n");
-		}
-	free(cells);
-}
 
 /* Print the first lines of state S (borrowed): what the run is and where it stands. */
 static void

@@ -393,16 +393,20 @@ wf_local_time(const char *iso, char out[32])
 void
 wf_human_ms(double ms, char out[24])
 {
-	long s = (long)(ms / 1000 + 0.5);
+	long s = (long)(ms / 1000);
 
 	if (ms < 0)
 		snprintf(out, 24, "-");
-	else if (ms < 10000)
-		snprintf(out, 24, "%.1fs", ms / 1000);
+	else if (s < 1)
+		snprintf(out, 24, "<1s");
+	else if (s < 60)
+		snprintf(out, 24, "%lds", s);
 	else if (s < 3600)
-		snprintf(out, 24, s < 60 ? "%lds" : "%ldm%02lds", s / 60 ? s / 60 : s, s % 60);
+		snprintf(out, 24, "%ldm%02lds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, 24, "%ldh%02ldm", s / 3600, s % 3600 / 60);
 	else
-		snprintf(out, 24, "%ldh%02ldm", s / 3600, s / 60 % 60);
+		snprintf(out, 24, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
 }
 
 int

@@ -99,7 +99,7 @@ int wf_fshut(FILE *fp, const char *name);
 /* ISO (as wf_now_iso writes it) as a local time "YYYY-MM-DD HH:MM:SS" (TZ honoured); "-" when it is not one. */
 void wf_local_time(const char *iso, char out[32]);
 
-/* A duration of MS milliseconds for people: "4.2s", "37s", "2m03s", "1h02m"; "-" when negative. */
+/* A duration of MS milliseconds for people: "<1s", "4s", "2m03s", "1h02m", "3d04h"; "-" when negative. */
 void wf_human_ms(double ms, char out[24]);
 
 /* A duration such as "90s", "30m", "12h", "7d", "2w" (decimals allowed) in milliseconds: 0, or -1. */
@@ -381,11 +381,28 @@ int wf_trust_config(const char *file, char *err, size_t n);
 
 /* ---- runs.c: a project's runs, current and past (wf runs) ---- */
 
+struct wf_run;
+
 /* PROJ's runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
 jv wf_runs_collect(const char *proj, const char *workflow);
 
-/* Print LIST (borrowed), as wf_runs_collect gives it, one run a line, with a header line when HEADER. */
-void wf_runs_print(FILE *fp, jv list, int header);
+/* What a run is in a list (wf status, wf runs; wf-json(7) "Run list"), R borrowed, LIVE when its runner is; the caller owns it. */
+jv wf_run_summary(struct wf_run *r, int live);
+
+/* Newest first (the later start, then the higher id, then the name); for qsort over jv (borrowed). */
+int wf_runs_newest_first(const void *a, const void *b);
+
+/* How wf_run_print_list prints: a header line; tab-separated raw values for scripts; wf runs' columns. */
+enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2, WF_LIST_HISTORY = 4 };
+
+/*
+ * Print LIST (borrowed, from wf_run_list or wf_runs_collect) on FP, one
+ * run a line: name, workflow, status, step, started, duration, cost (wf
+ * status), or id, name, workflow, status, started, duration, steps,
+ * tokens, cost (WF_LIST_HISTORY), in aligned columns with local times
+ * and short durations, or raw (WF_LIST_RAW).
+ */
+void wf_run_print_list(FILE *fp, jv list, int flags);
 
 /* ---- state_history.c: past runs ---- */
 
@@ -548,15 +565,6 @@ int wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, siz
 
 /* The name of the run started last (malloc'd), or NULL when there is none. */
 char *wf_logs_latest_run(void);
-/* How wf_run_print_list prints: a header line; tab-separated raw values for scripts. */
-enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2 };
-
-/*
- * Print LIST (borrowed, from wf_run_list) on FP, one run a line: name,
- * workflow, status, step, started, duration, cost, in aligned columns
- * with local times and short durations, or raw (WF_LIST_RAW).
- */
-void wf_run_print_list(FILE *fp, jv list, int flags);
 
 /* ---- run.c: the driver (wf-run) ---- */
 

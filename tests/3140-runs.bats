@@ -137,7 +137,7 @@ Y
 	assert_success
 	assert_equal "${#lines[@]}" 4
 	refute_output --partial "WORKFLOW"
-	assert_line --regexp "^4 +test-linear +test-linear +completed +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9.]+s +2 +0 -$"
+	assert_line --regexp "^4 +test-linear +test-linear +completed +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +(<1s|[0-9]+s) +2 +0 +-$"
 	run wf runs nothing-here
 	assert_output "no runs of nothing-here"
 	run wf gc --keep 1 --dry-run
