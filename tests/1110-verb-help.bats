@@ -1,0 +1,213 @@
+#!/usr/bin/env bats
+# Help for each verb of wf: "wf VERB --help" and "wf help VERB" print that
+# verb's usage and options in wf's words, as wf(1) lists them, and not the
+# whole usage of the program behind it.
+load helpers
+bats_require_minimum_version 1.5.0
+
+MAN="$REPO_ROOT/man"
+COMPLETION="$REPO_ROOT/completions/wf.bash"
+
+# The verbs whose program prints their usage in wf's words, and the first
+# line of that usage.
+VERB_USAGE=(
+	"run|usage: wf run [options] NAME|FILE|- [STEP-ID]"
+	"resume|usage: wf resume [options] NAME"
+	"status|usage: wf status [NAME] [--json]"
+	"pause|usage: wf pause NAME"
+	"list|usage: wf list [--json]"
+	"show|usage: wf show [--json] FILE|NAME"
+	"validate|usage: wf validate FILE|NAME..."
+	"trust|usage: wf trust NAME|FILE"
+)
+
+# The options that the entry of VERB in wf(1)'s list of verbs names (not
+# its row in the table of programs), one per line, sorted.
+man_options() {
+	awk -v v="$1" '
+		$1 == ".It" && $2 == "Cm" { on = ($3 == v && $4 != "Ta") }
+		on { for (i = 1; i < NF; i++) if ($i == "Fl" || $i == ".Fl") print "-" $(i + 1) }
+	' "$MAN/wf.1" | grep -v -e '^--help$' -e '^-h$' | sort -u
+}
+
+# The options in help text $1 (its usage and option lines), one per line, sorted.
+help_options() {
+	grep -oE -- '(^|[ ,[])--?[a-z][a-z-]*' <<<"$1" | sed 's/^[ ,[]//' | sort -u
+}
+
+@test "wf VERB --help, -h and wf help VERB print that verb's usage alone and exit 0" {
+	local n=0
+	for entry in "${VERB_USAGE[@]}"; do
+		verb=${entry%%|*}
+		first=${entry#*|}
+		run --separate-stderr wf "$verb" --help
+		assert_success
+		[ -z "$stderr" ]
+		assert_line --index 0 "$first"
+		# One usage line, in wf's words: nothing of the program behind the verb.
+		[ "$(grep -c '^usage:' <<<"$output")" -eq 1 ]
+		refute_output --partial 'wf-state'
+		refute_output --partial 'wf-parse'
+		refute_output --partial 'wf-run'
+		refute_output --regexp '^ +wf'
+		help=$output
+		run --separate-stderr wf "$verb" -h
+		assert_success
+		[ "$output" = "$help" ]
+		run --separate-stderr wf help "$verb"
+		assert_success
+		[ -z "$stderr" ]
+		[ "$output" = "$help" ]
+		n=$((n + 1))
+	done
+	[ "$n" -eq 8 ]
+}
+
+@test "each verb's help lists the same options as its entry in wf(1)" {
+	for entry in "${VERB_USAGE[@]}"; do
+		verb=${entry%%|*}
+		run --separate-stderr wf "$verb" --help
+		assert_success
+		from_help=$(help_options "$output")
+		from_man=$(man_options "$verb")
+		[ "$from_help" = "$from_man" ] || {
+			echo "wf $verb: --help lists [$(echo $from_help)], wf(1) [$(echo $from_man)]" >&2
+			return 1
+		}
+	done
+	# The check sees options at all: run and resume have ten long and two short each.
+	[ "$(man_options run | wc -l)" -eq 12 ]
+	[ "$(man_options resume | wc -l)" -eq 12 ]
+	[ "$(man_options status)" = "--json" ]
+	[ -z "$(man_options pause)" ]
+}
+
+@test "every option a verb's help lists is described on a line of its own" {
+	for verb in run resume status list show; do
+		run --separate-stderr wf "$verb" --help
+		assert_success
+		assert_line --index 1 "options:"
+		# An option line: "  [-x, ]--option [ARG]   what it does".
+		lines=$(grep -E '^  (-[a-z], )?--[a-z-]+( [A-Z=]+)? {2,}[a-z].*[a-z)]$' <<<"$output")
+		[ "$(wc -l <<<"$lines")" -eq $(($(wc -l <<<"$output") - 2)) ]
+		for o in $(help_options "$output"); do
+			grep -Eq -- "^  (-[a-z], )?$o[ ,]" <<<"$lines" ||
+				grep -Eq -- "^  $o, " <<<"$lines" || { echo "wf $verb: $o not described" >&2; return 1; }
+		done
+	done
+}
+
+@test "the completion offers run and resume the options their help lists" {
+	source "$COMPLETION"
+	for verb in run resume; do
+		run --separate-stderr wf "$verb" --help
+		assert_success
+		from_help=$(help_options "$output" | grep -- '^--')
+		var=_wf_${verb}_opts
+		from_completion=$(tr ' ' '\n' <<<"${!var}" | grep -v -e '^--help$' -e '^--version$' | sort -u)
+		[ "$from_help" = "$from_completion" ] || {
+			echo "wf $verb: help [$(echo $from_help)], completion [$(echo $from_completion)]" >&2
+			return 1
+		}
+	done
+}
+
+@test "the programs alone print their own verb's usage in their own words" {
+	run --separate-stderr wf-state status --help
+	assert_success
+	assert_output $'usage: wf-state status [NAME] [--json]\noptions:\n  --json    print JSON (wf-json(7)) instead of text'
+	run --separate-stderr wf-state rm --help
+	assert_success
+	assert_line --index 0 'usage: wf-state rm [--force] NAME'
+	assert_line --regexp '^  --force +remove the run'
+	run --separate-stderr wf-run --resume --help
+	assert_success
+	assert_line --index 0 'usage: wf-run --resume [options] NAME'
+	assert_line --regexp '^  --rerun '
+	refute_line --regexp '^  --restart '
+	run --separate-stderr wf-parse --list --help
+	assert_success
+	assert_output $'usage: wf-parse --list [--json]\noptions:\n  --json    print JSON instead of text'
+	run --separate-stderr wf-parse --check --help
+	assert_success
+	assert_output 'usage: wf-parse --check FILE|NAME...'
+}
+
+@test "a program's --help without a verb is still its whole usage" {
+	run --separate-stderr wf-state --help
+	assert_success
+	assert_line --index 0 'usage: wf-state list [--json]'
+	assert_line --regexp '^       wf-state trust '
+	run --separate-stderr wf-run --help
+	assert_success
+	assert_line --index 0 'usage: wf-run [options] NAME|FILE|- [STEP-ID]'
+	assert_line --index 1 '       wf-run --resume [options] NAME'
+	assert_line --regexp '^  --restart '
+	assert_line --regexp '^  --accept-changes '
+	assert_line --regexp '^  -h, --help '
+	run --separate-stderr wf-parse --help
+	assert_success
+	[ "$(grep -c 'wf-parse' <<<"$output")" -eq 5 ]
+}
+
+@test "verbs of programs that do not speak wf's words still reach their whole help" {
+	run --separate-stderr wf help pr
+	assert_success
+	assert_line --index 0 --partial 'usage: wf-pr'
+	run --separate-stderr wf model --help
+	assert_success
+	assert_output --partial 'wf-model'
+}
+
+@test "--help does nothing else: no run starts, none pauses, nothing is trusted" {
+	write workflows/w.yaml <<'Y'
+name: w
+steps:
+  - id: s1
+    action: shell
+    command: "touch ran"
+Y
+	run --separate-stderr wf run w --help
+	assert_success
+	assert_line --index 0 'usage: wf run [options] NAME|FILE|- [STEP-ID]'
+	[ ! -e ran ]
+	run --separate-stderr wf status --json
+	assert_success
+	assert_output '[]'
+	run --separate-stderr wf trust w --help
+	assert_success
+	[ ! -e "$XDG_CONFIG_HOME/wf/trusted" ]
+	wf run w --quiet
+	[ -e ran ]
+	dir=$(wf-state status w --json | jq -r .dir)
+	run --separate-stderr wf pause w --help
+	assert_success
+	[ ! -e "$dir/pause" ]
+	run --separate-stderr wf resume no-such-run --help
+	assert_success
+	assert_line --index 0 'usage: wf resume [options] NAME'
+}
+
+@test "run through wf, a program's messages still carry its own name, its usage wf's words" {
+	run --separate-stderr wf status no-such-run
+	assert_failure 66
+	[[ $stderr == "wf-state: "* ]]
+	run --separate-stderr wf pause a b
+	assert_failure 2
+	[ "$stderr" = "wf-state: too many operands for 'pause'; usage: wf pause NAME" ]
+	run --separate-stderr wf list --bogus
+	assert_failure 2
+	[[ $stderr == "wf-parse: unrecognized option '--bogus'"* ]]
+	run --separate-stderr wf resume
+	assert_failure 2
+	[[ $stderr == "usage: wf-run "* ]]
+}
+
+@test "wf help of an unknown or malformed verb is a usage error" {
+	run --separate-stderr wf help -x
+	assert_failure 2
+	[ "$stderr" = "wf: unknown verb '-x'; see 'wf help'" ]
+	run -127 --separate-stderr wf help no-such-verb
+	assert_output ''
+	[[ $stderr == "wf: 'no-such-verb' is not a wf command"* ]]
+}
