@@ -137,6 +137,9 @@ jv wf_fields_json(const struct wf_field *list);
  */
 char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
 
+/* The name of NAMES (borrowed array) near enough to WORD to be a typo, borrowed from NAMES; or NULL. */
+const char *wf_workflow_nearest(const char *word, jv names);
+
 #define WF_MAX_ITERATIONS_CAP 1000
 #define WF_DEFAULT_MAX_STEPS 1000
 

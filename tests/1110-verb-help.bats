@@ -211,3 +211,74 @@ Y
 	assert_output ''
 	[[ $stderr == "wf: 'no-such-verb' is not a wf command"* ]]
 }
+
+# ---- an unknown workflow name: the nearest one along the search path ----
+
+# A one-step workflow NAME in FILE that touches "ran-NAME" when it runs.
+workflow() {
+	write "$2" <<Y
+name: $1
+steps:
+  - id: s1
+    action: shell
+    command: "touch ran-$1"
+Y
+}
+
+@test "wf run of an unknown name suggests the nearest workflow, runs nothing and exits 66" {
+	workflow ci-check workflows/ci-check.yaml
+	workflow deploy workflows/deploy.yaml
+	run --separate-stderr wf run ci-chek
+	assert_failure 66
+	assert_output ''
+	[ "$stderr" = "wf-run: no workflow named 'ci-chek'; did you mean 'ci-check'? (see 'wf list')" ]
+	[ ! -e ran-ci-check ]
+	run --separate-stderr wf status --json
+	assert_output '[]'
+	# The suggestion is the nearest, not the first in the directory.
+	run --separate-stderr wf run deplyo
+	assert_failure 66
+	[ "$stderr" = "wf-run: no workflow named 'deplyo'; did you mean 'deploy'? (see 'wf list')" ]
+}
+
+@test "a suggestion comes from a name: field and from any directory of the search path" {
+	workflow release-flow workflows/rel.yaml
+	mkdir -p elsewhere
+	workflow lint elsewhere/lint.yaml
+	run --separate-stderr wf run release-flwo
+	assert_failure 66
+	[ "$stderr" = "wf-run: no workflow named 'release-flwo'; did you mean 'release-flow'? (see 'wf list')" ]
+	WF_PATH=$PWD/elsewhere run --separate-stderr wf run lnit
+	assert_failure 66
+	[ "$stderr" = "wf-run: no workflow named 'lnit'; did you mean 'lint'? (see 'wf list')" ]
+}
+
+@test "wf show, wf validate and wf trust share the suggestion" {
+	workflow ci-check workflows/ci-check.yaml
+	for verb in show validate trust; do
+		run --separate-stderr wf "$verb" ci-chekc
+		assert_failure 66
+		assert_output ''
+		[ "$stderr" = "wf-parse: no workflow named 'ci-chekc'; did you mean 'ci-check'? (see 'wf list')" ] ||
+			[ "$stderr" = "wf-state: no workflow named 'ci-chekc'; did you mean 'ci-check'? (see 'wf list')" ]
+	done
+	[ ! -e "$XDG_CONFIG_HOME/wf/trusted" ]
+}
+
+@test "a name far from every workflow gets no guess, and neither does a file that would be ignored" {
+	workflow ci-check workflows/ci-check.yaml
+	workflow ab workflows/ab.yaml
+	for name in release xy ci-chekkkk; do
+		run --separate-stderr wf run "$name"
+		assert_failure 66
+		[ "$stderr" = "wf-run: no workflow named '$name' (looked for $name.yaml and a 'name: $name' along the search path; see 'wf list')" ]
+	done
+	# A link out of its directory is never found, so never suggested.
+	mkdir -p outside
+	workflow secret outside/secret.yaml
+	ln -s ../outside/secret.yaml workflows/secret.yaml
+	run --separate-stderr wf run secrt
+	assert_failure 66
+	refute_output --partial 'did you mean'
+	[[ $stderr != *"did you mean"* ]]
+}
