@@ -159,6 +159,11 @@ int wf_workflow_step_index(jv wf, const char *id);
 /* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
 char *wf_action_find(const char *name, const char *workflow_file);
 
+/* ---- workflow_vars.c: the variables a workflow uses ---- */
+
+/* The names of the variables canonical workflow WF (borrowed) uses (wf-run(1)), sorted; the caller owns the array. */
+jv wf_workflow_var_names(jv wf);
+
 /* ---- workflow_schema.c: the tables a workflow is checked against ---- */
 
 /* Each a list of fields ending with a NULL name. */
@@ -259,6 +264,10 @@ jv wf_check_document(struct wf_check *c, jv doc);
  * "step 's1': field 'command': expected a string, got a number".
  */
 int wf_workflow_check_json(jv wf, char *err, size_t errlen);
+
+/* ---- cond_lex.c: the words of the condition language, NULL-terminated (wf-cond(1)) ---- */
+
+extern const char *const wf_cond_words[];
 
 /* ---- subst.c: ${...} in text fields ---- */
 

@@ -282,3 +282,122 @@ Y
 	refute_output --partial 'did you mean'
 	[[ $stderr != *"did you mean"* ]]
 }
+
+# ---- a --var the workflow does not use: a warning, and the run goes on ----
+
+@test "a --var no variable of the workflow goes by warns, names its variables and the nearest, and the run goes on" {
+	write workflows/paint.yaml <<'Y'
+name: paint
+variables:
+  color: red
+  size: 2
+steps:
+  - id: s1
+    action: shell
+    command: 'echo "$color $size" > painted'
+Y
+	run --separate-stderr wf run paint --var colour=blue --var size=3 --quiet
+	assert_success
+	[ "$stderr" = "wf-run: --var 'colour' is not used by workflow 'paint' (its variables: color, size); did you mean 'color'?" ]
+	[ "$(cat painted)" = "red 3" ]
+	run wf-state get paint vars.colour
+	assert_success
+	assert_output blue
+	# One warning per unused --var; a far name gets no guess.
+	run --separate-stderr wf run paint --var colour=x --var zzz=y --var color=z --quiet
+	assert_success
+	[ "$(wc -l <<<"$stderr")" -eq 2 ]
+	[[ $stderr == *"wf-run: --var 'colour' is not used by workflow 'paint' (its variables: color, size); did you mean 'color'?"* ]]
+	[[ $stderr == *"wf-run: --var 'zzz' is not used by workflow 'paint' (its variables: color, size)"$'\n'* ||
+	   $stderr == *"wf-run: --var 'zzz' is not used by workflow 'paint' (its variables: color, size)" ]]
+	[ "$(cat painted)" = "z 2" ]
+}
+
+@test "every way a workflow uses a variable, as wf-run(1) lists them, takes the --var without a warning" {
+	# name|steps that use it
+	local cases=(
+		'v|  - {id: s, action: set-variable, name: v, value: "1"}'
+		'v|  - {id: s, action: load-variable, name: v, from: f}'
+		'v|  - {id: s, action: shell, command: "true", output: v}'
+		'v|  - {id: s, action: shell, command: "true", check: file-exists, variable: v}'
+		'v|  - {id: s, action: set-variable, name: o, value: "a ${v} b"}'
+		'v|  - {id: s, action: set-variable, name: o, value: "${vars.v}"}'
+		'v|  - {id: s, action: set-variable, name: o, value: "{{v}}"}'
+		'v|  - {id: s, action: shell, command: "echo $v"}'
+		'v|  - {id: s, action: shell, command: "echo ${v:-none}"}'
+		'v|  - {id: s, action: shell, command: "echo $WF_VAR_v"}'
+		'my-v|  - {id: s, action: shell, command: "true", if: "my-v == 3"}'
+		'v|  - {id: s, action: conditional, condition: "vars.v != \"x\""}'
+		'v|  - {id: s, action: shell, command: "true", check: "jq: .vars.v > 1"}'
+		'v|  - {id: s, action: shell, command: "true", env: {E: "${v}"}}'
+	)
+	mkdir workflows
+	for c in "${cases[@]}"; do
+		name=${c%%|*}
+		printf 'name: w\nsteps:\n%s\n' "${c#*|}" >workflows/w.yaml
+		run wf validate workflows/w.yaml
+		assert_success
+		run --separate-stderr wf run w --dry-run --var "$name=1"
+		assert_success
+		[[ $stderr != *"is not used"* ]] || { echo "warned for: $c: $stderr" >&2; return 1; }
+	done
+}
+
+@test "names that only look like uses are not uses" {
+	# name|steps that mention it without using it
+	local cases=(
+		'color|  - {id: s, action: set-variable, name: o, value: "pick a color"}'
+		'v|  - {id: s, action: set-variable, name: o, value: "$${v}"}'
+		'v|  - {id: v, action: shell, command: "true"}\n  - {id: t, action: set-variable, name: o, value: "${steps.v.output}"}'
+		'v|  - {id: s, action: shell, command: "true", if: "steps.s.output == '"'"'v'"'"'"}'
+		'success|  - {id: s, action: shell, command: "true", check: success}'
+		'length|  - {id: s, action: shell, command: "true", check: "jq: .vars | length > 0"}'
+		'v|  - {id: s, action: shell, command: "echo v $vv ${v2}"}'
+	)
+	mkdir workflows
+	for c in "${cases[@]}"; do
+		name=${c%%|*}
+		printf "name: w\nsteps:\n${c#*|}\n" >workflows/w.yaml
+		run wf validate workflows/w.yaml
+		assert_success
+		run --separate-stderr wf run w --dry-run --var "$name=1"
+		assert_success
+		[[ $stderr == *"wf-run: --var '$name' is not used by workflow 'w' ("* ]] ||
+			{ echo "no warning for: $c: $stderr" >&2; return 1; }
+	done
+}
+
+@test "a workflow with no variables says so, and --estimate warns too" {
+	write workflows/plain.yaml <<'Y'
+name: plain
+steps:
+  - id: s1
+    action: shell
+    command: "true"
+Y
+	run --separate-stderr wf run plain --var x=1 --estimate
+	assert_success
+	[ "$stderr" = "wf-run: --var 'x' is not used by workflow 'plain' (it uses no variables)" ]
+}
+
+@test "wf resume --var warns the same, and the resumed run goes on with the variable set" {
+	write workflows/ask.yaml <<'Y'
+name: ask
+variables:
+  target: prod
+steps:
+  - id: ask
+    action: interactive
+    message: "Ship?"
+  - id: ship
+    action: shell
+    command: 'echo "$target" > shipped'
+Y
+	run --separate-stderr wf run ask --quiet </dev/null
+	assert_failure 3
+	[[ $stderr != *"is not used"* ]]
+	run --separate-stderr wf resume ask --answer yes --var targte=dev --var target=qa --quiet </dev/null
+	assert_success
+	[ "$stderr" = "wf-run: --var 'targte' is not used by workflow 'ask' (its variables: target); did you mean 'target'?" ]
+	[ "$(cat shipped)" = "qa" ]
+}
