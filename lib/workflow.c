@@ -258,7 +258,7 @@ wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 	char **dirs;
 	char *found = NULL, *escaped = NULL;
 	struct stat st;
-	jv seen = jv_array();	/* the stems and names passed over, for a suggestion */
+	jv seen;
 
 	if (!strcmp(arg, "-"))
 		return wf_xstrdup(arg);
@@ -277,6 +277,7 @@ wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 		return NULL;
 	}
 	dirs = wf_workflow_search_path();
+	seen = jv_array();	/* the stems and names passed over, for a suggestion */
 	/* File stem first, in search order. */
 	for (char **d = dirs; *d && !found; d++) {
 		static const char *const ext[] = { ".yaml", ".yml" };
