@@ -10,15 +10,64 @@
 
 #include "wf.h"
 
+/*
+ * The ways to run wf-parse: the option that picks each (none: print the
+ * canonical JSON) and the operands and options it takes.  wf's verbs
+ * list, show and validate are three of them (wf(1)).
+ */
+enum { M_PARSE, M_CHECK, M_LIST, M_OUTLINE, M_SCHEMA };
+
+static const struct mode {
+	const char *flag, *operands;
+} modes[] = {
+	[M_PARSE] = { NULL, "[--pretty] FILE|NAME|-" },
+	[M_CHECK] = { "--check", "FILE|NAME..." },
+	[M_LIST] = { "--list", "[--json]" },
+	[M_OUTLINE] = { "--outline", "[--json] FILE|NAME" },
+	[M_SCHEMA] = { "--schema", NULL },
+};
+
+#define NMODES (sizeof modes / sizeof *modes)
+
+/* What each option of a mode means. */
+static const struct option_help {
+	const char *name, *help;
+} options[] = {
+	{ "--json", "print JSON instead of text" },
+	{ "--pretty", "indent the JSON" },
+};
+
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: wf-parse [--pretty] FILE|NAME|-\n"
-		"       wf-parse --check FILE|NAME...\n"
-		"       wf-parse --list [--json]\n"
-		"       wf-parse --outline [--json] FILE|NAME\n"
-		"       wf-parse --schema\n");
+	for (size_t i = 0; i < NMODES; i++)
+		fprintf(fp, "%s wf-parse%s%s%s%s\n", i ? "      " : "usage:", modes[i].flag ? " " : "",
+			modes[i].flag ? modes[i].flag : "", modes[i].operands ? " " : "",
+			modes[i].operands ? modes[i].operands : "");
+}
+
+/*
+ * The usage of mode M alone, and its options, on standard output; in the
+ * words wf ran this program as ("wf list", see wf(1)) when TYPED is set.
+ */
+static void
+mode_usage(const struct mode *m, const char *typed)
+{
+	const char *ops = m->operands ? m->operands : "";
+	int heading = 0;
+
+	if (typed)
+		printf("usage: %s%s%s\n", typed, *ops ? " " : "", ops);
+	else
+		printf("usage: wf-parse%s%s%s%s\n", m->flag ? " " : "", m->flag ? m->flag : "",
+		       *ops ? " " : "", ops);
+	for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+		if (!strstr(ops, options[i].name))
+			continue;
+		if (!heading++)
+			printf("options:\n");
+		printf("  %-9s %s\n", options[i].name, options[i].help);
+	}
 }
 
 /*
@@ -90,8 +139,12 @@ main(int argc, char **argv)
 		{ "schema", no_argument, NULL, 's' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int check = 0, list = 0, show = 0, json = 0, pretty = 0, schema = 0, c, rc = 0;
+	/* Run by wf as "wf list": usage speaks of that, messages still of wf-parse. */
+	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
+	int check = 0, list = 0, show = 0, json = 0, pretty = 0, schema = 0, help = 0, c, rc = 0;
 
+	if (typed)
+		argv[0] = (char *)"wf-parse";	/* getopt's messages name argv[0] */
 	wf_set_progname(argv[0]);
 	while ((c = getopt_long(argc, argv, "cljophs", opts, NULL)) != -1) {
 		switch (c) {
@@ -101,10 +154,21 @@ main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'p': pretty = 1; break;
 		case 's': schema = 1; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': help = 1; break;
 		case 'V': puts("wf-parse " WF_VERSION); return 0;
 		default: usage(stderr); return WF_EXIT_USAGE;
 		}
+	}
+	if (help) {
+		/* With the option of a mode ("--list --help"), that mode's usage alone. */
+		int m = check ? M_CHECK : list ? M_LIST : show ? M_OUTLINE : schema ? M_SCHEMA :
+			typed ? M_PARSE : -1;
+
+		if (m >= 0)
+			mode_usage(&modes[m], typed);
+		else
+			usage(stdout);
+		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 	}
 	if (schema) {
 		if (optind < argc) {

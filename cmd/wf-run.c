@@ -10,28 +10,62 @@
 
 #include "wf.h"
 
+/* Which runs an option applies to: a start (wf run), a resume (wf resume), or neither (help). */
+enum { START = 1, RESUME = 2 };
+
+/* The options as --help shows them; wf(1) and wf-run(1) describe the same. */
+static const struct option_help {
+	const char *name, *help;
+	int applies;
+} options[] = {
+	{ "--var KEY=VALUE", "set a variable (repeatable)", START | RESUME },
+	{ "--json", "print journal events as JSON lines on stdout", START | RESUME },
+	{ "--dry-run", "print the path the run would take; run nothing", START },
+	{ "--max-steps N", "stop after N steps (exit 4)", START | RESUME },
+	{ "-q, --quiet", "no progress and no step output", START | RESUME },
+	{ "--name NAME", "name the run (default: the workflow's name), to run it beside others", START },
+	{ "--restart", "start over even if a run is paused or waiting", START },
+	{ "--accept-changes", "resume with a changed workflow definition", RESUME },
+	{ "--rerun", "run again the step that was in doubt", RESUME },
+	{ "--skip", "take the step that was in doubt as done and go on", RESUME },
+	{ "--kill-stale", "first stop what a step in doubt left running", START | RESUME },
+	{ "--estimate", "print the expected model use, and earlier runs' averages", START },
+	{ "-y, --yes", "consent to every sensitive step (answers no question)", START | RESUME },
+	{ "--answer VALUE", "answer the run's first question (on resume: the pending one)", START | RESUME },
+	{ "-h, --help", "print this help", 0 },
+	{ "--version", "print the version", 0 },
+};
+
+/* The usage lines of a start and of a resume, after the command's words. */
+static const char *const start_usage = "[options] NAME|FILE|- [STEP-ID]", *const resume_usage = "[options] NAME";
+
+/* The options that apply to the runs in APPLIES (0: every option). */
+static void
+option_lines(FILE *fp, int applies)
+{
+	fprintf(fp, "options:\n");
+	for (size_t i = 0; i < sizeof options / sizeof *options; i++)
+		if (!applies || (options[i].applies & applies))
+			fprintf(fp, "  %-18s %s\n", options[i].name, options[i].help);
+}
+
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: wf-run [options] NAME|FILE|- [STEP-ID]\n"
-		"       wf-run --resume [options] NAME\n"
-		"options:\n"
-		"  --var KEY=VALUE    set a variable (repeatable)\n"
-		"  --json             print journal events as JSON lines on stdout\n"
-		"  --dry-run          print the path the run would take; run nothing\n"
-		"  --max-steps N      stop after N steps (exit 4)\n"
-		"  -q, --quiet        no progress and no step output\n"
-		"  --name NAME        name the run (default: the workflow's name), to run it beside others\n"
-		"  --restart          start over even if a run is paused or waiting\n"
-		"  --accept-changes   resume with a changed workflow definition\n"
-		"  --rerun | --skip   on resume, run again or skip a step that was in doubt\n"
-		"  --kill-stale       on resume or restart, first stop what a step in doubt left running\n"
-		"  --estimate         print the expected model use, and earlier runs' averages\n"
-		"  -y, --yes          consent to every sensitive step (answers no question)\n"
-		"  --answer VALUE     answer the run's first question (on resume: the pending one)\n"
-		"  -h, --help         print this help\n"
-		"  --version          print the version\n");
+	fprintf(fp, "usage: wf-run %s\n       wf-run --resume %s\n", start_usage, resume_usage);
+	option_lines(fp, 0);
+}
+
+/*
+ * The usage of a start or (RESUME) a resume alone, with its options: in
+ * the words wf ran this program as ("wf resume", see wf(1)) when TYPED is set.
+ */
+static void
+run_usage(int resume, const char *typed)
+{
+	printf("usage: %s %s\n", typed ? typed : resume ? "wf-run --resume" : "wf-run",
+	       resume ? resume_usage : start_usage);
+	option_lines(stdout, resume ? RESUME : START);
 }
 
 int
@@ -51,9 +85,13 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct wf_run_opts o = { .vars = jv_object(), .out = stdout, .log = stderr };
-	int c, resume = 0, rc;
+	/* Run by wf as "wf resume": usage speaks of that, messages still of wf-run. */
+	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
+	int c, resume = 0, help = 0, rc;
 	long n;
 
+	if (typed)
+		argv[0] = (char *)"wf-run";	/* getopt's messages name argv[0] */
 	wf_set_progname(argv[0]);
 	while ((c = getopt_long(argc, argv, "hqy", opts, NULL)) != -1) {
 		switch (c) {
@@ -106,10 +144,19 @@ main(int argc, char **argv)
 			}
 			o.run_name = optarg;
 			break;
-		case 'h': usage(stdout); jv_free(o.vars); return 0;
+		case 'h': help = 1; break;
 		case 'V': puts("wf-run " WF_VERSION); jv_free(o.vars); return 0;
 		default: usage(stderr); jv_free(o.vars); return WF_EXIT_USAGE;
 		}
+	}
+	if (help) {
+		/* "wf-run --resume --help", or wf's "wf run --help": that one usage. */
+		if (resume || typed)
+			run_usage(resume, typed);
+		else
+			usage(stdout);
+		jv_free(o.vars);
+		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 	}
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
 	    (o.rerun && o.skip)) {

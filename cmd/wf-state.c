@@ -73,6 +73,49 @@ usage(FILE *fp)
 	}
 }
 
+/* What each option means; a verb takes those its usage line names. */
+static const struct option_help {
+	const char *name, *help;
+} options[] = {
+	{ "--json", "print JSON (wf-json(7)) instead of text" },
+	{ "--force", "remove the run without reading or locking it" },
+	{ "--keep", "keep the N newest past runs (100 when neither rule is given)" },
+	{ "--older-than", "remove past runs started longer ago (90m, 12h, 7d, 2w)" },
+	{ "--dry-run", "say what would be removed; remove nothing" },
+};
+
+/*
+ * The words that start verb V's usage: "wf-state VERB", or what wf ran
+ * this program as ("wf status", see wf(1)), malloc'd.
+ */
+static char *
+verb_words(const struct verb *v, const char *typed)
+{
+	return typed ? wf_xstrdup(typed) : wf_xasprintf("wf-state %s", v->name);
+}
+
+/* Verb V's usage, and the options it takes, on standard output. */
+static void
+verb_usage(const struct verb *v, const char *typed)
+{
+	char *words = verb_words(v, typed);
+	const char *rest = v->usage + strlen(v->name);
+	int heading = 0;
+
+	printf("usage: %s%s\n", words, rest);
+	for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+		const char *at = strstr(rest, options[i].name);
+		size_t n = strlen(options[i].name);
+
+		if (!at || (at[n] && at[n] != ' ' && at[n] != ']'))
+			continue;
+		if (!heading++)
+			printf("options:\n");
+		printf("  %-12s %s\n", options[i].name, options[i].help);
+	}
+	free(words);
+}
+
 static int
 open_run(const char *name, int flags, struct wf_run **r)
 {
@@ -510,12 +553,14 @@ do_logs(char **args, int nargs, const struct opts *o)
 int
 main(int argc, char **argv)
 {
+	/* Run by wf as "wf status": usage speaks of that, messages still of wf-state. */
+	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
 	struct opts o = { .keep = -1 };
 	int gc_opts = 0;
 	char *args[MAX_ARGS];
-	int k = 0;
+	int k = 0, help = 0;
 
-	wf_set_progname(argv[0]);
+	wf_set_progname(typed ? "wf-state" : argv[0]);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			o.json = 1;
@@ -543,8 +588,7 @@ main(int argc, char **argv)
 			}
 			gc_opts = 1;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
+			help = 1;
 		} else if (!strcmp(argv[i], "--version")) {
 			puts("wf-state " WF_VERSION);
 			return 0;
@@ -557,21 +601,29 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; k > 0 && i < NVERBS; i++) {
 		const struct verb *v = &verbs[i];
+		char *words;
 
 		if (strcmp(args[0], v->name))
 			continue;
-		if (k - 1 < v->min || k - 1 > v->max) {
-			wf_warn("%s operands for '%s'; usage: wf-state %s", k - 1 < v->min ? "too few" : "too many",
-				v->name, v->usage);
-			return WF_EXIT_USAGE;
+		/* "wf-state VERB --help": that verb's usage alone. */
+		if (help) {
+			verb_usage(v, typed);
+			return done(NULL, 0);
 		}
-		if (gc_opts && v->fn != do_gc) {
-			wf_warn("--keep, --older-than and --dry-run belong to 'gc'; usage: wf-state %s", v->usage);
-			return WF_EXIT_USAGE;
+		if (k - 1 >= v->min && k - 1 <= v->max) {
+			if (gc_opts && v->fn != do_gc) {
+				wf_warn("--keep, --older-than and --dry-run belong to 'gc'; usage: wf-state %s", v->usage);
+				return WF_EXIT_USAGE;
+			}
+			umask(077);
+			return v->fn(args + 1, k - 1, &o);
 		}
-		umask(077);
-		return v->fn(args + 1, k - 1, &o);
+		words = verb_words(v, typed);
+		wf_warn("%s operands for '%s'; usage: %s%s", k - 1 < v->min ? "too few" : "too many",
+			v->name, words, v->usage + strlen(v->name));
+		free(words);
+		return WF_EXIT_USAGE;
 	}
-	usage(stderr);
-	return WF_EXIT_USAGE;
+	usage(help ? stdout : stderr);
+	return help ? done(NULL, 0) : WF_EXIT_USAGE;
 }

@@ -34,6 +34,33 @@ static const struct verb {
 	{ NULL, NULL, NULL, NULL }
 };
 
+/*
+ * The tools that know wf's verbs: run as "wf VERB" (argv[0]), each prints
+ * that verb's usage in those words for --help, so a verb's usage lives
+ * once, beside the options it describes.  The others get their own name.
+ */
+static const char *const speaks_wf[] = { "wf-run", "wf-state", "wf-parse", NULL };
+
+/* The argv[0] to run V's tool with: "wf VERB" (malloc'd) for a tool of speaks_wf[], else NULL. */
+static char *
+typed_name(const struct verb *v)
+{
+	for (int i = 0; speaks_wf[i]; i++)
+		if (!strcmp(v->tool, speaks_wf[i]))
+			return wf_xasprintf("wf %s", v->verb);
+	return NULL;
+}
+
+/* The mapped verb called NAME, or NULL. */
+static const struct verb *
+find_verb(const char *name)
+{
+	for (const struct verb *v = verbs; v->verb; v++)
+		if (!strcmp(v->verb, name))
+			return v;
+	return NULL;
+}
+
 static void
 usage(FILE *fp)
 {
@@ -119,37 +146,57 @@ run_tool(const char *verb, const char *tool, char **argv, int mapped)
 	return 127;
 }
 
+/*
+ * Run mapped verb V with the LAST - FIRST arguments from ARGV[FIRST], after
+ * its flag, as "wf VERB" when its tool speaks wf's words.  Returns only on
+ * failure, as run_tool.
+ */
+static int
+run_verb(const struct verb *v, char **argv, int first, int last)
+{
+	char **args = wf_xcalloc((size_t)(last - first) + 3, sizeof *args);
+	char *typed = typed_name(v);
+	int k = 0, rc;
+
+	args[k++] = typed ? typed : (char *)v->tool;
+	if (v->flag)
+		args[k++] = (char *)v->flag;
+	for (int i = first; i < last; i++)
+		args[k++] = argv[i];
+	rc = run_tool(v->verb, v->tool, args, 1);
+	free(typed);
+	free(args);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
+	const struct verb *v;
 	const char *verb;
 	char **args;
+	char *tool;
 	int k = 0, rc;
 
 	wf_set_progname(argv[0]);
+	if (argc >= 3 && !strcmp(argv[1], "help")) {
+		char *helpargs[] = { NULL, (char *)"--help", NULL };
+
+		if (argv[2][0] == '-' || !wf_name_valid(argv[2])) {
+			wf_warn("unknown verb '%s'; see 'wf help'", argv[2]);
+			return WF_EXIT_USAGE;
+		}
+		/* "wf help VERB" is "wf VERB --help". */
+		if ((v = find_verb(argv[2])))
+			return run_verb(v, helpargs, 1, 2);
+		tool = wf_xasprintf("wf-%s", argv[2]);
+		helpargs[0] = tool;
+		rc = run_tool(argv[2], tool, helpargs, 0);
+		free(tool);
+		return rc;
+	}
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
-		if (argc >= 3 && !strcmp(argv[1], "help")) {
-			char *helpargs[] = { NULL, (char *)"--help", NULL };
-			char *tool;
-			int mapped = 0;
-
-			if (argv[2][0] == '-' || !wf_name_valid(argv[2])) {
-				wf_warn("unknown verb '%s'; see 'wf help'", argv[2]);
-				return WF_EXIT_USAGE;
-			}
-			tool = wf_xasprintf("wf-%s", argv[2]);
-			for (const struct verb *v = verbs; v->verb; v++)
-				if (!strcmp(v->verb, argv[2])) {
-					free(tool);
-					tool = wf_xstrdup(v->tool);
-					mapped = 1;
-				}
-			helpargs[0] = tool;
-			rc = run_tool(argv[2], tool, helpargs, mapped);
-			free(tool);
-			return rc;
-		}
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? WF_EXIT_USAGE : 0;
 	}
@@ -162,20 +209,10 @@ main(int argc, char **argv)
 		wf_warn("unknown option or verb '%s'; see 'wf help'", verb);
 		return WF_EXIT_USAGE;
 	}
-	args = wf_xcalloc((size_t)argc + 2, sizeof *args);
-	for (const struct verb *v = verbs; v->verb; v++) {
-		if (strcmp(v->verb, verb))
-			continue;
-		args[k++] = (char *)v->tool;
-		if (v->flag)
-			args[k++] = (char *)v->flag;
-		for (int i = 2; i < argc; i++)
-			args[k++] = argv[i];
-		rc = run_tool(verb, v->tool, args, 1);
-		free(args);
-		return rc;
-	}
-	char *tool = wf_xasprintf("wf-%s", verb);
+	if ((v = find_verb(verb)))
+		return run_verb(v, argv, 2, argc);
+	args = wf_xcalloc((size_t)argc + 1, sizeof *args);
+	tool = wf_xasprintf("wf-%s", verb);
 	args[k++] = tool;
 	for (int i = 2; i < argc; i++)
 		args[k++] = argv[i];

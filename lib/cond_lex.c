@@ -318,6 +318,11 @@ from_jv(struct cond *c, jv v, const char *name, size_t pos, struct val *out)
 	return 0;
 }
 
+const char *const wf_cond_words[] = {
+	"true", "false", "and", "or", "not", "approved", "not-approved", "success",
+	"failure", "file-exists", "variable-equals", "iteration", NULL
+};
+
 /*
  * The closest of the context's variable names and the language's words
  * to NAME, or NULL. CTX borrowed.
@@ -325,10 +330,7 @@ from_jv(struct cond *c, jv v, const char *name, size_t pos, struct val *out)
 static char *
 suggest(jv ctx, const char *name)
 {
-	static const char *const words[] = {
-		"true", "false", "and", "or", "not", "approved", "not-approved", "success",
-		"failure", "file-exists", "variable-equals", "iteration", NULL
-	};
+	const char *const *words = wf_cond_words;
 	char *best = NULL;
 	int bestd = 3;
 	jv vars = wf_jv_get(ctx, "vars");

@@ -111,5 +111,7 @@ int wf_gate_declined(struct driver *d, const char *id, jv ev, jv res);
 char *wf_preflight_step_exe(void);
 /* Can every model, git and PR step of the workflow run?  0, or an exit status after messages. */
 int wf_preflight(struct driver *d);
+/* Warn of each --var that names no variable the workflow uses; the run goes on. */
+void wf_preflight_vars(struct driver *d);
 
 #endif

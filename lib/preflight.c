@@ -1,8 +1,8 @@
 /*
  * preflight.c: what is checked before a run starts any step: can every
  * model the workflow names be called, do git and pull-request steps have
- * a repository and a token, and where is the wf-step program that runs
- * the actions.
+ * a repository and a token, where is the wf-step program that runs
+ * the actions, and does each --var name a variable the workflow uses.
  *
  * Layer 4: driver.
  *
@@ -119,4 +119,43 @@ wf_preflight(struct driver *d)
 	if (problems)
 		wf_warn("%d prerequisite%s missing; no step was run", problems, problems == 1 ? " is" : "s are");
 	return rc;
+}
+
+/*
+ * A --var that names no variable the workflow uses (wf_workflow_var_names)
+ * is most likely a typo: warn, naming the workflow's variables and the
+ * nearest of them; the run goes on.
+ */
+void
+wf_preflight_vars(struct driver *d)
+{
+	jv vars = d->o->vars, used;
+	struct wf_buf list = {0};
+
+	if (jv_get_kind(vars) != JV_KIND_OBJECT || jv_object_length(jv_copy(vars)) == 0)
+		return;
+	used = wf_workflow_var_names(d->wf);
+	jv_array_foreach(used, i, n) {
+		wf_buf_addstr(&list, i ? ", " : "");
+		wf_buf_addstr(&list, jv_string_value(n));
+		jv_free(n);
+	}
+	jv_object_foreach(vars, k, v) {
+		const char *name = jv_string_value(k), *near = wf_workflow_nearest(name, used);
+		int known = 0;
+
+		jv_array_foreach(used, i, n) {
+			(void)i;
+			known |= !strcmp(name, jv_string_value(n));
+			jv_free(n);
+		}
+		if (!known)
+			wf_warn("--var '%s' is not used by workflow '%s' (%s%s)%s%s%s", name, wf_jv_str(d->wf, "name"),
+				list.len ? "its variables: " : "it uses no variables", list.len ? list.s : "",
+				near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+		jv_free(k);
+		jv_free(v);
+	}
+	jv_free(used);
+	wf_buf_free(&list);
 }

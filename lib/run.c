@@ -404,6 +404,7 @@ start_prepare(struct driver *d)
 		wf_warn("workflow '%s' has no step '%s'", wf_jv_str(d->wf, "name"), o->start_step);
 		return WF_EXIT_USAGE;
 	}
+	wf_preflight_vars(d);
 	if (o->estimate)
 		return wf_run_estimate(o->out, d->wf);
 	if (o->dry_run)
@@ -809,8 +810,8 @@ wf_run_resume(struct wf_run_opts *o)
 
 	if (rc == WF_GO_ON)
 		rc = resume_lock(&d);
-	if (rc == WF_GO_ON)
-		rc = resume_load(&d);
+	if (rc == WF_GO_ON && (rc = resume_load(&d)) == WF_GO_ON)
+		wf_preflight_vars(&d);
 	if (rc == WF_GO_ON)
 		rc = resume_answer(&d);
 	if (rc == WF_GO_ON)

@@ -153,6 +153,9 @@ jv wf_fields_json(const struct wf_field *list);
  */
 char *wf_workflow_find(const char *arg, int *code, char *err, size_t errlen);
 
+/* The name of NAMES (borrowed array) near enough to WORD to be a typo, borrowed from NAMES; or NULL. */
+const char *wf_workflow_nearest(const char *word, jv names);
+
 #define WF_MAX_ITERATIONS_CAP 1000
 #define WF_DEFAULT_MAX_STEPS 1000
 
@@ -171,6 +174,11 @@ int wf_workflow_step_index(jv wf, const char *id);
 
 /* Look for an executable wf-action-NAME beside FILE (actions/) or on PATH; malloc'd path or NULL. */
 char *wf_action_find(const char *name, const char *workflow_file);
+
+/* ---- workflow_vars.c: the variables a workflow uses ---- */
+
+/* The names of the variables canonical workflow WF (borrowed) uses (wf-run(1)), sorted; the caller owns the array. */
+jv wf_workflow_var_names(jv wf);
 
 /* ---- workflow_schema.c: the tables a workflow is checked against ---- */
 
@@ -272,6 +280,10 @@ jv wf_check_document(struct wf_check *c, jv doc);
  * "step 's1': field 'command': expected a string, got a number".
  */
 int wf_workflow_check_json(jv wf, char *err, size_t errlen);
+
+/* ---- cond_lex.c: the words of the condition language, NULL-terminated (wf-cond(1)) ---- */
+
+extern const char *const wf_cond_words[];
 
 /* ---- subst.c: ${...} in text fields ---- */
 

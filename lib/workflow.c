@@ -193,6 +193,15 @@ is_yaml_name(const char *s)
 	return (n > 5 && !strcmp(s + n - 5, ".yaml")) || (n > 4 && !strcmp(s + n - 4, ".yml"));
 }
 
+/* The length of file name FN (a YAML file's) without its .yaml or .yml. */
+static int
+stem_len(const char *fn)
+{
+	size_t n = strlen(fn);
+
+	return (int)(n - (fn[n - 1] == 'l' ? 5 : 4));
+}
+
 /* The name: field of the workflow file at PATH, malloc'd, or NULL. */
 static char *
 name_field(const char *path)
@@ -216,12 +225,40 @@ name_field(const char *path)
 	return name;
 }
 
+/*
+ * The string of NAMES (an array, borrowed) nearest to WORD, if near enough
+ * to be a slip of the keyboard (at most two edits, and at most half of
+ * WORD); borrowed from NAMES, or NULL.
+ */
+const char *
+wf_workflow_nearest(const char *word, jv names)
+{
+	const char *best = NULL;
+	size_t len = strlen(word);
+	int bestd = 3;
+
+	jv_array_foreach(names, i, n) {
+		const char *s = jv_string_value(n);
+		int d = wf_edit_distance(word, s);
+
+		(void)i;
+		if (d > 0 && d < bestd && (size_t)d * 2 <= len) {
+			bestd = d;
+			/* NAMES holds N, so its text outlives this loop. */
+			best = s;
+		}
+		jv_free(n);
+	}
+	return best;
+}
+
 char *
 wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 {
 	char **dirs;
 	char *found = NULL, *escaped = NULL;
 	struct stat st;
+	jv seen;
 
 	if (!strcmp(arg, "-"))
 		return wf_xstrdup(arg);
@@ -240,6 +277,7 @@ wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 		return NULL;
 	}
 	dirs = wf_workflow_search_path();
+	seen = jv_array();	/* the stems and names passed over, for a suggestion */
 	/* File stem first, in search order. */
 	for (char **d = dirs; *d && !found; d++) {
 		static const char *const ext[] = { ".yaml", ".yml" };
@@ -270,13 +308,20 @@ wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 
 			if (!found && fn[0] != '.' && is_yaml_name(fn)) {
 				char *p = wf_xasprintf("%s/%s", *d, fn), *name = NULL;
+				int inside = inside_dir(p, *d);
 
-				if (inside_dir(p, *d))
+				if (inside)
 					name = name_field(p);
-				if (name && !strcmp(name, arg))
+				if (name && !strcmp(name, arg)) {
 					found = p;
-				else
+				} else {
 					free(p);
+					/* Only a file that would be found is worth suggesting. */
+					if (inside)
+						seen = jv_array_append(seen, jv_string_sized(fn, stem_len(fn)));
+					if (name)
+						seen = jv_array_append(seen, jv_string(name));
+				}
 				free(name);
 			}
 			free(ents[i]);
@@ -288,11 +333,16 @@ wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 		snprintf(err, errlen, "no workflow named '%s': '%.200s' points outside its directory and is ignored",
 			 arg, escaped);
 		*code = WF_EXIT_NOINPUT;
+	} else if (!found && wf_workflow_nearest(arg, seen)) {
+		snprintf(err, errlen, "no workflow named '%s'; did you mean '%s'? (see 'wf list')", arg,
+			 wf_workflow_nearest(arg, seen));
+		*code = WF_EXIT_NOINPUT;
 	} else if (!found) {
 		snprintf(err, errlen, "no workflow named '%s' (looked for %s.yaml and a 'name: %s' along the search path; see 'wf list')",
 			 arg, arg, arg);
 		*code = WF_EXIT_NOINPUT;
 	}
+	jv_free(seen);
 	free(escaped);
 	return found;
 }
@@ -322,8 +372,7 @@ wf_workflow_list(void)
 				int code = 0;
 				jv wf = wf_workflow_load(p, &diag, &code);
 				jv e = jv_object();
-				size_t fl = strlen(fn);
-				char *stem = wf_xstrndup(fn, fl - (fn[fl - 1] == 'l' ? 5 : 4));
+				char *stem = wf_xstrndup(fn, (size_t)stem_len(fn));
 				const char *name = jv_is_valid(wf) ? wf_jv_str(wf, "name") : NULL;
 				char *fname = name ? wf_xstrdup(name) : name_field(p);
 
@@ -354,8 +403,7 @@ wf_workflow_list(void)
 				/* Listed, not hidden: a dangling link, or one out of its directory. */
 				char rp[PATH_MAX];
 				jv e = jv_object();
-				size_t fl = strlen(fn);
-				char *stem = wf_xstrndup(fn, fl - (fn[fl - 1] == 'l' ? 5 : 4));
+				char *stem = wf_xstrndup(fn, (size_t)stem_len(fn));
 				struct stat st;
 				char *msg = !realpath(p, rp)
 					? wf_xasprintf("%s: cannot read: %s", p, strerror(errno))

@@ -53,10 +53,10 @@ fake() {
 @test "wf VERB --help reaches the tool behind the verb" {
 	run --separate-stderr wf validate --help
 	assert_success
-	assert_line --index 0 "usage: wf-parse [--pretty] FILE|NAME|-"
+	assert_line --index 0 "usage: wf validate FILE|NAME..."
 	run --separate-stderr wf help show
 	assert_success
-	assert_line --index 0 "usage: wf-parse [--pretty] FILE|NAME|-"
+	assert_line --index 0 "usage: wf show [--json] FILE|NAME"
 }
 
 @test "an unknown verb runs wf-VERB from PATH with its arguments" {
