@@ -21,7 +21,7 @@
 
 /* The options, which may come anywhere on the command line. */
 struct opts {
-	int json, force, dry_run;
+	int json, force, dry_run, all;
 	long keep;		/* gc --keep N; -1 when not given */
 	double older_ms;	/* gc --older-than DURATION; 0 when not given */
 };
@@ -42,8 +42,8 @@ static const struct verb {
 	int min, max;
 	const char *usage, *help;
 } verbs[] = {
-	{ "list", do_list, 0, 0, "list [--json]", "one tab-separated line per run, newest first, or a JSON array" },
-	{ "status", do_status, 0, 1, "status [NAME] [--json]", "the runs as a table, newest first, or one run in detail" },
+	{ "list", do_list, 0, 0, "list [--all] [--json]", "one tab-separated line per run, newest first, or a JSON array" },
+	{ "status", do_status, 0, 1, "status [--all] [NAME] [--json]", "the runs as a table, newest first, or one run in detail" },
 	{ "show", do_show, 1, 1, "show NAME", "the run's state as one JSON object" },
 	{ "get", do_get, 2, 2, "get NAME PATH", "one value of that state, by a dotted path" },
 	{ "set", do_set, 3, 3, "set NAME VAR VALUE", "set a variable of a run that is not running" },
@@ -79,6 +79,7 @@ static const struct option_help {
 } options[] = {
 	{ "--json", "print JSON (wf-json(7)) instead of text" },
 	{ "--force", "remove the run without reading or locking it" },
+	{ "--all", "the runs of every project, each with its project" },
 	{ "--keep", "keep the N newest past runs (100 when neither rule is given)" },
 	{ "--older-than", "remove past runs started longer ago (90m, 12h, 7d, 2w)" },
 	{ "--dry-run", "say what would be removed; remove nothing" },
@@ -189,7 +190,7 @@ list_runs(const struct opts *o, int raw)
 		wf_warn("%s", err);
 		return rc;
 	}
-	l = wf_run_list();
+	l = wf_run_list(o->all);
 	if (o->json) {
 		wf_json_print(stdout, l);
 		return done(NULL, 0);
@@ -197,7 +198,8 @@ list_runs(const struct opts *o, int raw)
 	if (!raw && jv_array_length(jv_copy(l)) == 0)
 		printf("no runs\n");
 	else
-		wf_run_print_list(stdout, l, raw ? WF_LIST_RAW : isatty(STDOUT_FILENO) ? WF_LIST_HEADER : 0);
+		wf_run_print_list(stdout, l, (raw ? WF_LIST_RAW : isatty(STDOUT_FILENO) ? WF_LIST_HEADER : 0) |
+				  (o->all ? WF_LIST_ALL : 0));
 	jv_free(l);
 	return done(NULL, 0);
 }
@@ -566,6 +568,8 @@ main(int argc, char **argv)
 			o.json = 1;
 		} else if (!strcmp(argv[i], "--force")) {
 			o.force = 1;
+		} else if (!strcmp(argv[i], "--all")) {
+			o.all = 1;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			o.dry_run = 1;
 			gc_opts = 1;
@@ -613,6 +617,10 @@ main(int argc, char **argv)
 		if (k - 1 >= v->min && k - 1 <= v->max) {
 			if (gc_opts && v->fn != do_gc) {
 				wf_warn("--keep, --older-than and --dry-run belong to 'gc'; usage: wf-state %s", v->usage);
+				return WF_EXIT_USAGE;
+			}
+			if (o.all && !(v->fn == do_list || (v->fn == do_status && k == 1))) {
+				wf_warn("--all lists the runs of every project: 'wf status --all' or 'wf-state list --all'");
 				return WF_EXIT_USAGE;
 			}
 			umask(077);

@@ -599,7 +599,7 @@ wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, size_t 
 char *
 wf_logs_latest_run(void)
 {
-	jv runs = wf_run_list();
+	jv runs = wf_run_list(0);
 	char *best = NULL, *started = NULL;
 
 	jv_array_foreach(runs, i, e) {

@@ -173,39 +173,47 @@ wf_runs_newest_first(const void *a, const void *b)
 	return strcmp(wf_jv_str(*x, "name") ? wf_jv_str(*x, "name") : "", wf_jv_str(*y, "name") ? wf_jv_str(*y, "name") : "");
 }
 
-/* PROJ's runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
+/* LIST is consumed; the caller owns the array returned. */
 jv
-wf_runs_collect(const char *proj, const char *workflow)
+wf_runs_sorted(jv list)
 {
-	jv all = current_runs(wf_history_list(proj, workflow), proj, workflow), out = jv_array();
-	int n = jv_array_length(jv_copy(all));
-	jv *v = wf_xcalloc((size_t)n + 1, sizeof *v);
+	int n = jv_array_length(jv_copy(list));
+	jv *v = wf_xcalloc((size_t)n + 1, sizeof *v), out = jv_array();
 
 	for (int i = 0; i < n; i++)
-		v[i] = jv_array_get(jv_copy(all), i);
+		v[i] = jv_array_get(jv_copy(list), i);
 	qsort(v, (size_t)n, sizeof *v, wf_runs_newest_first);
 	for (int i = 0; i < n; i++)
 		out = jv_array_append(out, v[i]);
 	free(v);
-	jv_free(all);
+	jv_free(list);
 	return out;
+}
+
+/* PROJ's runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
+jv
+wf_runs_collect(const char *proj, const char *workflow)
+{
+	return wf_runs_sorted(current_runs(wf_history_list(proj, workflow), proj, workflow));
 }
 
 /* ---- the one list printer: wf status (runs) and wf runs (WF_LIST_HISTORY) ---- */
 
 enum { COL_ID, COL_NAME, COL_WORKFLOW, COL_STATUS, COL_STEP, COL_STARTED, COL_DURATION, COL_STEPS, COL_TOKENS,
-       COL_COST, NCOLS };
+       COL_COST, COL_PROJECT, NCOLS };
 /* A cell holds any name a directory entry can have. */
 #define CELL 256
 
 static const char *const heads[NCOLS] = {
-	"ID", "NAME", "WORKFLOW", "STATUS", "STEP", "STARTED", "DURATION", "STEPS", "TOKENS", "COST"
+	"ID", "NAME", "WORKFLOW", "STATUS", "STEP", "STARTED", "DURATION", "STEPS", "TOKENS", "COST", "PROJECT"
 };
 
-/* Which columns a list shows: wf status, or wf runs. */
+/* Which columns a list shows: wf status (with --all, the project too), or wf runs. */
 static int
 shown(int col, int flags)
 {
+	if (col == COL_PROJECT)
+		return (flags & WF_LIST_ALL) != 0;
 	if (flags & WF_LIST_HISTORY)
 		return col != COL_STEP;
 	return col != COL_ID && col != COL_STEPS && col != COL_TOKENS;
@@ -260,6 +268,7 @@ list_cells(jv e, int raw, char cell[NCOLS][CELL], size_t n)
 	snprintf(cell[COL_STEPS], n, "%.0f", wf_jv_num(e, "steps_run", 0));
 	snprintf(cell[COL_TOKENS], n, "%.0f", wf_jv_num(e, "tokens", 0));
 	cost_cell(e, raw, cell[COL_COST], n);
+	snprintf(cell[COL_PROJECT], n, "%s", wf_jv_str(e, "project") ? wf_jv_str(e, "project") : "-");
 }
 
 /* LIST is borrowed. */

@@ -60,15 +60,15 @@ wf_run_resume_hint(jv s, const char *name)
 	return wf_xasprintf("continue it with 'wf resume %s'", name);
 }
 
-/* One run of the list: RUN_NAME opened, or listed as damaged with why (never hidden); the caller owns it. */
+/* One run of the list: RUN_NAME of project state PROJ opened, or listed as damaged with why (never hidden); the caller owns it. */
 static jv
-list_entry(const char *run_name)
+list_entry(const char *proj, const char *run_name)
 {
 	struct wf_run *r;
 	char err[512];
 	jv e;
 
-	if (wf_run_open(run_name, 0, &r, err, sizeof err) != 0) {
+	if (wf_run_open_in(proj, run_name, 0, &r, err, sizeof err) != 0) {
 		/* Listed, never hidden: fsck says what is wrong, rm --force removes it. */
 		e = jv_object_set(jv_object(), jv_string("name"), jv_string(run_name));
 		e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
@@ -79,30 +79,77 @@ list_entry(const char *run_name)
 	return e;
 }
 
-/* The runs of this project; the caller owns the array returned. */
-jv
-wf_run_list(void)
+/* LIST (consumed, returned) with the current runs of project state PROJ, each naming PATH as its project when not NULL. */
+static jv
+project_runs(jv list, const char *proj, const char *path)
 {
-	char *proj, err[512];
-	char *runs = wf_state_open_project(0, &proj, err, sizeof err) ? NULL : wf_xasprintf("%s/runs", proj);
+	char *runs = wf_xasprintf("%s/runs", proj);
 	struct dirent **ents = NULL;
-	int n = runs ? scandir(runs, &ents, NULL, alphasort) : 0, k = 0;
-	jv out = jv_array(), *all = wf_xmalloc(sizeof *all * (size_t)(n > 0 ? n : 1));
+	int n = scandir(runs, &ents, NULL, alphasort);
 
 	for (int i = 0; i < n; i++) {
-		if (ents[i]->d_name[0] != '.')
-			all[k++] = list_entry(ents[i]->d_name);
+		if (ents[i]->d_name[0] != '.') {
+			jv e = list_entry(proj, ents[i]->d_name);
+
+			list = jv_array_append(list, path ? jv_object_set(e, jv_string("project"), jv_string(path)) : e);
+		}
 		free(ents[i]);
 	}
-	qsort(all, (size_t)k, sizeof *all, wf_runs_newest_first);
-	for (int i = 0; i < k; i++)
-		out = jv_array_append(out, all[i]);
-	free(all);
 	free(ents);
-	if (runs)
-		free(proj);
 	free(runs);
-	return out;
+	return list;
+}
+
+/* The project path recorded in project state PROJ (malloc'd), or its directory name when there is none. */
+static char *
+project_path(const char *proj)
+{
+	char *p = wf_xasprintf("%s/project", proj);
+	struct wf_buf b = { 0 };
+	char *path;
+
+	if (wf_read_file(p, 4096, &b) == 0 && b.s && b.len > 1 && b.s[0] == '/') {
+		b.s[strcspn(b.s, "\n")] = '\0';
+		path = wf_xstrdup(b.s);
+	} else {
+		path = wf_xstrdup(strrchr(proj, '/') + 1);
+	}
+	wf_buf_free(&b);
+	free(p);
+	return path;
+}
+
+/* The caller owns the array returned. */
+jv
+wf_run_list(int every)
+{
+	char *proj = NULL, err[512];
+	int rc = wf_state_open_project(0, &proj, err, sizeof err);
+	jv list = jv_array();
+
+	if (!every && !rc)
+		list = project_runs(list, proj, NULL);
+	if (every) {
+		char *root = wf_state_root(), *projects = wf_xasprintf("%s/projects", root);
+		struct dirent **ents = NULL;
+		int n = wf_state_prepare(root, 0, err, sizeof err) ? 0 : scandir(projects, &ents, NULL, alphasort);
+
+		for (int i = 0; i < n; i++) {
+			if (ents[i]->d_name[0] != '.') {
+				char *dir = wf_xasprintf("%s/%s", projects, ents[i]->d_name), *path = project_path(dir);
+
+				list = project_runs(list, dir, path);
+				free(path);
+				free(dir);
+			}
+			free(ents[i]);
+		}
+		free(ents);
+		free(projects);
+		free(root);
+	}
+	free(proj);
+	return wf_runs_sorted(list);
 }
 
 /* ---- the list as text ---- */

@@ -393,16 +393,20 @@ jv wf_run_summary(struct wf_run *r, int live);
 int wf_runs_newest_first(const void *a, const void *b);
 
 /* How wf_run_print_list prints: a header line; tab-separated raw values for scripts; wf runs' columns. */
-enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2, WF_LIST_HISTORY = 4 };
+enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2, WF_LIST_HISTORY = 4, WF_LIST_ALL = 8 };
 
 /*
  * Print LIST (borrowed, from wf_run_list or wf_runs_collect) on FP, one
  * run a line: name, workflow, status, step, started, duration, cost (wf
  * status), or id, name, workflow, status, started, duration, steps,
  * tokens, cost (WF_LIST_HISTORY), in aligned columns with local times
- * and short durations, or raw (WF_LIST_RAW).
+ * and short durations, or raw (WF_LIST_RAW); WF_LIST_ALL adds the
+ * project last.
  */
 void wf_run_print_list(FILE *fp, jv list, int flags);
+
+/* LIST (consumed) sorted by wf_runs_newest_first; the caller owns the array returned. */
+jv wf_runs_sorted(jv list);
 
 /* ---- state_history.c: past runs ---- */
 
@@ -540,10 +544,11 @@ int wf_run_fsck(struct wf_run *r, jv *report);
 void wf_run_print_status(struct wf_run *r, jv s);
 
 /*
- * Every run, newest first (by start time, then name), as wf-state list
- * --json shows it, a damaged one too, last; the caller owns it.
+ * This project's runs (with EVERY, every project's, each with its
+ * "project"), newest first (by start time, then name), as wf-state list
+ * --json shows them, a damaged one too, last; the caller owns it.
  */
-jv wf_run_list(void);
+jv wf_run_list(int every);
 
 /* ---- logs.c: a run's step outputs, in order (wf logs) ---- */
 
