@@ -7,8 +7,8 @@
 # "wf-parse --list", step ids from "wf-parse NAME", run names from the
 # state directory, and the answers a run waits for from its journal.
 
-_wf_verbs=(run resume status pause logs list show validate trust create migrate model pr help)
-_wf_run_opts='--var --json --dry-run --max-steps --quiet --restart --kill-stale --yes --answer --estimate --help --version'
+_wf_verbs=(run resume status pause logs runs gc list show validate trust create migrate model pr help)
+_wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --estimate --help --version'
 _wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
 
 # Add each of the remaining words that starts with $1 to COMPREPLY.
@@ -241,6 +241,17 @@ _wf_run_step_ids() {
 	return 0
 }
 
+# wf gc / wf-state gc: its options; --older-than offers a few durations.
+_wf_complete_gc() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	case $prev in
+	--keep) return 0 ;;
+	--older-than) _wf_add "$cur" 1d 7d 30d 12h; return 0 ;;
+	esac
+	_wf_add "$cur" --keep --older-than --dry-run --json --help
+	return 0
+}
+
 # wf logs / wf-state logs, from index $1: options, a run, then a step of it.
 _wf_complete_logs() {
 	local first=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} n
@@ -251,7 +262,7 @@ _wf_complete_logs() {
 	fi
 	n=$(_wf_arg_index "$first" --pass)
 	case $n in
-	0)	_wf_add_lines "$cur" < <(_wf_run_names) ;;
+	0)	_wf_add_lines "$cur" < <(_wf_run_names ids) ;;
 	1)	_wf_positionals "$first" --pass
 		_wf_add_lines "$cur" < <(_wf_run_step_ids "${_wf_pos[0]}") ;;
 	esac
@@ -263,10 +274,14 @@ _wf_complete_logs() {
 # "resume" when completing a resume.
 _wf_complete_run() {
 	local first=$1 opts=$2 mode=$3 cur=${COMP_WORDS[COMP_CWORD]}
-	local prev=${COMP_WORDS[COMP_CWORD-1]} takes='--var --max-steps --answer' n
+	local prev=${COMP_WORDS[COMP_CWORD-1]} takes='--var --max-steps --answer --name' n
 	if (( COMP_CWORD > first )); then
 		case $prev in
 		--var|--max-steps)
+			return 0 ;;
+		--name)
+			# A new run's name: the current runs, to run one again by name.
+			_wf_add_lines "$cur" < <(_wf_run_names)
 			return 0 ;;
 		--answer)
 			_wf_positionals "$first" "$takes"
@@ -367,21 +382,25 @@ _wf_tool_words() {
 		n=$(_wf_arg_index 1 '')
 		if [[ ${COMP_WORDS[1]} == logs ]] && (( COMP_CWORD > 1 )); then
 			_wf_complete_logs 2
+		elif [[ ${COMP_WORDS[1]} == gc ]]; then
+			_wf_complete_gc
 		elif [[ $cur == -* ]]; then
 			_wf_positionals 1 ''
-			if [[ ${_wf_pos[0]} == rm ]]; then
-				_wf_add "$cur" --force --help
-			else
-				_wf_add "$cur" --json --help --version
-			fi
+			case ${_wf_pos[0]} in
+			rm) _wf_add "$cur" --force --help ;;
+			list|status) _wf_add "$cur" --all --json --help ;;
+			*) _wf_add "$cur" --json --help --version ;;
+			esac
 		elif (( n == 0 )); then
-			_wf_add "$cur" list status show get set history logs pause rm fsck trust
+			_wf_add "$cur" list status show get set history logs pause rm fsck trust runs gc path
 		elif (( n == 1 )); then
 			_wf_positionals 1 ''
 			case ${_wf_pos[0]} in
 			list) ;;
 			trust) _wf_complete_trust "$cur" ;;
-			*) _wf_add_lines "$cur" < <(_wf_run_names) ;;
+			runs) _wf_add_lines "$cur" < <(_wf_workflow_names) ;;
+			pause|set) _wf_add_lines "$cur" < <(_wf_run_names) ;;
+			*) _wf_add_lines "$cur" < <(_wf_run_names ids) ;;
 			esac
 		elif (( n == 2 )); then
 			_wf_positionals 1 ''
@@ -470,13 +489,22 @@ _wf_words() {
 	status|pause)
 		n=$(_wf_arg_index 2 '')
 		if [[ $cur == -* && $verb == status ]]; then
-			_wf_add "$cur" --json --help
+			_wf_add "$cur" --all --json --help
 		elif [[ $cur == -* ]]; then
 			_wf_add "$cur" --help
+		elif (( n == 0 )) && [[ $verb == status ]]; then
+			_wf_add_lines "$cur" < <(_wf_run_names ids)
 		elif (( n == 0 )); then
 			_wf_add_lines "$cur" < <(_wf_run_names)
 		fi ;;
 	logs)	_wf_complete_logs 2 ;;
+	runs)
+		if [[ $cur == -* ]]; then
+			_wf_add "$cur" --json --help
+		elif (( $(_wf_arg_index 2 '') == 0 )); then
+			_wf_add_lines "$cur" < <(_wf_workflow_names)
+		fi ;;
+	gc)	_wf_complete_gc ;;
 	list)	_wf_add "$cur" --json --help ;;
 	show|trust)
 		n=$(_wf_arg_index 2 '')

@@ -240,3 +240,58 @@ Y
 	assert_line --regexp "^busy +- +interrupted"
 	[ ! -e "$WF_STATE_DIR/runs" ]
 }
+
+@test "completion: run names and past numbers for status and logs, --name, --all, runs and gc" {
+	source "$REPO_ROOT/completions/wf.bash"
+	wf run test-linear --quiet
+	wf run test-linear --quiet
+	wf run test-linear --name other --quiet
+	complete() {
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		COMPREPLY=()
+		if [[ $1 == wf ]]; then _wf; else _wf_cmd; fi
+		printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
+	}
+	run complete wf status ''
+	assert_output "1 other test-linear"
+	run complete wf logs ''
+	assert_output "1 other test-linear"
+	run complete wf pause ''
+	assert_output "other test-linear"
+	run complete wf status --a
+	assert_output "--all"
+	run complete wf run test-linear --na
+	assert_output "--name"
+	run complete wf run test-linear --name ''
+	assert_output "other test-linear"
+	run complete wf gc --
+	assert_output "--dry-run --help --json --keep --older-than"
+	run complete wf gc --older-than ''
+	assert_output "12h 1d 30d 7d"
+	run complete wf runs test-lin
+	assert_output "test-linear"
+	run complete wf ru
+	assert_output "run runs"
+	run complete wf-state ''
+	assert_output "fsck gc get history list logs path pause rm runs set show status trust"
+}
+
+@test "wf status --all lists every project's runs with its project; --all elsewhere is a usage error" {
+	mkdir -p one two
+	(cd one && wf run test-linear --quiet)
+	(cd two && wf run test-linear --quiet --name second)
+	cd one
+	run wf status
+	assert_output --regexp "^test-linear +test-linear +completed"
+	refute_output --partial "second"
+	run wf status --all
+	assert_line --regexp "^second +test-linear +completed .* $WORK/two$"
+	assert_line --regexp "^test-linear +test-linear +completed .* $WORK/one$"
+	run sh -c "wf-state list --all --json | jq -r '.[] | .name + \" \" + .project' | sort"
+	assert_output $'second '"$WORK/two"$'\ntest-linear '"$WORK/one"
+	run wf status --all test-linear
+	assert_failure 2
+	run wf runs --all
+	assert_failure 2
+}
