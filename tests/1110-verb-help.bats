@@ -13,7 +13,7 @@ COMPLETION="$REPO_ROOT/completions/wf.bash"
 VERB_USAGE=(
 	"run|usage: wf run [options] NAME|FILE|- [STEP-ID]"
 	"resume|usage: wf resume [options] NAME"
-	"status|usage: wf status [NAME] [--json]"
+	"status|usage: wf status [--all] [NAME] [--json]"
 	"pause|usage: wf pause NAME"
 	"list|usage: wf list [--json]"
 	"show|usage: wf show [--json] FILE|NAME"
@@ -75,10 +75,10 @@ help_options() {
 			return 1
 		}
 	done
-	# The check sees options at all: run and resume have ten long and two short each.
-	[ "$(man_options run | wc -l)" -eq 12 ]
+	# The check sees options at all: run has eleven long and two short, resume ten and two.
+	[ "$(man_options run | wc -l)" -eq 13 ]
 	[ "$(man_options resume | wc -l)" -eq 12 ]
-	[ "$(man_options status)" = "--json" ]
+	[ "$(man_options status | tr '\n' ' ')" = "--all --json " ]
 	[ -z "$(man_options pause)" ]
 }
 
@@ -115,7 +115,7 @@ help_options() {
 @test "the programs alone print their own verb's usage in their own words" {
 	run --separate-stderr wf-state status --help
 	assert_success
-	assert_output $'usage: wf-state status [NAME] [--json]\noptions:\n  --json    print JSON (wf-json(7)) instead of text'
+	assert_output $'usage: wf-state status [--all] [NAME] [--json]\noptions:\n  --json       print JSON (wf-json(7)) instead of text\n  --all        the runs of every project, each with its project'
 	run --separate-stderr wf-state rm --help
 	assert_success
 	assert_line --index 0 'usage: wf-state rm [--force] NAME'
@@ -136,7 +136,7 @@ help_options() {
 @test "a program's --help without a verb is still its whole usage" {
 	run --separate-stderr wf-state --help
 	assert_success
-	assert_line --index 0 'usage: wf-state list [--json]'
+	assert_line --index 0 'usage: wf-state list [--all] [--json]'
 	assert_line --regexp '^       wf-state trust '
 	run --separate-stderr wf-run --help
 	assert_success
