@@ -421,7 +421,7 @@ do_runs(char **args, int nargs, const struct opts *o)
 		return rc;
 	l = proj ? wf_runs_collect(proj, nargs ? args[0] : NULL) : jv_array();
 	if (o->json)
-		wf_json_print(stdout, l);
+		wf_json_print(stdout, jv_copy(l));
 	else if (jv_array_length(jv_copy(l)) == 0)
 		printf("no runs%s%s\n", nargs ? " of " : "", nargs ? args[0] : "");
 	else
@@ -450,7 +450,7 @@ do_gc(char **args, int nargs, const struct opts *o)
 	if (rc)
 		wf_warn("%s", err);
 	if (o->json) {
-		wf_json_print(stdout, gone);
+		wf_json_print(stdout, jv_copy(gone));
 	} else {
 		jv_array_foreach(gone, i, e) {
 			char when[32];
@@ -471,7 +471,7 @@ do_gc(char **args, int nargs, const struct opts *o)
 static int
 do_path(char **args, int nargs, const struct opts *o)
 {
-	char *proj = wf_state_project(NULL);
+	char *proj = wf_state_project(NULL), err[1024];
 	struct wf_run *r;
 	int rc = 0;
 
@@ -484,10 +484,12 @@ do_path(char **args, int nargs, const struct opts *o)
 	} else if (!wf_name_valid(args[0])) {
 		wf_warn("invalid run name '%.80s'", args[0]);
 		rc = WF_EXIT_DATA;
-	} else if ((rc = open_run(args[0], WF_RUN_BARE, &r)) == 0) {
+	} else if ((rc = wf_run_open(args[0], WF_RUN_BARE, &r, err, sizeof err)) == 0) {
 		printf("%s\n", r->dir);
 		wf_run_close(r);
-	} else if (rc == WF_EXIT_NOINPUT) {
+	} else if (rc != WF_EXIT_NOINPUT) {
+		wf_warn("%s", err);
+	} else {
 		/* Where the run would be: a script may create it, as tests do. */
 		printf("%s/runs/%s\n", proj, args[0]);
 		rc = 0;

@@ -382,7 +382,7 @@ _wf_tool_words() {
 		n=$(_wf_arg_index 1 '')
 		if [[ ${COMP_WORDS[1]} == logs ]] && (( COMP_CWORD > 1 )); then
 			_wf_complete_logs 2
-		elif [[ ${COMP_WORDS[1]} == gc ]]; then
+		elif [[ ${COMP_WORDS[1]} == gc ]] && (( COMP_CWORD > 1 )); then
 			_wf_complete_gc
 		elif [[ $cur == -* ]]; then
 			_wf_positionals 1 ''

@@ -156,21 +156,27 @@ current_runs(jv out, const char *proj, const char *workflow)
 	return out;
 }
 
-/* A and B are jv * (borrowed). */
-int
-wf_runs_newest_first(const void *a, const void *b)
+/* A run in a list, with what it is sorted by read once. */
+struct sortable {
+	const char *started, *name;	/* borrowed from V */
+	double id;
+	jv v;
+};
+
+/* Newest first: the later start, then the higher id, then the name; a run that never started last. */
+static int
+newest_first(const void *a, const void *b)
 {
-	const jv *x = a, *y = b;
-	const char *sx = wf_jv_str(*x, "started"), *sy = wf_jv_str(*y, "started");
+	const struct sortable *x = a, *y = b;
 	int c;
 
-	if (sx && sy && (c = strcmp(sy, sx)))
+	if (x->started && y->started && (c = strcmp(y->started, x->started)))
 		return c;
-	if (!sx != !sy)
-		return sx ? -1 : 1;
-	if ((c = (int)(wf_jv_num(*y, "id", 0) - wf_jv_num(*x, "id", 0))))
-		return c;
-	return strcmp(wf_jv_str(*x, "name") ? wf_jv_str(*x, "name") : "", wf_jv_str(*y, "name") ? wf_jv_str(*y, "name") : "");
+	if (!x->started != !y->started)
+		return x->started ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? 1 : -1;
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
 /* LIST is consumed; the caller owns the array returned. */
@@ -178,13 +184,18 @@ jv
 wf_runs_sorted(jv list)
 {
 	int n = jv_array_length(jv_copy(list));
-	jv *v = wf_xcalloc((size_t)n + 1, sizeof *v), out = jv_array();
+	struct sortable *v = wf_xcalloc((size_t)n + 1, sizeof *v);
+	jv out = jv_array();
 
+	for (int i = 0; i < n; i++) {
+		v[i].v = jv_array_get(jv_copy(list), i);
+		v[i].started = wf_jv_str(v[i].v, "started");
+		v[i].name = wf_jv_str(v[i].v, "name");
+		v[i].id = wf_jv_num(v[i].v, "id", 0);
+	}
+	qsort(v, (size_t)n, sizeof *v, newest_first);
 	for (int i = 0; i < n; i++)
-		v[i] = jv_array_get(jv_copy(list), i);
-	qsort(v, (size_t)n, sizeof *v, wf_runs_newest_first);
-	for (int i = 0; i < n; i++)
-		out = jv_array_append(out, v[i]);
+		out = jv_array_append(out, v[i].v);
 	free(v);
 	jv_free(list);
 	return out;

@@ -188,30 +188,37 @@ out:
 	return rc;
 }
 
-/* The summaries of the index of HFD by directory name; the caller owns the object. */
+/*
+ * The summaries of the index of HFD by directory name; the caller owns
+ * the object.  One parser reads every line: a line that is not an object
+ * with a "dir" is skipped, and so is a torn last line (its directory has
+ * summary.json).
+ */
 static jv
 read_index(int hfd)
 {
 	int fd = openat(hfd, "index.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct wf_buf b = { 0 };
 	jv map = jv_object();
+	size_t bad;
 
 	if (fd < 0)
 		return map;
-	if (wf_read_fd(fd, (size_t)1 << 30, &b) == 0 && b.s) {
-		for (char *line = b.s, *nl; *line; line = nl + 1) {
-			char perr[64];
-			jv e;
+	if (wf_read_fd(fd, (size_t)1 << 30, &b) == 0 && b.s && b.len < 0x7fffffff && !memchr(b.s, '\0', b.len) &&
+	    wf_utf8_valid(b.s, b.len, &bad)) {
+		char *end = memrchr(b.s, '\n', b.len);
+		struct jv_parser *p = jv_parser_new(0);
+		jv e;
 
-			nl = strchr(line, '\n');
-			if (!nl)
-				break;	/* a torn last line: its directory has summary.json */
-			e = wf_json_parse(line, (size_t)(nl - line), perr, sizeof perr);
+		jv_parser_set_buf(p, b.s, end ? (int)(end - b.s + 1) : 0, 0);
+		while (jv_is_valid(e = jv_parser_next(p)) || jv_invalid_has_msg(jv_copy(e))) {
 			if (jv_get_kind(e) == JV_KIND_OBJECT && wf_jv_str(e, "dir"))
 				map = jv_object_set(map, jv_string(wf_jv_str(e, "dir")), e);
 			else
 				jv_free(e);
 		}
+		jv_free(e);
+		jv_parser_free(p);
 	}
 	wf_buf_free(&b);
 	close(fd);

@@ -389,9 +389,6 @@ jv wf_runs_collect(const char *proj, const char *workflow);
 /* What a run is in a list (wf status, wf runs; wf-json(7) "Run list"), R borrowed, LIVE when its runner is; the caller owns it. */
 jv wf_run_summary(struct wf_run *r, int live);
 
-/* Newest first (the later start, then the higher id, then the name); for qsort over jv (borrowed). */
-int wf_runs_newest_first(const void *a, const void *b);
-
 /* How wf_run_print_list prints: a header line; tab-separated raw values for scripts; wf runs' columns. */
 enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2, WF_LIST_HISTORY = 4, WF_LIST_ALL = 8 };
 
@@ -405,7 +402,7 @@ enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2, WF_LIST_HISTORY = 4, WF_LIST_ALL = 8
  */
 void wf_run_print_list(FILE *fp, jv list, int flags);
 
-/* LIST (consumed) sorted by wf_runs_newest_first; the caller owns the array returned. */
+/* LIST (consumed) newest first: the later start, then the higher id, then the name; the caller owns the array returned. */
 jv wf_runs_sorted(jv list);
 
 /* ---- state_history.c: past runs ---- */

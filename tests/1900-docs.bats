@@ -439,7 +439,7 @@ make check" ]
 
 @test "each verb offers its own options" {
 	complete_line wf status --
-	assert_equal "$(replies)" "--help --json"
+	assert_equal "$(replies)" "--all --help --json"
 	complete_line wf list -
 	assert_equal "$(replies)" "--help --json"
 	complete_line wf run --
