@@ -353,10 +353,16 @@ wf_history_gc(const char *proj, long keep, double older_ms, int dry, jv *removed
 		struct wf_buf b = { 0 };
 
 		for (int i = jv_array_length(jv_copy(left)) - 1; i >= 0; i--) {
-			char *line = wf_json_dump(jv_array_get(jv_copy(left), i));
+			jv e = jv_array_get(jv_copy(left), i);
+			char *line;
 
-			wf_buf_printf(&b, "%s\n", line);
-			free(line);
+			/* A damaged one is read from its directory, where it may be mended. */
+			if (strcmp(wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "", "damaged")) {
+				line = wf_json_dump(e);
+				wf_buf_printf(&b, "%s\n", line);
+				free(line);
+			}
+			jv_free(e);
 		}
 		if (wf_atomic_write(hfd, "index.jsonl", b.s ? b.s : "", b.len) < 0 && !rc) {
 			snprintf(err, n, "cannot rewrite '%s/history/index.jsonl': %s", proj, strerror(errno));

@@ -295,3 +295,57 @@ Y
 	run wf runs --all
 	assert_failure 2
 }
+
+@test "a past run's logs by its number; a damaged or missing index loses no past run" {
+	write p.yaml <<'Y'
+name: p
+steps:
+  - id: say
+    action: shell
+    command: 'echo "said $n"'
+Y
+	for n in 1 2 3; do wf run p.yaml --var n=$n --quiet; done
+	run wf logs 2
+	assert_success
+	assert_output --partial "said 2"
+	refute_output --partial "said 3"
+	h="$(wf-state path)/history"
+	# A torn line, a line run into the next, and garbage: each past run is still listed.
+	sed -i '1s/^.\{10\}//' "$h/index.jsonl"
+	printf '{"dir":"2-p","id":' >> "$h/index.jsonl"
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .status]]'"
+	assert_output '[[3,"completed"],[2,"completed"],[1,"completed"]]'
+	rm "$h/index.jsonl"
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .status]]'"
+	assert_output '[[3,"completed"],[2,"completed"],[1,"completed"]]'
+	# A past run whose summary is gone too is listed as damaged, never hidden.
+	rm "$h/1-p/summary.json"
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .name, .status]]'"
+	assert_output '[[3,"p","completed"],[2,"p","completed"],[1,"p","damaged"]]'
+	# gc rewrites the index from what is there; a damaged past run stays.
+	run wf gc --keep 0
+	assert_output --partial "removed 2 p"
+	[ -d "$h/1-p" ]
+	run jq -r .id "$h/index.jsonl"
+	assert_output ""
+}
+
+@test "a run that moved to the history half way (killed while moving) is taken up again by the next start" {
+	asks w.yaml
+	run wf run w.yaml --answer yes
+	assert_success
+	# As a kill -9 between two renames would leave it: the definition and
+	# outputs already in a new history directory, the journal still here.
+	d=$(rundir same)
+	h="$(wf-state path)/history"
+	mkdir -m 700 -p "$h/7-same"
+	mv "$d/workflow.json" "$d/steps" "$h/7-same/"
+	echo 7 > "$(wf-state path)/next-id"
+	run wf status same
+	assert_success
+	assert_line --partial "status:   completed"
+	run wf run w.yaml --answer no
+	assert_failure 77
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .status, .past]]'"
+	assert_output '[[8,"declined",false],[1,"completed",true],[7,"damaged",true]]'
+}
