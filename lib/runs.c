@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -230,13 +231,58 @@ shown(int col, int flags)
 	return col != COL_ID && col != COL_STEPS && col != COL_TOKENS;
 }
 
-/* The cost cell of E (borrowed): "-" without model calls, "unknown" when a price is, else dollars. */
-static void
-cost_cell(jv e, int raw, char *cell, size_t n)
-{
-	double usd = wf_jv_num(e, "cost_usd", -1);
+/* What a list line shows of a run, read from its object in one pass. */
+struct line {
+	const char *text[NCOLS];	/* the text columns; borrowed from the object */
+	const char *started;
+	double id, duration_ms, steps_run, tokens, calls, cost_usd;	/* -1: absent, or null */
+};
 
-	if (wf_jv_num(e, "calls", 0) <= 0)
+/* The members of E (borrowed) that a line shows into *L, in one pass over E. */
+static void
+read_line(jv e, struct line *l)
+{
+	static const struct { const char *key; int col; } texts[] = {
+		{ "name", COL_NAME }, { "workflow", COL_WORKFLOW }, { "status", COL_STATUS },
+		{ "step", COL_STEP }, { "project", COL_PROJECT }, { "started", -1 },
+	};
+	static const struct { const char *key; size_t at; } nums[] = {
+		{ "id", offsetof(struct line, id) }, { "duration_ms", offsetof(struct line, duration_ms) },
+		{ "steps_run", offsetof(struct line, steps_run) }, { "tokens", offsetof(struct line, tokens) },
+		{ "calls", offsetof(struct line, calls) }, { "cost_usd", offsetof(struct line, cost_usd) },
+	};
+
+	memset(l, 0, sizeof *l);
+	l->id = l->duration_ms = l->steps_run = l->tokens = l->calls = l->cost_usd = -1;
+	jv_object_foreach(e, k, v) {
+		const char *key = jv_string_value(k);
+
+		if (jv_get_kind(v) == JV_KIND_STRING) {
+			for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+				if (!strcmp(key, texts[i].key)) {
+					/* The text lives as long as E, which holds it too. */
+					if (texts[i].col < 0)
+						l->started = jv_string_value(v);
+					else
+						l->text[texts[i].col] = jv_string_value(v);
+				}
+		} else if (jv_get_kind(v) == JV_KIND_NUMBER) {
+			for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+				if (!strcmp(key, nums[i].key))
+					*(double *)((char *)l + nums[i].at) = jv_number_value(v);
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
+/* The cost cell of line L: "-" without model calls, "unknown" when a price is, else dollars. */
+static void
+cost_cell(const struct line *l, int raw, char *cell, size_t n)
+{
+	double usd = l->cost_usd;
+
+	if (l->calls <= 0)
 		snprintf(cell, n, "-");
 	else if (usd < 0)
 		snprintf(cell, n, "unknown");
@@ -257,29 +303,27 @@ cost_cell(jv e, int raw, char *cell, size_t n)
 static void
 list_cells(jv e, int raw, char cell[NCOLS][CELL], size_t n)
 {
-	const char *started = wf_jv_str(e, "started");
-	double ms = wf_jv_num(e, "duration_ms", -1);
+	static const int texts[] = { COL_NAME, COL_WORKFLOW, COL_STATUS, COL_STEP, COL_PROJECT };
+	struct line l;
 	char when[32], dur[24];
 
-	if (wf_jv_num(e, "id", 0) > 0)
-		snprintf(cell[COL_ID], n, "%.0f", wf_jv_num(e, "id", 0));
+	read_line(e, &l);
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+		snprintf(cell[texts[i]], n, "%s", l.text[texts[i]] ? l.text[texts[i]] : "-");
+	if (l.id > 0)
+		snprintf(cell[COL_ID], n, "%.0f", l.id);
 	else
 		snprintf(cell[COL_ID], n, "-");
-	snprintf(cell[COL_NAME], n, "%s", wf_jv_str(e, "name") ? wf_jv_str(e, "name") : "-");
-	snprintf(cell[COL_WORKFLOW], n, "%s", wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : "-");
-	snprintf(cell[COL_STATUS], n, "%s", wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "-");
-	snprintf(cell[COL_STEP], n, "%s", wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "-");
-	wf_local_time(started, when);
-	snprintf(cell[COL_STARTED], n, "%s", raw && started && strcmp(when, "-") ? started : when);
-	wf_human_ms(ms, dur);
-	if (raw && ms >= 0)
-		snprintf(cell[COL_DURATION], n, "%.0f", ms);
+	wf_local_time(l.started, when);
+	snprintf(cell[COL_STARTED], n, "%s", raw && l.started && strcmp(when, "-") ? l.started : when);
+	wf_human_ms(l.duration_ms, dur);
+	if (raw && l.duration_ms >= 0)
+		snprintf(cell[COL_DURATION], n, "%.0f", l.duration_ms);
 	else
 		snprintf(cell[COL_DURATION], n, "%s", dur);
-	snprintf(cell[COL_STEPS], n, "%.0f", wf_jv_num(e, "steps_run", 0));
-	snprintf(cell[COL_TOKENS], n, "%.0f", wf_jv_num(e, "tokens", 0));
-	cost_cell(e, raw, cell[COL_COST], n);
-	snprintf(cell[COL_PROJECT], n, "%s", wf_jv_str(e, "project") ? wf_jv_str(e, "project") : "-");
+	snprintf(cell[COL_STEPS], n, "%.0f", l.steps_run > 0 ? l.steps_run : 0);
+	snprintf(cell[COL_TOKENS], n, "%.0f", l.tokens > 0 ? l.tokens : 0);
+	cost_cell(&l, raw, cell[COL_COST], n);
 }
 
 /* LIST is borrowed. */
