@@ -240,6 +240,63 @@ remove_dead_temps(int dfd)
 	closedir(dh);
 }
 
+char *
+wf_state_project_path(const char *proj)
+{
+	char *p = wf_xasprintf("%s/project", proj);
+	struct wf_buf b = { 0 };
+	char *path;
+
+	if (wf_read_file(p, 4096, &b) == 0 && b.s && b.len > 1 && b.s[0] == '/') {
+		b.s[strcspn(b.s, "\n")] = '\0';
+		path = wf_xstrdup(b.s);
+	} else {
+		path = wf_xstrdup(strrchr(proj, '/') + 1);
+	}
+	wf_buf_free(&b);
+	free(p);
+	return path;
+}
+
+/*
+ * ERR (N bytes) says there is no run NAME in this project (PROJ, or NULL
+ * when there is no state yet), and names the projects that have one, so
+ * that a resume from the wrong directory says where to go.
+ */
+static void
+not_here(const char *proj, const char *name, char *err, size_t n)
+{
+	char *root = wf_state_root(), *projects = wf_xasprintf("%s/projects", root);
+	DIR *dh = opendir(projects);
+	struct dirent *de;
+	size_t len;
+	int found = 0;
+
+	snprintf(err, n, "no run named '%s' in this project (see 'wf status')", name);
+	while (dh && (de = readdir(dh)) && found < 3) {
+		char *dir = wf_xasprintf("%s/%s", projects, de->d_name), *run = wf_xasprintf("%s/runs/%s", dir, name);
+		struct stat st;
+
+		if (de->d_name[0] != '.' && (!proj || strcmp(dir, proj)) && lstat(run, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char *path = wf_state_project_path(dir);
+
+			len = strlen(err);
+			snprintf(err + len, n - len, "%s %s", found++ ? "," : "; there is one in", path);
+			free(path);
+		}
+		free(run);
+		free(dir);
+	}
+	if (found) {
+		len = strlen(err);
+		snprintf(err + len, n - len, " (run wf there)");
+	}
+	if (dh)
+		closedir(dh);
+	free(projects);
+	free(root);
+}
+
 int
 wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t n)
 {
@@ -253,10 +310,12 @@ wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t 
 	}
 	if ((rc = wf_state_open_project(flags & WF_RUN_CREATE, &proj, err, n))) {
 		if (rc == WF_EXIT_NOINPUT)
-			snprintf(err, n, "no run named '%s' in this project (see 'wf status')", name);
+			not_here(NULL, name, err, n);
 		return rc;
 	}
 	rc = wf_run_open_in(proj, name, flags, out, err, n);
+	if (rc == WF_EXIT_NOINPUT && !(flags & WF_RUN_CREATE) && strstr(err, "no run named"))
+		not_here(proj, name, err, n);
 	free(proj);
 	return rc;
 }

@@ -100,25 +100,6 @@ project_runs(jv list, const char *proj, const char *path)
 	return list;
 }
 
-/* The project path recorded in project state PROJ (malloc'd), or its directory name when there is none. */
-static char *
-project_path(const char *proj)
-{
-	char *p = wf_xasprintf("%s/project", proj);
-	struct wf_buf b = { 0 };
-	char *path;
-
-	if (wf_read_file(p, 4096, &b) == 0 && b.s && b.len > 1 && b.s[0] == '/') {
-		b.s[strcspn(b.s, "\n")] = '\0';
-		path = wf_xstrdup(b.s);
-	} else {
-		path = wf_xstrdup(strrchr(proj, '/') + 1);
-	}
-	wf_buf_free(&b);
-	free(p);
-	return path;
-}
-
 /* The caller owns the array returned. */
 jv
 wf_run_list(int every)
@@ -136,7 +117,7 @@ wf_run_list(int every)
 
 		for (int i = 0; i < n; i++) {
 			if (ents[i]->d_name[0] != '.') {
-				char *dir = wf_xasprintf("%s/%s", projects, ents[i]->d_name), *path = project_path(dir);
+				char *dir = wf_xasprintf("%s/%s", projects, ents[i]->d_name), *path = wf_state_project_path(dir);
 
 				list = project_runs(list, dir, path);
 				free(path);

@@ -525,6 +525,9 @@ int wf_run_reset(struct wf_run *r, char *err, size_t n);
  */
 int wf_state_prepare_project(const char *proj, const char *path, int create, char *err, size_t n);
 
+/* The path of the project whose state directory is PROJ, from PROJ/project (malloc'd); its key when unrecorded. */
+char *wf_state_project_path(const char *proj);
+
 /* Remove everything below directory fd DFD, never following links: 0 or -1. */
 int wf_remove_tree(int dfd);
 

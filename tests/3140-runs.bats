@@ -64,6 +64,12 @@ Y
 	cd "$WORK"
 	run wf status
 	assert_output "no runs"
+	# A resume from the wrong directory says where the runs of that name are.
+	run wf resume same
+	assert_failure 66
+	assert_output --partial "no run named 'same' in this project (see 'wf status'); there is one in "
+	assert_output --partial "$WORK/a"
+	assert_output --partial "$WORK/b"
 }
 
 @test "two named runs of one workflow go on at once; a third of the same name is busy" {
