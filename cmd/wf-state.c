@@ -23,6 +23,7 @@
 struct opts {
 	int json, force, dry_run, all;
 	long keep;		/* gc --keep N; -1 when not given */
+	long limit;		/* runs --limit N; 0: every run */
 	double older_ms;	/* gc --older-than DURATION; 0 when not given */
 };
 
@@ -53,7 +54,7 @@ static const struct verb {
 	{ "rm", do_rm, 1, 1, "rm [--force] NAME", "remove a run" },
 	{ "fsck", do_fsck, 1, 1, "fsck NAME [--json]", "check a run from scratch" },
 	{ "trust", do_trust, 1, 1, "trust NAME|FILE", "let a workflow (or .wf/config.yaml) run without asking" },
-	{ "runs", do_runs, 0, 1, "runs [WORKFLOW] [--json]", "this project's runs, current and past, newest first" },
+	{ "runs", do_runs, 0, 1, "runs [WORKFLOW] [--limit N] [--json]", "this project's runs, current and past, newest first" },
 	{ "gc", do_gc, 0, 0, "gc [--keep N] [--older-than DURATION] [--dry-run] [--json]",
 	  "remove past runs (never one that may go on)" },
 	{ "path", do_path, 0, 1, "path [RUN]", "the directory of a run, or of this project's state" },
@@ -79,6 +80,7 @@ static const struct option_help {
 } options[] = {
 	{ "--json", "print JSON (wf-json(7)) instead of text" },
 	{ "--force", "remove the run without reading or locking it" },
+	{ "--limit", "the N newest runs (20 when not given; 0: every run)" },
 	{ "--all", "the runs of every project, each with its project" },
 	{ "--keep", "keep the N newest past runs (100 when neither rule is given)" },
 	{ "--older-than", "remove past runs started longer ago (90m, 12h, 7d, 2w)" },
@@ -419,7 +421,7 @@ do_runs(char **args, int nargs, const struct opts *o)
 
 	if (rc)
 		return rc;
-	l = proj ? wf_runs_collect(proj, nargs ? args[0] : NULL) : jv_array();
+	l = proj ? wf_runs_collect(proj, nargs ? args[0] : NULL, (int)o->limit) : jv_array();
 	if (o->json)
 		wf_json_print(stdout, jv_copy(l));
 	else if (jv_array_length(jv_copy(l)) == 0)
@@ -559,8 +561,8 @@ main(int argc, char **argv)
 {
 	/* Run by wf as "wf status": usage speaks of that, messages still of wf-state. */
 	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
-	struct opts o = { .keep = -1 };
-	int gc_opts = 0;
+	struct opts o = { .keep = -1, .limit = 20 };
+	int gc_opts = 0, limit_opt = 0;
 	char *args[MAX_ARGS];
 	int k = 0, help = 0;
 
@@ -575,6 +577,15 @@ main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			o.dry_run = 1;
 			gc_opts = 1;
+		} else if (!strcmp(argv[i], "--limit")) {
+			const char *v = opt_value(argc, argv, &i, "--limit");
+
+			if (!v || wf_parse_long(v, 0, 1L << 30, &o.limit) < 0) {
+				if (v)
+					wf_warn("--limit takes a whole number of runs (0 for all), got '%.80s'", v);
+				return WF_EXIT_USAGE;
+			}
+			limit_opt = 1;
 		} else if (!strcmp(argv[i], "--keep")) {
 			const char *v = opt_value(argc, argv, &i, "--keep");
 
@@ -619,6 +630,10 @@ main(int argc, char **argv)
 		if (k - 1 >= v->min && k - 1 <= v->max) {
 			if (gc_opts && v->fn != do_gc) {
 				wf_warn("--keep, --older-than and --dry-run belong to 'gc'; usage: wf-state %s", v->usage);
+				return WF_EXIT_USAGE;
+			}
+			if (limit_opt && v->fn != do_runs) {
+				wf_warn("--limit belongs to 'runs'; usage: wf-state %s", v->usage);
 				return WF_EXIT_USAGE;
 			}
 			if (o.all && !(v->fn == do_list || (v->fn == do_status && k == 1))) {

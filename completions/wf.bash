@@ -389,6 +389,7 @@ _wf_tool_words() {
 			case ${_wf_pos[0]} in
 			rm) _wf_add "$cur" --force --help ;;
 			list|status) _wf_add "$cur" --all --json --help ;;
+			runs) _wf_add "$cur" --limit --json --help ;;
 			*) _wf_add "$cur" --json --help --version ;;
 			esac
 		elif (( n == 0 )); then
@@ -463,7 +464,7 @@ _wf_tool_words() {
 }
 
 _wf_words() {
-	local cur=${COMP_WORDS[COMP_CWORD]} verb n
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} verb n
 	COMPREPLY=()
 	if (( COMP_CWORD == 1 )); then
 		if [[ $cur == -* ]]; then
@@ -499,9 +500,10 @@ _wf_words() {
 		fi ;;
 	logs)	_wf_complete_logs 2 ;;
 	runs)
+		[[ $prev == --limit ]] && return 0
 		if [[ $cur == -* ]]; then
-			_wf_add "$cur" --json --help
-		elif (( $(_wf_arg_index 2 '') == 0 )); then
+			_wf_add "$cur" --limit --json --help
+		elif (( $(_wf_arg_index 2 --limit) == 0 )); then
 			_wf_add_lines "$cur" < <(_wf_workflow_names)
 		fi ;;
 	gc)	_wf_complete_gc ;;

@@ -19,8 +19,8 @@ char *wf_history_dir(const char *proj, long id);
 /* Move R's files to PROJ/history/ID-NAME with its summary: 0 or an exit code with ERR. */
 int wf_history_retire(struct wf_run *r, char *err, size_t n);
 
-/* The past runs of PROJ, newest first, only WORKFLOW's when not NULL; the caller owns the array. */
-jv wf_history_list(const char *proj, const char *workflow);
+/* The newest LIMIT (0: all) past runs of PROJ, newest first, only WORKFLOW's when not NULL; the caller owns the array. */
+jv wf_history_list(const char *proj, const char *workflow, int limit);
 
 
 /*

@@ -65,7 +65,7 @@ static void
 earlier_runs(FILE *fp, const char *name)
 {
 	char *proj = NULL, err[256];
-	jv past = wf_state_open_project(0, &proj, err, sizeof err) ? jv_array() : wf_history_list(proj, name);
+	jv past = wf_state_open_project(0, &proj, err, sizeof err) ? jv_array() : wf_history_list(proj, name, 0);
 	double tok = 0, usd = 0;
 	int usd_known = 1, runs = 0;
 

@@ -202,11 +202,15 @@ wf_runs_sorted(jv list)
 	return out;
 }
 
-/* PROJ's runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
+/* PROJ's newest LIMIT (0: all) runs, current and past (only WORKFLOW's when not NULL); the caller owns the array. */
 jv
-wf_runs_collect(const char *proj, const char *workflow)
+wf_runs_collect(const char *proj, const char *workflow, int limit)
 {
-	return wf_runs_sorted(current_runs(wf_history_list(proj, workflow), proj, workflow));
+	jv all = wf_runs_sorted(current_runs(wf_history_list(proj, workflow, limit), proj, workflow));
+	int n = jv_array_length(jv_copy(all));
+
+	/* Past runs are numbered as they started, so the newest LIMIT of them are enough. */
+	return limit > 0 && n > limit ? jv_array_slice(all, 0, limit) : all;
 }
 
 /* ---- the one list printer: wf status (runs) and wf runs (WF_LIST_HISTORY) ---- */

@@ -4,10 +4,9 @@
  * from PROJ/next-id under that file's flock.  When a run of the same
  * name starts over, the finished one moves from PROJ/runs/NAME/ to
  * PROJ/history/ID-NAME/ with a summary.json: what 'wf runs' shows of
- * it.  PROJ/history/index.jsonl repeats each summary on one line so that
- * listing a thousand past runs reads one file; the directories are the
- * truth: the index is believed only for a directory that exists, and a
- * directory it misses is read from its summary.json.
+ * it.  The directories are the only record: listing reads them newest
+ * first (by number) and stops at the limit asked for, so the newest
+ * twenty of a thousand cost twenty small reads.
  * Layer 2: domain data.
  * Nothing here prints; every failure is an exit code with a message in ERR.
  */
@@ -23,7 +22,7 @@
 
 #include "history.h"
 
-/* The largest summary.json or index line read; a bigger one is not ours. */
+/* The largest summary.json read; a bigger one is not ours. */
 #define SUMMARY_MAX (64 * 1024)
 
 long
@@ -85,22 +84,6 @@ wf_history_dir(const char *proj, long id)
 		closedir(dh);
 	free(hist);
 	return found;
-}
-
-/* Append SUM (borrowed) to the index of HIST (an open directory): 0 or -1/errno. */
-static int
-index_append(int hfd, jv sum)
-{
-	char *line = wf_json_dump(sum), *nl = wf_xasprintf("%s\n", line);
-	int fd = openat(hfd, "index.jsonl", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), rc = -1;
-
-	if (fd >= 0) {
-		rc = wf_write_all(fd, nl, strlen(nl));
-		close(fd);
-	}
-	free(line);
-	free(nl);
-	return rc;
 }
 
 /* PROJ/history, made if missing and opened (O_DIRECTORY, no links): the fd, or -1 with ERR. */
@@ -171,7 +154,7 @@ wf_history_retire(struct wf_run *r, char *err, size_t n)
 	{
 		char *txt = wf_json_dump(sum);
 
-		if (dfd < 0 || wf_atomic_write(dfd, "summary.json", txt, strlen(txt)) < 0 || index_append(hfd, sum) < 0) {
+		if (dfd < 0 || wf_atomic_write(dfd, "summary.json", txt, strlen(txt)) < 0) {
 			snprintf(err, n, "cannot write the summary of '%s/history/%s': %s", r->proj, dname, strerror(errno));
 			free(txt);
 			goto out;
@@ -186,43 +169,6 @@ out:
 		close(dfd);
 	close(hfd);
 	return rc;
-}
-
-/*
- * The summaries of the index of HFD by directory name; the caller owns
- * the object.  One parser reads every line: a line that is not an object
- * with a "dir" is skipped, and so is a torn last line (its directory has
- * summary.json).
- */
-static jv
-read_index(int hfd)
-{
-	int fd = openat(hfd, "index.jsonl", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct wf_buf b = { 0 };
-	jv map = jv_object();
-	size_t bad;
-
-	if (fd < 0)
-		return map;
-	if (wf_read_fd(fd, (size_t)1 << 30, &b) == 0 && b.s && b.len < 0x7fffffff && !memchr(b.s, '\0', b.len) &&
-	    wf_utf8_valid(b.s, b.len, &bad)) {
-		char *end = memrchr(b.s, '\n', b.len);
-		struct jv_parser *p = jv_parser_new(0);
-		jv e;
-
-		jv_parser_set_buf(p, b.s, end ? (int)(end - b.s + 1) : 0, 0);
-		while (jv_is_valid(e = jv_parser_next(p)) || jv_invalid_has_msg(jv_copy(e))) {
-			if (jv_get_kind(e) == JV_KIND_OBJECT && wf_jv_str(e, "dir"))
-				map = jv_object_set(map, jv_string(wf_jv_str(e, "dir")), e);
-			else
-				jv_free(e);
-		}
-		jv_free(e);
-		jv_parser_free(p);
-	}
-	wf_buf_free(&b);
-	close(fd);
-	return map;
 }
 
 /* The summary of history entry D_NAME (id ID) of HFD, from its summary.json; the caller owns it. */
@@ -265,32 +211,32 @@ is_entry(const struct dirent *de)
 	return entry_id(de->d_name) > 0;
 }
 
-/* The past runs of PROJ, newest first (WORKFLOW: only its runs, or NULL); the caller owns the array. */
+/* The newest LIMIT (0: all) past runs of PROJ, only WORKFLOW's when not NULL; the caller owns the array. */
 jv
-wf_history_list(const char *proj, const char *workflow)
+wf_history_list(const char *proj, const char *workflow, int limit)
 {
 	char err[256];
 	int hfd = open_history(proj, 0, err, sizeof err);
 	struct dirent **ents = NULL;
-	int k = hfd >= 0 ? scandirat(hfd, ".", &ents, is_entry, by_id_desc) : 0;
-	jv map = hfd >= 0 ? read_index(hfd) : jv_object(), out = jv_array();
+	int k = hfd >= 0 ? scandirat(hfd, ".", &ents, is_entry, by_id_desc) : 0, got = 0;
+	jv out = jv_array();
 
 	for (int i = 0; i < k; i++) {
 		const char *d = ents[i]->d_name;
-		jv e = jv_object_get(jv_copy(map), jv_string(d));
 
-		if (!jv_is_valid(e)) {
-			jv_free(e);
-			e = read_summary(hfd, d, entry_id(d));
+		if (!limit || got < limit) {
+			jv e = read_summary(hfd, d, entry_id(d));
+
+			if (!workflow || !strcmp(wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : "", workflow)) {
+				out = jv_array_append(out, jv_object_set(e, jv_string("past"), jv_true()));
+				got++;
+			} else {
+				jv_free(e);
+			}
 		}
-		if (!workflow || !strcmp(wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : "", workflow))
-			out = jv_array_append(out, jv_object_set(e, jv_string("past"), jv_true()));
-		else
-			jv_free(e);
 		free(ents[i]);
 	}
 	free(ents);
-	jv_free(map);
 	if (hfd >= 0)
 		close(hfd);
 	return out;
@@ -312,7 +258,7 @@ kept_always(jv e)
 int
 wf_history_gc(const char *proj, long keep, double older_ms, int dry, jv *removed, char *err, size_t n)
 {
-	jv list = wf_history_list(proj, NULL), left = jv_array();
+	jv list = wf_history_list(proj, NULL, 0);
 	double now = (double)time(NULL) * 1000.0;
 	int hfd, rc = 0;
 	long seen = 0;
@@ -321,7 +267,6 @@ wf_history_gc(const char *proj, long keep, double older_ms, int dry, jv *removed
 	hfd = open_history(proj, 0, err, n);
 	if (hfd < 0) {
 		jv_free(list);
-		jv_free(left);
 		return errno == ENOENT ? 0 : WF_EXIT_IO;
 	}
 	flock(hfd, LOCK_EX);
@@ -346,32 +291,9 @@ wf_history_gc(const char *proj, long keep, double older_ms, int dry, jv *removed
 		if (go)
 			*removed = jv_array_append(*removed, e);
 		else
-			left = jv_array_append(left, jv_object_delete(e, jv_string("past")));
-	}
-	if (!dry && jv_array_length(jv_copy(*removed)) > 0) {
-		/* The index again, oldest first as it was appended, without what went. */
-		struct wf_buf b = { 0 };
-
-		for (int i = jv_array_length(jv_copy(left)) - 1; i >= 0; i--) {
-			jv e = jv_array_get(jv_copy(left), i);
-			char *line;
-
-			/* A damaged one is read from its directory, where it may be mended. */
-			if (strcmp(wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "", "damaged")) {
-				line = wf_json_dump(e);
-				wf_buf_printf(&b, "%s\n", line);
-				free(line);
-			}
 			jv_free(e);
-		}
-		if (wf_atomic_write(hfd, "index.jsonl", b.s ? b.s : "", b.len) < 0 && !rc) {
-			snprintf(err, n, "cannot rewrite '%s/history/index.jsonl': %s", proj, strerror(errno));
-			rc = WF_EXIT_IO;
-		}
-		wf_buf_free(&b);
 	}
 	jv_free(list);
-	jv_free(left);
 	close(hfd);
 	return rc;
 }
@@ -412,7 +334,7 @@ wf_history_adopt(const char *proj, int fromfd, const char *from, const char *nam
 		sum = jv_object_set(sum, jv_string("name"), jv_string(name));
 		sum = jv_object_set(sum, jv_string("dir"), jv_string(dname));
 		txt = wf_json_dump(sum);
-		if (wf_atomic_write(r->dirfd, "summary.json", txt, strlen(txt)) < 0 || index_append(hfd, sum) < 0) {
+		if (wf_atomic_write(r->dirfd, "summary.json", txt, strlen(txt)) < 0) {
 			snprintf(err, n, "cannot write the summary of '%s/history/%s': %s", proj, dname, strerror(errno));
 			rc = WF_EXIT_IO;
 		}

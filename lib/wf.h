@@ -383,8 +383,8 @@ int wf_trust_config(const char *file, char *err, size_t n);
 
 struct wf_run;
 
-/* PROJ's runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
-jv wf_runs_collect(const char *proj, const char *workflow);
+/* PROJ's newest LIMIT (0: all) runs, current and past, newest first (only WORKFLOW's when not NULL); the caller owns the array. */
+jv wf_runs_collect(const char *proj, const char *workflow, int limit);
 
 /* What a run is in a list (wf status, wf runs; wf-json(7) "Run list"), R borrowed, LIVE when its runner is; the caller owns it. */
 jv wf_run_summary(struct wf_run *r, int live);
