@@ -556,6 +556,19 @@ do_logs(char **args, int nargs, const struct opts *o)
 	return done(r, rc);
 }
 
+/* The whole number of runs option ARGV[*I] takes into *OUT (advancing *I): 0, or -1 after a message (NOTE ends it). */
+static int
+count_opt(int argc, char **argv, int *i, long *out, const char *note)
+{
+	const char *name = argv[*i], *v = opt_value(argc, argv, i, name);
+
+	if (v && wf_parse_long(v, 0, 1L << 30, out) == 0)
+		return 0;
+	if (v)
+		wf_warn("%s takes a whole number of runs%s, got '%.80s'", name, note, v);
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -578,22 +591,12 @@ main(int argc, char **argv)
 			o.dry_run = 1;
 			gc_opts = 1;
 		} else if (!strcmp(argv[i], "--limit")) {
-			const char *v = opt_value(argc, argv, &i, "--limit");
-
-			if (!v || wf_parse_long(v, 0, 1L << 30, &o.limit) < 0) {
-				if (v)
-					wf_warn("--limit takes a whole number of runs (0 for all), got '%.80s'", v);
+			if (count_opt(argc, argv, &i, &o.limit, " (0 for all)") < 0)
 				return WF_EXIT_USAGE;
-			}
 			limit_opt = 1;
 		} else if (!strcmp(argv[i], "--keep")) {
-			const char *v = opt_value(argc, argv, &i, "--keep");
-
-			if (!v || wf_parse_long(v, 0, 1L << 30, &o.keep) < 0) {
-				if (v)
-					wf_warn("--keep takes a whole number of runs, got '%.80s'", v);
+			if (count_opt(argc, argv, &i, &o.keep, "") < 0)
 				return WF_EXIT_USAGE;
-			}
 			gc_opts = 1;
 		} else if (!strcmp(argv[i], "--older-than")) {
 			const char *v = opt_value(argc, argv, &i, "--older-than");
