@@ -36,7 +36,7 @@ while [ $i -le 1000 ]; do
 	i=$((i + 1))
 done
 echo 1001 > "$proj/next-id"
-[ "$(wf-state runs --json | jq length)" -eq 1001 ]
+[ "$(wf-state runs --limit 0 --json | jq length)" -eq 1001 ]
 
 base=$(mean_ms ls "$hist")
 status=$(mean_ms wf status)
