@@ -94,7 +94,9 @@ before_step(struct driver *d, const char *id, int idx)
 	if (wf_run_take_pause(d->run)) {
 		char *name = wf_driver_shell_word(d->run->name);
 
-		progress(d, "%s: paused before step '%s'; continue with: wf resume %s\n", d->run->name, id, name);
+		/* Told even with --quiet: it is why the run stopped. */
+		fprintf(d->o->log, "%s: paused before step '%s'; continue with: wf resume %s\n", d->run->name, id, name);
+		fflush(d->o->log);
 		free(name);
 		return wf_driver_stop(d, "pause", "paused", "wf pause", jv_null(), WF_EXIT_WAIT);
 	}
