@@ -87,7 +87,8 @@ run_model(char *const args[], const char *input, int *code, char *err, size_t er
  * (from ARGS[1]; FD gets the number's text): onto standard output when it
  * is a terminal, as a shell step's output goes; nowhere for an ai-prompt
  * whose standard output is not one (it writes the whole reply there once
- * done); else where wf-model shows it by itself (stderr on a terminal).
+ * done); else, or when $WF_STREAM_FD says where, where wf-model shows it
+ * by itself (that descriptor, or stderr on a terminal).
  * REQ borrowed.
  */
 static void
@@ -95,15 +96,16 @@ stream_options(jv req, char *args[], char *fd, size_t n)
 {
 	jv run = wf_jv_get(req, "run"), step = wf_jv_get(req, "step");
 	int efd = (int)wf_jv_num(run, "echo_fd", -1);
-	const char *a = wf_jv_str(step, "action");
+	const char *a = wf_jv_str(step, "action"), *env = getenv("WF_STREAM_FD");
+	int told = env && *env;
 
 	args[1] = NULL;
-	if (efd >= 0 && isatty(efd)) {
+	if (!told && efd >= 0 && isatty(efd)) {
 		snprintf(fd, n, "%d", efd);
 		args[1] = (char *)"--stream-fd";
 		args[2] = fd;
 		args[3] = NULL;
-	} else if (efd >= 0 && a && !strcmp(a, "ai-prompt")) {
+	} else if (!told && efd >= 0 && a && !strcmp(a, "ai-prompt")) {
 		args[1] = (char *)"--quiet";
 		args[2] = NULL;
 	}

@@ -190,7 +190,7 @@ live_wanted(struct driver *d, const char *action)
 	if (!d->tty || d->o->quiet || !action || !strcmp(action, "interactive"))
 		return 0;
 	if (wf_action_uses_model(action))
-		return !d->o->json && !isatty(fileno(d->o->out));
+		return !d->o->json && !isatty(fileno(d->o->out)) && !(getenv("WF_STREAM_FD") && *getenv("WF_STREAM_FD"));
 	return 1;
 }
 
@@ -214,8 +214,6 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 	snprintf(d->live.line, sizeof d->live.line, "[%d/%d] %s %s%s", idx + 1, d->nsteps, id,
 		 wf_jv_str(step, "action"), short_detail(step, detail, sizeof detail));
 	progress(d, "%s%s ...%s%s", col(d, "\033[1m"), d->live.line, col(d, "\033[0m"), d->tty ? "" : "\n");
-	d->live.on = live_wanted(d, wf_jv_str(step, "action"));
-	d->live.shown = 0;
 	for (int attempt = 1; attempt <= attempts; attempt++) {
 		jv se = jv_object_set(jv_object(), jv_string("event"), jv_string("step-start"));
 
@@ -226,6 +224,8 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 		jv_free(res);
 		if (wf_driver_journal(d, se, !idem))
 			return jv_invalid();
+		d->live.on = live_wanted(d, wf_jv_str(step, "action"));
+		d->live.shown = 0;
 		res = wf_stepper_run(d, jv_copy(step));
 		d->live.on = 0;
 		if (wf_jv_bool(res, "interrupted", 0) || wf_jv_bool(res, "crashed", 0) || wf_stop)
@@ -254,7 +254,7 @@ with_duration(jv res, double t)
 	return jv_object_set(res, jv_string("duration_ms"), jv_number(ms > 0 ? (double)(long)ms : 0));
 }
 
-/* The model that answered step result RES (borrowed), as " model NAME" for its progress line, or "". */
+/* The model that answered step result RES (borrowed), as ", model NAME" for its progress line, or ""; in BUF. */
 static const char *
 answered_by(jv res, char *buf, size_t n)
 {
@@ -266,9 +266,9 @@ answered_by(jv res, char *buf, size_t n)
 	return buf;
 }
 
-/* Tell how action STEP ID at IDX ended with RES (both borrowed; RES has its duration_ms). */
+/* Tell how action ID at IDX ended with RES (borrowed; it has its duration_ms). */
 static void
-report_result(struct driver *d, const char *id, int idx, jv step, jv res)
+report_result(struct driver *d, const char *id, int idx, jv res)
 {
 	const char *status = wf_jv_str(res, "status");
 	double secs = wf_jv_num(res, "duration_ms", 0) / 1000.0;
@@ -478,7 +478,7 @@ action_step(struct driver *d, const char *id, int idx, jv step, jv ev)
 				   128 + sig);
 	} else {
 		res = with_duration(res, t);
-		report_result(d, id, idx, step, res);
+		report_result(d, id, idx, res);
 		return action_end(d, id, step, res, ev);
 	}
 	jv_free(res);
