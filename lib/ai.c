@@ -82,6 +82,37 @@ run_model(char *const args[], const char *input, int *code, char *err, size_t er
 	return res;
 }
 
+/*
+ * Where a reply shows as it streams, as wf-model chat options in ARGS
+ * (from ARGS[1]; FD gets the number's text): onto standard output when it
+ * is a terminal, as a shell step's output goes; nowhere for an ai-prompt
+ * whose standard output is not one (it writes the whole reply there once
+ * done); else, or when $WF_STREAM_FD says where, where wf-model shows it
+ * by itself (that descriptor, or stderr on a terminal).
+ * REQ borrowed.
+ */
+static void
+stream_options(jv req, char *args[], char *fd, size_t n)
+{
+	jv run = wf_jv_get(req, "run"), step = wf_jv_get(req, "step");
+	int efd = (int)wf_jv_num(run, "echo_fd", -1);
+	const char *a = wf_jv_str(step, "action"), *env = getenv("WF_STREAM_FD");
+	int told = env && *env;
+
+	args[1] = NULL;
+	if (!told && efd >= 0 && isatty(efd)) {
+		snprintf(fd, n, "%d", efd);
+		args[1] = (char *)"--stream-fd";
+		args[2] = fd;
+		args[3] = NULL;
+	} else if (!told && efd >= 0 && a && !strcmp(a, "ai-prompt")) {
+		args[1] = (char *)"--quiet";
+		args[2] = NULL;
+	}
+	jv_free(run);
+	jv_free(step);
+}
+
 /* REQ borrowed; the caller owns the result. */
 jv
 wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
@@ -89,8 +120,8 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 {
 	jv creq = jv_object(), msgs = jv_array(), cur = wf_jv_get(req, "model");
 	jv orig = wf_jv_get(req, "original_model"), run = wf_jv_get(req, "run");
-	char *input;
-	char *args[] = { (char *)"chat", NULL };
+	char *input, fd[16];
+	char *args[4] = { (char *)"chat", NULL };
 	jv res;
 
 	if (model)
@@ -125,6 +156,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	}
 	input = wf_json_dump(creq);
 	jv_free(creq);
+	stream_options(req, args, fd, sizeof fd);
 	res = run_model(args, input, code, err, errlen);
 	free(input);
 	jv_free(cur);
@@ -153,6 +185,34 @@ save_answer(jv req, const char *text)
 	}
 	jv_free(run);
 	jv_free(step);
+}
+
+/*
+ * Show the reply TEXT as the step's output: written whole to the run's
+ * standard output when it is not a terminal (a terminal had it streamed),
+ * ending in a newline.  R (consumed, returned) says how much the step
+ * printed there, as a shell step's result does.  REQ and RES borrowed.
+ */
+static jv
+show_reply(jv req, jv res, jv r, const char *text)
+{
+	jv run = wf_jv_get(req, "run");
+	int efd = (int)wf_jv_num(run, "echo_fd", -1);
+	size_t n = strlen(text), printed = 0;
+
+	if (efd >= 0 && !isatty(efd)) {
+		/* Masked as a shell step's output is on its way out. */
+		char *shown = wf_redact(text, n);
+		size_t len = strlen(shown);
+
+		if (wf_write_all(efd, shown, len) == 0 && (!len || shown[len - 1] == '\n' || wf_write_all(efd, "\n", 1) == 0))
+			printed = len;
+		free(shown);
+	} else if (wf_jv_bool(res, "streamed", 0)) {
+		printed = n;
+	}
+	jv_free(run);
+	return jv_object_set(r, jv_string("printed"), jv_number((double)printed));
 }
 
 /* REQ and R consumed; returns ownership of the result. */
@@ -217,6 +277,7 @@ wf_action_ai_prompt(jv req, jv r)
 		jv_free(parsed);
 	}
 	save_answer(req, text);
+	r = show_reply(req, res, r, text);
 	r = jv_object_set(r, jv_string("output"), jv_string(text));
 	if (wf_jv_str(step, "output"))
 		r = wf_result_set_var(r, wf_jv_str(step, "output"), jv_string(text));

@@ -108,20 +108,24 @@ prompt_text(jv step, const char *kind, const char *message, jv def)
 
 /*
  * At a terminal: ask until the answer is one we can take; "p" pauses, no
- * answer at all waits.  R consumed; STEP, PENDING, DEF borrowed; returns
- * ownership of R.
+ * answer at all waits.  The time spent waiting for the person is told as
+ * waited_ms, which the step's duration leaves out.  R consumed; STEP,
+ * PENDING, DEF borrowed; returns ownership of R.
  */
 static jv
 ask_at_terminal(jv r, jv step, jv pending, jv def, const char *kind, const char *message)
 {
 	char *prompt = prompt_text(step, kind, message, def), err[512];
+	double waited = 0;
 
 	for (;;) {
 		char *line, *a;
 		int timed_out = 0;
+		double t = wf_now_ms();
 		jv value;
 
 		line = wf_tty_ask(prompt, wf_jv_num(step, "timeout", 0), &timed_out);
+		waited += wf_now_ms() - t;
 		if (!line && timed_out && jv_get_kind(def) != JV_KIND_NULL) {
 			r = answered_default(r, step, pending, def, "timeout", message);
 			break;
@@ -154,7 +158,7 @@ ask_at_terminal(jv r, jv step, jv pending, jv def, const char *kind, const char 
 		free(line);
 	}
 	free(prompt);
-	return r;
+	return jv_object_set(r, jv_string("waited_ms"), jv_number((double)(long)waited));
 }
 
 /* REQ and R consumed; returns ownership of the result. */

@@ -13,6 +13,19 @@
 /* A phase or a step that lets the run go on; any other value is its exit status. */
 #define WF_GO_ON (-1)
 
+/*
+ * The elapsed time of a silent step, on a terminal: its progress line
+ * redrawn about once a second while the driver waits for the wf-step
+ * child (stepper.c), until the step prints something on the terminal.
+ */
+struct wf_live {
+	int on;			/* the line is drawn for the step in flight */
+	double t0;		/* when the step started (after its consent) */
+	long shown;		/* the last whole second drawn */
+	char line[192];		/* the step's progress line, without the time */
+	char out[256], err[256];	/* its output files under steps/, which appear when it prints */
+};
+
 struct driver {
 	struct wf_run_opts *o;
 	struct wf_run *run;
@@ -33,6 +46,7 @@ struct driver {
 	int tty, color;
 	long max_steps;
 	long ran;		/* steps run by this process */
+	struct wf_live live;	/* the elapsed-time line of the step in flight */
 	double t0;
 	char err[1024];
 };
@@ -59,6 +73,12 @@ int wf_driver_stop(struct driver *d, const char *event, const char *status, cons
 
 /* Run step ID, the cursor: WF_GO_ON, or the run stopped and its exit status. */
 int wf_driver_run_step(struct driver *d, const char *id);
+/* S as one shell word, quoted only when it needs to be; the caller frees it. */
+char *wf_driver_shell_word(const char *s);
+/* Print on the log a command that answers the run's question with ANSWER (quoted), the FIRST of a list, NOTE after it. */
+void wf_driver_answer_line(struct driver *d, int first, const char *answer, const char *note);
+/* Tell on the log the end of the run: steps, time and the use of each model (STATE borrowed). */
+void wf_driver_summary(struct driver *d, jv state, const char *how);
 
 /* ---- flow.c: pure decisions ---- */
 
@@ -85,6 +105,8 @@ jv wf_flow_merged_vars(jv wf, jv overrides);
 
 /* Run STEP (consumed) through wf-step; the caller owns the result. */
 jv wf_stepper_run(struct driver *d, jv step);
+/* Has the step run last printed on the terminal (its output files under steps/ say)? */
+int wf_stepper_printed(struct driver *d);
 /* Stop the wf-step child, if one runs. */
 void wf_stepper_stop(struct driver *d);
 /* Are process groups of the step in flight INFLIGHT (borrowed) still running?  0, or 75. */

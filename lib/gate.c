@@ -284,14 +284,25 @@ consent_stop(struct driver *d, const char *id, const char *what, int declined)
 	extra = jv_object_set(extra, jv_string("pending"),
 		jv_object_set(jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("consent")),
 			jv_string("step"), jv_string(id)), jv_string("command"), jv_string(what)));
+	char *name = wf_driver_shell_word(d->run->name);
+	char *file = wf_driver_shell_word(wf_jv_str(d->run->state, "workflow") ? wf_jv_str(d->run->state, "workflow") :
+					  d->run->name);
+
 	if (declined) {
-		wf_warn("step '%s' was declined; the run stops here (continue later with 'wf resume %s --yes')",
-			id, d->run->name);
-		return wf_driver_stop(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
+		wf_warn("step '%s' was declined; the run stops here (continue later with: wf resume %s --yes)", id, name);
+	} else {
+		/* The question, then the exact commands that answer it. */
+		wf_warn("step '%s' needs consent to run: %s", id, what);
+		wf_driver_answer_line(d, 1, "yes", NULL);
+		wf_driver_answer_line(d, 0, "no", NULL);
+		wf_driver_answer_line(d, 0, "always", "   (yes to every sensitive step of this run)");
+		fprintf(d->o->log, "  or trust the workflow file with: wf trust %s\n", file);
+		fflush(d->o->log);
 	}
-	wf_warn("step '%s' needs consent to run: %s; approve with 'wf resume %s --yes' (or --answer yes|no|always), or trust the file with 'wf trust %s'",
-		id, what, d->run->name,
-		wf_jv_str(d->run->state, "workflow") ? wf_jv_str(d->run->state, "workflow") : d->run->name);
+	free(name);
+	free(file);
+	if (declined)
+		return wf_driver_stop(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
 	return wf_driver_stop(d, "pause", "waiting", "consent", extra, WF_EXIT_WAIT);
 }
 
@@ -363,7 +374,12 @@ wf_gate_declined(struct driver *d, const char *id, jv ev, jv res)
 	extra = jv_object_set(jv_object(), jv_string("step"), jv_string(id));
 	extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
 	extra = jv_object_set(extra, jv_string("pending"), q);
-	wf_warn("step '%s' was answered no, and no 'on-rejected' says where a no goes; the run stops here (go on with 'wf resume %s --answer yes', or give the step an 'on-rejected')",
-		id, d->run->name);
+	{
+		char *name = wf_driver_shell_word(d->run->name);
+
+		wf_warn("step '%s' was answered no, and no 'on-rejected' says where a no goes; the run stops here (go on with: wf resume %s --answer yes; or give the step an 'on-rejected')",
+			id, name);
+		free(name);
+	}
 	return wf_driver_stop(d, "pause", "declined", "declined", extra, WF_EXIT_DENIED);
 }

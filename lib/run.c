@@ -135,7 +135,6 @@ static int
 finish(struct driver *d)
 {
 	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-end"));
-	double secs = (wf_now_ms() - d->t0) / 1000.0;
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
 	wf_run_clear_pause(d->run);
@@ -145,8 +144,7 @@ finish(struct driver *d)
 		wf_warn("%s", d->err);
 		return WF_EXIT_IO;
 	}
-	progress(d, "%s%s: completed%s %ld step%s in %.2fs\n", col(d, "\033[1;32m"), d->run->name,
-		 col(d, "\033[0m"), d->ran, d->ran == 1 ? "" : "s", secs);
+	wf_driver_summary(d, d->run->state, "completed");
 	if (!wf_jv_bool(d->wf, "persistent", 1)) {
 		if (wf_run_remove(d->run, d->err, sizeof d->err))
 			wf_warn("%s", d->err);

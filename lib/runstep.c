@@ -14,6 +14,7 @@
  * crashed in flight is left in doubt for the resume to settle.  The
  * step's id is the caller's: nothing here frees it.
  */
+#include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,12 @@ before_step(struct driver *d, const char *id, int idx)
 	if (sig)
 		return wf_driver_interrupted(d, sig);
 	if (wf_run_take_pause(d->run)) {
-		progress(d, "%s: paused before step '%s'; continue with 'wf resume %s'\n",
-			 d->run->name, id, d->run->name);
+		char *name = wf_driver_shell_word(d->run->name);
+
+		/* Told even with --quiet: it is why the run stopped. */
+		fprintf(d->o->log, "%s: paused before step '%s'; continue with: wf resume %s\n", d->run->name, id, name);
+		fflush(d->o->log);
+		free(name);
 		return wf_driver_stop(d, "pause", "paused", "wf pause", jv_null(), WF_EXIT_WAIT);
 	}
 	if ((long)wf_jv_num(d->run->state, "steps_run", 0) >= d->max_steps) {
@@ -175,6 +180,21 @@ control_step(struct driver *d, const char *id, int idx, jv step, jv ev)
 }
 
 /*
+ * Is the elapsed time of a step of ACTION drawn while it runs?  On a
+ * terminal, unless the step talks there itself: an interactive step
+ * asks, and a model's reply streams onto a terminal as it comes (ai.c).
+ */
+static int
+live_wanted(struct driver *d, const char *action)
+{
+	if (!d->tty || d->o->quiet || !action || !strcmp(action, "interactive"))
+		return 0;
+	if (wf_action_uses_model(action))
+		return !d->o->json && !isatty(fileno(d->o->out)) && !(getenv("WF_STREAM_FD") && *getenv("WF_STREAM_FD"));
+	return 1;
+}
+
+/*
  * Run the action STEP (borrowed) ID at IDX in wf-step, journaling each
  * attempt's start, as often as its retry: allows.  The caller owns the
  * last result; invalid when the journal could not be written.
@@ -191,8 +211,9 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 	jv_free(retry);
 	if (attempts < 1)
 		attempts = 1;
-	progress(d, "%s[%d/%d] %s %s%s%s ...%s", col(d, "\033[1m"), idx + 1, d->nsteps, id, wf_jv_str(step, "action"),
-		 short_detail(step, detail, sizeof detail), col(d, "\033[0m"), d->tty ? "" : "\n");
+	snprintf(d->live.line, sizeof d->live.line, "[%d/%d] %s %s%s", idx + 1, d->nsteps, id,
+		 wf_jv_str(step, "action"), short_detail(step, detail, sizeof detail));
+	progress(d, "%s%s ...%s%s", col(d, "\033[1m"), d->live.line, col(d, "\033[0m"), d->tty ? "" : "\n");
 	for (int attempt = 1; attempt <= attempts; attempt++) {
 		jv se = jv_object_set(jv_object(), jv_string("event"), jv_string("step-start"));
 
@@ -203,7 +224,10 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 		jv_free(res);
 		if (wf_driver_journal(d, se, !idem))
 			return jv_invalid();
+		d->live.on = live_wanted(d, wf_jv_str(step, "action"));
+		d->live.shown = 0;
 		res = wf_stepper_run(d, jv_copy(step));
+		d->live.on = 0;
 		if (wf_jv_bool(res, "interrupted", 0) || wf_jv_bool(res, "crashed", 0) || wf_stop)
 			break;
 		if (strcmp(wf_jv_str(res, "status"), "failed") || attempt == attempts)
@@ -217,24 +241,50 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 	return res;
 }
 
-/* Tell how action STEP ID at IDX ended with RES (both borrowed), started at T. */
+/*
+ * RES (consumed, returned) with the step's duration_ms: the time since T,
+ * when it started after its consent, less the time it waited for a
+ * person's answer (waited_ms, which an interactive step reports).
+ */
+static jv
+with_duration(jv res, double t)
+{
+	double ms = wf_now_ms() - t - wf_jv_num(res, "waited_ms", 0);
+
+	return jv_object_set(res, jv_string("duration_ms"), jv_number(ms > 0 ? (double)(long)ms : 0));
+}
+
+/* The model that answered step result RES (borrowed), as ", model NAME" for its progress line, or ""; in BUF. */
+static const char *
+answered_by(jv res, char *buf, size_t n)
+{
+	jv u = wf_jv_get(res, "usage");
+	const char *m = wf_jv_str(u, "model");
+
+	snprintf(buf, n, "%s%.100s", m ? ", model " : "", m ? m : "");
+	jv_free(u);
+	return buf;
+}
+
+/* Tell how action ID at IDX ended with RES (borrowed; it has its duration_ms). */
 static void
-report_result(struct driver *d, const char *id, int idx, jv step, jv res, double t)
+report_result(struct driver *d, const char *id, int idx, jv res)
 {
 	const char *status = wf_jv_str(res, "status");
-	double secs = (wf_now_ms() - t) / 1000.0;
-	int printed = (int)wf_jv_num(res, "printed", 1);
+	double secs = wf_jv_num(res, "duration_ms", 0) / 1000.0;
+	/* Its output on the terminal is at the cursor, or the line is rewritten in place with the result. */
+	int printed = wf_stepper_printed(d) || (wf_jv_num(res, "printed", 1) > 0 && isatty(fileno(d->o->out)));
 	const char *c_on = !strcmp(status, "ok") ? col(d, "\033[32m") : !strcmp(status, "waiting") ?
 			   col(d, "\033[33m") : col(d, "\033[31m");
-	char detail[80];
+	char model[128];
 
+	answered_by(res, model, sizeof model);
 	if (d->tty && !printed)
-		progress(d, "\r\033[K%s[%d/%d] %s %s%s ... %s%s %.1fs%s\n", col(d, "\033[1m"), idx + 1,
-			 d->nsteps, id, wf_jv_str(step, "action"), short_detail(step, detail, sizeof detail), c_on,
-			 status, secs, col(d, "\033[0m"));
+		progress(d, "\r\033[K%s%s ... %s%s %.1fs%s%s\n", col(d, "\033[1m"), d->live.line, c_on,
+			 status, secs, model, col(d, "\033[0m"));
 	else
-		progress(d, "%s%s[%d/%d] %s %s %.1fs%s\n", d->tty ? "\n" : "", c_on, idx + 1, d->nsteps,
-			 id, status, secs, col(d, "\033[0m"));
+		progress(d, "%s%s[%d/%d] %s %s %.1fs%s%s\n", d->tty ? "\n" : "", c_on, idx + 1, d->nsteps,
+			 id, status, secs, model, col(d, "\033[0m"));
 	if (!strcmp(status, "failed") && wf_jv_str(res, "error")) {
 		/* Failures are told even with --quiet. */
 		if (d->o->quiet)
@@ -265,6 +315,80 @@ step_failed(struct driver *d, const char *id, jv ev, int code)
 			      code == WF_EXIT_LIMIT ? "step timed out" : "bad condition", step_extra(id), code);
 }
 
+char *
+wf_driver_shell_word(const char *s)
+{
+	struct wf_buf b = {0};
+	int plain = *s != '\0';
+
+	for (const char *p = s; *p && plain; p++)
+		plain = isalnum((unsigned char)*p) || strchr("_./:,+@%=-", *p);
+	if (plain)
+		return wf_xstrdup(s);
+	/* In single quotes nothing is special but the quote itself, which ends, is escaped, and starts again. */
+	wf_buf_addch(&b, '\'');
+	for (; *s; s++)
+		if (*s == '\'')
+			wf_buf_addstr(&b, "'\\''");
+		else
+			wf_buf_addch(&b, *s);
+	wf_buf_addch(&b, '\'');
+	return wf_buf_detach(&b);
+}
+
+void
+wf_driver_answer_line(struct driver *d, int first, const char *answer, const char *note)
+{
+	char *name = wf_driver_shell_word(d->run->name), *word = wf_driver_shell_word(answer);
+
+	fprintf(d->o->log, "  %s wf resume %s --answer %s%s\n", first ? "answer with:" : "         or:", name, word,
+		note ? note : "");
+	free(word);
+	free(name);
+}
+
+/*
+ * The run waits at step ID for PENDING (borrowed): tell the question and
+ * the exact commands that answer it, or, for what a person must do
+ * elsewhere (its message was told), the command that goes on.  Told even
+ * with --quiet: it is why the run stopped.
+ */
+static void
+tell_waiting(struct driver *d, const char *id, jv pending)
+{
+	const char *kind = wf_jv_str(pending, "kind"), *type = wf_jv_str(pending, "type");
+	char *name = wf_driver_shell_word(d->run->name);
+	jv opts = wf_jv_get(pending, "options"), def = wf_jv_get(pending, "default");
+
+	if (!kind || strcmp(kind, "question")) {
+		fprintf(d->o->log, "%s: waiting at step '%s'; when it is done, go on with: wf resume %s\n",
+			d->run->name, id, name);
+	} else {
+		fprintf(d->o->log, "%s: waiting at step '%s', which asks: %s\n", d->run->name, id,
+			wf_jv_str(pending, "message") ? wf_jv_str(pending, "message") : "");
+		if (!type || !strcmp(type, "confirm")) {
+			wf_driver_answer_line(d, 1, "yes", NULL);
+			wf_driver_answer_line(d, 0, "no", NULL);
+		} else if (!strcmp(type, "choice") && jv_get_kind(opts) == JV_KIND_ARRAY) {
+			jv_array_foreach(opts, i, o) {
+				wf_driver_answer_line(d, i == 0, jv_get_kind(o) == JV_KIND_STRING ? jv_string_value(o) : "", NULL);
+				jv_free(o);
+			}
+		} else if (jv_get_kind(def) != JV_KIND_NULL) {
+			char *t = wf_jv_text(def);
+
+			wf_driver_answer_line(d, 1, t, NULL);
+			free(t);
+		} else {
+			fprintf(d->o->log, "  answer with: wf resume %s --answer TEXT   (TEXT quoted for the shell)\n", name);
+		}
+	}
+	fflush(d->o->log);
+	jv_free(opts);
+	jv_free(def);
+	free(name);
+}
+
 /*
  * Action STEP (borrowed) ID ran to result RES: wait for an answer, or
  * journal its end EV with where the run goes next.  RES and EV consumed.
@@ -277,12 +401,14 @@ action_end(struct driver *d, const char *id, jv step, jv res, jv ev)
 	int code = 0;
 
 	if (!strcmp(wf_jv_str(res, "status"), "waiting")) {
-		jv extra = jv_object_set(step_extra(id), jv_string("pending"), wf_jv_get(res, "pending"));
+		jv pending = wf_jv_get(res, "pending");
+		jv extra = jv_object_set(step_extra(id), jv_string("pending"), jv_copy(pending));
 
 		extra = jv_object_set(extra, jv_string("cursor"), jv_string(id));
 		jv_free(res);
 		jv_free(ev);
-		progress(d, "%s: waiting at step '%s'; see 'wf status %s'\n", d->run->name, id, d->run->name);
+		tell_waiting(d, id, pending);
+		jv_free(pending);
 		return wf_driver_stop(d, "pause", "waiting", "waiting for an answer", extra, WF_EXIT_WAIT);
 	}
 	view = wf_run_view(d->run, 1);
@@ -318,10 +444,11 @@ action_end(struct driver *d, const char *id, jv step, jv res, jv ev)
 	return WF_GO_ON;
 }
 
-/* The action STEP (borrowed) ID at IDX, started at T: gate, run, journal; EV (consumed) is its end event. */
+/* The action STEP (borrowed) ID at IDX: gate, run, journal; EV (consumed) is its end event. */
 static int
-action_step(struct driver *d, const char *id, int idx, jv step, jv ev, double t)
+action_step(struct driver *d, const char *id, int idx, jv step, jv ev)
 {
+	double t;
 	jv res;
 	int rc;
 
@@ -330,6 +457,9 @@ action_step(struct driver *d, const char *id, int idx, jv step, jv ev, double t)
 		jv_free(ev);
 		return rc;
 	}
+	/* The step's time starts now: a person deciding on its consent is not the step. */
+	t = wf_now_ms();
+	d->live.t0 = t;
 	res = run_attempts(d, id, idx, step);
 	if (!jv_is_valid(res))
 		rc = WF_EXIT_IO;
@@ -347,7 +477,8 @@ action_step(struct driver *d, const char *id, int idx, jv step, jv ev, double t)
 		rc = stop_in_doubt(d, id, step, "interrupted", "pause", "paused", wf_driver_signal_reason(sig),
 				   128 + sig);
 	} else {
-		report_result(d, id, idx, step, res, t);
+		res = with_duration(res, t);
+		report_result(d, id, idx, res);
 		return action_end(d, id, step, res, ev);
 	}
 	jv_free(res);
@@ -363,7 +494,6 @@ wf_driver_run_step(struct driver *d, const char *id)
 	jv at = jv_object_get(jv_copy(d->index), jv_string(id)), step, ev, view;
 	int idx = jv_get_kind(at) == JV_KIND_NUMBER ? (int)jv_number_value(at) : -1, rc, code = 0, decision;
 	const char *action, *cond;
-	double t = wf_now_ms();
 	char *msg = NULL;
 
 	jv_free(at);
@@ -395,7 +525,7 @@ wf_driver_run_step(struct driver *d, const char *id)
 		if (wf_action_has(action, WF_ACTION_DRIVER))
 			rc = control_step(d, id, idx, step, ev);
 		else
-			rc = action_step(d, id, idx, step, ev, t);
+			rc = action_step(d, id, idx, step, ev);
 	}
 	jv_free(step);
 	return rc;

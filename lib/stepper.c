@@ -16,10 +16,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver.h"
@@ -208,6 +210,55 @@ take_line(struct driver *d, struct wf_buf *out)
 	return !group;
 }
 
+/* ---- the elapsed time of a silent step ---- */
+
+/* Has the step in flight (or the last one) printed on the terminal?  Its output files appear in steps/ when it does. */
+int
+wf_stepper_printed(struct driver *d)
+{
+	struct stat st;
+
+	if (fstatat(d->run->dirfd, d->live.err, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	return isatty(fileno(d->o->out)) && fstatat(d->run->dirfd, d->live.out, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/*
+ * Redraw the step's progress line with its elapsed time when a new
+ * second began, unless it printed on the terminal (then its output, not
+ * the line, is at the cursor, and the line is drawn no more).
+ */
+static void
+live_tick(struct driver *d)
+{
+	long secs;
+
+	if (!d->live.on)
+		return;
+	secs = (long)((wf_now_ms() - d->live.t0) / 1000);
+	if (secs < 1 || secs == d->live.shown)
+		return;
+	if (wf_stepper_printed(d)) {
+		d->live.on = 0;
+		return;
+	}
+	d->live.shown = secs;
+	wf_driver_progress(d, "\r\033[K%s%s ... %lds%s", wf_driver_col(d, "\033[1m"), d->live.line, secs,
+			   wf_driver_col(d, "\033[0m"));
+}
+
+/* How long to wait for the child before looking again (ms): 200 at most, less when the line's next second is nearer. */
+static int
+live_wait(struct driver *d)
+{
+	long left;
+
+	if (!d->live.on)
+		return 200;
+	left = 1000 - (long)(wf_now_ms() - d->live.t0) % 1000;
+	return left < 200 ? (int)left + 1 : 200;
+}
+
 /*
  * Send one request line and read one result line.  -2 when the child was
  * gone before it got the request (nothing ran), -1 when it died after.
@@ -244,8 +295,10 @@ server_call(struct driver *d, const char *line, size_t len, struct wf_buf *out)
 		}
 		pf.fd = d->server.out;
 		pf.events = POLLIN;
-		if (poll(&pf, 1, 200) < 0 && errno != EINTR)
+		pf.revents = 0;
+		if (poll(&pf, 1, live_wait(d)) < 0 && errno != EINTR)
 			return -1;
+		live_tick(d);
 		if (!(pf.revents & (POLLIN | POLLHUP)))
 			continue;
 		r = read(d->server.out, tmp, sizeof tmp);
@@ -301,6 +354,9 @@ wf_stepper_run(struct driver *d, jv step)
 	jv_free(req);
 	wf_buf_addstr(&out, "");
 	d->step_id = wf_jv_str(step, "id");
+	/* The files its output goes to (step.c), named by the journal's sequence number now. */
+	snprintf(d->live.out, sizeof d->live.out, "steps/%06ld-%.200s.out", (long)d->run->seq, d->step_id ? d->step_id : "step");
+	snprintf(d->live.err, sizeof d->live.err, "steps/%06ld-%.200s.err", (long)d->run->seq, d->step_id ? d->step_id : "step");
 	jv_free(d->groups);
 	d->groups = jv_array();
 	n = strlen(input);
