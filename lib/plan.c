@@ -261,7 +261,8 @@ wf_driver_summary(struct driver *d, jv state, const char *how)
 	int models = jv_get_kind(usage) == JV_KIND_OBJECT ? jv_object_length(jv_copy(usage)) : 0;
 	struct wf_buf b = {0};
 
-	wf_buf_printf(&b, "%s%s: %s%s %ld step%s in %.2fs", wf_driver_col(d, "\033[1;32m"), d->run->name, how,
+	wf_buf_printf(&b, "%s%s: %s%s %ld step%s in %.2fs",
+		      wf_driver_col(d, strcmp(how, "completed") ? "\033[1;33m" : "\033[1;32m"), d->run->name, how,
 		      wf_driver_col(d, "\033[0m"), d->ran, d->ran == 1 ? "" : "s", (wf_now_ms() - d->t0) / 1000.0);
 	if (models > 0)
 		jv_object_foreach(usage, k, per) {

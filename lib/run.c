@@ -113,7 +113,7 @@ int
 wf_driver_stop(struct driver *d, const char *event, const char *status, const char *reason,
 	       jv extra, int code)
 {
-	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string(event));
+	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string(event)), usage;
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string(status));
 	ev = jv_object_set(ev, jv_string("reason"), jv_string(reason));
@@ -127,6 +127,11 @@ wf_driver_stop(struct driver *d, const char *event, const char *status, const ch
 		wf_warn("%s", d->err);
 		return WF_EXIT_IO;
 	}
+	/* A run that stops having called models says what they cost so far, as a completed one does. */
+	usage = wf_jv_get(d->run->state, "usage");
+	if (jv_get_kind(usage) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage)) > 0)
+		wf_driver_summary(d, d->run->state, status);
+	jv_free(usage);
 	return code;
 }
 

@@ -377,3 +377,29 @@ Y
 	assert_success
 	assert_equal "$stderr" ""
 }
+
+@test "a run that fails after model calls says what they cost so far; one without model calls does not" {
+	ai_setup
+	summary_workflow
+	cat >> s.yaml <<'Y'
+  - id: three
+    action: shell
+    command: 'exit 5'
+Y
+	run --separate-stderr wf run s.yaml
+	assert_failure 1
+	run grep -E '^s: failed 3 steps in [0-9]+\.[0-9]{2}s; gpt: 2 calls, 200 input / 100 output tokens, \$0\.0012$' <<<"$stderr"
+	assert_success
+	write f.yaml <<'Y'
+name: f
+steps:
+  - id: a
+    action: shell
+    command: 'exit 5'
+Y
+	run --separate-stderr wf run f.yaml
+	assert_failure 1
+	refute_output --partial "f: failed 1 step"
+	run grep -c ' step.* in [0-9.]*s' <<<"$stderr"
+	assert_output 0
+}
