@@ -364,3 +364,30 @@ Y
 	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .status, .past]]'"
 	assert_output '[[8,"declined",false],[1,"completed",true],[7,"damaged",true]]'
 }
+
+@test "kill -9 of one named run: it alone is interrupted, a fresh wf run of its name refuses, resume finishes it" {
+	held
+	wf-run h.yaml --name pr-42 --var who=42 --quiet &
+	p42=$!
+	wf run h.yaml --name pr-43 --var who=43 --quiet &
+	p43=$!
+	wait_until test -e at-42
+	wait_until test -e at-43
+	kill -9 "$p42"
+	wait "$p42" 2>/dev/null || true
+	run wf status
+	assert_line --regexp "^pr-42 +held +interrupted +hold"
+	assert_line --regexp "^pr-43 +held +running +hold"
+	run wf run h.yaml --name pr-42 --var who=42
+	assert_failure 2
+	assert_output --partial "run 'pr-42' of project $WORK is interrupted at step hold"
+	assert_output --partial "'wf run h.yaml --name pr-42 --restart'"
+	touch go-42 go-43
+	wait "$p43"
+	# The killed run's step may still be running: the resume waits for nothing and
+	# runs it again only once its process group is gone (--kill-stale stops it).
+	run wf resume pr-42 --kill-stale --quiet
+	assert_success
+	run sh -c "wf-state runs --json | jq -r '.[] | .name + \" \" + .status' | sort"
+	assert_output $'pr-42 completed\npr-43 completed'
+}
