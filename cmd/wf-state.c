@@ -34,8 +34,8 @@ static verb_fn do_list, do_status, do_show, do_get, do_set, do_history, do_pause
 	do_runs, do_gc, do_path, do_logs;
 
 /*
- * The verbs.  MIN and MAX count the operands after the verb; a verb with
- * MAX -1 ignores any beyond MIN.
+ * The verbs.  MIN and MAX count the operands after the verb; fewer or
+ * more is a usage error (2) naming the verb's usage.
  */
 static const struct verb {
 	const char *name;
