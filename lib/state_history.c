@@ -25,36 +25,6 @@
 /* The largest summary.json read; a bigger one is not ours. */
 #define SUMMARY_MAX (64 * 1024)
 
-long
-wf_history_next_id(const char *proj, char *err, size_t n)
-{
-	char *path = wf_xasprintf("%s/next-id", proj), buf[32];
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), len;
-	long id = 0;
-	ssize_t k;
-
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		snprintf(err, n, "cannot use '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		return -1;
-	}
-	k = pread(fd, buf, sizeof buf - 1, 0);
-	if (k > 0) {
-		buf[k] = '\0';
-		id = strtol(buf, NULL, 10);
-	}
-	id = id > 0 ? id + 1 : 1;
-	len = snprintf(buf, sizeof buf, "%ld\n", id);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len || fsync(fd) < 0) {
-		snprintf(err, n, "cannot write '%s': %s", path, strerror(errno));
-		id = -1;
-	}
-	close(fd);
-	free(path);
-	return id;
-}
 
 /* The id of history entry D_NAME ("ID-NAME"), or -1 when it is not one. */
 static long
@@ -86,6 +56,57 @@ wf_history_dir(const char *proj, long id)
 	return found;
 }
 
+/* The highest number of a past run of PROJ, 0 when there is none. */
+static long
+max_past_id(const char *proj)
+{
+	char *hist = wf_xasprintf("%s/history", proj);
+	DIR *dh = opendir(hist);
+	struct dirent *de;
+	long max = 0;
+
+	while (dh && (de = readdir(dh)))
+		if (entry_id(de->d_name) > max)
+			max = entry_id(de->d_name);
+	if (dh)
+		closedir(dh);
+	free(hist);
+	return max;
+}
+
+long
+wf_history_next_id(const char *proj, char *err, size_t n)
+{
+	char *path = wf_xasprintf("%s/next-id", proj), buf[32];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), len;
+	long id = 0, past;
+	ssize_t k;
+
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		snprintf(err, n, "cannot use '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return -1;
+	}
+	k = pread(fd, buf, sizeof buf - 1, 0);
+	if (k > 0) {
+		buf[k] = '\0';
+		id = strtol(buf, NULL, 10);
+	}
+	/* Never a number a past run has, even when next-id was lost or torn. */
+	past = max_past_id(proj);
+	id = (id > past ? id : past) + 1;
+	len = snprintf(buf, sizeof buf, "%ld\n", id);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len || fsync(fd) < 0) {
+		snprintf(err, n, "cannot write '%s': %s", path, strerror(errno));
+		id = -1;
+	}
+	close(fd);
+	free(path);
+	return id;
+}
+
 /* PROJ/history, made if missing and opened (O_DIRECTORY, no links): the fd, or -1 with ERR. */
 static int
 open_history(const char *proj, int create, char *err, size_t n)
@@ -112,6 +133,12 @@ make_entry(int hfd, struct wf_run *r, char *dname, size_t dn, char *err, size_t 
 	long id = (long)wf_jv_num(r->state, "id", 0);
 
 	for (int tries = 0; tries < 100; tries++) {
+		char *taken = id > 0 ? wf_history_dir(r->proj, id) : NULL;
+
+		/* A number another past run has (next-id lost) is not reused. */
+		if (taken)
+			id = 0;
+		free(taken);
 		if (id <= 0 && (id = wf_history_next_id(r->proj, err, n)) < 0)
 			return -1;
 		snprintf(dname, dn, "%ld-%s", id, r->name);
@@ -142,15 +169,16 @@ wf_history_retire(struct wf_run *r, char *err, size_t n)
 	flock(hfd, LOCK_EX);
 	if ((id = make_entry(hfd, r, dname, sizeof dname, err, n)) < 0)
 		goto out;
+	/* Summed up before its files move: an older run names its workflow only in workflow.json. */
+	sum = wf_run_summary(r, 0);
+	sum = jv_object_set(sum, jv_string("id"), jv_number(id));
+	sum = jv_object_set(sum, jv_string("dir"), jv_string(dname));
 	dfd = openat(hfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	for (int i = 0; dfd >= 0 && files[i]; i++)
 		if (renameat(r->dirfd, files[i], dfd, files[i]) < 0 && errno != ENOENT) {
 			snprintf(err, n, "cannot move '%s/%s' to the history: %s", r->dir, files[i], strerror(errno));
 			goto out;
 		}
-	sum = wf_run_summary(r, 0);
-	sum = jv_object_set(sum, jv_string("id"), jv_number(id));
-	sum = jv_object_set(sum, jv_string("dir"), jv_string(dname));
 	{
 		char *txt = wf_json_dump(sum);
 

@@ -221,9 +221,15 @@ Y
 	run wf resume same --answer yes
 	assert_success
 	assert_output --partial "SHIPPED true"
+	# Run again, the migrated run goes to the history named after its workflow,
+	# and the new run's number is not one a past run has, though next-id was lost.
+	run wf run w.yaml --answer yes
+	assert_success
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .name, .workflow, .status, .past]]'"
+	assert_output '[[2,"same","same","completed",false],[1,"same","same","completed",true]]'
 	cd "$WORK"
-	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .name, .status, .past]]'"
-	assert_output '[[1,"test-linear","completed",true]]'
+	run sh -c "wf-state runs --json | jq -c '[.[] | [.id, .name, .workflow, .status, .past]]'"
+	assert_output '[[1,"test-linear","test-linear","completed",true]]'
 	run wf status
 	assert_output "no runs"
 }
