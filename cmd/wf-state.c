@@ -62,6 +62,18 @@ static const struct verb {
 
 #define NVERBS (sizeof verbs / sizeof *verbs)
 
+/* The verb called NAME, or NULL. */
+static const struct verb *
+verb_named(const char *name)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+#define GC_ONLY "--keep, --older-than and --dry-run belong to 'gc'"
+
 static void
 usage(FILE *fp)
 {
@@ -74,18 +86,48 @@ usage(FILE *fp)
 	}
 }
 
-/* What each option means; a verb takes those its usage line names. */
+/*
+ * What each option means.  A verb takes those its usage line names; one
+ * with WHERE given to any other verb is a usage error saying WHERE
+ * (--json and --force are ignored by the verbs that do not use them).
+ */
 static const struct option_help {
-	const char *name, *help;
+	const char *name, *help, *where;
 } options[] = {
-	{ "--json", "print JSON (wf-json(7)) instead of text" },
-	{ "--force", "remove the run without reading or locking it" },
-	{ "--limit", "the N newest runs (20 when not given; 0: every run)" },
-	{ "--all", "the runs of every project, each with its project" },
-	{ "--keep", "keep the N newest past runs (100 when neither rule is given)" },
-	{ "--older-than", "remove past runs started longer ago (90m, 12h, 7d, 2w)" },
-	{ "--dry-run", "say what would be removed; remove nothing" },
+	{ "--json", "print JSON (wf-json(7)) instead of text", NULL },
+	{ "--force", "remove the run without reading or locking it", NULL },
+	{ "--limit", "the N newest runs (20 when not given; 0: every run)", "--limit belongs to 'runs'" },
+	{ "--all", "the runs of every project, each with its project",
+	  "--all lists the runs of every project: 'wf status --all' or 'wf-state list --all'" },
+	{ "--keep", "keep the N newest past runs (100 when neither rule is given)", GC_ONLY },
+	{ "--older-than", "remove past runs started longer ago (90m, 12h, 7d, 2w)", GC_ONLY },
+	{ "--dry-run", "say what would be removed; remove nothing", GC_ONLY },
 };
+
+#define NOPTIONS (sizeof options / sizeof *options)
+
+/* 1 when USAGE (after the verb) names option NAME as a word of its own. */
+static int
+names_option(const char *usage, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *at = strstr(usage, name); at; at = strstr(at + 1, name))
+		if (!at[n] || at[n] == ' ' || at[n] == ']')
+			return 1;
+	return 0;
+}
+
+/* The index of option NAME in options[]: it is there. */
+static size_t
+option_index(const char *name)
+{
+	size_t i = 0;
+
+	while (i < NOPTIONS - 1 && strcmp(options[i].name, name))
+		i++;
+	return i;
+}
 
 /*
  * The words that start verb V's usage: "wf-state VERB", or what wf ran
@@ -106,11 +148,8 @@ verb_usage(const struct verb *v, const char *typed)
 	int heading = 0;
 
 	printf("usage: %s%s\n", words, rest);
-	for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
-		const char *at = strstr(rest, options[i].name);
-		size_t n = strlen(options[i].name);
-
-		if (!at || (at[n] && at[n] != ' ' && at[n] != ']'))
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (!names_option(rest, options[i].name))
 			continue;
 		if (!heading++)
 			printf("options:\n");
@@ -143,37 +182,6 @@ done(struct wf_run *r, int rc)
 	return rc;
 }
 
-/* Follow a dotted PATH (vars.i, steps.s1.output, loops.s10) into V (consumed); the caller owns the result. */
-static jv
-get_path(jv v, const char *path)
-{
-	char *p = wf_xstrdup(path), *save = NULL;
-
-	for (char *tok = strtok_r(p, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
-		if (jv_get_kind(v) == JV_KIND_OBJECT) {
-			jv next = jv_object_get(v, jv_string(tok));
-
-			v = jv_is_valid(next) ? next : (jv_free(next), jv_invalid());
-		} else if (jv_get_kind(v) == JV_KIND_ARRAY) {
-			long idx;
-
-			if (wf_parse_long(tok, 0, 1 << 30, &idx) < 0) {
-				jv_free(v);
-				v = jv_invalid();
-			} else {
-				v = jv_array_get(v, (int)idx);
-			}
-		} else {
-			jv_free(v);
-			v = jv_invalid();
-		}
-		if (!jv_is_valid(v))
-			break;
-	}
-	free(p);
-	return v;
-}
-
 /*
  * The runs: JSON, a table for a person (with a header on a terminal), or
  * tab-separated raw values for a script (RAW, wf-state list).
@@ -181,18 +189,15 @@ get_path(jv v, const char *path)
 static int
 list_runs(const struct opts *o, int raw)
 {
-	char *proj, err[1024];
-	int rc = wf_state_open_project(0, &proj, err, sizeof err);
+	char err[1024];
 	jv l;
+	int rc = wf_run_list(o->all, &l, err, sizeof err);
 
-	if (!rc)
-		free(proj);
-	/* No state directory yet is no runs. */
-	if (rc && rc != WF_EXIT_NOINPUT) {
+	if (rc) {
 		wf_warn("%s", err);
+		jv_free(l);
 		return rc;
 	}
-	l = wf_run_list(o->all);
 	if (o->json) {
 		wf_json_print(stdout, l);
 		return done(NULL, 0);
@@ -221,6 +226,11 @@ do_status(char **args, int nargs, const struct opts *o)
 
 	if (nargs == 0)
 		return list_runs(o, 0);
+	if (o->all) {
+		/* One run in detail is this project's: --all only lists. */
+		wf_warn("%s; usage: wf-state %s", options[option_index("--all")].where, verb_named("status")->usage);
+		return WF_EXIT_USAGE;
+	}
 	if ((rc = open_run(args[0], 0, &r)))
 		return rc;
 	view = wf_run_view(r, wf_run_is_live(r));
@@ -252,7 +262,7 @@ do_get(char **args, int nargs, const struct opts *o)
 
 	if ((rc = open_run(args[0], 0, &r)))
 		return rc;
-	v = get_path(wf_run_view(r, wf_run_is_live(r)), args[1]);
+	v = wf_jv_path(wf_run_view(r, wf_run_is_live(r)), args[1]);
 	if (!jv_is_valid(v)) {
 		wf_warn("run '%s' has nothing at '%s'", args[0], args[1]);
 		rc = WF_EXIT_NOINPUT;
@@ -451,21 +461,10 @@ do_gc(char **args, int nargs, const struct opts *o)
 			   &gone, err, sizeof err);
 	if (rc)
 		wf_warn("%s", err);
-	if (o->json) {
-		wf_json_print(stdout, jv_copy(gone));
-	} else {
-		jv_array_foreach(gone, i, e) {
-			char when[32];
-
-			(void)i;
-			wf_local_time(wf_jv_str(e, "started"), when);
-			printf("%s %.0f %s (%s, started %s)\n", o->dry_run ? "would remove" : "removed",
-			       wf_jv_num(e, "id", 0), wf_jv_str(e, "name") ? wf_jv_str(e, "name") : "?",
-			       wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "?", when);
-			jv_free(e);
-		}
-	}
-	jv_free(gone);
+	if (o->json)
+		wf_json_print(stdout, gone);
+	else
+		wf_gc_print(stdout, gone, o->dry_run);
 	free(proj);
 	return done(NULL, rc);
 }
@@ -575,12 +574,15 @@ main(int argc, char **argv)
 	/* Run by wf as "wf status": usage speaks of that, messages still of wf-state. */
 	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
 	struct opts o = { .keep = -1, .limit = 20 };
-	int gc_opts = 0, limit_opt = 0;
+	unsigned given = 0;	/* options[] given, a bit each */
+	const struct verb *v;
 	char *args[MAX_ARGS];
 	int k = 0, help = 0;
 
 	wf_set_progname(typed ? "wf-state" : argv[0]);
 	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1] == '-' && !strcmp(options[option_index(argv[i])].name, argv[i]))
+			given |= 1u << option_index(argv[i]);
 		if (!strcmp(argv[i], "--json")) {
 			o.json = 1;
 		} else if (!strcmp(argv[i], "--force")) {
@@ -589,24 +591,20 @@ main(int argc, char **argv)
 			o.all = 1;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			o.dry_run = 1;
-			gc_opts = 1;
 		} else if (!strcmp(argv[i], "--limit")) {
 			if (count_opt(argc, argv, &i, &o.limit, " (0 for all)") < 0)
 				return WF_EXIT_USAGE;
-			limit_opt = 1;
 		} else if (!strcmp(argv[i], "--keep")) {
 			if (count_opt(argc, argv, &i, &o.keep, "") < 0)
 				return WF_EXIT_USAGE;
-			gc_opts = 1;
 		} else if (!strcmp(argv[i], "--older-than")) {
-			const char *v = opt_value(argc, argv, &i, "--older-than");
+			const char *d = opt_value(argc, argv, &i, "--older-than");
 
-			if (!v || wf_parse_duration(v, &o.older_ms) < 0 || o.older_ms <= 0) {
-				if (v)
-					wf_warn("--older-than takes a duration such as 90m, 12h, 7d or 2w, got '%.80s'", v);
+			if (!d || wf_parse_duration(d, &o.older_ms) < 0 || o.older_ms <= 0) {
+				if (d)
+					wf_warn("--older-than takes a duration such as 90m, 12h, 7d or 2w, got '%.80s'", d);
 				return WF_EXIT_USAGE;
 			}
-			gc_opts = 1;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			help = 1;
 		} else if (!strcmp(argv[i], "--version")) {
@@ -619,30 +617,21 @@ main(int argc, char **argv)
 			return WF_EXIT_USAGE;
 		}
 	}
-	for (size_t i = 0; k > 0 && i < NVERBS; i++) {
-		const struct verb *v = &verbs[i];
+	if (k > 0 && (v = verb_named(args[0]))) {
 		char *words;
 
-		if (strcmp(args[0], v->name))
-			continue;
 		/* "wf-state VERB --help": that verb's usage alone. */
 		if (help) {
 			verb_usage(v, typed);
 			return done(NULL, 0);
 		}
 		if (k - 1 >= v->min && k - 1 <= v->max) {
-			if (gc_opts && v->fn != do_gc) {
-				wf_warn("--keep, --older-than and --dry-run belong to 'gc'; usage: wf-state %s", v->usage);
-				return WF_EXIT_USAGE;
-			}
-			if (limit_opt && v->fn != do_runs) {
-				wf_warn("--limit belongs to 'runs'; usage: wf-state %s", v->usage);
-				return WF_EXIT_USAGE;
-			}
-			if (o.all && !(v->fn == do_list || (v->fn == do_status && k == 1))) {
-				wf_warn("--all lists the runs of every project: 'wf status --all' or 'wf-state list --all'");
-				return WF_EXIT_USAGE;
-			}
+			for (size_t j = 0; j < NOPTIONS; j++)
+				if ((given >> j & 1) && options[j].where &&
+				    !names_option(v->usage + strlen(v->name), options[j].name)) {
+					wf_warn("%s; usage: wf-state %s", options[j].where, v->usage);
+					return WF_EXIT_USAGE;
+				}
 			umask(077);
 			return v->fn(args + 1, k - 1, &o);
 		}

@@ -161,3 +161,34 @@ wf_jv_text(jv v)
 		return wf_json_dump(v);
 	}
 }
+
+/* Follow a dotted PATH (vars.i, steps.s1.output, loops.s10) into V (consumed); the caller owns the result. */
+jv
+wf_jv_path(jv v, const char *path)
+{
+	char *p = wf_xstrdup(path), *save = NULL;
+
+	for (char *tok = strtok_r(p, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+		if (jv_get_kind(v) == JV_KIND_OBJECT) {
+			jv next = jv_object_get(v, jv_string(tok));
+
+			v = jv_is_valid(next) ? next : (jv_free(next), jv_invalid());
+		} else if (jv_get_kind(v) == JV_KIND_ARRAY) {
+			long idx;
+
+			if (wf_parse_long(tok, 0, 1 << 30, &idx) < 0) {
+				jv_free(v);
+				v = jv_invalid();
+			} else {
+				v = jv_array_get(v, (int)idx);
+			}
+		} else {
+			jv_free(v);
+			v = jv_invalid();
+		}
+		if (!jv_is_valid(v))
+			break;
+	}
+	free(p);
+	return v;
+}

@@ -599,22 +599,17 @@ wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, size_t 
 char *
 wf_logs_latest_run(void)
 {
-	jv runs = wf_run_list(0);
-	char *best = NULL, *started = NULL;
+	char err[256], *best = NULL;
+	jv runs;
 
+	/* Newest first: the first that started is the one. */
+	wf_run_list(0, &runs, err, sizeof err);
 	jv_array_foreach(runs, i, e) {
-		const char *s = wf_jv_str(e, "started"), *name = wf_jv_str(e, "name");
-
 		(void)i;
-		if (s && name && (!started || strcmp(s, started) > 0)) {
-			free(best);
-			free(started);
-			best = wf_xstrdup(name);
-			started = wf_xstrdup(s);
-		}
+		if (!best && wf_jv_str(e, "started") && wf_jv_str(e, "name"))
+			best = wf_xstrdup(wf_jv_str(e, "name"));
 		jv_free(e);
 	}
-	free(started);
 	jv_free(runs);
 	return best;
 }

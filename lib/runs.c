@@ -1,7 +1,8 @@
 /*
  * runs.c: runs in lists, for people and scripts: what one run is in a
- * line (wf status, wf runs, and the history's summary.json), and the
- * list of a project's runs, current and past (wf runs).  The current runs
+ * line (wf status, wf runs, and the history's summary.json), the current
+ * runs of a project or of every project (wf status), and a project's
+ * runs, current and past (wf runs).  The current runs
  * are read as 'wf status' reads them; the past ones come from the
  * history's summaries (state_history.c).  Newest first, by start time.
  * Layer 2: domain data.
@@ -117,9 +118,9 @@ wf_run_summary(struct wf_run *r, int live)
 	return usage_fields(e, s);
 }
 
-/* The summaries of PROJ's current runs (only WORKFLOW's when not NULL), appended to OUT (consumed, returned). */
-static jv
-current_runs(jv out, const char *proj, const char *workflow)
+/* LIST (consumed, returned) with PROJ's current runs, as wf_runs_current says. */
+jv
+wf_runs_current(jv list, const char *proj, const char *workflow, const char *path)
 {
 	char *runs = wf_xasprintf("%s/runs", proj);
 	struct dirent **ents = NULL;
@@ -129,32 +130,72 @@ current_runs(jv out, const char *proj, const char *workflow)
 		const char *d = ents[i]->d_name;
 		struct wf_run *r;
 		char err[512];
-		jv e = jv_invalid();
+		jv e;
 
 		if (d[0] == '.') {
 			free(ents[i]);
 			continue;
 		}
 		if (wf_run_open_in(proj, d, 0, &r, err, sizeof err) == 0) {
-			if (wf_jv_str(r->state, "status"))
-				e = wf_run_summary(r, wf_run_is_live(r));
+			e = wf_run_summary(r, wf_run_is_live(r));
 			wf_run_close(r);
 		} else {
-			/* Listed, never hidden: 'wf-state fsck NAME' says what is wrong. */
+			/* Listed, never hidden: 'wf-state fsck NAME' says what is wrong, rm --force removes it. */
 			e = jv_object_set(jv_object(), jv_string("name"), jv_string(d));
 			e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
 			e = jv_object_set(e, jv_string("error"), jv_string(err));
 		}
-		if (jv_is_valid(e) && (!workflow || !strcmp(wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") :
-							     wf_jv_str(e, "name"), workflow)))
-			out = jv_array_append(out, jv_object_set(e, jv_string("past"), jv_false()));
+		if (path)
+			e = jv_object_set(e, jv_string("project"), jv_string(path));
+		if (!workflow || !strcmp(wf_jv_str(e, "workflow") ? wf_jv_str(e, "workflow") : wf_jv_str(e, "name"),
+					 workflow))
+			list = jv_array_append(list, e);
 		else
 			jv_free(e);
 		free(ents[i]);
 	}
 	free(ents);
 	free(runs);
-	return out;
+	return list;
+}
+
+int
+wf_run_list(int every, jv *out, char *err, size_t n)
+{
+	char *proj = NULL;
+	int rc = wf_state_open_project(0, &proj, err, n);
+	jv list = jv_array();
+
+	*out = jv_array();
+	if (rc && rc != WF_EXIT_NOINPUT)
+		return rc;
+	if (!every && !rc)
+		list = wf_runs_current(list, proj, NULL, NULL);
+	if (every) {
+		char *root = wf_state_root(), *projects = wf_xasprintf("%s/projects", root);
+		struct dirent **ents = NULL;
+		char perr[512];
+		/* Every project: this one may have no state while others do. */
+		int k = wf_state_prepare(root, 0, perr, sizeof perr) ? 0 : scandir(projects, &ents, NULL, alphasort);
+
+		for (int i = 0; i < k; i++) {
+			if (ents[i]->d_name[0] != '.') {
+				char *dir = wf_xasprintf("%s/%s", projects, ents[i]->d_name), *path = wf_state_project_path(dir);
+
+				list = wf_runs_current(list, dir, NULL, path);
+				free(path);
+				free(dir);
+			}
+			free(ents[i]);
+		}
+		free(ents);
+		free(projects);
+		free(root);
+	}
+	free(proj);
+	jv_free(*out);
+	*out = wf_runs_sorted(list);
+	return 0;
 }
 
 /* A run in a list, with what it is sorted by read once. */
@@ -206,8 +247,16 @@ wf_runs_sorted(jv list)
 jv
 wf_runs_collect(const char *proj, const char *workflow, int limit)
 {
-	jv all = wf_runs_sorted(current_runs(wf_history_list(proj, workflow, limit), proj, workflow));
-	int n = jv_array_length(jv_copy(all));
+	jv all = wf_history_list(proj, workflow, limit), now = wf_runs_current(jv_array(), proj, workflow, NULL);
+	int n;
+
+	jv_array_foreach(now, i, e) {
+		(void)i;
+		all = jv_array_append(all, jv_object_set(e, jv_string("past"), jv_false()));
+	}
+	jv_free(now);
+	all = wf_runs_sorted(all);
+	n = jv_array_length(jv_copy(all));
 
 	/* Past runs are numbered as they started, so the newest LIMIT of them are enough. */
 	return limit > 0 && n > limit ? jv_array_slice(all, 0, limit) : all;
@@ -363,4 +412,21 @@ wf_run_print_list(FILE *fp, jv list, int flags)
 				fprintf(fp, "%-*s%s", c < last ? width[c] : 0, t, c < last ? "  " : "\n");
 		}
 	free(cells);
+}
+
+/* GONE (consumed) is what wf_history_gc removed, or would with DRY. */
+void
+wf_gc_print(FILE *fp, jv gone, int dry)
+{
+	jv_array_foreach(gone, i, e) {
+		char when[32];
+
+		(void)i;
+		wf_local_time(wf_jv_str(e, "started"), when);
+		fprintf(fp, "%s %.0f %s (%s, started %s)\n", dry ? "would remove" : "removed", wf_jv_num(e, "id", 0),
+			wf_jv_str(e, "name") ? wf_jv_str(e, "name") : "?",
+			wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "?", when);
+		jv_free(e);
+	}
+	jv_free(gone);
 }

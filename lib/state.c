@@ -314,8 +314,6 @@ wf_run_open(const char *name, int flags, struct wf_run **out, char *err, size_t 
 		return rc;
 	}
 	rc = wf_run_open_in(proj, name, flags, out, err, n);
-	if (rc == WF_EXIT_NOINPUT && !(flags & WF_RUN_CREATE) && strstr(err, "no run named"))
-		not_here(proj, name, err, n);
 	free(proj);
 	return rc;
 }
@@ -366,10 +364,13 @@ wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **ou
 				rc = WF_EXIT_NOINPUT;
 				goto fail;
 			}
-		} else if (e != ENOENT || !(flags & WF_RUN_CREATE)) {
-			snprintf(err, n, e == ENOENT ? "no run named '%s' in this project (see 'wf status')" : "cannot open run '%s': %s",
-				 name, strerror(e));
-			rc = e == ENOENT ? WF_EXIT_NOINPUT : WF_EXIT_IO;
+		} else if (e == ENOENT && !(flags & WF_RUN_CREATE)) {
+			not_here(proj, name, err, n);
+			rc = WF_EXIT_NOINPUT;
+			goto fail;
+		} else if (e != ENOENT) {
+			snprintf(err, n, "cannot open run '%s': %s", name, strerror(e));
+			rc = WF_EXIT_IO;
 			goto fail;
 		} else if (mkdir(r->dir, 0700) < 0 && errno != EEXIST) {
 			snprintf(err, n, "cannot create '%s': %s", r->dir, strerror(errno));

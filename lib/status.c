@@ -1,14 +1,12 @@
 /*
- * status.c: runs described for people and scripts: the list of runs
- * (wf status), one run in detail (wf status NAME): what it is doing, its
- * variables, loops, model use, what it waits for and its last events,
- * and the command that makes a stopped run go on.  Kept out of
- * cmd/wf-state.c so the command stays glue.
+ * status.c: one run described for people (wf status NAME): what it is
+ * doing, its variables, loops, model use, what it waits for and its last
+ * events, and the command that makes a stopped run go on.  Kept out of
+ * cmd/wf-state.c so the command stays glue; lists of runs are runs.c.
  * Layer 2: domain data.
  * What a run shows comes from state.c (wf_run_view, wf_run_status_shown):
  * nothing here decides a status of its own.  Text goes to standard output.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,81 +57,6 @@ wf_run_resume_hint(jv s, const char *name)
 	}
 	return wf_xasprintf("continue it with 'wf resume %s'", name);
 }
-
-/* One run of the list: RUN_NAME of project state PROJ opened, or listed as damaged with why (never hidden); the caller owns it. */
-static jv
-list_entry(const char *proj, const char *run_name)
-{
-	struct wf_run *r;
-	char err[512];
-	jv e;
-
-	if (wf_run_open_in(proj, run_name, 0, &r, err, sizeof err) != 0) {
-		/* Listed, never hidden: fsck says what is wrong, rm --force removes it. */
-		e = jv_object_set(jv_object(), jv_string("name"), jv_string(run_name));
-		e = jv_object_set(e, jv_string("status"), jv_string("damaged"));
-		return jv_object_set(e, jv_string("error"), jv_string(err));
-	}
-	e = wf_run_summary(r, wf_run_is_live(r));
-	wf_run_close(r);
-	return e;
-}
-
-/* LIST (consumed, returned) with the current runs of project state PROJ, each naming PATH as its project when not NULL. */
-static jv
-project_runs(jv list, const char *proj, const char *path)
-{
-	char *runs = wf_xasprintf("%s/runs", proj);
-	struct dirent **ents = NULL;
-	int n = scandir(runs, &ents, NULL, alphasort);
-
-	for (int i = 0; i < n; i++) {
-		if (ents[i]->d_name[0] != '.') {
-			jv e = list_entry(proj, ents[i]->d_name);
-
-			list = jv_array_append(list, path ? jv_object_set(e, jv_string("project"), jv_string(path)) : e);
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	free(runs);
-	return list;
-}
-
-/* The caller owns the array returned. */
-jv
-wf_run_list(int every)
-{
-	char *proj = NULL, err[512];
-	int rc = wf_state_open_project(0, &proj, err, sizeof err);
-	jv list = jv_array();
-
-	if (!every && !rc)
-		list = project_runs(list, proj, NULL);
-	if (every) {
-		char *root = wf_state_root(), *projects = wf_xasprintf("%s/projects", root);
-		struct dirent **ents = NULL;
-		int n = wf_state_prepare(root, 0, err, sizeof err) ? 0 : scandir(projects, &ents, NULL, alphasort);
-
-		for (int i = 0; i < n; i++) {
-			if (ents[i]->d_name[0] != '.') {
-				char *dir = wf_xasprintf("%s/%s", projects, ents[i]->d_name), *path = wf_state_project_path(dir);
-
-				list = project_runs(list, dir, path);
-				free(path);
-				free(dir);
-			}
-			free(ents[i]);
-		}
-		free(ents);
-		free(projects);
-		free(root);
-	}
-	free(proj);
-	return wf_runs_sorted(list);
-}
-
-/* ---- the list as text ---- */
 
 /* Print the first lines of state S (borrowed): what the run is and where it stands. */
 static void

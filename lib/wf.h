@@ -148,6 +148,13 @@ jv wf_json_read_fd(int fd, size_t max, char *err, size_t errlen);
 /* Print V compactly with a newline to FP; consumes V.  0 or -1. */
 int wf_json_print(FILE *fp, jv v);
 
+/*
+ * The value at a dotted PATH in V (consumed): object members by name,
+ * array elements by number (vars.i, steps.s1.output, trail.0); the
+ * caller owns it, invalid when there is nothing there.
+ */
+jv wf_jv_path(jv v, const char *path);
+
 /* Borrowed lookups on OBJ (borrowed).  NULL / DEF when missing or wrong type. */
 const char *wf_jv_str(jv obj, const char *key);
 double wf_jv_num(jv obj, const char *key, double def);
@@ -379,7 +386,7 @@ int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 /* Trust the content of configuration FILE as it is now: 0, or 66, 74 or 78 with ERR. */
 int wf_trust_config(const char *file, char *err, size_t n);
 
-/* ---- runs.c: a project's runs, current and past (wf runs) ---- */
+/* ---- runs.c: runs in lists (wf status, wf runs) ---- */
 
 struct wf_run;
 
@@ -401,6 +408,25 @@ enum { WF_LIST_HEADER = 1, WF_LIST_RAW = 2, WF_LIST_HISTORY = 4, WF_LIST_ALL = 8
  * project last.
  */
 void wf_run_print_list(FILE *fp, jv list, int flags);
+
+/*
+ * LIST (consumed, returned) with the current runs of project state PROJ,
+ * each as wf_run_summary gives it (one that cannot be read as "damaged",
+ * with its "error": never hidden), only WORKFLOW's when not NULL, each
+ * naming PATH as its "project" when not NULL.
+ */
+jv wf_runs_current(jv list, const char *proj, const char *workflow, const char *path);
+
+/*
+ * This project's current runs (with EVERY, every project's, each with
+ * its "project") into *OUT (the caller owns it), newest first, as
+ * wf-state list --json shows them: 0 (no state yet is no runs), or an
+ * exit code with ERR.
+ */
+int wf_run_list(int every, jv *out, char *err, size_t n);
+
+/* Print GONE (consumed), the past runs wf_history_gc removed (or, with DRY, would): one line each. */
+void wf_gc_print(FILE *fp, jv gone, int dry);
 
 /* LIST (consumed) newest first: the later start, then the higher id, then the name; the caller owns the array returned. */
 jv wf_runs_sorted(jv list);
@@ -535,17 +561,12 @@ int wf_run_snapshot(struct wf_run *r, char *err, size_t n);
 /* Check the run from scratch; *REPORT gets {run, events, problems[]}. 0 or 74. */
 int wf_run_fsck(struct wf_run *r, jv *report);
 
-/* ---- status.c: runs described for people and scripts ---- */
+/* ---- status.c: one run described for people (wf status NAME) ---- */
 
 /* Print run R's state S (borrowed) for a person, as wf status NAME shows it. */
 void wf_run_print_status(struct wf_run *r, jv s);
 
-/*
- * This project's runs (with EVERY, every project's, each with its
- * "project"), newest first (by start time, then name), as wf-state list
- * --json shows them, a damaged one too, last; the caller owns it.
- */
-jv wf_run_list(int every);
+
 
 /* ---- logs.c: a run's step outputs, in order (wf logs) ---- */
 

@@ -16,7 +16,7 @@
  *     channels    http.c, git.c (git as a program), keys.c (API keys),
  *                 tty.c (questions at the terminal)
  *   2 domain      action.c (the table of built-in actions), workflow*.c,
- *                 state*.c, status.c and logs.c (the run store), consent.c,
+ *                 state*.c, status.c, runs.c and logs.c (the run store), consent.c,
  *                 model*.c and provider*.c (models and their wire
  *                 formats), forge*.c (the GitHub REST client)
  *   3 actions     step.c (dispatch), result.c, ai.c, ask.c, pr.c and
@@ -616,7 +616,7 @@ char *wf_snapshot_unmatched(const struct wf_snapshot *s, off_t size);
 /* Fill r->state from the snapshot and the journal (FLAGS as for wf_run_open): 0 or an exit code. */
 int wf_run_load(struct wf_run *r, int flags, char *err, size_t n);
 
-/* ---- status.c: runs described for people and scripts ---- */
+/* ---- status.c: one run described for people (wf status NAME) ---- */
 
 /*
  * The command that makes a stopped run NAME go on, for its state S
