@@ -171,10 +171,10 @@ save_answer(jv req, const char *text)
 {
 	jv run = wf_jv_get(req, "run"), step = wf_jv_get(req, "step");
 	const char *dir = wf_jv_str(run, "dir");
+	char name[512];
 
-	if (dir) {
-		char *path = wf_xasprintf("%s/steps/%06ld-%s.answer", dir, (long)wf_jv_num(run, "seq", 0),
-					  wf_jv_str(step, "id"));
+	if (dir && wf_step_file(name, sizeof name, (long)wf_jv_num(run, "seq", 0), wf_jv_str(step, "id"), "answer") == 0) {
+		char *path = wf_xasprintf("%s/steps/%s", dir, name);
 		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 		if (fd >= 0) {

@@ -282,7 +282,7 @@ show_file(struct logs *L, struct exec *e, const char *ext, const char *stream, o
 	if (L->stepsfd < 0)
 		L->stepsfd = openat(L->r->dirfd, "steps", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (L->stepsfd < 0 || e->seq <= 0 || strchr(step, '/') ||
-	    (size_t)snprintf(name, sizeof name, "%06ld-%s.%s", e->seq, step, ext) >= sizeof name)
+	    wf_step_file(name, sizeof name, e->seq, step, ext) < 0)
 		return -1;
 	if ((fd = openat(L->stepsfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -1;

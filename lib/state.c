@@ -240,6 +240,14 @@ remove_dead_temps(int dfd)
 	closedir(dh);
 }
 
+int
+wf_step_file(char *buf, size_t n, long seq, const char *id, const char *ext)
+{
+	int k = snprintf(buf, n, "%06ld-%s.%s", seq, id, ext);
+
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
 char *
 wf_state_project_path(const char *proj)
 {

@@ -207,10 +207,11 @@ static char *
 output_path(jv run, const char *id, const char *ext)
 {
 	const char *dir = wf_jv_str(run, "dir");
+	char name[512];
 
-	if (!dir)
+	if (!dir || wf_step_file(name, sizeof name, (long)wf_jv_num(run, "seq", 0), id, ext) < 0)
 		return NULL;
-	return wf_xasprintf("%s/steps/%06ld-%s.%s", dir, (long)wf_jv_num(run, "seq", 0), id, ext);
+	return wf_xasprintf("%s/steps/%s", dir, name);
 }
 
 static int

@@ -354,9 +354,16 @@ wf_stepper_run(struct driver *d, jv step)
 	jv_free(req);
 	wf_buf_addstr(&out, "");
 	d->step_id = wf_jv_str(step, "id");
-	/* The files its output goes to (step.c), named by the journal's sequence number now. */
-	snprintf(d->live.out, sizeof d->live.out, "steps/%06ld-%.200s.out", (long)d->run->seq, d->step_id ? d->step_id : "step");
-	snprintf(d->live.err, sizeof d->live.err, "steps/%06ld-%.200s.err", (long)d->run->seq, d->step_id ? d->step_id : "step");
+	{
+		/* The files its output goes to (step.c); a step id is a name of at most 128 characters, so they fit. */
+		char o[240], e[240];
+		const char *id = d->step_id ? d->step_id : "step";
+
+		(void)wf_step_file(o, sizeof o, (long)d->run->seq, id, "out");
+		(void)wf_step_file(e, sizeof e, (long)d->run->seq, id, "err");
+		snprintf(d->live.out, sizeof d->live.out, "steps/%s", o);
+		snprintf(d->live.err, sizeof d->live.err, "steps/%s", e);
+	}
 	jv_free(d->groups);
 	d->groups = jv_array();
 	n = strlen(input);

@@ -525,6 +525,9 @@ int wf_run_reset(struct wf_run *r, char *err, size_t n);
  */
 int wf_state_prepare_project(const char *proj, const char *path, int create, char *err, size_t n);
 
+/* The name in a run's steps/ of the output EXT (out, err, answer) of step ID begun by event SEQ: 0, or -1 when it does not fit in N. */
+int wf_step_file(char *buf, size_t n, long seq, const char *id, const char *ext);
+
 /* The path of the project whose state directory is PROJ, from PROJ/project (malloc'd); its key when unrecorded. */
 char *wf_state_project_path(const char *proj);
 
