@@ -26,9 +26,13 @@ static const struct verb {
 	{ "list", "wf-parse", "--list", "list the workflows along the search path" },
 	{ "show", "wf-parse", "--outline", "show a workflow's steps, models and jumps" },
 	{ "validate", "wf-parse", "--check", "check workflow files and report every problem" },
+	{ "lint", "wf-parse", "--suggest", "check workflow files and suggest what a reviewer would" },
 	{ "trust", "wf-state", "trust", "approve a workflow file's fixed commands once" },
 	{ "create", "wf-create", NULL, "write a new workflow from a template or a description" },
+	{ "templates", "wf-create", "--list", "list the templates wf create starts from" },
 	{ "migrate", "wf-create", "--migrate", "convert a Codi pipeline into a workflow" },
+	{ "export", "wf-create", "--export", "write a workflow and what it calls as one bundle" },
+	{ "import", "wf-create", "--import", "unpack a bundle or a git repository of workflows" },
 	{ "model", "wf-model", NULL, "list, resolve and test models" },
 	{ "pr", "wf-pr", NULL, "pull-request client: create, view, diff, comment, review, merge" },
 	{ NULL, NULL, NULL, NULL }
@@ -39,7 +43,7 @@ static const struct verb {
  * that verb's usage in those words for --help, so a verb's usage lives
  * once, beside the options it describes.  The others get their own name.
  */
-static const char *const speaks_wf[] = { "wf-run", "wf-state", "wf-parse", NULL };
+static const char *const speaks_wf[] = { "wf-run", "wf-state", "wf-parse", "wf-create", NULL };
 
 /* The argv[0] to run V's tool with: "wf VERB" (malloc'd) for a tool of speaks_wf[], else NULL. */
 static char *

@@ -7,7 +7,7 @@
 # "wf-parse --list", step ids from "wf-parse NAME", run names from the
 # state directory, and the answers a run waits for from its journal.
 
-_wf_verbs=(run resume status pause logs runs gc list show validate trust create migrate model pr help)
+_wf_verbs=(run resume status pause logs runs gc list show validate lint trust create templates migrate export import model pr help)
 _wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --estimate --help --version'
 _wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
 
@@ -458,7 +458,8 @@ _wf_tool_words() {
 			_wf_add_lines "$cur" < <(_wf_codi_pipelines)
 			return 0 ;;
 		esac
-		[[ $cur == -* ]] && _wf_add "$cur" --template --describe --migrate --help --version ;;
+		[[ $cur == -* ]] && _wf_add "$cur" --template --describe --var -o --force --list --json \
+			--migrate --all --from --provider --export --import --as --help --version ;;
 	esac
 	return 0
 }

@@ -1,0 +1,139 @@
+/*
+ * wf-create: build workflows.  Write one from a template, from a
+ * description a model drafts (validated, repaired, at most N rounds), or
+ * in a dialog at a terminal; list the templates; convert a Codi pipeline;
+ * export a workflow as one bundle and import one.  See wf-create(1).
+ *
+ * Each mode is picked by its option as the first argument (none: create)
+ * and has one function below that reads its own options and calls the
+ * library.  wf's verbs create, templates, migrate, export and import are
+ * these modes (wf(1)).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wf.h"
+
+/* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
+typedef int mode_fn(int argc, char **argv, const char *typed);
+
+static mode_fn run_create, run_list, run_migrate, run_export, run_import;
+
+static const struct mode {
+	const char *flag, *operands;
+	mode_fn *run;
+} modes[] = {
+	{ NULL, "NAME [--template T] [--var K=V]... [-o FILE|-] [--force]", run_create },
+	{ "--list", "[--json]", run_list },
+	{ "--migrate", "PIPELINE|--list|--all [--from FILE] [--provider P] [-o FILE|DIR] [--force]", run_migrate },
+	{ "--export", "NAME [-o FILE]", run_export },
+	{ "--import", "FILE|GIT-URL [--as NAME] [--force]", run_import },
+};
+
+#define NMODES (sizeof modes / sizeof *modes)
+
+static void
+usage(FILE *fp)
+{
+	for (size_t i = 0; i < NMODES; i++)
+		fprintf(fp, "%s wf-create%s%s %s\n", i ? "      " : "usage:", modes[i].flag ? " " : "",
+			modes[i].flag ? modes[i].flag : "", modes[i].operands);
+}
+
+/* The usage of mode M alone, in the words wf ran this program as when TYPED is set. */
+static void
+mode_usage(FILE *fp, const struct mode *m, const char *typed)
+{
+	if (typed)
+		fprintf(fp, "usage: %s %s\n", typed, m->operands);
+	else
+		fprintf(fp, "usage: wf-create%s%s %s\n", m->flag ? " " : "", m->flag ? m->flag : "",
+			m->operands);
+}
+
+/* ---- create: NAME from a template, a description or a dialog ---- */
+
+static int
+run_create(int argc, char **argv, const char *typed)
+{
+	(void)argc;
+	(void)argv;
+	mode_usage(stderr, &modes[0], typed);
+	return WF_EXIT_USAGE;
+}
+
+/* ---- --list: the templates with their descriptions ---- */
+
+static int
+run_list(int argc, char **argv, const char *typed)
+{
+	(void)argc;
+	(void)argv;
+	mode_usage(stderr, &modes[1], typed);
+	return WF_EXIT_USAGE;
+}
+
+/* ---- --migrate: Codi pipelines into workflows ---- */
+
+static int
+run_migrate(int argc, char **argv, const char *typed)
+{
+	(void)argc;
+	(void)argv;
+	mode_usage(stderr, &modes[2], typed);
+	return WF_EXIT_USAGE;
+}
+
+/* ---- --export: one bundle of a workflow and what it calls ---- */
+
+static int
+run_export(int argc, char **argv, const char *typed)
+{
+	(void)argc;
+	(void)argv;
+	mode_usage(stderr, &modes[3], typed);
+	return WF_EXIT_USAGE;
+}
+
+/* ---- --import: a bundle or a git repository of workflows into ./workflows ---- */
+
+static int
+run_import(int argc, char **argv, const char *typed)
+{
+	(void)argc;
+	(void)argv;
+	mode_usage(stderr, &modes[4], typed);
+	return WF_EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	/* Run by wf as "wf create": usage speaks of that, messages still of wf-create. */
+	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
+	const struct mode *m = &modes[0];
+
+	if (typed)
+		argv[0] = (char *)"wf-create";	/* getopt's messages name argv[0] */
+	wf_set_progname(argv[0]);
+	if (argc > 1 && !strcmp(argv[1], "--version")) {
+		puts("wf-create " WF_VERSION);
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--help") && !typed) {
+		usage(stdout);
+		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+	}
+	for (size_t i = 1; argc > 1 && i < NMODES; i++)
+		if (!strcmp(argv[1], modes[i].flag)) {
+			m = &modes[i];
+			argc--;
+			argv++;
+			argv[0] = (char *)"wf-create";
+			break;
+		}
+	return m->run(argc, argv, typed);
+}
