@@ -9,7 +9,7 @@ COMPLETION="$REPO_ROOT/completions/wf.bash"
 
 # Man pages other tasks write; while one is missing its checks are skipped
 # (and named), not failed.  Remove a name once its page is in man/.
-OTHERS_PAGES="wf-cond wf-model wf-run wf-step wf-state wf-pr wf-create"
+OTHERS_PAGES="wf-cond wf-model wf-run wf-step wf-state wf-pr"
 
 setup() {
 	wf_setup
