@@ -514,6 +514,18 @@ check_strlist(struct wf_check *c, const char *path, const struct wf_field *f, jv
 	return out;
 }
 
+/* The end of a walk over the members of V (consumed): OUT (consumed) when nothing was BAD, else invalid. */
+static jv
+members_done(jv out, jv v, int bad)
+{
+	jv_free(v);
+	if (bad) {
+		jv_free(out);
+		return jv_invalid();
+	}
+	return out;
+}
+
 /* The members of the mapping V (consumed) checked against SUB, named in EXPECTED; the checked mapping, or invalid. */
 static jv
 check_members_of(struct wf_check *c, const char *path, const struct wf_field *f, jv v,
@@ -542,12 +554,7 @@ check_members_of(struct wf_check *c, const char *path, const struct wf_field *f,
 		free(sp);
 		jv_free(k);
 	}
-	jv_free(v);
-	if (bad) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	return out;
+	return members_done(out, v, bad);
 }
 
 /* A step's retry or a workflow's budget: V (consumed); the mapping with retry's defaults filled, or invalid. */
@@ -648,12 +655,7 @@ check_inputs(struct wf_check *c, const char *path, const struct wf_field *f, jv 
 		free(sp);
 		jv_free(k);
 	}
-	jv_free(v);
-	if (bad) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	return out;
+	return members_done(out, v, bad);
 }
 
 /* Check V (consumed) against field F at PATH; returns the canonical value, or invalid after a message. */
