@@ -56,7 +56,7 @@ mode_usage(FILE *fp, const struct mode *m, const char *typed)
 
 /* ---- create: NAME from a template, a description or a dialog ---- */
 
-/* Add --var ARG (K=V) to *VARS; 0, or 2 after a message. */
+/* Add --var ARG (K=V) to *VARS (the caller owns it); 0, or 2 after a message. */
 static int
 add_var(jv *vars, char *arg)
 {
@@ -81,8 +81,7 @@ save(const char *name, const char *out, const char *text, size_t len, int force)
 	if (rc)
 		wf_warn("%s", err);
 	else if (strcmp(target, "-"))
-		fprintf(stderr, "wrote %s: check it with 'wf validate %s', run it with 'wf run %s'\n",
-			target, target, target);
+		fprintf(stderr, "wrote %s; run it with 'wf run %s'\n", target, out ? target : name);
 	free(target);
 	return rc;
 }

@@ -94,16 +94,22 @@ wf_template_print(FILE *fp, jv list)
 			fprintf(fp, "%-22s %s\n", wf_jv_str(t, "name"), wf_jv_str(t, "description"));
 		jv_object_foreach(inputs, k, in) {
 			jv def = wf_jv_get(in, "default");
-			char *d = jv_object_has(jv_copy(in), jv_string("default")) ? wf_jv_text(def) : NULL;
 			const char *desc = wf_jv_str(in, "description");
-			char shown[48];
+			char *d = jv_object_has(jv_copy(in), jv_string("default")) ? wf_jv_text(def) : NULL;
 
-			if (d)
-				snprintf(shown, sizeof shown, "= %s%s", strlen(d) > 40 ? "" : d,
-					 strlen(d) > 40 ? "(long text)" : "");
-			else
-				snprintf(shown, sizeof shown, "(required)");
-			fprintf(fp, "    %-18s %-22s %s\n", jv_string_value(k), shown, desc ? desc : "");
+			fprintf(fp, "    %-18s %s%s", jv_string_value(k), desc ? desc : "", desc ? " " : "");
+			if (d) {
+				/* One line per input, whatever the default holds. */
+				fputs("(default: ", fp);
+				for (const char *c = d; *c; c++)
+					if ((unsigned char)*c < 0x20)
+						fprintf(fp, "\\x%02x", (unsigned char)*c);
+					else
+						fputc(*c, fp);
+				fputs(")\n", fp);
+			} else {
+				fputs("(required)\n", fp);
+			}
 			free(d);
 			jv_free(def);
 			jv_free(k);
@@ -424,7 +430,7 @@ check_vars(jv wf, jv vars, const char *template, struct wf_diag *diag)
 	return rc;
 }
 
-/* Did every edit come out as meant?  NEW read back as YAML: 0, or -1 after a message. */
+/* Did every edit come out as meant?  TEXT read back as YAML (VARS borrowed): 0, or -1 after a message. */
 static int
 check_rendered(const char *text, size_t len, const char *file, const char *name, jv vars, struct wf_diag *diag)
 {
@@ -454,7 +460,7 @@ check_rendered(const char *text, size_t len, const char *file, const char *name,
 	return bad ? -1 : 0;
 }
 
-/* Plan the edits of name: and of each default into E; 0, or -1 after a message. */
+/* Plan the edits of name: and of each default into E (DOC and VARS borrowed); 0, or -1 after a message. */
 static int
 plan_edits(struct editor *e, jv doc, const char *name, jv vars)
 {
