@@ -199,11 +199,11 @@ read_item(struct plan *p, struct wf_diag *d, jv f, size_t i, struct item *it)
 								 : "the content is not Base64");
 	if (it->bytes.len > WF_BUNDLE_MAX_FILE)
 		return bad_member(p, d, i, "content", "over the limit of a file (8 MiB)");
-	if (jv_object_has(jv_copy(f), jv_string("size")) && wf_jv_num(f, "size", -1) != (double)it->bytes.len)
-		return bad_member(p, d, i, "size", "does not match the content");
 	wf_sha256_hex(it->bytes.s ? it->bytes.s : "", it->bytes.len, hex);
 	if (strcmp(hex, sha))
 		return bad_member(p, d, i, "sha256", "does not match the content: the bundle was changed or damaged");
+	if (jv_object_has(jv_copy(f), jv_string("size")) && wf_jv_num(f, "size", -1) != (double)it->bytes.len)
+		return bad_member(p, d, i, "size", "does not match the content");
 	it->path = wf_xstrdup(path);
 	return 0;
 }
@@ -495,11 +495,16 @@ rename_main(struct plan *p, const char *as, struct wf_diag *d)
 	return 0;
 }
 
-/* Note why PATH cannot be written; returns CODE. */
+/* Note why PATH cannot be written, once (a directory is on the way of several files); returns CODE. */
 static int
 refuse(struct wf_diag *d, const char *path, int code, const char *why)
 {
 	wf_diag_add(d, path, 0, 0, "%s; nothing was written", why);
+	for (size_t i = 0; i + 1 < d->n; i++)
+		if (!strcmp(d->msgs[i], d->msgs[d->n - 1])) {
+			free(d->msgs[--d->n]);
+			break;
+		}
 	return code;
 }
 
@@ -683,9 +688,10 @@ wf_share_import(const struct wf_share_import_opts *o, jv *written, struct wf_dia
 
 		bundle = clone_bundle(url, pick, &tmp, diag, &code);
 		if (tmp) {
-			char *repo = wf_xasprintf("%s/repo/", tmp);
+			char *repo = wf_xasprintf("%s/repo", tmp);
 
-			relabel(diag, before, repo, "");
+			/* A file of the clone is named by the URL it came from. */
+			relabel(diag, before, repo, url);
 			remove_dir(tmp);
 			free(repo);
 		}
