@@ -181,8 +181,10 @@ run_import(int argc, char **argv, const char *typed)
 			jv_free(w);
 		}
 		rc = wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
-		wf_warn("imported %d files; their workflows are not trusted: each step that runs a command asks for consent until you read it and 'wf trust FILE'",
-			jv_array_length(jv_copy(written)));
+		int n = jv_array_length(jv_copy(written));
+
+		wf_warn("imported %d file%s; its workflows are not trusted: each step that runs a command asks for consent until you read it and 'wf trust FILE'",
+			n, n == 1 ? "" : "s");
 	}
 	jv_free(written);
 	return rc;

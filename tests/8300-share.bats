@@ -481,3 +481,23 @@ S
 	assert_success
 	[ "$(tree_of workflows)" = "$(tree_of ../src/workflows)" ]
 }
+
+@test "completion: wf export offers workflow names and its options, wf import bundles and its options" {
+	source "$REPO_ROOT/completions/wf.bash"
+	simple_project
+	cd src
+	touch team.wfb.json notes.txt
+	COMP_WORDS=(wf export ma) COMP_CWORD=2 COMPREPLY=()
+	_wf
+	[[ " ${COMPREPLY[*]} " == *" main "* ]]
+	COMP_WORDS=(wf export main --) COMP_CWORD=3 COMPREPLY=()
+	_wf
+	[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')" = "--force --help " ]
+	COMP_WORDS=(wf import '') COMP_CWORD=2 COMPREPLY=()
+	_wf
+	[[ " ${COMPREPLY[*]} " == *" team.wfb.json "* ]]
+	[[ " ${COMPREPLY[*]} " != *" notes.txt "* ]]
+	COMP_WORDS=(wf import x.json --) COMP_CWORD=3 COMPREPLY=()
+	_wf
+	[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')" = "--as --force --help " ]
+}
