@@ -240,6 +240,17 @@ ask_terminal(const char *id, const char *action, const char *what)
 	return decision;
 }
 
+/* Has the person trusted WF (borrowed) as it is now, with the programs beside it (wf_trust_key)? */
+static int
+trusted(jv wf)
+{
+	char *key = wf_trust_key(wf);
+	int yes = key && wf_trusted(key);
+
+	free(key);
+	return yes;
+}
+
 /*
  * Who decides whether sensitive STEP (borrowed) ID may do WHAT, and how:
  * returns yes, no, always or pause with *BY saying who; "" when "always"
@@ -258,7 +269,7 @@ consent_decision(struct driver *d, jv step, const char *id, const char *what, co
 		return "";
 	else if (d->consent_answer && d->answer_step && !strcmp(d->answer_step, id))
 		*by = "--answer";
-	else if (wf_jv_str(d->wf, "hash") && wf_trusted(wf_jv_str(d->wf, "hash")))
+	else if (trusted(d->wf))
 		*by = "trust";
 	else if (approving_pattern(d, step, action))
 		*by = "auto-approve";

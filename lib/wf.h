@@ -383,6 +383,14 @@ int wf_step_runs(enum wf_action_id id);
 /* Trust HASH (recording PATH beside it): 0, or 74 or 78 (no configuration directory) with ERR. */
 int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 
+/*
+ * What trusting canonical workflow WF (borrowed) pins: its file's hash,
+ * or, when steps run programs from actions/ beside the file, a hash of
+ * that and of each such program, so that replacing one asks again.
+ * malloc'd "sha256:HEX"; NULL when WF has no hash.
+ */
+char *wf_trust_key(jv wf);
+
 /* The project's configuration file, whose auto-approve patterns count only once trusted. */
 #define WF_PROJECT_CONFIG ".wf/config.yaml"
 
