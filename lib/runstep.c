@@ -314,7 +314,7 @@ step_failed(struct driver *d, const char *id, jv ev, int code)
 	if (code == WF_EXIT_LIMIT)
 		progress(d, "%s: step '%s' timed out; raise its 'timeout:' and 'wf resume %s --accept-changes', or run it again with 'wf resume %s'\n",
 			 d->run->name, id, d->run->name, d->run->name);
-	else
+	else if (!d->parent)	/* a sub-run's failure is its step's, which the caller tells */
 		progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
 			 d->run->name, id, d->run->name);
 	return wf_driver_stop(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" :

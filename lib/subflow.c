@@ -91,7 +91,7 @@ start(struct driver *c, struct driver *d, const char *id, jv step)
 		return code ? code : WF_EXIT_DATA;
 	}
 	wf_driver_use(c, wf);
-	if ((rc = wf_preflight(c)))
+	if ((rc = wf_preflight_inputs(c)) || (rc = wf_preflight(c)))
 		return rc;
 	rc = wf_run_open_sub(d->run, id, WF_RUN_CREATE | WF_RUN_LOCK | WF_RUN_WRITE | WF_RUN_FRESH, &c->run,
 			     c->err, sizeof c->err);
@@ -164,6 +164,10 @@ outcome(struct driver *c, jv step, int rc, jv res)
 		res = jv_object_set(res, jv_string("exit_code"), jv_number(0));
 		res = jv_object_set(res, jv_string("output"), jv_string(txt));
 		res = jv_object_set(res, jv_string("outputs"), outs);
+		/* output: VAR keeps the step's output, the outputs as one JSON object, in a variable. */
+		if (wf_jv_str(step, "output"))
+			res = jv_object_set(res, jv_string("vars"),
+					    jv_object_set(jv_object(), jv_string(wf_jv_str(step, "output")), jv_string(txt)));
 		free(txt);
 	} else if (!status) {
 		res = failed(res, rc ? rc : WF_EXIT_SOFTWARE,
