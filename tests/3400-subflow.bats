@@ -23,6 +23,11 @@ steps:
 EOF2
 }
 
+# workflows/p.yaml: step 'call' runs workflow $1; its further keys and steps on stdin.
+caller() {
+	{ printf 'name: p\nsteps:\n  - id: call\n    action: workflow\n    workflow: %s\n' "$1"; cat; } > workflows/p.yaml
+}
+
 @test "a parent calls a child with inputs and reads its outputs" {
 	child_yaml
 	write workflows/parent.yaml <<'EOF2'
@@ -87,12 +92,7 @@ steps:
     action: shell
     command: echo never >> count
 EOF2
-	write workflows/p.yaml <<'EOF2'
-name: p
-steps:
-  - id: call
-    action: workflow
-    workflow: bad
+	caller bad <<'EOF2'
     on-error: rescue
   - id: skipped
     action: shell
@@ -134,12 +134,7 @@ steps:
     action: shell
     command: echo two >> count
 EOF2
-	write workflows/p.yaml <<'EOF2'
-name: p
-steps:
-  - id: call
-    action: workflow
-    workflow: asker
+	caller asker <<'EOF2'
   - id: after
     action: shell
     command: echo after >> count
@@ -189,6 +184,15 @@ gone() {
 	! pgrep -f "$WORK/hold-$1" >/dev/null
 }
 
+# Kill runner $2 with SIGKILL while step $1 (held) is in flight; let the step go.
+kill_at() {
+	wait_until test -e "at-$1"
+	kill -9 "$2"
+	wait "$2" 2>/dev/null || true
+	rm -f "hold-$1"
+	wait_until gone "$1"
+}
+
 # A child of six steps; step cN waits, after counting itself, while
 # hold-cN exists, so the test can kill at that point.
 held_child() {
@@ -202,15 +206,7 @@ held_child() {
 				"$i" "$WORK" "$WORK" "$i" "$WORK" "$i" "$WORK" "$i"
 		done
 	} > workflows/held.yaml
-	write workflows/p.yaml <<'EOF2'
-name: p
-steps:
-  - id: before
-    action: shell
-    command: echo before >> count
-  - id: call
-    action: workflow
-    workflow: held
+	caller held <<'EOF2'
   - id: after
     action: shell
     command: echo after >> count
@@ -223,11 +219,7 @@ EOF2
 	wf-run p --quiet 2>/dev/null &
 	pid=$!
 	for p in c2 c5; do
-		wait_until test -e "at-$p"
-		kill -9 "$pid"
-		wait "$pid" 2>/dev/null || true
-		rm -f "hold-$p"
-		wait_until gone "$p"
+		kill_at "$p" "$pid"
 		run wf-state get p status
 		refute_output completed
 		wf-run --resume p --quiet 2>/dev/null &
@@ -238,7 +230,7 @@ EOF2
 	assert_output completed
 	# The step in flight at each kill ran again (at least once); no other ran twice.
 	run cat count
-	assert_output $'before\nc1\nc2\nc2\nc3\nc4\nc5\nc5\nc6\nafter'
+	assert_output $'c1\nc2\nc2\nc3\nc4\nc5\nc5\nc6\nafter'
 }
 
 @test "kill -9 of the wf-step child inside the child: the run stops, resume finishes it" {
@@ -259,7 +251,7 @@ EOF2
 	run wf resume p --quiet
 	assert_success
 	run cat count
-	assert_output $'before\nc1\nc2\nc3\nc3\nc4\nc5\nc6\nafter'
+	assert_output $'c1\nc2\nc3\nc3\nc4\nc5\nc6\nafter'
 }
 
 @test "a child step marked idempotent: false in doubt after a kill asks on resume, and --skip answers inside the child" {
@@ -267,12 +259,7 @@ EOF2
 	sed -i '/- id: c3/a\    idempotent: false' workflows/held.yaml
 	touch hold-c3
 	wf-run p --quiet 2>/dev/null &
-	pid=$!
-	wait_until test -e at-c3
-	kill -9 "$pid"
-	wait "$pid" 2>/dev/null || true
-	rm -f hold-c3
-	wait_until gone c3
+	kill_at c3 $!
 	run wf resume p --quiet
 	assert_failure 3
 	assert_output --partial "wf resume p --rerun"
@@ -281,7 +268,7 @@ EOF2
 	run wf resume p --skip --quiet
 	assert_success
 	run cat count
-	assert_output $'before\nc1\nc2\nc3\nc4\nc5\nc6\nafter'
+	assert_output $'c1\nc2\nc3\nc4\nc5\nc6\nafter'
 }
 
 @test "validation: a cycle of workflows (A->B->A, A->A) is refused with the chain, by wf validate and wf run" {
