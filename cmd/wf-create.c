@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "share.h"
+#include "template.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
 typedef int mode_fn(int argc, char **argv, const char *typed);
@@ -29,7 +30,7 @@ static const struct mode {
 	{ NULL, "NAME [--template T] [--var K=V]... [-o FILE|-] [--force]", run_create },
 	{ "--list", "[--json]", run_list },
 	{ "--migrate", "PIPELINE|--list|--all [--from FILE] [--provider P] [-o FILE|DIR] [--force]", run_migrate },
-	{ "--export", "NAME [-o FILE]", run_export },
+	{ "--export", "NAME [-o FILE|-] [--force]", run_export },
 	{ "--import", "FILE|GIT-URL [--as NAME] [--force]", run_import },
 };
 
@@ -56,13 +57,98 @@ mode_usage(FILE *fp, const struct mode *m, const char *typed)
 
 /* ---- create: NAME from a template, a description or a dialog ---- */
 
+/* Add --var ARG (K=V) to *VARS (the caller owns it); 0, or 2 after a message. */
+static int
+add_var(jv *vars, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg) {
+		wf_warn("--var takes NAME=VALUE, got '%s'", arg);
+		return WF_EXIT_USAGE;
+	}
+	*eq = '\0';
+	*vars = jv_object_set(*vars, jv_string(arg), jv_string(eq + 1));
+	return 0;
+}
+
+/* Write TEXT (LEN bytes) to OUT (NULL: ./workflows/NAME.yaml, "-": stdout): the exit status. */
+static int
+save(const char *name, const char *out, const char *text, size_t len, int force)
+{
+	char err[2048], *target = out ? wf_xstrdup(out) : wf_create_target(name, err, sizeof err);
+	int rc = target ? wf_create_save(target, text, len, force, err, sizeof err) : WF_EXIT_USAGE;
+
+	if (rc)
+		wf_warn("%s", err);
+	else if (strcmp(target, "-"))
+		fprintf(stderr, "wrote %s; run it with 'wf run %s'\n", target, out ? target : name);
+	free(target);
+	return rc;
+}
+
 static int
 run_create(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[0], typed);
-	return WF_EXIT_USAGE;
+	enum { O_TEMPLATE = 256, O_VAR, O_FORCE };
+	static const struct option opts[] = {
+		{ "template", required_argument, NULL, O_TEMPLATE }, { "var", required_argument, NULL, O_VAR },
+		{ "force", no_argument, NULL, O_FORCE }, { "help", no_argument, NULL, 'h' },
+		/* The --describe options and the dialog's go here. */
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *template = NULL, *out = NULL, *name;
+	jv vars = jv_object();
+	int c, force = 0, rc = 0;
+
+	while (rc == 0 && (c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_TEMPLATE: template = optarg; break;
+		case O_VAR: rc = add_var(&vars, optarg); break;
+		case O_FORCE: force = 1; break;
+		case 'o': out = optarg; break;
+		case 'h':
+			mode_usage(stdout, &modes[0], typed);
+			jv_free(vars);
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		default: rc = WF_EXIT_USAGE;
+		}
+	}
+	if (rc == 0 && optind != argc - 1) {
+		wf_warn(optind < argc ? "one workflow NAME, please" : "which workflow? give its NAME");
+		rc = WF_EXIT_USAGE;
+	}
+	if (rc == 0 && !template) {
+		wf_warn("say what to start from: --template T (see 'wf templates')");
+		rc = WF_EXIT_USAGE;
+	}
+	if (rc) {
+		mode_usage(stderr, &modes[0], typed);
+		jv_free(vars);
+		return rc;
+	}
+	name = argv[optind];
+	{
+		struct wf_diag diag = {0};
+		char err[512], *text = NULL, *target = out ? NULL : wf_create_target(name, err, sizeof err);
+		size_t len = 0;
+
+		if (!out && !target) {
+			wf_warn("%s", err);
+			rc = WF_EXIT_USAGE;
+		} else if (!wf_name_valid(name)) {
+			wf_warn("invalid workflow name '%s': use letters, digits, '.', '_' and '-'", name);
+			rc = WF_EXIT_USAGE;
+		} else if ((rc = wf_template_render(template, name, vars, &text, &len, &diag)) == 0) {
+			rc = save(name, out, text, len, force);
+		}
+		wf_diag_print(&diag);
+		wf_diag_free(&diag);
+		free(text);
+		free(target);
+	}
+	jv_free(vars);
+	return rc;
 }
 
 /* ---- --list: the templates with their descriptions ---- */
@@ -70,10 +156,35 @@ run_create(int argc, char **argv, const char *typed)
 static int
 run_list(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[1], typed);
-	return WF_EXIT_USAGE;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	int c, json = 0;
+	jv list;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = 1;
+		} else {
+			mode_usage(c == 'h' ? stdout : stderr, &modes[1], typed);
+			if (c != 'h')
+				return WF_EXIT_USAGE;
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		}
+	}
+	if (optind < argc) {
+		wf_warn("unexpected argument '%s'", argv[optind]);
+		mode_usage(stderr, &modes[1], typed);
+		return WF_EXIT_USAGE;
+	}
+	list = wf_template_list();
+	if (json) {
+		wf_json_print(stdout, list);
+	} else {
+		wf_template_print(stdout, list);
+		jv_free(list);
+	}
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 }
 
 /* ---- --migrate: Codi pipelines into workflows ---- */
@@ -89,13 +200,68 @@ run_migrate(int argc, char **argv, const char *typed)
 
 /* ---- --export: one bundle of a workflow and what it calls ---- */
 
+/* Options of export and import: -o FILE, --force, --as NAME, --help; 0, or the exit status. */
+static int
+share_options(int argc, char **argv, const struct mode *m, const char *typed, const char **out, const char **as,
+	      int *force)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' }, { "as", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, out ? "o:h" : "h", longopts, NULL)) != -1) {
+		if (c == 'o') {
+			*out = optarg;
+		} else if (c == 'f') {
+			*force = 1;
+		} else if (c == 'a' && as) {
+			*as = optarg;
+		} else if (c == 'h') {
+			mode_usage(stdout, m, typed);
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : -1;
+		} else {
+			if (c == 'a')
+				wf_warn("--as is an option of import only");
+			mode_usage(stderr, m, typed);
+			return WF_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		mode_usage(stderr, m, typed);
+		return WF_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int
 run_export(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[3], typed);
-	return WF_EXIT_USAGE;
+	const char *out = NULL;
+	struct wf_diag diag = {0};
+	char err[1024], *file;
+	int force = 0, rc = share_options(argc, argv, &modes[3], typed, &out, NULL, &force);
+	jv bundle;
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	rc = wf_share_export(argv[optind], NULL, &bundle, &diag);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (rc)
+		return rc;
+	file = out ? wf_xstrdup(out) : wf_xasprintf("%s.wfb.json", wf_jv_str(bundle, "workflow"));
+	rc = wf_share_write(bundle, file, force, err, sizeof err);
+	if (rc)
+		wf_warn("%s", err);
+	else if (!strcmp(file, "-"))
+		rc = wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+	if (!rc)
+		wf_share_report(bundle, file);
+	jv_free(bundle);
+	free(file);
+	return rc;
 }
 
 /* ---- --import: a bundle or a git repository of workflows into ./workflows ---- */
@@ -103,10 +269,35 @@ run_export(int argc, char **argv, const char *typed)
 static int
 run_import(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[4], typed);
-	return WF_EXIT_USAGE;
+	struct wf_share_import_opts o = {0};
+	struct wf_diag diag = {0};
+	int rc = share_options(argc, argv, &modes[4], typed, NULL, &o.as, &o.force);
+	jv written;
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (o.as && !wf_name_valid(o.as)) {
+		wf_warn("--as '%s': a workflow's name is letters, digits, '.', '_' and '-' (at most 128)", o.as);
+		return WF_EXIT_USAGE;
+	}
+	o.source = argv[optind];
+	rc = wf_share_import(&o, &written, &diag);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (!rc) {
+		jv_array_foreach(written, i, w) {
+			(void)i;
+			printf("%s\n", wf_jv_str(w, "path"));
+			jv_free(w);
+		}
+		rc = wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		int n = jv_array_length(jv_copy(written));
+
+		wf_warn("imported %d file%s; its workflows are not trusted: each step that runs a command asks for consent until you read it and 'wf trust FILE'",
+			n, n == 1 ? "" : "s");
+	}
+	jv_free(written);
+	return rc;
 }
 
 int

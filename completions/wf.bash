@@ -450,8 +450,9 @@ _wf_tool_words() {
 	wf-create)
 		case $prev in
 		--template)
-			_wf_add_lines "$cur" < <("$(_wf_tool wf-parse)" --list 2>/dev/null |
-				grep '/templates/[^/]*)$' | sed 's/[[:space:]].*//')
+			# The names in the first column of the table, inputs (indented) and header left out.
+			_wf_add_lines "$cur" < <("$(_wf_tool wf-create)" --list 2>/dev/null |
+				awk 'NR > 1 && !/^ / { print $1 }')
 			return 0 ;;
 		--describe) return 0 ;;
 		--migrate)
@@ -508,7 +509,7 @@ _wf_words() {
 			_wf_add_lines "$cur" < <(_wf_workflow_names)
 		fi ;;
 	gc)	_wf_complete_gc ;;
-	list)	_wf_add "$cur" --json --help ;;
+	list|templates)	_wf_add "$cur" --json --help ;;
 	show|trust)
 		n=$(_wf_arg_index 2 '')
 		if [[ $cur == -* && $verb == show ]]; then
@@ -525,6 +526,24 @@ _wf_words() {
 			_wf_add "$cur" --help
 		else
 			_wf_complete_workflows "$cur"
+		fi ;;
+	export)
+		if [[ $prev == -o ]]; then
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur" || :)
+		elif [[ $cur == -* ]]; then
+			_wf_add "$cur" -o --force --help
+		elif (( $(_wf_arg_index 2 -o) == 0 )); then
+			_wf_complete_workflows "$cur"
+		fi ;;
+	import)
+		if [[ $prev == --as ]]; then
+			return 0
+		elif [[ $cur == -* ]]; then
+			_wf_add "$cur" --as --force --help
+		elif (( $(_wf_arg_index 2 --as) == 0 )); then
+			# A bundle, or a repository's directory.
+			mapfile -t COMPREPLY < <(compgen -f -X '!*.json' -- "$cur" || :
+				compgen -d -- "$cur" || :)
 		fi ;;
 	migrate)
 		n=$(_wf_arg_index 2 '')

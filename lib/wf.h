@@ -157,6 +157,8 @@ jv wf_jv_path(jv v, const char *path);
 
 /* Borrowed lookups on OBJ (borrowed).  NULL / DEF when missing or wrong type. */
 const char *wf_jv_str(jv obj, const char *key);
+/* Render a scalar as text (strings as is, numbers canonical, true/false, null as ""); V borrowed, the caller frees the text. */
+char *wf_jv_text(jv v);
 double wf_jv_num(jv obj, const char *key, double def);
 int wf_jv_bool(jv obj, const char *key, int def);
 

@@ -100,9 +100,6 @@ char **wf_workflow_search_path(void);
 /* Compact JSON text of V (borrowed) as a malloc'd string. */
 char *wf_json_dump(jv v);
 
-/* Render a scalar as text (strings as is, numbers canonical, true/false, null as ""); V borrowed. */
-char *wf_jv_text(jv v);
-
 /* ---- yaml.c: strict YAML to jv ---- */
 
 #define WF_YAML_MAX_BYTES (1024 * 1024)

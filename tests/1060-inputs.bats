@@ -103,3 +103,12 @@ wf-parse: clash.yaml:4:3: variable 'PATH' would change what commands run, so a w
 	assert_output '"inputs"
 "mapping"'
 }
+
+@test "wf show lists the inputs with their defaults, the required ones and their descriptions" {
+	run wf show w.yaml
+	assert_success
+	assert_line '  inputs:'
+	assert_line '    branch=main  The branch to build'
+	assert_line "    pr (required)  The pull request's number"
+	assert_line '    n=3'
+}
