@@ -182,7 +182,8 @@ enum wf_ftype {
 	WF_F_RECORDS,	/* a mapping of names to mappings */
 	WF_F_LIST,	/* a list of anything */
 	WF_F_MODEL,	/* a model's name, or its description as a mapping */
-	WF_F_VARS	/* a run's variables: as WF_F_MAP, and lists too (review-pr's comments) */
+	WF_F_VARS,	/* a run's variables: as WF_F_MAP, and lists too (review-pr's comments) */
+	WF_F_INPUTS	/* a workflow's inputs: names to {description, default} */
 };
 
 /* One key of the schema; a list of them ends with a NULL name. */

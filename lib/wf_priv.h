@@ -187,6 +187,7 @@ extern const struct wf_field wf_schema_top[];		/* the top level of a workflow */
 extern const struct wf_field wf_schema_step[];		/* every step, whatever its action */
 extern const struct wf_field wf_schema_retry[];	/* a step's 'retry' */
 extern const struct wf_field wf_schema_budget[];	/* a workflow's 'budget' */
+extern const struct wf_field wf_schema_input[];	/* one of a workflow's 'inputs' */
 extern const struct wf_field wf_schema_canonical_top[];	/* what wf-parse adds to the top */
 extern const struct wf_field wf_schema_canonical_step[];	/* what wf-parse adds to each step */
 extern const struct wf_field wf_schema_request[];	/* the members of a step request */

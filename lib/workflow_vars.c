@@ -197,6 +197,10 @@ var_names(jv wf, int reads_only)
 	if (jv_get_kind(vars) == JV_KIND_OBJECT && !reads_only)
 		names = jv_object_merge(names, jv_copy(vars));
 	jv_free(vars);
+	vars = wf_jv_get(wf, "inputs");
+	if (jv_get_kind(vars) == JV_KIND_OBJECT)
+		names = jv_object_merge(names, jv_copy(vars));
+	jv_free(vars);
 	if (jv_get_kind(steps) == JV_KIND_ARRAY) {
 		jv_array_foreach(steps, i, s) {
 			(void)i;
