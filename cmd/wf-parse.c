@@ -22,7 +22,7 @@ static const struct mode {
 	const char *flag, *operands;
 } modes[] = {
 	[M_PARSE] = { NULL, "[--pretty] FILE|NAME|-" },
-	[M_CHECK] = { "--check", "FILE|NAME..." },
+	[M_CHECK] = { "--check", "[--suggest] FILE|NAME..." },
 	[M_LIST] = { "--list", "[--json]" },
 	[M_OUTLINE] = { "--outline", "[--json] FILE|NAME" },
 	[M_SCHEMA] = { "--schema", NULL },
@@ -38,6 +38,7 @@ static const struct option_help {
 	{ "--check", "also say which files are valid" },
 	{ "--json", "print JSON instead of text" },
 	{ "--pretty", "indent the JSON" },
+	{ "--suggest", "also warn of what a reviewer would (wf lint)" },
 };
 
 static void
@@ -133,8 +134,8 @@ outline(jv wf)
 }
 
 /*
- * Lint the N workflows ARGS: with CHECK, "FILE: ok (N steps)" for each
- * valid one first; each warning as "FILE:LINE:COL: warning: TEXT (HINT)",
+ * Lint the N workflows ARGS: with CHECK, "ARG: ok (N steps)" for each
+ * valid one first, as --check says it; each warning as "FILE:LINE:COL: warning: TEXT (HINT)",
  * or with JSON as one object per line.  Returns 0 when there is nothing
  * to say, 1 when there are warnings, else the worst exit status of a
  * workflow that could not be read or is invalid (65 first).
@@ -146,7 +147,7 @@ lint(int n, char **args, int check, int json)
 
 	for (int i = 0; i < n; i++) {
 		jv w;
-		int r = wf_lint_open(args[i], &w);
+		int steps = 0, r = wf_lint_open(args[i], &w, &steps);
 
 		if (r) {
 			if (!rc || r == WF_EXIT_DATA)
@@ -154,7 +155,7 @@ lint(int n, char **args, int check, int json)
 			continue;
 		}
 		if (check)
-			printf("%s: ok\n", args[i]);
+			printf("%s: ok (%d step%s)\n", args[i], steps, steps == 1 ? "" : "s");
 		jv_array_foreach(w, k, e) {
 			(void)k;
 			warned = 1;

@@ -22,18 +22,19 @@ jv wf_workflow_var_reads(jv wf);
 /*
  * The warnings about the workflow in BUF (LEN bytes, read from FILE)
  * once it validates: [{file, line, col, rule, message, hint}] in file
- * order (wf-parse(1), "Suggestions"); the caller owns the array.  An
+ * order (wf-parse(1), "Suggestions"), and *NSTEPS its number of steps;
+ * the caller owns the array.  An
  * invalid workflow gives an invalid jv with its errors in DIAG, as
  * wf_workflow_parse does.
  */
-jv wf_workflow_lint(const char *buf, size_t len, const char *file, struct wf_diag *diag);
+jv wf_workflow_lint(const char *buf, size_t len, const char *file, struct wf_diag *diag, int *nsteps);
 
 /*
  * Find the workflow ARG names (a path, a name along the search path, or
  * "-" for standard input) and lint it: 0 with *WARNINGS (the caller owns
- * it), or the exit status (65, 66, 74) with its problems printed on
+ * it) and *NSTEPS, or the exit status (65, 66, 74) with its problems printed on
  * stderr and *WARNINGS invalid.
  */
-int wf_lint_open(const char *arg, jv *warnings);
+int wf_lint_open(const char *arg, jv *warnings, int *nsteps);
 
 #endif

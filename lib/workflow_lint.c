@@ -486,9 +486,9 @@ sorted(jv out)
 	return res;
 }
 
-/* The warnings about the workflow in BUF, or invalid with its errors in DIAG; the caller owns the result. */
+/* The warnings about the workflow in BUF (*NSTEPS its steps), or invalid with its errors in DIAG; the caller owns the result. */
 jv
-wf_workflow_lint(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+wf_workflow_lint(const char *buf, size_t len, const char *file, struct wf_diag *diag, int *nsteps)
 {
 	jv wf = wf_workflow_parse(buf, len, file, diag), doc, reads;
 	struct lint l = { file, jv_null(), jv_null(), jv_null(), jv_null(), jv_array() };
@@ -510,6 +510,7 @@ wf_workflow_lint(const char *buf, size_t len, const char *file, struct wf_diag *
 	l.steps = wf_jv_get(wf, "steps");
 	reads = wf_workflow_var_reads(wf);
 	n = jv_array_length(jv_copy(l.steps));
+	*nsteps = n;
 	seen = reachable(&l);
 	for (int i = 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(l.steps), i);
@@ -542,7 +543,7 @@ wf_workflow_lint(const char *buf, size_t len, const char *file, struct wf_diag *
 
 /* Lint the workflow ARG names; 0 with *WARNINGS (the caller owns it), or an exit status after printing why. */
 int
-wf_lint_open(const char *arg, jv *warnings)
+wf_lint_open(const char *arg, jv *warnings, int *nsteps)
 {
 	struct wf_diag diag = {0};
 	struct wf_buf b = {0};
@@ -562,7 +563,7 @@ wf_lint_open(const char *arg, jv *warnings)
 			WF_EXIT_NOINPUT : WF_EXIT_IO;
 		wf_warn("%s: cannot read: %s", path, errno == EFBIG ? "over the 1 MiB limit" : strerror(errno));
 	} else {
-		*warnings = wf_workflow_lint(b.s, b.len, path, &diag);
+		*warnings = wf_workflow_lint(b.s, b.len, path, &diag, nsteps);
 		wf_diag_print(&diag);
 		code = jv_is_valid(*warnings) ? 0 : WF_EXIT_DATA;
 	}

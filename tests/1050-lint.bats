@@ -225,8 +225,8 @@ Y
 	assert_output "bad.yaml:2:13: warning: variable 'spare' is never read (remove it, or use it as \${NAME} in a text or \$NAME in a command; ignore this if a program a command runs reads it from the environment)"
 	run wf validate --suggest ok.yaml bad.yaml
 	assert_failure 1
-	assert_line --index 0 'ok.yaml: ok'
-	assert_line --index 1 'bad.yaml: ok'
+	assert_line --index 0 'ok.yaml: ok (1 step)'
+	assert_line --index 1 'bad.yaml: ok (1 step)'
 	assert_line --index 2 --partial "bad.yaml:2:13: warning: variable 'spare'"
 	# By name along the search path, and from standard input.
 	mkdir workflows && cp ok.yaml workflows/
