@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "template.h"
 #include "migrate.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
@@ -57,13 +57,98 @@ mode_usage(FILE *fp, const struct mode *m, const char *typed)
 
 /* ---- create: NAME from a template, a description or a dialog ---- */
 
+/* Add --var ARG (K=V) to *VARS (the caller owns it); 0, or 2 after a message. */
+static int
+add_var(jv *vars, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg) {
+		wf_warn("--var takes NAME=VALUE, got '%s'", arg);
+		return WF_EXIT_USAGE;
+	}
+	*eq = '\0';
+	*vars = jv_object_set(*vars, jv_string(arg), jv_string(eq + 1));
+	return 0;
+}
+
+/* Write TEXT (LEN bytes) to OUT (NULL: ./workflows/NAME.yaml, "-": stdout): the exit status. */
+static int
+save(const char *name, const char *out, const char *text, size_t len, int force)
+{
+	char err[2048], *target = out ? wf_xstrdup(out) : wf_create_target(name, err, sizeof err);
+	int rc = target ? wf_create_save(target, text, len, force, err, sizeof err) : WF_EXIT_USAGE;
+
+	if (rc)
+		wf_warn("%s", err);
+	else if (strcmp(target, "-"))
+		fprintf(stderr, "wrote %s; run it with 'wf run %s'\n", target, out ? target : name);
+	free(target);
+	return rc;
+}
+
 static int
 run_create(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[0], typed);
-	return WF_EXIT_USAGE;
+	enum { O_TEMPLATE = 256, O_VAR, O_FORCE };
+	static const struct option opts[] = {
+		{ "template", required_argument, NULL, O_TEMPLATE }, { "var", required_argument, NULL, O_VAR },
+		{ "force", no_argument, NULL, O_FORCE }, { "help", no_argument, NULL, 'h' },
+		/* The --describe options and the dialog's go here. */
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *template = NULL, *out = NULL, *name;
+	jv vars = jv_object();
+	int c, force = 0, rc = 0;
+
+	while (rc == 0 && (c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_TEMPLATE: template = optarg; break;
+		case O_VAR: rc = add_var(&vars, optarg); break;
+		case O_FORCE: force = 1; break;
+		case 'o': out = optarg; break;
+		case 'h':
+			mode_usage(stdout, &modes[0], typed);
+			jv_free(vars);
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		default: rc = WF_EXIT_USAGE;
+		}
+	}
+	if (rc == 0 && optind != argc - 1) {
+		wf_warn(optind < argc ? "one workflow NAME, please" : "which workflow? give its NAME");
+		rc = WF_EXIT_USAGE;
+	}
+	if (rc == 0 && !template) {
+		wf_warn("say what to start from: --template T (see 'wf templates')");
+		rc = WF_EXIT_USAGE;
+	}
+	if (rc) {
+		mode_usage(stderr, &modes[0], typed);
+		jv_free(vars);
+		return rc;
+	}
+	name = argv[optind];
+	{
+		struct wf_diag diag = {0};
+		char err[512], *text = NULL, *target = out ? NULL : wf_create_target(name, err, sizeof err);
+		size_t len = 0;
+
+		if (!out && !target) {
+			wf_warn("%s", err);
+			rc = WF_EXIT_USAGE;
+		} else if (!wf_name_valid(name)) {
+			wf_warn("invalid workflow name '%s': use letters, digits, '.', '_' and '-'", name);
+			rc = WF_EXIT_USAGE;
+		} else if ((rc = wf_template_render(template, name, vars, &text, &len, &diag)) == 0) {
+			rc = save(name, out, text, len, force);
+		}
+		wf_diag_print(&diag);
+		wf_diag_free(&diag);
+		free(text);
+		free(target);
+	}
+	jv_free(vars);
+	return rc;
 }
 
 /* ---- --list: the templates with their descriptions ---- */
@@ -71,10 +156,35 @@ run_create(int argc, char **argv, const char *typed)
 static int
 run_list(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[1], typed);
-	return WF_EXIT_USAGE;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	int c, json = 0;
+	jv list;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = 1;
+		} else {
+			mode_usage(c == 'h' ? stdout : stderr, &modes[1], typed);
+			if (c != 'h')
+				return WF_EXIT_USAGE;
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		}
+	}
+	if (optind < argc) {
+		wf_warn("unexpected argument '%s'", argv[optind]);
+		mode_usage(stderr, &modes[1], typed);
+		return WF_EXIT_USAGE;
+	}
+	list = wf_template_list();
+	if (json) {
+		wf_json_print(stdout, list);
+	} else {
+		wf_template_print(stdout, list);
+		jv_free(list);
+	}
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 }
 
 /* ---- --migrate: Codi pipelines into workflows ---- */

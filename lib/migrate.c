@@ -13,16 +13,14 @@
  * required input, a condition the step's if:, and the result a
  * set-variable plus a shell step that prints it from the environment.
  * The text is YAML written here and checked with the one validator
- * (wf_workflow_parse) before anyone sees it.  Also the one safe writer of
- * a new workflow file (wf_create_save).
+ * (wf_workflow_parse) before anyone sees it; wf_create_save (template.c)
+ * writes it.
  *
  * Layer 2: domain data.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "migrate.h"
@@ -591,74 +589,4 @@ wf_codi_convert(const struct wf_codi *codi, const char *name, const char *provid
 	jv_free(wf);
 	*code = 0;
 	return text;
-}
-
-/* ---- writing the file ---- */
-
-/* Make DIR and its parents (mode 0755): 0 or -1/errno. */
-static int
-make_dirs(const char *dir)
-{
-	char *d = wf_xstrdup(dir);
-	int rc = 0;
-
-	for (char *p = d + 1; *p && !rc; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(d, 0755) < 0 && errno != EEXIST)
-			rc = -1;
-		*p = '/';
-	}
-	if (!rc && mkdir(d, 0755) < 0 && errno != EEXIST)
-		rc = -1;
-	free(d);
-	return rc;
-}
-
-/* Write TARGET; see migrate.h. */
-int
-wf_create_save(const char *target, const char *text, size_t len, int force, char *err, size_t n)
-{
-	const char *slash = strrchr(target, '/');
-	char *dir = slash ? wf_xstrndup(target, (size_t)(slash - target) + (slash == target)) : wf_xstrdup(".");
-	const char *base = slash ? slash + 1 : target;
-	int fd, rc = 0;
-	struct stat st;
-
-	if (!strcmp(target, "-")) {
-		free(dir);
-		if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
-			snprintf(err, n, "standard output: %s", strerror(errno));
-			return WF_EXIT_IO;
-		}
-		return 0;
-	}
-	if (!*base) {
-		snprintf(err, n, "'%s' names a directory, not a file", target);
-		rc = WF_EXIT_USAGE;
-	} else if (make_dirs(dir) < 0) {
-		snprintf(err, n, "cannot make directory '%s': %s", dir, strerror(errno));
-		rc = WF_EXIT_IO;
-	} else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(err, n, "cannot open directory '%s': %s", dir, strerror(errno));
-		rc = WF_EXIT_IO;
-	} else {
-		if (fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !force) {
-			snprintf(err, n, "'%s' exists: not replaced (use --force to replace it)", target);
-			rc = WF_EXIT_USAGE;
-		} else if (wf_atomic_write(fd, base, text, len) < 0) {
-			snprintf(err, n, "cannot write '%s': %s", target, strerror(errno));
-			rc = WF_EXIT_IO;
-		} else {
-			mode_t mask = umask(0);
-
-			/* A workflow is no secret: readable as any file the user makes. */
-			umask(mask);
-			fchmodat(fd, base, 0666 & ~mask, 0);
-		}
-		close(fd);
-	}
-	free(dir);
-	return rc;
 }

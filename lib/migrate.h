@@ -1,7 +1,6 @@
 /*
  * migrate.h: Codi's pipelines (codi-models.yaml) as workflows, for
- * wf migrate (wf-create --migrate), and the one safe writer of a new
- * workflow file (migrate.c).  Layer 2: domain data.
+ * wf migrate (wf-create --migrate; migrate.c).  Layer 2: domain data.
  */
 #ifndef WF_MIGRATE_H
 #define WF_MIGRATE_H
@@ -37,12 +36,5 @@ jv wf_codi_pipelines(const struct wf_codi *codi);
  */
 char *wf_codi_convert(const struct wf_codi *codi, const char *name, const char *provider,
 		      const char *target, struct wf_diag *diag, int *code);
-
-/*
- * Write TEXT (LEN bytes) as the new file TARGET ("-": standard output),
- * making its directory, atomically; an existing TARGET is replaced only
- * with FORCE.  0, or 2 (it exists), 74 with a message in ERR.
- */
-int wf_create_save(const char *target, const char *text, size_t len, int force, char *err, size_t n);
 
 #endif

@@ -298,3 +298,19 @@ test-loop.yaml loop 's4' does not say what happens when it has run 5 times and i
 test-model-switch.yaml nothing reads the reply of AI step 's2'
 test-model-switch.yaml nothing reads the reply of AI step 's4'"
 }
+
+@test "the templates: the new ones lint clean, the seed's copies only with the seed's warnings" {
+	cd "$REPO_ROOT/workflows/templates"
+	run wf-parse --suggest test-fix-loop.yaml multi-model-review.yaml release.yaml docs-update.yaml \
+		test-linear.yaml test-conditional.yaml
+	assert_success
+	assert_output ''
+	run wf-parse --suggest pr-review-loop.yaml test-loop.yaml test-model-switch.yaml
+	assert_failure 1
+	assert_equal "$(sed 's/:[0-9]*:[0-9]*: warning: / /; s/ (.*//' <<<"$output")" \
+"pr-review-loop.yaml review step 's3' has no check: its verdict decides nothing
+test-loop.yaml nothing reads the reply of AI step 's1'
+test-loop.yaml loop 's4' does not say what happens when it has run 5 times and its condition still holds
+test-model-switch.yaml nothing reads the reply of AI step 's2'
+test-model-switch.yaml nothing reads the reply of AI step 's4'"
+}

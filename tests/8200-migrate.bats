@@ -191,7 +191,7 @@ ollama"
 	echo 'keep me' > workflows/summarize.yaml
 	run wf migrate summarize
 	assert_failure 2
-	assert_output "wf-create: 'workflows/summarize.yaml' exists: not replaced (use --force to replace it)"
+	assert_output "wf-create: 'workflows/summarize.yaml' exists; add --force to overwrite it"
 	assert_equal "$(cat workflows/summarize.yaml)" "keep me"
 	run wf migrate --all
 	assert_failure 2
