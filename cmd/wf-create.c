@@ -244,8 +244,10 @@ run_migrate(int argc, char **argv, const char *typed)
 	rc = wf_codi_open(from, &codi, &diag);
 	wf_diag_print(&diag);
 	wf_diag_free(&diag);
-	if (rc)
+	if (rc) {
+		wf_codi_free(&codi);
 		return rc;
+	}
 	if (list) {
 		jv l = wf_codi_pipelines(&codi);
 

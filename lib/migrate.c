@@ -113,7 +113,7 @@ codi_read(const char *file, struct wf_codi *codi, struct wf_diag *diag)
 int
 wf_codi_open(const char *from, struct wf_codi *codi, struct wf_diag *diag)
 {
-	char *places[3] = { NULL, NULL, NULL }, *proj = wf_project_dir();
+	char *places[3] = { NULL, NULL, NULL }, *proj;
 	const char *home = getenv("HOME");
 	int rc = -1;
 
@@ -122,6 +122,7 @@ wf_codi_open(const char *from, struct wf_codi *codi, struct wf_diag *diag)
 	codi->pos = jv_null();
 	if (from)
 		return codi_read(from, codi, diag);
+	proj = wf_project_dir();
 	places[0] = wf_xstrdup("codi-models.yaml");
 	places[1] = proj ? wf_xasprintf("%s/codi-models.yaml", proj) : NULL;
 	places[2] = home && *home ? wf_xasprintf("%s/.codi/models.yaml", home) : NULL;

@@ -17,9 +17,9 @@ struct wf_codi {
 /*
  * Read the Codi file FROM, or else the first of ./codi-models.yaml, the
  * project's codi-models.yaml and ~/.codi/models.yaml that exists, and
- * check the shape of its pipelines: 0 with *CODI filled (free with
- * wf_codi_free), or 66 (none found), 74 or 65 with every problem in DIAG
- * as FILE:LINE:COL.
+ * check the shape of its pipelines: 0 with *CODI filled, or 66 (none
+ * found), 74 or 65 with every problem in DIAG as FILE:LINE:COL.  Free
+ * *CODI with wf_codi_free either way.
  */
 int wf_codi_open(const char *from, struct wf_codi *codi, struct wf_diag *diag);
 void wf_codi_free(struct wf_codi *codi);
