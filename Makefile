@@ -5,7 +5,7 @@
 # make demo       build and run an example workflow (installs only the build packages)
 # make fresh      as root: the README's two commands in a new minimal Debian root
 # make bench      benchmarks, as ratios against baselines run alongside
-# make fuzz       libFuzzer over wf-step's and 'wf-run -'s JSON input, each
+# make fuzz       libFuzzer over wf-step's, 'wf-run -'s and 'wf import -'s JSON input, each
 #                 target FUZZ_SECONDS (60); needs clang and libFuzzer
 # make install    PREFIX=/usr/local DESTDIR= (binaries, man, completion, examples)
 

@@ -69,6 +69,13 @@ struct wf_share_import_opts {
 };
 
 /*
+ * Check BUNDLE (borrowed) as wf import does before it writes anything:
+ * its members, every file's path, encoding and hash.  0, or 65 with the
+ * first problem in ERR.  Nothing is written.
+ */
+int wf_share_check(jv bundle, char *err, size_t n);
+
+/*
  * Is SOURCE a git repository to clone rather than a bundle file: not a
  * regular file and "-", but a directory, a URL (SCHEME://), an scp-like
  * HOST:PATH, or a name ending in .git (a #NAME suffix aside)?

@@ -305,6 +305,20 @@ read_plan(jv bundle, struct plan *p, struct wf_diag *d)
 }
 
 int
+wf_share_check(jv bundle, char *err, size_t n)
+{
+	struct plan p = { .label = "bundle" };
+	struct wf_diag d = {0};
+	int rc = read_plan(bundle, &p, &d);
+
+	if (rc)
+		snprintf(err, n, "%s", d.n ? d.msgs[0] : "not a bundle");
+	plan_free(&p);
+	wf_diag_free(&d);
+	return rc;
+}
+
+int
 wf_share_is_git(const char *source)
 {
 	char *s = wf_xstrdup(source), *hash = strrchr(s, '#'), *colon, *slash;

@@ -628,7 +628,12 @@ wf_diag_add(struct wf_diag *d, const char *file, int line, int col,
 		d->cap = d->cap ? d->cap * 2 : 8;
 		d->msgs = wf_xrealloc(d->msgs, d->cap * sizeof *d->msgs);
 	}
-	d->msgs[d->n++] = wf_buf_detach(&b);
+	d->msgs[d->n] = wf_buf_detach(&b);
+	/* One printable line, whatever text from a file the message quotes. */
+	for (unsigned char *p = (unsigned char *)d->msgs[d->n]; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = *p == '\n' || *p == '\t' || *p == '\r' ? ' ' : '?';
+	d->n++;
 }
 
 void

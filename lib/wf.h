@@ -114,7 +114,7 @@ int wf_edit_distance(const char *a, const char *b);
 /* Is NAME a safe single path component for runs and workflows ([A-Za-z0-9._-], no leading '.' or '-', <= 128)? */
 int wf_name_valid(const char *name);
 
-/* Collected diagnostics: every problem in one report. */
+/* Collected diagnostics: every problem in one report, each message one printable line (control characters become ' ' or '?'). */
 struct wf_diag {
 	char **msgs;
 	size_t n, cap;

@@ -244,7 +244,7 @@ const char *wf_check_kind_of(const struct wf_check *c, jv v);
 /* Check V (consumed) against field F at PATH; the canonical value, or invalid after a message. */
 jv wf_check_value(struct wf_check *c, const char *path, const struct wf_field *f, jv v);
 
-/* Sort the messages D gained from index FROM on into FILE's order, each made one printable line. */
+/* Sort the messages D gained from index FROM on into FILE's order (wf_diag_add made each one printable line). */
 void wf_check_finish_diags(struct wf_diag *d, size_t from, const char *file);
 
 /* ---- workflow_check.c: a workflow file to canonical JSON ---- */

@@ -748,9 +748,6 @@ wf_check_finish_diags(struct wf_diag *d, size_t from, const char *file)
 			else
 				k[i].line = 0;
 		}
-		for (unsigned char *p = (unsigned char *)m; *p; p++)
-			if (*p < 0x20 || *p == 0x7f)
-				*p = *p == '\n' || *p == '\t' || *p == '\r' ? ' ' : '?';
 	}
 	qsort(k, n, sizeof *k, diag_key_cmp);
 	for (size_t i = 0; i < n; i++)

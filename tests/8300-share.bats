@@ -535,3 +535,13 @@ Y
 	assert_success
 	[ "$(cat said)" = "hello world" ]
 }
+
+@test "a bundle quoting control characters back (a member's name with newlines and escapes) still gets one printable line" {
+	printf '%s' '{"format":"wf-bundle/1","workflow":"x","files":[{"path":"workflows/x.yaml","kind\nforged: line\u001b[31m":"w"}]}' > evil.json
+	run --separate-stderr wf import evil.json
+	assert_failure 65
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+	[[ $stderr != *$'\e'* ]]
+	assert_equal "$stderr" "wf-create: evil.json: files[0].kind forged: line?[31m: not a member of a bundle's file (wf-json(7)); nothing was written"
+	[ ! -e workflows ]
+}
