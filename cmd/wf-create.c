@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wf.h"
+#include "create.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
 typedef int mode_fn(int argc, char **argv, const char *typed);
@@ -26,7 +26,7 @@ static const struct mode {
 	const char *flag, *operands;
 	mode_fn *run;
 } modes[] = {
-	{ NULL, "NAME [--template T] [--var K=V]... [-o FILE|-] [--force]", run_create },
+	{ NULL, "NAME [--template T [--var K=V]... | --describe TEXT [--model M] [--attempts N]] [-o FILE|-] [--force]", run_create },
 	{ "--list", "[--json]", run_list },
 	{ "--migrate", "PIPELINE|--list|--all [--from FILE] [--provider P] [-o FILE|DIR] [--force]", run_migrate },
 	{ "--export", "NAME [-o FILE]", run_export },
@@ -56,13 +56,97 @@ mode_usage(FILE *fp, const struct mode *m, const char *typed)
 
 /* ---- create: NAME from a template, a description or a dialog ---- */
 
+/* Read --attempts ARG into *N: 0, or 2 after a message. */
+static int
+attempts_arg(const char *arg, int *n)
+{
+	long v;
+
+	if (wf_parse_long(arg, 1, WF_CREATE_ATTEMPTS_MAX, &v)) {
+		wf_warn("--attempts takes a whole number from 1 to %d, got '%s'", WF_CREATE_ATTEMPTS_MAX, arg);
+		return WF_EXIT_USAGE;
+	}
+	*n = (int)v;
+	return 0;
+}
+
+/* Build workflow CO->name as the options say: by a model, or in the dialog at a terminal.  The exit status. */
+static int
+create(struct wf_create_opts *co, const char *template)
+{
+	char err[2048] = "";
+	int rc;
+
+	if (template) {
+		wf_warn("--template: the templates are not in this build");
+		return WF_EXIT_USAGE;
+	}
+	if (co->describe)
+		rc = wf_create_describe(co, err, sizeof err);
+	else if (wf_tty_usable() && isatty(1))
+		rc = wf_create_dialog(co, err, sizeof err);
+	else {
+		wf_warn("no terminal for the dialog: say what to start from with --template T "
+			"(see 'wf templates') or --describe TEXT");
+		return WF_EXIT_USAGE;
+	}
+	if (rc && *err)
+		wf_warn("%s", err);
+	return rc;
+}
+
 static int
 run_create(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[0], typed);
-	return WF_EXIT_USAGE;
+	enum { O_TEMPLATE = 256, O_VAR, O_FORCE, O_DESCRIBE, O_MODEL, O_ATTEMPTS };
+	static const struct option opts[] = {
+		{ "template", required_argument, NULL, O_TEMPLATE }, { "var", required_argument, NULL, O_VAR },
+		{ "force", no_argument, NULL, O_FORCE }, { "describe", required_argument, NULL, O_DESCRIBE },
+		{ "model", required_argument, NULL, O_MODEL }, { "attempts", required_argument, NULL, O_ATTEMPTS },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	struct wf_create_opts co = { .attempts = WF_CREATE_ATTEMPTS };
+	const char *template = NULL, *out = NULL;
+	char *target = NULL;
+	int c, rc = 0;
+
+	while (rc == 0 && (c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_TEMPLATE: template = optarg; break;
+		case O_VAR: break;
+		case O_FORCE: co.force = 1; break;
+		case O_DESCRIBE: co.describe = optarg; break;
+		case O_MODEL: co.model = optarg; break;
+		case O_ATTEMPTS: rc = attempts_arg(optarg, &co.attempts); break;
+		case 'o': out = optarg; break;
+		case 'h':
+			mode_usage(stdout, &modes[0], typed);
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		default: rc = WF_EXIT_USAGE;
+		}
+	}
+	if (rc == 0 && optind != argc - 1) {
+		wf_warn(optind < argc ? "one workflow NAME, please" : "which workflow? give its NAME");
+		rc = WF_EXIT_USAGE;
+	}
+	if (rc == 0 && template && co.describe) {
+		wf_warn("--template and --describe: say one of them");
+		rc = WF_EXIT_USAGE;
+	}
+	if (rc) {
+		mode_usage(stderr, &modes[0], typed);
+		return rc;
+	}
+	co.name = argv[optind];
+	if (!wf_name_valid(co.name)) {
+		wf_warn("invalid workflow name '%s': use letters, digits, '.', '_' and '-'", co.name);
+		return WF_EXIT_USAGE;
+	}
+	target = out ? wf_xstrdup(out) : wf_xasprintf("workflows/%s.yaml", co.name);
+	co.target = target;
+	rc = create(&co, template);
+	free(target);
+	return rc;
 }
 
 /* ---- --list: the templates with their descriptions ---- */
