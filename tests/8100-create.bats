@@ -189,3 +189,136 @@ no_key_anywhere() {
 	assert_output --partial "--describe TEXT"
 	[ ! -e workflows ]
 }
+
+# ---- the dialog, in a real terminal (tmux) ----
+
+# Run wf create "$@" in a fresh terminal in $WORK; its exit status goes to $WORK/rc.
+term_create() {
+	SOCK="wf-create-$$-$BATS_TEST_NUMBER"
+	command -v tmux >/dev/null || skip "tmux not installed"
+	[ -n "${WF_MODELS:-}" ] || write dialog-models.yaml <<'Y'
+providers:
+  local: {type: ollama, base_url: "http://127.0.0.1:9"}
+models:
+  fast: {provider: local, model: fast-test}
+  deep: {provider: local, model: deep-test}
+default: fast
+Y
+	tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 200 -y 60 \
+		"cd '$WORK' && env PATH='$PATH' HOME='$HOME' WF_STATE_DIR='$WF_STATE_DIR' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' WF_MODELS='${WF_MODELS:-$WORK/dialog-models.yaml}' FAKE_API_KEY='${FAKE_API_KEY:-}' WF_RETRY_MAX=0 wf create $*; echo \$? > '$WORK/rc'; sleep 60"
+}
+
+on_screen() {
+	tmux -L "$SOCK" capture-pane -p -t t -S - | grep -qF -- "$1"
+}
+
+# Wait for the question $1 on the screen, then type $2 and Enter (or the key $3 when given).
+answer() {
+	# The screen keeps no blanks at the end of a line.
+	wait_until on_screen "${1% }" || { tmux -L "$SOCK" capture-pane -p -t t >&2; return 1; }
+	if [ $# -ge 3 ]; then
+		tmux -L "$SOCK" send-keys -t t "$3"
+	else
+		[ -z "$2" ] || tmux -L "$SOCK" send-keys -t t -l "$2"
+		tmux -L "$SOCK" send-keys -t t Enter
+	fi
+}
+
+dialog_status() {
+	wait_until test -s rc
+	cat rc
+}
+
+@test "dialog: a two-step workflow with a model and a capped loop, previewed, validated and saved" {
+	term_create two
+	answer 'Start from (template, describe, empty) [empty]: ' ''
+	answer 'Description, one line' 'Build, then "review"'
+	answer 'Step 1: action: ' nosuch
+	answer 'not a built-in action' shell
+	answer 'id [step1]: ' build
+	answer 'command: ' 'make -j2 check'
+	answer 'Step 2: action (Enter to finish): ' ai-prompt
+	answer 'id [step2]: ' build
+	answer 'a step has that id already' review
+	answer 'prompt: ' 'Review ${steps.build.output}'
+	answer "model, Enter for the run's (fast, deep) [none]: " deep
+	answer 'Step 3: action (Enter to finish): ' loop
+	answer 'id [step3]: ' again
+	answer 'back to step (build, review, again): ' build
+	answer 'max-iterations, the cap on passes [3]: ' 0
+	answer 'a whole number from 1, please' 4
+	answer 'condition to go back while true [always]: ' 'steps.build.exit_code != 0'
+	answer 'on-exhausted, when the cap is reached (fail, continue, pause) [fail]: ' pause
+	answer 'Step 4: action (Enter to finish): ' ''
+	answer 'Save it as workflows/two.yaml? [y/n]: ' y
+	run dialog_status
+	assert_output 0
+	on_screen 'valid'
+	run wf validate workflows/two.yaml
+	assert_success
+	run sh -c "wf-parse workflows/two.yaml | jq -c '[.description, (.steps[] | [.id, .action, .command // .prompt // .to, .model, .\"max-iterations\", .\"on-exhausted\", .condition])]'"
+	assert_output '["Build, then \"review\"",["build","shell","make -j2 check",null,null,null,null],["review","ai-prompt","Review ${steps.build.output}","deep",null,null,null],["again","loop","build",null,4,"pause","steps.build.exit_code != 0"]]'
+}
+
+@test "dialog: answering no, the end of input (Ctrl-D) and Ctrl-C write nothing" {
+	term_create one
+	answer 'Start from' empty
+	answer 'Description, one line' ''
+	answer 'Step 1: action: ' set-variable
+	answer 'id [step1]: ' ''
+	answer 'name: ' x
+	answer 'value: ' 1
+	answer 'Step 2: action (Enter to finish): ' ''
+	answer 'Save it as workflows/one.yaml? [y/n]: ' n
+	run dialog_status
+	assert_output 1
+	[ ! -e workflows ]
+	tmux -L "$SOCK" kill-server; rm rc
+	term_create one
+	answer 'Start from' ''
+	answer 'Description, one line' ''
+	answer 'Step 1: action: ' '' C-d
+	run dialog_status
+	assert_output 2
+	tmux -L "$SOCK" kill-server; rm rc
+	term_create one
+	answer 'Start from' ''
+	answer 'Description, one line' ''
+	answer 'Step 1: action: ' shell
+	answer 'id [step1]: ' ''
+	answer 'command: ' '' C-c
+	run dialog_status
+	assert_output 130
+	on_screen 'interrupted: nothing written'
+	[ ! -e workflows ]
+}
+
+@test "dialog: from a description, the model drafts it and the draft is saved" {
+	script_replies "$GOOD"
+	term_create ci -o ci.yaml
+	answer 'Start from' describe
+	answer 'Describe what it should do: ' 'run the tests'
+	answer 'Model, Enter for the default (gpt, claude, llama) [none]: ' claude
+	run dialog_status
+	assert_output 0
+	run cat ci.yaml
+	assert_output "$GOOD"
+	run sh -c "jq -sr '.[0].model' '$FAKE_LOG'"
+	assert_output claude-test
+	no_key_anywhere
+}
+
+@test "completion: wf create --model offers the configured models; --attempts and --describe take free text" {
+	fake_provider_start - <<<'[]'
+	fake_models
+	source "$REPO_ROOT/completions/wf.bash"
+	COMP_WORDS=(wf create ci --model "") COMP_CWORD=4 COMPREPLY=()
+	_wf
+	[[ " ${COMPREPLY[*]} " == *" claude "* && " ${COMPREPLY[*]} " == *" llama "* ]] || { echo "${COMPREPLY[*]}" >&2; return 1; }
+	COMP_WORDS=(wf-create ci --attempts "") COMP_CWORD=3 COMPREPLY=()
+	_wf_cmd
+	[ ${#COMPREPLY[@]} -eq 0 ]
+	COMP_WORDS=(wf-create ci --at) COMP_CWORD=2 COMPREPLY=()
+	_wf_cmd
+	[ "${COMPREPLY[*]}" = --attempts ]
+}
