@@ -70,6 +70,30 @@ mode_usage(const struct mode *m, const char *typed)
 	}
 }
 
+/* The outline's lines for the inputs of WF (borrowed): "NAME=DEFAULT" or "NAME (required)", and what each is. */
+static void
+outline_inputs(jv wf)
+{
+	jv inputs = wf_jv_get(wf, "inputs");
+
+	if (jv_get_kind(inputs) == JV_KIND_OBJECT && jv_object_length(jv_copy(inputs)) > 0) {
+		printf("  inputs:\n");
+		jv_object_foreach(inputs, k, in) {
+			jv def = wf_jv_get(in, "default");
+			const char *what = wf_jv_str(in, "description");
+			char *text = jv_get_kind(def) == JV_KIND_NULL ? NULL : wf_jv_text(def);
+
+			printf("    %s%s%s%s%s\n", jv_string_value(k), text ? "=" : " (required)", text ? text : "",
+			       what && *what ? "  " : "", what ? what : "");
+			free(text);
+			jv_free(def);
+			jv_free(k);
+			jv_free(in);
+		}
+	}
+	jv_free(inputs);
+}
+
 /*
  * Print a readable outline of the canonical workflow WF (borrowed): each
  * step with its action, the model it talks to (the last switch-model above
@@ -90,6 +114,7 @@ outline(jv wf)
 		printf(": %s", desc);
 	printf("\n  file: %s\n  steps: %d, starting model: %s\n", wf_jv_str(wf, "source"), n,
 	       current);
+	outline_inputs(wf);
 	for (int i = 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(steps), i);
 		const char *action = wf_jv_str(s, "action");

@@ -91,7 +91,7 @@ static const char *const type_words[] = {
 	[WF_F_MAP] = "mapping", [WF_F_STRLIST] = "text-list", [WF_F_ANY] = "any",
 	[WF_F_RETRY] = "retry", [WF_F_BUDGET] = "budget", [WF_F_OBJECT] = "object",
 	[WF_F_RECORDS] = "object-of-objects", [WF_F_LIST] = "list", [WF_F_MODEL] = "model",
-	[WF_F_VARS] = "variables"
+	[WF_F_VARS] = "variables", [WF_F_INPUTS] = "inputs"
 };
 
 enum wf_action_id

@@ -100,6 +100,7 @@ char *wf_flow_describe_cycle(jv trail);
 jv wf_flow_question_of(jv step, int yes);
 /* WF's (borrowed) variables with OVERRIDES (borrowed) over them; the caller owns them. */
 jv wf_flow_merged_vars(jv wf, jv overrides);
+const char *wf_flow_missing_input(jv wf, jv overrides);
 
 /* ---- stepper.c: the wf-step child ---- */
 
@@ -135,5 +136,6 @@ char *wf_preflight_step_exe(void);
 int wf_preflight(struct driver *d);
 /* Warn of each --var that names no variable the workflow uses; the run goes on. */
 void wf_preflight_vars(struct driver *d);
+int wf_preflight_inputs(struct driver *d);
 
 #endif

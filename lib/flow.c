@@ -396,9 +396,50 @@ wf_flow_question_of(jv step, int yes)
 	return jv_object_set(q, jv_string("options"), wf_jv_get(step, "options"));
 }
 
-/* The variables a run starts with: WF's (borrowed) with OVERRIDES (borrowed) over them; the caller owns them. */
+/*
+ * The variables a run starts with: WF's (borrowed) variables and its
+ * inputs' defaults, with OVERRIDES (borrowed) over them; the caller owns
+ * them.  A required input not given is left out (wf_flow_missing_input).
+ */
 jv
 wf_flow_merged_vars(jv wf, jv overrides)
 {
-	return merged(wf_jv_get(wf, "variables"), overrides);
+	jv vars = wf_jv_get(wf, "variables"), inputs = wf_jv_get(wf, "inputs");
+
+	if (jv_get_kind(vars) != JV_KIND_OBJECT) {
+		jv_free(vars);
+		vars = jv_object();
+	}
+	if (jv_get_kind(inputs) == JV_KIND_OBJECT)
+		jv_object_foreach(inputs, k, in) {
+			jv def = wf_jv_get(in, "default");
+
+			if (jv_get_kind(def) != JV_KIND_NULL)
+				vars = jv_object_set(vars, jv_copy(k), def);
+			else
+				jv_free(def);
+			jv_free(k);
+			jv_free(in);
+		}
+	jv_free(inputs);
+	return merged(vars, overrides);
+}
+
+/* The first input of WF (borrowed) that has no default and is not in OVERRIDES (borrowed), or NULL; points into WF. */
+const char *
+wf_flow_missing_input(jv wf, jv overrides)
+{
+	jv inputs = jv_object_get(jv_copy(wf), jv_string("inputs"));
+	const char *missing = NULL;
+
+	if (jv_get_kind(inputs) == JV_KIND_OBJECT)
+		jv_object_foreach(inputs, k, in) {
+			if (!missing && !jv_object_has(jv_copy(in), jv_string("default")) &&
+			    (jv_get_kind(overrides) != JV_KIND_OBJECT || !jv_object_has(jv_copy(overrides), jv_copy(k))))
+				missing = jv_string_value(k);
+			jv_free(k);
+			jv_free(in);
+		}
+	jv_free(inputs);
+	return missing;
 }

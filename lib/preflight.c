@@ -121,6 +121,24 @@ wf_preflight(struct driver *d)
 	return rc;
 }
 
+/* A required input (one with no default) that no --var gives: exit 2 naming it, what it is, and the --var to add. */
+int
+wf_preflight_inputs(struct driver *d)
+{
+	const char *miss = wf_flow_missing_input(d->wf, d->o->vars);
+	jv in;
+	const char *what;
+
+	if (!miss)
+		return 0;
+	in = jv_object_get(jv_object_get(jv_copy(d->wf), jv_string("inputs")), jv_string(miss));
+	what = wf_jv_str(in, "description");
+	wf_warn("workflow '%s' needs input '%s'%s%s%s: give it with --var %s=VALUE", wf_jv_str(d->wf, "name"), miss,
+		what && *what ? " (" : "", what && *what ? what : "", what && *what ? ")" : "", miss);
+	jv_free(in);
+	return WF_EXIT_USAGE;
+}
+
 /*
  * A --var that names no variable the workflow uses (wf_workflow_var_names)
  * is most likely a typo: warn, naming the workflow's variables and the

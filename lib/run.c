@@ -408,6 +408,8 @@ start_prepare(struct driver *d)
 		return WF_EXIT_USAGE;
 	}
 	wf_preflight_vars(d);
+	if ((rc = wf_preflight_inputs(d)))
+		return rc;
 	if (o->estimate)
 		return wf_run_estimate(o->out, d->wf);
 	if (o->dry_run)

@@ -157,6 +157,8 @@ jv wf_jv_path(jv v, const char *path);
 
 /* Borrowed lookups on OBJ (borrowed).  NULL / DEF when missing or wrong type. */
 const char *wf_jv_str(jv obj, const char *key);
+/* Render a scalar as text (strings as is, numbers canonical, true/false, null as ""); V borrowed, the caller frees the text. */
+char *wf_jv_text(jv v);
 double wf_jv_num(jv obj, const char *key, double def);
 int wf_jv_bool(jv obj, const char *key, int def);
 
@@ -182,7 +184,8 @@ enum wf_ftype {
 	WF_F_RECORDS,	/* a mapping of names to mappings */
 	WF_F_LIST,	/* a list of anything */
 	WF_F_MODEL,	/* a model's name, or its description as a mapping */
-	WF_F_VARS	/* a run's variables: as WF_F_MAP, and lists too (review-pr's comments) */
+	WF_F_VARS,	/* a run's variables: as WF_F_MAP, and lists too (review-pr's comments) */
+	WF_F_INPUTS	/* a workflow's inputs: names to {description, default} */
 };
 
 /* One key of the schema; a list of them ends with a NULL name. */

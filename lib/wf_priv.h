@@ -100,9 +100,6 @@ char **wf_workflow_search_path(void);
 /* Compact JSON text of V (borrowed) as a malloc'd string. */
 char *wf_json_dump(jv v);
 
-/* Render a scalar as text (strings as is, numbers canonical, true/false, null as ""); V borrowed. */
-char *wf_jv_text(jv v);
-
 /* ---- yaml.c: strict YAML to jv ---- */
 
 #define WF_YAML_MAX_BYTES (1024 * 1024)
@@ -187,6 +184,7 @@ extern const struct wf_field wf_schema_top[];		/* the top level of a workflow */
 extern const struct wf_field wf_schema_step[];		/* every step, whatever its action */
 extern const struct wf_field wf_schema_retry[];	/* a step's 'retry' */
 extern const struct wf_field wf_schema_budget[];	/* a workflow's 'budget' */
+extern const struct wf_field wf_schema_input[];	/* one of a workflow's 'inputs' */
 extern const struct wf_field wf_schema_canonical_top[];	/* what wf-parse adds to the top */
 extern const struct wf_field wf_schema_canonical_step[];	/* what wf-parse adds to each step */
 extern const struct wf_field wf_schema_request[];	/* the members of a step request */

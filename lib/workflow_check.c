@@ -566,6 +566,10 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 		out = jv_object_set(out, jv_string("variables"), jv_object());
 	if (!jv_object_has(jv_copy(out), jv_string("env")))
 		out = jv_object_set(out, jv_string("env"), jv_object());
+	if (!jv_object_has(jv_copy(out), jv_string("inputs")))
+		out = jv_object_set(out, jv_string("inputs"), jv_object());
+	if (!jv_object_has(jv_copy(out), jv_string("outputs")))
+		out = jv_object_set(out, jv_string("outputs"), jv_object());
 	if (!jv_object_has(jv_copy(out), jv_string("model")))
 		out = jv_object_set(out, jv_string("model"), jv_null());
 	if (!jv_object_has(jv_copy(out), jv_string("budget")))
@@ -620,7 +624,26 @@ refuse_reserved(struct wf_check *c, const char *kp, const char *field, const cha
 	free(low);
 }
 
-/* Refuse the reserved names among the keys of MAP (borrowed; "variables" or "env" at BASE). */
+/* Refuse a name that is both one of INPUTS and one of VARS (both borrowed): which would win is not obvious. */
+static void
+check_input_clash(struct wf_check *c, jv inputs, jv vars)
+{
+	if (jv_get_kind(inputs) != JV_KIND_OBJECT || jv_get_kind(vars) != JV_KIND_OBJECT)
+		return;
+	jv_object_foreach(inputs, k, v) {
+		if (jv_object_has(jv_copy(vars), jv_copy(k))) {
+			char *kp = wf_check_key_path("/inputs", jv_string_value(k));
+
+			wf_check_at(c, kp, 0, "'%s' is both an input and a variable: keep one (an input's default is its value when none is given)",
+				    jv_string_value(k));
+			free(kp);
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+}
+
+/* Refuse the reserved names among the keys of MAP (borrowed; "variables" or "env" at BASE, or "inputs"). */
 static void
 check_reserved_names(struct wf_check *c, jv map, const char *base)
 {
@@ -731,10 +754,15 @@ wf_check_document(struct wf_check *c, jv doc)
 	{
 		jv vars = wf_jv_get(out, "variables"), env = wf_jv_get(out, "env");
 
+		jv inputs = wf_jv_get(out, "inputs");
+
 		check_reserved_names(c, vars, "/variables");
 		check_reserved_names(c, env, "/env");
+		check_reserved_names(c, inputs, "/inputs");
+		check_input_clash(c, inputs, vars);
 		jv_free(vars);
 		jv_free(env);
+		jv_free(inputs);
 	}
 	if (c->json && !wf_jv_str(doc, "hash"))
 		wf_diag_add(c->diag, NULL, 0, 0, "missing required key 'hash'");

@@ -20,7 +20,13 @@ const struct wf_field wf_schema_top[] = {
 	{ "variables", WF_F_MAP, NULL }, { "env", WF_F_MAP, NULL },
 	{ "model", WF_F_STR, NULL }, { "budget", WF_F_BUDGET, NULL },
 	{ "max-steps", WF_F_INT, NULL }, { "steps", WF_F_ANY, NULL },
+	{ "inputs", WF_F_INPUTS, NULL }, { "outputs", WF_F_MAP, NULL },
 	{ NULL, 0, NULL }
+};
+
+/* The members of one of a workflow's inputs. */
+const struct wf_field wf_schema_input[] = {
+	{ "description", WF_F_STR, NULL }, { "default", WF_F_ANY, NULL }, { NULL, 0, NULL }
 };
 
 const struct wf_field wf_schema_step[] = {

@@ -514,6 +514,18 @@ check_strlist(struct wf_check *c, const char *path, const struct wf_field *f, jv
 	return out;
 }
 
+/* The end of a walk over the members of V (consumed): OUT (consumed) when nothing was BAD, else invalid. */
+static jv
+members_done(jv out, jv v, int bad)
+{
+	jv_free(v);
+	if (bad) {
+		jv_free(out);
+		return jv_invalid();
+	}
+	return out;
+}
+
 /* The members of the mapping V (consumed) checked against SUB, named in EXPECTED; the checked mapping, or invalid. */
 static jv
 check_members_of(struct wf_check *c, const char *path, const struct wf_field *f, jv v,
@@ -542,12 +554,7 @@ check_members_of(struct wf_check *c, const char *path, const struct wf_field *f,
 		free(sp);
 		jv_free(k);
 	}
-	jv_free(v);
-	if (bad) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	return out;
+	return members_done(out, v, bad);
 }
 
 /* A step's retry or a workflow's budget: V (consumed); the mapping with retry's defaults filled, or invalid. */
@@ -580,6 +587,75 @@ check_retry_budget(struct wf_check *c, const char *path, const struct wf_field *
 			out = jv_object_set(out, jv_string("delay"), jv_number(0));
 	}
 	return out;
+}
+
+/* Is S a name a shell can read as a variable: letters, digits and '_', not starting with a digit? */
+static int
+input_name_valid(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9') || strlen(s) > 128)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * A workflow's inputs: V (consumed), null as {}; each member a mapping of
+ * description and default (a scalar), or null for a required input with
+ * no description; the canonical {NAME: {description, default?}}, or
+ * invalid after a message.
+ */
+static jv
+check_inputs(struct wf_check *c, const char *path, const struct wf_field *f, jv v)
+{
+	jv out = jv_object();
+	int bad = 0;
+
+	if (jv_get_kind(v) == JV_KIND_NULL) {
+		jv_free(v);
+		return out;
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(out);
+		return wrong_kind(c, path, f, "a mapping of input names to {description, default}", v);
+	}
+	jv_object_foreach(v, k, val) {
+		char *sp = wf_check_key_path(path, jv_string_value(k));
+		jv in = jv_get_kind(val) == JV_KIND_NULL ? (jv_free(val), jv_object()) :
+			jv_get_kind(val) == JV_KIND_OBJECT ?
+			check_members_of(c, sp, f, val, wf_schema_input, "description, default") :
+			wrong_kind(c, sp, f, "a mapping (description, default)", val);
+		jv def = jv_is_valid(in) ? wf_jv_get(in, "default") : jv_null();
+		jv_kind dk = jv_get_kind(def);
+
+		if (!input_name_valid(jv_string_value(k))) {
+			wf_check_at(c, sp, 0, "input name '%s' is not a valid name (letters, digits and '_', not starting with a digit), since commands see it as $%s",
+				    jv_string_value(k), jv_string_value(k));
+			bad = 1;
+		}
+		if (dk == JV_KIND_OBJECT || dk == JV_KIND_ARRAY) {
+			char *dp = wf_check_key_path(sp, "default");
+
+			wf_check_field_at(c, dp, "default", "an input's default must be text, a number or a boolean, got %s",
+					  wf_check_kind_of(c, def));
+			free(dp);
+			bad = 1;
+		}
+		jv_free(def);
+		if (!jv_is_valid(in)) {
+			bad = 1;
+			jv_free(in);
+		} else {
+			if (!jv_object_has(jv_copy(in), jv_string("description")))
+				in = jv_object_set(in, jv_string("description"), jv_string(""));
+			out = jv_object_set(out, jv_copy(k), in);
+		}
+		free(sp);
+		jv_free(k);
+	}
+	return members_done(out, v, bad);
 }
 
 /* Check V (consumed) against field F at PATH; returns the canonical value, or invalid after a message. */
@@ -619,6 +695,8 @@ wf_check_value(struct wf_check *c, const char *path, const struct wf_field *f, j
 	case WF_F_MODEL:
 		return jv_get_kind(v) == JV_KIND_STRING || jv_get_kind(v) == JV_KIND_OBJECT ? v :
 		       wrong_kind(c, path, f, "a model's name or an object", v);
+	case WF_F_INPUTS:
+		return check_inputs(c, path, f, v);
 	case WF_F_ANY:
 		return v;
 	}

@@ -193,6 +193,10 @@ wf_workflow_var_names(jv wf)
 	if (jv_get_kind(vars) == JV_KIND_OBJECT)
 		names = jv_object_merge(names, jv_copy(vars));
 	jv_free(vars);
+	vars = wf_jv_get(wf, "inputs");
+	if (jv_get_kind(vars) == JV_KIND_OBJECT)
+		names = jv_object_merge(names, jv_copy(vars));
+	jv_free(vars);
 	if (jv_get_kind(steps) == JV_KIND_ARRAY) {
 		jv_array_foreach(steps, i, s) {
 			(void)i;

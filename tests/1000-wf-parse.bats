@@ -52,7 +52,7 @@ E
 	[ -z "$stderr" ]
 	[ "${#lines[@]}" -eq 1 ]
 	run jq -cS 'del(.source, .hash)' <<<"$output"
-	assert_output '{"budget":null,"description":"","env":{},"interactive":true,"max-steps":1000,"model":null,"name":"test-linear","persistent":true,"steps":[{"action":"shell","command":"echo '"'"'Step 1'"'"'","id":"s1","next":"s2","retry":{"attempts":1,"delay":0}},{"action":"shell","command":"echo '"'"'Step 2'"'"'","id":"s2","next":null,"retry":{"attempts":1,"delay":0}}],"strict":false,"variables":{}}'
+	assert_output '{"budget":null,"description":"","env":{},"inputs":{},"interactive":true,"max-steps":1000,"model":null,"name":"test-linear","outputs":{},"persistent":true,"steps":[{"action":"shell","command":"echo '"'"'Step 1'"'"'","id":"s1","next":"s2","retry":{"attempts":1,"delay":0}},{"action":"shell","command":"echo '"'"'Step 2'"'"'","id":"s2","next":null,"retry":{"attempts":1,"delay":0}}],"strict":false,"variables":{}}'
 }
 
 @test "source is the resolved path and hash the file's sha256" {
