@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "create.h"
+#include "template.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
 typedef int mode_fn(int argc, char **argv, const char *typed);
@@ -56,6 +57,21 @@ mode_usage(FILE *fp, const struct mode *m, const char *typed)
 
 /* ---- create: NAME from a template, a description or a dialog ---- */
 
+/* Add --var ARG (K=V) to *VARS (the caller owns it); 0, or 2 after a message. */
+static int
+add_var(jv *vars, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg) {
+		wf_warn("--var takes NAME=VALUE, got '%s'", arg);
+		return WF_EXIT_USAGE;
+	}
+	*eq = '\0';
+	*vars = jv_object_set(*vars, jv_string(arg), jv_string(eq + 1));
+	return 0;
+}
+
 /* Read --attempts ARG into *N: 0, or 2 after a message. */
 static int
 attempts_arg(const char *arg, int *n)
@@ -70,17 +86,41 @@ attempts_arg(const char *arg, int *n)
 	return 0;
 }
 
-/* Build workflow CO->name as the options say: by a model, or in the dialog at a terminal.  The exit status. */
+/*
+ * Write template TEMPLATE, filled from VARS (borrowed), as CO->name to
+ * CO->target (given with -o when OUT): the exit status.
+ */
 static int
-create(struct wf_create_opts *co, const char *template)
+from_template(const struct wf_create_opts *co, const char *template, jv vars, int out)
+{
+	struct wf_diag diag = {0};
+	char err[2048], *text = NULL;
+	size_t len = 0;
+	int rc = wf_template_render(template, co->name, vars, &text, &len, &diag);
+
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (rc == 0 && (rc = wf_create_save(co->target, text, len, co->force, err, sizeof err)))
+		wf_warn("%s", err);
+	else if (rc == 0 && strcmp(co->target, "-"))
+		fprintf(stderr, "wrote %s; run it with 'wf run %s'\n", co->target, out ? co->target : co->name);
+	free(text);
+	return rc;
+}
+
+/*
+ * Build workflow CO->name as the options say: from TEMPLATE filled from
+ * VARS (borrowed), by a model, or in the dialog at a terminal (OUT: the
+ * target came with -o).  The exit status.
+ */
+static int
+create(const struct wf_create_opts *co, const char *template, jv vars, int out)
 {
 	char err[2048] = "";
 	int rc;
 
-	if (template) {
-		wf_warn("--template: the templates are not in this build");
-		return WF_EXIT_USAGE;
-	}
+	if (template)
+		return from_template(co, template, vars, out);
 	if (co->describe)
 		rc = wf_create_describe(co, err, sizeof err);
 	else if (wf_tty_usable() && isatty(1))
@@ -107,13 +147,14 @@ run_create(int argc, char **argv, const char *typed)
 	};
 	struct wf_create_opts co = { .attempts = WF_CREATE_ATTEMPTS };
 	const char *template = NULL, *out = NULL;
-	char *target = NULL;
+	char err[512], *target = NULL;
+	jv vars = jv_object();
 	int c, rc = 0;
 
 	while (rc == 0 && (c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_TEMPLATE: template = optarg; break;
-		case O_VAR: break;
+		case O_VAR: rc = add_var(&vars, optarg); break;
 		case O_FORCE: co.force = 1; break;
 		case O_DESCRIBE: co.describe = optarg; break;
 		case O_MODEL: co.model = optarg; break;
@@ -121,6 +162,7 @@ run_create(int argc, char **argv, const char *typed)
 		case 'o': out = optarg; break;
 		case 'h':
 			mode_usage(stdout, &modes[0], typed);
+			jv_free(vars);
 			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 		default: rc = WF_EXIT_USAGE;
 		}
@@ -135,17 +177,23 @@ run_create(int argc, char **argv, const char *typed)
 	}
 	if (rc) {
 		mode_usage(stderr, &modes[0], typed);
+		jv_free(vars);
 		return rc;
 	}
 	co.name = argv[optind];
-	if (!wf_name_valid(co.name)) {
+	target = out ? wf_xstrdup(out) : wf_create_target(co.name, err, sizeof err);
+	if (!target)
+		wf_warn("%s", err);
+	else if (!wf_name_valid(co.name))
 		wf_warn("invalid workflow name '%s': use letters, digits, '.', '_' and '-'", co.name);
-		return WF_EXIT_USAGE;
+	else {
+		co.target = target;
+		rc = create(&co, template, vars, out != NULL);
 	}
-	target = out ? wf_xstrdup(out) : wf_xasprintf("workflows/%s.yaml", co.name);
-	co.target = target;
-	rc = create(&co, template);
+	if (!target || !co.target)
+		rc = WF_EXIT_USAGE;
 	free(target);
+	jv_free(vars);
 	return rc;
 }
 
@@ -154,10 +202,35 @@ run_create(int argc, char **argv, const char *typed)
 static int
 run_list(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[1], typed);
-	return WF_EXIT_USAGE;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	int c, json = 0;
+	jv list;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = 1;
+		} else {
+			mode_usage(c == 'h' ? stdout : stderr, &modes[1], typed);
+			if (c != 'h')
+				return WF_EXIT_USAGE;
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		}
+	}
+	if (optind < argc) {
+		wf_warn("unexpected argument '%s'", argv[optind]);
+		mode_usage(stderr, &modes[1], typed);
+		return WF_EXIT_USAGE;
+	}
+	list = wf_template_list();
+	if (json) {
+		wf_json_print(stdout, list);
+	} else {
+		wf_template_print(stdout, list);
+		jv_free(list);
+	}
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 }
 
 /* ---- --migrate: Codi pipelines into workflows ---- */

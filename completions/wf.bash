@@ -450,8 +450,9 @@ _wf_tool_words() {
 	wf-create)
 		case $prev in
 		--template)
-			_wf_add_lines "$cur" < <("$(_wf_tool wf-parse)" --list 2>/dev/null |
-				grep '/templates/[^/]*)$' | sed 's/[[:space:]].*//')
+			# The names in the first column of the table, inputs (indented) and header left out.
+			_wf_add_lines "$cur" < <("$(_wf_tool wf-create)" --list 2>/dev/null |
+				awk 'NR > 1 && !/^ / { print $1 }')
 			return 0 ;;
 		--describe|--attempts) return 0 ;;
 		--model) _wf_add_lines "$cur" < <(_wf_model_names); return 0 ;;
@@ -509,7 +510,7 @@ _wf_words() {
 			_wf_add_lines "$cur" < <(_wf_workflow_names)
 		fi ;;
 	gc)	_wf_complete_gc ;;
-	list)	_wf_add "$cur" --json --help ;;
+	list|templates)	_wf_add "$cur" --json --help ;;
 	show|trust)
 		n=$(_wf_arg_index 2 '')
 		if [[ $cur == -* && $verb == show ]]; then

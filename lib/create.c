@@ -7,7 +7,7 @@
  * model for a corrected whole file, a capped number of times.  The calls
  * go through a `wf-model` child, the only program that talks to
  * providers and sees API keys; a draft holds nothing but the model's
- * answer.  The writer of new workflow files lives here too.
+ * answer.
  *
  * Layer 2: domain data.
  */
@@ -21,13 +21,14 @@
 
 #include "create.h"
 #include "model_use.h"
+#include "template.h"
 
 /* Shipped workflows shown to the model as examples: the first two found on the search path. */
 static const char *const example_names[] = {
 	"test-fix-loop", "pr-review-loop", "multi-model-review", "test-loop-shell", "test-conditional", NULL
 };
 
-/* ---- the writer ---- */
+/* ---- the draft file ---- */
 
 /* The directory part of PATH ("." when it has none); malloc'd. */
 static char *
@@ -61,42 +62,6 @@ out:
 	free(copy);
 	errno = e;
 	return rc;
-}
-
-int
-wf_create_write(const char *target, const char *text, size_t len, int force, char *err, size_t n)
-{
-	struct wf_diag d = {0};
-	jv wf = wf_workflow_parse(text, len, target, &d);
-	int valid = jv_is_valid(wf);
-	struct stat st;
-
-	jv_free(wf);
-	if (!valid) {
-		snprintf(err, n, "%s", d.n ? d.msgs[0] : "the workflow does not validate");
-		wf_diag_free(&d);
-		return WF_EXIT_DATA;
-	}
-	wf_diag_free(&d);
-	if (!strcmp(target, "-")) {
-		fwrite(text, 1, len, stdout);
-		if (len && text[len - 1] != '\n')
-			putchar('\n');
-		if (wf_fshut(stdout, "standard output")) {
-			snprintf(err, n, "cannot write the workflow to standard output");
-			return WF_EXIT_IO;
-		}
-		return 0;
-	}
-	if (!force && lstat(target, &st) == 0) {
-		snprintf(err, n, "'%s' exists: use --force to overwrite it", target);
-		return WF_EXIT_USAGE;
-	}
-	if (write_file(target, text, len) < 0) {
-		snprintf(err, n, "cannot write '%s': %s", target, strerror(errno));
-		return WF_EXIT_IO;
-	}
-	return 0;
 }
 
 /* ---- the prompt ---- */
@@ -371,7 +336,7 @@ wf_create_describe(const struct wf_create_opts *o, char *err, size_t n)
 		draft = strip_fence(answer);
 		if (check_draft(draft, file, o->name, &d) == 0) {
 			free(answer);
-			rc = wf_create_write(o->target, draft, strlen(draft), o->force, err, n);
+			rc = wf_create_save(o->target, draft, strlen(draft), o->force, err, n);
 			print_summary(&s, rc ? "not written" : strcmp(o->target, "-") ? "written" : "printed");
 			break;
 		}

@@ -44,11 +44,4 @@ int wf_create_describe(const struct wf_create_opts *o, char *err, size_t n);
  */
 int wf_create_dialog(const struct wf_create_opts *o, char *err, size_t n);
 
-/*
- * Validate TEXT[0..LEN) as a workflow and write it to TARGET ("-":
- * standard output) atomically, creating its directory; an existing
- * TARGET only with FORCE.  0, 65 invalid, 2 exists, 74 I/O, message in ERR.
- */
-int wf_create_write(const char *target, const char *text, size_t len, int force, char *err, size_t n);
-
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "create.h"
+#include "template.h"
 
 struct dialog {
 	const struct wf_create_opts *o;
@@ -308,7 +309,7 @@ preview_and_save(struct dialog *d, char *err, size_t n)
 	wf_tty_say("valid");
 	if (!(yes = ask(d, "Save it as %s? [y/n]: ", d->o->target)))
 		return d->end;
-	rc = (*yes == 'y' || *yes == 'Y') ? wf_create_write(d->o->target, d->yaml.s, d->yaml.len, d->o->force, err, n) : 1;
+	rc = (*yes == 'y' || *yes == 'Y') ? wf_create_save(d->o->target, d->yaml.s, d->yaml.len, d->o->force, err, n) : 1;
 	if (rc == 1)
 		snprintf(err, n, "not saved: nothing written");
 	else if (!rc && strcmp(d->o->target, "-"))
@@ -317,59 +318,41 @@ preview_and_save(struct dialog *d, char *err, size_t n)
 	return rc;
 }
 
-/* The name line of a template's TEXT (borrowed) replaced by NAME, into D's YAML. */
-static void
-from_text(struct dialog *d, const char *text)
-{
-	const char *p = text;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-
-		if (!strncmp(p, "name:", 5))
-			wf_buf_printf(&d->yaml, "name: %s\n", d->o->name);
-		else
-			wf_buf_add(&d->yaml, p, len);
-		p += len;
-	}
-}
-
-/* Start from a template: 0 with D's YAML set, 1 when there is none, -1 when the dialog ended. */
+/* Start from a template, its inputs' defaults as they are: 0 with D's YAML set, 1 when there is none, -1 when the dialog ended. */
 static int
 from_template(struct dialog *d)
 {
-	jv all = wf_workflow_list(), names = jv_array();
-	char *pick, err[256], *path;
-	struct wf_buf text = {0};
-	int code = 0, rc = -1;
+	jv all = wf_template_list(), names = jv_array(), none = jv_object();
+	struct wf_diag diag = {0};
+	char *pick, *text = NULL;
+	size_t len = 0;
+	int rc = -1;
 
-	jv_array_foreach(all, i, w) {
-		const char *p = wf_jv_str(w, "path");
-
+	jv_array_foreach(all, i, t) {
 		(void)i;
-		if (p && strstr(p, "/templates/") && !wf_jv_bool(w, "shadowed", 0) && wf_jv_str(w, "name"))
-			names = jv_array_append(names, jv_string(wf_jv_str(w, "name")));
-		jv_free(w);
+		if (wf_jv_str(t, "name") && !wf_jv_str(t, "error"))
+			names = jv_array_append(names, jv_string(wf_jv_str(t, "name")));
+		jv_free(t);
 	}
 	jv_free(all);
 	if (jv_array_length(jv_copy(names)) == 0) {
 		wf_tty_say("no templates are installed: starting empty");
-		jv_free(names);
-		return 1;
-	}
-	pick = ask_choice(d, "Template", names, NULL, 0);
-	path = pick ? wf_workflow_find(pick, &code, err, sizeof err) : NULL;
-	if (path && wf_read_file(path, WF_YAML_MAX_BYTES, &text) == 0) {
-		from_text(d, text.s ? text.s : "");
-		rc = 0;
-	} else if (pick) {
-		wf_tty_say("cannot read that template: starting empty");
 		rc = 1;
+	} else if ((pick = ask_choice(d, "Template", names, NULL, 0))) {
+		if (wf_template_render(pick, d->o->name, none, &text, &len, &diag) == 0) {
+			wf_buf_add(&d->yaml, text, len);
+			rc = 0;
+		} else {
+			for (size_t i = 0; i < diag.n; i++)
+				wf_tty_say(diag.msgs[i]);
+			wf_tty_say("starting empty");
+			rc = 1;
+		}
+		free(pick);
 	}
-	wf_buf_free(&text);
-	free(path);
-	free(pick);
+	wf_diag_free(&diag);
+	free(text);
+	jv_free(none);
 	jv_free(names);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "template.h"
 
 /* May step STEP (borrowed) run again when in doubt? */
 int
@@ -255,7 +256,17 @@ wf_workflow_nearest(const char *word, jv names)
 char *
 wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 {
-	char **dirs;
+	char **dirs = wf_workflow_search_path();
+	char *found = wf_workflow_find_in(arg, dirs, code, err, errlen);
+
+	wf_strv_free(dirs);
+	return found;
+}
+
+/* wf_workflow_find over the directories DIRS (NULL-terminated, borrowed). */
+char *
+wf_workflow_find_in(const char *arg, char **dirs, int *code, char *err, size_t errlen)
+{
 	char *found = NULL, *escaped = NULL;
 	struct stat st;
 	jv seen;
@@ -276,7 +287,6 @@ wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 		*code = WF_EXIT_DATA;
 		return NULL;
 	}
-	dirs = wf_workflow_search_path();
 	seen = jv_array();	/* the stems and names passed over, for a suggestion */
 	/* File stem first, in search order. */
 	for (char **d = dirs; *d && !found; d++) {
@@ -328,7 +338,6 @@ wf_workflow_find(const char *arg, int *code, char *err, size_t errlen)
 		}
 		free(ents);
 	}
-	wf_strv_free(dirs);
 	if (!found && escaped) {
 		snprintf(err, errlen, "no workflow named '%s': '%.200s' points outside its directory and is ignored",
 			 arg, escaped);
@@ -352,6 +361,16 @@ jv
 wf_workflow_list(void)
 {
 	char **dirs = wf_workflow_search_path();
+	jv out = wf_workflow_list_in(dirs);
+
+	wf_strv_free(dirs);
+	return out;
+}
+
+/* Every workflow file in DIRS (borrowed), as an array the caller owns. */
+jv
+wf_workflow_list_in(char **dirs)
+{
 	jv out = jv_array(), seen = jv_object();
 
 	for (char **d = dirs; *d; d++) {
@@ -428,6 +447,5 @@ wf_workflow_list(void)
 		free(ents);
 	}
 	jv_free(seen);
-	wf_strv_free(dirs);
 	return out;
 }

@@ -213,7 +213,7 @@ E
 @test "wf list always includes the seed's five examples" {
 	run wf list --json
 	assert_success
-	run jq -r '.[] | select(.name | test("^(pr-review-loop|test-(conditional|linear|loop|model-switch))$"))
+	run jq -r '.[] | select((.shadowed | not) and (.name | test("^(pr-review-loop|test-(conditional|linear|loop|model-switch))$")))
 		| "\(.name) \(.steps) \(.error)"' <<<"$output"
 	assert_output - <<'E'
 pr-review-loop 13 null
