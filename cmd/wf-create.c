@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "create.h"
+#include "share.h"
 #include "template.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
@@ -30,7 +31,7 @@ static const struct mode {
 	{ NULL, "NAME [--template T [--var K=V]... | --describe TEXT [--model M] [--attempts N]] [-o FILE|-] [--force]", run_create },
 	{ "--list", "[--json]", run_list },
 	{ "--migrate", "PIPELINE|--list|--all [--from FILE] [--provider P] [-o FILE|DIR] [--force]", run_migrate },
-	{ "--export", "NAME [-o FILE]", run_export },
+	{ "--export", "NAME [-o FILE|-] [--force]", run_export },
 	{ "--import", "FILE|GIT-URL [--as NAME] [--force]", run_import },
 };
 
@@ -246,13 +247,68 @@ run_migrate(int argc, char **argv, const char *typed)
 
 /* ---- --export: one bundle of a workflow and what it calls ---- */
 
+/* Options of export and import: -o FILE, --force, --as NAME, --help; 0, or the exit status. */
+static int
+share_options(int argc, char **argv, const struct mode *m, const char *typed, const char **out, const char **as,
+	      int *force)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' }, { "as", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, out ? "o:h" : "h", longopts, NULL)) != -1) {
+		if (c == 'o') {
+			*out = optarg;
+		} else if (c == 'f') {
+			*force = 1;
+		} else if (c == 'a' && as) {
+			*as = optarg;
+		} else if (c == 'h') {
+			mode_usage(stdout, m, typed);
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : -1;
+		} else {
+			if (c == 'a')
+				wf_warn("--as is an option of import only");
+			mode_usage(stderr, m, typed);
+			return WF_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		mode_usage(stderr, m, typed);
+		return WF_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int
 run_export(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[3], typed);
-	return WF_EXIT_USAGE;
+	const char *out = NULL;
+	struct wf_diag diag = {0};
+	char err[1024], *file;
+	int force = 0, rc = share_options(argc, argv, &modes[3], typed, &out, NULL, &force);
+	jv bundle;
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	rc = wf_share_export(argv[optind], NULL, &bundle, &diag);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (rc)
+		return rc;
+	file = out ? wf_xstrdup(out) : wf_xasprintf("%s.wfb.json", wf_jv_str(bundle, "workflow"));
+	rc = wf_share_write(bundle, file, force, err, sizeof err);
+	if (rc)
+		wf_warn("%s", err);
+	else if (!strcmp(file, "-"))
+		rc = wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+	if (!rc)
+		wf_share_report(bundle, file);
+	jv_free(bundle);
+	free(file);
+	return rc;
 }
 
 /* ---- --import: a bundle or a git repository of workflows into ./workflows ---- */
@@ -260,10 +316,35 @@ run_export(int argc, char **argv, const char *typed)
 static int
 run_import(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[4], typed);
-	return WF_EXIT_USAGE;
+	struct wf_share_import_opts o = {0};
+	struct wf_diag diag = {0};
+	int rc = share_options(argc, argv, &modes[4], typed, NULL, &o.as, &o.force);
+	jv written;
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (o.as && !wf_name_valid(o.as)) {
+		wf_warn("--as '%s': a workflow's name is letters, digits, '.', '_' and '-' (at most 128)", o.as);
+		return WF_EXIT_USAGE;
+	}
+	o.source = argv[optind];
+	rc = wf_share_import(&o, &written, &diag);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (!rc) {
+		jv_array_foreach(written, i, w) {
+			(void)i;
+			printf("%s\n", wf_jv_str(w, "path"));
+			jv_free(w);
+		}
+		rc = wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		int n = jv_array_length(jv_copy(written));
+
+		wf_warn("imported %d file%s; its workflows are not trusted: each step that runs a command asks for consent until you read it and 'wf trust FILE'",
+			n, n == 1 ? "" : "s");
+	}
+	jv_free(written);
+	return rc;
 }
 
 int

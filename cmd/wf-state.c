@@ -383,7 +383,7 @@ do_fsck(char **args, int nargs, const struct opts *o)
 static int
 do_trust(char **args, int nargs, const struct opts *o)
 {
-	char err[1024];
+	char err[1024], *key;
 	jv wf;
 	size_t n = strlen(args[0]), k = strlen(WF_PROJECT_CONFIG);
 	int rc;
@@ -398,12 +398,14 @@ do_trust(char **args, int nargs, const struct opts *o)
 		return done(NULL, rc);
 	}
 	rc = wf_workflow_open(args[0], &wf);
+	key = rc ? NULL : wf_trust_key(wf);
 
-	if (!rc && (rc = wf_trust_add(wf_jv_str(wf, "hash"), wf_jv_str(wf, "source"), err, sizeof err)))
+	if (!rc && (rc = wf_trust_add(key, wf_jv_str(wf, "source"), err, sizeof err)))
 		wf_warn("%s", err);
 	else if (!rc)
-		fprintf(stderr, "wf-state: trusted '%s' as it is now (%.19s...); any edit to the file asks again\n",
-			wf_jv_str(wf, "source"), wf_jv_str(wf, "hash"));
+		fprintf(stderr, "wf-state: trusted '%s' as it is now (%.19s...); any edit to the file%s asks again\n",
+			wf_jv_str(wf, "source"), key, strcmp(key, wf_jv_str(wf, "hash")) ? " or to a program in actions/ it runs" : "");
+	free(key);
 	jv_free(wf);
 	return done(NULL, rc);
 }

@@ -528,6 +528,24 @@ _wf_words() {
 		else
 			_wf_complete_workflows "$cur"
 		fi ;;
+	export)
+		if [[ $prev == -o ]]; then
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur" || :)
+		elif [[ $cur == -* ]]; then
+			_wf_add "$cur" -o --force --help
+		elif (( $(_wf_arg_index 2 -o) == 0 )); then
+			_wf_complete_workflows "$cur"
+		fi ;;
+	import)
+		if [[ $prev == --as ]]; then
+			return 0
+		elif [[ $cur == -* ]]; then
+			_wf_add "$cur" --as --force --help
+		elif (( $(_wf_arg_index 2 --as) == 0 )); then
+			# A bundle, or a repository's directory.
+			mapfile -t COMPREPLY < <(compgen -f -X '!*.json' -- "$cur" || :
+				compgen -d -- "$cur" || :)
+		fi ;;
 	migrate)
 		n=$(_wf_arg_index 2 '')
 		(( n == 0 )) && [[ $cur != -* ]] && _wf_add_lines "$cur" < <(_wf_codi_pipelines) ;;

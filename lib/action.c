@@ -73,6 +73,10 @@ const struct wf_action wf_actions[WF_ACT_COUNT + 1] = {
 		{ "require-approval", WF_F_BOOL, NULL }, { "delete-branch", WF_F_BOOL, NULL }, END } },
 	[WF_ACT_SYNC] = { "sync", WF_ACTION_CONSENT | WF_ACTION_GIT, WF_REPEAT_CHECKS, "", {
 		{ "base", WF_F_STR, NULL }, END } },
+	/* A run nested in the run (subflow.c): wf-run runs it, never wf-step. */
+	[WF_ACT_WORKFLOW] = { "workflow", WF_ACTION_DRIVER, WF_REPEAT_LOCAL, "workflow", {
+		{ "workflow", WF_F_STR, NULL }, { "with", WF_F_MAP, NULL },
+		{ "output", WF_F_STR, NULL }, END } },
 	[WF_ACT_COUNT] = { NULL, 0, WF_REPEAT_COMMAND, NULL, { END } }
 };
 
@@ -139,6 +143,8 @@ wf_action_repeat_why(const char *action)
 {
 	const struct wf_action *a = wf_action_get(action);
 
+	if (a && !strcmp(a->name, "workflow"))
+		return "it goes on with its sub-workflow where the sub-run's journal says it stopped";
 	if (!a || a->repeat == WF_REPEAT_COMMAND)
 		return "running it twice is safe unless it is marked idempotent: false";
 	if (a->repeat == WF_REPEAT_LOCAL)

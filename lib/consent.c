@@ -383,6 +383,73 @@ wf_trusted(const char *hash)
 	return yes;
 }
 
+/* NAMES (consumed) with each custom action of WF's (borrowed) steps whose program lies in actions/ beside SRC, as NAME: path. */
+static jv
+programs_beside(jv wf, const char *src, jv names)
+{
+	const char *slash = strrchr(src, '/');
+	char *dir = slash ? wf_xasprintf("%.*s/actions/", (int)(slash - src), src) : wf_xstrdup("actions/");
+	jv steps = wf_jv_get(wf, "steps");
+
+	if (jv_get_kind(steps) == JV_KIND_ARRAY)
+		jv_array_foreach(steps, i, s) {
+			const char *a = wf_jv_str(s, "action");
+			char *exe = a && wf_action_lookup(a) == WF_ACT_CUSTOM ? wf_action_find(a, src) : NULL;
+
+			(void)i;
+			if (exe && !strncmp(exe, dir, strlen(dir)))
+				names = jv_object_set(names, jv_string(a), jv_string(exe));
+			free(exe);
+			jv_free(s);
+		}
+	jv_free(steps);
+	free(dir);
+	return names;
+}
+
+char *
+wf_trust_key(jv wf)
+{
+	const char *hash = wf_jv_str(wf, "hash"), *src = wf_jv_str(wf, "source");
+	jv progs, keys;
+	struct wf_buf all = {0};
+	char hex[65];
+
+	if (!hash)
+		return NULL;
+	if (!src || !strcmp(src, "-"))
+		return wf_xstrdup(hash);
+	progs = programs_beside(wf, src, jv_object());
+	if (jv_object_length(jv_copy(progs)) == 0) {
+		jv_free(progs);
+		return wf_xstrdup(hash);
+	}
+	wf_buf_addstr(&all, hash);
+	keys = jv_keys(jv_copy(progs));
+	jv_array_foreach(keys, i, k) {
+		struct wf_buf b = {0};
+		const char *path = wf_jv_str(progs, jv_string_value(k));
+
+		(void)i;
+		/* A program that cannot be read pins as unreadable: once it can be, it asks again. */
+		if (wf_read_file(path, (size_t)256 << 20, &b) == 0)
+			wf_sha256_hex(b.s ? b.s : "", b.len, hex);
+		else
+			snprintf(hex, sizeof hex, "unreadable");
+		wf_buf_addstr(&all, "\n");
+		wf_buf_addstr(&all, jv_string_value(k));
+		wf_buf_addstr(&all, " ");
+		wf_buf_addstr(&all, hex);
+		wf_buf_free(&b);
+		jv_free(k);
+	}
+	jv_free(keys);
+	jv_free(progs);
+	wf_sha256_hex(all.s, all.len, hex);
+	wf_buf_free(&all);
+	return wf_xasprintf("sha256:%s", hex);
+}
+
 int
 wf_trust_add(const char *hash, const char *path, char *err, size_t n)
 {

@@ -49,6 +49,9 @@ struct driver {
 	struct wf_live live;	/* the elapsed-time line of the step in flight */
 	double t0;
 	char err[1024];
+	struct driver *parent;	/* a sub-run's: the driver of the run whose step it is; else NULL */
+	const char *sub_step;	/* a sub-run's: that step's id (the parent's) */
+	char *resume_at;	/* the cursor this process resumed at: a workflow step there goes on with its sub-run */
 };
 
 /* ---- run.c: the driver ---- */
@@ -68,6 +71,21 @@ const char *wf_driver_col(struct driver *d, const char *code);
 /* Stop with EVENT, STATUS and REASON, EXTRA (consumed) added to the event; returns CODE or 74. */
 int wf_driver_stop(struct driver *d, const char *event, const char *status, const char *reason,
 		   jv extra, int code);
+
+/* Set up D for a run with options O: WF_GO_ON, or 78 after a message (wf_driver_close it either way). */
+int wf_driver_open(struct driver *d, struct wf_run_opts *o);
+/* Release what D holds, its run closed (unlocked). */
+void wf_driver_close(struct driver *d);
+/* Drive the canonical workflow WF (consumed) from now on. */
+void wf_driver_use(struct driver *d, jv wf);
+/* Write the definition D drives to the run's workflow.json, with a steps/ beside it: 0, or an exit status after a message. */
+int wf_driver_save_workflow(struct driver *d);
+/* Journal the run's start (and the --answer taken): WF_GO_ON or 74. */
+int wf_driver_start_journal(struct driver *d);
+/* Go on with D's run, opened and locked: its definition, the --answer, the step it stopped in; WF_GO_ON, or an exit status. */
+int wf_driver_resume_in(struct driver *d);
+/* Run steps from the cursor until the end or a stop: the exit status. */
+int wf_driver_drive(struct driver *d);
 
 /* ---- runstep.c: one step ---- */
 

@@ -218,7 +218,7 @@ wf_flow_step_end(jv ev, jv res)
 	static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
 					    "model", "usage", "duration_ms", "verdict",
 					    "messages", "effects", "pr", "answer", "timed_out",
-					    "output_error", NULL };
+					    "output_error", "outputs", "usage_models", NULL };
 	static const char *const texts[] = { "output", "stderr", NULL };
 
 	for (int i = 0; keep[i]; i++) {

@@ -93,26 +93,30 @@ wf_gate_call_estimate(jv state, jv step)
 static int
 over_budget(struct driver *d, jv step, char *msg, size_t n)
 {
-	jv b = wf_jv_get(d->wf, "budget");
-	double tokens, usd, est;
+	double tokens = 0, usd = 0, est = wf_gate_call_estimate(d->run->state, step);
 	int over = 0;
 
-	if (jv_get_kind(b) != JV_KIND_OBJECT) {
+	/* A sub-run's calls count against every budget above it, with what each run above used so far. */
+	for (struct driver *a = d; a && !over; a = a->parent) {
+		jv b = wf_jv_get(a->wf, "budget");
+		double t, u;
+
+		wf_gate_usage_totals(a->run->state, &t, &u);
+		tokens += t;
+		usd = usd < 0 || u < 0 ? -1 : usd + u;
+		if (jv_get_kind(b) == JV_KIND_OBJECT && wf_jv_num(b, "tokens", -1) >= 0 &&
+		    tokens + est > wf_jv_num(b, "tokens", 0)) {
+			snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more)",
+				 wf_jv_num(b, "tokens", 0), wf_jv_str(step, "id"), tokens, est);
+			over = 1;
+		} else if (jv_get_kind(b) == JV_KIND_OBJECT && wf_jv_num(b, "usd", -1) >= 0 && usd >= 0 &&
+			   usd >= wf_jv_num(b, "usd", 0)) {
+			snprintf(msg, n, "budget of $%g reached before step '%s' (used $%.4f)", wf_jv_num(b, "usd", 0),
+				 wf_jv_str(step, "id"), usd);
+			over = 1;
+		}
 		jv_free(b);
-		return 0;
 	}
-	wf_gate_usage_totals(d->run->state, &tokens, &usd);
-	est = wf_gate_call_estimate(d->run->state, step);
-	if (wf_jv_num(b, "tokens", -1) >= 0 && tokens + est > wf_jv_num(b, "tokens", 0)) {
-		snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more)",
-			 wf_jv_num(b, "tokens", 0), wf_jv_str(step, "id"), tokens, est);
-		over = 1;
-	} else if (wf_jv_num(b, "usd", -1) >= 0 && usd >= 0 && usd >= wf_jv_num(b, "usd", 0)) {
-		snprintf(msg, n, "budget of $%g reached before step '%s' (used $%.4f)", wf_jv_num(b, "usd", 0),
-			 wf_jv_str(step, "id"), usd);
-		over = 1;
-	}
-	jv_free(b);
 	return over;
 }
 
@@ -240,6 +244,17 @@ ask_terminal(const char *id, const char *action, const char *what)
 	return decision;
 }
 
+/* Has the person trusted WF (borrowed) as it is now, with the programs beside it (wf_trust_key)? */
+static int
+trusted(jv wf)
+{
+	char *key = wf_trust_key(wf);
+	int yes = key && wf_trusted(key);
+
+	free(key);
+	return yes;
+}
+
 /*
  * Who decides whether sensitive STEP (borrowed) ID may do WHAT, and how:
  * returns yes, no, always or pause with *BY saying who; "" when "always"
@@ -258,7 +273,7 @@ consent_decision(struct driver *d, jv step, const char *id, const char *what, co
 		return "";
 	else if (d->consent_answer && d->answer_step && !strcmp(d->answer_step, id))
 		*by = "--answer";
-	else if (wf_jv_str(d->wf, "hash") && wf_trusted(wf_jv_str(d->wf, "hash")))
+	else if (trusted(d->wf))
 		*by = "trust";
 	else if (approving_pattern(d, step, action))
 		*by = "auto-approve";

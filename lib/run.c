@@ -27,6 +27,7 @@
 
 #include "driver.h"
 #include "history.h"
+#include "subflow.h"
 
 /* ---- signals (proc.c catches them; wf_stop says which) ---- */
 
@@ -129,7 +130,7 @@ wf_driver_stop(struct driver *d, const char *event, const char *status, const ch
 	}
 	/* A run that stops having called models says what they cost so far, as a completed one does. */
 	usage = wf_jv_get(d->run->state, "usage");
-	if (jv_get_kind(usage) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage)) > 0)
+	if (!d->parent && jv_get_kind(usage) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage)) > 0)
 		wf_driver_summary(d, d->run->state, status);
 	jv_free(usage);
 	return code;
@@ -139,9 +140,12 @@ wf_driver_stop(struct driver *d, const char *event, const char *status, const ch
 static int
 finish(struct driver *d)
 {
-	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-end"));
+	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-end")), view = wf_run_view(d->run, 1);
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
+	/* Its outputs: (wf-workflow(5)), for wf status and for a run that called it. */
+	ev = jv_object_set(ev, jv_string("outputs"), wf_subflow_outputs(d->wf, view));
+	jv_free(view);
 	wf_run_clear_pause(d->run);
 	if (wf_driver_journal(d, ev, 1))
 		return WF_EXIT_IO;
@@ -149,8 +153,10 @@ finish(struct driver *d)
 		wf_warn("%s", d->err);
 		return WF_EXIT_IO;
 	}
-	wf_driver_summary(d, d->run->state, "completed");
-	if (!wf_jv_bool(d->wf, "persistent", 1)) {
+	/* A sub-run's usage is told with its caller's; its files go with its caller's. */
+	if (!d->parent)
+		wf_driver_summary(d, d->run->state, "completed");
+	if (!d->parent && !wf_jv_bool(d->wf, "persistent", 1)) {
 		if (wf_run_remove(d->run, d->err, sizeof d->err))
 			wf_warn("%s", d->err);
 	}
@@ -158,8 +164,8 @@ finish(struct driver *d)
 }
 
 /* The main loop: one step at a time from the cursor in the state, until the end or a stop. */
-static int
-drive(struct driver *d)
+int
+wf_driver_drive(struct driver *d)
 {
 	for (;;) {
 		jv cursor = wf_jv_get(d->run->state, "cursor");
@@ -181,9 +187,9 @@ drive(struct driver *d)
 
 /* ---- the driver ---- */
 
-/* Set up D for a run with options O: WF_GO_ON, or 78 after a message (close_driver it either way). */
-static int
-open_driver(struct driver *d, struct wf_run_opts *o)
+/* Set up D for a run with options O: WF_GO_ON, or 78 after a message (wf_driver_close it either way). */
+int
+wf_driver_open(struct driver *d, struct wf_run_opts *o)
 {
 	struct wf_diag diag = {0};
 
@@ -214,8 +220,8 @@ open_driver(struct driver *d, struct wf_run_opts *o)
 	return WF_GO_ON;
 }
 
-static void
-close_driver(struct driver *d)
+void
+wf_driver_close(struct driver *d)
 {
 	wf_stepper_stop(d);
 	jv_free(d->groups);
@@ -223,6 +229,7 @@ close_driver(struct driver *d)
 	jv_free(d->answer);
 	free(d->answer_step);
 	free(d->consent_answer);
+	free(d->resume_at);
 	if (d->run)
 		wf_run_close(d->run);
 	jv_free(d->wf);
@@ -244,8 +251,8 @@ open_locked(struct driver *d, const char *name, int create)
 }
 
 /* Drive the canonical workflow WF (consumed) from now on. */
-static void
-use_workflow(struct driver *d, jv wf)
+void
+wf_driver_use(struct driver *d, jv wf)
 {
 	jv_free(d->wf);
 	jv_free(d->steps);
@@ -264,9 +271,9 @@ use_workflow(struct driver *d, jv wf)
 	d->max_steps = d->o->max_steps > 0 ? d->o->max_steps : (long)wf_jv_num(wf, "max-steps", WF_DEFAULT_MAX_STEPS);
 }
 
-/* Write the definition D drives to the run's workflow.json: 0, or an exit status after a message. */
-static int
-save_workflow(struct driver *d)
+/* Write the definition D drives to the run's workflow.json, with a steps/ beside it: 0, or an exit status after a message. */
+int
+wf_driver_save_workflow(struct driver *d)
 {
 	char *txt = wf_json_dump(d->wf);
 	int rc = wf_run_write_file(d->run, "workflow.json", txt, strlen(txt), d->err, sizeof d->err);
@@ -274,6 +281,10 @@ save_workflow(struct driver *d)
 	free(txt);
 	if (rc)
 		wf_warn("%s", d->err);
+	else if (mkdirat(d->run->dirfd, "steps", 0700) < 0 && errno != EEXIST) {
+		wf_warn("cannot create '%s/steps': %s", d->run->dir, strerror(errno));
+		rc = WF_EXIT_IO;
+	}
 	return rc;
 }
 
@@ -401,7 +412,7 @@ start_prepare(struct driver *d)
 		jv_free(wf);
 		return rc;
 	}
-	use_workflow(d, wf);
+	wf_driver_use(d, wf);
 	start = o->start_step ? wf_workflow_step_index(d->wf, o->start_step) : 0;
 	if (start < 0) {
 		wf_warn("workflow '%s' has no step '%s'", wf_jv_str(d->wf, "name"), o->start_step);
@@ -477,25 +488,23 @@ start_open(struct driver *d)
 		wf_warn("%s", d->err);
 		return rc;
 	}
-	if ((rc = save_workflow(d)))
+	if ((rc = wf_driver_save_workflow(d)))
 		return rc;
-	if (mkdirat(d->run->dirfd, "steps", 0700) < 0 && errno != EEXIST) {
-		wf_warn("cannot create '%s/steps': %s", d->run->dir, strerror(errno));
-		return WF_EXIT_IO;
-	}
 	/* A pause asked for during an earlier run's last step is not for this one. */
 	wf_run_clear_pause(d->run);
 	return WF_GO_ON;
 }
 
 /* Journal the run's start (and the --answer taken): WF_GO_ON or 74. */
-static int
-start_journal(struct driver *d)
+int
+wf_driver_start_journal(struct driver *d)
 {
 	struct wf_run_opts *o = d->o;
 	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-start")), first;
 	char cwd[PATH_MAX], *proj;
-	long id = wf_history_next_id(d->run->proj, d->err, sizeof d->err);
+	/* A sub-run has its caller's number: it belongs to that run, and goes with it. */
+	long id = d->parent ? (long)wf_jv_num(d->parent->run->state, "id", 0) :
+		  wf_history_next_id(d->run->proj, d->err, sizeof d->err);
 
 	if (id < 0) {
 		wf_warn("%s", d->err);
@@ -518,6 +527,8 @@ start_journal(struct driver *d)
 	ev = jv_object_set(ev, jv_string("model"), wf_jv_get(d->wf, "model"));
 	ev = jv_object_set(ev, jv_string("original_model"), wf_jv_get(d->wf, "model"));
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
+	if (d->parent)
+		ev = jv_object_set(ev, jv_string("parent_step"), jv_string(d->sub_step));
 	jv_free(first);
 	free(proj);
 	return journal_event(d, ev);
@@ -527,17 +538,17 @@ int
 wf_run_start(struct wf_run_opts *o)
 {
 	struct driver d;
-	int rc = open_driver(&d, o);
+	int rc = wf_driver_open(&d, o);
 
 	if (rc == WF_GO_ON)
 		rc = start_prepare(&d);
 	if (rc == WF_GO_ON)
 		rc = start_open(&d);
 	if (rc == WF_GO_ON)
-		rc = start_journal(&d);
+		rc = wf_driver_start_journal(&d);
 	if (rc == WF_GO_ON)
-		rc = drive(&d);
-	close_driver(&d);
+		rc = wf_driver_drive(&d);
+	wf_driver_close(&d);
 	return rc;
 }
 
@@ -620,14 +631,14 @@ resume_reconcile(struct driver *d, jv wf)
 	if (rc != WF_GO_ON || !changed) {
 		jv_free(now);
 		if (rc == WF_GO_ON)
-			use_workflow(d, wf);
+			wf_driver_use(d, wf);
 		else
 			jv_free(wf);
 		return rc;
 	}
 	jv_free(wf);
-	use_workflow(d, now);
-	return (rc = save_workflow(d)) ? rc : WF_GO_ON;
+	wf_driver_use(d, now);
+	return (rc = wf_driver_save_workflow(d)) ? rc : WF_GO_ON;
 }
 
 /*
@@ -685,6 +696,17 @@ resume_answer(struct driver *d)
 		wf_warn("run '%s' has no question pending; nothing was changed%s", o->target,
 			kind ? " (for a step in doubt answer rerun or skip)" : "");
 		rc = WF_EXIT_USAGE;
+	} else if (jv_object_has(jv_copy(pending), jv_string("sub"))) {
+		/* A sub-run's question: checked here, taken by the sub-run when its step goes on. */
+		jv value = jv_invalid();
+		char err[512];
+
+		rc = 0;
+		if (wf_answer_check(pending, o->answer, &value, err, sizeof err) < 0) {
+			wf_warn("run '%s', step '%s': %s; nothing was changed", o->target, wf_jv_str(pending, "step"), err);
+			rc = WF_EXIT_DATA;
+		}
+		jv_free(value);
 	} else {
 		rc = take_answer(d, pending, o->target, o->answer);
 	}
@@ -743,6 +765,17 @@ settle_inflight(struct driver *d, jv inflight, jv *ev)
 	return WF_GO_ON;
 }
 
+/* Does the run wait for a question of one of its sub-runs? */
+static int
+sub_pending(struct driver *d)
+{
+	jv pending = wf_jv_get(d->run->state, "pending");
+	int sub = jv_get_kind(pending) == JV_KIND_OBJECT && jv_object_has(jv_copy(pending), jv_string("sub"));
+
+	jv_free(pending);
+	return sub;
+}
+
 /*
  * No step was in flight: --rerun and --skip answer only a step the run
  * stopped in doubt about (which waits for one of them); --skip moves the
@@ -766,7 +799,8 @@ settle_stopped(struct driver *d, jv *ev)
 		wf_warn("no step of run '%s' is in doubt; --rerun and --skip answer that question only", o->target);
 		return WF_EXIT_USAGE;
 	}
-	if (!o->skip)
+	/* A step in doubt inside a sub-run: the sub-run skips it, not this one's step. */
+	if (!o->skip || sub_pending(d))
 		return WF_GO_ON;
 	step = step_named(d, sid, &idx);
 	if (idx >= 0)
@@ -802,27 +836,40 @@ resume_settle(struct driver *d)
 	}
 	if ((rc = journal_event(d, ev)) != WF_GO_ON)
 		return rc;
+	/* A workflow step here goes on with its sub-run rather than start another (subflow.c). */
+	if (wf_jv_str(d->run->state, "cursor"))
+		d->resume_at = wf_xstrdup(wf_jv_str(d->run->state, "cursor"));
 	progress(d, "%s: resuming at step '%s'\n", d->run->name,
 		 wf_jv_str(d->run->state, "cursor") ? wf_jv_str(d->run->state, "cursor") : "(end)");
 	return WF_GO_ON;
 }
 
 int
+wf_driver_resume_in(struct driver *d)
+{
+	int rc = resume_load(d);
+
+	if (rc == WF_GO_ON)
+		wf_preflight_vars(d);
+	if (rc == WF_GO_ON)
+		rc = resume_answer(d);
+	if (rc == WF_GO_ON)
+		rc = resume_settle(d);
+	return rc;
+}
+
+int
 wf_run_resume(struct wf_run_opts *o)
 {
 	struct driver d;
-	int rc = open_driver(&d, o);
+	int rc = wf_driver_open(&d, o);
 
 	if (rc == WF_GO_ON)
 		rc = resume_lock(&d);
-	if (rc == WF_GO_ON && (rc = resume_load(&d)) == WF_GO_ON)
-		wf_preflight_vars(&d);
 	if (rc == WF_GO_ON)
-		rc = resume_answer(&d);
+		rc = wf_driver_resume_in(&d);
 	if (rc == WF_GO_ON)
-		rc = resume_settle(&d);
-	if (rc == WF_GO_ON)
-		rc = drive(&d);
-	close_driver(&d);
+		rc = wf_driver_drive(&d);
+	wf_driver_close(&d);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "subflow.h"
 
 /* Their short names in this file. */
 #define progress wf_driver_progress
@@ -30,7 +31,8 @@
 static const char *
 short_detail(jv step, char *buf, size_t n)
 {
-	static const char *const keys[] = { "command", "prompt", "message", "condition", "model", "from", NULL };
+	static const char *const keys[] = { "command", "prompt", "message", "condition", "model", "from",
+					    "workflow", NULL };
 	const char *t = NULL;
 
 	for (int i = 0; keys[i] && !t; i++)
@@ -187,7 +189,8 @@ control_step(struct driver *d, const char *id, int idx, jv step, jv ev)
 static int
 live_wanted(struct driver *d, const char *action)
 {
-	if (!d->tty || d->o->quiet || !action || !strcmp(action, "interactive"))
+	/* A sub-workflow's steps tell their own progress. */
+	if (!d->tty || d->o->quiet || !action || !strcmp(action, "interactive") || !strcmp(action, "workflow"))
 		return 0;
 	if (wf_action_uses_model(action))
 		return !d->o->json && !isatty(fileno(d->o->out)) && !(getenv("WF_STREAM_FD") && *getenv("WF_STREAM_FD"));
@@ -205,7 +208,7 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 	jv retry = wf_jv_get(step, "retry"), res = jv_null();
 	int attempts = (int)wf_jv_num(retry, "attempts", 1);
 	double delay = wf_jv_num(retry, "delay", 0);
-	int idem = wf_jv_bool(step, "idempotent", 1);
+	int idem = wf_jv_bool(step, "idempotent", 1), sub = !strcmp(wf_jv_str(step, "action"), "workflow");
 	char detail[80];
 
 	jv_free(retry);
@@ -213,7 +216,7 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 		attempts = 1;
 	snprintf(d->live.line, sizeof d->live.line, "[%d/%d] %s %s%s", idx + 1, d->nsteps, id,
 		 wf_jv_str(step, "action"), short_detail(step, detail, sizeof detail));
-	progress(d, "%s%s ...%s%s", col(d, "\033[1m"), d->live.line, col(d, "\033[0m"), d->tty ? "" : "\n");
+	progress(d, "%s%s ...%s%s", col(d, "\033[1m"), d->live.line, col(d, "\033[0m"), d->tty && !sub ? "" : "\n");
 	for (int attempt = 1; attempt <= attempts; attempt++) {
 		jv se = jv_object_set(jv_object(), jv_string("event"), jv_string("step-start"));
 
@@ -226,7 +229,10 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 			return jv_invalid();
 		d->live.on = live_wanted(d, wf_jv_str(step, "action"));
 		d->live.shown = 0;
-		res = wf_stepper_run(d, jv_copy(step));
+		res = sub ? wf_subflow_run(d, id, step) : wf_stepper_run(d, jv_copy(step));
+		/* A sub-run that stopped is not retried: its caller stops the same way. */
+		if (jv_object_has(jv_copy(res), jv_string("sub_stop")))
+			break;
 		d->live.on = 0;
 		if (wf_jv_bool(res, "interrupted", 0) || wf_jv_bool(res, "crashed", 0) || wf_stop)
 			break;
@@ -308,7 +314,7 @@ step_failed(struct driver *d, const char *id, jv ev, int code)
 	if (code == WF_EXIT_LIMIT)
 		progress(d, "%s: step '%s' timed out; raise its 'timeout:' and 'wf resume %s --accept-changes', or run it again with 'wf resume %s'\n",
 			 d->run->name, id, d->run->name, d->run->name);
-	else
+	else if (!d->parent)	/* a sub-run's failure is its step's, which the caller tells */
 		progress(d, "%s: failed at step '%s'; fix the cause, then 'wf resume %s'\n",
 			 d->run->name, id, d->run->name);
 	return wf_driver_stop(d, "run-end", "failed", code == WF_EXIT_FAIL ? "step failed" :
@@ -463,7 +469,10 @@ action_step(struct driver *d, const char *id, int idx, jv step, jv ev)
 	res = run_attempts(d, id, idx, step);
 	if (!jv_is_valid(res))
 		rc = WF_EXIT_IO;
-	else if (wf_jv_bool(res, "crashed", 0) && !wf_stop)
+	else if (jv_object_has(jv_copy(res), jv_string("sub_stop"))) {
+		jv_free(ev);
+		return wf_subflow_stopped(d, id, res);
+	} else if (wf_jv_bool(res, "crashed", 0) && !wf_stop)
 		rc = stop_in_doubt(d, id, step, "'wf-step' died", "run-end", "failed", "step crashed",
 				   WF_EXIT_SOFTWARE);
 	else if (wf_jv_bool(res, "interrupted", 0) || wf_stop) {
@@ -522,7 +531,7 @@ wf_driver_run_step(struct driver *d, const char *id)
 		rc = journal_done(d, ev, "skipped", wf_jv_get(step, "next"));
 		break;
 	default:
-		if (wf_action_has(action, WF_ACTION_DRIVER))
+		if (wf_action_has(action, WF_ACTION_DRIVER) && strcmp(action, "workflow"))
 			rc = control_step(d, id, idx, step, ev);
 		else
 			rc = action_step(d, id, idx, step, ev);

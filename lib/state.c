@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "subflow.h"
 
 /* ---- the root (paths.c finds it) ---- */
 
@@ -348,8 +349,9 @@ find_past(struct wf_run *r, const char *proj)
 	return 0;
 }
 
-int
-wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **out, char *err, size_t n)
+/* Open run NAME of PROJ in directory DIR (consumed): as wf_run_open_in. */
+static int
+open_run(const char *proj, const char *name, char *dir, int flags, struct wf_run **out, char *err, size_t n)
 {
 	struct wf_run *r;
 	int rc;
@@ -359,7 +361,7 @@ wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **ou
 	r = wf_xcalloc(1, sizeof *r);
 	r->dirfd = r->lockfd = r->journalfd = -1;
 	r->name = wf_xstrdup(name);
-	r->dir = wf_xasprintf("%s/runs/%s", proj, name);
+	r->dir = dir;
 	r->proj = wf_xstrdup(proj);
 	r->state = jv_object();
 	r->seq = 0;
@@ -448,6 +450,46 @@ wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **ou
 fail:
 	run_free(r);
 	return rc;
+}
+
+int
+wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **out, char *err, size_t n)
+{
+	return open_run(proj, name, wf_xasprintf("%s/runs/%s", proj, name), flags, out, err, n);
+}
+
+int
+wf_run_open_sub(struct wf_run *parent, const char *step, int flags, struct wf_run **out, char *err, size_t n)
+{
+	int fd;
+
+	*out = NULL;
+	if (!wf_name_valid(step)) {
+		snprintf(err, n, "step id '%.80s' cannot name a sub-run's directory", step);
+		return WF_EXIT_DATA;
+	}
+	if (mkdirat(parent->dirfd, "sub", 0700) < 0 && errno != EEXIST) {
+		snprintf(err, n, "cannot create '%s/sub': %s", parent->dir, strerror(errno));
+		return WF_EXIT_IO;
+	}
+	fd = openat(parent->dirfd, "sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		snprintf(err, n, "cannot open '%s/sub': %s", parent->dir, strerror(errno));
+		return WF_EXIT_IO;
+	}
+	if (flags & WF_RUN_FRESH) {
+		/* A fresh sub-run: whatever an earlier pass of the step left goes. */
+		int old = openat(fd, step, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+		if (old >= 0) {
+			wf_remove_tree(old);
+			close(old);
+		}
+		(void)unlinkat(fd, step, AT_REMOVEDIR);
+	}
+	close(fd);
+	return open_run(parent->proj, parent->name, wf_xasprintf("%s/sub/%s", parent->dir, step),
+			flags & ~WF_RUN_FRESH, out, err, n);
 }
 
 void

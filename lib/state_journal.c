@@ -220,9 +220,10 @@ usage_add(jv per, jv u)
 	static const char *const nums[] = { "input_tokens", "output_tokens", "cached_tokens", "calls", NULL };
 	jv usd = wf_jv_get(u, "usd");
 
+	/* One call, or a sub-run's totals, which count their calls. */
 	for (int i = 0; nums[i]; i++)
 		per = jv_object_set(per, jv_string(nums[i]),
-			jv_number(wf_jv_num(per, nums[i], 0) + (i == 3 ? 1 : wf_jv_num(u, nums[i], 0))));
+			jv_number(wf_jv_num(per, nums[i], 0) + wf_jv_num(u, nums[i], i == 3 ? 1 : 0)));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER) {
 		jv prev = wf_jv_get(per, "usd");
 
@@ -252,10 +253,25 @@ wf_usage_total(jv tot, const char *m, jv u)
 	return jv_object_set(tot, jv_string(m), usage_add(per, u));
 }
 
+/* ST (consumed, returned) with U (borrowed) added to model M's totals and to step ID's (ID may be NULL). */
+static jv
+add_model_usage(jv st, const char *id, const char *m, jv u)
+{
+	st = jv_object_set(st, jv_string("usage"), wf_usage_total(wf_jv_get(st, "usage"), m, u));
+	if (id) {
+		jv by = kind_at(st, "step_usage", JV_KIND_OBJECT, jv_object());
+
+		by = jv_object_set(by, jv_string(id), wf_usage_total(wf_jv_get(by, id), m, u));
+		st = jv_object_set(st, jv_string("step_usage"), by);
+	}
+	return st;
+}
+
 /*
  * ST (consumed, returned) with the usage of step-end EV (borrowed) added
  * to its model's totals and to its step's: step_usage.ID.MODEL sums every
- * pass of a loop, where steps.ID.usage is the last call's alone.
+ * pass of a loop, where steps.ID.usage is the last call's alone.  A
+ * workflow step's usage_models are its sub-run's totals of each model.
  */
 static jv
 add_usage(jv st, jv ev)
@@ -263,17 +279,16 @@ add_usage(jv st, jv ev)
 	jv u = wf_jv_get(ev, "usage");
 	const char *id = wf_jv_str(ev, "step");
 
-	if (jv_get_kind(u) == JV_KIND_OBJECT) {
-		const char *m = wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "unknown";
-
-		st = jv_object_set(st, jv_string("usage"), wf_usage_total(wf_jv_get(st, "usage"), m, u));
-		if (id) {
-			jv by = kind_at(st, "step_usage", JV_KIND_OBJECT, jv_object());
-
-			by = jv_object_set(by, jv_string(id), wf_usage_total(wf_jv_get(by, id), m, u));
-			st = jv_object_set(st, jv_string("step_usage"), by);
+	if (jv_get_kind(u) == JV_KIND_OBJECT)
+		st = add_model_usage(st, id, wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "unknown", u);
+	jv_free(u);
+	u = wf_jv_get(ev, "usage_models");
+	if (jv_get_kind(u) == JV_KIND_OBJECT)
+		jv_object_foreach(u, m, per) {
+			st = add_model_usage(st, id, jv_string_value(m), per);
+			jv_free(m);
+			jv_free(per);
 		}
-	}
 	jv_free(u);
 	return st;
 }
@@ -348,7 +363,7 @@ static jv
 apply_step_end(jv st, jv ev)
 {
 	static const char *const fields[] = { "status", "exit_code", "output", "approved",
-					      "error", "duration_ms", "usage", "stderr", "timed_out", NULL };
+					      "error", "duration_ms", "usage", "stderr", "timed_out", "outputs", NULL };
 	const char *id = wf_jv_str(ev, "step");
 	jv rec = jv_object(), msgs;
 
@@ -426,6 +441,9 @@ apply_stop(jv st, jv ev)
 	if (present(ev, "cursor"))
 		st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
 	st = merge_key(st, ev, "passes");
+	/* A completed run's outputs (wf-workflow(5), "outputs:"). */
+	if (present(ev, "outputs"))
+		st = jv_object_set(st, jv_string("outputs"), wf_jv_get(ev, "outputs"));
 	/* A stop during a step keeps it in doubt, for the resume to decide. */
 	st = jv_object_set(st, jv_string("inflight"), wf_jv_get(ev, "inflight"));
 	return jv_object_set(st, jv_string("pid"), jv_null());

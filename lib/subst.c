@@ -69,9 +69,20 @@ wf_ctx_lookup(jv ctx, const char *name)
 
 		if (rootlen == 5 && !strncmp(name, "steps", 5)) {
 			/* steps.ID or steps.ID.FIELD; an id may itself hold dots, the field never does. */
-			const char *field = strrchr(rest, '.');
+			const char *field = strrchr(rest, '.'), *outs = strstr(rest, ".outputs.");
 			jv step;
 
+			/* steps.ID.outputs.NAME: an output of a workflow step's sub-workflow. */
+			if (outs && outs[9]) {
+				step = nested(ctx, "steps", rest, (size_t)(outs - rest));
+				v = member(step, "outputs", 7);
+				jv_free(step);
+				step = member(v, outs + 9, strlen(outs + 9));
+				jv_free(v);
+				if (jv_is_valid(step))
+					return step;
+				jv_free(step);
+			}
 			if (!field)
 				return nested(ctx, "steps", rest, strlen(rest));
 			step = nested(ctx, "steps", rest, (size_t)(field - rest));

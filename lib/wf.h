@@ -202,7 +202,7 @@ enum wf_action_id {
 	WF_ACT_CONDITIONAL, WF_ACT_INTERACTIVE, WF_ACT_LOAD_VARIABLE,
 	WF_ACT_SET_VARIABLE, WF_ACT_CREATE_PR, WF_ACT_REVIEW_PR,
 	WF_ACT_MAKE_CHANGES, WF_ACT_COMMIT_PUSH, WF_ACT_SELF_REVIEW,
-	WF_ACT_MERGE_PR, WF_ACT_SYNC,
+	WF_ACT_MERGE_PR, WF_ACT_SYNC, WF_ACT_WORKFLOW,
 	WF_ACT_COUNT
 };
 
@@ -383,6 +383,14 @@ int wf_step_runs(enum wf_action_id id);
 /* Trust HASH (recording PATH beside it): 0, or 74 or 78 (no configuration directory) with ERR. */
 int wf_trust_add(const char *hash, const char *path, char *err, size_t n);
 
+/*
+ * What trusting canonical workflow WF (borrowed) pins: its file's hash,
+ * or, when steps run programs from actions/ beside the file, a hash of
+ * that and of each such program, so that replacing one asks again.
+ * malloc'd "sha256:HEX"; NULL when WF has no hash.
+ */
+char *wf_trust_key(jv wf);
+
 /* The project's configuration file, whose auto-approve patterns count only once trusted. */
 #define WF_PROJECT_CONFIG ".wf/config.yaml"
 
@@ -475,7 +483,8 @@ enum {
 	WF_RUN_LOCK = 2,	/* take the run's flock and record our pid (75 if held) */
 	WF_RUN_WRITE = 4,	/* open the journal for appending; set aside a torn tail */
 	WF_RUN_LOCK_SHORT = 8,	/* take the flock briefly, without claiming the run */
-	WF_RUN_BARE = 16	/* read neither snapshot nor journal (fsck, rm --force, probes) */
+	WF_RUN_BARE = 16,	/* read neither snapshot nor journal (fsck, rm --force, probes) */
+	WF_RUN_FRESH = 32	/* wf_run_open_sub: remove an earlier sub-run of the step first */
 };
 
 /* Create (if CREATE) and check ROOT and ROOT/projects: 0, 77 unsafe, 74 I/O; message in ERR. */

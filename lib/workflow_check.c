@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wf_priv.h"
+#include "subflow.h"
 
 /* Rewrite Codi's {{name}} as ${name} in S (consumed). */
 static jv
@@ -549,6 +549,9 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 	}
 	out = wf_check_document(&c, doc);
 	doc = jv_null();
+	/* The workflows its steps call, once the steps themselves are sound. */
+	if (diag->n == before)
+		wf_subflow_check(&c, out);
 	if (diag->n > before) {
 		jv_free(out);
 		goto fail;

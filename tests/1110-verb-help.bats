@@ -268,7 +268,7 @@ Y
 @test "a name far from every workflow gets no guess, and neither does a file that would be ignored" {
 	workflow ci-check workflows/ci-check.yaml
 	workflow ab workflows/ab.yaml
-	for name in release xy ci-chekkkk; do
+	for name in publish xy ci-chekkkk; do
 		run --separate-stderr wf run "$name"
 		assert_failure 66
 		[ "$stderr" = "wf-run: no workflow named '$name' (looked for $name.yaml and a 'name: $name' along the search path; see 'wf list')" ]

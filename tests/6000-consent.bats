@@ -227,6 +227,38 @@ Y
 	assert_output --partial "needs consent"
 }
 
+@test "trust covers the programs in actions/ a workflow runs: replacing one (as wf import --force may) asks again" {
+	no_auto_approve
+	mkdir -p flows/actions
+	write flows/w.yaml <<'Y'
+name: w
+steps:
+  - id: a
+    action: stamp
+Y
+	printf '#!/bin/sh\ncat >/dev/null\necho one >> stamped\necho %s\n' "'{\"status\":\"ok\"}'" > flows/actions/wf-action-stamp
+	chmod +x flows/actions/wf-action-stamp
+	run wf run flows/w.yaml < /dev/null
+	assert_failure 3
+	run wf trust flows/w.yaml
+	assert_success
+	assert_output --partial "any edit to the file or to a program in actions/ it runs asks again"
+	run wf run flows/w.yaml --restart < /dev/null
+	assert_success
+	[ "$(cat stamped)" = one ]
+	# The workflow file is unchanged; the program beside it is not.
+	printf '#!/bin/sh\ncat >/dev/null\necho two >> stamped\necho %s\n' "'{\"status\":\"ok\"}'" > flows/actions/wf-action-stamp
+	run wf run flows/w.yaml --restart < /dev/null
+	assert_failure 3
+	assert_output --partial "needs consent"
+	[ "$(cat stamped)" = one ]
+	# A workflow with no program beside it keeps the file's own hash, so older trust still holds.
+	cp "$EXAMPLES/test-linear.yaml" t.yaml
+	run wf trust t.yaml
+	assert_output --partial "any edit to the file asks again"
+	grep -q "^$(wf-parse t.yaml | jq -r .hash) " "$XDG_CONFIG_HOME/wf/trusted"
+}
+
 @test "with neither HOME nor XDG_CONFIG_HOME set, no configuration is read from the working directory and trust refuses with 78" {
 	no_auto_approve
 	mkdir -p .config/wf

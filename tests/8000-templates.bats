@@ -280,7 +280,8 @@ Y
 }
 
 @test "make install puts the templates where the installed wf finds them" {
-	run make -s -C "$REPO_ROOT" install DESTDIR="$BATS_TEST_TMPDIR/dest" PREFIX=/opt/wf
+	# -o all: install the programs under test as they are, never build them here.
+	run make -s -o all -C "$REPO_ROOT" install BIN="$WF_BIN" DESTDIR="$BATS_TEST_TMPDIR/dest" PREFIX=/opt/wf
 	assert_success
 	run "$BATS_TEST_TMPDIR/dest/opt/wf/bin/wf" templates --json
 	assert_success
