@@ -18,6 +18,7 @@
 #include "create.h"
 #include "share.h"
 #include "template.h"
+#include "migrate.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
 typedef int mode_fn(int argc, char **argv, const char *typed);
@@ -236,13 +237,98 @@ run_list(int argc, char **argv, const char *typed)
 
 /* ---- --migrate: Codi pipelines into workflows ---- */
 
+/* Convert pipeline NAME of CODI into TARGET (malloc'd by the caller): 0 or an exit status after saying why. */
+static int
+migrate_one(const struct wf_codi *codi, const char *name, const char *provider, const char *target, int force)
+{
+	struct wf_diag diag = {0};
+	char err[1024];
+	int code;
+	char *text = wf_codi_convert(codi, name, provider, strcmp(target, "-") ? target : "-", &diag, &code);
+
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (!text)
+		return code;
+	code = wf_create_save(target, text, strlen(text), force, err, sizeof err);
+	if (code)
+		wf_warn("%s", err);
+	else if (strcmp(target, "-"))
+		fprintf(stderr, "%s: pipeline '%s' -> %s\n", wf_progname, name, target);
+	free(text);
+	return code;
+}
+
 static int
 run_migrate(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	mode_usage(stderr, &modes[2], typed);
-	return WF_EXIT_USAGE;
+	static const struct option opts[] = {
+		{ "list", no_argument, NULL, 'l' }, { "all", no_argument, NULL, 'a' },
+		{ "from", required_argument, NULL, 'f' }, { "provider", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *from = NULL, *provider = NULL, *out = NULL;
+	int list = 0, all = 0, force = 0, c, rc = 0;
+	struct wf_codi codi;
+	struct wf_diag diag = {0};
+
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': list = 1; break;
+		case 'a': all = 1; break;
+		case 'f': from = optarg; break;
+		case 'p': provider = optarg; break;
+		case 'o': out = optarg; break;
+		case 'F': force = 1; break;
+		case 'h': mode_usage(stdout, &modes[2], typed); return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		default: mode_usage(stderr, &modes[2], typed); return WF_EXIT_USAGE;
+		}
+	}
+	if (list + all + (argc - optind == 1) != 1 || argc - optind > 1 || (all && out && !strcmp(out, "-"))) {
+		mode_usage(stderr, &modes[2], typed);
+		return WF_EXIT_USAGE;
+	}
+	rc = wf_codi_open(from, &codi, &diag);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (rc) {
+		wf_codi_free(&codi);
+		return rc;
+	}
+	if (list) {
+		jv l = wf_codi_pipelines(&codi);
+
+		jv_array_foreach(l, i, e) {
+			(void)i;
+			printf("%-24s %3d step%s  %s\n", wf_jv_str(e, "name"), (int)wf_jv_num(e, "steps", 0),
+			       wf_jv_num(e, "steps", 0) == 1 ? " " : "s", wf_jv_str(e, "description"));
+			jv_free(e);
+		}
+		jv_free(l);
+		rc = wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+	} else if (all) {
+		jv l = wf_codi_pipelines(&codi);
+
+		jv_array_foreach(l, i, e) {
+			char *target = wf_xasprintf("%s/%s.yaml", out ? out : "workflows", wf_jv_str(e, "name"));
+			int r = migrate_one(&codi, wf_jv_str(e, "name"), provider, target, force);
+
+			(void)i;
+			if (r && (!rc || r == WF_EXIT_DATA))
+				rc = r;
+			free(target);
+			jv_free(e);
+		}
+		jv_free(l);
+	} else {
+		char *target = out ? wf_xstrdup(out) : wf_xasprintf("workflows/%s.yaml", argv[optind]);
+
+		rc = migrate_one(&codi, argv[optind], provider, target, force);
+		free(target);
+	}
+	wf_codi_free(&codi);
+	return rc;
 }
 
 /* ---- --export: one bundle of a workflow and what it calls ---- */

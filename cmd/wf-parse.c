@@ -1,7 +1,7 @@
 /*
  * wf-parse: read a workflow (a file, a name on the search path, or stdin)
  * and print its canonical JSON; or check it, list every workflow, or show
- * an outline.  See wf-parse(1).
+ * an outline, or suggest what a reviewer would (wf lint).  See wf-parse(1).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -9,22 +9,24 @@
 #include <unistd.h>
 
 #include "wf.h"
+#include "lint.h"
 
 /*
  * The ways to run wf-parse: the option that picks each (none: print the
  * canonical JSON) and the operands and options it takes.  wf's verbs
  * list, show and validate are three of them (wf(1)).
  */
-enum { M_PARSE, M_CHECK, M_LIST, M_OUTLINE, M_SCHEMA };
+enum { M_PARSE, M_CHECK, M_LIST, M_OUTLINE, M_SCHEMA, M_SUGGEST };
 
 static const struct mode {
 	const char *flag, *operands;
 } modes[] = {
 	[M_PARSE] = { NULL, "[--pretty] FILE|NAME|-" },
-	[M_CHECK] = { "--check", "FILE|NAME..." },
+	[M_CHECK] = { "--check", "[--suggest] FILE|NAME..." },
 	[M_LIST] = { "--list", "[--json]" },
 	[M_OUTLINE] = { "--outline", "[--json] FILE|NAME" },
 	[M_SCHEMA] = { "--schema", NULL },
+	[M_SUGGEST] = { "--suggest", "[--check] [--json] FILE|NAME|-..." },
 };
 
 #define NMODES (sizeof modes / sizeof *modes)
@@ -33,8 +35,10 @@ static const struct mode {
 static const struct option_help {
 	const char *name, *help;
 } options[] = {
+	{ "--check", "also say which files are valid" },
 	{ "--json", "print JSON instead of text" },
 	{ "--pretty", "indent the JSON" },
+	{ "--suggest", "also warn of what a reviewer would (wf lint)" },
 };
 
 static void
@@ -154,6 +158,47 @@ outline(jv wf)
 	jv_free(steps);
 }
 
+/*
+ * Lint the N workflows ARGS: with CHECK, "ARG: ok (N steps)" for each
+ * valid one first, as --check says it; each warning as "FILE:LINE:COL: warning: TEXT (HINT)",
+ * or with JSON as one object per line.  Returns 0 when there is nothing
+ * to say, 1 when there are warnings, else the worst exit status of a
+ * workflow that could not be read or is invalid (65 first).
+ */
+static int
+lint(int n, char **args, int check, int json)
+{
+	int rc = 0, warned = 0;
+
+	for (int i = 0; i < n; i++) {
+		jv w;
+		int steps = 0, r = wf_lint_open(args[i], &w, &steps);
+
+		if (r) {
+			if (!rc || r == WF_EXIT_DATA)
+				rc = r;
+			continue;
+		}
+		if (check)
+			printf("%s: ok (%d step%s)\n", args[i], steps, steps == 1 ? "" : "s");
+		jv_array_foreach(w, k, e) {
+			(void)k;
+			warned = 1;
+			if (json)
+				wf_json_print(stdout, e);
+			else {
+				printf("%s:%d:%d: warning: %s (%s)\n", wf_jv_str(e, "file"), (int)wf_jv_num(e, "line", 0),
+				       (int)wf_jv_num(e, "col", 0), wf_jv_str(e, "message"), wf_jv_str(e, "hint"));
+				jv_free(e);
+			}
+		}
+		jv_free(w);
+	}
+	if (wf_fshut(stdout, "standard output"))
+		return WF_EXIT_IO;
+	return rc ? rc : warned ? WF_EXIT_FAIL : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,11 +207,12 @@ main(int argc, char **argv)
 		{ "outline", no_argument, NULL, 'o' }, { "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
 		{ "schema", no_argument, NULL, 's' }, { "version", no_argument, NULL, 'V' },
+		{ "suggest", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	/* Run by wf as "wf list": usage speaks of that, messages still of wf-parse. */
 	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
-	int check = 0, list = 0, show = 0, json = 0, pretty = 0, schema = 0, help = 0, c, rc = 0;
+	int check = 0, list = 0, show = 0, json = 0, pretty = 0, schema = 0, help = 0, suggest = 0, c, rc = 0;
 
 	if (typed)
 		argv[0] = (char *)"wf-parse";	/* getopt's messages name argv[0] */
@@ -179,6 +225,7 @@ main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'p': pretty = 1; break;
 		case 's': schema = 1; break;
+		case 'S': suggest = 1; break;
 		case 'h': help = 1; break;
 		case 'V': puts("wf-parse " WF_VERSION); return 0;
 		default: usage(stderr); return WF_EXIT_USAGE;
@@ -186,7 +233,7 @@ main(int argc, char **argv)
 	}
 	if (help) {
 		/* With the option of a mode ("--list --help"), that mode's usage alone. */
-		int m = check ? M_CHECK : list ? M_LIST : show ? M_OUTLINE : schema ? M_SCHEMA :
+		int m = suggest ? M_SUGGEST : check ? M_CHECK : list ? M_LIST : show ? M_OUTLINE : schema ? M_SCHEMA :
 			typed ? M_PARSE : -1;
 
 		if (m >= 0)
@@ -235,6 +282,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return WF_EXIT_USAGE;
 	}
+	if (suggest)
+		return lint(argc - optind, argv + optind, check, json);
 	if (check) {
 		for (int i = optind; i < argc; i++) {
 			jv wf;

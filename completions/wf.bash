@@ -335,7 +335,7 @@ _wf_tool_words() {
 	case $tool in
 	wf-parse)
 		if [[ $cur == -* ]]; then
-			_wf_add "$cur" --check --list --outline --schema --json --pretty --help --version
+			_wf_add "$cur" --check --list --outline --schema --suggest --json --pretty --help --version
 		elif [[ " ${COMP_WORDS[*]} " != *" --list "* ]]; then
 			_wf_complete_workflows "$cur"
 		fi ;;
@@ -522,9 +522,11 @@ _wf_words() {
 		elif (( n == 0 )); then
 			_wf_complete_workflows "$cur"
 		fi ;;
-	validate)
-		if [[ $cur == -* ]]; then
-			_wf_add "$cur" --help
+	validate|lint)
+		if [[ $cur == -* && $verb == validate ]]; then
+			_wf_add "$cur" --suggest --help
+		elif [[ $cur == -* ]]; then
+			_wf_add "$cur" --check --json --help
 		else
 			_wf_complete_workflows "$cur"
 		fi ;;
@@ -547,8 +549,19 @@ _wf_words() {
 				compgen -d -- "$cur" || :)
 		fi ;;
 	migrate)
-		n=$(_wf_arg_index 2 '')
-		(( n == 0 )) && [[ $cur != -* ]] && _wf_add_lines "$cur" < <(_wf_codi_pipelines) ;;
+		case $prev in
+		--from)
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur" || :)
+			compopt -o filenames 2>/dev/null || :
+			return 0 ;;
+		--provider|-o) return 0 ;;
+		esac
+		n=$(_wf_arg_index 2 '--from --provider -o')
+		if [[ $cur == -* ]]; then
+			_wf_add "$cur" --list --all --from --provider -o --force --help
+		elif (( n == 0 )); then
+			_wf_add_lines "$cur" < <(_wf_codi_pipelines)
+		fi ;;
 	help)	(( COMP_CWORD == 2 )) && _wf_add "$cur" "${_wf_verbs[@]}" ;;
 	*)
 		# Any other verb is the tool wf-VERB (create, model, pr, or one of

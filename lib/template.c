@@ -594,6 +594,26 @@ write_new(const char *dir, const char *base, const char *text, size_t len, int f
 	return rc;
 }
 
+/* Make directory DIR and those above it that are missing (mkdir -p); 0, or -1 with errno. */
+static int
+make_dirs(const char *dir)
+{
+	char *p = wf_xstrdup(dir);
+	int rc = 0;
+
+	for (char *s = p + 1; *s && !rc; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0777) < 0 && errno != EEXIST)
+				rc = -1;
+			*s = '/';
+		}
+	if (!rc && mkdir(p, 0777) < 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
 int
 wf_create_save(const char *target, const char *text, size_t len, int force, char *err, size_t n)
 {
@@ -625,7 +645,7 @@ wf_create_save(const char *target, const char *text, size_t len, int force, char
 		free(dir);
 		dir = wf_xstrdup("/");
 	}
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+	if (make_dirs(dir) < 0) {
 		snprintf(err, n, "cannot make directory '%s': %s", dir, strerror(errno));
 		rc = WF_EXIT_IO;
 	} else if (write_new(dir, slash ? slash + 1 : target, text, len, force) < 0) {

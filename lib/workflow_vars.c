@@ -162,18 +162,22 @@ add_all_references(jv names, jv v)
 	return names;
 }
 
-/* NAMES (consumed) with what step S (borrowed) sets, and reads in its command and conditions. */
+/*
+ * NAMES (consumed) with what step S (borrowed) reads in its command and
+ * conditions, and unless READS_ONLY what it sets ('variable', which a
+ * check's predicate reads, counts as both).
+ */
 static jv
-add_step_names(jv names, jv s)
+add_step_names(jv names, jv s, int reads_only)
 {
 	static const char *const setters[] = { "output", "variable", NULL };
 	static const char *const conditions[] = { "if", "check", "condition", NULL };
 	const char *action = wf_jv_str(s, "action"), *v;
 
-	for (int i = 0; setters[i]; i++)
+	for (int i = reads_only; setters[i]; i++)
 		if ((v = wf_jv_str(s, setters[i])))
 			names = add_name(names, v, strlen(v));
-	if (action && (!strcmp(action, "load-variable") || !strcmp(action, "set-variable")) &&
+	if (!reads_only && action && (!strcmp(action, "load-variable") || !strcmp(action, "set-variable")) &&
 	    (v = wf_jv_str(s, "name")))
 		names = add_name(names, v, strlen(v));
 	if ((v = wf_jv_str(s, "command")))
@@ -184,13 +188,13 @@ add_step_names(jv names, jv s)
 	return names;
 }
 
-/* The names of the variables canonical workflow WF (borrowed) uses, sorted; the caller owns the array. */
-jv
-wf_workflow_var_names(jv wf)
+/* The variables canonical workflow WF (borrowed) uses, or only reads when READS_ONLY, sorted; the caller owns the array. */
+static jv
+var_names(jv wf, int reads_only)
 {
 	jv names = jv_object(), vars = wf_jv_get(wf, "variables"), steps = wf_jv_get(wf, "steps");
 
-	if (jv_get_kind(vars) == JV_KIND_OBJECT)
+	if (jv_get_kind(vars) == JV_KIND_OBJECT && !reads_only)
 		names = jv_object_merge(names, jv_copy(vars));
 	jv_free(vars);
 	vars = wf_jv_get(wf, "inputs");
@@ -200,11 +204,29 @@ wf_workflow_var_names(jv wf)
 	if (jv_get_kind(steps) == JV_KIND_ARRAY) {
 		jv_array_foreach(steps, i, s) {
 			(void)i;
-			names = add_step_names(names, s);
+			names = add_step_names(names, s, reads_only);
 			jv_free(s);
 		}
 	}
 	jv_free(steps);
 	names = add_all_references(names, jv_copy(wf));
 	return jv_keys(names);
+}
+
+/* The names of the variables canonical workflow WF (borrowed) uses, sorted; the caller owns the array. */
+jv
+wf_workflow_var_names(jv wf)
+{
+	return var_names(wf, 0);
+}
+
+/*
+ * The variables WF (borrowed) reads: as wf_workflow_var_names without
+ * the keys of variables and what steps set (wf lint's unused variables).
+ * The caller owns the array.
+ */
+jv
+wf_workflow_var_reads(jv wf)
+{
+	return var_names(wf, 1);
 }

@@ -53,7 +53,7 @@ fake() {
 @test "wf VERB --help reaches the tool behind the verb" {
 	run --separate-stderr wf validate --help
 	assert_success
-	assert_line --index 0 "usage: wf validate FILE|NAME..."
+	assert_line --index 0 "usage: wf validate [--suggest] FILE|NAME..."
 	run --separate-stderr wf help show
 	assert_success
 	assert_line --index 0 "usage: wf show [--json] FILE|NAME"

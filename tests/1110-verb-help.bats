@@ -17,7 +17,8 @@ VERB_USAGE=(
 	"pause|usage: wf pause NAME"
 	"list|usage: wf list [--json]"
 	"show|usage: wf show [--json] FILE|NAME"
-	"validate|usage: wf validate FILE|NAME..."
+	"validate|usage: wf validate [--suggest] FILE|NAME..."
+	"lint|usage: wf lint [--check] [--json] FILE|NAME|-..."
 	"trust|usage: wf trust NAME|FILE"
 )
 
@@ -60,7 +61,7 @@ help_options() {
 		[ "$output" = "$help" ]
 		n=$((n + 1))
 	done
-	[ "$n" -eq 8 ]
+	[ "$n" -eq 9 ]
 }
 
 @test "each verb's help lists the same options as its entry in wf(1)" {
@@ -130,7 +131,7 @@ help_options() {
 	assert_output $'usage: wf-parse --list [--json]\noptions:\n  --json    print JSON instead of text'
 	run --separate-stderr wf-parse --check --help
 	assert_success
-	assert_output 'usage: wf-parse --check FILE|NAME...'
+	assert_output $'usage: wf-parse --check [--suggest] FILE|NAME...\noptions:\n  --suggest also warn of what a reviewer would (wf lint)'
 }
 
 @test "a program's --help without a verb is still its whole usage" {
@@ -147,7 +148,7 @@ help_options() {
 	assert_line --regexp '^  -h, --help '
 	run --separate-stderr wf-parse --help
 	assert_success
-	[ "$(grep -c 'wf-parse' <<<"$output")" -eq 5 ]
+	[ "$(grep -c 'wf-parse' <<<"$output")" -eq 6 ]
 }
 
 @test "verbs of programs that do not speak wf's words still reach their whole help" {

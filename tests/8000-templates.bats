@@ -593,3 +593,13 @@ docs_setup() {
 	_wf
 	[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')" = "--help --json " ]
 }
+
+@test "-o makes the directories the file goes in, as mkdir -p would; a file in the way is an I/O error" {
+	run wf create x --template test-linear -o deep/er/x.yaml
+	assert_success
+	run wf validate deep/er/x.yaml
+	assert_success
+	run wf create y --template test-linear -o deep/er/x.yaml/y.yaml
+	assert_failure 74
+	assert_output "wf-create: cannot write 'deep/er/x.yaml/y.yaml': Not a directory"
+}
