@@ -315,6 +315,7 @@ wf_create_describe(const struct wf_create_opts *o, char *err, size_t n)
 		snprintf(err, n, "'%s' exists: use --force to overwrite it", o->target);
 		free(file);
 		free(prompt);
+		jv_free(s.msgs);
 		return WF_EXIT_USAGE;
 	}
 	s.system = system_prompt(o->name);
