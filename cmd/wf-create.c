@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "create.h"
 #include "share.h"
 #include "template.h"
 #include "migrate.h"
@@ -28,7 +29,7 @@ static const struct mode {
 	const char *flag, *operands;
 	mode_fn *run;
 } modes[] = {
-	{ NULL, "NAME [--template T] [--var K=V]... [-o FILE|-] [--force]", run_create },
+	{ NULL, "NAME [--template T [--var K=V]... | --describe TEXT [--model M] [--attempts N]] [-o FILE|-] [--force]", run_create },
 	{ "--list", "[--json]", run_list },
 	{ "--migrate", "PIPELINE|--list|--all [--from FILE] [--provider P] [-o FILE|DIR] [--force]", run_migrate },
 	{ "--export", "NAME [-o FILE|-] [--force]", run_export },
@@ -73,40 +74,93 @@ add_var(jv *vars, char *arg)
 	return 0;
 }
 
-/* Write TEXT (LEN bytes) to OUT (NULL: ./workflows/NAME.yaml, "-": stdout): the exit status. */
+/* Read --attempts ARG into *N: 0, or 2 after a message. */
 static int
-save(const char *name, const char *out, const char *text, size_t len, int force)
+attempts_arg(const char *arg, int *n)
 {
-	char err[2048], *target = out ? wf_xstrdup(out) : wf_create_target(name, err, sizeof err);
-	int rc = target ? wf_create_save(target, text, len, force, err, sizeof err) : WF_EXIT_USAGE;
+	long v;
 
-	if (rc)
+	if (wf_parse_long(arg, 1, WF_CREATE_ATTEMPTS_MAX, &v)) {
+		wf_warn("--attempts takes a whole number from 1 to %d, got '%s'", WF_CREATE_ATTEMPTS_MAX, arg);
+		return WF_EXIT_USAGE;
+	}
+	*n = (int)v;
+	return 0;
+}
+
+/*
+ * Write template TEMPLATE, filled from VARS (borrowed), as CO->name to
+ * CO->target (given with -o when OUT): the exit status.
+ */
+static int
+from_template(const struct wf_create_opts *co, const char *template, jv vars, int out)
+{
+	struct wf_diag diag = {0};
+	char err[2048], *text = NULL;
+	size_t len = 0;
+	int rc = wf_template_render(template, co->name, vars, &text, &len, &diag);
+
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (rc == 0 && (rc = wf_create_save(co->target, text, len, co->force, err, sizeof err)))
 		wf_warn("%s", err);
-	else if (strcmp(target, "-"))
-		fprintf(stderr, "wrote %s; run it with 'wf run %s'\n", target, out ? target : name);
-	free(target);
+	else if (rc == 0 && strcmp(co->target, "-"))
+		fprintf(stderr, "wrote %s; run it with 'wf run %s'\n", co->target, out ? co->target : co->name);
+	free(text);
+	return rc;
+}
+
+/*
+ * Build workflow CO->name as the options say: from TEMPLATE filled from
+ * VARS (borrowed), by a model, or in the dialog at a terminal (OUT: the
+ * target came with -o).  The exit status.
+ */
+static int
+create(const struct wf_create_opts *co, const char *template, jv vars, int out)
+{
+	char err[2048] = "";
+	int rc;
+
+	if (template)
+		return from_template(co, template, vars, out);
+	if (co->describe)
+		rc = wf_create_describe(co, err, sizeof err);
+	else if (wf_tty_usable() && isatty(1))
+		rc = wf_create_dialog(co, err, sizeof err);
+	else {
+		wf_warn("no terminal for the dialog: say what to start from with --template T "
+			"(see 'wf templates') or --describe TEXT");
+		return WF_EXIT_USAGE;
+	}
+	if (rc && *err)
+		wf_warn("%s", err);
 	return rc;
 }
 
 static int
 run_create(int argc, char **argv, const char *typed)
 {
-	enum { O_TEMPLATE = 256, O_VAR, O_FORCE };
+	enum { O_TEMPLATE = 256, O_VAR, O_FORCE, O_DESCRIBE, O_MODEL, O_ATTEMPTS };
 	static const struct option opts[] = {
 		{ "template", required_argument, NULL, O_TEMPLATE }, { "var", required_argument, NULL, O_VAR },
-		{ "force", no_argument, NULL, O_FORCE }, { "help", no_argument, NULL, 'h' },
-		/* The --describe options and the dialog's go here. */
-		{ NULL, 0, NULL, 0 }
+		{ "force", no_argument, NULL, O_FORCE }, { "describe", required_argument, NULL, O_DESCRIBE },
+		{ "model", required_argument, NULL, O_MODEL }, { "attempts", required_argument, NULL, O_ATTEMPTS },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	const char *template = NULL, *out = NULL, *name;
+	struct wf_create_opts co = { .attempts = WF_CREATE_ATTEMPTS };
+	const char *template = NULL, *out = NULL;
+	char err[512], *target = NULL;
 	jv vars = jv_object();
-	int c, force = 0, rc = 0;
+	int c, rc = 0;
 
 	while (rc == 0 && (c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_TEMPLATE: template = optarg; break;
 		case O_VAR: rc = add_var(&vars, optarg); break;
-		case O_FORCE: force = 1; break;
+		case O_FORCE: co.force = 1; break;
+		case O_DESCRIBE: co.describe = optarg; break;
+		case O_MODEL: co.model = optarg; break;
+		case O_ATTEMPTS: rc = attempts_arg(optarg, &co.attempts); break;
 		case 'o': out = optarg; break;
 		case 'h':
 			mode_usage(stdout, &modes[0], typed);
@@ -119,8 +173,8 @@ run_create(int argc, char **argv, const char *typed)
 		wf_warn(optind < argc ? "one workflow NAME, please" : "which workflow? give its NAME");
 		rc = WF_EXIT_USAGE;
 	}
-	if (rc == 0 && !template) {
-		wf_warn("say what to start from: --template T (see 'wf templates')");
+	if (rc == 0 && template && co.describe) {
+		wf_warn("--template and --describe: say one of them");
 		rc = WF_EXIT_USAGE;
 	}
 	if (rc) {
@@ -128,26 +182,19 @@ run_create(int argc, char **argv, const char *typed)
 		jv_free(vars);
 		return rc;
 	}
-	name = argv[optind];
-	{
-		struct wf_diag diag = {0};
-		char err[512], *text = NULL, *target = out ? NULL : wf_create_target(name, err, sizeof err);
-		size_t len = 0;
-
-		if (!out && !target) {
-			wf_warn("%s", err);
-			rc = WF_EXIT_USAGE;
-		} else if (!wf_name_valid(name)) {
-			wf_warn("invalid workflow name '%s': use letters, digits, '.', '_' and '-'", name);
-			rc = WF_EXIT_USAGE;
-		} else if ((rc = wf_template_render(template, name, vars, &text, &len, &diag)) == 0) {
-			rc = save(name, out, text, len, force);
-		}
-		wf_diag_print(&diag);
-		wf_diag_free(&diag);
-		free(text);
-		free(target);
+	co.name = argv[optind];
+	target = out ? wf_xstrdup(out) : wf_create_target(co.name, err, sizeof err);
+	if (!target)
+		wf_warn("%s", err);
+	else if (!wf_name_valid(co.name))
+		wf_warn("invalid workflow name '%s': use letters, digits, '.', '_' and '-'", co.name);
+	else {
+		co.target = target;
+		rc = create(&co, template, vars, out != NULL);
 	}
+	if (!target || !co.target)
+		rc = WF_EXIT_USAGE;
+	free(target);
 	jv_free(vars);
 	return rc;
 }

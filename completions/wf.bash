@@ -454,12 +454,13 @@ _wf_tool_words() {
 			_wf_add_lines "$cur" < <("$(_wf_tool wf-create)" --list 2>/dev/null |
 				awk 'NR > 1 && !/^ / { print $1 }')
 			return 0 ;;
-		--describe) return 0 ;;
+		--describe|--attempts) return 0 ;;
+		--model) _wf_add_lines "$cur" < <(_wf_model_names); return 0 ;;
 		--migrate)
 			_wf_add_lines "$cur" < <(_wf_codi_pipelines)
 			return 0 ;;
 		esac
-		[[ $cur == -* ]] && _wf_add "$cur" --template --describe --var -o --force --list --json \
+		[[ $cur == -* ]] && _wf_add "$cur" --template --describe --model --attempts --var -o --force --list --json \
 			--migrate --all --from --provider --export --import --as --help --version ;;
 	esac
 	return 0

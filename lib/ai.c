@@ -15,15 +15,9 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "model_use.h"
 
 #define TRANSCRIPT_KEEP 50
-
-/* wf-model beside this program, else on PATH. */
-static char *
-model_exe(void)
-{
-	return wf_sibling_exe("wf-model");
-}
 
 /* A model given as a name or as a resolved object (M borrowed): its name, borrowed from M, or NULL. */
 static const char *
@@ -34,52 +28,6 @@ model_name(jv m)
 	if (jv_get_kind(m) == JV_KIND_OBJECT)
 		return wf_jv_str(m, "name");
 	return NULL;
-}
-
-/* Run `wf-model ARGS...` with INPUT on stdin; the parsed stdout (owned by the caller; invalid on failure), and the exit code. */
-static jv
-run_model(char *const args[], const char *input, int *code, char *err, size_t errlen)
-{
-	char *exe = model_exe();
-	char *argv[8];
-	struct wf_buf out = {0};
-	struct wf_io_opts io = { .pgrp = 1, .stop = &wf_stop, .sink = wf_sink_to_buf, .ctx = &out };
-	struct wf_child c;
-	int status = 0, k = 0;
-	jv res;
-
-	argv[k++] = exe;
-	for (int i = 0; args[i] && k < 7; i++)
-		argv[k++] = args[i];
-	argv[k] = NULL;
-	/* Its own process group, journaled, so that it can never outlive the step unseen. */
-	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT | WF_SPAWN_PGRP, NULL, &c) < 0) {
-		snprintf(err, errlen, "cannot run '%s': %s", exe, strerror(errno));
-		*code = WF_EXIT_UNAVAILABLE;
-		free(exe);
-		return jv_invalid();
-	}
-	wf_communicate(&c, input, input ? strlen(input) : 0, &io, &status);
-	*code = wf_exit_code(status);
-	res = wf_json_parse(out.s ? out.s : "", out.len, err, errlen);
-	if (*code && jv_is_valid(res) && wf_jv_str(res, "error"))
-		snprintf(err, errlen, "%s", wf_jv_str(res, "error"));
-	else if (*code && !jv_is_valid(res))
-		snprintf(err, errlen, "wf-model exited with status %d", *code);
-	else if (!*code && !jv_is_valid(res)) {
-		char msg[300];
-
-		snprintf(msg, sizeof msg, "wf-model gave no result: %s", err);
-		snprintf(err, errlen, "%s", msg);
-		*code = WF_EXIT_SOFTWARE;
-	}
-	if (*code) {
-		jv_free(res);
-		res = jv_invalid();
-	}
-	wf_buf_free(&out);
-	free(exe);
-	return res;
 }
 
 /*
@@ -157,7 +105,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	input = wf_json_dump(creq);
 	jv_free(creq);
 	stream_options(req, args, fd, sizeof fd);
-	res = run_model(args, input, code, err, errlen);
+	res = wf_model_run(args, input, code, err, errlen);
 	free(input);
 	jv_free(cur);
 	jv_free(orig);
@@ -319,7 +267,7 @@ wf_action_switch_model(jv req, jv r)
 	}
 	args[k++] = name;
 	args[k] = NULL;
-	res = run_model(args, NULL, &code, err, sizeof err);
+	res = wf_model_run(args, NULL, &code, err, sizeof err);
 	if (!jv_is_valid(res)) {
 		r = wf_result_fail(r, code ? code : 1, "%s", err);
 		goto out;

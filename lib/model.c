@@ -15,12 +15,14 @@
  *
  * Layer 2: domain data.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wf_priv.h"
+#include "model_use.h"
 
 static void at_err(struct wf_diag *d, jv at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -500,4 +502,60 @@ wf_model_print_table(FILE *fp, jv reg, jv items, int providers)
 		jv_free(v);
 	}
 	jv_free(roles);
+}
+
+/* ---- calling a model from another program ---- */
+
+/* The caller owns the message. */
+jv
+wf_chat_message(const char *role, const char *content)
+{
+	return jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string(role)),
+			     jv_string("content"), jv_string(content));
+}
+
+/* The caller owns the result. */
+jv
+wf_model_run(char *const args[], const char *input, int *code, char *err, size_t errlen)
+{
+	char *exe = wf_sibling_exe("wf-model");
+	char *argv[8];
+	struct wf_buf out = {0};
+	struct wf_io_opts io = { .pgrp = 1, .stop = &wf_stop, .sink = wf_sink_to_buf, .ctx = &out };
+	struct wf_child c;
+	int status = 0, k = 0;
+	jv res;
+
+	argv[k++] = exe;
+	for (int i = 0; args[i] && k < 7; i++)
+		argv[k++] = args[i];
+	argv[k] = NULL;
+	/* Its own process group, journaled, so that it can never outlive the step unseen. */
+	if (wf_spawn(argv, NULL, NULL, WF_SPAWN_IN | WF_SPAWN_OUT | WF_SPAWN_PGRP, NULL, &c) < 0) {
+		snprintf(err, errlen, "cannot run '%s': %s", exe, strerror(errno));
+		*code = WF_EXIT_UNAVAILABLE;
+		free(exe);
+		return jv_invalid();
+	}
+	wf_communicate(&c, input, input ? strlen(input) : 0, &io, &status);
+	*code = wf_exit_code(status);
+	res = wf_json_parse(out.s ? out.s : "", out.len, err, errlen);
+	if (*code && jv_is_valid(res) && wf_jv_str(res, "error"))
+		snprintf(err, errlen, "%s", wf_jv_str(res, "error"));
+	else if (*code && !jv_is_valid(res))
+		snprintf(err, errlen, "wf-model exited with status %d", *code);
+	else if (!*code && !jv_is_valid(res)) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "wf-model gave no result: %s", err);
+		snprintf(err, errlen, "%s", msg);
+		*code = WF_EXIT_SOFTWARE;
+	}
+	if (*code) {
+		jv_free(res);
+		res = jv_invalid();
+	}
+	wf_buf_free(&out);
+	free(exe);
+	return res;
 }

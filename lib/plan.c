@@ -15,6 +15,7 @@
 
 #include "driver.h"
 #include "history.h"
+#include "model_use.h"
 
 /* Print on FP the path a run of WF (borrowed) would take with O's variables, from O's start step: 0, or 74. */
 int
@@ -230,24 +231,6 @@ wf_run_estimate(FILE *fp, jv wf)
 
 /* ---- the end of a run ---- */
 
-/* One model's use PER (borrowed), as "N calls, I input / O output tokens, $U" (or cost unknown), into B. */
-static void
-model_use(struct wf_buf *b, jv per)
-{
-	double calls = wf_jv_num(per, "calls", 0), cached = wf_jv_num(per, "cached_tokens", 0);
-	jv usd = wf_jv_get(per, "usd");
-
-	wf_buf_printf(b, "%.0f call%s, %.0f input", calls, calls == 1 ? "" : "s", wf_jv_num(per, "input_tokens", 0));
-	if (cached > 0)
-		wf_buf_printf(b, " (%.0f cached)", cached);
-	wf_buf_printf(b, " / %.0f output tokens, ", wf_jv_num(per, "output_tokens", 0));
-	if (jv_get_kind(usd) == JV_KIND_NUMBER)
-		wf_buf_printf(b, "$%.4f", jv_number_value(usd));
-	else
-		wf_buf_addstr(b, "cost unknown");
-	jv_free(usd);
-}
-
 /*
  * The end-of-run line, on the log unless --quiet: the run's name, HOW it
  * ended, the steps this process ran and the time it took, and the use of
@@ -258,19 +241,12 @@ void
 wf_driver_summary(struct driver *d, jv state, const char *how)
 {
 	jv usage = wf_jv_get(state, "usage");
-	int models = jv_get_kind(usage) == JV_KIND_OBJECT ? jv_object_length(jv_copy(usage)) : 0;
 	struct wf_buf b = {0};
 
 	wf_buf_printf(&b, "%s%s: %s%s %ld step%s in %.2fs",
 		      wf_driver_col(d, strcmp(how, "completed") ? "\033[1;33m" : "\033[1;32m"), d->run->name, how,
 		      wf_driver_col(d, "\033[0m"), d->ran, d->ran == 1 ? "" : "s", (wf_now_ms() - d->t0) / 1000.0);
-	if (models > 0)
-		jv_object_foreach(usage, k, per) {
-			wf_buf_printf(&b, models == 1 ? "; %s: " : "\n  %s: ", jv_string_value(k));
-			model_use(&b, per);
-			jv_free(k);
-			jv_free(per);
-		}
+	wf_usage_text(&b, usage);
 	wf_driver_progress(d, "%s\n", b.s);
 	wf_buf_free(&b);
 	jv_free(usage);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "wf_priv.h"
+#include "model_use.h"
 
 /* REQ is borrowed; the caller owns the result. */
 jv
@@ -97,14 +98,6 @@ wf_result_set_output(jv r, const char *text, size_t n)
 {
 	return jv_object_set(r, jv_string("output"),
 			     jv_string_sized(text, n > WF_OUTPUT_EXCERPT ? WF_OUTPUT_EXCERPT : (int)n));
-}
-
-/* The caller owns the message. */
-jv
-wf_chat_message(const char *role, const char *content)
-{
-	return jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string(role)),
-			     jv_string("content"), jv_string(content));
 }
 
 /* Consumes R; returns ownership. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "model_use.h"
 
 #define SNAPSHOT_EVERY 256
 
@@ -238,9 +239,9 @@ usage_add(jv per, jv u)
 	return per;
 }
 
-/* TOT (consumed, returned; an object, or anything for none) with U (borrowed) added to the totals of model M. */
-static jv
-usage_add_model(jv tot, const char *m, jv u)
+/* TOT consumed and returned; U borrowed. */
+jv
+wf_usage_total(jv tot, const char *m, jv u)
 {
 	jv per;
 
@@ -256,11 +257,11 @@ usage_add_model(jv tot, const char *m, jv u)
 static jv
 add_model_usage(jv st, const char *id, const char *m, jv u)
 {
-	st = jv_object_set(st, jv_string("usage"), usage_add_model(wf_jv_get(st, "usage"), m, u));
+	st = jv_object_set(st, jv_string("usage"), wf_usage_total(wf_jv_get(st, "usage"), m, u));
 	if (id) {
 		jv by = kind_at(st, "step_usage", JV_KIND_OBJECT, jv_object());
 
-		by = jv_object_set(by, jv_string(id), usage_add_model(wf_jv_get(by, id), m, u));
+		by = jv_object_set(by, jv_string(id), wf_usage_total(wf_jv_get(by, id), m, u));
 		st = jv_object_set(st, jv_string("step_usage"), by);
 	}
 	return st;

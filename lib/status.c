@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "model_use.h"
 
 /* S is borrowed. */
 char *
@@ -315,4 +316,37 @@ wf_run_print_status(struct wf_run *r, jv s)
 	print_usage(s);
 	print_waiting(r, s, live);
 	print_last_events(r);
+}
+
+/* One model's use PER (borrowed), as "N calls, I input / O output tokens, $U" (or cost unknown), into B. */
+static void
+model_use(struct wf_buf *b, jv per)
+{
+	double calls = wf_jv_num(per, "calls", 0), cached = wf_jv_num(per, "cached_tokens", 0);
+	jv usd = wf_jv_get(per, "usd");
+
+	wf_buf_printf(b, "%.0f call%s, %.0f input", calls, calls == 1 ? "" : "s", wf_jv_num(per, "input_tokens", 0));
+	if (cached > 0)
+		wf_buf_printf(b, " (%.0f cached)", cached);
+	wf_buf_printf(b, " / %.0f output tokens, ", wf_jv_num(per, "output_tokens", 0));
+	if (jv_get_kind(usd) == JV_KIND_NUMBER)
+		wf_buf_printf(b, "$%.4f", jv_number_value(usd));
+	else
+		wf_buf_addstr(b, "cost unknown");
+	jv_free(usd);
+}
+
+/* USAGE is borrowed. */
+void
+wf_usage_text(struct wf_buf *b, jv usage)
+{
+	int models = jv_get_kind(usage) == JV_KIND_OBJECT ? jv_object_length(jv_copy(usage)) : 0;
+
+	if (models > 0)
+		jv_object_foreach(usage, k, per) {
+			wf_buf_printf(b, models == 1 ? "; %s: " : "\n  %s: ", jv_string_value(k));
+			model_use(b, per);
+			jv_free(k);
+			jv_free(per);
+		}
 }

@@ -424,9 +424,6 @@ jv wf_result_set_output(jv r, const char *text, size_t n);
 /* "messages": the user's PROMPT and the model's ANSWER, for the run's transcript. */
 jv wf_result_exchange(jv r, const char *prompt, const char *answer);
 
-/* {role: ROLE, content: CONTENT}, owned by the caller. */
-jv wf_chat_message(const char *role, const char *content);
-
 /*
  * The usage record ACC (consumed; null to start one) plus the usage and
  * cost of the wf-model result RES (borrowed): {model, input_tokens,
