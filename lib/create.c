@@ -40,30 +40,6 @@ dir_of(const char *path)
 	return d;
 }
 
-/* Write TEXT as the file PATH atomically, its directory made when missing: 0, or -1 with errno. */
-static int
-write_file(const char *path, const char *text, size_t len)
-{
-	char *dir = dir_of(path), *copy = wf_xstrdup(path);
-	int dfd, rc = -1, e;
-
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-		goto out;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		goto out;
-	rc = wf_atomic_write(dfd, basename(copy), text, len);
-	e = errno;
-	close(dfd);
-	errno = e;
-out:
-	e = errno;
-	free(dir);
-	free(copy);
-	errno = e;
-	return rc;
-}
-
 /* ---- the prompt ---- */
 
 /* The built-in actions, one line each: name, what it touches, the keys it needs and takes. */
@@ -287,8 +263,7 @@ give_up(struct drafting *s, const char *draft, char *err, size_t n)
 	int rc = WF_EXIT_DATA;
 
 	print_summary(s, "no valid workflow");
-	if (write_file(path, draft, strlen(draft)) < 0) {
-		snprintf(err, n, "cannot write the draft '%s': %s", path, strerror(errno));
+	if (wf_create_write(path, draft, strlen(draft), 1, err, n)) {
 		rc = WF_EXIT_IO;
 	} else {
 		check_draft(draft, path, s->o->name, &d);

@@ -619,8 +619,6 @@ wf_create_save(const char *target, const char *text, size_t len, int force, char
 {
 	struct wf_diag d = {0};
 	jv wf = wf_workflow_parse(text, len, target, &d);
-	char *dir, *slash;
-	int rc = 0;
 
 	if (!jv_is_valid(wf)) {
 		if (d.n > 1)
@@ -632,6 +630,15 @@ wf_create_save(const char *target, const char *text, size_t len, int force, char
 	}
 	jv_free(wf);
 	wf_diag_free(&d);
+	return wf_create_write(target, text, len, force, err, n);
+}
+
+int
+wf_create_write(const char *target, const char *text, size_t len, int force, char *err, size_t n)
+{
+	char *dir, *slash;
+	int rc = 0;
+
 	if (!strcmp(target, "-")) {
 		if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
 			snprintf(err, n, "standard output: %s", strerror(errno));

@@ -70,7 +70,7 @@ char *wf_create_target(const char *name, char *err, size_t n);
  * Write a new workflow: TEXT (LEN bytes) is validated with
  * wf_workflow_parse as TARGET, then written to TARGET ("-": standard
  * output) atomically: a temporary file in TARGET's directory (made if
- * missing, one level), fsync, then a link that fails when TARGET exists,
+ * missing, with those above it), fsync, then a link that fails when TARGET exists,
  * or with FORCE a rename over it.  Returns 0; WF_EXIT_USAGE when TARGET
  * exists and FORCE is 0 (the message names it and --force);
  * WF_EXIT_DATA when TEXT does not validate (the first problem and how
@@ -78,5 +78,8 @@ char *wf_create_target(const char *name, char *err, size_t n);
  * ERR.  Shared by every way wf create makes a workflow.
  */
 int wf_create_save(const char *target, const char *text, size_t len, int force, char *err, size_t n);
+
+/* As wf_create_save, without the validation: for a draft kept because it does not validate. */
+int wf_create_write(const char *target, const char *text, size_t len, int force, char *err, size_t n);
 
 #endif

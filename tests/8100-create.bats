@@ -87,6 +87,8 @@ no_key_anywhere() {
 	[[ $stderr == *"wf-create: workflows/ci.draft.yaml:5:5: unknown key 'comand'"* ]] || { echo "$stderr" >&2; return 1; }
 	[[ $stderr == *"ci: no valid workflow after 2 drafts; gpt: 2 calls"* ]]
 	[[ $stderr == *"the last draft is in 'workflows/ci.draft.yaml'"* ]]
+	# Written as any file a person makes (the umask decides), not as private state.
+	[ "$(stat -c %a workflows/ci.draft.yaml)" = "$(printf '%o' $((0666 & ~$(umask))))" ]
 	no_key_anywhere
 }
 
