@@ -109,6 +109,51 @@ codi_read(const char *file, struct wf_codi *codi, struct wf_diag *diag)
 	return diag->n > before ? WF_EXIT_DATA : 0;
 }
 
+/*
+ * Codi reads ~/.codi/models.yaml first and the project's map on top: lay
+ * GLOBAL's models (each whole) and model-roles (merged provider by
+ * provider) under CODI's own.  Its pipelines are not taken: a pipeline is
+ * converted from the file it is written in.  0, or 65/74 after adding to
+ * DIAG.
+ */
+static int
+codi_underlay(struct wf_codi *codi, const char *global, struct wf_diag *diag)
+{
+	struct wf_buf b = {0};
+	jv doc = jv_null(), pos = jv_null();
+	int rc = 0;
+
+	if (wf_read_file(global, WF_YAML_MAX_BYTES, &b) < 0) {
+		int e = errno;
+
+		wf_diag_add(diag, global, 0, 0, "cannot read: %s", e == EFBIG ? "over the 1 MiB limit" : strerror(e));
+		rc = e == EFBIG ? WF_EXIT_DATA : WF_EXIT_IO;
+	} else if (wf_yaml_load(b.s, b.len, global, &doc, &pos, diag) < 0) {
+		rc = WF_EXIT_DATA;
+	} else if (jv_get_kind(doc) == JV_KIND_OBJECT) {
+		static const char *const keys[] = { "models", "model-roles", NULL };
+
+		for (int i = 0; keys[i]; i++) {
+			jv under = wf_jv_get(doc, keys[i]), over = wf_jv_get(codi->doc, keys[i]);
+
+			if (jv_get_kind(under) != JV_KIND_OBJECT) {
+				jv_free(under);
+				under = jv_object();
+			}
+			if (jv_get_kind(over) != JV_KIND_OBJECT) {
+				jv_free(over);
+				over = jv_object();
+			}
+			under = i ? jv_object_merge_recursive(under, over) : jv_object_merge(under, over);
+			codi->doc = jv_object_set(codi->doc, jv_string(keys[i]), under);
+		}
+	}
+	wf_buf_free(&b);
+	jv_free(doc);
+	jv_free(pos);
+	return rc;
+}
+
 /* Find and read the Codi file; see migrate.h. */
 int
 wf_codi_open(const char *from, struct wf_codi *codi, struct wf_diag *diag)
@@ -127,8 +172,11 @@ wf_codi_open(const char *from, struct wf_codi *codi, struct wf_diag *diag)
 	places[1] = proj ? wf_xasprintf("%s/codi-models.yaml", proj) : NULL;
 	places[2] = home && *home ? wf_xasprintf("%s/.codi/models.yaml", home) : NULL;
 	for (int i = 0; i < 3 && rc < 0; i++)
-		if (places[i] && access(places[i], F_OK) == 0)
+		if (places[i] && access(places[i], F_OK) == 0) {
 			rc = codi_read(places[i], codi, diag);
+			if (rc == 0 && i < 2 && places[2] && access(places[2], F_OK) == 0)
+				rc = codi_underlay(codi, places[2], diag);
+		}
 	if (rc < 0) {
 		wf_diag_add(diag, NULL, 0, 0, "no Codi model map: none of ./codi-models.yaml%s%s%s exists (name one with --from FILE)",
 			    places[1] ? ", " : "", places[1] ? places[1] : "", places[2] ? " or ~/.codi/models.yaml" : "");

@@ -16,7 +16,9 @@ struct wf_codi {
 
 /*
  * Read the Codi file FROM, or else the first of ./codi-models.yaml, the
- * project's codi-models.yaml and ~/.codi/models.yaml that exists, and
+ * project's codi-models.yaml and ~/.codi/models.yaml that exists (a
+ * project's with ~/.codi/models.yaml's models and model-roles under its
+ * own, as Codi reads them), and
  * check the shape of its pipelines: 0 with *CODI filled, or 66 (none
  * found), 74 or 65 with every problem in DIAG as FILE:LINE:COL.  Free
  * *CODI with wf_codi_free either way.

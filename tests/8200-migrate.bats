@@ -259,6 +259,55 @@ Y
 	assert_output --partial "nowhere.yaml: cannot read"
 }
 
+@test "as Codi does, a project's map is read on top of ~/.codi/models.yaml: models and roles from there, a role merged provider by provider, pipelines only from the project" {
+	mkdir -p "$HOME/.codi"
+	cat > "$HOME/.codi/models.yaml" <<'Y'
+models:
+  haiku: {provider: anthropic, model: claude-haiku-test}
+  sonnet: {provider: anthropic, model: claude-sonnet-test}
+  mini: {provider: openai, model: gpt-mini-test}
+model-roles:
+  fast: {anthropic: haiku, openai: mini}
+  capable: {anthropic: sonnet}
+pipelines:
+  global-only:
+    provider: openai
+    steps: [{name: a, role: fast, prompt: "x {input}", output: o}]
+    result: "{o}"
+Y
+	write codi-models.yaml <<'Y'
+models:
+  big: {provider: openai, model: gpt-big-test}
+model-roles:
+  capable: {openai: big}
+pipelines:
+  two:
+    provider: openai
+    steps:
+      - {name: first, role: fast, prompt: "First: {input}", output: one}
+      - {name: second, role: capable, prompt: "Second: {one}", output: two}
+    result: "{two}"
+Y
+	run wf migrate --list
+	assert_success
+	refute_output --partial "global-only"
+	run wf migrate two
+	assert_success
+	run --separate-stderr wf run two --var input=go
+	assert_success
+	assert_equal "$(models_asked)" "gpt-mini-test gpt-big-test"
+	# --provider anthropic: the project's capable role kept the global one's anthropic model.
+	run wf migrate two --provider anthropic -o two-a.yaml
+	assert_success
+	grep -q 'claude-sonnet-test' two-a.yaml
+	grep -q 'claude-haiku-test' two-a.yaml
+	# A broken global map is named as such.
+	echo 'models: [' > "$HOME/.codi/models.yaml"
+	run wf migrate --list
+	assert_failure 65
+	assert_output --partial ".codi/models.yaml:"
+}
+
 @test "a malformed Codi file: exit 65 with file:line:col, for YAML and for a pipeline's shape" {
 	write bad.yaml <<'Y'
 pipelines:
