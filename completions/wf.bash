@@ -269,6 +269,13 @@ _wf_complete_logs() {
 	return 0
 }
 
+# The inputs workflow $1 declares, each as NAME= (from wf show's outline,
+# where each input is a line of four spaces and its name).
+_wf_workflow_inputs() {
+	"$(_wf_tool wf-parse)" --outline "$1" 2>/dev/null |
+		sed -n 's/^    \([A-Za-z_][A-Za-z0-9_]*\)[= ].*/\1=/p'
+}
+
 # wf run / wf-run: options, the workflow, then a step id of it.
 # $1 is the index of the first argument; $2 is the options; $3 is
 # "resume" when completing a resume.
@@ -277,7 +284,15 @@ _wf_complete_run() {
 	local prev=${COMP_WORDS[COMP_CWORD-1]} takes='--var --max-steps --answer --name' n
 	if (( COMP_CWORD > first )); then
 		case $prev in
-		--var|--max-steps)
+		--var)
+			# A new run's --var: the workflow's inputs, as NAME=.
+			_wf_positionals "$first" "$takes"
+			if [[ $mode != resume && -n ${_wf_pos[0]} ]]; then
+				_wf_add_lines "$cur" < <(_wf_workflow_inputs "${_wf_pos[0]}")
+				compopt -o nospace 2>/dev/null || :
+			fi
+			return 0 ;;
+		--max-steps)
 			return 0 ;;
 		--name)
 			# A new run's name: the current runs, to run one again by name.

@@ -353,6 +353,28 @@ make check" ]
 	assert_equal "$(replies)" ""
 }
 
+@test "wf run NAME --var TAB offers the workflow's inputs as NAME=; a resume and an unknown workflow offer none" {
+	mkdir -p workflows
+	cat > workflows/inp.yaml <<'Y'
+name: inp
+inputs:
+  branch: {description: The branch, default: main}
+  pr: {description: The number}
+steps:
+  - {id: a, action: shell, command: "true"}
+Y
+	complete_line wf run inp --var ''
+	assert_equal "$(replies)" "branch= pr="
+	complete_line wf run inp --var b
+	assert_equal "$(replies)" "branch="
+	complete_line wf-run inp --var p
+	assert_equal "$(replies)" "pr="
+	complete_line wf run nosuch --var ''
+	assert_equal "$(replies)" ""
+	complete_line wf resume inp --var ''
+	assert_equal "$(replies)" ""
+}
+
 @test "wf run NAME TAB offers nothing for a workflow that does not exist" {
 	complete_line wf run nosuch ''
 	assert_equal "$(replies)" ""
