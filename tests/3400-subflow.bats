@@ -239,8 +239,10 @@ EOF2
 	wf-run p --quiet 2>err &
 	pid=$!
 	wait_until test -e at-c3
-	# The wf-step serving the child's steps is the newest wf-step of this runner.
-	step=$(pgrep -n -f "wf-step --serve")
+	# The wf-step serving the child's steps: this runner's own child (tests
+	# run in parallel, so never just the newest wf-step of the machine).
+	step=$(pgrep -n -P "$pid" -f "wf-step --serve")
+	[ -n "$step" ]
 	kill -9 "$step"
 	rm -f hold-c3
 	rc=0
