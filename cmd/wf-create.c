@@ -59,21 +59,6 @@ mode_usage(FILE *fp, const struct mode *m, const char *typed)
 
 /* ---- create: NAME from a template, a description or a dialog ---- */
 
-/* Add --var ARG (K=V) to *VARS (the caller owns it); 0, or 2 after a message. */
-static int
-add_var(jv *vars, char *arg)
-{
-	char *eq = strchr(arg, '=');
-
-	if (!eq || eq == arg) {
-		wf_warn("--var takes NAME=VALUE, got '%s'", arg);
-		return WF_EXIT_USAGE;
-	}
-	*eq = '\0';
-	*vars = jv_object_set(*vars, jv_string(arg), jv_string(eq + 1));
-	return 0;
-}
-
 /* Read --attempts ARG into *N: 0, or 2 after a message. */
 static int
 attempts_arg(const char *arg, int *n)
@@ -156,7 +141,7 @@ run_create(int argc, char **argv, const char *typed)
 	while (rc == 0 && (c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_TEMPLATE: template = optarg; break;
-		case O_VAR: rc = add_var(&vars, optarg); break;
+		case O_VAR: rc = wf_var_arg(&vars, optarg); break;
 		case O_FORCE: co.force = 1; break;
 		case O_DESCRIBE: co.describe = optarg; break;
 		case O_MODEL: co.model = optarg; break;
@@ -178,7 +163,8 @@ run_create(int argc, char **argv, const char *typed)
 		rc = WF_EXIT_USAGE;
 	}
 	if (rc) {
-		mode_usage(stderr, &modes[0], typed);
+		if (rc == WF_EXIT_USAGE)
+			mode_usage(stderr, &modes[0], typed);
 		jv_free(vars);
 		return rc;
 	}

@@ -18,7 +18,7 @@ static const struct option_help {
 	const char *name, *help;
 	int applies;
 } options[] = {
-	{ "--var KEY=VALUE", "set a variable (repeatable)", START | RESUME },
+	{ "--var NAME=VALUE", "set a variable (repeatable)", START | RESUME },
 	{ "--json", "print journal events as JSON lines on stdout", START | RESUME },
 	{ "--dry-run", "print the path the run would take; run nothing", START },
 	{ "--max-steps N", "stop after N steps (exit 4)", START | RESUME },
@@ -95,24 +95,12 @@ main(int argc, char **argv)
 	wf_set_progname(argv[0]);
 	while ((c = getopt_long(argc, argv, "hqy", opts, NULL)) != -1) {
 		switch (c) {
-		case O_VAR: {
-			char *eq = strchr(optarg, '=');
-
-			if (!eq || eq == optarg) {
-				wf_warn("--var takes KEY=VALUE, got '%s'", optarg);
+		case O_VAR:
+			if ((rc = wf_var_arg(&o.vars, optarg))) {
 				jv_free(o.vars);
-				return WF_EXIT_USAGE;
+				return rc;
 			}
-			*eq = '\0';
-			if (wf_env_name_reserved(optarg)) {
-				wf_warn("--var %s: variable '%s' would change what commands run, so a workflow may not set it (use another name)",
-					optarg, optarg);
-				jv_free(o.vars);
-				return WF_EXIT_DATA;
-			}
-			o.vars = jv_object_set(o.vars, jv_string(optarg), jv_string(eq + 1));
 			break;
-		}
 		case O_JSON: o.json = 1; break;
 		case O_DRY: o.dry_run = 1; break;
 		case O_MAX:

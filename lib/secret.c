@@ -69,6 +69,29 @@ static const char *const exact[] = {
 static const char *const prefixes[] = { "LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG", "WF_", NULL };
 
 int
+wf_var_arg(jv *vars, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char *name;
+	int rc = 0;
+
+	if (!eq || eq == arg) {
+		wf_warn("--var takes NAME=VALUE, got '%s'", arg);
+		return WF_EXIT_USAGE;
+	}
+	name = wf_xstrndup(arg, (size_t)(eq - arg));
+	if (wf_env_name_reserved(name)) {
+		wf_warn("--var %s: variable '%s' would change what commands run, so a workflow may not set it (use another name)",
+			name, name);
+		rc = WF_EXIT_DATA;
+	} else {
+		*vars = jv_object_set(*vars, jv_string(name), jv_string(eq + 1));
+	}
+	free(name);
+	return rc;
+}
+
+int
 wf_env_name_reserved(const char *name)
 {
 	for (int i = 0; exact[i]; i++)

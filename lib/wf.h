@@ -347,6 +347,13 @@ void wf_catch_signals(int flags);
  */
 int wf_env_name_reserved(const char *name);
 
+/*
+ * Add the argument of --var, ARG ("NAME=VALUE"), to *VARS (an object the
+ * caller owns): 0; 2 when it is not NAME=VALUE, 65 when NAME is reserved
+ * (wf_env_name_reserved), each after a message.
+ */
+int wf_var_arg(jv *vars, const char *arg);
+
 /* Register the value of every secret-named variable in our environment (done on first use anyway). */
 void wf_secret_add_env(void);
 

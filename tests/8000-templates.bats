@@ -603,3 +603,13 @@ docs_setup() {
 	assert_failure 74
 	assert_output "wf-create: cannot write 'deep/er/x.yaml/y.yaml': Not a directory"
 }
+
+@test "wf create --var reads NAME=VALUE as wf run does: a reserved name is refused (65) before anything is written" {
+	run wf create x --template test-fix-loop --var PATH=/tmp
+	assert_failure 65
+	assert_output "wf-create: --var PATH: variable 'PATH' would change what commands run, so a workflow may not set it (use another name)"
+	[ ! -e workflows/x.yaml ]
+	run wf run test-linear --var PATH=/tmp
+	assert_failure 65
+	assert_output "wf-run: --var PATH: variable 'PATH' would change what commands run, so a workflow may not set it (use another name)"
+}
