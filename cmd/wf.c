@@ -23,6 +23,10 @@ static const struct verb {
 	{ "runs", "wf-state", "runs", "this project's runs, current and past, newest first" },
 	{ "gc", "wf-state", "gc", "remove past runs: wf gc [--keep N] [--older-than DURATION]" },
 	{ "logs", "wf-state", "logs", "the step outputs of a run, in order; -f follows a running one" },
+	{ "graph", "wf-view", "graph", "a workflow as a graph (DOT or Mermaid), with a run's path over it" },
+	{ "report", "wf-view", "report", "one self-contained HTML page about a run" },
+	{ "rewind", "wf-state", "rewind", "move a run back to a step it reached; wf resume goes on from there" },
+	{ "fork", "wf-run", "--fork", "a new run from a step an earlier run reached; the earlier run is untouched" },
 	{ "list", "wf-parse", "--list", "list the workflows along the search path" },
 	{ "show", "wf-parse", "--outline", "show a workflow's steps, models and jumps" },
 	{ "validate", "wf-parse", "--check", "check workflow files and report every problem" },
@@ -43,7 +47,7 @@ static const struct verb {
  * that verb's usage in those words for --help, so a verb's usage lives
  * once, beside the options it describes.  The others get their own name.
  */
-static const char *const speaks_wf[] = { "wf-run", "wf-state", "wf-parse", "wf-create", NULL };
+static const char *const speaks_wf[] = { "wf-run", "wf-state", "wf-parse", "wf-create", "wf-view", NULL };
 
 /* The argv[0] to run V's tool with: "wf VERB" (malloc'd) for a tool of speaks_wf[], else NULL. */
 static char *

@@ -1,5 +1,5 @@
 # bash completion for wf(1) and the wf-* tools: wf-parse, wf-cond,
-# wf-step, wf-model, wf-state, wf-run, wf-pr and wf-create.
+# wf-step, wf-model, wf-state, wf-run, wf-pr, wf-create and wf-view.
 #
 # Install as .../bash-completion/completions/wf, with a symbolic link named
 # after each wf-* tool (make install does this), or source it from ~/.bashrc.
@@ -7,7 +7,7 @@
 # "wf-parse --list", step ids from "wf-parse NAME", run names from the
 # state directory, and the answers a run waits for from its journal.
 
-_wf_verbs=(run resume status pause logs runs gc list show validate lint trust create templates migrate export import model pr help)
+_wf_verbs=(run resume status pause logs graph report rewind fork runs gc list show validate lint trust create templates migrate export import model pr help)
 _wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --estimate --help --version'
 _wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
 
@@ -431,6 +431,16 @@ _wf_tool_words() {
 		else
 			_wf_complete_run 1 "--resume $_wf_run_opts" run
 		fi ;;
+	wf-view)
+		# Each verb's options and operands are its own (wf-view(1)).
+		if (( COMP_CWORD == 1 )); then
+			[[ $cur == -* ]] && _wf_add "$cur" --help --version || _wf_add "$cur" graph report
+		elif [[ $cur == -* ]]; then
+			case ${COMP_WORDS[1]} in
+			graph) _wf_add "$cur" --run --format --help ;;
+			report) _wf_add "$cur" -o --force --help ;;
+			esac
+		fi ;;
 	wf-pr)
 		local takes='-C -R --head --base --title --body --body-file --state --marker
 			--event --comments-file --method --sha'
@@ -647,4 +657,4 @@ _wf_cmd() {
 }
 
 complete -F _wf wf
-complete -F _wf_cmd wf-parse wf-cond wf-step wf-model wf-state wf-run wf-pr wf-create
+complete -F _wf_cmd wf-parse wf-cond wf-step wf-model wf-state wf-run wf-pr wf-create wf-view

@@ -292,8 +292,8 @@ make check" ]
 	[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | uniq -d)" = "" ]
 }
 
-@test "wf re TAB completes to resume; wf help v TAB to validate" {
-	complete_line wf re
+@test "wf res TAB completes to resume; wf help v TAB to validate" {
+	complete_line wf res
 	assert_equal "$(replies)" "resume"
 	complete_line wf help v
 	assert_equal "$(replies)" "validate"

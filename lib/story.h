@@ -1,0 +1,44 @@
+/*
+ * story.h: the path a run took, read from its journal (story.c), for
+ * everything that shows a run after the fact: wf graph's overlay, wf
+ * report, wf logs --timeline.  Layer 2: domain data.
+ *
+ * The story is one JSON object (wf-json(7), "Story"):
+ *
+ *   {"run": {"name", "id", "project", "workflow_name", "workflow",
+ *            "status", "started", "ended", "duration_ms", "exit_code",
+ *            "cursor", "models": [NAME...], "usage": {...},
+ *            "forked_from": {"run", "id", "step"}?},
+ *    "timeline": [ENTRY...],        every step execution and every other
+ *                                   event that changed the path, in order
+ *    "passes": {STEP: N},           executions that ended, by step
+ *    "edges": [{"from", "to", "count"}],   moves from a step to the next
+ *                                   one executed, in first-taken order
+ *    "current": STEP|null,          where a run not completed stands
+ *    "failed": STEP|null}           the step that ended the run failing
+ *
+ * A step ENTRY: {"event": "step", "seq", "step", "action", "pass",
+ * "attempt", "status" (ok, failed, skipped, waiting, running, in-doubt),
+ * "exit_code"?, "started", "ended"?, "duration_ms"?, "model"?, "usage"?,
+ * "condition"?, "value"?, "verdict"?, "answer"?, "jump"? ({"to", ...}
+ * as journaled), "next" (the cursor after it, or null), "error"?}.
+ * Any other ENTRY is the journal event itself with "event" its kind
+ * (pause, answer, resume, rewind, model-switch, run-end, ...), minus the
+ * bulky keys (vars, pending text stays).
+ */
+#ifndef WF_STORY_H
+#define WF_STORY_H
+
+#include "wf_priv.h"
+
+/*
+ * The story of a run from its journal EVENTS and its state ST (both
+ * borrowed; as wf_run_read_journal and wf_run_open give them).  Pure: no
+ * I/O.  The caller owns the result.
+ */
+jv wf_story(jv events, jv st);
+
+/* The story of run R (borrowed, opened read-only): caller owns; invalid with ERR on a read error. */
+jv wf_story_of(struct wf_run *r, char *err, size_t n);
+
+#endif
