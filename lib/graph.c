@@ -254,11 +254,29 @@ mark_move(struct draw *D, const struct scope *sc, const char *from, const char *
 		 EDGE_EXTRA)->count = count;
 }
 
-/* The story's moves (SC's story "edges") over SC's edges. */
+/* Does the step ENTRY (borrowed) of a story end where the workflow ends, its "next" null after a pass that did not stop the run? */
+static int
+ends_run(jv entry)
+{
+	const char *status = wf_jv_str(entry, "status");
+	jv next = jv_object_get(jv_copy(entry), jv_string("next"));
+	int end = jv_get_kind(next) == JV_KIND_NULL && status && (!strcmp(status, "ok") || !strcmp(status, "skipped"));
+
+	jv_free(next);
+	return end;
+}
+
+/*
+ * The story's moves over SC's edges: its "edges", the move from the
+ * start to the first step run, and each step's moves to the end (a step
+ * entry whose "next" is null).
+ */
 static void
 mark_moves(struct draw *D, const struct scope *sc)
 {
-	jv moves = wf_jv_get(sc->story, "edges");
+	jv moves = wf_jv_get(sc->story, "edges"), timeline = wf_jv_get(sc->story, "timeline");
+	jv ends = jv_object();
+	int first = 1;
 
 	if (jv_get_kind(moves) == JV_KIND_ARRAY)
 		jv_array_foreach(moves, k, m) {
@@ -266,7 +284,28 @@ mark_moves(struct draw *D, const struct scope *sc)
 			mark_move(D, sc, wf_jv_str(m, "from"), wf_jv_str(m, "to"), (long)wf_jv_num(m, "count", 1));
 			jv_free(m);
 		}
+	if (jv_get_kind(timeline) == JV_KIND_ARRAY)
+		jv_array_foreach(timeline, k, e) {
+			const char *step = wf_jv_str(e, "step");
+
+			(void)k;
+			if (step && !strcmp(wf_jv_str(e, "event") ? wf_jv_str(e, "event") : "", "step")) {
+				if (first)
+					mark_move(D, sc, NULL, step, 1);
+				first = 0;
+				if (ends_run(e))
+					ends = jv_object_set(ends, jv_string(step), jv_number(wf_jv_num(ends, step, 0) + 1));
+			}
+			jv_free(e);
+		}
+	jv_object_foreach(ends, step, count) {
+		mark_move(D, sc, jv_string_value(step), NULL, (long)jv_number_value(count));
+		jv_free(step);
+		jv_free(count);
+	}
+	jv_free(ends);
 	jv_free(moves);
+	jv_free(timeline);
 }
 
 /* ---- nodes ---- */
