@@ -14,6 +14,7 @@
 
 #include "wf.h"
 #include "graph.h"
+#include "report.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
 typedef int verb_fn(int argc, char **argv, const char *typed);
@@ -106,13 +107,85 @@ run_graph(int argc, char **argv, const char *typed)
 
 /* ---- report ---- */
 
+/* Write the page PAGE of run R to OUT ("-": standard output; NULL: wf_report_file_name) and say where on stderr. */
+static int
+write_report(struct wf_run *r, struct wf_buf *page, const char *out, int force, int by_dot)
+{
+	char err[1024], *name = out ? NULL : wf_report_file_name(r);
+	const char *path = out ? out : name;
+	int rc = 0;
+
+	if (out && !strcmp(out, "-")) {
+		fwrite(page->s, 1, page->len, stdout);
+		rc = wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+	} else if ((rc = wf_report_write(path, page->s, page->len, force, err, sizeof err))) {
+		wf_warn("%s", err);
+	} else {
+		fprintf(stderr, "wf-view: wrote %s (%zu bytes; graph drawn by %s)\n", path, page->len,
+			by_dot ? "Graphviz dot" : "wf");
+	}
+	free(name);
+	return rc;
+}
+
 static int
 run_report(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	verb_usage(stderr, &verbs[1], typed);
-	return WF_EXIT_SOFTWARE;
+	static const struct option longs[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	struct wf_buf page = {0};
+	struct wf_run *r;
+	char err[1024];
+	int c, force = 0, by_dot = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "+o:fh", longs, NULL)) != -1) {
+		if (c == 'o') {
+			out = optarg;
+		} else if (c == 'f') {
+			force = 1;
+		} else if (c == 'h') {
+			verb_usage(stdout, &verbs[1], typed);
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		} else {
+			verb_usage(stderr, &verbs[1], typed);
+			return WF_EXIT_USAGE;
+		}
+	}
+	/* Options may come after the run too, as the usage line shows them. */
+	if (optind < argc && argv[optind][0] != '-') {
+		const char *run = argv[optind];
+
+		optind++;
+		while ((c = getopt_long(argc, argv, "+o:fh", longs, NULL)) != -1 && c != '?' && c != 'h')
+			c == 'o' ? (void)(out = optarg) : (void)(force = 1);
+		if (c != -1 || optind != argc) {
+			verb_usage(stderr, &verbs[1], typed);
+			return WF_EXIT_USAGE;
+		}
+		argv[--optind] = (char *)run;
+	}
+	if (optind + 1 != argc) {
+		verb_usage(stderr, &verbs[1], typed);
+		return WF_EXIT_USAGE;
+	}
+	if ((rc = wf_run_open(argv[optind], 0, &r, err, sizeof err))) {
+		wf_warn("%s", err);
+		return rc;
+	}
+	if (r->snapshot_problem)
+		wf_warn("run '%s': %s; showing the journal's view", r->name, r->snapshot_problem);
+	if ((rc = wf_report_page(r, &page, &by_dot, err, sizeof err)))
+		wf_warn("%s", err);
+	else
+		rc = write_report(r, &page, out, force, by_dot);
+	wf_buf_free(&page);
+	wf_run_close(r);
+	return rc;
 }
 
 int

@@ -27,7 +27,7 @@ struct story {
 /* Members of a step-end copied into its entry as they are. */
 static const char *const end_keys[] = {
 	"action", "status", "exit_code", "duration_ms", "condition", "value", "jump", "error",
-	"timed_out", "iteration", "usage", "verdict", "answer", NULL
+	"timed_out", "iteration", "usage", "verdict", "answer", "output", "stderr", NULL
 };
 
 /* Members of other events left out of the timeline: bulky, or bookkeeping. */

@@ -23,7 +23,9 @@
  * "exit_code"?, "started", "ended"?, "duration_ms"?, "model"?, "usage"?,
  * "condition"?, "value"?, "verdict"? (approved, rejected), "answer"?,
  * "jump"? ({"to", ...} as journaled), "next" (the cursor after it, or
- * null), "error"?, "iteration"?, "timed_out"?}.  "pass" counts the
+ * null), "error"?, "iteration"?, "timed_out"?, "output"?, "stderr"?
+ * (the step-end's, as journaled: the step's full text is in its files,
+ * steps/SEQ-STEP.out and .err, SEQ its "seq")}.  "pass" counts the
  * step's executions from 1; a retry is the same execution.
  * Any other ENTRY is the journal event itself with "event" its kind
  * (pause, answer, resume, rewind, consent other than by a trusted file,
