@@ -8,6 +8,7 @@
  * these verbs (wf(1)).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +133,6 @@ static int
 run_report(int argc, char **argv, const char *typed)
 {
 	static const struct option longs[] = {
-		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -173,6 +173,8 @@ run_report(int argc, char **argv, const char *typed)
 		verb_usage(stderr, &verbs[1], typed);
 		return WF_EXIT_USAGE;
 	}
+	/* A dot that exits before reading its input is an error to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((rc = wf_run_open(argv[optind], 0, &r, err, sizeof err))) {
 		wf_warn("%s", err);
 		return rc;

@@ -423,14 +423,19 @@ put_event(struct wf_buf *b, jv e)
 	jv_object_foreach(e, k, v) {
 		const char *key = jv_string_value(k);
 		jv_kind kind = jv_get_kind(v);
+		/* An object is shown by its message (what a pause asks), else not at all. */
+		const char *msg = kind == JV_KIND_OBJECT ? wf_jv_str(v, "message") : NULL;
 
-		if (shown < 6 && strcmp(key, "event") && strcmp(key, "seq") && strcmp(key, "crc") &&
-		    (kind == JV_KIND_STRING || kind == JV_KIND_NUMBER || kind == JV_KIND_TRUE || kind == JV_KIND_FALSE)) {
+		if (shown < 7 && strcmp(key, "event") && strcmp(key, "seq") && strcmp(key, "crc") &&
+		    (msg || kind == JV_KIND_STRING || kind == JV_KIND_NUMBER || kind == JV_KIND_TRUE ||
+		     kind == JV_KIND_FALSE)) {
 			wf_buf_addstr(b, shown++ ? ", " : ": ");
 			put(b, key);
 			wf_buf_addch(b, ' ');
 			if (!strcmp(key, "time"))
 				put_time(b, jv_string_value(v));
+			else if (msg)
+				put(b, msg);
 			else
 				put_value(b, v);
 		}

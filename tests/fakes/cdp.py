@@ -151,7 +151,8 @@ def main():
         for m in b.events:
             p, meth = m.get("params", {}), m.get("method")
             if meth == "Runtime.exceptionThrown":
-                errors.append(p["exceptionDetails"].get("text", "exception"))
+                d = p["exceptionDetails"]
+                errors.append("%s %s" % (d.get("text", "exception"), d.get("exception", {}).get("description", "")))
             elif meth == "Runtime.consoleAPICalled" and p.get("type") == "error":
                 errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
             elif meth == "Log.entryAdded" and p["entry"].get("level") == "error":
