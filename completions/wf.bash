@@ -269,6 +269,21 @@ _wf_complete_logs() {
 	return 0
 }
 
+# wf report's words from index $1 on (wf-view(1)): a run, by name or
+# number, then -o FILE (a file name, or - for standard output) and --force.
+_wf_complete_report() {
+	local first=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	if [[ $prev == -o ]]; then
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur" || :)
+		compopt -o filenames 2>/dev/null || :
+	elif [[ $cur == -* ]]; then
+		_wf_add "$cur" -o --force --help
+	elif (( $(_wf_arg_index "$first" -o) == 0 )); then
+		_wf_add_lines "$cur" < <(_wf_run_names ids)
+	fi
+	return 0
+}
+
 # The inputs workflow $1 declares, each as NAME= (from wf show's outline,
 # where each input is a line of four spaces and its name).
 _wf_workflow_inputs() {
@@ -435,10 +450,11 @@ _wf_tool_words() {
 		# Each verb's options and operands are its own (wf-view(1)).
 		if (( COMP_CWORD == 1 )); then
 			[[ $cur == -* ]] && _wf_add "$cur" --help --version || _wf_add "$cur" graph report
+		elif [[ ${COMP_WORDS[1]} == report ]]; then
+			_wf_complete_report 2
 		elif [[ $cur == -* ]]; then
 			case ${COMP_WORDS[1]} in
 			graph) _wf_add "$cur" --run --format --help ;;
-			report) _wf_add "$cur" -o --force --help ;;
 			esac
 		fi ;;
 	wf-pr)
@@ -527,6 +543,7 @@ _wf_words() {
 			_wf_add_lines "$cur" < <(_wf_run_names)
 		fi ;;
 	logs)	_wf_complete_logs 2 ;;
+	report)	_wf_complete_report 2 ;;
 	runs)
 		[[ $prev == --limit ]] && return 0
 		if [[ $cur == -* ]]; then

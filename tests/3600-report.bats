@@ -395,3 +395,26 @@ Y
 	cp loop.html "$ARTIFACTS/pr-review-loop/page.html"
 	stat -c %s loop.html > "$ARTIFACTS/pr-review-loop/size.txt"
 }
+
+@test "completion: wf report and wf-view report offer runs by name and number, files after -o, and their options" {
+	source "$REPO_ROOT/completions/wf.bash"
+	printf 'name: f\nsteps:\n  - {id: a, action: shell, command: echo a}\n' > f.yaml
+	wf run f.yaml --yes
+	wf run f.yaml --yes
+	touch out.html
+	for cmd in "wf report" "wf-view report"; do
+		COMP_WORDS=($cmd '') COMP_CWORD=2 COMPREPLY=()
+		if [[ $cmd == wf\ * ]]; then _wf; else _wf_cmd; fi
+		[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')" = "1 f " ]
+		COMP_WORDS=($cmd f -o ou) COMP_CWORD=4 COMPREPLY=()
+		if [[ $cmd == wf\ * ]]; then _wf; else _wf_cmd; fi
+		[ "${COMPREPLY[*]}" = out.html ]
+		COMP_WORDS=($cmd f -) COMP_CWORD=3 COMPREPLY=()
+		if [[ $cmd == wf\ * ]]; then _wf; else _wf_cmd; fi
+		[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')" = "--force --help -o " ]
+		# After the run, only options.
+		COMP_WORDS=($cmd f '') COMP_CWORD=3 COMPREPLY=()
+		if [[ $cmd == wf\ * ]]; then _wf; else _wf_cmd; fi
+		[ "${#COMPREPLY[@]}" -eq 0 ]
+	done
+}
