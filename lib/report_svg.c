@@ -22,20 +22,26 @@
 #define LABEL_ROOM 44
 #define ID_MAX 30
 
-/* Where step ID is in the steps of WF (borrowed), or -1. */
-static int
-step_index(jv steps, const char *id)
+/* Where each step is in STEPS (borrowed): {ID: index}, the caller owns it. */
+static jv
+step_places(jv steps)
 {
-	int found = -1;
+	jv at = jv_object();
 
-	if (!id)
-		return -1;
-	jv_array_foreach(steps, i, s) {
-		if (found < 0 && wf_jv_str(s, "id") && !strcmp(wf_jv_str(s, "id"), id))
-			found = i;
-		jv_free(s);
-	}
-	return found;
+	if (jv_get_kind(steps) == JV_KIND_ARRAY)
+		jv_array_foreach(steps, i, s) {
+			if (wf_jv_str(s, "id"))
+				at = jv_object_set(at, jv_string(wf_jv_str(s, "id")), jv_number(i));
+			jv_free(s);
+		}
+	return at;
+}
+
+/* Where step ID is by AT (borrowed, from step_places), or -1. */
+static int
+step_index(jv at, const char *id)
+{
+	return id ? (int)wf_jv_num(at, id, -1) : -1;
 }
 
 /* The fill of a box whose step last ended STATUS (NULL: never ran). */
@@ -139,6 +145,7 @@ void
 wf_report_svg(struct wf_buf *b, jv wf, jv story)
 {
 	jv steps = wf_jv_get(wf, "steps"), edges = wf_jv_get(story, "edges"), last = last_status(story);
+	jv at = step_places(steps);
 	int nsteps = jv_get_kind(steps) == JV_KIND_ARRAY ? jv_array_length(jv_copy(steps)) : 0, lanes = 0, lane = 0;
 	int height, width;
 
@@ -148,7 +155,7 @@ wf_report_svg(struct wf_buf *b, jv wf, jv story)
 	}
 	/* A lane for every move that is not to the next box. */
 	jv_array_foreach(edges, i, e) {
-		int f = step_index(steps, wf_jv_str(e, "from")), t = step_index(steps, wf_jv_str(e, "to"));
+		int f = step_index(at, wf_jv_str(e, "from")), t = step_index(at, wf_jv_str(e, "to"));
 
 		(void)i;
 		lanes += f >= 0 && t >= 0 && t != f + 1;
@@ -165,7 +172,7 @@ wf_report_svg(struct wf_buf *b, jv wf, jv story)
 	for (int i = 0; i + 1 < nsteps; i++)
 		draw_edge(b, i, i + 1, 0, &lane);
 	jv_array_foreach(edges, i, e) {
-		int f = step_index(steps, wf_jv_str(e, "from")), t = step_index(steps, wf_jv_str(e, "to"));
+		int f = step_index(at, wf_jv_str(e, "from")), t = step_index(at, wf_jv_str(e, "to"));
 
 		(void)i;
 		if (f >= 0 && t >= 0)
@@ -179,6 +186,7 @@ wf_report_svg(struct wf_buf *b, jv wf, jv story)
 		jv_free(s);
 	}
 	wf_buf_addstr(b, "</svg>");
+	jv_free(at);
 	jv_free(last);
 	jv_free(edges);
 	jv_free(steps);
