@@ -18,6 +18,17 @@ journal_passes() {
 		awk '{print $2, $1}' | sort
 }
 
+# workflows/child.yaml: one shell step, look.
+child_yaml() {
+	write workflows/child.yaml <<'EOF2'
+name: child
+steps:
+  - id: look
+    action: shell
+    command: echo look
+EOF2
+}
+
 @test "dot accepts the graph of every shipped workflow, and Mermaid draws each" {
 	need_dot
 	local n=0 f
@@ -134,13 +145,7 @@ EOF2
 
 @test "a sub-workflow is a cluster, with its sub-run's path; one that cannot be found is a node saying so" {
 	need_dot
-	write workflows/child.yaml <<'EOF2'
-name: child
-steps:
-  - id: look
-    action: shell
-    command: echo look
-EOF2
+	child_yaml
 	write workflows/parent.yaml <<'EOF2'
 name: parent
 steps:
@@ -173,13 +178,7 @@ EOF2
 	assert_output --partial 'label="call\nworkflow: child\nnot drawn: '
 	printf '%s\n' "$output" | dot -Tsvg > g.svg
 	# With the child back and the run finished, the sub-run's path is drawn inside.
-	write workflows/child.yaml <<'EOF2'
-name: child
-steps:
-  - id: look
-    action: shell
-    command: echo look
-EOF2
+	child_yaml
 	touch go
 	run wf resume parent
 	assert_success
@@ -297,4 +296,29 @@ EOF2
 	run wf graph lin.json --format mermaid
 	assert_success
 	[[ "${lines[0]}" == "flowchart TD" ]]
+}
+
+@test "completion: wf graph and wf-view graph offer workflows and runs, --format its two formats" {
+	cp "$EXAMPLES/test-linear.yaml" workflows-linear.yaml
+	mkdir -p .wf/workflows
+	cp "$EXAMPLES/test-linear.yaml" .wf/workflows/linear.yaml
+	run wf run linear
+	assert_success
+	source "$REPO_ROOT/completions/wf.bash"
+	local words
+	for words in "wf graph" "wf-view graph"; do
+		COMP_WORDS=($words --format '') COMP_CWORD=3 COMPREPLY=()
+		[[ $words == wf\ * ]] && _wf || _wf_cmd
+		[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')" = "dot mermaid " ]
+		COMP_WORDS=($words --) COMP_CWORD=2 COMPREPLY=()
+		[[ $words == wf\ * ]] && _wf || _wf_cmd
+		[ "$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')" = "--format --help --run " ]
+		COMP_WORDS=($words '') COMP_CWORD=2 COMPREPLY=()
+		[[ $words == wf\ * ]] && _wf || _wf_cmd
+		printf '%s\n' "${COMPREPLY[@]}" | grep -qx test-linear
+		printf '%s\n' "${COMPREPLY[@]}" | grep -qx workflows-linear.yaml
+		COMP_WORDS=($words --run '') COMP_CWORD=3 COMPREPLY=()
+		[[ $words == wf\ * ]] && _wf || _wf_cmd
+		[ "$(printf '%s\n' "${COMPREPLY[@]}" | tr '\n' ' ')" = "test-linear " ]
+	done
 }
