@@ -21,16 +21,12 @@ static jv
 run_workflow(struct wf_run *r, char *err, size_t n)
 {
 	char why[256];
-	int fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	jv wf = fd < 0 ? jv_invalid() : wf_json_read_fd(fd, (size_t)64 << 20, why, sizeof why), steps;
+	jv wf = wf_run_workflow(r, why, sizeof why), steps = wf_jv_get(wf, "steps");
 
-	if (fd >= 0)
-		close(fd);
-	steps = wf_jv_get(wf, "steps");
 	if (jv_get_kind(steps) != JV_KIND_ARRAY) {
 		jv_free(steps);
-		snprintf(err, n, "run '%s' has no readable workflow.json in %s; it cannot be drawn (see 'wf-state verify %s')",
-			 r->name, r->dir, r->name);
+		snprintf(err, n, "run '%s' cannot be drawn: %s (see 'wf-state fsck %s')",
+			 r->name, jv_is_valid(wf) ? "its workflow.json has no steps" : why, r->name);
 		jv_free(wf);
 		return jv_invalid();
 	}
