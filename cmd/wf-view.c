@@ -69,7 +69,7 @@ run_graph(int argc, char **argv, const char *typed)
 	char err[2048], *text;
 	int as_run = 0, c, rc;
 
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'f' && (!strcmp(optarg, "dot") || !strcmp(optarg, "mermaid"))) {
 			fmt = !strcmp(optarg, "dot") ? WF_GRAPH_DOT : WF_GRAPH_MERMAID;
 		} else if (c == 'f') {

@@ -87,7 +87,7 @@ add_escaped(struct wf_buf *b, enum wf_graph_format fmt, const char *s, size_t le
 			wf_buf_addch(b, ' ');
 		else if (fmt == WF_GRAPH_DOT && (c == '"' || c == '\\'))
 			wf_buf_printf(b, "\\%c", c);
-		else if (fmt == WF_GRAPH_MERMAID && strchr("\"#<>&|`[]{}()", c))
+		else if (fmt == WF_GRAPH_MERMAID && strchr("\"#<>&|`", c))
 			/* Mermaid's entity codes: #quot; #35; ... keep the label one quoted string. */
 			wf_buf_printf(b, "#%d;", c);
 		else
@@ -349,7 +349,9 @@ overlay(const struct scope *sc, const char *id, struct wf_buf *words)
 		jv run = wf_jv_get(story, "run");
 
 		look = LOOK_CURRENT;
-		wf_buf_printf(words, "%s here x%ld", wf_jv_str(run, "status") ? wf_jv_str(run, "status") : "stopped", n);
+		wf_buf_printf(words, "%s here", wf_jv_str(run, "status") ? wf_jv_str(run, "status") : "stopped");
+		if (n)
+			wf_buf_printf(words, " x%ld", n);
 		jv_free(run);
 	} else if (status) {
 		look = !strcmp(status, "ok") ? LOOK_OK : !strcmp(status, "failed") ? LOOK_FAILED : LOOK_OTHER;
@@ -521,7 +523,10 @@ emit_cluster(struct draw *D, struct scope *sc, int i, jv step, jv sub, const cha
 		add_text(&D->out, D->fmt, wf_jv_str(subwf, "name") ? wf_jv_str(subwf, "name") : "workflow");
 		wf_buf_printf(&D->out, "\"]\n%*s  direction TB\n", pad, "");
 	}
-	emit_node(D, &in, sc->entry[i], id, "folder", label, look, step);
+	struct scope head = *sc;	/* the calling step is the caller's, drawn inside the cluster */
+
+	head.depth = sc->depth + 1;
+	emit_node(D, &head, sc->entry[i], id, "folder", label, look, step);
 	draw_scope(D, &in);
 	emit_node(D, &in, sc->exit[i], NULL, "circle", "return", end_look(sc->story, story), jv_null());
 	wf_buf_printf(&D->out, "%*s%s\n", pad, "", D->fmt == WF_GRAPH_DOT ? "}" : "end");
@@ -693,7 +698,7 @@ wf_graph_draw(enum wf_graph_format fmt, jv wf, jv story, jv subs)
 		wf_buf_addstr(&b, "digraph workflow {\n  graph [label=\"");
 		add_title(&D, &b, wf, story);
 		wf_buf_addstr(&b, "\", labelloc=t, fontname=\"Helvetica\", rankdir=TB");
-		if (wf_jv_str(wf, "description")) {
+		if (wf_jv_str(wf, "description") && *wf_jv_str(wf, "description")) {
 			wf_buf_addstr(&b, ", tooltip=\"");
 			add_text(&b, fmt, wf_jv_str(wf, "description"));
 			wf_buf_addch(&b, '"');

@@ -21,16 +21,12 @@ static jv
 run_workflow(struct wf_run *r, char *err, size_t n)
 {
 	char why[256];
-	int fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	jv wf = fd < 0 ? jv_invalid() : wf_json_read_fd(fd, (size_t)64 << 20, why, sizeof why), steps;
+	jv wf = wf_run_workflow(r, why, sizeof why), steps = wf_jv_get(wf, "steps");
 
-	if (fd >= 0)
-		close(fd);
-	steps = wf_jv_get(wf, "steps");
 	if (jv_get_kind(steps) != JV_KIND_ARRAY) {
 		jv_free(steps);
-		snprintf(err, n, "run '%s' has no readable workflow.json in %s; it cannot be drawn (see 'wf-state verify %s')",
-			 r->name, r->dir, r->name);
+		snprintf(err, n, "run '%s' cannot be drawn: %s (see 'wf-state fsck %s')",
+			 r->name, jv_is_valid(wf) ? "its workflow.json has no steps" : why, r->name);
 		jv_free(wf);
 		return jv_invalid();
 	}
@@ -160,36 +156,12 @@ is_file_arg(const char *arg)
 	       (n > 4 && !strcmp(arg + n - 4, ".yml")) || (stat(arg, &st) == 0 && S_ISREG(st.st_mode));
 }
 
-/*
- * Open run ARG read-only: a name, a past run's number, or the number
- * of a current run (wf runs lists them with it): 0 and *R, or an exit
- * status with ERR.
- */
-static int
-open_run(const char *arg, struct wf_run **r, char *err, size_t n)
-{
-	int rc = wf_run_open(arg, 0, r, err, n);
-	char why[256];
-	jv list;
-
-	if (rc != WF_EXIT_NOINPUT || !is_number(arg) || wf_run_list(0, &list, why, sizeof why))
-		return rc;
-	jv_array_foreach(list, i, e) {
-		(void)i;
-		if (rc == WF_EXIT_NOINPUT && wf_jv_num(e, "id", -1) == atof(arg) && wf_jv_str(e, "name"))
-			rc = wf_run_open(wf_jv_str(e, "name"), 0, r, err, n);
-		jv_free(e);
-	}
-	jv_free(list);
-	return rc;
-}
-
 /* Run ARG's workflow, story and sub-runs into OUT: 0, or an exit status with ERR. */
 static int
 open_run_src(const char *arg, struct wf_graph_src *out, char *err, size_t n)
 {
 	struct wf_run *r;
-	int rc = open_run(arg, &r, err, n);
+	int rc = wf_run_open(arg, 0, &r, err, n);
 
 	if (rc)
 		return rc;

@@ -77,11 +77,8 @@ static void
 load_steps(struct logs *L)
 {
 	char err[256];
-	int fd = openat(L->r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	jv wf = fd < 0 ? jv_invalid() : wf_json_read_fd(fd, (size_t)1 << 26, err, sizeof err), steps;
+	jv wf = wf_run_workflow(L->r, err, sizeof err), steps;
 
-	if (fd >= 0)
-		close(fd);
 	steps = jv_is_valid(wf) ? wf_jv_get(wf, "steps") : jv_null();
 	jv_free(wf);
 	L->actions = jv_null();

@@ -588,16 +588,9 @@ static int resume_reconcile(struct driver *d, jv wf);
 static int
 resume_load(struct driver *d)
 {
-	jv wf = jv_invalid();
-	struct wf_buf b = {0};
-	int fd = openat(d->run->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char err[256];
+	char err[512];
+	jv wf = wf_run_workflow(d->run, err, sizeof err);
 
-	if (fd >= 0 && wf_read_fd(fd, (size_t)64 << 20, &b) == 0)
-		wf = wf_json_parse(b.s, b.len, err, sizeof err);
-	if (fd >= 0)
-		close(fd);
-	wf_buf_free(&b);
 	if (!jv_is_valid(wf)) {
 		wf_warn("%s/workflow.json is missing or damaged; start over with 'wf run %s --restart'",
 			d->run->dir, d->o->target);

@@ -593,6 +593,28 @@ wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n)
 	return out;
 }
 
+/* R is borrowed; the caller owns the workflow returned. */
+jv
+wf_run_workflow(struct wf_run *r, char *err, size_t n)
+{
+	int fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char why[256] = "";
+	jv wf;
+
+	if (fd < 0) {
+		snprintf(err, n, "cannot read '%s/workflow.json': %s", r->dir, strerror(errno));
+		return jv_invalid();
+	}
+	wf = wf_json_read_fd(fd, (size_t)64 << 20, why, sizeof why);
+	close(fd);
+	if (jv_get_kind(wf) != JV_KIND_OBJECT) {
+		snprintf(err, n, "'%s/workflow.json' is damaged: %s", r->dir, *why ? why : "not a JSON object");
+		jv_free(wf);
+		return jv_invalid();
+	}
+	return wf;
+}
+
 /*
  * Replay the journal from byte OFFSET, applying every event after r->seq
  * (and line r->lines) to r->state.  A torn last line is set aside (when
