@@ -336,34 +336,21 @@ report_dot_svg(const char *exe, struct wf_run *r, jv wf, jv story, char *why, si
 	return svg;
 }
 
-/* The canonical workflow the run started from (its workflow.json): caller owns; null when it has none. */
-static jv
-run_workflow(struct wf_run *r)
-{
-	char err[256];
-	int fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	jv wf = fd < 0 ? jv_null() : wf_json_read_fd(fd, (size_t)1 << 26, err, sizeof err);
-
-	if (fd >= 0)
-		close(fd);
-	if (!jv_is_valid(wf) || jv_get_kind(wf) != JV_KIND_OBJECT) {
-		jv_free(wf);
-		return jv_null();
-	}
-	return wf;
-}
-
 /* The graph section: Graphviz's drawing of the workflow with STORY's path (borrowed) when dot is there, else ours. */
 static void
 put_graph(struct wf_buf *b, struct wf_run *r, jv story, int *by_dot)
 {
-	jv wf = run_workflow(r);
-	char why[320] = "", *exe = wf_find_program("dot", getenv("PATH")), *svg = NULL;
+	char why[320] = "", werr[256];
+	jv wf = wf_run_workflow(r, werr, sizeof werr);
+	char *exe = wf_find_program("dot", getenv("PATH")), *svg = NULL;
 
 	*by_dot = 0;
 	wf_buf_addstr(b, "<section id=\"graph\"><h2>Graph</h2><figure>");
-	if (jv_get_kind(wf) == JV_KIND_NULL) {
-		wf_buf_addstr(b, "<p class=\"note\">The run has no workflow.json to draw.</p></figure></section>\n");
+	if (!jv_is_valid(wf) || jv_get_kind(wf) != JV_KIND_OBJECT) {
+		wf_buf_addstr(b, "<p class=\"note\">No graph: ");
+		put(b, werr);
+		wf_buf_addstr(b, "</p></figure></section>\n");
+		jv_free(wf);
 		free(exe);
 		return;
 	}
