@@ -35,6 +35,13 @@ flow_key(const char *key)
 	       !strncmp(key, "on-", 3);
 }
 
+/* The number of entries of MAP (borrowed), 0 when it is no object. */
+static int
+map_size(jv map)
+{
+	return jv_get_kind(map) == JV_KIND_OBJECT ? jv_object_length(jv_copy(map)) : 0;
+}
+
 /* Append "  NAME=VALUE" for each entry of MAP (borrowed) to B, values substituted from CTX (borrowed) when SUBST. */
 static void
 add_assignments(struct wf_buf *b, jv map, jv ctx, int subst)
@@ -129,6 +136,8 @@ describe_step(struct driver *d, const char *id, int idx, jv step)
 		add_assignments(&b, vars, ctx, 0);
 		add_assignments(&b, env, ctx, 1);
 		add_assignments(&b, senv, ctx, 1);
+		if (map_size(vars) + map_size(env) + map_size(senv) == 0)
+			wf_buf_printf(&b, "    (none)\n");
 	} else {
 		if (wf_gate_step_needs_model(step))
 			add_model(&b, d, step, ctx);
@@ -212,7 +221,7 @@ step_stop(struct driver *d, const char *id, const char *what)
 	extra = jv_object_set(extra, jv_string("pending"), pending);
 	/* Told even with --quiet: it is why the run stopped. */
 	fprintf(d->o->log, "%s: stopped before step '%s' (stepping through)\n%s", d->run->name, id, what);
-	fprintf(d->o->log, "  run it with:  wf resume %s\n", name);
+	fprintf(d->o->log, "  run it with: wf resume %s\n", name);
 	wf_driver_answer_line(d, 0, "skip", "   (skip it: final)");
 	wf_driver_answer_line(d, 0, "continue", "   (run it, and stop stepping)");
 	fflush(d->o->log);
