@@ -32,6 +32,9 @@ static const struct option_help {
 	{ "--estimate", "print the expected model use, and earlier runs' averages", START },
 	{ "-y, --yes", "consent to every sensitive step (answers no question)", START | RESUME },
 	{ "--answer VALUE", "answer the run's first question (on resume: the pending one)", START | RESUME },
+	{ "--step", "stop before each step: run, skip, edit variables, continue or pause", START | RESUME },
+	{ "--break STEP-ID", "stop before that step only (repeatable)", START | RESUME },
+	{ "--no-step", "stop stepping through (and forget the --break steps)", RESUME },
 	{ "-h, --help", "print this help", 0 },
 	{ "--version", "print the version", 0 },
 };
@@ -68,10 +71,18 @@ run_usage(int resume, const char *typed)
 	option_lines(stdout, resume ? RESUME : START);
 }
 
+/* Release what the options hold. */
+static void
+opts_free(struct wf_run_opts *o)
+{
+	jv_free(o->vars);
+	jv_free(o->breaks);
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE, O_NAME };
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE, O_NAME, O_STEP, O_BREAK, O_NO_STEP };
 	static const struct option opts[] = {
 		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
 		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
@@ -81,10 +92,12 @@ main(int argc, char **argv)
 		{ "estimate", no_argument, NULL, O_ESTIMATE }, { "yes", no_argument, NULL, O_YES },
 		{ "answer", required_argument, NULL, O_ANSWER },
 		{ "kill-stale", no_argument, NULL, O_KILL_STALE }, { "name", required_argument, NULL, O_NAME },
+		{ "step", no_argument, NULL, O_STEP }, { "break", required_argument, NULL, O_BREAK },
+		{ "no-step", no_argument, NULL, O_NO_STEP },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct wf_run_opts o = { .vars = jv_object(), .out = stdout, .log = stderr };
+	struct wf_run_opts o = { .vars = jv_object(), .breaks = jv_array(), .out = stdout, .log = stderr };
 	/* Run by wf as "wf resume": usage speaks of that, messages still of wf-run. */
 	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
 	int c, resume = 0, help = 0, rc;
@@ -97,7 +110,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case O_VAR:
 			if ((rc = wf_var_arg(&o.vars, optarg))) {
-				jv_free(o.vars);
+				opts_free(&o);
 				return rc;
 			}
 			break;
@@ -106,7 +119,7 @@ main(int argc, char **argv)
 		case O_MAX:
 			if (wf_parse_long(optarg, 1, 100000000, &n) < 0) {
 				wf_warn("--max-steps takes a positive whole number, got '%s'", optarg);
-				jv_free(o.vars);
+				opts_free(&o);
 				return WF_EXIT_USAGE;
 			}
 			o.max_steps = n;
@@ -123,18 +136,23 @@ main(int argc, char **argv)
 		case O_YES: o.yes = 1; break;
 		case O_ANSWER: o.answer = optarg; break;
 		case O_KILL_STALE: o.kill_stale = 1; break;
+		case O_STEP: o.step = 1; break;
+		case O_NO_STEP: o.no_step = 1; break;
+		case O_BREAK:
+			o.breaks = jv_array_append(o.breaks, jv_string(optarg));
+			break;
 		case O_NAME:
 			if (!wf_name_valid(optarg) || wf_parse_long(optarg, 0, 1L << 40, &n) == 0) {
 				wf_warn("--name takes a run name of letters, digits, '.', '_' and '-' (not all digits: those number past runs), got '%.80s'",
 					optarg);
-				jv_free(o.vars);
+				opts_free(&o);
 				return WF_EXIT_USAGE;
 			}
 			o.run_name = optarg;
 			break;
 		case 'h': help = 1; break;
-		case 'V': puts("wf-run " WF_VERSION); jv_free(o.vars); return 0;
-		default: usage(stderr); jv_free(o.vars); return WF_EXIT_USAGE;
+		case 'V': puts("wf-run " WF_VERSION); opts_free(&o); return 0;
+		default: usage(stderr); opts_free(&o); return WF_EXIT_USAGE;
 		}
 	}
 	if (help) {
@@ -143,30 +161,36 @@ main(int argc, char **argv)
 			run_usage(resume, typed);
 		else
 			usage(stdout);
-		jv_free(o.vars);
+		opts_free(&o);
 		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 	}
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
 	    (o.rerun && o.skip)) {
 		usage(stderr);
-		jv_free(o.vars);
+		opts_free(&o);
 		return WF_EXIT_USAGE;
 	}
 	if (resume && o.run_name) {
 		wf_warn("--name names a new run; to continue run '%s', use: wf resume %s", o.run_name, o.run_name);
-		jv_free(o.vars);
+		opts_free(&o);
 		return WF_EXIT_USAGE;
 	}
-	if (!resume && (o.accept_changes || o.rerun || o.skip)) {
-		wf_warn("%s applies to a resume only: wf resume %s %s", o.accept_changes ? "--accept-changes" : o.rerun ? "--rerun" : "--skip",
-			argv[optind], o.accept_changes ? "--accept-changes" : o.rerun ? "--rerun" : "--skip");
-		jv_free(o.vars);
+	if (o.step && o.no_step) {
+		wf_warn("--step and --no-step say opposite things; give one");
+		opts_free(&o);
+		return WF_EXIT_USAGE;
+	}
+	if (!resume && (o.accept_changes || o.rerun || o.skip || o.no_step)) {
+		const char *opt = o.accept_changes ? "--accept-changes" : o.rerun ? "--rerun" : o.skip ? "--skip" : "--no-step";
+
+		wf_warn("%s applies to a resume only: wf resume %s %s", opt, argv[optind], opt);
+		opts_free(&o);
 		return WF_EXIT_USAGE;
 	}
 	o.target = argv[optind];
 	o.start_step = argc - optind == 2 ? argv[optind + 1] : NULL;
 	rc = resume ? wf_run_resume(&o) : wf_run_start(&o);
-	jv_free(o.vars);
+	opts_free(&o);
 	if (wf_fshut(stdout, "standard output") && !rc)
 		rc = WF_EXIT_IO;
 	return rc;

@@ -8,8 +8,8 @@
 # state directory, and the answers a run waits for from its journal.
 
 _wf_verbs=(run resume status pause logs graph report rewind fork runs gc list show validate lint trust create templates migrate export import model pr help)
-_wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --estimate --help --version'
-_wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --json --quiet --max-steps --help'
+_wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --step --break --estimate --help --version'
+_wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --step --no-step --break --json --quiet --max-steps --help'
 
 # Add each of the remaining words that starts with $1 to COMPREPLY.
 _wf_add() {
@@ -311,7 +311,7 @@ _wf_workflow_inputs() {
 # "resume" when completing a resume.
 _wf_complete_run() {
 	local first=$1 opts=$2 mode=$3 cur=${COMP_WORDS[COMP_CWORD]}
-	local prev=${COMP_WORDS[COMP_CWORD-1]} takes='--var --max-steps --answer --name' n
+	local prev=${COMP_WORDS[COMP_CWORD-1]} takes='--var --max-steps --answer --name --break' n
 	if (( COMP_CWORD > first )); then
 		case $prev in
 		--var)
@@ -331,6 +331,15 @@ _wf_complete_run() {
 		--answer)
 			_wf_positionals "$first" "$takes"
 			[[ $mode == resume ]] && _wf_add_lines "$cur" < <(_wf_pending_options "${_wf_pos[0]}")
+			return 0 ;;
+		--break)
+			# The step ids of the workflow, or of the run's.
+			_wf_positionals "$first" "$takes"
+			if [[ $mode == resume ]]; then
+				_wf_add_lines "$cur" < <(_wf_run_step_ids "${_wf_pos[0]}")
+			elif [[ -n ${_wf_pos[0]} ]]; then
+				_wf_add_lines "$cur" < <(_wf_step_ids "${_wf_pos[0]}")
+			fi
 			return 0 ;;
 		esac
 	fi

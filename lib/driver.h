@@ -52,6 +52,8 @@ struct driver {
 	struct driver *parent;	/* a sub-run's: the driver of the run whose step it is; else NULL */
 	const char *sub_step;	/* a sub-run's: that step's id (the parent's) */
 	char *resume_at;	/* the cursor this process resumed at: a workflow step there goes on with its sub-run */
+	char *step_go;		/* the step a resume of a step-through stop answers (stepthrough.c), else NULL */
+	char *step_answer;	/* its answer: run, skip or continue */
 };
 
 /* ---- run.c: the driver ---- */

@@ -27,6 +27,7 @@
 
 #include "driver.h"
 #include "history.h"
+#include "stepthrough.h"
 #include "subflow.h"
 
 /* ---- signals (proc.c catches them; wf_stop says which) ---- */
@@ -233,6 +234,8 @@ wf_driver_close(struct driver *d)
 	free(d->answer_step);
 	free(d->consent_answer);
 	free(d->resume_at);
+	free(d->step_go);
+	free(d->step_answer);
 	if (d->run)
 		wf_run_close(d->run);
 	jv_free(d->wf);
@@ -546,9 +549,13 @@ wf_run_start(struct wf_run_opts *o)
 	if (rc == WF_GO_ON)
 		rc = start_prepare(&d);
 	if (rc == WF_GO_ON)
+		rc = wf_stepthrough_check(&d);
+	if (rc == WF_GO_ON)
 		rc = start_open(&d);
 	if (rc == WF_GO_ON)
 		rc = wf_driver_start_journal(&d);
+	if (rc == WF_GO_ON)
+		rc = wf_stepthrough_begin(&d);
 	if (rc == WF_GO_ON)
 		rc = wf_driver_drive(&d);
 	wf_driver_close(&d);
@@ -847,6 +854,11 @@ wf_driver_resume_in(struct driver *d)
 
 	if (rc == WF_GO_ON)
 		wf_preflight_vars(d);
+	/* Stepping is the run's own, not a sub-run's (stepthrough.c). */
+	if (rc == WF_GO_ON && !d->parent)
+		rc = wf_stepthrough_check(d);
+	if (rc == WF_GO_ON)
+		rc = wf_stepthrough_resume(d);
 	if (rc == WF_GO_ON)
 		rc = resume_answer(d);
 	if (rc == WF_GO_ON)
@@ -864,6 +876,8 @@ wf_run_resume(struct wf_run_opts *o)
 		rc = resume_lock(&d);
 	if (rc == WF_GO_ON)
 		rc = wf_driver_resume_in(&d);
+	if (rc == WF_GO_ON)
+		rc = wf_stepthrough_begin(&d);
 	if (rc == WF_GO_ON)
 		rc = wf_driver_drive(&d);
 	wf_driver_close(&d);

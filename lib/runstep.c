@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "stepthrough.h"
 #include "subflow.h"
 
 /* Their short names in this file. */
@@ -533,7 +534,7 @@ wf_driver_run_step(struct driver *d, const char *id)
 	default:
 		if (wf_action_has(action, WF_ACTION_DRIVER) && strcmp(action, "workflow"))
 			rc = control_step(d, id, idx, step, ev);
-		else
+		else if (!wf_stepthrough(d, id, idx, step, &ev, &rc))
 			rc = action_step(d, id, idx, step, ev);
 	}
 	jv_free(step);

@@ -462,6 +462,26 @@ apply_consent(jv st, jv ev)
 	return st;
 }
 
+/* stepping: ST (consumed, returned) stepping through as EV (borrowed) says (stepthrough.h), or no more. */
+static jv
+apply_stepping(jv st, jv ev)
+{
+	jv breaks = wf_jv_get(ev, "breaks");
+	int step = wf_jv_bool(ev, "step", 0);
+
+	if (!step && (jv_get_kind(breaks) != JV_KIND_ARRAY || jv_array_length(jv_copy(breaks)) == 0)) {
+		jv_free(breaks);
+		return jv_object_delete(st, jv_string("stepping"));
+	}
+	if (jv_get_kind(breaks) != JV_KIND_ARRAY) {
+		jv_free(breaks);
+		breaks = jv_array();
+	}
+	return jv_object_set(st, jv_string("stepping"),
+			     jv_object_set(jv_object_set(jv_object(), jv_string("step"), jv_bool(step)),
+					   jv_string("breaks"), breaks));
+}
+
 /* loop-reset (older journals): ST (consumed, returned) with the loop counts of EV (borrowed). */
 static jv
 apply_loop_reset(jv st, jv ev)
@@ -479,6 +499,7 @@ static const struct {
 	{ "var-set", apply_var_set }, { "resume", apply_resume },
 	{ "pause", apply_stop }, { "run-end", apply_stop },
 	{ "consent", apply_consent }, { "loop-reset", apply_loop_reset },
+	{ "stepping", apply_stepping },
 };
 
 /* ST and EV are consumed; the caller owns the state returned. */

@@ -268,6 +268,9 @@ print_waiting(struct wf_run *r, jv s, int live)
 		if (kind && !strcmp(kind, "consent"))
 			printf("  approve with 'wf resume %s --yes' (or --answer yes|no|always), or 'wf trust %s'\n",
 			       r->name, wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : r->name);
+		else if (kind && !strcmp(kind, "step"))
+			printf("  run it with 'wf resume %s', or answer with 'wf resume %s --answer skip|continue'\n",
+			       r->name, r->name);
 		else if (kind && !strcmp(kind, "in-doubt"))
 			printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
 		else

@@ -623,6 +623,8 @@ struct wf_run_opts {
 	int yes;		/* --yes: consent to every sensitive step (answers no question) */
 	const char *answer;	/* --answer VALUE for the pending question or consent */
 	int kill_stale;		/* --kill-stale: stop a step's process groups still running, then resume */
+	int step, no_step;	/* --step, --no-step: stop before each step, or no more (wf-run(1), "Stepping through") */
+	jv breaks;		/* --break STEP-ID: an array of ids (empty: none) */
 	FILE *out;		/* data: --json events, step output, --dry-run and --estimate (stdout) */
 	FILE *log;		/* progress (stderr) */
 };

@@ -76,9 +76,9 @@ help_options() {
 			return 1
 		}
 	done
-	# The check sees options at all: run has eleven long and two short, resume ten and two.
-	[ "$(man_options run | wc -l)" -eq 13 ]
-	[ "$(man_options resume | wc -l)" -eq 12 ]
+	# The check sees options at all: run has thirteen long and two short, resume thirteen and two.
+	[ "$(man_options run | wc -l)" -eq 15 ]
+	[ "$(man_options resume | wc -l)" -eq 15 ]
 	[ "$(man_options status | tr '\n' ' ')" = "--all --json " ]
 	[ -z "$(man_options pause)" ]
 }
@@ -89,7 +89,7 @@ help_options() {
 		assert_success
 		assert_line --index 1 "options:"
 		# An option line: "  [-x, ]--option [ARG]   what it does".
-		lines=$(grep -E '^  (-[a-z], )?--[a-z-]+( [A-Z=]+)? {2,}[a-z].*[a-z)]$' <<<"$output")
+		lines=$(grep -E '^  (-[a-z], )?--[a-z-]+( [A-Z=-]+)? {2,}[a-z].*[a-z)]$' <<<"$output")
 		[ "$(wc -l <<<"$lines")" -eq $(($(wc -l <<<"$output") - 2)) ]
 		for o in $(help_options "$output"); do
 			grep -Eq -- "^  (-[a-z], )?$o[ ,]" <<<"$lines" ||

@@ -5,6 +5,7 @@
 # the question and the exact resume command at a pause, and the
 # end-of-run line with each model's calls, tokens and cost.
 load helpers
+load terminal
 load fake-provider
 bats_require_minimum_version 1.5.0
 
@@ -23,28 +24,10 @@ need_tmux() {
 	command -v tmux >/dev/null || skip "tmux not installed"
 }
 
-# Run COMMAND in a fresh terminal (tmux); its exit status goes to $WORK/rc.
-term_run() {
-	tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 160 -y 45 \
-		"cd '$WORK' && env PATH='$PATH' HOME='$HOME' WF_STATE_DIR='$WF_STATE_DIR' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' NO_COLOR=1 $1; echo \"EXIT=\$?\" > '$WORK/rc'; sleep 60"
-}
-
-screen() {
-	tmux -L "$SOCK" capture-pane -p -t t
-}
 
 # Wait until a line of the screen matches the extended regexp $1.
 wait_for_re() {
 	wait_until sh -c "tmux -L '$SOCK' capture-pane -p -t t | grep -qE -- \"\$1\"" _ "$1" || { screen >&2; return 1; }
-}
-
-keys() {
-	tmux -L "$SOCK" send-keys -t t "$@"
-}
-
-exit_code() {
-	wait_until test -s "$WORK/rc" || { screen >&2; return 1; }
-	sed 's/EXIT=//' "$WORK/rc"
 }
 
 # Milliseconds on the test's own clock.
