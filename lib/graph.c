@@ -72,6 +72,7 @@ struct scope {
 	int depth;
 	char **entry, **exit;		/* node names of each step: edges in, edges out */
 	int *cluster;			/* each step's cluster number, 0 for none */
+	jv index;			/* {ID: its index}, while draw_scope draws it */
 };
 
 /* ---- text ---- */
@@ -155,19 +156,7 @@ same_id(const char *a, const char *b)
 static int
 step_index(const struct scope *sc, const char *id)
 {
-	jv steps = wf_jv_get(sc->wf, "steps");
-	int found = -1;
-
-	if (id && jv_get_kind(steps) == JV_KIND_ARRAY)
-		jv_array_foreach(steps, i, s) {
-			const char *sid = wf_jv_str(s, "id");
-
-			if (found < 0 && sid && !strcmp(sid, id))
-				found = i;
-			jv_free(s);
-		}
-	jv_free(steps);
-	return found;
+	return id ? (int)wf_jv_num(sc->index, id, -1) : -1;
 }
 
 /* Is FIELD a key of a step that names another step? */
@@ -328,19 +317,14 @@ overlay(const struct scope *sc, const char *id, struct wf_buf *words)
 	jv story = sc->story, passes = wf_jv_get(story, "passes"), timeline = wf_jv_get(story, "timeline");
 	long n = (long)wf_jv_num(passes, id, 0);
 	const char *status = NULL, *current = wf_jv_str(story, "current"), *failed = wf_jv_str(story, "failed");
-	jv last = jv_null();
+	jv at = wf_jv_get(story, "last"), last = jv_null();
+	double i = wf_jv_num(at, id, -1);
 	enum look look;
 
-	if (jv_get_kind(timeline) == JV_KIND_ARRAY)
-		jv_array_foreach(timeline, k, e) {
-			(void)k;
-			if (!strcmp(wf_jv_str(e, "event") ? wf_jv_str(e, "event") : "", "step") &&
-			    !strcmp(wf_jv_str(e, "step") ? wf_jv_str(e, "step") : "", id)) {
-				jv_free(last);
-				last = jv_copy(e);
-			}
-			jv_free(e);
-		}
+	/* The step's last execution, by the index the story keeps. */
+	if (i >= 0 && jv_get_kind(timeline) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(timeline)))
+		last = jv_array_get(jv_copy(timeline), (int)i);
+	jv_free(at);
 	status = wf_jv_str(last, "status");
 	if (failed && !strcmp(failed, id)) {
 		look = LOOK_FAILED;
@@ -511,7 +495,7 @@ emit_cluster(struct draw *D, struct scope *sc, int i, jv step, jv sub, const cha
 	int k = sc->cluster[i];
 	char *path = wf_xasprintf("%s%s/", sc->path, id ? id : "?");
 	jv story = wf_jv_get(sub, "story"), subwf = wf_jv_get(sub, "workflow"), subs = wf_jv_get(sub, "subs");
-	struct scope in = { subwf, story, subs, k, sc->entry[i], sc->exit[i], path, sc->depth + 1, NULL, NULL, NULL };
+	struct scope in = { subwf, story, subs, k, sc->entry[i], sc->exit[i], path, sc->depth + 1, NULL, NULL, NULL, jv_null() };
 	int pad = 2 + 2 * sc->depth + (D->fmt == WF_GRAPH_MERMAID ? 2 : 0);
 
 	if (D->fmt == WF_GRAPH_DOT) {
@@ -549,8 +533,12 @@ name_nodes(struct draw *D, struct scope *sc, int n)
 	sc->entry = wf_xcalloc((size_t)n + 1, sizeof *sc->entry);
 	sc->exit = wf_xcalloc((size_t)n + 1, sizeof *sc->exit);
 	sc->cluster = wf_xcalloc((size_t)n + 1, sizeof *sc->cluster);
+	sc->index = jv_object();
 	for (int i = 0; i < n; i++) {
 		jv step = jv_array_get(wf_jv_get(sc->wf, "steps"), i), sub = sub_of(sc, step);
+
+		if (wf_jv_str(step, "id") && !jv_object_has(jv_copy(sc->index), jv_string(wf_jv_str(step, "id"))))
+			sc->index = jv_object_set(sc->index, jv_string(wf_jv_str(step, "id")), jv_number(i));
 
 		if (jv_get_kind(sub) == JV_KIND_OBJECT && sc->depth < WF_SUBFLOW_MAX_DEPTH) {
 			int k = sc->cluster[i] = ++D->clusters;
@@ -610,6 +598,8 @@ draw_scope(struct draw *D, struct scope *sc)
 	free(sc->entry);
 	free(sc->exit);
 	free(sc->cluster);
+	jv_free(sc->index);
+	sc->index = jv_null();
 	jv_free(steps);
 }
 
@@ -691,7 +681,7 @@ wf_graph_draw(enum wf_graph_format fmt, jv wf, jv story, jv subs)
 {
 	struct draw D = { .fmt = fmt };
 	int overlaid = jv_get_kind(story) == JV_KIND_OBJECT;
-	struct scope top = { wf, overlaid ? story : jv_null(), subs, 0, "n_start", "n_end", "", 0, NULL, NULL, NULL };
+	struct scope top = { wf, overlaid ? story : jv_null(), subs, 0, "n_start", "n_end", "", 0, NULL, NULL, NULL, jv_null() };
 	struct wf_buf b = {0};
 
 	if (fmt == WF_GRAPH_DOT) {

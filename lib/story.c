@@ -8,6 +8,7 @@
  *
  * Layer 2: domain data.  wf_story is pure; wf_story_of reads a run.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "story.h"
@@ -21,13 +22,15 @@ struct story {
 	jv prev;		/* the step executed last (a string), or null: the next one starts no edge */
 	jv answers;		/* {STEP: the answer given, not yet on its step-end} */
 	jv failed;		/* the step that ended the run failing, or null */
+	jv last;		/* {STEP: the timeline index of its last execution} */
+	jv edge_at;		/* {"FROM\nTO": its index in edges} */
 	int open;		/* the timeline index of the execution begun and not ended, or -1 */
 };
 
 /* Members of a step-end copied into its entry as they are. */
 static const char *const end_keys[] = {
 	"action", "status", "exit_code", "duration_ms", "condition", "value", "jump", "error",
-	"timed_out", "iteration", "usage", "verdict", "answer", "output", "stderr", NULL
+	"timed_out", "iteration", "usage", "verdict", "answer", "output", "stderr", "by", NULL
 };
 
 /* Members of other events left out of the timeline: bulky, or bookkeeping. */
@@ -59,25 +62,25 @@ static void
 add_edge(struct story *S, const char *step)
 {
 	const char *from = jv_get_kind(S->prev) == JV_KIND_STRING ? jv_string_value(S->prev) : NULL;
-	int n = jv_array_length(jv_copy(S->edges)), i;
 
 	if (from) {
-		for (i = 0; i < n; i++) {
-			jv e = jv_array_get(jv_copy(S->edges), i);
+		/* Ids hold no newline, so "FROM\nTO" names one move. */
+		char *key = wf_xasprintf("%s\n%s", from, step);
+		double i = wf_jv_num(S->edge_at, key, -1);
+		jv e;
 
-			if (!strcmp(wf_jv_str(e, "from"), from) && !strcmp(wf_jv_str(e, "to"), step)) {
-				e = jv_object_set(e, jv_string("count"), jv_number(wf_jv_num(e, "count", 0) + 1));
-				S->edges = jv_array_set(S->edges, i, e);
-				break;
-			}
-			jv_free(e);
-		}
-		if (i == n) {
-			jv e = jv_object_set(jv_object(), jv_string("from"), jv_string(from));
-
+		if (i >= 0) {
+			e = jv_array_get(jv_copy(S->edges), (int)i);
+			e = jv_object_set(e, jv_string("count"), jv_number(wf_jv_num(e, "count", 0) + 1));
+			S->edges = jv_array_set(S->edges, (int)i, e);
+		} else {
+			e = jv_object_set(jv_object(), jv_string("from"), jv_string(from));
 			e = jv_object_set(e, jv_string("to"), jv_string(step));
+			S->edge_at = jv_object_set(S->edge_at, jv_string(key),
+						   jv_number(jv_array_length(jv_copy(S->edges))));
 			S->edges = jv_array_append(S->edges, jv_object_set(e, jv_string("count"), jv_number(1)));
 		}
+		free(key);
 	}
 	jv_free(S->prev);
 	S->prev = jv_string(step);
@@ -130,6 +133,7 @@ static int
 begin(struct story *S, const char *step, jv ev)
 {
 	jv e = jv_object_set(jv_object(), jv_string("event"), jv_string("step"));
+	int n;
 
 	add_edge(S, step);
 	e = jv_object_set(e, jv_string("seq"), wf_jv_get(ev, "seq"));
@@ -139,7 +143,9 @@ begin(struct story *S, const char *step, jv ev)
 	e = jv_object_set(e, jv_string("status"), jv_string("running"));
 	e = jv_object_set(e, jv_string("started"), wf_jv_get(ev, "time"));
 	S->timeline = jv_array_append(S->timeline, e);
-	return jv_array_length(jv_copy(S->timeline)) - 1;
+	n = jv_array_length(jv_copy(S->timeline)) - 1;
+	S->last = jv_object_set(S->last, jv_string(step), jv_number(n));
+	return n;
 }
 
 /* Step-start EV (borrowed). */
@@ -362,7 +368,8 @@ wf_story(jv events, jv st)
 {
 	struct story S = {
 		.run = jv_object(), .timeline = jv_array(), .passes = jv_object(), .edges = jv_array(),
-		.prev = jv_null(), .answers = jv_object(), .failed = jv_null(), .open = -1,
+		.prev = jv_null(), .answers = jv_object(), .failed = jv_null(), .last = jv_object(),
+		.edge_at = jv_object(), .open = -1,
 	};
 	const char *status;
 	jv out;
@@ -393,8 +400,10 @@ wf_story(jv events, jv st)
 	out = jv_object_set(out, jv_string("current"),
 			    status && strcmp(status, "completed") ? wf_jv_get(st, "cursor") : jv_null());
 	out = jv_object_set(out, jv_string("failed"), S.failed);
+	out = jv_object_set(out, jv_string("last"), S.last);
 	jv_free(S.prev);
 	jv_free(S.answers);
+	jv_free(S.edge_at);
 	return out;
 }
 

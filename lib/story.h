@@ -13,6 +13,8 @@
  *    "timeline": [ENTRY...],        every step execution and every other
  *                                   event that changed the path, in order
  *    "passes": {STEP: N},           executions that ended, by step
+ *    "last": {STEP: I},             the timeline index of each step's
+ *                                   last execution
  *    "edges": [{"from", "to", "count"}],   moves from a step to the next
  *                                   one executed, in first-taken order
  *    "current": STEP|null,          where a run not completed stands
