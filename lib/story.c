@@ -36,6 +36,9 @@ static const char *const end_keys[] = {
 /* Members of other events left out of the timeline: bulky, or bookkeeping. */
 static const char *const dropped_keys[] = { "crc", "vars", "outputs", "pid", "hash", NULL };
 
+/* Who gives consent by a rule set beforehand, not at the step. */
+static const char *const standing_yes[] = { "trust", "--yes", "auto-approve", NULL };
+
 /* Events that only repeat what a step-end says, or are bookkeeping. */
 static const char *const quiet_events[] = { "run-start", "step-pgid", "jump", "loop", "loop-reset", NULL };
 
@@ -247,8 +250,9 @@ on_other(struct story *S, jv ev)
 
 	if (!event || listed(quiet_events, event))
 		goto out;
-	/* A consent given by a trusted file is no one's decision. */
-	if (!strcmp(event, "consent") && by && !strcmp(by, "trust"))
+	/* A yes given by a standing rule (a trusted file, --yes, auto-approve) is no one's decision now. */
+	if (!strcmp(event, "consent") && listed(standing_yes, by) &&
+	    !strcmp(wf_jv_str(ev, "decision") ? wf_jv_str(ev, "decision") : "", "yes"))
 		goto out;
 	if (!strcmp(event, "answer") && step)
 		S->answers = jv_object_set(S->answers, jv_string(step), wf_jv_get(ev, "value"));

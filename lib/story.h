@@ -30,7 +30,8 @@
  * steps/SEQ-STEP.out and .err, SEQ its "seq")}.  "pass" counts the
  * step's executions from 1; a retry is the same execution.
  * Any other ENTRY is the journal event itself with "event" its kind
- * (pause, answer, resume, rewind, consent other than by a trusted file,
+ * (pause, answer, resume, rewind, consent other than a yes by a standing
+ * rule (a trusted file, --yes, auto-approve),
  * var-set, model-switch, run-end, ...), without its crc, vars, outputs,
  * pid and hash.  A rewind starts no edge: it is no move of the workflow.
  */
