@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wf.h"
+#include "graph.h"
 
 /* TYPED is "wf VERB" when wf ran this program for a verb, else NULL. */
 typedef int verb_fn(int argc, char **argv, const char *typed);
@@ -56,10 +57,51 @@ verb_usage(FILE *fp, const struct verb *v, const char *typed)
 static int
 run_graph(int argc, char **argv, const char *typed)
 {
-	(void)argc;
-	(void)argv;
-	verb_usage(stderr, &verbs[0], typed);
-	return WF_EXIT_SOFTWARE;
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' }, { "run", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	enum wf_graph_format fmt = WF_GRAPH_DOT;
+	struct wf_graph_src src;
+	struct wf_diag diag = {0};
+	char err[2048], *text;
+	int as_run = 0, c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'f' && (!strcmp(optarg, "dot") || !strcmp(optarg, "mermaid"))) {
+			fmt = !strcmp(optarg, "dot") ? WF_GRAPH_DOT : WF_GRAPH_MERMAID;
+		} else if (c == 'f') {
+			wf_warn("--format takes dot or mermaid, not '%s'", optarg);
+			verb_usage(stderr, &verbs[0], typed);
+			return WF_EXIT_USAGE;
+		} else if (c == 'r') {
+			as_run = 1;
+		} else if (c == 'h') {
+			verb_usage(stdout, &verbs[0], typed);
+			return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
+		} else {
+			verb_usage(stderr, &verbs[0], typed);
+			return WF_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		wf_warn("%s", optind < argc ? "one workflow or run at a time" : "name a workflow, a file or a run");
+		verb_usage(stderr, &verbs[0], typed);
+		return WF_EXIT_USAGE;
+	}
+	rc = wf_graph_open(argv[optind], as_run, &src, &diag, err, sizeof err);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	if (rc) {
+		if (*err)
+			wf_warn("%s", err);
+		return rc;
+	}
+	text = wf_graph_draw(fmt, src.wf, src.story, src.subs);
+	wf_graph_src_free(&src);
+	fputs(text, stdout);
+	free(text);
+	return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 }
 
 /* ---- report ---- */

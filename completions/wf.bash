@@ -269,6 +269,21 @@ _wf_complete_logs() {
 	return 0
 }
 
+# wf graph / wf-view graph, from index $1: its options, --format's two
+# formats, then a workflow or a run (only a run after --run).
+_wf_complete_graph() {
+	local first=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	if [[ $prev == --format ]]; then
+		_wf_add "$cur" dot mermaid
+	elif [[ $cur == -* ]]; then
+		_wf_add "$cur" --run --format --help
+	elif (( $(_wf_arg_index "$first" --format) == 0 )); then
+		[[ " ${COMP_WORDS[*]} " == *" --run "* ]] || _wf_complete_workflows "$cur"
+		_wf_add_lines "$cur" < <(_wf_run_names ids)
+	fi
+	return 0
+}
+
 # The inputs workflow $1 declares, each as NAME= (from wf show's outline,
 # where each input is a line of four spaces and its name).
 _wf_workflow_inputs() {
@@ -435,9 +450,10 @@ _wf_tool_words() {
 		# Each verb's options and operands are its own (wf-view(1)).
 		if (( COMP_CWORD == 1 )); then
 			[[ $cur == -* ]] && _wf_add "$cur" --help --version || _wf_add "$cur" graph report
+		elif [[ ${COMP_WORDS[1]} == graph ]]; then
+			_wf_complete_graph 2
 		elif [[ $cur == -* ]]; then
 			case ${COMP_WORDS[1]} in
-			graph) _wf_add "$cur" --run --format --help ;;
 			report) _wf_add "$cur" -o --force --help ;;
 			esac
 		fi ;;
@@ -527,6 +543,7 @@ _wf_words() {
 			_wf_add_lines "$cur" < <(_wf_run_names)
 		fi ;;
 	logs)	_wf_complete_logs 2 ;;
+	graph)	_wf_complete_graph 2 ;;
 	runs)
 		[[ $prev == --limit ]] && return 0
 		if [[ $cur == -* ]]; then

@@ -118,6 +118,8 @@ wf_driver_stop(struct driver *d, const char *event, const char *status, const ch
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string(status));
 	ev = jv_object_set(ev, jv_string("reason"), jv_string(reason));
+	/* The exit status this stop gives, for readers of the journal (wf report, wf status). */
+	ev = jv_object_set(ev, jv_string("exit_code"), jv_number(code));
 	if (jv_get_kind(extra) == JV_KIND_OBJECT)
 		jv_object_foreach(extra, k, v)
 			ev = jv_object_set(ev, k, v);
@@ -143,6 +145,7 @@ finish(struct driver *d)
 	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-end")), view = wf_run_view(d->run, 1);
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
+	ev = jv_object_set(ev, jv_string("exit_code"), jv_number(0));
 	/* Its outputs: (wf-workflow(5)), for wf status and for a run that called it. */
 	ev = jv_object_set(ev, jv_string("outputs"), wf_subflow_outputs(d->wf, view));
 	jv_free(view);
@@ -591,16 +594,9 @@ static int resume_reconcile(struct driver *d, jv wf);
 int
 wf_driver_load_saved(struct driver *d)
 {
-	jv wf = jv_invalid();
-	struct wf_buf b = {0};
-	int fd = openat(d->run->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char err[256];
+	char err[512];
+	jv wf = wf_run_workflow(d->run, err, sizeof err);
 
-	if (fd >= 0 && wf_read_fd(fd, (size_t)64 << 20, &b) == 0)
-		wf = wf_json_parse(b.s, b.len, err, sizeof err);
-	if (fd >= 0)
-		close(fd);
-	wf_buf_free(&b);
 	if (!jv_is_valid(wf)) {
 		wf_warn("%s/workflow.json is missing or damaged; start over with 'wf run %s --restart'",
 			d->run->dir, d->o->target);

@@ -80,18 +80,13 @@ usage_fields(jv e, jv s)
 static jv
 workflow_name(struct wf_run *r)
 {
-	int fd;
 	char err[256];
 	jv wf, name;
 
 	if (wf_jv_str(r->state, "workflow_name"))
 		return wf_jv_get(r->state, "workflow_name");
-	fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return jv_null();
-	wf = wf_json_read_fd(fd, (size_t)64 << 20, err, sizeof err);
-	close(fd);
-	name = jv_get_kind(wf) == JV_KIND_OBJECT ? wf_jv_get(wf, "name") : jv_null();
+	wf = wf_run_workflow(r, err, sizeof err);
+	name = jv_is_valid(wf) ? wf_jv_get(wf, "name") : jv_null();
 	jv_free(wf);
 	return jv_get_kind(name) == JV_KIND_STRING ? name : (jv_free(name), jv_null());
 }

@@ -349,12 +349,58 @@ find_past(struct wf_run *r, const char *proj)
 	return 0;
 }
 
+/*
+ * A current run of PROJ for R, whose name is all digits: the run in
+ * PROJ/runs/ whose snapshot has that number (wf runs lists current runs
+ * by number too).  0 with r->dir and r->name replaced, or -1.
+ */
+static int
+find_current(struct wf_run *r, const char *proj)
+{
+	char *runs = wf_xasprintf("%s/runs", proj), err[128];
+	DIR *d;
+	struct dirent *de;
+	long id;
+	int found = -1;
+
+	if (wf_parse_long(r->name, 1, 1L << 40, &id) < 0 || !(d = opendir(runs))) {
+		free(runs);
+		return -1;
+	}
+	while (found < 0 && (de = readdir(d))) {
+		char *path;
+		int fd;
+		jv st;
+
+		if (de->d_name[0] == '.' || !wf_name_valid(de->d_name))
+			continue;
+		path = wf_xasprintf("%s/%s/state.json", runs, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		free(path);
+		if (fd < 0)
+			continue;
+		st = wf_json_read_fd(fd, (size_t)64 << 20, err, sizeof err);
+		close(fd);
+		if (jv_get_kind(st) == JV_KIND_OBJECT && wf_jv_num(st, "id", -1) == (double)id) {
+			free(r->dir);
+			r->dir = wf_xasprintf("%s/%s", runs, de->d_name);
+			free(r->name);
+			r->name = wf_xstrdup(de->d_name);
+			found = 0;
+		}
+		jv_free(st);
+	}
+	closedir(d);
+	free(runs);
+	return found;
+}
+
 /* Open run NAME of PROJ in directory DIR (consumed): as wf_run_open_in. */
 static int
 open_run(const char *proj, const char *name, char *dir, int flags, struct wf_run **out, char *err, size_t n)
 {
 	struct wf_run *r;
-	int rc;
+	int rc, missing;
 	struct stat st;
 
 	*out = NULL;
@@ -365,8 +411,12 @@ open_run(const char *proj, const char *name, char *dir, int flags, struct wf_run
 	r->proj = wf_xstrdup(proj);
 	r->state = jv_object();
 	r->seq = 0;
-	if (lstat(r->dir, &st) < 0) {
-		int e = errno;
+	missing = lstat(r->dir, &st) < 0 ? errno : 0;
+	/* A current run by its number is opened below, as by its name. */
+	if (missing == ENOENT && !(flags & WF_RUN_CREATE) && find_current(r, proj) == 0)
+		missing = 0;
+	if (missing) {
+		int e = missing;
 
 		if (e == ENOENT && !(flags & WF_RUN_CREATE) && find_past(r, proj) == 0) {
 			if (flags & WF_RUN_WRITE) {

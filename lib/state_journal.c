@@ -448,6 +448,7 @@ apply_resume(jv st, jv ev)
 		st = jv_object_set(st, jv_string("hash"), wf_jv_get(ev, "hash"));
 	st = jv_object_set(st, jv_string("inflight"), jv_null());
 	st = jv_object_set(st, jv_string("ended"), jv_null());
+	st = jv_object_set(st, jv_string("exit_code"), jv_null());
 	return jv_object_set(st, jv_string("pending"), jv_null());
 }
 
@@ -462,6 +463,7 @@ apply_stop(jv st, jv ev)
 	st = jv_object_set(st, jv_string("reason"), wf_jv_get(ev, "reason"));
 	/* When it stopped: a listing's duration runs from "started" to here. */
 	st = jv_object_set(st, jv_string("ended"), wf_jv_get(ev, "time"));
+	st = jv_object_set(st, jv_string("exit_code"), wf_jv_get(ev, "exit_code"));
 	if (present(ev, "pending"))
 		st = jv_object_set(st, jv_string("pending"), wf_jv_get(ev, "pending"));
 	if (present(ev, "cursor"))
@@ -642,6 +644,28 @@ wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n)
 	}
 	wf_buf_free(&b);
 	return out;
+}
+
+/* R is borrowed; the caller owns the workflow returned. */
+jv
+wf_run_workflow(struct wf_run *r, char *err, size_t n)
+{
+	int fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char why[256] = "";
+	jv wf;
+
+	if (fd < 0) {
+		snprintf(err, n, "cannot read '%s/workflow.json': %s", r->dir, strerror(errno));
+		return jv_invalid();
+	}
+	wf = wf_json_read_fd(fd, (size_t)64 << 20, why, sizeof why);
+	close(fd);
+	if (jv_get_kind(wf) != JV_KIND_OBJECT) {
+		snprintf(err, n, "'%s/workflow.json' is damaged: %s", r->dir, *why ? why : "not a JSON object");
+		jv_free(wf);
+		return jv_invalid();
+	}
+	return wf;
 }
 
 /*

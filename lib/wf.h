@@ -570,6 +570,9 @@ int wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n);
 /* Journal events with seq >= FROM_SEQ, as an array; invalid on I/O error. */
 jv wf_run_read_journal(struct wf_run *r, long from_seq, char *err, size_t n);
 
+/* The workflow.json run R started from (caller owns it): invalid with ERR when it is missing, unreadable or no object. */
+jv wf_run_workflow(struct wf_run *r, char *err, size_t n);
+
 /* ---- state_snapshot.c: a run's snapshot: read, checked, written; loading a run ---- */
 
 /* Rewrite state.json atomically from r->state: 0 or 74. */

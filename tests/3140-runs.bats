@@ -397,3 +397,25 @@ Y
 	run sh -c "wf-state runs --json | jq -r '.[] | .name + \" \" + .status' | sort"
 	assert_output $'pr-42 completed\npr-43 completed'
 }
+
+@test "a current run answers to the number wf runs shows, in status, logs and resume; an unknown number is 66" {
+	asks w.yaml
+	run wf run w.yaml --name first
+	assert_failure 3
+	run wf run w.yaml --name second
+	assert_failure 3
+	id=$(wf runs --json | jq -r '.[] | select(.name == "second") | .id')
+	[ "$id" = 2 ]
+	run wf status "$id"
+	assert_success
+	assert_line --partial "second"
+	run wf logs "$id"
+	assert_success
+	run wf resume "$id" --answer yes
+	assert_success
+	assert_output --partial "SHIPPED"
+	[ "$(wf runs --json | jq -r '.[] | select(.name == "second") | .status')" = completed ]
+	[ "$(wf runs --json | jq -r '.[] | select(.name == "first") | .status')" = waiting ]
+	run wf status 99
+	assert_failure 66
+}
