@@ -36,7 +36,7 @@ fork_origin(struct driver *d, long *pass)
 		return rc;
 	}
 	point = wf_rewind_point(from, o->start_step, *pass, &rc, d->err, sizeof d->err);
-	wf = jv_is_valid(point) ? wf_run_saved_workflow(from, d->err, sizeof d->err) : jv_invalid();
+	wf = jv_is_valid(point) ? wf_run_workflow(from, d->err, sizeof d->err) : jv_invalid();
 	if (!jv_is_valid(wf)) {
 		wf_warn("%s", d->err);
 		jv_free(point);
@@ -73,9 +73,20 @@ static int
 fork_open(struct driver *d)
 {
 	const char *name = d->o->run_name;
-	int rc = wf_run_open(name, WF_RUN_CREATE | WF_RUN_LOCK | WF_RUN_WRITE, &d->run, d->err, sizeof d->err);
+	struct wf_run *probe;
+	int rc;
 
-	if (rc) {
+	/* A run of the name is looked at without its lock, which would write to it. */
+	if (wf_run_open(name, 0, &probe, d->err, sizeof d->err) == 0) {
+		rc = wf_jv_str(probe->state, "status") != NULL;
+		if (rc)
+			wf_warn("run '%s' exists (%s); choose another --name, or remove it first with 'wf-state rm %s'", name,
+				wf_run_status_shown(probe->state, wf_run_is_live(probe)), name);
+		wf_run_close(probe);
+		if (rc)
+			return WF_EXIT_USAGE;
+	}
+	if ((rc = wf_run_open(name, WF_RUN_CREATE | WF_RUN_LOCK | WF_RUN_WRITE, &d->run, d->err, sizeof d->err))) {
 		wf_warn("%s", d->err);
 		return rc;
 	}

@@ -7,34 +7,11 @@
  * the one reducer (wf_state_apply) over the journal up to that step.  The
  * journal is only ever appended to: a rewind is an event of its own.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rewind.h"
 #include "story.h"
-
-/* R's workflow.json: the caller owns it; invalid with ERR. */
-jv
-wf_run_saved_workflow(struct wf_run *r, char *err, size_t n)
-{
-	int fd = openat(r->dirfd, "workflow.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char why[256] = "";
-	jv wf = fd >= 0 ? wf_json_read_fd(fd, (size_t)64 << 20, why, sizeof why) : jv_invalid();
-
-	if (fd < 0)
-		snprintf(why, sizeof why, "%s", strerror(errno));
-	else
-		close(fd);
-	if (!jv_is_valid(wf) || jv_get_kind(wf) != JV_KIND_OBJECT) {
-		snprintf(err, n, "cannot read '%s/workflow.json': %s", r->dir, why[0] ? why : "not a workflow");
-		jv_free(wf);
-		return jv_invalid();
-	}
-	return wf;
-}
 
 /* IDS (consumed, an array of strings) as "a, b, c", malloc'd. */
 static char *
@@ -57,7 +34,7 @@ id_list(jv ids)
 static int
 check_step(struct wf_run *r, const char *step, char *err, size_t n)
 {
-	jv wf = wf_run_saved_workflow(r, err, n), ids = jv_array(), steps;
+	jv wf = wf_run_workflow(r, err, n), ids = jv_array(), steps;
 	char *names;
 
 	if (!jv_is_valid(wf))

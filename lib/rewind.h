@@ -35,9 +35,6 @@ jv wf_rewind_point(struct wf_run *r, const char *step, long pass, int *code, cha
  */
 int wf_run_rewind(struct wf_run *r, const char *step, long pass, jv vars, char *err, size_t n);
 
-/* The definition run R (borrowed) started from, its workflow.json: caller owns; invalid with ERR. */
-jv wf_run_saved_workflow(struct wf_run *r, char *err, size_t n);
-
 /*
  * wf fork (fork.c, layer 4): a new run o->run_name from where run
  * o->target stood just before pass PASS (0: the last) of step

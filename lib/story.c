@@ -31,7 +31,7 @@ static const char *const end_keys[] = {
 };
 
 /* Members of other events left out of the timeline: bulky, or bookkeeping. */
-static const char *const dropped_keys[] = { "crc", "vars", "outputs", "pid", "hash", NULL };
+static const char *const dropped_keys[] = { "crc", "vars", "outputs", "pid", "hash", "restore", NULL };
 
 /* Events that only repeat what a step-end says, or are bookkeeping. */
 static const char *const quiet_events[] = { "run-start", "step-pgid", "jump", "loop", "loop-reset", NULL };

@@ -28,7 +28,7 @@
  * Any other ENTRY is the journal event itself with "event" its kind
  * (pause, answer, resume, rewind, consent other than by a trusted file,
  * var-set, model-switch, run-end, ...), without its crc, vars, outputs,
- * pid and hash.  A rewind starts no edge: it is no move of the workflow.
+ * pid, hash and restore (a rewind's state before its step).  A rewind starts no edge: it is no move of the workflow.
  */
 #ifndef WF_STORY_H
 #define WF_STORY_H
