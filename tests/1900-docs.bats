@@ -215,11 +215,13 @@ ic_names() {
 			complete_line "$tool" "$s"
 			has_reply "$s" || { echo "in $tool" >&2; return 1; }
 		done
-		# Options: those offered first, after --resume (wf-run), and after
-		# each subcommand, together.
+		# Options: those offered first, after --resume and --fork (wf-run),
+		# and after each subcommand, together.
 		complete_line "$tool" --
 		offered=("${COMPREPLY[@]}")
 		complete_line "$tool" --resume --
+		offered+=("${COMPREPLY[@]}")
+		complete_line "$tool" --fork --
 		offered+=("${COMPREPLY[@]}")
 		for s in $subs; do
 			complete_line "$tool" "$s" --
