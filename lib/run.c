@@ -830,7 +830,9 @@ resume_settle(struct driver *d)
 {
 	jv ev = resume_event(d), inflight = wf_jv_get(d->run->state, "inflight");
 	int rc = jv_get_kind(inflight) == JV_KIND_OBJECT ? settle_inflight(d, inflight, &ev) : settle_stopped(d, &ev);
-	int rewound = wf_jv_str(d->run->state, "reason") && !strcmp(wf_jv_str(d->run->state, "reason"), "rewound");
+	/* Stopped by a rewind (wf-state rewind) and not run since: the step starts afresh. */
+	const char *why = wf_jv_str(d->run->state, "reason"), *was = wf_jv_str(d->run->state, "status");
+	int rewound = why && was && !strcmp(why, "rewound") && !strcmp(was, "paused");
 
 	jv_free(inflight);
 	if (rc != WF_GO_ON) {

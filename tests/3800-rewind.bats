@@ -361,6 +361,39 @@ Y
 	assert_output --partial "forked:   from slow #1 at two"
 }
 
+@test "rewound to a step that calls a workflow, the resume runs the called workflow afresh" {
+	write workflows/child.yaml <<'Y'
+name: child
+inputs:
+  who:
+    description: who calls
+steps:
+  - id: look
+    action: shell
+    command: 'echo "child ${who:-}" >> "$WORK/log"'
+Y
+	write workflows/parent.yaml <<'Y'
+name: parent
+steps:
+  - id: call
+    action: workflow
+    workflow: child
+    with:
+      who: "${who}"
+  - id: after
+    action: shell
+    command: 'echo after >> "$WORK/log"'
+Y
+	run wf run parent --var who=first --quiet
+	assert_success
+	run wf rewind parent call --var who=second
+	assert_success
+	run wf resume parent --quiet
+	assert_success
+	run cat log
+	assert_output "$(printf '%s\n' 'child first' after 'child second' after)"
+}
+
 # ---- completion ----
 
 @test "completion: wf rewind RUN and wf fork RUN offer the steps the run reached, and their options" {
