@@ -67,7 +67,7 @@ check_step(struct wf_run *r, const char *step, char *err, size_t n)
 static long
 visit_seq(jv timeline, const char *name, const char *step, long *pass, char *err, size_t n)
 {
-	jv reached = jv_array();
+	jv reached = jv_array(), seen = jv_object();
 	long seq = 0, last = 0, at = 0;
 
 	jv_array_foreach(timeline, i, e) {
@@ -76,11 +76,10 @@ visit_seq(jv timeline, const char *name, const char *step, long *pass, char *err
 
 		(void)i;
 		if (ev && sid && !strcmp(ev, "step")) {
-			jv s = jv_string(sid);
-
-			if (!jv_array_length(jv_array_indexes(jv_copy(reached), jv_array_append(jv_array(), jv_copy(s)))))
-				reached = jv_array_append(reached, jv_copy(s));
-			jv_free(s);
+			if (!jv_object_has(jv_copy(seen), jv_string(sid))) {
+				seen = jv_object_set(seen, jv_string(sid), jv_true());
+				reached = jv_array_append(reached, jv_string(sid));
+			}
 			/* A retried pass has an entry per attempt: the first goes back before them all. */
 			if (!strcmp(sid, step) && p >= 1 && p != at) {
 				at = p;
@@ -91,6 +90,7 @@ visit_seq(jv timeline, const char *name, const char *step, long *pass, char *err
 		}
 		jv_free(e);
 	}
+	jv_free(seen);
 	if (!last) {
 		char *names = id_list(reached);
 
