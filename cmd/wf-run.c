@@ -9,29 +9,32 @@
 #include <string.h>
 
 #include "wf.h"
+#include "rewind.h"
 
-/* Which runs an option applies to: a start (wf run), a resume (wf resume), or neither (help). */
-enum { START = 1, RESUME = 2 };
+/* Which runs an option applies to: a start (wf run), a resume (wf resume), a fork (wf fork), or none (help). */
+enum { START = 1, RESUME = 2, FORK = 4 };
 
 /* The options as --help shows them; wf(1) and wf-run(1) describe the same. */
 static const struct option_help {
 	const char *name, *help;
 	int applies;
 } options[] = {
-	{ "--var NAME=VALUE", "set a variable (repeatable)", START | RESUME },
-	{ "--json", "print journal events as JSON lines on stdout", START | RESUME },
+	{ "--var NAME=VALUE", "set a variable (repeatable)", START | RESUME | FORK },
+	{ "--json", "print journal events as JSON lines on stdout", START | RESUME | FORK },
 	{ "--dry-run", "print the path the run would take; run nothing", START },
-	{ "--max-steps N", "stop after N steps (exit 4)", START | RESUME },
-	{ "-q, --quiet", "no progress and no step output", START | RESUME },
-	{ "--name NAME", "name the run (default: the workflow's name), to run it beside others", START },
+	{ "--max-steps N", "stop after N steps (exit 4)", START | RESUME | FORK },
+	{ "-q, --quiet", "no progress and no step output", START | RESUME | FORK },
+	{ "--name NAME", "name the run (default: the workflow's name), to run it beside others", START | FORK },
 	{ "--restart", "start over even if a run is paused or waiting", START },
-	{ "--accept-changes", "resume with a changed workflow definition", RESUME },
+	{ "--fork", "a new run --name NAME from where run RUN stood just before STEP-ID", 0 },
+	{ "--pass N", "fork from that run of the step (1 the first; default the last)", FORK },
+	{ "--accept-changes", "resume or fork with a changed workflow definition", RESUME | FORK },
 	{ "--rerun", "run again the step that was in doubt", RESUME },
 	{ "--skip", "take the step that was in doubt as done and go on", RESUME },
 	{ "--kill-stale", "first stop what a step in doubt left running", START | RESUME },
 	{ "--estimate", "print the expected model use, and earlier runs' averages", START },
-	{ "-y, --yes", "consent to every sensitive step (answers no question)", START | RESUME },
-	{ "--answer VALUE", "answer the run's first question (on resume: the pending one)", START | RESUME },
+	{ "-y, --yes", "consent to every sensitive step (answers no question)", START | RESUME | FORK },
+	{ "--answer VALUE", "answer the run's first question (on resume: the pending one)", START | RESUME | FORK },
 	{ "--step", "stop before each step: run, skip, edit variables, continue or pause", START | RESUME },
 	{ "--break STEP-ID", "stop before that step only (repeatable)", START | RESUME },
 	{ "--no-step", "stop stepping through (and forget the --break steps)", RESUME },
@@ -39,8 +42,9 @@ static const struct option_help {
 	{ "--version", "print the version", 0 },
 };
 
-/* The usage lines of a start and of a resume, after the command's words. */
-static const char *const start_usage = "[options] NAME|FILE|- [STEP-ID]", *const resume_usage = "[options] NAME";
+/* The usage lines of a start, a resume and a fork, after the command's words. */
+static const char *const start_usage = "[options] NAME|FILE|- [STEP-ID]", *const resume_usage = "[options] NAME",
+		  *const fork_usage = "[options] RUN STEP-ID --name NEW";
 
 /* The options that apply to the runs in APPLIES (0: every option). */
 static void
@@ -55,20 +59,49 @@ option_lines(FILE *fp, int applies)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: wf-run %s\n       wf-run --resume %s\n", start_usage, resume_usage);
+	fprintf(fp, "usage: wf-run %s\n       wf-run --resume %s\n       wf-run --fork %s\n", start_usage,
+		resume_usage, fork_usage);
 	option_lines(fp, 0);
 }
 
 /*
- * The usage of a start or (RESUME) a resume alone, with its options: in
+ * The usage of a START, RESUME or FORK alone (KIND), with its options: in
  * the words wf ran this program as ("wf resume", see wf(1)) when TYPED is set.
  */
 static void
-run_usage(int resume, const char *typed)
+run_usage(int kind, const char *typed)
 {
-	printf("usage: %s %s\n", typed ? typed : resume ? "wf-run --resume" : "wf-run",
-	       resume ? resume_usage : start_usage);
-	option_lines(stdout, resume ? RESUME : START);
+	printf("usage: %s %s\n", typed ? typed : kind == RESUME ? "wf-run --resume" : kind == FORK ? "wf-run --fork" : "wf-run",
+	       kind == RESUME ? resume_usage : kind == FORK ? fork_usage : start_usage);
+	option_lines(stdout, kind);
+}
+
+/*
+ * The options given (GIVEN, a bit each of options[]) that a run of KIND
+ * does not take: the first one's name, or NULL.
+ */
+static const char *
+not_for(unsigned given, int kind)
+{
+	for (size_t i = 0; i < sizeof options / sizeof *options; i++)
+		if ((given >> i & 1) && options[i].applies && !(options[i].applies & kind))
+			return options[i].name;
+	return NULL;
+}
+
+/* The bit of option LONG (its name without "--") in options[], 0 when it has none. */
+static unsigned
+option_bit(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+		const char *at = strstr(options[i].name, "--");
+
+		if (at && !strncmp(at + 2, name, n) && (!at[2 + n] || at[2 + n] == ' '))
+			return 1u << i;
+	}
+	return 0;
 }
 
 /* Release what the options hold. */
@@ -79,10 +112,34 @@ opts_free(struct wf_run_opts *o)
 	jv_free(o->breaks);
 }
 
+/*
+ * wf-run --fork RUN STEP-ID --name NEW (NOPS operands OPS): the options
+ * given (GIVEN) must be a fork's.  O's values are freed; the exit status.
+ */
+static int
+fork_main(struct wf_run_opts *o, int nops, char **ops, unsigned given, long pass)
+{
+	const char *wrong = not_for(given, FORK);
+	int rc = WF_EXIT_USAGE;
+
+	if (wrong)
+		wf_warn("%s does not apply to a fork; usage: wf fork %s", wrong, fork_usage);
+	else if (nops != 2)
+		wf_warn("a fork takes a RUN and a STEP-ID; usage: wf fork %s", fork_usage);
+	else if (!o->run_name)
+		wf_warn("a fork needs --name NEW, the new run's name; usage: wf fork %s", fork_usage);
+	else if ((o->target = ops[0]), (o->start_step = ops[1]), 1)
+		rc = wf_run_fork(o, pass);
+	opts_free(o);
+	if (wf_fshut(stdout, "standard output") && !rc)
+		rc = WF_EXIT_IO;
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE, O_NAME, O_STEP, O_BREAK, O_NO_STEP };
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE, O_NAME, O_STEP, O_BREAK, O_NO_STEP, O_FORK, O_PASS };
 	static const struct option opts[] = {
 		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
 		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
@@ -94,19 +151,22 @@ main(int argc, char **argv)
 		{ "kill-stale", no_argument, NULL, O_KILL_STALE }, { "name", required_argument, NULL, O_NAME },
 		{ "step", no_argument, NULL, O_STEP }, { "break", required_argument, NULL, O_BREAK },
 		{ "no-step", no_argument, NULL, O_NO_STEP },
+		{ "fork", no_argument, NULL, O_FORK }, { "pass", required_argument, NULL, O_PASS },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct wf_run_opts o = { .vars = jv_object(), .breaks = jv_array(), .out = stdout, .log = stderr };
 	/* Run by wf as "wf resume": usage speaks of that, messages still of wf-run. */
 	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
-	int c, resume = 0, help = 0, rc;
-	long n;
+	int c, li, resume = 0, fork = 0, help = 0, rc;
+	unsigned given = 0;	/* options[] given, a bit each */
+	long n, pass = 0;
 
 	if (typed)
 		argv[0] = (char *)"wf-run";	/* getopt's messages name argv[0] */
 	wf_set_progname(argv[0]);
-	while ((c = getopt_long(argc, argv, "hqy", opts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "hqy", opts, &li)) != -1) {
+		given |= option_bit(li >= 0 ? opts[li].name : c == 'q' ? "quiet" : c == 'y' ? "yes" : "");
 		switch (c) {
 		case O_VAR:
 			if ((rc = wf_var_arg(&o.vars, optarg))) {
@@ -131,6 +191,14 @@ main(int argc, char **argv)
 		case O_RERUN: o.rerun = 1; break;
 		case O_SKIP: o.skip = 1; break;
 		case O_RESUME: resume = 1; break;
+		case O_FORK: fork = 1; break;
+		case O_PASS:
+			if (wf_parse_long(optarg, 1, 1L << 30, &pass) < 0) {
+				wf_warn("--pass takes a pass number from 1 on, got '%s'", optarg);
+				jv_free(o.vars);
+				return WF_EXIT_USAGE;
+			}
+			break;
 		case O_ESTIMATE: o.estimate = 1; break;
 		case 'y':
 		case O_YES: o.yes = 1; break;
@@ -157,15 +225,17 @@ main(int argc, char **argv)
 	}
 	if (help) {
 		/* "wf-run --resume --help", or wf's "wf run --help": that one usage. */
-		if (resume || typed)
-			run_usage(resume, typed);
+		if (resume || fork || typed)
+			run_usage(resume ? RESUME : fork ? FORK : START, typed);
 		else
 			usage(stdout);
 		opts_free(&o);
 		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : 0;
 	}
+	if (fork)
+		return fork_main(&o, argc - optind, argv + optind, given, pass);
 	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
-	    (o.rerun && o.skip)) {
+	    (o.rerun && o.skip) || (pass && !fork)) {
 		usage(stderr);
 		opts_free(&o);
 		return WF_EXIT_USAGE;

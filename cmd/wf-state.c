@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "wf.h"
+#include "rewind.h"
 
-#define MAX_ARGS 8
+#define MAX_ARGS 64
 #define LOGS_USAGE "logs [NAME [STEP]] [-f] [--pass N] [--json]"
+#define REWIND_USAGE "rewind RUN STEP-ID [--pass N] [--var NAME=VALUE]..."
 
 /* The options, which may come anywhere on the command line. */
 struct opts {
@@ -31,7 +33,7 @@ struct opts {
 typedef int verb_fn(char **args, int nargs, const struct opts *o);
 
 static verb_fn do_list, do_status, do_show, do_get, do_set, do_history, do_pause, do_rm, do_fsck, do_trust,
-	do_runs, do_gc, do_path, do_logs;
+	do_runs, do_gc, do_path, do_logs, do_rewind;
 
 /*
  * The verbs.  MIN and MAX count the operands after the verb; fewer or
@@ -51,6 +53,7 @@ static const struct verb {
 	{ "history", do_history, 1, 1, "history NAME", "every event of the journal, in order" },
 	{ "logs", do_logs, 0, 5, LOGS_USAGE, "the step outputs of a run, in order; -f follows it" },
 	{ "pause", do_pause, 1, 1, "pause NAME", "ask a running run to stop after its current step" },
+	{ "rewind", do_rewind, 2, MAX_ARGS - 1, REWIND_USAGE, "move a stopped run back to a step it reached" },
 	{ "rm", do_rm, 1, 1, "rm [--force] NAME", "remove a run" },
 	{ "fsck", do_fsck, 1, 1, "fsck NAME [--json]", "check a run from scratch" },
 	{ "trust", do_trust, 1, 1, "trust NAME|FILE", "let a workflow (or .wf/config.yaml) run without asking" },
@@ -102,6 +105,8 @@ static const struct option_help {
 	{ "--keep", "keep the N newest past runs (100 when neither rule is given)", GC_ONLY },
 	{ "--older-than", "remove past runs started longer ago (90m, 12h, 7d, 2w)", GC_ONLY },
 	{ "--dry-run", "say what would be removed; remove nothing", GC_ONLY },
+	{ "--pass", "which run of the step (1 the first; default the last)", "--pass belongs to 'logs' and 'rewind'" },
+	{ "--var", "set a variable of the run after the rewind (repeatable)", "--var belongs to 'rewind'" },
 };
 
 #define NOPTIONS (sizeof options / sizeof *options)
@@ -554,6 +559,71 @@ do_logs(char **args, int nargs, const struct opts *o)
 		return rc;
 	if ((rc = wf_logs_print(r, &lo, err, sizeof err)))
 		wf_warn("%s", err);
+	return done(r, rc);
+}
+
+/*
+ * rewind RUN STEP-ID: its options come among its operands, --pass N and
+ * --var NAME=VALUE (as wf run reads them).  A past run is never changed:
+ * the hint is to fork it.
+ */
+static int
+do_rewind(char **args, int nargs, const struct opts *o)
+{
+	const char *ops[2] = { NULL, NULL };
+	jv vars = jv_object();
+	struct wf_run *r;
+	char err[1024];
+	long pass = 0;
+	int n = 0, rc = 0;
+
+	for (int i = 0; i < nargs && !rc; i++) {
+		const char *pass_arg = !strcmp(args[i], "--pass") ? (i + 1 < nargs ? args[++i] : "") :
+				       !strncmp(args[i], "--pass=", 7) ? args[i] + 7 : NULL;
+		const char *var = !strcmp(args[i], "--var") ? (i + 1 < nargs ? args[++i] : "") :
+				  !strncmp(args[i], "--var=", 6) ? args[i] + 6 : NULL;
+
+		if (pass_arg && wf_parse_long(pass_arg, 1, 1L << 30, &pass) < 0) {
+			wf_warn("--pass takes a pass number from 1 on, not '%s'; usage: wf-state %s", pass_arg, REWIND_USAGE);
+			rc = WF_EXIT_USAGE;
+		} else if (var) {
+			rc = wf_var_arg(&vars, var);
+		} else if (!pass_arg && (args[i][0] == '-' || n == 2)) {
+			wf_warn("%s '%s' for 'rewind'; usage: wf-state %s", n == 2 ? "too many operands, at" : "unknown option",
+				args[i], REWIND_USAGE);
+			rc = WF_EXIT_USAGE;
+		} else if (!pass_arg) {
+			ops[n++] = args[i];
+		}
+	}
+	if (!rc && n < 2) {
+		wf_warn("rewind needs a RUN and a STEP-ID; usage: wf-state %s", REWIND_USAGE);
+		rc = WF_EXIT_USAGE;
+	}
+	if (!rc && !(rc = open_run(ops[0], WF_RUN_BARE, &r))) {
+		int past = r->past;
+
+		wf_run_close(r);
+		if (past) {
+			wf_warn("run %s is in the history and cannot change; fork it instead: wf fork %s %s --name NEW",
+				ops[0], ops[0], ops[1]);
+			rc = WF_EXIT_NOINPUT;
+		}
+	}
+	if (rc || (rc = open_run(ops[0], WF_RUN_LOCK | WF_RUN_WRITE, &r))) {
+		jv_free(vars);
+		return rc;
+	}
+	if ((rc = wf_run_rewind(r, ops[1], pass, vars, err, sizeof err))) {
+		wf_warn("%s", err);
+	} else {
+		jv back = wf_jv_get(r->state, "rewound");
+
+		fprintf(stderr, "wf-state: run '%s' is back at step '%s' (pass %g); continue it with 'wf resume %s'\n",
+			r->name, ops[1], wf_jv_num(back, "pass", 0), r->name);
+		jv_free(back);
+	}
+	jv_free(vars);
 	return done(r, rc);
 }
 

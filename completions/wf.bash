@@ -10,6 +10,8 @@
 _wf_verbs=(run resume status pause logs graph report rewind fork runs gc list show validate lint trust create templates migrate export import model pr help)
 _wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --step --break --estimate --help --version'
 _wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --step --no-step --break --json --quiet --max-steps --help'
+_wf_fork_opts='--name --pass --var --answer --yes --accept-changes --json --quiet --max-steps --help'
+_wf_rewind_opts='--pass --var --help'
 
 # Add each of the remaining words that starts with $1 to COMPREPLY.
 _wf_add() {
@@ -241,6 +243,38 @@ _wf_run_step_ids() {
 	return 0
 }
 
+# The steps run $1 reached, in the order it first reached each (its journal).
+_wf_run_reached() {
+	local -A seen=()
+	local id
+	[[ -n $1 ]] || return 0
+	while IFS= read -r id; do
+		[[ -n ${seen[$id]} ]] || printf '%s\n' "$id"
+		seen[$id]=1
+	done < <("$(_wf_tool wf-state)" history "$1" 2>/dev/null |
+		sed -n 's/.*"event":"step-[a-z]*","step":"\([^"]*\)".*/\1/p')
+	return 0
+}
+
+# wf rewind / wf-state rewind and wf fork / wf-run --fork, from index $1:
+# options ($2), a run, then a step it reached.
+_wf_complete_rewind() {
+	local first=$1 opts=$2 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} n
+	local takes='--pass --var --name --max-steps --answer'
+	[[ " $takes " == *" $prev "* ]] && return 0
+	if [[ $cur == -* ]]; then
+		_wf_add "$cur" $opts
+		return 0
+	fi
+	n=$(_wf_arg_index "$first" "$takes")
+	case $n in
+	0)	_wf_add_lines "$cur" < <(_wf_run_names ids) ;;
+	1)	_wf_positionals "$first" "$takes"
+		_wf_add_lines "$cur" < <(_wf_run_reached "${_wf_pos[0]}") ;;
+	esac
+	return 0
+}
+
 # wf gc / wf-state gc: its options; --older-than offers a few durations.
 _wf_complete_gc() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
@@ -438,6 +472,8 @@ _wf_tool_words() {
 			_wf_complete_logs 2
 		elif [[ ${COMP_WORDS[1]} == gc ]] && (( COMP_CWORD > 1 )); then
 			_wf_complete_gc
+		elif [[ ${COMP_WORDS[1]} == rewind ]] && (( COMP_CWORD > 1 )); then
+			_wf_complete_rewind 2 "$_wf_rewind_opts"
 		elif [[ $cur == -* ]]; then
 			_wf_positionals 1 ''
 			case ${_wf_pos[0]} in
@@ -447,7 +483,7 @@ _wf_tool_words() {
 			*) _wf_add "$cur" --json --help --version ;;
 			esac
 		elif (( n == 0 )); then
-			_wf_add "$cur" list status show get set history logs pause rm fsck trust runs gc path
+			_wf_add "$cur" list status show get set history logs pause rewind rm fsck trust runs gc path
 		elif (( n == 1 )); then
 			_wf_positionals 1 ''
 			case ${_wf_pos[0]} in
@@ -465,10 +501,12 @@ _wf_tool_words() {
 			fi
 		fi ;;
 	wf-run)
-		if [[ " ${COMP_WORDS[*]} " == *" --resume "* ]]; then
+		if [[ " ${COMP_WORDS[*]} " == *" --fork "* ]]; then
+			_wf_complete_rewind 1 "--fork $_wf_fork_opts"
+		elif [[ " ${COMP_WORDS[*]} " == *" --resume "* ]]; then
 			_wf_complete_run 1 "--resume $_wf_resume_opts" resume
 		else
-			_wf_complete_run 1 "--resume $_wf_run_opts" run
+			_wf_complete_run 1 "--resume --fork $_wf_run_opts" run
 		fi ;;
 	wf-view)
 		# Each verb's options and operands are its own (wf-view(1)).
@@ -567,6 +605,8 @@ _wf_words() {
 	logs)	_wf_complete_logs 2 ;;
 	report)	_wf_complete_report 2 ;;
 	graph)	_wf_complete_graph 2 ;;
+	rewind)	_wf_complete_rewind 2 "$_wf_rewind_opts" ;;
+	fork)	_wf_complete_rewind 2 "$_wf_fork_opts" ;;
 	runs)
 		[[ $prev == --limit ]] && return 0
 		if [[ $cur == -* ]]; then

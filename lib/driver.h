@@ -54,6 +54,7 @@ struct driver {
 	char *resume_at;	/* the cursor this process resumed at: a workflow step there goes on with its sub-run */
 	char *step_go;		/* the step a resume of a step-through stop answers (stepthrough.c), else NULL */
 	char *step_answer;	/* its answer: run, skip or continue */
+	jv start_extra;		/* keys the run-start event gets besides its own (a fork's), or invalid */
 };
 
 /* ---- run.c: the driver ---- */
@@ -84,6 +85,8 @@ void wf_driver_use(struct driver *d, jv wf);
 int wf_driver_save_workflow(struct driver *d);
 /* Journal the run's start (and the --answer taken): WF_GO_ON or 74. */
 int wf_driver_start_journal(struct driver *d);
+/* Read the definition D's run started from, reconciled with its file (--accept-changes): WF_GO_ON, or an exit status. */
+int wf_driver_load_saved(struct driver *d);
 /* Go on with D's run, opened and locked: its definition, the --answer, the step it stopped in; WF_GO_ON, or an exit status. */
 int wf_driver_resume_in(struct driver *d);
 /* Run steps from the cursor until the end or a stop: the exit status. */

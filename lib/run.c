@@ -211,6 +211,7 @@ wf_driver_open(struct driver *d, struct wf_run_opts *o)
 	d->groups = jv_array();
 	d->tty_in = !o->json && wf_tty_usable();
 	d->answer = jv_invalid();
+	d->start_extra = jv_invalid();
 	d->patterns = wf_auto_approve_patterns(&diag);
 	if (!jv_is_valid(d->patterns)) {
 		wf_diag_print(&diag);
@@ -231,6 +232,7 @@ wf_driver_close(struct driver *d)
 	jv_free(d->groups);
 	jv_free(d->patterns);
 	jv_free(d->answer);
+	jv_free(d->start_extra);
 	free(d->answer_step);
 	free(d->consent_answer);
 	free(d->resume_at);
@@ -535,6 +537,10 @@ wf_driver_start_journal(struct driver *d)
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
 	if (d->parent)
 		ev = jv_object_set(ev, jv_string("parent_step"), jv_string(d->sub_step));
+	/* A fork's origin and the state it starts from (fork.c). */
+	if (jv_get_kind(d->start_extra) == JV_KIND_OBJECT)
+		jv_object_foreach(d->start_extra, k, v)
+			ev = jv_object_set(ev, k, v);
 	jv_free(first);
 	free(proj);
 	return journal_event(d, ev);
@@ -592,8 +598,8 @@ resume_lock(struct driver *d)
 static int resume_reconcile(struct driver *d, jv wf);
 
 /* The definition the run started from, its workflow.json, reconciled with its file: WF_GO_ON, or an exit status. */
-static int
-resume_load(struct driver *d)
+int
+wf_driver_load_saved(struct driver *d)
 {
 	char err[512];
 	jv wf = wf_run_workflow(d->run, err, sizeof err);
@@ -831,6 +837,9 @@ resume_settle(struct driver *d)
 {
 	jv ev = resume_event(d), inflight = wf_jv_get(d->run->state, "inflight");
 	int rc = jv_get_kind(inflight) == JV_KIND_OBJECT ? settle_inflight(d, inflight, &ev) : settle_stopped(d, &ev);
+	/* Stopped by a rewind (wf-state rewind) and not run since: the step starts afresh. */
+	const char *why = wf_jv_str(d->run->state, "reason"), *was = wf_jv_str(d->run->state, "status");
+	int rewound = why && was && !strcmp(why, "rewound") && !strcmp(was, "paused");
 
 	jv_free(inflight);
 	if (rc != WF_GO_ON) {
@@ -839,8 +848,8 @@ resume_settle(struct driver *d)
 	}
 	if ((rc = journal_event(d, ev)) != WF_GO_ON)
 		return rc;
-	/* A workflow step here goes on with its sub-run rather than start another (subflow.c). */
-	if (wf_jv_str(d->run->state, "cursor"))
+	/* A workflow step here goes on with its sub-run rather than start another (subflow.c), unless rewound to. */
+	if (wf_jv_str(d->run->state, "cursor") && !rewound)
 		d->resume_at = wf_xstrdup(wf_jv_str(d->run->state, "cursor"));
 	progress(d, "%s: resuming at step '%s'\n", d->run->name,
 		 wf_jv_str(d->run->state, "cursor") ? wf_jv_str(d->run->state, "cursor") : "(end)");
@@ -850,7 +859,7 @@ resume_settle(struct driver *d)
 int
 wf_driver_resume_in(struct driver *d)
 {
-	int rc = resume_load(d);
+	int rc = wf_driver_load_saved(d);
 
 	if (rc == WF_GO_ON)
 		wf_preflight_vars(d);

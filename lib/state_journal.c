@@ -293,6 +293,27 @@ add_usage(jv st, jv ev)
 	return st;
 }
 
+/*
+ * rewind and a fork's run-start: ST (consumed, returned) as it was just
+ * before the step EV (borrowed) goes back to: EV.restore's keys replace
+ * the state's (variables, model, step records, loop passes, transcript),
+ * EV.loops the loop counters, and EV.vars (--var) go on top.
+ */
+static jv
+apply_restore(jv st, jv ev)
+{
+	static const char *const keys[] = { "vars", "model", "iteration", "transcript", "steps", "last",
+					    "passes", NULL };
+	jv res = wf_jv_get(ev, "restore");
+
+	for (int i = 0; keys[i] && jv_get_kind(res) == JV_KIND_OBJECT; i++)
+		if (jv_object_has(jv_copy(res), jv_string(keys[i])))
+			st = jv_object_set(st, jv_string(keys[i]), wf_jv_get(res, keys[i]));
+	jv_free(res);
+	st = jv_object_set(st, jv_string("loops"), kind_at(ev, "loops", JV_KIND_OBJECT, jv_object()));
+	return merge_in(st, "vars", wf_jv_get(ev, "vars"));
+}
+
 /* run-start: a fresh state from EV (borrowed); ST is consumed and a new one returned. */
 static jv
 apply_run_start(jv st, jv ev)
@@ -320,6 +341,11 @@ apply_run_start(jv st, jv ev)
 	keep = jv_object_set(keep, jv_string("step_usage"), jv_object());
 	keep = jv_object_set(keep, jv_string("trail"), jv_array());
 	jv_free(st);
+	/* A fork (rewind.c): the earlier run's state just before its step. */
+	if (present(ev, "fork")) {
+		keep = jv_object_set(keep, jv_string("forked_from"), wf_jv_get(ev, "fork"));
+		keep = apply_restore(keep, ev);
+	}
 	return keep;
 }
 
@@ -489,6 +515,32 @@ apply_loop_reset(jv st, jv ev)
 	return merge_in(st, "loops", wf_jv_get(ev, "loops"));
 }
 
+/*
+ * rewind: ST (consumed, returned) back at EV's (borrowed) step, stopped
+ * (EV.status), as it was before that step (apply_restore); nothing is in
+ * flight or asked, and a completed run's outputs are gone.
+ */
+static jv
+apply_rewind(jv st, jv ev)
+{
+	jv mark = jv_object();
+
+	st = apply_restore(st, ev);
+	st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "step"));
+	st = jv_object_set(st, jv_string("status"), kind_at(ev, "status", JV_KIND_STRING, jv_string("paused")));
+	st = jv_object_set(st, jv_string("reason"), jv_string("rewound"));
+	st = jv_object_set(st, jv_string("ended"), wf_jv_get(ev, "time"));
+	st = jv_object_set(st, jv_string("inflight"), jv_null());
+	st = jv_object_set(st, jv_string("pending"), jv_null());
+	st = jv_object_set(st, jv_string("pid"), jv_null());
+	st = jv_object_delete(st, jv_string("outputs"));
+	mark = jv_object_set(mark, jv_string("step"), wf_jv_get(ev, "step"));
+	mark = jv_object_set(mark, jv_string("pass"), wf_jv_get(ev, "pass"));
+	mark = jv_object_set(mark, jv_string("from"), wf_jv_get(ev, "from"));
+	mark = jv_object_set(mark, jv_string("time"), wf_jv_get(ev, "time"));
+	return jv_object_set(st, jv_string("rewound"), mark);
+}
+
 /* What each event does: ST consumed and returned, EV borrowed. */
 static const struct {
 	const char *event;
@@ -500,6 +552,7 @@ static const struct {
 	{ "pause", apply_stop }, { "run-end", apply_stop },
 	{ "consent", apply_consent }, { "loop-reset", apply_loop_reset },
 	{ "stepping", apply_stepping },
+	{ "rewind", apply_rewind },
 };
 
 /* ST and EV are consumed; the caller owns the state returned. */

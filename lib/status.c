@@ -59,6 +59,22 @@ wf_run_resume_hint(jv s, const char *name)
 	return wf_xasprintf("continue it with 'wf resume %s'", name);
 }
 
+/* Print where the run of state S (borrowed) came from (wf fork) and its last rewind, if any. */
+static void
+print_origin(jv s)
+{
+	jv fork = wf_jv_get(s, "forked_from"), back = wf_jv_get(s, "rewound");
+
+	if (wf_jv_str(fork, "run"))
+		printf("forked:   from %s #%g at %s\n", wf_jv_str(fork, "run"), wf_jv_num(fork, "id", 0),
+		       wf_jv_str(fork, "step") ? wf_jv_str(fork, "step") : "?");
+	if (wf_jv_str(back, "step"))
+		printf("rewound:  to %s (pass %g) at %s\n", wf_jv_str(back, "step"), wf_jv_num(back, "pass", 0),
+		       wf_jv_str(back, "time") ? wf_jv_str(back, "time") : "?");
+	jv_free(fork);
+	jv_free(back);
+}
+
 /* Print the first lines of state S (borrowed): what the run is and where it stands. */
 static void
 print_header(struct wf_run *r, jv s, int live)
@@ -70,6 +86,7 @@ print_header(struct wf_run *r, jv s, int live)
 	printf("status:   %s%s%s%s\n", wf_run_status_shown(s, live), why ? " (" : "", why ? why : "", why ? ")" : "");
 	if (wf_jv_str(s, "cursor"))
 		printf("step:     %s\n", wf_jv_str(s, "cursor"));
+	print_origin(s);
 	printf("workflow: %s\n", wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : "?");
 	printf("started:  %s\nupdated:  %s\nsteps run: %g\n", wf_jv_str(s, "started") ? wf_jv_str(s, "started") : "?",
 	       wf_jv_str(s, "updated") ? wf_jv_str(s, "updated") : "?", wf_jv_num(s, "steps_run", 0));

@@ -34,7 +34,7 @@ static const char *const end_keys[] = {
 };
 
 /* Members of other events left out of the timeline: bulky, or bookkeeping. */
-static const char *const dropped_keys[] = { "crc", "vars", "outputs", "pid", "hash", NULL };
+static const char *const dropped_keys[] = { "crc", "vars", "outputs", "pid", "hash", "restore", NULL };
 
 /* Who gives consent by a rule set beforehand, not at the step. */
 static const char *const standing_yes[] = { "trust", "--yes", "auto-approve", NULL };

@@ -33,7 +33,7 @@
  * (pause, answer, resume, rewind, consent other than a yes by a standing
  * rule (a trusted file, --yes, auto-approve),
  * var-set, model-switch, run-end, ...), without its crc, vars, outputs,
- * pid and hash.  A rewind starts no edge: it is no move of the workflow.
+ * pid, hash and restore (a rewind's state before its step).  A rewind starts no edge: it is no move of the workflow.
  */
 #ifndef WF_STORY_H
 #define WF_STORY_H

@@ -38,26 +38,7 @@ Y
 	source "$COMPLETION"
 }
 
-# Complete the command line "$@" with the cursor on its last word;
-# COMPREPLY holds the answer.
-complete_line() {
-	COMP_WORDS=("$@")
-	COMP_CWORD=$(($# - 1))
-	COMPREPLY=()
-	if [[ ${1##*/} == wf ]]; then _wf; else _wf_cmd; fi
-}
-
-# The candidates, sorted, on one line.
-replies() {
-	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
-}
-
-has_reply() {
-	local w
-	for w in "${COMPREPLY[@]}"; do [[ $w == "$1" ]] && return 0; done
-	echo "'$1' not offered; offered: $(replies)" >&2
-	return 1
-}
+# complete_line, replies and has_reply are in helpers.bash.
 
 # ---- man pages ----
 
@@ -234,11 +215,13 @@ ic_names() {
 			complete_line "$tool" "$s"
 			has_reply "$s" || { echo "in $tool" >&2; return 1; }
 		done
-		# Options: those offered first, after --resume (wf-run), and after
-		# each subcommand, together.
+		# Options: those offered first, after --resume and --fork (wf-run),
+		# and after each subcommand, together.
 		complete_line "$tool" --
 		offered=("${COMPREPLY[@]}")
 		complete_line "$tool" --resume --
+		offered+=("${COMPREPLY[@]}")
+		complete_line "$tool" --fork --
 		offered+=("${COMPREPLY[@]}")
 		for s in $subs; do
 			complete_line "$tool" "$s" --

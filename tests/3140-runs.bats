@@ -289,7 +289,7 @@ Y
 	run complete wf ru
 	assert_output "run runs"
 	run complete wf-state ''
-	assert_output "fsck gc get history list logs path pause rm runs set show status trust"
+	assert_output "fsck gc get history list logs path pause rewind rm runs set show status trust"
 }
 
 @test "wf status --all lists every project's runs with its project; --all elsewhere is a usage error" {

@@ -68,3 +68,24 @@ mkrundir() {
 	mkdir -p "$d"
 	chmod 700 "$WF_STATE_DIR" "$WF_STATE_DIR/projects" "${d%/runs/*}" "${d%/*}" "$d"
 }
+
+# Complete the command line "$@" with the cursor on its last word;
+# COMPREPLY holds the answer.
+complete_line() {
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMPREPLY=()
+	if [[ ${1##*/} == wf ]]; then _wf; else _wf_cmd; fi
+}
+
+# The candidates, sorted, on one line.
+replies() {
+	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+has_reply() {
+	local w
+	for w in "${COMPREPLY[@]}"; do [[ $w == "$1" ]] && return 0; done
+	echo "'$1' not offered; offered: $(replies)" >&2
+	return 1
+}
