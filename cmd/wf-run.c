@@ -136,6 +136,35 @@ fork_main(struct wf_run_opts *o, int nops, char **ops, unsigned given, long pass
 	return rc;
 }
 
+/*
+ * wf-run [--resume] with NOPS operands OPS: a start or (RESUME) a
+ * resume, once the options agree.  O's values are freed; the exit status.
+ */
+static int
+run_main(struct wf_run_opts *o, int resume, int nops, char **ops)
+{
+	const char *opt = o->accept_changes ? "--accept-changes" : o->rerun ? "--rerun" : o->skip ? "--skip" : "--no-step";
+	int rc = WF_EXIT_USAGE;
+
+	if (nops < 1 || nops > 2 || (resume && nops != 1) || (o->rerun && o->skip))
+		usage(stderr);
+	else if (resume && o->run_name)
+		wf_warn("--name names a new run; to continue run '%s', use: wf resume %s", o->run_name, o->run_name);
+	else if (o->step && o->no_step)
+		wf_warn("--step and --no-step say opposite things; give one");
+	else if (!resume && (o->accept_changes || o->rerun || o->skip || o->no_step))
+		wf_warn("%s applies to a resume only: wf resume %s %s", opt, ops[0], opt);
+	else {
+		o->target = ops[0];
+		o->start_step = nops == 2 ? ops[1] : NULL;
+		rc = resume ? wf_run_resume(o) : wf_run_start(o);
+		if (wf_fshut(stdout, "standard output") && !rc)
+			rc = WF_EXIT_IO;
+	}
+	opts_free(o);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -195,7 +224,7 @@ main(int argc, char **argv)
 		case O_PASS:
 			if (wf_parse_long(optarg, 1, 1L << 30, &pass) < 0) {
 				wf_warn("--pass takes a pass number from 1 on, got '%s'", optarg);
-				jv_free(o.vars);
+				opts_free(&o);
 				return WF_EXIT_USAGE;
 			}
 			break;
@@ -234,34 +263,10 @@ main(int argc, char **argv)
 	}
 	if (fork)
 		return fork_main(&o, argc - optind, argv + optind, given, pass);
-	if (optind >= argc || argc - optind > 2 || (resume && argc - optind != 1) ||
-	    (o.rerun && o.skip) || (pass && !fork)) {
-		usage(stderr);
+	if (pass) {
+		wf_warn("--pass applies to a fork only: wf fork RUN STEP-ID --pass N --name NEW");
 		opts_free(&o);
 		return WF_EXIT_USAGE;
 	}
-	if (resume && o.run_name) {
-		wf_warn("--name names a new run; to continue run '%s', use: wf resume %s", o.run_name, o.run_name);
-		opts_free(&o);
-		return WF_EXIT_USAGE;
-	}
-	if (o.step && o.no_step) {
-		wf_warn("--step and --no-step say opposite things; give one");
-		opts_free(&o);
-		return WF_EXIT_USAGE;
-	}
-	if (!resume && (o.accept_changes || o.rerun || o.skip || o.no_step)) {
-		const char *opt = o.accept_changes ? "--accept-changes" : o.rerun ? "--rerun" : o.skip ? "--skip" : "--no-step";
-
-		wf_warn("%s applies to a resume only: wf resume %s %s", opt, argv[optind], opt);
-		opts_free(&o);
-		return WF_EXIT_USAGE;
-	}
-	o.target = argv[optind];
-	o.start_step = argc - optind == 2 ? argv[optind + 1] : NULL;
-	rc = resume ? wf_run_resume(&o) : wf_run_start(&o);
-	opts_free(&o);
-	if (wf_fshut(stdout, "standard output") && !rc)
-		rc = WF_EXIT_IO;
-	return rc;
+	return run_main(&o, resume, argc - optind, argv + optind);
 }
