@@ -421,3 +421,29 @@ Y
 	complete_line wf-state re
 	assert_equal "$(replies)" rewind
 }
+
+@test "a rewind and a fork are in wf status, the report and the graph: the rewind as an event and no move, the fork's origin" {
+	nest_flow
+	touch stop-3-2
+	run wf run nest.yaml --quiet
+	assert_failure 1
+	run wf rewind nest body --pass 2
+	assert_success
+	run wf status nest
+	assert_output --partial "rewound:  to body (pass 2)"
+	run wf report nest -o nest.html
+	assert_success
+	grep -q '<b>rewind</b>' nest.html
+	grep -q 'step body' nest.html
+	# The rewind draws no move from where the run stood back to body.
+	run wf graph --run nest
+	assert_success
+	refute_output --partial 'no such edge in the workflow'
+	rm stop-3-2
+	run wf fork nest load --name nest2 --quiet
+	assert_success
+	run wf report nest2 -o nest2.html
+	assert_success
+	grep -q 'forked from' nest2.html
+	grep -q 'at step load' nest2.html
+}
