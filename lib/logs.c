@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wf_priv.h"
+#include "story.h"
 #include "timeline.h"
 
 /* How long a follower waits for a change before it checks that the run still has a process. */
@@ -98,15 +98,6 @@ load_steps(struct logs *L)
 	jv_free(steps);
 }
 
-/* The name of the model in V (borrowed: a name, or {name, ...}), or NULL; it lives as long as V. */
-static const char *
-model_name(jv v)
-{
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		return jv_string_value(v);
-	return jv_get_kind(v) == JV_KIND_OBJECT ? wf_jv_str(v, "name") : NULL;
-}
-
 /* Begin an execution of STEP at event EV (borrowed), whose files are named after SEQ (0: none). */
 static void
 begin(struct logs *L, const char *step, jv ev, long seq)
@@ -146,7 +137,7 @@ end_info(struct logs *L, const char *status, jv ev, int is_end)
 	if (is_end) {
 		if (wf_jv_str(ev, "action"))
 			e->info = jv_object_set(e->info, jv_string("action"), wf_jv_get(ev, "action"));
-		model = model_name(m) ? model_name(m) : wf_jv_str(usage, "model");
+		model = wf_model_name_in(m) ? wf_model_name_in(m) : wf_jv_str(usage, "model");
 		if (model)
 			e->info = jv_object_set(e->info, jv_string("model"), jv_string(model));
 		if (wf_jv_num(ev, "exit_code", -1) >= 0 && strcmp(status, "skipped"))

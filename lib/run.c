@@ -118,6 +118,8 @@ wf_driver_stop(struct driver *d, const char *event, const char *status, const ch
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string(status));
 	ev = jv_object_set(ev, jv_string("reason"), jv_string(reason));
+	/* The exit status this stop gives, for readers of the journal (wf report, wf status). */
+	ev = jv_object_set(ev, jv_string("exit_code"), jv_number(code));
 	if (jv_get_kind(extra) == JV_KIND_OBJECT)
 		jv_object_foreach(extra, k, v)
 			ev = jv_object_set(ev, k, v);
@@ -143,6 +145,7 @@ finish(struct driver *d)
 	jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("run-end")), view = wf_run_view(d->run, 1);
 
 	ev = jv_object_set(ev, jv_string("status"), jv_string("completed"));
+	ev = jv_object_set(ev, jv_string("exit_code"), jv_number(0));
 	/* Its outputs: (wf-workflow(5)), for wf status and for a run that called it. */
 	ev = jv_object_set(ev, jv_string("outputs"), wf_subflow_outputs(d->wf, view));
 	jv_free(view);

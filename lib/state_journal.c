@@ -422,6 +422,7 @@ apply_resume(jv st, jv ev)
 		st = jv_object_set(st, jv_string("hash"), wf_jv_get(ev, "hash"));
 	st = jv_object_set(st, jv_string("inflight"), jv_null());
 	st = jv_object_set(st, jv_string("ended"), jv_null());
+	st = jv_object_set(st, jv_string("exit_code"), jv_null());
 	return jv_object_set(st, jv_string("pending"), jv_null());
 }
 
@@ -436,6 +437,7 @@ apply_stop(jv st, jv ev)
 	st = jv_object_set(st, jv_string("reason"), wf_jv_get(ev, "reason"));
 	/* When it stopped: a listing's duration runs from "started" to here. */
 	st = jv_object_set(st, jv_string("ended"), wf_jv_get(ev, "time"));
+	st = jv_object_set(st, jv_string("exit_code"), wf_jv_get(ev, "exit_code"));
 	if (present(ev, "pending"))
 		st = jv_object_set(st, jv_string("pending"), wf_jv_get(ev, "pending"));
 	if (present(ev, "cursor"))

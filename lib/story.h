@@ -8,7 +8,8 @@
  *   {"run": {"name", "id", "project", "workflow_name", "workflow",
  *            "status", "started", "ended", "duration_ms", "exit_code",
  *            "cursor", "models": [NAME...], "usage": {...},
- *            "forked_from": {"run", "id", "step"}?},
+ *            "forked_from": {"run", "id", "step", "seq"}?,
+ *            wf_story_of adds "tokens", "cost_usd" and "dir"},
  *    "timeline": [ENTRY...],        every step execution and every other
  *                                   event that changed the path, in order
  *    "passes": {STEP: N},           executions that ended, by step
@@ -20,11 +21,17 @@
  * A step ENTRY: {"event": "step", "seq", "step", "action", "pass",
  * "attempt", "status" (ok, failed, skipped, waiting, running, in-doubt),
  * "exit_code"?, "started", "ended"?, "duration_ms"?, "model"?, "usage"?,
- * "condition"?, "value"?, "verdict"?, "answer"?, "jump"? ({"to", ...}
- * as journaled), "next" (the cursor after it, or null), "error"?}.
+ * "condition"?, "value"?, "verdict"? (approved, rejected), "answer"?,
+ * "jump"? ({"to", ...} as journaled), "next" (the cursor after it, or
+ * null), "error"?, "iteration"?, "max_iterations"?, "exhausted"? (a
+ * loop's), "timed_out"?}.  "seq" is the execution's first step-start,
+ * or its step-end when it had none.  "pass" counts the step's
+ * executions from 1; a retry is the same execution.
  * Any other ENTRY is the journal event itself with "event" its kind
- * (pause, answer, resume, rewind, model-switch, run-end, ...), minus the
- * bulky keys (vars, pending text stays).
+ * (pause, answer, resume, rewind, consent other than by a trusted file
+ * or an auto-approve pattern, var-set, model-switch, run-end, ...),
+ * without its crc, vars, outputs, pid and hash.  A rewind starts no
+ * edge: it is no move of the workflow.
  */
 #ifndef WF_STORY_H
 #define WF_STORY_H
@@ -40,5 +47,8 @@ jv wf_story(jv events, jv st);
 
 /* The story of run R (borrowed, opened read-only): caller owns; invalid with ERR on a read error. */
 jv wf_story_of(struct wf_run *r, char *err, size_t n);
+
+/* The name of the model in V (borrowed: a name, or {name, ...} as journaled), or NULL; it lives as long as V. */
+const char *wf_model_name_in(jv v);
 
 #endif

@@ -154,7 +154,12 @@ add_decision(struct wf_buf *b, jv e)
 		if (wf_jv_bool(e, "exhausted", 0))
 			wf_buf_addstr(b, ", exhausted");
 	}
-	if (jv_get_kind(verdict) == JV_KIND_TRUE || jv_get_kind(verdict) == JV_KIND_FALSE)
+	/* The story says approved or rejected; a jump, true or false.  A question's answer says it itself. */
+	if (jv_object_has(jv_copy(e), jv_string("answer")))
+		;
+	else if (jv_get_kind(verdict) == JV_KIND_STRING)
+		add_field(b, b->len ? ", verdict: " : "verdict: ", e, "verdict", NULL);
+	else if (jv_get_kind(verdict) == JV_KIND_TRUE || jv_get_kind(verdict) == JV_KIND_FALSE)
 		wf_buf_printf(b, "%sverdict: %s", b->len ? ", " : "",
 			      jv_get_kind(verdict) == JV_KIND_TRUE ? "approved" : "rejected");
 	if (wf_jv_str(e, "error") && status && !strcmp(status, "failed")) {
