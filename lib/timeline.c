@@ -380,6 +380,15 @@ print_heading(FILE *fp, jv story)
 	jv_free(run);
 }
 
+/* Is entry E (borrowed) a consent given with --yes, for every step before the run began?  Nothing to tell. */
+static int
+given_up_front(jv e)
+{
+	const char *what = wf_jv_str(e, "event"), *by = wf_jv_str(e, "by");
+
+	return what && by && !strcmp(what, "consent") && !strcmp(by, "--yes");
+}
+
 /*
  * Print the entries of STORY (borrowed) from *SHOWN on, and move *SHOWN
  * past them; unless FINAL, stop at a step still running, which is shown
@@ -398,7 +407,9 @@ print_entries(const struct wf_timeline_opts *o, struct table *t, jv story, size_
 			jv_free(e);
 			break;
 		}
-		if (o->json)
+		if (given_up_front(e))
+			jv_free(e);
+		else if (o->json)
 			wf_json_print(o->out, e);
 		else {
 			add_row(t, e);
