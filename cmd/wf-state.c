@@ -16,14 +16,15 @@
 
 #include "wf.h"
 #include "rewind.h"
+#include "timeline.h"
 
 #define MAX_ARGS 64
-#define LOGS_USAGE "logs [NAME [STEP]] [-f] [--pass N] [--json]"
+#define LOGS_USAGE "logs [NAME [STEP]] [-f] [--pass N] [--timeline] [--json]"
 #define REWIND_USAGE "rewind RUN STEP-ID [--pass N] [--var NAME=VALUE]..."
 
 /* The options, which may come anywhere on the command line. */
 struct opts {
-	int json, force, dry_run, all;
+	int json, force, dry_run, all, timeline;
 	long keep;		/* gc --keep N; -1 when not given */
 	long limit;		/* runs --limit N; 0: every run */
 	double older_ms;	/* gc --older-than DURATION; 0 when not given */
@@ -107,6 +108,8 @@ static const struct option_help {
 	{ "--dry-run", "say what would be removed; remove nothing", GC_ONLY },
 	{ "--pass", "which run of the step (1 the first; default the last)", "--pass belongs to 'logs' and 'rewind'" },
 	{ "--var", "set a variable of the run after the rewind (repeatable)", "--var belongs to 'rewind'" },
+	{ "--timeline", "the path the run took: one line per step and event, with why it went on where it did",
+	  "--timeline belongs to 'logs'" },
 };
 
 #define NOPTIONS (sizeof options / sizeof *options)
@@ -544,6 +547,10 @@ do_logs(char **args, int nargs, const struct opts *o)
 			ops[n++] = args[i];
 		}
 	}
+	if (o->timeline && (n > 1 || lo.pass)) {
+		wf_warn("--timeline shows the whole run: it takes no STEP or --pass; usage: wf-state %s", LOGS_USAGE);
+		return WF_EXIT_USAGE;
+	}
 	if (lo.pass && n < 2) {
 		wf_warn("--pass needs a STEP; usage: wf-state %s", LOGS_USAGE);
 		return WF_EXIT_USAGE;
@@ -557,7 +564,15 @@ do_logs(char **args, int nargs, const struct opts *o)
 	free(latest);
 	if (rc)
 		return rc;
-	if ((rc = wf_logs_print(r, &lo, err, sizeof err)))
+	if (o->timeline) {
+		struct wf_timeline_opts to = { .json = o->json, .follow = lo.follow, .out = stdout,
+					      .color = !o->json && isatty(STDOUT_FILENO) && !getenv("NO_COLOR") };
+
+		rc = wf_timeline_print(r, &to, err, sizeof err);
+	} else {
+		rc = wf_logs_print(r, &lo, err, sizeof err);
+	}
+	if (rc)
 		wf_warn("%s", err);
 	return done(r, rc);
 }
@@ -663,6 +678,8 @@ main(int argc, char **argv)
 			o.all = 1;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			o.dry_run = 1;
+		} else if (!strcmp(argv[i], "--timeline")) {
+			o.timeline = 1;
 		} else if (!strcmp(argv[i], "--limit")) {
 			if (count_opt(argc, argv, &i, &o.limit, " (0 for all)") < 0)
 				return WF_EXIT_USAGE;

@@ -286,15 +286,18 @@ _wf_complete_gc() {
 	return 0
 }
 
-# wf logs / wf-state logs, from index $1: options, a run, then a step of it.
+# wf logs / wf-state logs, from index $1: options, a run, then a step of it
+# (none with --timeline).
 _wf_complete_logs() {
 	local first=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} n
 	[[ $prev == --pass ]] && return 0
 	if [[ $cur == -* ]]; then
-		_wf_add "$cur" -f --follow --pass --json --help
+		_wf_add "$cur" -f --follow --pass --timeline --json --help
 		return 0
 	fi
 	n=$(_wf_arg_index "$first" --pass)
+	# --timeline is the whole run: no step after the run.
+	[[ " ${COMP_WORDS[*]} " == *" --timeline "* ]] && (( n > 0 )) && return 0
 	case $n in
 	0)	_wf_add_lines "$cur" < <(_wf_run_names ids) ;;
 	1)	_wf_positionals "$first" --pass

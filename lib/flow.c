@@ -246,8 +246,9 @@ wf_flow_step_end(jv ev, jv res)
 /*
  * The loop STEP (borrowed): returns the next cursor, or invalid with
  * *CODE (4 or 3, or a condition's after a message in *MSG).  Its
- * decision goes into the end event *EV (condition, value, passes, loops,
- * iteration, jump, exhausted); the caller owns the result.
+ * decision goes into the end event *EV (condition, value, passes,
+ * max_iterations, loops, iteration, jump, exhausted); the caller owns
+ * the result.
  * max-iterations counts passes of the body: the loop step ends pass
  * COUNT + 1, where COUNT (loops.ID) is how often it has jumped back in
  * this round, so max-iterations: 3 runs the body at most 3 times.  When
@@ -272,6 +273,7 @@ wf_flow_loop(jv view, jv step, jv *ev, int *code, char **msg)
 	*ev = jv_object_set(*ev, jv_string("value"), jv_bool(v));
 	*ev = jv_object_set(*ev, jv_string("passes"),
 			    jv_object_set(jv_object(), jv_string(id), jv_number((double)count + 1)));
+	*ev = jv_object_set(*ev, jv_string("max_iterations"), jv_number((double)max));
 	if (!v) {
 		/* Done: the counter starts again if the loop is reached anew. */
 		*ev = jv_object_set(*ev, jv_string("loops"),

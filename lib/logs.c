@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "story.h"
+#include "timeline.h"
 
 /* How long a follower waits for a change before it checks that the run still has a process. */
 #define FOLLOW_CHECK_MS 1000
@@ -446,38 +447,58 @@ read_journal(struct logs *L, char *err, size_t n)
 
 /* ---- following ---- */
 
-/* Watch the run directory and, once there is one, its steps/ (*STEPS_WD) for writes; IFD -1 polls instead. */
+/* Watch R's steps/ for writes once there is one (W->steps_wd); without inotify W polls instead. */
 static void
-watch(struct logs *L, int ifd, int *steps_wd)
+watch_steps(struct wf_run *r, struct wf_run_watch *w)
 {
 	char *steps;
 
-	if (ifd < 0 || *steps_wd >= 0)
+	if (w->ifd < 0 || w->steps_wd >= 0)
 		return;
-	steps = wf_xasprintf("%s/steps", L->r->dir);
-	*steps_wd = inotify_add_watch(ifd, steps, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO);
+	steps = wf_xasprintf("%s/steps", r->dir);
+	w->steps_wd = inotify_add_watch(w->ifd, steps, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO);
 	free(steps);
 }
 
-/* Wait until the run's files change, or FOLLOW_CHECK_MS pass: 1 when something changed. */
-static int
-wait_change(struct logs *L, int ifd, int *steps_wd)
+void
+wf_run_watch_open(struct wf_run *r, struct wf_run_watch *w)
+{
+	w->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	w->steps_wd = -1;
+	if (w->ifd >= 0 && inotify_add_watch(w->ifd, r->dir, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO |
+					     IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
+		close(w->ifd);
+		w->ifd = -1;
+	}
+	watch_steps(r, w);
+}
+
+int
+wf_run_watch_wait(struct wf_run *r, struct wf_run_watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct pollfd p = { .fd = ifd, .events = POLLIN };
+	struct pollfd p = { .fd = w->ifd, .events = POLLIN };
 	int k;
 
-	watch(L, ifd, steps_wd);
-	if (ifd < 0) {
+	watch_steps(r, w);
+	if (w->ifd < 0) {
 		/* No inotify: look again in a fifth of a second. */
 		(void)poll(NULL, 0, 200);
 		return 1;
 	}
 	k = poll(&p, 1, FOLLOW_CHECK_MS);
 	if (k > 0)
-		while (read(ifd, buf, sizeof buf) > 0)
+		while (read(w->ifd, buf, sizeof buf) > 0)
 			;
 	return k > 0;
+}
+
+void
+wf_run_watch_close(struct wf_run_watch *w)
+{
+	if (w->ifd >= 0)
+		close(w->ifd);
+	w->ifd = -1;
 }
 
 /*
@@ -487,15 +508,11 @@ wait_change(struct logs *L, int ifd, int *steps_wd)
 static int
 follow(struct logs *L, char *err, size_t n)
 {
-	int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), steps_wd = -1, rc = 0, changed = 0;
+	struct wf_run_watch w;
+	int rc = 0, changed = 0;
 	double checked = -1;
 
-	if (ifd >= 0 && inotify_add_watch(ifd, L->r->dir, IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO |
-					  IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
-		close(ifd);
-		ifd = -1;
-	}
-	watch(L, ifd, &steps_wd);
+	wf_run_watch_open(L->r, &w);
 	for (;;) {
 		if ((rc = read_journal(L, err, n)))
 			break;
@@ -511,14 +528,13 @@ follow(struct logs *L, char *err, size_t n)
 				break;
 			}
 		}
-		changed = wait_change(L, ifd, &steps_wd);
+		changed = wf_run_watch_wait(L->r, &w);
 	}
 	if (L->open && !rc) {
 		end_info(L, "interrupted", jv_null(), 0);
 		finish(L);
 	}
-	if (ifd >= 0)
-		close(ifd);
+	wf_run_watch_close(&w);
 	return rc;
 }
 

@@ -529,6 +529,9 @@ wf_driver_run_step(struct driver *d, const char *id)
 	case 0:
 		progress(d, "%s[%d/%d] %s %s skipped%s\n", col(d, "\033[2m"), idx + 1, d->nsteps, id, action,
 			 col(d, "\033[0m"));
+		/* Why, for the history: the if: that was false. */
+		ev = jv_object_set(jv_object_set(ev, jv_string("condition"), jv_string(cond)), jv_string("value"),
+				   jv_false());
 		rc = journal_done(d, ev, "skipped", wf_jv_get(step, "next"));
 		break;
 	default:

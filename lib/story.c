@@ -30,7 +30,8 @@ struct story {
 /* Members of a step-end copied into its entry as they are. */
 static const char *const end_keys[] = {
 	"action", "status", "exit_code", "duration_ms", "condition", "value", "jump", "error",
-	"timed_out", "iteration", "usage", "verdict", "answer", "output", "stderr", "by", NULL
+	"timed_out", "iteration", "max_iterations", "exhausted", "usage", "verdict", "answer", "output",
+	"stderr", "by", NULL
 };
 
 /* Members of other events left out of the timeline: bulky, or bookkeeping. */

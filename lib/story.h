@@ -25,15 +25,18 @@
  * "exit_code"?, "started", "ended"?, "duration_ms"?, "model"?, "usage"?,
  * "condition"?, "value"?, "verdict"? (approved, rejected), "answer"?,
  * "jump"? ({"to", ...} as journaled), "next" (the cursor after it, or
- * null), "error"?, "iteration"?, "timed_out"?, "output"?, "stderr"?
+ * null), "error"?, "iteration"?, "max_iterations"?, "exhausted"? (a
+ * loop's), "timed_out"?, "by"? (who skipped it), "output"?, "stderr"?
  * (the step-end's, as journaled: the step's full text is in its files,
- * steps/SEQ-STEP.out and .err, SEQ its "seq")}.  "pass" counts the
+ * steps/SEQ-STEP.out and .err)}.  "seq" is the execution's first
+ * step-start, or its step-end when it had none.  "pass" counts the
  * step's executions from 1; a retry is the same execution.
  * Any other ENTRY is the journal event itself with "event" its kind
  * (pause, answer, resume, rewind, consent other than a yes by a standing
- * rule (a trusted file, --yes, auto-approve),
- * var-set, model-switch, run-end, ...), without its crc, vars, outputs,
- * pid, hash and restore (a rewind's state before its step).  A rewind starts no edge: it is no move of the workflow.
+ * rule (a trusted file, --yes, auto-approve), var-set, model-switch,
+ * run-end, ...), without its crc, vars, outputs, pid, hash and restore
+ * (a rewind's state before its step).  A rewind starts no edge: it is no
+ * move of the workflow.
  */
 #ifndef WF_STORY_H
 #define WF_STORY_H
