@@ -449,6 +449,8 @@ apply_resume(jv st, jv ev)
 	st = jv_object_set(st, jv_string("inflight"), jv_null());
 	st = jv_object_set(st, jv_string("ended"), jv_null());
 	st = jv_object_set(st, jv_string("exit_code"), jv_null());
+	/* Why it stopped is over: a running run has no reason. */
+	st = jv_object_set(st, jv_string("reason"), jv_null());
 	return jv_object_set(st, jv_string("pending"), jv_null());
 }
 
