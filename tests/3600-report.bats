@@ -6,7 +6,8 @@
 # and a desktop window show its header, graph and timeline with no
 # console error and no network request, and that it prints.
 #
-# The Chromium tests keep their screenshots (phone.png, desktop.png),
+# The Chromium tests keep their screenshots (phone.png, desktop.png: the
+# first screen; phone-full.png, desktop-full.png: the whole page),
 # the printed PDF and the page under build/test-artifacts/3600-report/
 # (gitignored, like all of build/), one directory per test, replaced by
 # each run of this file.
@@ -39,6 +40,7 @@ chromium_view() {
 	rm -rf "${ARTIFACTS:?}/$2"
 	mkdir -p "$ARTIFACTS/$2"
 	cp "$1" "$ARTIFACTS/$2/page.html"
+	CHROMIUM_RUN=$2
 	run python3 "$REPO_ROOT/tests/fakes/cdp.py" "$ARTIFACTS/$2/page.html" "$ARTIFACTS/$2"
 	assert_success
 }
@@ -59,6 +61,11 @@ assert_seen() {
 	done
 	# The header is at the top, in the first screen of the phone.
 	jq -e '.phone.boxes.header.y < 844' <<<"$v" >/dev/null
+	# The whole-page screenshots hold all three: each part ends within the page's height.
+	for w in phone desktop; do
+		jq -e --arg w "$w" '.[$w] as $v | all($v.boxes[]; .y + .height <= $v.full_height + 0.5)' <<<"$v" >/dev/null
+		assert_png "$ARTIFACTS/$CHROMIUM_RUN/$w-full.png"
+	done
 	jq -e '.pdf_bytes > 1000' <<<"$v" >/dev/null
 }
 

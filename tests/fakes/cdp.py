@@ -125,6 +125,14 @@ def view(b, s, outdir, name, width, height, mobile):
     shot = b.send("Page.captureScreenshot", {"format": "png"}, s)
     with open(os.path.join(outdir, name + ".png"), "wb") as f:
         f.write(base64.b64decode(shot["data"]))
+    # The whole page at that width too, so one picture shows header, graph and timeline.
+    m = b.send("Page.getLayoutMetrics", {}, s)
+    size = m.get("cssContentSize") or m["contentSize"]
+    v["full_height"] = size["height"]
+    full = b.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                  "clip": {"x": 0, "y": 0, "width": width, "height": min(size["height"], 16384), "scale": 1}}, s)
+    with open(os.path.join(outdir, name + "-full.png"), "wb") as f:
+        f.write(base64.b64decode(full["data"]))
     return v
 
 
