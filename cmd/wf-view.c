@@ -26,7 +26,7 @@ static const struct verb {
 	const char *name, *operands, *help;
 	verb_fn *run;
 } verbs[] = {
-	{ "graph", "[--run] NAME|FILE|RUN [--format dot|mermaid]", "a workflow as a graph; a run's path over it", run_graph },
+	{ "graph", "[--run] NAME|FILE|RUN|- [--format dot|mermaid]", "a workflow as a graph; a run's path over it", run_graph },
 	{ "report", "RUN [-o FILE|-] [--force]", "one self-contained HTML page about a run", run_report },
 };
 

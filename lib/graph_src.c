@@ -192,6 +192,13 @@ wf_graph_open(const char *arg, int as_run, struct wf_graph_src *out, struct wf_d
 	*err = '\0';
 	if (as_run || is_number(arg))
 		return open_run_src(arg, out, err, n);
+	if (!strcmp(arg, "-")) {
+		/* wf-parse's output (and jq's over it) on standard input. */
+		out->wf = wf_workflow_stdin(&code, err, n);
+		if (!code)
+			out->subs = wf_graph_subs(out->wf, NULL, 0);
+		return code;
+	}
 	if (is_file_arg(arg)) {
 		path = strchr(arg, '/') ? wf_xstrdup(arg) : wf_xasprintf("./%s", arg);
 	} else if (!(path = wf_workflow_find(arg, &code, err, n))) {

@@ -383,23 +383,12 @@ load_workflow(struct wf_run_opts *o, jv *wf)
 
 	if (!strcmp(o->target, "-")) {
 		/* wf-parse output on stdin. */
-		*wf = wf_json_read_fd(0, (size_t)64 << 20, err, sizeof err);
-		if (!jv_is_valid(*wf)) {
-			wf_warn("standard input: %s", err);
-			return WF_EXIT_DATA;
-		}
-		/* Something else altogether gets a hint; a workflow with a fault, the fault. */
-		if (jv_get_kind(*wf) != JV_KIND_OBJECT ||
-		    (!jv_object_has(jv_copy(*wf), jv_string("steps")) && !jv_object_has(jv_copy(*wf), jv_string("hash")))) {
-			wf_warn("standard input: not a canonical workflow (use 'wf-parse FILE | wf-run -')");
-			return WF_EXIT_DATA;
-		}
-		/* The schema wf-parse checks YAML with, on the JSON: nothing runs when it fails. */
-		if (wf_workflow_check_json(*wf, err, sizeof err)) {
+		int code;
+
+		*wf = wf_workflow_stdin(&code, err, sizeof err);
+		if (code)
 			wf_warn("%s", err);
-			return WF_EXIT_DATA;
-		}
-		return 0;
+		return code;
 	}
 	return wf_workflow_open(o->target, wf);
 }

@@ -261,6 +261,13 @@ jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
 int wf_workflow_open(const char *arg, jv *wf);
 
 /*
+ * A canonical workflow (wf-parse's output) read from standard input and
+ * checked against the schema: it (the caller owns it), or invalid with
+ * ERR and 65 as *CODE (74 when it cannot be read).
+ */
+jv wf_workflow_stdin(int *code, char *err, size_t n);
+
+/*
  * Every workflow file along the search path: [{name, description, steps,
  * path, error, shadowed}], in search order; a broken file is listed with
  * its first error, and a name already seen earlier is marked shadowed.

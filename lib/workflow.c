@@ -52,6 +52,34 @@ wf_step_gives_verdict(jv step)
  * stderr: 0 with *WF the canonical workflow (the caller owns it), or the
  * exit status (66, 65, 74) with *WF invalid.
  */
+/* The caller owns the workflow returned. */
+jv
+wf_workflow_stdin(int *code, char *err, size_t n)
+{
+	char why[1024];
+	jv wf = wf_json_read_fd(0, (size_t)64 << 20, why, sizeof why);
+
+	*code = WF_EXIT_DATA;
+	if (!jv_is_valid(wf)) {
+		snprintf(err, n, "standard input: %s", why);
+		return wf;
+	}
+	/* Something else altogether gets a hint; a workflow with a fault, the fault. */
+	if (jv_get_kind(wf) != JV_KIND_OBJECT ||
+	    (!jv_object_has(jv_copy(wf), jv_string("steps")) && !jv_object_has(jv_copy(wf), jv_string("hash")))) {
+		snprintf(err, n, "standard input: not a canonical workflow (give it wf-parse's output: 'wf-parse FILE | ...')");
+		jv_free(wf);
+		return jv_invalid();
+	}
+	/* The schema wf-parse checks YAML with, on the JSON. */
+	if (wf_workflow_check_json(wf, err, n)) {
+		jv_free(wf);
+		return jv_invalid();
+	}
+	*code = 0;
+	return wf;
+}
+
 int
 wf_workflow_open(const char *arg, jv *wf)
 {

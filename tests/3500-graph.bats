@@ -322,3 +322,23 @@ EOF2
 		[ "$(printf '%s\n' "${COMPREPLY[@]}" | tr '\n' ' ')" = "test-linear " ]
 	done
 }
+
+@test "wf graph - draws wf-parse's output, after jq too, as it draws the file; JSON that is no workflow is 65" {
+	wf graph "$REPO_ROOT/workflows/examples/pr-review-loop.yaml" --format mermaid > from-file.mmd
+	wf-parse "$REPO_ROOT/workflows/examples/pr-review-loop.yaml" | wf graph - --format mermaid > from-stdin.mmd
+	cmp from-file.mmd from-stdin.mmd
+	# The last step dropped by jq: its node is gone, and dot takes the rest.
+	need_dot
+	wf-parse "$REPO_ROOT/workflows/examples/pr-review-loop.yaml" |
+		jq '.steps |= map(select(.id != "s13")) | .steps[-1].next = null' | wf graph - | dot -Tsvg > /dev/null
+	run sh -c 'wf-parse "$1" | jq ".steps |= map(select(.id != \"s13\")) | .steps[-1].next = null" | wf graph -' sh \
+		"$REPO_ROOT/workflows/examples/pr-review-loop.yaml"
+	assert_success
+	refute_output --partial '"s13'
+	run sh -c 'echo "{\"x\":1}" | wf graph -'
+	assert_failure 65
+	assert_output --partial "not a canonical workflow"
+	run sh -c 'echo "not json" | wf graph -'
+	assert_failure 65
+	assert_output --partial "standard input"
+}
