@@ -67,7 +67,7 @@ $(BIN)/%: $(OBJ)/cmd/%.o $(OBJ)/libwf.a
 BUILD_PACKAGES = gcc make libc6-dev libyaml-dev libjq-dev libcurl4-openssl-dev mandoc
 TEST_PACKAGES  = $(BUILD_PACKAGES) bats bats-assert bats-support parallel jq git tmux \
 	python3 strace procps util-linux bsdutils coreutils findutils diffutils \
-	groff-base time curl openssl ca-certificates binutils graphviz chromium
+	groff-base time curl openssl ca-certificates binutils graphviz chromium fonts-dejavu-core
 
 # install_missing PACKAGES: install the ones not yet installed.  As root it
 # runs apt-get; otherwise through sudo (asking for a password when a person
