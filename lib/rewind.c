@@ -206,12 +206,9 @@ live_group(jv st)
 
 	if (jv_get_kind(groups) == JV_KIND_ARRAY)
 		jv_array_foreach(groups, i, g) {
-			pid_t pgid = (pid_t)wf_jv_num(g, "pgid", 0);
-
 			(void)i;
-			if (!live && pgid > 0 &&
-			    wf_pgroup_alive(pgid, (unsigned long long)wf_jv_num(g, "start", 0), wf_jv_str(g, "boot")))
-				live = (long)pgid;
+			if (!live)
+				live = (long)wf_group_record_alive(g);
 			jv_free(g);
 		}
 	jv_free(groups);

@@ -502,6 +502,16 @@ fail:
 	return rc;
 }
 
+/* G is borrowed. */
+pid_t
+wf_group_record_alive(jv g)
+{
+	pid_t pgid = (pid_t)wf_jv_num(g, "pgid", 0);
+
+	return pgid > 0 && wf_pgroup_alive(pgid, (unsigned long long)wf_jv_num(g, "start", 0), wf_jv_str(g, "boot"))
+		       ? pgid : 0;
+}
+
 int
 wf_run_open_in(const char *proj, const char *name, int flags, struct wf_run **out, char *err, size_t n)
 {

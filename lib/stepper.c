@@ -177,10 +177,10 @@ static void
 stop_groups(struct driver *d)
 {
 	jv_array_foreach(d->groups, i, g) {
-		pid_t pgid = (pid_t)wf_jv_num(g, "pgid", 0);
+		pid_t pgid = wf_group_record_alive(g);
 
 		(void)i;
-		if (wf_pgroup_alive(pgid, (unsigned long long)wf_jv_num(g, "start", 0), wf_jv_str(g, "boot")))
+		if (pgid)
 			wf_pgroup_stop(pgid, 2);
 		jv_free(g);
 	}
@@ -414,7 +414,7 @@ wf_stepper_stale_groups(struct driver *d, jv inflight)
 			pid_t pgid = (pid_t)wf_jv_num(g, "pgid", 0);
 
 			(void)i;
-			if (!rc && wf_pgroup_alive(pgid, (unsigned long long)wf_jv_num(g, "start", 0), wf_jv_str(g, "boot"))) {
+			if (!rc && wf_group_record_alive(g)) {
 				if (!o->kill_stale) {
 					wf_warn("run '%s': step '%s' is still running as process group %d; stop it with 'kill -TERM -- -%d' or 'wf %s %s%s --kill-stale'",
 						d->run->name, sid ? sid : "?", (int)pgid, (int)pgid,

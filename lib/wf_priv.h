@@ -331,6 +331,9 @@ const char *wf_boot_id(void);
  */
 int wf_pgroup_alive(pid_t pgid, unsigned long long start, const char *boot);
 
+/* The process group a journaled group record G (borrowed: {pgid, start, boot}) names, while alive; else 0 (state.c). */
+pid_t wf_group_record_alive(jv g);
+
 /*
  * Stop process group PGID: SIGTERM, up to GRACE_S seconds for it to go,
  * then SIGKILL and up to 5 s more.  0 when it is gone, -1 when not.
