@@ -22,6 +22,7 @@ usage(FILE *fp)
 	      "       wf-model chat [-m NAME] [--original NAME] [-s SYSTEM] [--stream-fd N | -q]\n"
 	      "                     [--text] [-v] [PROMPT...] [< REQUEST.json]\n"
 	      "       wf-model ping [--json] NAME\n"
+	      "       wf-model rerun RUN STEP-ID (--model M | --models A,B,...) [--pass N] [--diff] [--json]\n"
 	      "Model registry and provider client; see wf-model(1).\n", fp);
 }
 
@@ -358,6 +359,16 @@ cmd_ping(int argc, char **argv)
 	return finish(0);
 }
 
+/* wf-model rerun: placeholder until the counterfactual lands (wf-model(1), "Rerun"). */
+static int
+cmd_rerun(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	wf_warn("rerun: not built yet");
+	return WF_EXIT_SOFTWARE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -391,6 +402,8 @@ main(int argc, char **argv)
 		return cmd_chat(argc, argv);
 	if (!strcmp(verb, "ping"))
 		return cmd_ping(argc, argv);
-	wf_warn("unknown command '%s' (expected list, resolve, chat or ping)", verb);
+	if (!strcmp(verb, "rerun"))
+		return cmd_rerun(argc, argv);
+	wf_warn("unknown command '%s' (expected list, resolve, chat, ping or rerun)", verb);
 	return WF_EXIT_USAGE;
 }

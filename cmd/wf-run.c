@@ -33,6 +33,10 @@ static const struct option_help {
 	{ "--skip", "take the step that was in doubt as done and go on", RESUME },
 	{ "--kill-stale", "first stop what a step in doubt left running", START | RESUME },
 	{ "--estimate", "print the expected model use, and earlier runs' averages", START },
+	{ "--budget AMOUNT", "a budget for this run's model use: $USD or N tokens", START | RESUME | FORK },
+	{ "--replay RUN", "answer model calls from that run's recordings", START },
+	{ "--replay-mode HOW", "strict (a call with no recording fails; default) or fill (it goes live)", START },
+	{ "--offline", "refuse every live model call", START | RESUME | FORK },
 	{ "-y, --yes", "consent to every sensitive step (answers no question)", START | RESUME | FORK },
 	{ "--answer VALUE", "answer the run's first question (on resume: the pending one)", START | RESUME | FORK },
 	{ "--step", "stop before each step: run, skip, edit variables, continue or pause", START | RESUME },
@@ -168,7 +172,7 @@ run_main(struct wf_run_opts *o, int resume, int nops, char **ops)
 int
 main(int argc, char **argv)
 {
-	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE, O_NAME, O_STEP, O_BREAK, O_NO_STEP, O_FORK, O_PASS };
+	enum { O_VAR = 256, O_JSON, O_DRY, O_MAX, O_QUIET, O_RESTART, O_ACCEPT, O_RERUN, O_SKIP, O_RESUME, O_ESTIMATE, O_YES, O_ANSWER, O_KILL_STALE, O_NAME, O_STEP, O_BREAK, O_NO_STEP, O_FORK, O_PASS, O_BUDGET, O_REPLAY, O_REPLAY_MODE, O_OFFLINE };
 	static const struct option opts[] = {
 		{ "var", required_argument, NULL, O_VAR }, { "json", no_argument, NULL, O_JSON },
 		{ "dry-run", no_argument, NULL, O_DRY }, { "max-steps", required_argument, NULL, O_MAX },
@@ -181,6 +185,8 @@ main(int argc, char **argv)
 		{ "step", no_argument, NULL, O_STEP }, { "break", required_argument, NULL, O_BREAK },
 		{ "no-step", no_argument, NULL, O_NO_STEP },
 		{ "fork", no_argument, NULL, O_FORK }, { "pass", required_argument, NULL, O_PASS },
+		{ "budget", required_argument, NULL, O_BUDGET }, { "replay", required_argument, NULL, O_REPLAY },
+		{ "replay-mode", required_argument, NULL, O_REPLAY_MODE }, { "offline", no_argument, NULL, O_OFFLINE },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -229,6 +235,10 @@ main(int argc, char **argv)
 			}
 			break;
 		case O_ESTIMATE: o.estimate = 1; break;
+		case O_BUDGET: o.budget = optarg; break;
+		case O_REPLAY: o.replay = optarg; break;
+		case O_REPLAY_MODE: o.replay_mode = optarg; break;
+		case O_OFFLINE: o.offline = 1; break;
 		case 'y':
 		case O_YES: o.yes = 1; break;
 		case O_ANSWER: o.answer = optarg; break;

@@ -27,6 +27,7 @@ static const struct verb {
 	{ "report", "wf-view", "report", "one self-contained HTML page about a run" },
 	{ "rewind", "wf-state", "rewind", "move a run back to a step it reached; wf resume goes on from there" },
 	{ "fork", "wf-run", "--fork", "a new run from a step an earlier run reached; the earlier run is untouched" },
+	{ "rerun", "wf-model", "rerun", "re-ask one AI step of a past run with another model and compare" },
 	{ "list", "wf-parse", "--list", "list the workflows along the search path" },
 	{ "show", "wf-parse", "--outline", "show a workflow's steps, models and jumps" },
 	{ "validate", "wf-parse", "--check", "check workflow files and report every problem" },

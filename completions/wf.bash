@@ -7,10 +7,10 @@
 # "wf-parse --list", step ids from "wf-parse NAME", run names from the
 # state directory, and the answers a run waits for from its journal.
 
-_wf_verbs=(run resume status pause logs graph report rewind fork runs gc list show validate lint trust create templates migrate export import model pr help)
-_wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --step --break --estimate --help --version'
-_wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --step --no-step --break --json --quiet --max-steps --help'
-_wf_fork_opts='--name --pass --var --answer --yes --accept-changes --json --quiet --max-steps --help'
+_wf_verbs=(run resume status pause logs graph report rewind fork rerun runs gc list show validate lint trust create templates migrate export import model pr help)
+_wf_run_opts='--var --json --dry-run --max-steps --quiet --name --restart --kill-stale --yes --answer --step --break --estimate --budget --replay --replay-mode --offline --help --version'
+_wf_resume_opts='--var --answer --yes --rerun --skip --kill-stale --accept-changes --step --no-step --break --json --quiet --max-steps --budget --offline --help'
+_wf_fork_opts='--name --pass --var --answer --yes --accept-changes --json --quiet --max-steps --budget --offline --help'
 _wf_rewind_opts='--pass --var --help'
 
 # Add each of the remaining words that starts with $1 to COMPREPLY.
@@ -461,10 +461,11 @@ _wf_tool_words() {
 		chat:-*) _wf_add "$cur" -m --model --original -s --system --stream-fd -q --quiet \
 			--text -v --verbose --help ;;
 		ping:-*) _wf_add "$cur" --json --help ;;
+		rerun:-*) _wf_add "$cur" --model --models --pass --diff --json --help ;;
 		*:-*) _wf_add "$cur" --help --version ;;
 		*)
 			if (( n == 0 )); then
-				_wf_add "$cur" list resolve chat ping
+				_wf_add "$cur" list resolve chat ping rerun
 			elif (( n == 1 )) && [[ ${_wf_pos[0]} == resolve || ${_wf_pos[0]} == ping ]]; then
 				_wf_add_lines "$cur" < <(_wf_model_names)
 			fi ;;

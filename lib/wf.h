@@ -632,6 +632,10 @@ struct wf_run_opts {
 	int kill_stale;		/* --kill-stale: stop a step's process groups still running, then resume */
 	int step, no_step;	/* --step, --no-step: stop before each step, or no more (wf-run(1), "Stepping through") */
 	jv breaks;		/* --break STEP-ID: an array of ids (empty: none) */
+	const char *budget;	/* --budget AMOUNT as given, or NULL (wf-run(1)) */
+	const char *replay;	/* --replay RUN: answer model calls from its recordings, or NULL */
+	const char *replay_mode;	/* --replay-mode strict|fill, or NULL (strict) */
+	int offline;		/* --offline: refuse every live model call */
 	FILE *out;		/* data: --json events, step output, --dry-run and --estimate (stdout) */
 	FILE *log;		/* progress (stderr) */
 };

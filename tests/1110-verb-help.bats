@@ -76,9 +76,9 @@ help_options() {
 			return 1
 		}
 	done
-	# The check sees options at all: run has thirteen long and two short, resume thirteen and two.
-	[ "$(man_options run | wc -l)" -eq 15 ]
-	[ "$(man_options resume | wc -l)" -eq 15 ]
+	# The check sees options at all: run has seventeen long and two short, resume fifteen and two.
+	[ "$(man_options run | wc -l)" -eq 19 ]
+	[ "$(man_options resume | wc -l)" -eq 17 ]
 	[ "$(man_options status | tr '\n' ' ')" = "--all --json " ]
 	[ -z "$(man_options pause)" ]
 }

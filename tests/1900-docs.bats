@@ -441,7 +441,7 @@ Y
 	for o in --var --answer --yes --rerun --skip --accept-changes; do
 		has_reply "$o"
 	done
-	complete_line wf run --r
+	complete_line wf run --res
 	assert_equal "$(replies)" "--restart"
 	# After an option that takes a value, the value is free text.
 	complete_line wf run --var ''
@@ -450,7 +450,7 @@ Y
 
 @test "verbs run by other tools complete as those tools do" {
 	complete_line wf model ''
-	assert_equal "$(replies)" "chat list ping resolve"
+	assert_equal "$(replies)" "chat list ping rerun resolve"
 	complete_line wf pr c
 	assert_equal "$(replies)" "comment comments create"
 	complete_line wf pr merge 7 --method ''
