@@ -36,7 +36,7 @@ wf_run_resume_hint(jv s, const char *name)
 		return wf_xasprintf("allow more steps with 'wf resume %s --max-steps %ld'", name,
 				    2 * (long)wf_jv_num(s, "steps_run", WF_DEFAULT_MAX_STEPS / 2) + 1);
 	if (!strcmp(why, "budget"))
-		return wf_xasprintf("raise 'budget:' in the workflow, then 'wf resume %s --accept-changes'", name);
+		return wf_xasprintf("raise the budget with 'wf resume %s --budget AMOUNT'", name);
 	if (!strcmp(why, "bad condition"))
 		return wf_xasprintf("fix the condition in the workflow, then 'wf resume %s --accept-changes'", name);
 	if (!strcmp(why, "step timed out"))
