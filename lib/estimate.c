@@ -82,9 +82,10 @@ history_states(const char *name, jv *notes)
 		free(proj);
 		return out;
 	}
-	list = wf_runs_collect(proj, name, 0);
+	/* Every run: one that does not read has no workflow to filter by. */
+	list = wf_runs_collect(proj, NULL, 0);
 	jv_array_foreach(list, i, e) {
-		const char *st = wf_jv_str(e, "status"), *rn = wf_jv_str(e, "name");
+		const char *st = wf_jv_str(e, "status"), *rn = wf_jv_str(e, "name"), *w = wf_jv_str(e, "workflow");
 		int past = wf_jv_bool(e, "past", 0);
 		char label[96], idtext[32];
 		struct wf_run *r;
@@ -95,7 +96,11 @@ history_states(const char *name, jv *notes)
 		if (st && !strcmp(st, "damaged"))
 			*notes = note(*notes, "run '%s' skipped: it does not read (%s)", label,
 				      wf_jv_str(e, "error") ? wf_jv_str(e, "error") : "damaged");
-		else if (st && !strcmp(st, "completed") && jv_array_length(jv_copy(out)) < HISTORY_RUNS) {
+		else if (!w || strcmp(w, name) || jv_array_length(jv_copy(out)) >= HISTORY_RUNS)
+			;
+		else if (!st || strcmp(st, "completed"))
+			*notes = note(*notes, "run '%s' skipped: it is %s, not completed", label, st ? st : "of no status");
+		else {
 			if (wf_run_open_in(proj, past ? idtext : rn, 0, &r, err, sizeof err))
 				*notes = note(*notes, "run '%s' skipped: %s", label, err);
 			else {
