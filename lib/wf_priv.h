@@ -630,8 +630,8 @@ char *wf_run_resume_hint(jv s, const char *name);
 
 /* ---- plan.c: what a run would do ---- */
 
-/* Print on FP the expected model use of WF (borrowed) and earlier runs' averages: 0, or 74. */
-int wf_run_estimate(FILE *fp, jv wf);
+/* estimate.c: print on FP the estimate of a run of WF (borrowed) with O's variables and --budget, as text or (--json) JSON: 0, or 74. */
+int wf_run_estimate(FILE *fp, jv wf, struct wf_run_opts *o);
 
 /* Print on FP the path a run of WF (borrowed) would take, running nothing: 0, or 74. */
 int wf_run_dry(FILE *fp, jv wf, struct wf_run_opts *o);
