@@ -133,7 +133,7 @@ static const char *
 how_of(jv entry)
 {
 	jv jump = wf_jv_get(entry, "jump");
-	const char *how = "the next step in order";
+	const char *how = "next in order";
 	jv v;
 
 	if (jv_get_kind(jump) != JV_KIND_OBJECT) {
@@ -145,7 +145,7 @@ how_of(jv entry)
 	else if (jv_get_kind(v = wf_jv_get(jump, "verdict")) != JV_KIND_NULL)
 		how = jv_get_kind(v) == JV_KIND_TRUE ? "on-approved" : "on-rejected", jv_free(v);
 	else if (jv_free(v), jv_get_kind(v = wf_jv_get(jump, "value")) != JV_KIND_NULL)
-		how = jv_get_kind(v) == JV_KIND_TRUE ? "the check true" : "the check false", jv_free(v);
+		how = jv_get_kind(v) == JV_KIND_TRUE ? "check true" : "check false", jv_free(v);
 	else
 		jv_free(v);
 	jv_free(jump);
@@ -395,7 +395,7 @@ branch_of(jv c, const char *text, jv *verdict)
 
 			b = jv_object_set(b, jv_string("would"), jv_copy(to));
 			b = jv_object_set(b, jv_string("how"), jv_string(how_of(e)));
-			b = jv_object_set(b, jv_string("same"), jv_equal(jv_copy(to), jv_copy(was)));
+			b = jv_object_set(b, jv_string("same"), jv_bool(jv_equal(jv_copy(to), jv_copy(was))));
 			jv_free(e);
 		} else {
 			jv_free(jump);

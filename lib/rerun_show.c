@@ -236,7 +236,7 @@ unified(FILE *fp, jv old, jv new)
 	struct lines a = visible_lines(wf_jv_str(old, "text")), b = visible_lines(wf_jv_str(new, "text"));
 	jv om = wf_jv_get(old, "model"), nm = wf_jv_get(new, "model");
 	char *ol = model_label(om), *nl = model_label(nm);
-	size_t n, k = 0;
+	size_t n, k = 0, hunks = 0;
 	struct op *ops = edit_script(&a, &b, &n);
 
 	fprintf(fp, "--- old: %s\n+++ new: %s\n", ol, nl);
@@ -255,9 +255,10 @@ unified(FILE *fp, jv old, jv new)
 				last = m;
 		end = last + 1 + DIFF_CONTEXT < n ? last + 1 + DIFF_CONTEXT : n;
 		hunk(fp, ops, start, end, &a, &b);
+		hunks++;
 		k = end;
 	}
-	if (!n || k == 0)
+	if (!hunks)
 		fputs("(the answers are the same)\n", fp);
 	free(ops);
 	lines_free(&a), lines_free(&b);
@@ -339,9 +340,9 @@ path_line(FILE *fp, jv answer)
 	if (wf_jv_str(answer, "error"))
 		fprintf(fp, "%s: %s\n", name, wf_jv_str(answer, "error"));
 	else if (jv_get_kind(same) == JV_KIND_TRUE)
-		fprintf(fp, "%s: same path (%s, by %s)\n", name, would, wf_jv_str(br, "how"));
+		fprintf(fp, "%s: same path: %s (%s)\n", name, would, wf_jv_str(br, "how"));
 	else if (jv_get_kind(same) == JV_KIND_FALSE)
-		fprintf(fp, "%s: would take %s (by %s) instead of %s\n", name, would, wf_jv_str(br, "how"), was);
+		fprintf(fp, "%s: would take %s (%s) instead of %s\n", name, would, wf_jv_str(br, "how"), was);
 	else
 		fprintf(fp, "%s: path unknown: %s\n", name, wf_jv_str(br, "why") ? wf_jv_str(br, "why") : "?");
 	free(was);
@@ -379,7 +380,7 @@ wf_rerun_print(FILE *fp, jv doc, int diff, int width)
 		row(fp, "new", n);
 		jv_free(n);
 	}
-	fprintf(fp, "\nthe run went on to %s (by %s)\n", was, wf_jv_str(ob, "how") ? wf_jv_str(ob, "how") : "?");
+	fprintf(fp, "\nthe run went on to %s (%s)\n", was, wf_jv_str(ob, "how") ? wf_jv_str(ob, "how") : "?");
 	jv_array_foreach(news, i, n) {
 		(void)i;
 		path_line(fp, n);
