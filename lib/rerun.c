@@ -218,6 +218,19 @@ gather(jv c, struct wf_run *r, const char *step, long pass, int *code, char *err
 	c = jv_object_set(c, jv_string("passes"), wf_jv_get(timeline, step));
 	jv_free(timeline);
 	jv_free(story);
+	last = jv_array_get(jv_copy(entries), jv_array_length(jv_copy(entries)) - 1);
+	if (wf_jv_str(last, "status") && !strcmp(wf_jv_str(last, "status"), "skipped"))
+		snprintf(err, n, "pass %ld of step '%.80s' of run '%s' was skipped: it asked no model", pass, step, r->name);
+	else if (faccessat(r->dirfd, "calls.jsonl", F_OK, 0) < 0)
+		snprintf(err, n, "run '%s' has no recordings of its model calls (no %s/calls.jsonl: it ran before wf "
+			 "recorded them); run the workflow again to record them", r->name, r->dir);
+	else
+		*err = '\0';
+	if (*err) {
+		*code = WF_EXIT_NOINPUT;
+		jv_free(events), jv_free(entries), jv_free(last), jv_free(c);
+		return jv_invalid();
+	}
 	calls = wf_record_read(r->dir);
 	mine = pass_calls(calls, step, entries);
 	jv_free(calls);
@@ -226,11 +239,10 @@ gather(jv c, struct wf_run *r, const char *step, long pass, int *code, char *err
 		snprintf(err, n, "run '%s': pass %ld of step '%.80s' has no recorded model call (it reused an answer it had, or "
 			 "failed before asking); run the workflow again to record one", r->name, pass, step);
 		*code = WF_EXIT_NOINPUT;
-		jv_free(events), jv_free(entries), jv_free(mine), jv_free(c);
+		jv_free(events), jv_free(entries), jv_free(mine), jv_free(last), jv_free(c);
 		return jv_invalid();
 	}
 	call = jv_array_get(mine, k - 1);
-	last = jv_array_get(jv_copy(entries), jv_array_length(jv_copy(entries)) - 1);
 	end = end_event(events, step, wf_jv_num(last, "seq", 0));
 	c = jv_object_set(c, jv_string("call"), jv_number(k));
 	c = jv_object_set(c, jv_string("calls"), jv_number(k));
@@ -271,12 +283,7 @@ wf_rerun_case(const char *run, const char *step, long pass, int *code, char *err
 		return jv_invalid();
 	}
 	point = wf_rewind_point(r, step, pass, code, err, n);
-	if (!jv_is_valid(point) || faccessat(r->dirfd, "calls.jsonl", F_OK, 0) < 0) {
-		if (jv_is_valid(point)) {
-			snprintf(err, n, "run '%s' has no recordings of its model calls (no %s/calls.jsonl: it ran before wf "
-				 "recorded them); run the workflow again to record them", r->name, r->dir);
-			*code = WF_EXIT_NOINPUT;
-		}
+	if (!jv_is_valid(point)) {
 		jv_free(point);
 		jv_free(def);
 		wf_run_close(r);
