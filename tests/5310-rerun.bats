@@ -257,3 +257,21 @@ Y
 	assert_line "the run went on to 'go' (check true)"
 	assert_line "claude: would take 'stop' (check false) instead of 'go'"
 }
+
+@test "completion: wf rerun and wf-model rerun offer runs, the AI steps a run reached, model names and the options" {
+	recorded_gate
+	source "$REPO_ROOT/completions/wf.bash"
+	for cmd in "wf rerun" "wf-model rerun"; do
+		read -ra w <<<"$cmd"
+		complete_line "${w[@]}" ""
+		has_reply gate
+		complete_line "${w[@]}" gate ""
+		assert_equal "$(replies)" judge
+		complete_line "${w[@]}" gate judge --model c
+		assert_equal "$(replies)" claude
+		complete_line "${w[@]}" gate judge --models gpt,l
+		assert_equal "$(replies)" gpt,llama
+		complete_line "${w[@]}" gate judge --
+		assert_equal "$(replies)" "--diff --help --json --model --models --pass"
+	done
+}
