@@ -320,9 +320,9 @@ row(FILE *fp, const char *who, jv answer)
 		fprintf(fp, "%-4s %-16s failed (exit %.0f)\n", who, wf_jv_str(m, "name") ? wf_jv_str(m, "name") : "?",
 			wf_jv_num(answer, "exit_code", 0));
 	else
-		fprintf(fp, "%-4s %-16s %9s %9s %9s  %-12s %s\n", who, wf_jv_str(m, "name") ? wf_jv_str(m, "name") : "?",
+		fprintf(fp, "%-4s %-16s %9s %9s %9s  %-*s%s\n", who, wf_jv_str(m, "name") ? wf_jv_str(m, "name") : "?",
 			tokens(u, "input_tokens", in, sizeof in), tokens(u, "cached_tokens", ca, sizeof ca),
-			tokens(u, "output_tokens", out, sizeof out), dollars(c, usd, sizeof usd),
+			tokens(u, "output_tokens", out, sizeof out), v ? 13 : 0, dollars(c, usd, sizeof usd),
 			v ? (!strcmp(v, "approved") ? "approved" : "changes requested") : "");
 	jv_free(m);
 	jv_free(u);
