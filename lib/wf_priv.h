@@ -845,9 +845,6 @@ jv wf_pr_forge(struct wf_pr_ctx *c, const char *const args[], const char *input,
 /* Ask the step's model (its model: field, else the run's); the answer (malloc'd), or NULL with *CODE (never 0) and c->err. */
 char *wf_pr_ask(struct wf_pr_ctx *c, const char *system, const char *prompt, int *code);
 
-/* The JSON object in a model's TEXT (the whole text, or from the first '{' to the last '}'); owned, or invalid with ERR. */
-jv wf_pr_json_in(const char *text, char *err, size_t errlen);
-
 /* git ARGS in c->cwd: 0, or git's status with c->err "WHAT: why". */
 int wf_pr_git(struct wf_pr_ctx *c, const char *what, const char *const args[], const char *input, struct wf_buf *out);
 
