@@ -181,6 +181,8 @@ def prompt_blocks(body, proto):
     out = []
 
     def part(role, p):
+        if isinstance(p, str):
+            p = {"type": "text", "text": p}   # a string is one text block
         if isinstance(p, dict):
             ident = compact([role, {k: v for k, v in p.items() if k != "cache_control"}])
             out.append((ident, text_words([p]), "cache_control" in p))
