@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "estimate.h"
 #include "provider_wire.h"
+#include "record.h"
 
 
 static int
@@ -153,9 +155,9 @@ round_usd(double x)
 	return round(x * 1e9) / 1e9;
 }
 
-/* Rough count for providers that report no usage: about four bytes a token. */
-static double
-estimate_tokens(size_t bytes)
+/* The rough count for providers that report no usage, and for wf-run --estimate: about four bytes a token. */
+double
+wf_tokens_of_bytes(size_t bytes)
 {
 	return ceil((double)bytes / 4.0);
 }
@@ -233,13 +235,13 @@ usage_and_cost(jv m, struct wf_chat_attempt *a, jv req, jv *cost)
 			bytes += t ? strlen(t) : 0;
 			jv_free(msg);
 		}
-		in = estimate_tokens(bytes);
+		in = wf_tokens_of_bytes(bytes);
 		free(sys);
 		jv_free(conv);
 		est = 1;
 	}
 	if (out < 0) {
-		out = estimate_tokens(a->text.len);
+		out = wf_tokens_of_bytes(a->text.len);
 		est = 1;
 	}
 	u = jv_object_set(u, jv_string("input_tokens"), jv_number(in));
@@ -432,12 +434,35 @@ wf_chat_error(const char *msg, int code)
 	return e;
 }
 
+/*
+ * Keep the call that REQ (borrowed) made under KEY (borrowed) and its
+ * answer OUT (borrowed) where REQ's "record" member says (record.h).  A
+ * call that cannot be kept is still answered: it was made, and may have
+ * been billed; the warning says why a replay will miss it.
+ */
+static void
+record_call(jv req, jv key, jv out)
+{
+	jv rec = wf_jv_get(req, "record"), line = jv_object();
+	char err[512];
+
+	line = jv_object_set(line, jv_string("step"), wf_jv_get(rec, "step"));
+	line = jv_object_set(line, jv_string("seq"), wf_jv_get(rec, "seq"));
+	line = jv_object_set(line, jv_string("key"), jv_copy(key));
+	line = jv_object_set(line, jv_string("name"), wf_jv_get(req, "model"));
+	line = jv_object_set(line, jv_string("answer"), jv_copy(out));
+	if (wf_record_append(wf_jv_str(rec, "dir"), line, err, sizeof err) < 0)
+		say("%s; a replay of this run will not find this call", err);
+	jv_free(line);
+	jv_free(rec);
+}
+
 /* REQ consumed, REG borrowed; *OUT: caller owns. */
 int
 wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 {
 	char err[1024];
-	jv m, tried = jv_array();
+	jv m, key, tried = jv_array();
 	struct wf_chat_display show = {0};
 	struct wf_chat_failure f;
 	int attempts = 0, rc;
@@ -460,6 +485,8 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		jv_free(tried);
 		return WF_EXIT_CONFIG;
 	}
+	/* A recorded call is known by the model the request named, before any fallback. */
+	key = jv_object_has(jv_copy(req), jv_string("record")) ? wf_record_key(m, req) : jv_null();
 	if (o->stream_fd >= 0) {
 		show.fd = o->stream_fd;
 		show.tty = isatty(o->stream_fd);
@@ -474,6 +501,8 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 			*out = jv_object_set(*out, jv_string("attempts"), jv_number(attempts));
 			if (jv_array_length(jv_copy(tried)) > 0)
 				*out = jv_object_set(*out, jv_string("fallback_from"), jv_copy(tried));
+			if (jv_get_kind(key) == JV_KIND_OBJECT)
+				record_call(req, key, *out);
 			break;
 		}
 		fb = wf_jv_get(m, "_fallback");
@@ -517,6 +546,7 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 	if (show.shown && show.tty && show.last != '\n')
 		(void)wf_write_all(show.fd, "\n", 1);
 	jv_free(m);
+	jv_free(key);
 	jv_free(tried);
 	jv_free(req);
 	return rc;

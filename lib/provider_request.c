@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "provider_wire.h"
+#include "record.h"
 
 /* Quirk K of provider PROV (borrowed), or NULL; it lives as long as PROV. */
 static const char *
@@ -279,7 +280,7 @@ int
 wf_provider_check_request(jv req, char *err, size_t n)
 {
 	static const char *const keys[] = { "model", "original", "system", "messages", "prompt", "options",
-					    "stream", "format", NULL };
+					    "stream", "format", "record", NULL };
 	jv msgs;
 	int users = 0;
 
@@ -329,6 +330,14 @@ wf_provider_check_request(jv req, char *err, size_t n)
 			snprintf(err, n, bad ? "request field 'options' must be an object" : "request field 'stream' must be true or false");
 			return -1;
 		}
+	}
+	if (jv_object_has(jv_copy(req), jv_string("record"))) {
+		jv rec = wf_jv_get(req, "record");
+		int bad = wf_record_check(rec, err, n);
+
+		jv_free(rec);
+		if (bad)
+			return -1;
 	}
 	msgs = wf_jv_get(req, "messages");
 	if (jv_get_kind(msgs) != JV_KIND_NULL && jv_get_kind(msgs) != JV_KIND_ARRAY) {
