@@ -1,0 +1,73 @@
+/*
+ * fallback.c: a step's own fallback list, checked into the canonical
+ * step, and a switch from one model to another told in words.  The
+ * switching itself is wf-model's (provider.c); see fallback.h.
+ *
+ * Layer 2: domain data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fallback.h"
+
+/* V (consumed, a list): "model: [a, b, c]" as "model": a and "fallbacks": [b, c] in OUT (consumed, returned). */
+jv
+wf_check_model_list(struct wf_check *c, const char *path, jv v, jv out)
+{
+	jv rest = jv_array();
+	int n = jv_array_length(jv_copy(v)), bad = 0;
+
+	if (n == 0) {
+		wf_check_at(c, path, 1, "'model' lists no model: name one, or list them in the order to try them");
+		bad = 1;
+	}
+	jv_array_foreach(v, i, x) {
+		if (jv_get_kind(x) != JV_KIND_STRING || !*jv_string_value(x)) {
+			char *at = wf_xasprintf("%s/%d", path, i);
+
+			wf_check_at(c, at, 1, "'model': item %d must be a model name, not %s", i + 1,
+				    wf_check_kind_of(c, x));
+			free(at);
+			bad = 1;
+			jv_free(x);
+		} else if (i == 0)
+			out = jv_object_set(out, jv_string("model"), x);
+		else
+			rest = jv_array_append(rest, x);
+	}
+	jv_free(v);
+	if (bad) {
+		jv_free(rest);
+		return out;
+	}
+	return jv_object_set(out, jv_string("fallbacks"), rest);
+}
+
+/* SW borrowed. */
+char *
+wf_fallback_line(jv sw)
+{
+	const char *from = wf_jv_str(sw, "from"), *to = wf_jv_str(sw, "to"), *why = wf_jv_str(sw, "reason");
+
+	return wf_xasprintf("'%s' failed (%s); fell back to '%s'", from ? from : "?", why ? why : "?", to ? to : "?");
+}
+
+/* EVENTS borrowed; the caller owns the result. */
+jv
+wf_fallback_events(jv events)
+{
+	jv out = jv_array();
+
+	if (jv_get_kind(events) != JV_KIND_ARRAY)
+		return out;
+	jv_array_foreach(events, i, e) {
+		const char *ev = wf_jv_str(e, "event");
+
+		(void)i;
+		if (!ev || !strcmp(ev, "fallback"))
+			out = jv_array_append(out, e);
+		else
+			jv_free(e);
+	}
+	return out;
+}
