@@ -51,23 +51,3 @@ wf_fallback_line(jv sw)
 
 	return wf_xasprintf("'%s' failed (%s); fell back to '%s'", from ? from : "?", why ? why : "?", to ? to : "?");
 }
-
-/* EVENTS borrowed; the caller owns the result. */
-jv
-wf_fallback_events(jv events)
-{
-	jv out = jv_array();
-
-	if (jv_get_kind(events) != JV_KIND_ARRAY)
-		return out;
-	jv_array_foreach(events, i, e) {
-		const char *ev = wf_jv_str(e, "event");
-
-		(void)i;
-		if (!ev || !strcmp(ev, "fallback"))
-			out = jv_array_append(out, e);
-		else
-			jv_free(e);
-	}
-	return out;
-}

@@ -28,10 +28,4 @@ jv wf_check_model_list(struct wf_check *c, const char *path, jv v, jv out);
 /* "'a' failed (overloaded: HTTP 529); fell back to 'b'" for switch SW (borrowed); malloc'd. */
 char *wf_fallback_line(jv sw);
 
-/*
- * Every switch in the journal events EVENTS (borrowed) or in a state's
- * "fallbacks" list: the "fallback" events, as a list the caller owns.
- */
-jv wf_fallback_events(jv events);
-
 #endif

@@ -42,16 +42,28 @@ at_err(struct wf_diag *d, jv at, const char *fmt, ...)
 		    "%s", msg);
 }
 
-/* V (consumed): a model's "fallback" as a list of names (one name, a list, or none); the caller owns it. */
+/*
+ * V (consumed): a model's "fallback" as a list of names (one name, a
+ * list, or none), anything but a name left out (model_config.c has told
+ * it); the caller owns it.
+ */
 jv
 wf_model_fallback_list(jv v)
 {
+	jv out = jv_array();
+
 	if (jv_get_kind(v) == JV_KIND_STRING)
-		return jv_array_append(jv_array(), v);
+		v = jv_array_append(jv_array(), v);
 	if (jv_get_kind(v) == JV_KIND_ARRAY)
-		return v;
+		jv_array_foreach(v, i, x) {
+			(void)i;
+			if (jv_get_kind(x) == JV_KIND_STRING && *jv_string_value(x))
+				out = jv_array_append(out, x);
+			else
+				jv_free(x);
+		}
 	jv_free(v);
-	return jv_array();
+	return out;
 }
 
 /*
