@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "provider_wire.h"
+#include "record.h"
 
 
 static int
@@ -577,12 +578,35 @@ chat_failure(jv m, const struct wf_chat_failure *f, int rc)
 	return jv_object_set(out, jv_string("model"), model_brief(m));
 }
 
+/*
+ * Keep the call that REQ (borrowed) made under KEY (borrowed) and its
+ * answer OUT (borrowed) where REQ's "record" member says (record.h).  A
+ * call that cannot be kept is still answered: it was made, and may have
+ * been billed; the warning says why a replay will miss it.
+ */
+static void
+record_call(jv req, jv key, jv out)
+{
+	jv rec = wf_jv_get(req, "record"), line = jv_object();
+	char err[512];
+
+	line = jv_object_set(line, jv_string("step"), wf_jv_get(rec, "step"));
+	line = jv_object_set(line, jv_string("seq"), wf_jv_get(rec, "seq"));
+	line = jv_object_set(line, jv_string("key"), jv_copy(key));
+	line = jv_object_set(line, jv_string("name"), wf_jv_get(req, "model"));
+	line = jv_object_set(line, jv_string("answer"), jv_copy(out));
+	if (wf_record_append(wf_jv_str(rec, "dir"), line, err, sizeof err) < 0)
+		say("%s; a replay of this run will not find this call", err);
+	jv_free(line);
+	jv_free(rec);
+}
+
 /* REQ consumed, REG borrowed; *OUT: caller owns. */
 int
 wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 {
 	char err[1024];
-	jv m, tried = jv_array(), switches = jv_array(), queue;
+	jv m, key, tried = jv_array(), switches = jv_array(), queue;
 	struct wf_chat_display show = {0};
 	struct wf_chat_failure f;
 	int attempts = 0, rc, explicit;
@@ -607,6 +631,8 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		jv_free(switches);
 		return WF_EXIT_CONFIG;
 	}
+	/* A recorded call is known by the model the request named, before any fallback. */
+	key = jv_object_has(jv_copy(req), jv_string("record")) ? wf_record_key(m, req) : jv_null();
 	if (o->stream_fd >= 0) {
 		show.fd = o->stream_fd;
 		show.tty = isatty(o->stream_fd);
@@ -623,6 +649,8 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		rc = call_model(m, req, o, o->stream_fd >= 0 ? &show : NULL, t0, out, &f, &attempts);
 		if (rc == 0) {
 			*out = with_fallbacks(*out, attempts, tried, switches);
+			if (jv_get_kind(key) == JV_KIND_OBJECT)
+				record_call(req, key, *out);
 			break;
 		}
 		/* Fall back only where another model can help, and never after text was shown. */
@@ -653,6 +681,7 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 	if (show.shown && show.tty && show.last != '\n')
 		(void)wf_write_all(show.fd, "\n", 1);
 	jv_free(m);
+	jv_free(key);
 	jv_free(tried);
 	jv_free(switches);
 	jv_free(queue);
