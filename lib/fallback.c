@@ -5,6 +5,7 @@
  *
  * Layer 2: domain data.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,22 @@ wf_check_model_list(struct wf_check *c, const char *path, jv v, jv out)
 		return out;
 	}
 	return jv_object_set(out, jv_string("fallbacks"), rest);
+}
+
+/* Step S (borrowed, at index I): "fallback: never" only where a model is called, and not beside a list of models. */
+void
+wf_check_fallback_rules(struct wf_check *c, jv s, int i)
+{
+	char path[80];
+
+	if (!wf_jv_str(s, "fallback"))
+		return;
+	snprintf(path, sizeof path, "/steps/%d/fallback", i);
+	if (!wf_action_has(wf_jv_str(s, "action"), WF_ACTION_MODEL))
+		wf_check_at(c, path, 0, "'fallback' is for a step that calls a model; action '%s' calls none",
+			    wf_jv_str(s, "action") ? wf_jv_str(s, "action") : "?");
+	else if (jv_object_has(jv_copy(s), jv_string("fallbacks")))
+		wf_check_at(c, path, 0, "'fallback: never' and a list of models in 'model' say opposite things: keep one");
 }
 
 /* SW borrowed. */

@@ -25,6 +25,13 @@ jv wf_model_fallback_list(jv v);
  */
 jv wf_check_model_list(struct wf_check *c, const char *path, jv v, jv out);
 
+/*
+ * Step S (borrowed; canonical, at index I): "fallback" only on a step
+ * that calls a model, and never beside a list of models.  Messages
+ * through C.
+ */
+void wf_check_fallback_rules(struct wf_check *c, jv s, int i);
+
 /* "'a' failed (overloaded: HTTP 529); fell back to 'b'" for switch SW (borrowed); malloc'd. */
 char *wf_fallback_line(jv sw);
 

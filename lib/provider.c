@@ -528,7 +528,7 @@ fallback_over_budget(jv req, jv m, char *buf, size_t n)
 		usd = prompt_tokens(req) * wf_jv_num(prices, "input", 0) / 1e6;
 		over = usd > left;
 		if (over)
-			snprintf(buf, n, "fallback to '%s' not tried: at its price the prompt alone would cost about $%.4f, more than the $%.4f left of the budget",
+			snprintf(buf, n, "fallback to '%s' not tried: at its price the prompt alone would cost about $%.6f, more than the $%.6f left of the budget",
 				 wf_jv_str(m, "name"), usd, left);
 	}
 	jv_free(b);

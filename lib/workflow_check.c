@@ -508,6 +508,7 @@ check_action_rules(struct wf_check *c, jv s, int i)
 			   wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?");
 		jv_free(opts);
 	}
+	wf_check_fallback_rules(c, s, i);
 }
 
 /* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */

@@ -129,11 +129,23 @@ fallback_events() {
 	assert_equal "$(fallback_events f)" ""
 	run wf status f
 	refute_output --partial "fallbacks:"
-	# Only "never" is a value of fallback.
+	# Only "never" is a value of fallback, only on a step that calls a model, never beside a list.
 	ask_workflow gpt "fallback: sometimes"
 	run --separate-stderr wf-parse f.yaml
 	assert_failure 65
 	[[ $stderr == *"f.yaml:7:"*"never"* ]]
+	ask_workflow "[gpt, claude]" "fallback: never"
+	run --separate-stderr wf-parse f.yaml
+	assert_failure 65
+	[[ $stderr == *"f.yaml:7:5: 'fallback: never' and a list of models in 'model' say opposite things: keep one"* ]]
+	write s.yaml <<'Y'
+name: s
+steps:
+  - {id: sh, action: shell, command: "true", fallback: never}
+Y
+	run --separate-stderr wf-parse s.yaml
+	assert_failure 65
+	[[ $stderr == *"s.yaml:3:"*"'fallback' is for a step that calls a model; action 'shell' calls none"* ]]
 }
 
 @test "a step's model: [a, b, c] replaces the configured list; a and b down, c answers; each protocol fails once" {
@@ -217,7 +229,7 @@ Y
 	before=$(fake_provider_count)
 	run --separate-stderr wf run b.yaml
 	assert_failure 1
-	[[ $stderr == *"fallback to 'claude' not tried: at its price the prompt alone would cost about \$0.0022"*"more than the \$0.0020 left of the budget"* ]]
+	[[ $stderr == *"fallback to 'claude' not tried: at its price the prompt alone would cost about \$0.002250, more than the \$0.002000 left of the budget"* ]]
 	# gpt was asked (twice); claude never.
 	assert_equal "$(tail -n +$((before + 1)) "$FAKE_LOG" | jq -r .model | paste -sd' ')" "gpt-test gpt-test"
 	assert_equal "$(fallback_events b)" ""
