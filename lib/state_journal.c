@@ -547,6 +547,22 @@ apply_rewind(jv st, jv ev)
 	return jv_object_set(st, jv_string("rewound"), mark);
 }
 
+/*
+ * fallback: ST (consumed, returned) with EV's (borrowed) switch from one
+ * model to another at its step added to "fallbacks", in journal order.
+ */
+static jv
+apply_fallback(jv st, jv ev)
+{
+	static const char *const fields[] = { "seq", "step", "from", "to", "reason", "status", "attempts", NULL };
+	jv sw = jv_object();
+
+	for (int i = 0; fields[i]; i++)
+		sw = jv_object_set(sw, jv_string(fields[i]), wf_jv_get(ev, fields[i]));
+	return jv_object_set(st, jv_string("fallbacks"),
+			     jv_array_append(kind_at(st, "fallbacks", JV_KIND_ARRAY, jv_array()), sw));
+}
+
 /* What each event does: ST consumed and returned, EV borrowed. */
 static const struct {
 	const char *event;
@@ -558,7 +574,7 @@ static const struct {
 	{ "pause", apply_stop }, { "run-end", apply_stop },
 	{ "consent", apply_consent }, { "loop-reset", apply_loop_reset },
 	{ "stepping", apply_stepping },
-	{ "rewind", apply_rewind },
+	{ "rewind", apply_rewind }, { "fallback", apply_fallback },
 };
 
 /* ST and EV are consumed; the caller owns the state returned. */

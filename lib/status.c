@@ -17,6 +17,7 @@
 #include "estimate.h"
 #include "model_use.h"
 #include "prompt_cache.h"
+#include "fallback.h"
 
 /* S is borrowed. */
 char *
@@ -301,6 +302,26 @@ print_usage(jv s)
 	jv_free(last);
 }
 
+/* Print each switch of state S (borrowed) to a fallback model, by step, in order. */
+static void
+print_fallbacks(jv s)
+{
+	jv fb = wf_jv_get(s, "fallbacks");
+
+	if (jv_get_kind(fb) == JV_KIND_ARRAY && jv_array_length(jv_copy(fb)) > 0) {
+		printf("fallbacks:\n");
+		jv_array_foreach(fb, i, sw) {
+			char *line = wf_fallback_line(sw);
+
+			(void)i;
+			printf("  %s: %s\n", wf_jv_str(sw, "step") ? wf_jv_str(sw, "step") : "?", line);
+			free(line);
+			jv_free(sw);
+		}
+	}
+	jv_free(fb);
+}
+
 /* Print what the run of state S (borrowed) waits for and how to answer, or what makes it go on. */
 static void
 print_waiting(struct wf_run *r, jv s, int live)
@@ -376,6 +397,7 @@ wf_run_print_status(struct wf_run *r, jv s)
 	print_vars(s);
 	print_loops(s);
 	print_usage(s);
+	print_fallbacks(s);
 	print_waiting(r, s, live);
 	print_last_events(r);
 }
