@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "provider_wire.h"
+#include "replay.h"
 
 
 static int
@@ -392,6 +393,17 @@ wf_chat_error(const char *msg, int code)
 	return e;
 }
 
+/* A replayed answer *OUT (updated) shows on SHOW's stream as a live one would. */
+static void
+replay_show(struct wf_chat_display *show, jv *out)
+{
+	const char *t = wf_jv_str(*out, "text");
+
+	if (show->red.out && t && *t)
+		(void)wf_redactor_write(&show->red, t, strlen(t));
+	*out = jv_object_set(*out, jv_string("streamed"), jv_bool(show->red.out && t && *t));
+}
+
 /* REQ consumed, REG borrowed; *OUT: caller owns. */
 int
 wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
@@ -400,7 +412,7 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 	jv m, tried = jv_array();
 	struct wf_chat_display show = {0};
 	struct wf_chat_failure f;
-	int attempts = 0, rc;
+	int attempts = 0, rc, live;
 	double t0 = wf_now_ms();
 	const char *name, *orig;
 
@@ -426,7 +438,11 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		show.red.out = write_display;
 		show.red.ctx = &show;
 	}
-	for (;;) {
+	/* A replaying or offline run: the recorded answer, or a refusal, before any network (replay.c). */
+	live = (rc = wf_replay_answer(m, req, out)) == WF_REPLAY_LIVE;
+	if (rc == 0)
+		replay_show(&show, out);
+	while (live) {
 		jv fb;
 
 		rc = call_model(m, req, o, o->stream_fd >= 0 ? &show : NULL, t0, out, &f, &attempts);

@@ -134,6 +134,9 @@ wf_usage_add(jv acc, jv res)
 				    jv_number(wf_jv_num(acc, keys[i], 0) + wf_jv_num(u, keys[i], 0)));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER)
 		acc = jv_object_set(acc, jv_string("usd"), jv_number(wf_jv_num(acc, "usd", 0) + jv_number_value(usd)));
+	/* Calls answered from a recording (wf-run --replay), which cost nothing. */
+	if (wf_jv_bool(res, "replayed", 0))
+		acc = jv_object_set(acc, jv_string("replayed"), jv_number(wf_jv_num(acc, "replayed", 0) + 1));
 	jv_free(usd);
 	jv_free(u);
 	jv_free(cost);

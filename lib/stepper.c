@@ -83,6 +83,7 @@ request_run(struct driver *d)
 			    jv_bool(wf_jv_bool(d->wf, "interactive", 1) && !d->o->no_input));
 	run = jv_object_set(run, jv_string("quiet"), jv_bool(d->o->quiet));
 	run = jv_object_set(run, jv_string("tty"), jv_bool(d->tty_in));
+	run = wf_driver_replay_run(d, run);
 	return jv_object_set(run, jv_string("env"), wf_jv_get(d->wf, "env"));
 }
 
