@@ -62,6 +62,29 @@ stream_options(jv req, char *args[], char *fd, size_t n)
 }
 
 /*
+ * CREQ (consumed, returned) with a "record" member saying where wf-model
+ * keeps the call (record.h): the run directory of step request REQ
+ * (borrowed), its step and execution; none outside a run.
+ */
+static jv
+record_member(jv req, jv creq)
+{
+	jv run = wf_jv_get(req, "run"), step = wf_jv_get(req, "step");
+
+	if (wf_jv_str(run, "dir")) {
+		jv rec = jv_object();
+
+		rec = jv_object_set(rec, jv_string("dir"), wf_jv_get(run, "dir"));
+		rec = jv_object_set(rec, jv_string("step"), wf_jv_get(step, "id"));
+		rec = jv_object_set(rec, jv_string("seq"), wf_jv_get(run, "seq"));
+		creq = jv_object_set(creq, jv_string("record"), rec);
+	}
+	jv_free(run);
+	jv_free(step);
+	return creq;
+}
+
+/*
  * CREQ (consumed, returned) with what the step's RUN (borrowed) says of
  * replaying and of live calls: "replay" {run, dir, mode} and "offline"
  * (wf-model(1) CHAT; replay.c answers them).
@@ -121,6 +144,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 			jv_free(opts);
 		jv_free(step);
 	}
+	creq = record_member(req, creq);
 	creq = replay_members(creq, run);
 	input = wf_json_dump(creq);
 	jv_free(creq);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "provider_wire.h"
+#include "record.h"
 #include "replay.h"
 
 
@@ -393,6 +394,33 @@ wf_chat_error(const char *msg, int code)
 	return e;
 }
 
+/*
+ * Keep the call that REQ (borrowed) made under KEY (borrowed) and its
+ * answer OUT (borrowed) where REQ's "record" member says (record.h).  A
+ * call that cannot be kept is still answered: it was made, and may have
+ * been billed; the warning says why a replay will miss it.
+ */
+static void
+record_call(jv req, jv key, jv out)
+{
+	jv rec = wf_jv_get(req, "record"), line = jv_object();
+	char err[512];
+
+	line = jv_object_set(line, jv_string("step"), wf_jv_get(rec, "step"));
+	line = jv_object_set(line, jv_string("seq"), wf_jv_get(rec, "seq"));
+	line = jv_object_set(line, jv_string("key"), jv_copy(key));
+	line = jv_object_set(line, jv_string("name"), wf_jv_get(req, "model"));
+	line = jv_object_set(line, jv_string("answer"), jv_copy(out));
+	if (wf_jv_bool(out, "replayed", 0)) {	/* answered from a recording (replay.c) */
+		line = jv_object_set(line, jv_string("replayed"), jv_true());
+		line = jv_object_set(line, jv_string("from"), wf_jv_get(out, "from"));
+	}
+	if (wf_record_append(wf_jv_str(rec, "dir"), line, err, sizeof err) < 0)
+		say("%s; a replay of this run will not find this call", err);
+	jv_free(line);
+	jv_free(rec);
+}
+
 /* A replayed answer *OUT (updated) shows on SHOW's stream as a live one would. */
 static void
 replay_show(struct wf_chat_display *show, jv *out)
@@ -409,7 +437,7 @@ int
 wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 {
 	char err[1024];
-	jv m, tried = jv_array();
+	jv m, key, tried = jv_array();
 	struct wf_chat_display show = {0};
 	struct wf_chat_failure f;
 	int attempts = 0, rc, live;
@@ -432,6 +460,8 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		jv_free(tried);
 		return WF_EXIT_CONFIG;
 	}
+	/* A recorded call is known by the model the request named, before any fallback. */
+	key = jv_object_has(jv_copy(req), jv_string("record")) ? wf_record_key(m, req) : jv_null();
 	if (o->stream_fd >= 0) {
 		show.fd = o->stream_fd;
 		show.tty = isatty(o->stream_fd);
@@ -440,8 +470,11 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 	}
 	/* A replaying or offline run: the recorded answer, or a refusal, before any network (replay.c). */
 	live = (rc = wf_replay_answer(m, req, out)) == WF_REPLAY_LIVE;
-	if (rc == 0)
+	if (rc == 0) {
 		replay_show(&show, out);
+		if (jv_get_kind(key) == JV_KIND_OBJECT)
+			record_call(req, key, *out);
+	}
 	while (live) {
 		jv fb;
 
@@ -450,6 +483,8 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 			*out = jv_object_set(*out, jv_string("attempts"), jv_number(attempts));
 			if (jv_array_length(jv_copy(tried)) > 0)
 				*out = jv_object_set(*out, jv_string("fallback_from"), jv_copy(tried));
+			if (jv_get_kind(key) == JV_KIND_OBJECT)
+				record_call(req, key, *out);
 			break;
 		}
 		fb = wf_jv_get(m, "_fallback");
@@ -493,6 +528,7 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 	if (show.shown && show.tty && show.last != '\n')
 		(void)wf_write_all(show.fd, "\n", 1);
 	jv_free(m);
+	jv_free(key);
 	jv_free(tried);
 	jv_free(req);
 	return rc;

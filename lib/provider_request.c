@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "provider_wire.h"
+#include "record.h"
+#include "replay.h"
 
 /* Quirk K of provider PROV (borrowed), or NULL; it lives as long as PROV. */
 static const char *
@@ -215,7 +217,7 @@ int
 wf_provider_check_request(jv req, char *err, size_t n)
 {
 	static const char *const keys[] = { "model", "original", "system", "messages", "prompt", "options",
-					    "stream", "format", NULL };
+					    "stream", "format", "record", "replay", "offline", NULL };
 	jv msgs;
 	int users = 0;
 
@@ -266,6 +268,16 @@ wf_provider_check_request(jv req, char *err, size_t n)
 			return -1;
 		}
 	}
+	if (jv_object_has(jv_copy(req), jv_string("record"))) {
+		jv rec = wf_jv_get(req, "record");
+		int bad = wf_record_check(rec, err, n);
+
+		jv_free(rec);
+		if (bad)
+			return -1;
+	}
+	if (wf_replay_check(req, err, n) < 0)
+		return -1;
 	msgs = wf_jv_get(req, "messages");
 	if (jv_get_kind(msgs) != JV_KIND_NULL && jv_get_kind(msgs) != JV_KIND_ARRAY) {
 		jv_free(msgs);

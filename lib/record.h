@@ -8,7 +8,8 @@
  * object a line, flushed to disk before the step's end is journaled:
  *
  *   {"v": 1,
- *    "step": ID, "seq": N,            the step and its execution's number
+ *    "step": ID, "seq": N,            the step, and the journal event its
+ *                                     execution began with (its step-start)
  *    "fingerprint": HEX,              sha256 of the key, below
  *    "key": {"provider": P, "model": MODEL-ID, "system": S|null,
  *            "messages": [{role, content}...], "options": {...}|null},
@@ -40,6 +41,9 @@ jv wf_record_key(jv m, jv req);
 
 /* The fingerprint of KEY (borrowed): 64 hex digits of sha256 over its sorted JSON. */
 void wf_record_fingerprint(jv key, char out[65]);
+
+/* REC (borrowed), a chat request's "record" member: 0 when well formed, else -1 with ERR. */
+int wf_record_check(jv rec, char *err, size_t errlen);
 
 /*
  * Append LINE (borrowed; "v" and "fingerprint" filled in when missing)

@@ -307,6 +307,26 @@ from_recording(jv m, jv replay, jv key, const char *fp, int n, const char *step,
 	return rc;
 }
 
+/* REQ borrowed. */
+int
+wf_replay_check(jv req, char *err, size_t n)
+{
+	jv replay = wf_jv_get(req, "replay"), off = wf_jv_get(req, "offline");
+	const char *mode = wf_jv_str(replay, "mode");
+	int bad_replay = jv_get_kind(replay) != JV_KIND_NULL &&
+			 (jv_get_kind(replay) != JV_KIND_OBJECT || !wf_jv_str(replay, "dir") || !*wf_jv_str(replay, "dir") ||
+			  (mode && strcmp(mode, "strict") && strcmp(mode, "fill")));
+	int bad_off = jv_get_kind(off) != JV_KIND_NULL && jv_get_kind(off) != JV_KIND_TRUE && jv_get_kind(off) != JV_KIND_FALSE;
+
+	jv_free(replay);
+	jv_free(off);
+	if (bad_replay)
+		snprintf(err, n, "request field 'replay' must be {\"dir\": DIR, \"run\": NAME, \"mode\": \"strict\"|\"fill\"}");
+	else if (bad_off)
+		snprintf(err, n, "request field 'offline' must be true or false");
+	return bad_replay || bad_off ? -1 : 0;
+}
+
 /* M and REQ borrowed; *OUT: the caller owns it. */
 int
 wf_replay_answer(jv m, jv req, jv *out)

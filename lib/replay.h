@@ -44,6 +44,9 @@ jv wf_replay_now(const char *proj, jv replay);
  */
 int wf_replay_answer(jv m, jv req, jv *out);
 
+/* REQ (borrowed), a chat request: 0 when its "replay" and "offline" are well formed, else -1 with ERR. */
+int wf_replay_check(jv req, char *err, size_t n);
+
 /* How many calls of state usage USAGE (borrowed: model -> totals) were replayed. */
 double wf_replay_count(jv usage);
 
