@@ -421,7 +421,7 @@ record_call(jv req, jv key, jv out)
 	jv_free(rec);
 }
 
-/* A replayed answer *OUT (updated) shows on SHOW's stream as a live one would. */
+/* A replayed answer *OUT (consumed and returned, updated) shows on SHOW's stream as a live one would. */
 static void
 replay_show(struct wf_chat_display *show, jv *out)
 {

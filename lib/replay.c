@@ -254,6 +254,7 @@ recorded_answer(jv rec, jv m, const char *run)
 	a = jv_object_set(a, jv_string("model"), model);
 	a = jv_object_set(a, jv_string("cost"), jv_object_set(jv_object(), jv_string("usd"), jv_number(0)));
 	a = jv_object_set(a, jv_string("latency_ms"), jv_number(0));
+	a = jv_object_delete(a, jv_string("first_text_ms"));
 	a = jv_object_set(a, jv_string("attempts"), jv_number(0));
 	a = jv_object_set(a, jv_string("replayed"), jv_true());
 	from = jv_object_set(jv_object(), jv_string("run"), jv_string(run));
