@@ -5,6 +5,7 @@
 load helpers
 load fake-forge
 load fake-provider
+load pr-review-loop
 bats_require_minimum_version 1.5.0
 
 teardown() {
@@ -34,6 +35,13 @@ steps:
     prompt: "Say hello to \${vars.who}"
     context: none
 Y
+}
+
+# Run t.yaml of two_prompts to gpt once, live: the run to replay.
+record_t() {
+	two_prompts gpt
+	run wf run t.yaml --var who=ann
+	assert_success
 }
 
 # The live calls the fake provider has answered.
@@ -76,9 +84,7 @@ J
 }
 
 @test "a replayed answer streams to the terminal's descriptor as a live one would; wf-model chat alone replays too" {
-	two_prompts gpt
-	run wf run t.yaml --var who=ann
-	assert_success
+	record_t
 	dir=$(rundir t)
 	n=$(live_calls)
 	mkdir rec
@@ -99,9 +105,7 @@ J
 }
 
 @test "a strict miss fails the step, names it and what differs, and makes no live call" {
-	two_prompts gpt
-	run wf run t.yaml --var who=ann
-	assert_success
+	record_t
 	n=$(live_calls)
 	run --separate-stderr wf run t.yaml --var who=bob --replay t --name t2
 	assert_failure 1
@@ -119,9 +123,7 @@ J
 }
 
 @test "fill goes live for the miss only, and records it; offline under fill refuses it" {
-	two_prompts gpt
-	run wf run t.yaml --var who=ann
-	assert_success
+	record_t
 	n=$(live_calls)
 	run --separate-stderr wf run t.yaml --var who=bob --replay t --replay-mode fill --name t2
 	assert_success
@@ -284,9 +286,7 @@ Y
 }
 
 @test "a hostile calls.jsonl: garbage lines and a huge one are passed over; a matching line with a broken answer fails clearly" {
-	two_prompts gpt
-	run wf run t.yaml --var who=ann
-	assert_success
+	record_t
 	calls="$(rundir t)/calls.jsonl"
 	good=$(cat "$calls")
 	{
@@ -338,9 +338,7 @@ Y
 }
 
 @test "the report shows a replayed step's badge" {
-	two_prompts gpt
-	run wf run t.yaml --var who=ann
-	assert_success
+	record_t
 	run wf run t.yaml --var who=ann --replay t
 	assert_success
 	run wf report t -o -
@@ -350,23 +348,6 @@ Y
 
 # The seed's pr-review-loop, as tests/7030-pr-review-loop.bats runs it.
 LOOP="$EXAMPLES/pr-review-loop.yaml"
-
-loop_script() {
-	local patch
-	patch=$(printf -- '--- a/greet.py\n+++ b/greet.py\n@@ -3,2 +3,2 @@\n def farewell(name):\n-    return "bye " + name\n+    return "goodbye " + name\n')
-	jq -n --arg patch "$patch" '[
-	 {"match": {"prompt_contains": "Write a title and a description"},
-	  "text": "{\"title\": \"Add farewell\", \"body\": \"Adds farewell().\"}"},
-	 {"match": {"prompt_contains": "Review the pull request below", "model": "glm-test"},
-	  "text": "{\"approved\": false, \"summary\": \"Say goodbye, not bye.\", \"comments\": [{\"path\": \"greet.py\", \"line\": 4, \"body\": \"use goodbye\"}]}"},
-	 {"match": {"prompt_contains": "Review the pull request below", "model": "gpt-test"},
-	  "text": "{\"approved\": true, \"summary\": \"Looks good now.\", \"comments\": []}"},
-	 {"match": {"prompt_contains": "Change the code to address the review"},
-	  "text": ("```diff\n" + $patch + "\n```\n")},
-	 {"match": {"prompt_contains": "Write a git commit message"}, "text": "Say goodbye in farewell()"},
-	 {"match": {"prompt_contains": "Write a self-review comment"}, "text": "Changed bye to goodbye."}
-	]' > "$BATS_TEST_TMPDIR/script.json"
-}
 
 # A fresh repository with its origin and forge, in the same place (the same project).
 loop_repo() {
@@ -382,7 +363,7 @@ loop_repo() {
 	# Commits made at a fixed time have the same hashes in both runs.
 	export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
 	fake_provider_stop
-	loop_script
+	script_reject_then_approve
 	fake_provider_start "$BATS_TEST_TMPDIR/script.json"
 	loop_repo
 	fake_models "$BATS_TEST_TMPDIR/models.yaml"
