@@ -13,11 +13,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "history.h"
 #include "record.h"
 #include "replay.h"
+
+/* Is NAME in directory DIR a directory? */
+static int
+has_dir(const char *dir, const char *name)
+{
+	char *p = wf_xasprintf("%s/%s", dir, name);
+	struct stat st;
+	int yes = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(p);
+	return yes;
+}
 
 /* The caller owns the result. */
 jv
@@ -26,17 +39,19 @@ wf_replay_locate(const char *name, const char *mode, int *code, char *err, size_
 	struct wf_run *r = NULL;
 	char *calls;
 	jv out;
-	int rc = wf_run_open(name, 0, &r, err, n);
+	int rc = wf_run_open(name, 0, &r, err, n), e;
 
 	if (rc) {
 		*code = rc;
 		return jv_invalid();
 	}
 	calls = wf_xasprintf("%s/calls.jsonl", r->dir);
-	if (access(calls, R_OK) < 0) {
-		*code = errno == ENOENT ? WF_EXIT_NOINPUT : WF_EXIT_IO;
+	/* Its calls are in calls.jsonl, or in its workflow steps' sub-runs' (sub/). */
+	e = access(calls, R_OK) < 0 ? errno : 0;
+	if (e && !has_dir(r->dir, "sub")) {
+		*code = e == ENOENT ? WF_EXIT_NOINPUT : WF_EXIT_IO;
 		snprintf(err, n, "run '%s' has no recorded model calls (%s: %s); replay a run that made model calls",
-			 name, calls, strerror(errno));
+			 name, calls, strerror(e));
 		free(calls);
 		wf_run_close(r);
 		return jv_invalid();

@@ -38,16 +38,50 @@ wf_driver_replay_open(struct driver *d)
 	return WF_GO_ON;
 }
 
+/*
+ * What run D replays: its own run-start's, or, in a sub-run, its
+ * caller's with the dir of the same sub-run there (sub/STEP-ID); null
+ * when none.  The caller owns it.
+ */
+static jv
+replay_of(struct driver *d)
+{
+	jv replay = wf_jv_get(d->run->state, "replay");
+
+	if (jv_get_kind(replay) == JV_KIND_OBJECT) {
+		jv now = wf_replay_now(d->run->proj, replay);
+
+		jv_free(replay);
+		return now;
+	}
+	jv_free(replay);
+	if (!d->parent)
+		return jv_null();
+	replay = replay_of(d->parent);
+	if (jv_get_kind(replay) == JV_KIND_OBJECT && wf_jv_str(replay, "dir"))
+		replay = jv_object_set(replay, jv_string("dir"),
+				       jv_string_fmt("%s/sub/%s", wf_jv_str(replay, "dir"), d->sub_step));
+	return replay;
+}
+
+/* Is run D, or the run it is a sub-run of, offline? */
+static int
+offline(struct driver *d)
+{
+	return d->o->offline || wf_jv_bool(d->run->state, "offline", 0) || (d->parent && offline(d->parent));
+}
+
 /* RUN (consumed, returned), a step request's run object, with the run's replay and offline marks. */
 jv
 wf_driver_replay_run(struct driver *d, jv run)
 {
-	jv st = d->run->state, replay = wf_jv_get(st, "replay");
+	jv replay = replay_of(d);
 
 	if (jv_get_kind(replay) == JV_KIND_OBJECT)
-		run = jv_object_set(run, jv_string("replay"), wf_replay_now(d->run->proj, replay));
-	if (d->o->offline || wf_jv_bool(st, "offline", 0))
+		run = jv_object_set(run, jv_string("replay"), replay);
+	else
+		jv_free(replay);
+	if (offline(d))
 		run = jv_object_set(run, jv_string("offline"), jv_true());
-	jv_free(replay);
 	return run;
 }

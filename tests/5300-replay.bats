@@ -390,3 +390,44 @@ loop_repo() {
 	assert_output --partial "replaying: pr-review-loop #"
 	assert_output --regexp "replayed: [0-9]+ calls, at no cost"
 }
+
+@test "a workflow step's sub-run replays from the recorded run's sub-run" {
+	mkdir -p workflows
+	write workflows/child.yaml <<'Y'
+name: child
+model: gpt
+steps:
+  - id: inner
+    action: ai-prompt
+    prompt: "Say hello from the child"
+Y
+	write workflows/p.yaml <<'Y'
+name: p
+model: gpt
+steps:
+  - id: call
+    action: workflow
+    workflow: child
+Y
+	run wf run p
+	assert_success
+	want=$(jq -r .answer.text "$(rundir p)/sub/call/calls.jsonl")
+	fake_provider_stop
+	run wf run p --replay p
+	assert_success
+	run jq -r '[.replayed, .answer.text] | map(tostring) | join(" ")' "$(rundir p)/sub/call/calls.jsonl"
+	assert_output "true $want"
+}
+
+@test "the completion offers run names and numbers after --replay, and the modes after --replay-mode" {
+	record_t
+	record_t	# the first run goes to the history, under its number
+	source "$REPO_ROOT/completions/wf.bash"
+	complete_line wf run t.yaml --replay ''
+	has_reply t
+	has_reply 1
+	complete_line wf run t.yaml --replay t --replay-mode ''
+	assert_equal "$(replies)" "fill strict"
+	complete_line wf-run t.yaml --replay t --replay-mode f
+	assert_equal "$(replies)" "fill"
+}
