@@ -431,3 +431,18 @@ Y
 	complete_line wf-run t.yaml --replay t --replay-mode f
 	assert_equal "$(replies)" "fill"
 }
+
+@test "a budget counts a replayed call at \$0 but with its tokens" {
+	record_t
+	printf 'budget: {usd: 0.00005}\n' >> t.yaml
+	# Live, the second call would cross it: the first one cost $0.000062.
+	run --separate-stderr wf run t.yaml --var who=ann --name live
+	assert_failure 4
+	[[ "$stderr" == *'budget of $5e-05 reached before step '"'again'"* ]]
+	n=$(live_calls)
+	run wf run t.yaml --var who=ann --replay t --name again
+	assert_success
+	[ "$(live_calls)" -eq "$n" ]
+	run wf-state get again usage.gpt
+	assert_equal "$(jq -c '[.calls, .replayed, .input_tokens, .output_tokens, .usd]' <<<"$output")" '[2,2,22,10,0]'
+}
