@@ -278,7 +278,7 @@ recorded_answer(jv rec, jv m, const char *run)
 	return jv_object_delete(a, jv_string("fallback_from"));
 }
 
-/* The error result of a call CODE refuses: MSG (consumed) about step STEP; the caller owns it. */
+/* The error result of a call refused with CODE and MSG (freed here); the caller owns it. */
 static jv
 refusal(char *msg, int code)
 {
@@ -309,13 +309,15 @@ from_recording(jv m, jv replay, jv key, const char *fp, int n, const char *step,
 	} else if (!strcmp(mode, "fill") && !offline) {
 		rc = WF_REPLAY_LIVE;
 	} else {
+		/* A strict miss has no answer (66); a fill miss offline may not be asked for one (69). */
+		int fill = !strcmp(mode, "fill");
 		char *why = describe_miss(calls, key, fp, n, step, run);
 
-		*out = refusal(offline && !strcmp(mode, "fill") ?
-			       wf_xasprintf("step '%s': no recording answers this call (%s) and the run is offline: no live call is made", step, why) :
+		rc = fill ? WF_EXIT_UNAVAILABLE : WF_EXIT_NOINPUT;
+		*out = refusal(fill ? wf_xasprintf("step '%s': no recording answers this call (%s) and the run is offline: no live call is made",
+						   step, why) :
 			       wf_xasprintf("step '%s': no recording answers this call (%s); replay with --replay-mode fill to call the model for it",
-					    step, why), offline && !strcmp(mode, "fill") ? WF_EXIT_UNAVAILABLE : WF_EXIT_NOINPUT);
-		rc = offline && !strcmp(mode, "fill") ? WF_EXIT_UNAVAILABLE : WF_EXIT_NOINPUT;
+					    step, why), rc);
 		free(why);
 	}
 	jv_free(rec);
