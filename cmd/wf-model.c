@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "wf.h"
+#include "rerun.h"
 
 static void
 usage(FILE *fp)
@@ -359,14 +360,102 @@ cmd_ping(int argc, char **argv)
 	return finish(0);
 }
 
-/* wf-model rerun: placeholder until the counterfactual lands (wf-model(1), "Rerun"). */
+/*
+ * The models of --model and --models (each may repeat; --models splits at
+ * commas) into *NAMES (malloc'd, NULL-terminated, pointing into ARGV or
+ * COPIES).  0, or -1 after a message.
+ */
+static int
+add_models(char ***names, int *n, char *arg, int split)
+{
+	char *save = NULL, *tok;
+
+	for (tok = split ? strtok_r(arg, ",", &save) : arg; tok; tok = split ? strtok_r(NULL, ",", &save) : NULL) {
+		if (!*tok)
+			continue;
+		*names = wf_xrealloc(*names, (size_t)(*n + 2) * sizeof **names);
+		(*names)[(*n)++] = tok;
+		(*names)[*n] = NULL;
+	}
+	return 0;
+}
+
+/* wf-model rerun RUN STEP (--model M | --models A,B,C) [--pass N] [--diff] [--json]: wf-model(1), "Rerun". */
 static int
 cmd_rerun(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	wf_warn("rerun: not built yet");
-	return WF_EXIT_SOFTWARE;
+	static const struct option lo[] = { { "model", required_argument, NULL, 'm' },
+					    { "models", required_argument, NULL, 'M' },
+					    { "pass", required_argument, NULL, 'p' }, { "diff", no_argument, NULL, 'd' },
+					    { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+					    { 0, 0, 0, 0 } };
+	struct wf_chat_opts o = { -1, &wf_stop };
+	char **names = NULL, err[1024];
+	int c, n = 0, diff = 0, json = 0, rc = 0;
+	long pass = 0;
+	jv reg, cs, news;
+
+	while ((c = getopt_long(argc, argv, "m:M:p:djh", lo, NULL)) != -1) {
+		if (c == 'm' || c == 'M')
+			add_models(&names, &n, optarg, c == 'M');
+		else if (c == 'p' && wf_parse_long(optarg, 1, 1000000, &pass) < 0) {
+			wf_warn("rerun: --pass wants a pass number from 1, not '%s'", optarg);
+			free(names);
+			return WF_EXIT_USAGE;
+		} else if (c == 'd')
+			diff = 1;
+		else if (c == 'j')
+			json = 1;
+		else if (c != 'p') {
+			usage(c == 'h' ? stdout : stderr);
+			free(names);
+			return c == 'h' ? 0 : WF_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2 || !n) {
+		wf_warn(n ? "rerun: expected a run and a step id" : "rerun: which model? give --model M or --models A,B,C");
+		free(names);
+		return WF_EXIT_USAGE;
+	}
+	reg = load();
+	/* Every model is checked before the first call costs anything. */
+	for (int i = 0; i < n; i++) {
+		jv m = wf_model_resolve(reg, names[i], NULL, err, sizeof err);
+
+		if (!jv_is_valid(m)) {
+			wf_warn("rerun: model '%s': %s", names[i], err);
+			jv_free(m), jv_free(reg), free(names);
+			return WF_EXIT_CONFIG;
+		}
+		jv_free(m);
+	}
+	cs = wf_rerun_case(argv[optind], argv[optind + 1], pass, &rc, err, sizeof err);
+	if (!jv_is_valid(cs)) {
+		wf_warn("rerun: %s", err);
+		jv_free(reg), free(names);
+		return rc;
+	}
+	news = jv_array();
+	for (int i = 0; i < n && !(rc && rc == WF_EXIT_INT); i++) {
+		int code;
+		jv a = wf_rerun_ask(reg, cs, names[i], &o, &code);
+
+		if (code) {
+			wf_warn("rerun: %s", wf_jv_str(a, "error") ? wf_jv_str(a, "error") : "the call failed");
+			rc = rc ? rc : code;
+		}
+		news = jv_array_append(news, a);
+	}
+	jv_free(reg);
+	free(names);
+	cs = wf_rerun_doc(cs, news);
+	if (json)
+		wf_json_print(stdout, cs);
+	else {
+		wf_rerun_print(stdout, cs, diff, wf_tty_columns(1));
+		jv_free(cs);
+	}
+	return finish(rc);
 }
 
 int

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wf.h"
+#include "estimate.h"
 #include "rewind.h"
 
 /* Which runs an option applies to: a start (wf run), a resume (wf resume), a fork (wf fork), or none (help). */
@@ -32,8 +33,8 @@ static const struct option_help {
 	{ "--rerun", "run again the step that was in doubt", RESUME },
 	{ "--skip", "take the step that was in doubt as done and go on", RESUME },
 	{ "--kill-stale", "first stop what a step in doubt left running", START | RESUME },
-	{ "--estimate", "print the expected model use, and earlier runs' averages", START },
-	{ "--budget AMOUNT", "a budget for this run's model use: $USD or N tokens", START | RESUME | FORK },
+	{ "--estimate", "print the expected calls, tokens and cost of each step, and their basis", START },
+	{ "--budget AMOUNT", "this run's budget: $DOLLARS or N tokens (e.g. $2.50, 40k tokens)", START | RESUME | FORK },
 	{ "--replay RUN", "answer model calls from that run's recordings", START },
 	{ "--replay-mode HOW", "strict (a call with no recording fails; default) or fill (it goes live)", START },
 	{ "--offline", "refuse every live model call", START | RESUME | FORK },
@@ -185,6 +186,20 @@ replay_args(const struct wf_run_opts *o, int resume)
 	return WF_EXIT_USAGE;
 }
 
+/* Is --budget's AMOUNT one wf-run(1) takes?  It says what is when not.  Read again where it is journaled (budget.c). */
+static int
+budget_ok(const char *amount)
+{
+	char err[256];
+	jv b;
+	int rc = wf_budget_parse(amount, &b, err, sizeof err);
+
+	jv_free(b);
+	if (rc)
+		wf_warn("%s", err);
+	return !rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -251,7 +266,13 @@ main(int argc, char **argv)
 			}
 			break;
 		case O_ESTIMATE: o.estimate = 1; break;
-		case O_BUDGET: o.budget = optarg; break;
+		case O_BUDGET:
+			if (!budget_ok(optarg)) {
+				opts_free(&o);
+				return WF_EXIT_USAGE;
+			}
+			o.budget = optarg;
+			break;
 		case O_REPLAY: o.replay = optarg; break;
 		case O_REPLAY_MODE: o.replay_mode = optarg; break;
 		case O_OFFLINE: o.offline = 1; break;

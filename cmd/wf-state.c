@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <sys/stat.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +25,9 @@
 
 /* The options, which may come anywhere on the command line. */
 struct opts {
-	int json, force, dry_run, all, timeline;
+	int json, force, dry_run, all, timeline, follow;
+	long pass;		/* logs and rewind --pass N; 0 when not given */
+	jv vars;		/* rewind --var NAME=VALUE, an object */
 	long keep;		/* gc --keep N; -1 when not given */
 	long limit;		/* runs --limit N; 0: every run */
 	double older_ms;	/* gc --older-than DURATION; 0 when not given */
@@ -52,9 +55,9 @@ static const struct verb {
 	{ "get", do_get, 2, 2, "get NAME PATH", "one value of that state, by a dotted path" },
 	{ "set", do_set, 3, 3, "set NAME VAR VALUE", "set a variable of a run that is not running" },
 	{ "history", do_history, 1, 1, "history NAME", "every event of the journal, in order" },
-	{ "logs", do_logs, 0, 5, LOGS_USAGE, "the step outputs of a run, in order; -f follows it" },
+	{ "logs", do_logs, 0, 2, LOGS_USAGE, "the step outputs of a run, in order; -f follows it" },
 	{ "pause", do_pause, 1, 1, "pause NAME", "ask a running run to stop after its current step" },
-	{ "rewind", do_rewind, 2, MAX_ARGS - 1, REWIND_USAGE, "move a stopped run back to a step it reached" },
+	{ "rewind", do_rewind, 2, 2, REWIND_USAGE, "move a stopped run back to a step it reached" },
 	{ "rm", do_rm, 1, 1, "rm [--force] NAME", "remove a run" },
 	{ "fsck", do_fsck, 1, 1, "fsck NAME [--json]", "check a run from scratch" },
 	{ "trust", do_trust, 1, 1, "trust NAME|FILE", "let a workflow (or .wf/config.yaml) run without asking" },
@@ -110,6 +113,7 @@ static const struct option_help {
 	{ "--var", "set a variable of the run after the rewind (repeatable)", "--var belongs to 'rewind'" },
 	{ "--timeline", "the path the run took: one line per step and event, with why it went on where it did",
 	  "--timeline belongs to 'logs'" },
+	{ "-f", "(--follow) go on showing a running run's output as it comes", "-f and --follow belong to 'logs'" },
 };
 
 #define NOPTIONS (sizeof options / sizeof *options)
@@ -509,44 +513,15 @@ do_path(char **args, int nargs, const struct opts *o)
 	return done(NULL, rc);
 }
 
-/* VALUE of option NAME at ARGV[*I] (advancing *I), or NULL after a message. */
-static const char *
-opt_value(int argc, char **argv, int *i, const char *name)
-{
-	if (*i + 1 >= argc) {
-		wf_warn("%s needs a value; see 'wf-state --help'", name);
-		return NULL;
-	}
-	return argv[++*i];
-}
-
-/* logs takes its own options among its operands: -f/--follow and --pass N. */
 static int
 do_logs(char **args, int nargs, const struct opts *o)
 {
-	struct wf_logs_opts lo = { .json = o->json, .out = stdout };
-	const char *ops[2] = { NULL, NULL };
+	struct wf_logs_opts lo = { .json = o->json, .follow = o->follow, .pass = o->pass, .out = stdout };
+	const char *ops[2] = { nargs > 0 ? args[0] : NULL, nargs > 1 ? args[1] : NULL };
 	struct wf_run *r;
 	char err[1024], *latest = NULL;
-	int n = 0, rc;
+	int n = nargs, rc;
 
-	for (int i = 0; i < nargs; i++) {
-		const char *pass = !strcmp(args[i], "--pass") ? (i + 1 < nargs ? args[++i] : "") :
-				   !strncmp(args[i], "--pass=", 7) ? args[i] + 7 : NULL;
-
-		if (!strcmp(args[i], "-f") || !strcmp(args[i], "--follow")) {
-			lo.follow = 1;
-		} else if (pass && wf_parse_long(pass, 1, 1L << 30, &lo.pass) < 0) {
-			wf_warn("--pass takes a pass number from 1 on, not '%s'; usage: wf-state %s", pass, LOGS_USAGE);
-			return WF_EXIT_USAGE;
-		} else if (!pass && (args[i][0] == '-' || n == 2)) {
-			wf_warn("%s '%s' for 'logs'; usage: wf-state %s", n == 2 ? "too many operands, at" : "unknown option",
-				args[i], LOGS_USAGE);
-			return WF_EXIT_USAGE;
-		} else if (!pass) {
-			ops[n++] = args[i];
-		}
-	}
 	if (o->timeline && (n > 1 || lo.pass)) {
 		wf_warn("--timeline shows the whole run: it takes no STEP or --pass; usage: wf-state %s", LOGS_USAGE);
 		return WF_EXIT_USAGE;
@@ -585,36 +560,12 @@ do_logs(char **args, int nargs, const struct opts *o)
 static int
 do_rewind(char **args, int nargs, const struct opts *o)
 {
-	const char *ops[2] = { NULL, NULL };
-	jv vars = jv_object();
+	const char *ops[2] = { args[0], args[1] };
 	struct wf_run *r;
 	char err[1024];
-	long pass = 0;
-	int n = 0, rc = 0;
+	int rc = 0;
 
-	for (int i = 0; i < nargs && !rc; i++) {
-		const char *pass_arg = !strcmp(args[i], "--pass") ? (i + 1 < nargs ? args[++i] : "") :
-				       !strncmp(args[i], "--pass=", 7) ? args[i] + 7 : NULL;
-		const char *var = !strcmp(args[i], "--var") ? (i + 1 < nargs ? args[++i] : "") :
-				  !strncmp(args[i], "--var=", 6) ? args[i] + 6 : NULL;
-
-		if (pass_arg && wf_parse_long(pass_arg, 1, 1L << 30, &pass) < 0) {
-			wf_warn("--pass takes a pass number from 1 on, not '%s'; usage: wf-state %s", pass_arg, REWIND_USAGE);
-			rc = WF_EXIT_USAGE;
-		} else if (var) {
-			rc = wf_var_arg(&vars, var);
-		} else if (!pass_arg && (args[i][0] == '-' || n == 2)) {
-			wf_warn("%s '%s' for 'rewind'; usage: wf-state %s", n == 2 ? "too many operands, at" : "unknown option",
-				args[i], REWIND_USAGE);
-			rc = WF_EXIT_USAGE;
-		} else if (!pass_arg) {
-			ops[n++] = args[i];
-		}
-	}
-	if (!rc && n < 2) {
-		wf_warn("rewind needs a RUN and a STEP-ID; usage: wf-state %s", REWIND_USAGE);
-		rc = WF_EXIT_USAGE;
-	}
+	(void)nargs;
 	if (!rc && !(rc = open_run(ops[0], WF_RUN_BARE, &r))) {
 		int past = r->past;
 
@@ -625,11 +576,9 @@ do_rewind(char **args, int nargs, const struct opts *o)
 			rc = WF_EXIT_NOINPUT;
 		}
 	}
-	if (rc || (rc = open_run(ops[0], WF_RUN_LOCK | WF_RUN_WRITE, &r))) {
-		jv_free(vars);
+	if (rc || (rc = open_run(ops[0], WF_RUN_LOCK | WF_RUN_WRITE, &r)))
 		return rc;
-	}
-	if ((rc = wf_run_rewind(r, ops[1], pass, vars, err, sizeof err))) {
+	if ((rc = wf_run_rewind(r, ops[1], o->pass, o->vars, err, sizeof err))) {
 		wf_warn("%s", err);
 	} else {
 		jv back = wf_jv_get(r->state, "rewound");
@@ -638,21 +587,98 @@ do_rewind(char **args, int nargs, const struct opts *o)
 			r->name, ops[1], wf_jv_num(back, "pass", 0), r->name);
 		jv_free(back);
 	}
-	jv_free(vars);
 	return done(r, rc);
 }
 
-/* The whole number of runs option ARGV[*I] takes into *OUT (advancing *I): 0, or -1 after a message (NOTE ends it). */
-static int
-count_opt(int argc, char **argv, int *i, long *out, const char *note)
+/*
+ * The value of option NAME at ARGV[*I]: INL (what followed "NAME="),
+ * else the next word (advancing *I); NULL with MSG filled.
+ */
+static const char *
+take_value(int argc, char **argv, int *i, const char *name, const char *inl, char *msg, size_t n)
 {
-	const char *name = argv[*i], *v = opt_value(argc, argv, i, name);
+	if (inl)
+		return inl;
+	if (*i + 1 < argc)
+		return argv[++*i];
+	snprintf(msg, n, "%s needs a value", name);
+	return NULL;
+}
 
-	if (v && wf_parse_long(v, 0, 1L << 30, out) == 0)
-		return 0;
-	if (v)
-		wf_warn("%s takes a whole number of runs%s, got '%.80s'", name, note, v);
+/*
+ * Option ARGV[*I] (NAME, with INL what followed "NAME=" or NULL) into O,
+ * advancing *I past its value: 0, -1 when it is no option of the table,
+ * or an exit status with MSG filled (wf_var_arg prints its own).
+ */
+static int
+take_option(int argc, char **argv, int *i, const char *name, const char *inl, struct opts *o, char *msg, size_t n)
+{
+	static const struct { const char *name; size_t flag; } flags[] = {
+		{ "--json", offsetof(struct opts, json) }, { "--force", offsetof(struct opts, force) },
+		{ "--all", offsetof(struct opts, all) }, { "--dry-run", offsetof(struct opts, dry_run) },
+		{ "--timeline", offsetof(struct opts, timeline) }, { "--follow", offsetof(struct opts, follow) },
+		{ "-f", offsetof(struct opts, follow) },
+	};
+	const char *v;
+	long *num = !strcmp(name, "--limit") ? &o->limit : !strcmp(name, "--keep") ? &o->keep :
+		    !strcmp(name, "--pass") ? &o->pass : NULL;
+
+	for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
+		if (!strcmp(name, flags[k].name)) {
+			if (inl) {
+				snprintf(msg, n, "%s takes no value, got '%.80s'", name, argv[*i]);
+				return WF_EXIT_USAGE;
+			}
+			*(int *)((char *)o + flags[k].flag) = 1;
+			return 0;
+		}
+	if (num) {
+		long lo = num == &o->pass;
+
+		if (!(v = take_value(argc, argv, i, name, inl, msg, n)))
+			return WF_EXIT_USAGE;
+		if (wf_parse_long(v, lo, 1L << 30, num) == 0)
+			return 0;
+		snprintf(msg, n, "%s takes %s, got '%.80s'", name,
+			 lo ? "a pass number from 1 on" : num == &o->limit ? "a whole number of runs (0 for all)" :
+			 "a whole number of runs", v);
+		return WF_EXIT_USAGE;
+	}
+	if (!strcmp(name, "--older-than")) {
+		if (!(v = take_value(argc, argv, i, name, inl, msg, n)))
+			return WF_EXIT_USAGE;
+		if (wf_parse_duration(v, &o->older_ms) == 0 && o->older_ms > 0)
+			return 0;
+		snprintf(msg, n, "--older-than takes a duration such as 90m, 12h, 7d or 2w, got '%.80s'", v);
+		return WF_EXIT_USAGE;
+	}
+	if (!strcmp(name, "--var")) {
+		if (!(v = take_value(argc, argv, i, name, inl, msg, n)))
+			return WF_EXIT_USAGE;
+		return wf_var_arg(&o->vars, v);
+	}
+	if (name[0] == '-' && name[1] == '-' && name[2] && strcmp(name, "--help") && strcmp(name, "--version")) {
+		snprintf(msg, n, "unknown option '%.80s'", argv[*i]);
+		return WF_EXIT_USAGE;
+	}
 	return -1;
+}
+
+/* Say MSG about the command line ARGV, with the usage of the verb it names (as TYPED, if given), if any. */
+static void
+usage_error(int argc, char **argv, const char *typed, const char *msg)
+{
+	const struct verb *v = NULL;
+
+	for (int i = 1; i < argc && !v; i++)
+		v = verb_named(argv[i]);
+	if (v) {
+		char *words = verb_words(v, typed);
+
+		wf_warn("%s; usage: %s%s", msg, words, v->usage + strlen(v->name));
+		free(words);
+	} else
+		wf_warn("%s; see 'wf-state --help'", msg);
 }
 
 int
@@ -660,49 +686,41 @@ main(int argc, char **argv)
 {
 	/* Run by wf as "wf status": usage speaks of that, messages still of wf-state. */
 	const char *typed = !strncmp(argv[0], "wf ", 3) ? argv[0] : NULL;
-	struct opts o = { .keep = -1, .limit = 20 };
+	struct opts o = { .keep = -1, .limit = 20, .vars = jv_object() };
 	unsigned given = 0;	/* options[] given, a bit each */
 	const struct verb *v;
 	char *args[MAX_ARGS];
-	int k = 0, help = 0;
+	int k = 0, help = 0, rc;
 
 	wf_set_progname(typed ? "wf-state" : argv[0]);
 	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1] == '-' && !strcmp(options[option_index(argv[i])].name, argv[i]))
-			given |= 1u << option_index(argv[i]);
-		if (!strcmp(argv[i], "--json")) {
-			o.json = 1;
-		} else if (!strcmp(argv[i], "--force")) {
-			o.force = 1;
-		} else if (!strcmp(argv[i], "--all")) {
-			o.all = 1;
-		} else if (!strcmp(argv[i], "--dry-run")) {
-			o.dry_run = 1;
-		} else if (!strcmp(argv[i], "--timeline")) {
-			o.timeline = 1;
-		} else if (!strcmp(argv[i], "--limit")) {
-			if (count_opt(argc, argv, &i, &o.limit, " (0 for all)") < 0)
-				return WF_EXIT_USAGE;
-		} else if (!strcmp(argv[i], "--keep")) {
-			if (count_opt(argc, argv, &i, &o.keep, "") < 0)
-				return WF_EXIT_USAGE;
-		} else if (!strcmp(argv[i], "--older-than")) {
-			const char *d = opt_value(argc, argv, &i, "--older-than");
+		char name[32], msg[256];
+		const char *eq = argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL, *canon;
 
-			if (!d || wf_parse_duration(d, &o.older_ms) < 0 || o.older_ms <= 0) {
-				if (d)
-					wf_warn("--older-than takes a duration such as 90m, 12h, 7d or 2w, got '%.80s'", d);
-				return WF_EXIT_USAGE;
+		/* "--pass=2" is "--pass 2"; -f is --follow. */
+		snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - argv[i]) : (int)strlen(argv[i]), argv[i]);
+		canon = !strcmp(name, "--follow") ? "-f" : name;
+		if (!strcmp(options[option_index(canon)].name, canon))
+			given |= 1u << option_index(canon);
+		*msg = 0;
+		if ((rc = take_option(argc, argv, &i, name, eq ? eq + 1 : NULL, &o, msg, sizeof msg)) >= 0) {
+			if (rc) {
+				if (*msg)
+					usage_error(argc, argv, typed, msg);
+				jv_free(o.vars);
+				return rc;
 			}
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			help = 1;
 		} else if (!strcmp(argv[i], "--version")) {
 			puts("wf-state " WF_VERSION);
+			jv_free(o.vars);
 			return 0;
 		} else if (k < MAX_ARGS) {
 			args[k++] = argv[i];
 		} else {
 			usage(stderr);
+			jv_free(o.vars);
 			return WF_EXIT_USAGE;
 		}
 	}
@@ -712,24 +730,29 @@ main(int argc, char **argv)
 		/* "wf-state VERB --help": that verb's usage alone. */
 		if (help) {
 			verb_usage(v, typed);
-			return done(NULL, 0);
-		}
-		if (k - 1 >= v->min && k - 1 <= v->max) {
-			for (size_t j = 0; j < NOPTIONS; j++)
+			rc = done(NULL, 0);
+		} else if (k - 1 >= v->min && k - 1 <= v->max) {
+			rc = 0;
+			for (size_t j = 0; j < NOPTIONS && !rc; j++)
 				if ((given >> j & 1) && options[j].where &&
 				    !names_option(v->usage + strlen(v->name), options[j].name)) {
 					wf_warn("%s; usage: wf-state %s", options[j].where, v->usage);
-					return WF_EXIT_USAGE;
+					rc = WF_EXIT_USAGE;
 				}
 			umask(077);
-			return v->fn(args + 1, k - 1, &o);
+			if (!rc)
+				rc = v->fn(args + 1, k - 1, &o);
+		} else {
+			words = verb_words(v, typed);
+			wf_warn("%s operands for '%s'; usage: %s%s", k - 1 < v->min ? "too few" : "too many",
+				v->name, words, v->usage + strlen(v->name));
+			free(words);
+			rc = WF_EXIT_USAGE;
 		}
-		words = verb_words(v, typed);
-		wf_warn("%s operands for '%s'; usage: %s%s", k - 1 < v->min ? "too few" : "too many",
-			v->name, words, v->usage + strlen(v->name));
-		free(words);
-		return WF_EXIT_USAGE;
+	} else {
+		usage(help ? stdout : stderr);
+		rc = help ? done(NULL, 0) : WF_EXIT_USAGE;
 	}
-	usage(help ? stdout : stderr);
-	return help ? done(NULL, 0) : WF_EXIT_USAGE;
+	jv_free(o.vars);
+	return rc;
 }

@@ -275,6 +275,36 @@ _wf_complete_rewind() {
 	return 0
 }
 
+# wf rerun / wf-model rerun, from index $1: options, a run, then an AI step
+# it reached; model names after --model and after each comma of --models.
+_wf_complete_rerun() {
+	local first=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} n name head=
+	local takes='--model --models --pass'
+	case $prev in
+	--model) _wf_add_lines "$cur" < <(_wf_model_names); return 0 ;;
+	--models)
+		[[ $cur == *,* ]] && head=${cur%,*},
+		while IFS= read -r name; do
+			[[ $name == "${cur##*,}"* ]] && COMPREPLY+=("$head$name")
+		done < <(_wf_model_names)
+		return 0 ;;
+	--pass) return 0 ;;
+	esac
+	if [[ $cur == -* ]]; then
+		_wf_add "$cur" --model --models --pass --diff --json --help
+		return 0
+	fi
+	n=$(_wf_arg_index "$first" "$takes")
+	case $n in
+	0)	_wf_add_lines "$cur" < <(_wf_run_names ids) ;;
+	1)	_wf_positionals "$first" "$takes"
+		_wf_add_lines "$cur" < <("$(_wf_tool wf-state)" history "${_wf_pos[0]}" 2>/dev/null |
+			sed -n 's/.*"event":"step-end","step":"\([^"]*\)","action":"\(ai-prompt\|review-pr\|make-changes\|self-review\)".*/\1/p' |
+			awk '!seen[$0]++') ;;
+	esac
+	return 0
+}
+
 # wf gc / wf-state gc: its options; --older-than offers a few durations.
 _wf_complete_gc() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
@@ -455,6 +485,10 @@ _wf_tool_words() {
 			_wf_add "$cur" --serve --actions --json --help --version
 		fi ;;
 	wf-model)
+		if [[ ${COMP_WORDS[1]} == rerun ]] && (( COMP_CWORD > 1 )); then
+			_wf_complete_rerun 2
+			return 0
+		fi
 		local takes='-m --model --original -s --system --stream-fd'
 		case $prev in
 		-m|--model|--original) _wf_add_lines "$cur" < <(_wf_model_names); return 0 ;;
@@ -468,7 +502,6 @@ _wf_tool_words() {
 		chat:-*) _wf_add "$cur" -m --model --original -s --system --stream-fd -q --quiet \
 			--text -v --verbose --help ;;
 		ping:-*) _wf_add "$cur" --json --help ;;
-		rerun:-*) _wf_add "$cur" --model --models --pass --diff --json --help ;;
 		*:-*) _wf_add "$cur" --help --version ;;
 		*)
 			if (( n == 0 )); then
@@ -618,6 +651,7 @@ _wf_words() {
 	graph)	_wf_complete_graph 2 ;;
 	rewind)	_wf_complete_rewind 2 "$_wf_rewind_opts" ;;
 	fork)	_wf_complete_rewind 2 "$_wf_fork_opts" ;;
+	rerun)	_wf_complete_rerun 2 ;;
 	runs)
 		[[ $prev == --limit ]] && return 0
 		if [[ $cur == -* ]]; then

@@ -9,6 +9,7 @@
 #define WF_DRIVER_H
 
 #include "wf_priv.h"
+#include "branch.h"
 
 /* A phase or a step that lets the run go on; any other value is its exit status. */
 #define WF_GO_ON (-1)
@@ -109,8 +110,6 @@ void wf_driver_summary(struct driver *d, jv state, const char *how);
 jv wf_flow_ctx(jv view, jv step);
 /* Is EXPR true for STEP (borrowed) before it runs?  0/1, or -1 with *CODE and *MSG (caller frees). */
 int wf_flow_decide(jv view, jv step, const char *expr, int *code, char **msg);
-/* Where to go after STEP ran with RES (both borrowed); see flow.c. */
-jv wf_flow_next_after(jv view, jv step, jv res, jv *jump, int *code, char **msg);
 /* The loop STEP (borrowed): the next cursor, or invalid with *CODE; see flow.c. */
 jv wf_flow_loop(jv view, jv step, jv *ev, int *code, char **msg);
 /* The conditional STEP (borrowed): the next cursor, or invalid with *CODE and *MSG. */

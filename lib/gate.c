@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "estimate.h"
 
 /* ---- model use ---- */
 
@@ -98,7 +99,7 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
 
 	/* A sub-run's calls count against every budget above it, with what each run above used so far. */
 	for (struct driver *a = d; a && !over; a = a->parent) {
-		jv b = wf_jv_get(a->wf, "budget");
+		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
 		double t, u;
 
 		wf_gate_usage_totals(a->run->state, &t, &u);
@@ -116,6 +117,7 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
 			over = 1;
 		}
 		jv_free(b);
+		jv_free(given);
 	}
 	return over;
 }
@@ -128,7 +130,8 @@ wf_gate_budget(struct driver *d, jv step, const char *id)
 
 	if (!wf_action_uses_model(wf_jv_str(step, "action")) || !over_budget(d, step, msg, sizeof msg))
 		return 0;
-	wf_warn("%s; raise 'budget:' in the workflow, then 'wf resume %s --accept-changes'", msg, d->run->name);
+	wf_warn("%s; raise it with 'wf resume %s --budget AMOUNT' (or raise 'budget:' in the workflow, then 'wf resume %s --accept-changes')",
+		msg, d->run->name, d->run->name);
 	return wf_driver_stop(d, "run-end", "failed", "budget",
 			      jv_object_set(jv_object(), jv_string("step"), jv_string(id)), WF_EXIT_LIMIT);
 }

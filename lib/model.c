@@ -199,6 +199,11 @@ resolved(jv reg, const char *name, const char *pname, const char *id, jv entry, 
 	r = jv_object_set(r, jv_string("base_url"), wf_jv_get(p, "base_url"));
 	r = jv_object_set(r, jv_string("prices"), jv_get_kind(prices) == JV_KIND_OBJECT ? prices : (jv_free(prices), jv_null()));
 	r = jv_object_set(r, jv_string("context"), jv_get_kind(ctx) == JV_KIND_NUMBER ? ctx : (jv_free(ctx), jv_null()));
+	/* What a call is expected to answer, for wf-run --estimate: only when set. */
+	if (jv_get_kind(ctx = wf_jv_get(entry, "output_tokens")) == JV_KIND_NUMBER)
+		r = jv_object_set(r, jv_string("output_tokens"), ctx);
+	else
+		jv_free(ctx);
 	r = jv_object_set(r, jv_string("_options"), jv_get_kind(opts) == JV_KIND_OBJECT ? opts : (jv_free(opts), jv_object()));
 	r = jv_object_set(r, jv_string("_fallback"), fb);
 	r = jv_object_set(r, jv_string("_provider"), p);

@@ -410,11 +410,11 @@ model_key(struct cfg *c, const char *name, const char *key, const char *kp, jv v
 	    !strcmp(key, "description")) {
 		if (want_kind(c, kp, v, JV_KIND_STRING, key) && !*jv_string_value(v))
 			cfg_err(c, kp, 0, "%s is empty", key);
-	} else if (!strcmp(key, "context")) {
+	} else if (!strcmp(key, "context") || !strcmp(key, "output_tokens")) {
 		if (jv_get_kind(v) != JV_KIND_NULL &&
 		    (jv_get_kind(v) != JV_KIND_NUMBER || jv_number_value(v) < 1 ||
 		     jv_number_value(v) != (double)(long long)jv_number_value(v)))
-			cfg_err(c, kp, 0, "context must be a whole number of tokens, not %s", kind_name(v));
+			cfg_err(c, kp, 0, "%s must be a whole number of tokens, not %s", key, kind_name(v));
 	} else if (!strcmp(key, "options")) {
 		want_kind(c, kp, v, JV_KIND_OBJECT, "options");
 	} else if (!strcmp(key, "prices")) {
@@ -447,7 +447,7 @@ static jv
 check_model(struct cfg *c, const char *name, jv e)
 {
 	static const char *const keys[] = { "provider", "model", "prices", "context", "options", "fallback",
-					    "description", NULL };
+					    "description", "output_tokens", NULL };
 	char *p = path3("models", name, NULL), where[200];
 	jv out;
 

@@ -377,35 +377,6 @@ wf_pr_ask(struct wf_pr_ctx *c, const char *system, const char *prompt, int *code
 	return text;
 }
 
-/*
- * The JSON object in a model's TEXT: the whole text, or what a ```json
- * fence holds, or the span from the first '{' to the last '}'.  The
- * caller owns the object.
- */
-jv
-wf_pr_json_in(const char *text, char *err, size_t errlen)
-{
-	jv v = wf_json_parse(text, strlen(text), err, errlen);
-	const char *a, *b;
-
-	if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT)
-		return v;
-	jv_free(v);
-	a = strchr(text, '{');
-	b = strrchr(text, '}');
-	if (!a || !b || b < a) {
-		snprintf(err, errlen, "no JSON object in the answer");
-		return jv_invalid();
-	}
-	v = wf_json_parse(a, (size_t)(b - a + 1), err, errlen);
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_OBJECT) {
-		jv_free(v);
-		snprintf(err, errlen, "the answer is JSON but not an object");
-		return jv_invalid();
-	}
-	return v;
-}
-
 /* ---- git helpers ---- */
 
 /* Run git ARGS in c->cwd; 0, or git's status with c->err saying what failed (prefixed by WHAT). */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "branch.h"
 
 /* ---- create-pr ---- */
 
@@ -85,7 +86,7 @@ pr_text(struct wf_pr_ctx *c, const char *base, char **title, char **body)
 		int code;
 		char *answer = wf_pr_ask(c, pr_text_system, prompt, &code);
 		char perr[256];
-		jv v = answer ? wf_pr_json_in(answer, perr, sizeof perr) : jv_invalid();
+		jv v = answer ? wf_json_object_in(answer, perr, sizeof perr) : jv_invalid();
 
 		if (jv_is_valid(v)) {
 			if (!**title && wf_jv_str(v, "title") && *wf_jv_str(v, "title")) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "branch.h"
 
 /* ---- review-pr ---- */
 
@@ -33,104 +34,6 @@ static const char *const review_system =
 
 static const char *const review_default =
 	"Review the pull request below for correctness, clarity, error handling and tests.";
-
-/* A number from V (borrowed): a JSON number or a numeric string; 0 otherwise. */
-static long
-num_of(jv v)
-{
-	long n = 0;
-
-	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		return (long)jv_number_value(v);
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		(void)wf_parse_long(jv_string_value(v), 0, 100000000L, &n);
-	return n;
-}
-
-/* The first string member of O (borrowed) among KEYS, or NULL. */
-static const char *
-first_str(jv o, const char *const keys[])
-{
-	for (int i = 0; keys[i]; i++)
-		if (wf_jv_str(o, keys[i]))
-			return wf_jv_str(o, keys[i]);
-	return NULL;
-}
-
-/*
- * A model's review verdict, made regular: {approved, summary, comments:
- * [{path, line, body}]} owned by the caller; invalid with ERR when it
- * says neither yes nor no.
- */
-static jv
-verdict_of(const char *text, char *err, size_t errlen)
-{
-	jv v = wf_pr_json_in(text, err, errlen), out, comments = jv_array(), a, cs;
-	static const char *const summary_keys[] = { "summary", "body", "review", "message", NULL };
-	static const char *const body_keys[] = { "body", "comment", "message", "text", NULL };
-	static const char *const yes[] = { "true", "yes", "approve", "approved", "lgtm", "accept", "accepted", NULL };
-	static const char *const no[] = { "false", "no", "reject", "rejected", "request_changes", "request-changes",
-					  "changes_requested", "changes-requested", "needs_changes", NULL };
-	int approved = -1;
-
-	if (!jv_is_valid(v)) {
-		jv_free(comments);
-		return v;
-	}
-	a = wf_jv_get(v, "approved");
-	if (jv_get_kind(a) == JV_KIND_NULL) {
-		jv_free(a);
-		a = wf_jv_get(v, "verdict");
-		if (jv_get_kind(a) == JV_KIND_NULL) {
-			jv_free(a);
-			a = wf_jv_get(v, "decision");
-		}
-	}
-	if (jv_get_kind(a) == JV_KIND_TRUE || jv_get_kind(a) == JV_KIND_FALSE)
-		approved = jv_get_kind(a) == JV_KIND_TRUE;
-	else if (jv_get_kind(a) == JV_KIND_STRING)
-		for (int i = 0; approved < 0 && (yes[i] || no[i]); i++) {
-			if (yes[i] && !strcasecmp(jv_string_value(a), yes[i]))
-				approved = 1;
-			else if (no[i] && !strcasecmp(jv_string_value(a), no[i]))
-				approved = 0;
-		}
-	jv_free(a);
-	if (approved < 0) {
-		snprintf(err, errlen, "the answer has no \"approved\": true or false");
-		jv_free(v);
-		jv_free(comments);
-		return jv_invalid();
-	}
-	cs = wf_jv_get(v, "comments");
-	if (jv_get_kind(cs) == JV_KIND_ARRAY)
-		jv_array_foreach(cs, i, x) {
-			(void)i;
-			if (jv_get_kind(x) == JV_KIND_OBJECT && first_str(x, body_keys)) {
-				const char *path = first_str(x, (const char *const[]){ "path", "file", "filename", NULL });
-				jv lv = wf_jv_get(x, "line");
-				long line = num_of(lv);
-				jv one = jv_object();
-
-				jv_free(lv);
-				if (path && (!strncmp(path, "a/", 2) || !strncmp(path, "b/", 2)))
-					path += 2;
-				one = jv_object_set(one, jv_string("path"), path ? jv_string(path) : jv_null());
-				one = jv_object_set(one, jv_string("line"), line > 0 ? jv_number((double)line) : jv_null());
-				one = jv_object_set(one, jv_string("body"), jv_string(first_str(x, body_keys)));
-				comments = jv_array_append(comments, one);
-			}
-			jv_free(x);
-		}
-	jv_free(cs);
-	out = jv_object();
-	out = jv_object_set(out, jv_string("approved"), jv_bool(approved));
-	out = jv_object_set(out, jv_string("summary"),
-			    jv_string(first_str(v, summary_keys) ? first_str(v, summary_keys) : ""));
-	out = jv_object_set(out, jv_string("comments"), comments);
-	jv_free(v);
-	return out;
-}
 
 /* Markdown of a verdict for humans: the summary and the comments. */
 static char *
@@ -241,7 +144,7 @@ ask_verdict(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, const 
 		*r = wf_result_fail(*r, code, "cannot get a review from the model: %s", c->err);
 		return jv_invalid();
 	}
-	verdict = verdict_of(answer, perr, sizeof perr);
+	verdict = wf_verdict_of(answer, perr, sizeof perr);
 	if (!jv_is_valid(verdict)) {
 		/* One repair attempt, with what was wrong. */
 		again = wf_xasprintf("Your review could not be used (%s). It was:\n\n%s\n\nAnswer again with only the JSON object "
@@ -250,7 +153,7 @@ ask_verdict(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, const 
 		answer2 = wf_pr_ask(c, review_system, again, &code);
 		free(again);
 		jv_free(verdict);
-		verdict = answer2 ? verdict_of(answer2, perr, sizeof perr) : jv_invalid();
+		verdict = answer2 ? wf_verdict_of(answer2, perr, sizeof perr) : jv_invalid();
 		if (!jv_is_valid(verdict))
 			*r = wf_result_fail(*r, 1, "the model's review is not a usable verdict, even when asked again: %s",
 					    answer2 || !code ? perr : c->err);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "estimate.h"
 #include "provider_wire.h"
 #include "record.h"
 #include "replay.h"
@@ -155,9 +156,9 @@ round_usd(double x)
 	return round(x * 1e9) / 1e9;
 }
 
-/* Rough count for providers that report no usage: about four bytes a token. */
-static double
-estimate_tokens(size_t bytes)
+/* The rough count for providers that report no usage, and for wf-run --estimate: about four bytes a token. */
+double
+wf_tokens_of_bytes(size_t bytes)
 {
 	return ceil((double)bytes / 4.0);
 }
@@ -185,13 +186,13 @@ usage_and_cost(jv m, struct wf_chat_attempt *a, jv req, jv *cost)
 			bytes += t ? strlen(t) : 0;
 			jv_free(msg);
 		}
-		in = estimate_tokens(bytes);
+		in = wf_tokens_of_bytes(bytes);
 		free(sys);
 		jv_free(conv);
 		est = 1;
 	}
 	if (out < 0) {
-		out = estimate_tokens(a->text.len);
+		out = wf_tokens_of_bytes(a->text.len);
 		est = 1;
 	}
 	u = jv_object_set(u, jv_string("input_tokens"), jv_number(in));

@@ -109,9 +109,9 @@ visit_seq(jv timeline, const char *name, const char *step, long *pass, char *err
 	return seq;
 }
 
-/* The state of run R before event SEQ, replayed from EVENTS (borrowed) by the one reducer; the caller owns it. */
-static jv
-state_before(jv events, long seq)
+/* EVENTS borrowed; the caller owns the state returned (see rewind.h). */
+jv
+wf_state_before(jv events, long seq)
 {
 	jv st = jv_object();
 
@@ -183,7 +183,7 @@ wf_rewind_point(struct wf_run *r, const char *step, long pass, int *code, char *
 		jv_free(point);
 		return jv_invalid();
 	}
-	then = state_before(events, seq);
+	then = wf_state_before(events, seq);
 	jv_free(events);
 	for (int i = 0; kept[i]; i++)
 		if (jv_object_has(jv_copy(then), jv_string(kept[i])))

@@ -26,6 +26,9 @@
  */
 jv wf_rewind_point(struct wf_run *r, const char *step, long pass, int *code, char *err, size_t n);
 
+/* The state of a run before event SEQ, its journal EVENTS (borrowed) replayed by the one reducer; the caller owns it. */
+jv wf_state_before(jv events, long seq);
+
 /*
  * Move run R (borrowed, opened locked for writing, not a past run) back
  * to pass PASS (0: the last) of step STEP, VARS (borrowed, an object: the

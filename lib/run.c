@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "estimate.h"
 #include "history.h"
 #include "stepthrough.h"
 #include "subflow.h"
@@ -419,7 +420,7 @@ start_prepare(struct driver *d)
 	if ((rc = wf_preflight_inputs(d)))
 		return rc;
 	if (o->estimate)
-		return wf_run_estimate(o->out, d->wf);
+		return wf_run_estimate(o->out, d->wf, o);
 	if (o->dry_run)
 		return wf_run_dry(o->out, d->wf, o);
 	if (o->answer && (rc = answer_first_question(d, start)))
@@ -524,6 +525,7 @@ wf_driver_start_journal(struct driver *d)
 	ev = jv_object_set(ev, jv_string("model"), wf_jv_get(d->wf, "model"));
 	ev = jv_object_set(ev, jv_string("original_model"), wf_jv_get(d->wf, "model"));
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
+	ev = wf_budget_event(ev, o->budget);
 	if (d->parent)
 		ev = jv_object_set(ev, jv_string("parent_step"), jv_string(d->sub_step));
 	if (o->offline)
@@ -823,6 +825,7 @@ resume_event(struct driver *d)
 	ev = jv_object_set(ev, jv_string("hash"), wf_jv_get(d->wf, "hash"));
 	if (d->o->offline)	/* from now on, in later resumes too */
 		ev = jv_object_set(ev, jv_string("offline"), jv_true());
+	ev = wf_budget_event(ev, d->o->budget);
 	return jv_object_set(ev, jv_string("from"), wf_jv_get(d->run->state, "status"));
 }
 

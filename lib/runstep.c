@@ -419,7 +419,7 @@ action_end(struct driver *d, const char *id, jv step, jv res, jv ev)
 		return wf_driver_stop(d, "pause", "waiting", "waiting for an answer", extra, WF_EXIT_WAIT);
 	}
 	view = wf_run_view(d->run, 1);
-	next = wf_flow_next_after(view, step, res, &jump, &code, &msg);
+	next = wf_branch_after(view, step, res, &jump, &code, &msg);
 	jv_free(view);
 	warn_msg(&msg);
 	ev = wf_flow_step_end(ev, res);

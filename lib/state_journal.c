@@ -323,7 +323,7 @@ static jv
 apply_run_start(jv st, jv ev)
 {
 	static const char *const fields[] = { "name", "id", "project", "workflow_name", "workflow", "hash", "cwd",
-					      "cursor", "vars", "model", "original_model", "pid", NULL };
+					      "cursor", "vars", "model", "original_model", "pid", "budget", NULL };
 	jv keep = jv_object();
 
 	/* A replaying or offline run stays one (wf-run --replay, --offline). */
@@ -458,6 +458,9 @@ apply_resume(jv st, jv ev)
 		st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
 	if (present(ev, "hash"))
 		st = jv_object_set(st, jv_string("hash"), wf_jv_get(ev, "hash"));
+	/* wf resume --budget: its members replace the run's. */
+	if (present(ev, "budget"))
+		st = merge_in(st, "budget", wf_jv_get(ev, "budget"));
 	st = jv_object_set(st, jv_string("inflight"), jv_null());
 	st = jv_object_set(st, jv_string("ended"), jv_null());
 	st = jv_object_set(st, jv_string("exit_code"), jv_null());

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "estimate.h"
 #include "model_use.h"
 #include "replay.h"
 
@@ -37,7 +38,7 @@ wf_run_resume_hint(jv s, const char *name)
 		return wf_xasprintf("allow more steps with 'wf resume %s --max-steps %ld'", name,
 				    2 * (long)wf_jv_num(s, "steps_run", WF_DEFAULT_MAX_STEPS / 2) + 1);
 	if (!strcmp(why, "budget"))
-		return wf_xasprintf("raise 'budget:' in the workflow, then 'wf resume %s --accept-changes'", name);
+		return wf_xasprintf("raise the budget with 'wf resume %s --budget AMOUNT'", name);
 	if (!strcmp(why, "bad condition"))
 		return wf_xasprintf("fix the condition in the workflow, then 'wf resume %s --accept-changes'", name);
 	if (!strcmp(why, "step timed out"))
@@ -94,6 +95,19 @@ print_replay(jv s)
 	jv_free(usage);
 }
 
+/* Print the budget --budget set for the run of state S (borrowed), if any: it stands over the workflow's budget:. */
+static void
+print_budget(jv s)
+{
+	jv b = wf_jv_get(s, "budget");
+	char *t = wf_budget_text(b);
+
+	if (t)
+		printf("budget:   %s (--budget)\n", t);
+	free(t);
+	jv_free(b);
+}
+
 /* Print the first lines of state S (borrowed): what the run is and where it stands. */
 static void
 print_header(struct wf_run *r, jv s, int live)
@@ -117,6 +131,7 @@ print_header(struct wf_run *r, jv s, int live)
 		free(m);
 	}
 	jv_free(model);
+	print_budget(s);
 }
 
 /* Print the variables of state S (borrowed), the first line of each cut at 70 characters. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "wf_priv.h"
@@ -155,4 +156,18 @@ wf_answer_check(jv pending, const char *answer, jv *value, char *err, size_t n)
 	}
 	*value = jv_string(answer);
 	return 0;
+}
+
+int
+wf_tty_columns(int fd)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	long n;
+
+	if (env && wf_parse_long(env, 20, 10000, &n) == 0)
+		return (int)n;
+	if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
 }

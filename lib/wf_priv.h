@@ -630,8 +630,8 @@ char *wf_run_resume_hint(jv s, const char *name);
 
 /* ---- plan.c: what a run would do ---- */
 
-/* Print on FP the expected model use of WF (borrowed) and earlier runs' averages: 0, or 74. */
-int wf_run_estimate(FILE *fp, jv wf);
+/* estimate.c: print on FP the estimate of a run of WF (borrowed) with O's variables and --budget, as text or (--json) JSON: 0, or 74. */
+int wf_run_estimate(FILE *fp, jv wf, struct wf_run_opts *o);
 
 /* Print on FP the path a run of WF (borrowed) would take, running nothing: 0, or 74. */
 int wf_run_dry(FILE *fp, jv wf, struct wf_run_opts *o);
@@ -844,9 +844,6 @@ jv wf_pr_forge(struct wf_pr_ctx *c, const char *const args[], const char *input,
 
 /* Ask the step's model (its model: field, else the run's); the answer (malloc'd), or NULL with *CODE (never 0) and c->err. */
 char *wf_pr_ask(struct wf_pr_ctx *c, const char *system, const char *prompt, int *code);
-
-/* The JSON object in a model's TEXT (the whole text, or from the first '{' to the last '}'); owned, or invalid with ERR. */
-jv wf_pr_json_in(const char *text, char *err, size_t errlen);
 
 /* git ARGS in c->cwd: 0, or git's status with c->err "WHAT: why". */
 int wf_pr_git(struct wf_pr_ctx *c, const char *what, const char *const args[], const char *input, struct wf_buf *out);

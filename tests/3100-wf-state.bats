@@ -47,6 +47,27 @@ Y
 	[ ! -e "$XDG_CONFIG_HOME/wf/trusted" ]
 }
 
+@test "one option table: NAME=VALUE forms, options given to a verb that does not take them, unknown options" {
+	wf run test-linear --quiet
+	# --pass=N and --var=K=V are --pass N and --var K=V, for every verb that takes them.
+	run wf-state rewind test-linear s2 --pass=1 --var=color=red
+	assert_success
+	run wf-state get test-linear vars.color
+	assert_output red
+	run wf-state logs test-linear s1 --pass=1
+	assert_success
+	for line in "status test-linear --var a=b|--var belongs to 'rewind'" "status test-linear -f|-f and --follow belong to 'logs'" \
+		"history test-linear --follow|-f and --follow belong to 'logs'" "show test-linear --pass 1|--pass belongs to 'logs' and 'rewind'" \
+		"rewind test-linear s2 --pass=0|--pass takes a pass number from 1 on, got '0'" "rewind test-linear s2 --var|--var needs a value" \
+		"rewind test-linear s2 --bogus|unknown option '--bogus'" "status --json=yes|--json takes no value, got '--json=yes'"; do
+		run wf-state ${line%%|*}
+		assert_failure 2
+		assert_output --partial "${line#*|}; usage: wf-state ${line%% *}"
+	done
+	run wf-state get test-linear vars.color
+	assert_output red
+}
+
 @test "get, set and history" {
 	fail_workflow
 	run wf run f.yaml --quiet

@@ -274,20 +274,21 @@ steps:
     prompt: "third"
     model: main
 Y
-	run wf run e.yaml --estimate
+	run wf run e.yaml --estimate --json
 	assert_success
-	assert_line --regexp '^  a +ai-prompt +main +about [0-9]+ input tokens$'
-	assert_line --regexp '^  b +ai-prompt +glm +about [0-9]+ input tokens$'
-	assert_line --regexp '^    main +2 calls, about [0-9]+ input tokens, \$[0-9]+\.[0-9]{6} \(output \$1 per million tokens\)$'
-	assert_line --regexp '^    glm +1 call, about [0-9]+ input tokens, \$[0-9]+\.[0-9]{6} \(output \$2 per million tokens\)$'
-	# Each model's dollars are its tokens (shown rounded), and the total is the sum of the steps.
-	run awk '/^    (main|glm) / { n++; t = $5; d = substr($8, 2) + 0; if (d - t > 0.5 || t - d > 0.5) bad = 1; sum += d }
-		/model calls per pass/ { steps = $7 }
-		/estimated cost of the input per pass/ { total = substr($NF, 2) + 0 }
-		END { if (bad || n != 2 || total - sum > 1e-6 || sum - total > 1e-6 || total - steps > 0.5 || steps - total > 0.5) { print "bad"; exit 1 } print "ok" }' <<<"$output"
+	# Each step's dollars are its input tokens plus its output tokens at $1 (main) or $2 (glm) a million.
+	run jq -r '.steps[] | "\(.step) \(.model) \(.input_tokens) \(.output_tokens) \(.cost_usd)"' <<<"$output"
+	assert_success
+	assert_line --regexp '^a main [0-9]+ 500 [0-9.]+$'
+	assert_line --regexp '^b glm [0-9]+ 500 [0-9.]+$'
+	assert_line --regexp '^c main [0-9]+ 500 [0-9.]+$'
+	run awk '{ want = $3 + $4 * ($2 == "glm" ? 2 : 1) / 1000000; d = $5 - want; if (d > 1e-6 || d < -1e-6) { print "bad " $0; exit 1 } } END { print "ok" }' <<<"$output"
 	assert_output ok
+	run wf run e.yaml --estimate --json
+	run jq -e '.total.cost_usd - ([.steps[].cost_usd] | add) | fabs < 1e-6' <<<"$output"
+	assert_success
 	run wf run e.yaml --estimate
-	assert_line --regexp '^  estimated cost of the input per pass: \$[0-9]+\.[0-9]{6}$'
+	assert_line --regexp '^  total +3 +[0-9]+ +1500  \$[0-9]+\.[0-9]{6}$'
 	refute_output --partial unknown
 	# Nothing ran and nothing was asked of a provider.
 	run wf-state list
@@ -299,12 +300,14 @@ Y
 	printf 'name: e\nsteps:\n  - id: a\n    action: ai-prompt\n    prompt: "hi"\n  - id: b\n    action: ai-prompt\n    prompt: "hi"\n    model: glm\n' > e.yaml
 	run wf run e.yaml --estimate
 	assert_success
-	assert_line --regexp '^    main +1 call, about [0-9]+ input tokens, unknown \(no price in the model configuration\)$'
-	assert_line --regexp '^    glm +1 call, about [0-9]+ input tokens, \$0\.0000[0-9]+ '
-	assert_line --regexp '^  estimated cost of the input per pass: unknown \(the priced part \$0\.0000[0-9]+\)$'
+	assert_line --regexp '^  a +ai-prompt +main +1 +[0-9]+ +500  unknown$'
+	assert_line --regexp '^  b +ai-prompt +glm +1 +[0-9]+ +500  \$0\.00[0-9]+$'
+	assert_line --partial 'cost unknown: no price in the model configuration'
+	assert_line --regexp '^  total +2 +[0-9]+ +1000  unknown \(the priced part \$0\.00[0-9]+\)$'
 	WF_MODELS=$WORK/missing.yaml run wf run e.yaml --estimate
 	assert_success
-	assert_line --regexp "^    default +1 call, about [0-9]+ input tokens, unknown \(.*missing.yaml: cannot read"
-	assert_line "  estimated cost of the input per pass: unknown"
+	assert_line --regexp '^  a +ai-prompt +default +1 +[0-9]+ +500  unknown$'
+	assert_line --regexp "cost unknown: .*missing.yaml: cannot read"
+	assert_line --regexp '^  total +2 +[0-9]+ +1000  unknown$'
 	refute_output --partial '$0.0000'
 }

@@ -170,10 +170,10 @@ error: exited with status 5"
 	for args in "t --pass 2" "t body --pass 0" "t body --pass x" "t body --pass" "t --tail" "t body extra"; do
 		run wf logs $args
 		assert_failure 2
-		assert_output --partial "usage: wf-state logs [NAME [STEP]] [-f] [--pass N] [--timeline] [--json]"
+		assert_output --regexp "usage: wf(-state)? logs \[NAME \[STEP\]\] \[-f\] \[--pass N\] \[--timeline\] \[--json\]"
 	done
 	run wf logs t body extra
-	assert_output --partial "too many operands, at 'extra'"
+	assert_output --partial "too many operands for 'logs'"
 	run wf logs t --tail
 	assert_output --partial "unknown option '--tail'"
 }

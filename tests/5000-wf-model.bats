@@ -274,7 +274,7 @@ wf-model: q.yaml:5:3: invalid provider name 'bad:name': use letters, digits, '.'
 	assert_failure 2
 	run --separate-stderr wf-model frobnicate
 	assert_failure 2
-	assert_equal "$stderr" "wf-model: unknown command 'frobnicate' (expected list, resolve, chat or ping)"
+	assert_equal "$stderr" "wf-model: unknown command 'frobnicate' (expected list, resolve, chat, ping or rerun)"
 	run wf-model resolve
 	assert_failure 2
 	run wf-model resolve a b

@@ -163,15 +163,15 @@ Y
 	assert_output 2
 }
 
-@test "--estimate prints the model calls and earlier runs' averages" {
+@test "--estimate prints the model calls from the prompts, then from earlier runs" {
 	run wf run test-model-switch --estimate
 	assert_success
-	assert_line --partial "2 model calls per pass"
-	assert_line --partial "no earlier runs"
+	assert_line --regexp '^  total +2 '
+	assert_line --partial "no completed run of 'test-model-switch'"
 	wf run test-model-switch --quiet
 	wf run test-model-switch --quiet
 	run wf run test-model-switch --estimate
-	assert_line --partial "earlier runs (1): on average"
+	assert_line --partial "history: 2 runs"
 }
 
 @test "an unknown model is found before the run; one named by a variable fails its step with 78" {

@@ -1,7 +1,7 @@
 # Shared by the benchmarks in tests/bench/ that source it: a scratch
 # project with its own state (removed on exit; cd'd into), and timing.
-# bench_mean_ms N CMD... : mean milliseconds of N runs of CMD, output
-# discarded.  bench_ratio A B : A / B to one decimal.
+# bench_mean_ms N CMD... : mean milliseconds of N runs of CMD, its output
+# and messages discarded.  bench_ratio A B : A / B to one decimal.
 set -eu
 bench_tmp=$(mktemp -d)
 trap 'rm -rf "$bench_tmp"' EXIT
@@ -16,8 +16,8 @@ bench_mean_ms() {
 	shift
 	bench_t0=$(bench_now_ms)
 	bench_i=0
-	while [ $bench_i -lt "$bench_n" ]; do "$@" > /dev/null; bench_i=$((bench_i + 1)); done
-	echo "$bench_t0 $(bench_now_ms) $bench_n" | awk '{ printf "%.1f", ($2 - $1) / $3 }'
+	while [ $bench_i -lt "$bench_n" ]; do "$@" > /dev/null 2>&1; bench_i=$((bench_i + 1)); done
+	echo "$bench_t0 $(bench_now_ms) $bench_n" | awk '{ printf "%.2f", ($2 - $1) / $3 }'
 }
 
 bench_ratio() { echo "$1 $2" | awk '{ printf "%.1f", $1 / ($2 > 0 ? $2 : 0.01) }'; }

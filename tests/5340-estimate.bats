@@ -1,0 +1,248 @@
+#!/usr/bin/env bats
+# wf run --estimate: per step and in total, from the prompts or from this
+# project's earlier runs, each number with its basis; --budget, journaled
+# and shown, raised on resume, and the step where a budget is crossed.
+load helpers
+load fake-provider
+bats_require_minimum_version 1.5.0
+
+point_models() {
+	cat > models.yaml <<EOF
+providers:
+  fake:
+    type: openai
+    base_url: $FAKE_URL/v1
+    api_key_env: FAKE_API_KEY
+models:
+  glm: {provider: fake, model: glm-test, prices: {input: 1, output: 2}, output_tokens: 40}
+  free: {provider: fake, model: free-test}
+default: glm
+EOF
+	export WF_MODELS="$WORK/models.yaml"
+}
+
+setup() {
+	wf_setup
+	fake_provider_start - <<'J'
+{"responses": [], "default": {"text": "reply {n}", "usage": {"input": 100, "output": 20}}}
+J
+	point_models
+	export FAKE_API_KEY="sk-test-$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	write two.yaml <<'Y'
+name: two
+steps:
+  - id: ask
+    action: ai-prompt
+    prompt: "${greeting} world, in a sentence"
+  - id: again
+    action: ai-prompt
+    prompt: "Shorter: ${steps.ask.output}"
+Y
+}
+
+@test "with no earlier run the estimate comes from the prompts, as computed by hand" {
+	run --separate-stderr wf run two.yaml --estimate --json --var greeting=hello
+	assert_success
+	est=$output
+	# "hello world, in a sentence": 26 bytes, 4 bytes a token rounded up: 7; output_tokens: 40.
+	run jq -r '.basis, (.steps[0] | "\(.step) \(.model) \(.calls) \(.input_tokens) \(.output_tokens) \(.cost_usd) \(.basis)")' <<<"$est"
+	assert_output $'prompt\nask glm 1 7 40 8.7e-05 prompt'
+	# "Shorter: " is 9 bytes (3 tokens), the unknown output counts 500, the transcript 7 + 40.
+	run jq -r '.steps[1] | "\(.input_tokens) \(.output_tokens) \(.why)"' <<<"$est"
+	assert_output --regexp '^550 40 prompt: 3 tokens of prompt after substitution with references not known yet \(500 tokens each\), 47 of transcript; output 40 \(output_tokens of model .glm.\); 1 pass$'
+	run jq -r '.total | "\(.calls) \(.input_tokens) \(.output_tokens) \(.cost_usd)"' <<<"$est"
+	assert_output "2 557 80 0.000717"
+	run wf run two.yaml --estimate --var greeting=hello
+	assert_line --regexp '^two: estimate before running \(basis: prompts\)$'
+	assert_line --regexp '^  ask +ai-prompt +glm +1 +7 +40  \$0\.000087$'
+	assert_line --partial "note: no completed run of 'two' in this project"
+	# Nothing ran, nothing was asked.
+	run fake_provider_count
+	assert_output 0
+}
+
+@test "after one run the estimate of the next is within 20% of what it uses" {
+	fake_provider_script - <<'J'
+{"responses": [
+  {"usage": {"input": 1000, "output": 200}}, {"usage": {"input": 1500, "output": 260}},
+  {"usage": {"input": 1100, "output": 180}}, {"usage": {"input": 1400, "output": 300}}],
+ "default": {"status": 500}}
+J
+	wf run two.yaml --quiet --var greeting=hi
+	run wf run two.yaml --estimate --json --var greeting=hi
+	assert_success
+	est=$output
+	run jq -r '.basis, .runs, .steps[0].why' <<<"$est"
+	assert_output --regexp $'^history\n1\nhistory: 1 run, mean ± spread: calls 1\\.0 ± 0\\.0, input 1000 ± 0, output 200 ± 0 tokens'
+	wf run two.yaml --quiet --var greeting=hi
+	actual=$(wf-state get two usage)
+	run jq -nr --argjson e "$est" --argjson a "$actual" '
+		($a | [.[] | .input_tokens + .output_tokens] | add) as $at | ($a | [.[].usd] | add) as $au |
+		(($e.total.input_tokens + $e.total.output_tokens) / $at) as $rt | ($e.total.cost_usd / $au) as $ru |
+		if ($rt - 1 | fabs) <= 0.2 and ($ru - 1 | fabs) <= 0.2 then "within" else "off \($rt) \($ru)" end'
+	assert_output within
+	# Two runs now: the mean and its spread.
+	run wf run two.yaml --estimate --json --var greeting=hi
+	run jq -r '.runs, .steps[0].input_tokens, .steps[0].spread.input_tokens' <<<"$output"
+	assert_output $'2\n1050\n71'
+}
+
+@test "a loop's steps count their observed passes; without history one pass is assumed, its maximum stated" {
+	write lp.yaml <<'Y'
+name: lp
+steps:
+  - id: think
+    action: ai-prompt
+    prompt: "again"
+  - id: more
+    action: loop
+    to: think
+    condition: "true"
+    max-iterations: 3
+    on-exhausted: continue
+Y
+	run wf run lp.yaml --estimate --json
+	run jq -r '.steps[0] | "\(.calls) \(.passes) \(.max_passes)", .why' <<<"$output"
+	assert_line "1 1 3"
+	assert_line --partial "1 pass assumed (at most 3 in its loop)"
+	wf run lp.yaml --quiet
+	run wf run lp.yaml --estimate --json
+	run jq -r '.steps[0] | "\(.calls) \(.passes) \(.input_tokens) \(.output_tokens)"' <<<"$output"
+	assert_output "3 3 300 60"
+	# The budget is crossed in the loop's third pass, not at its first: 120 tokens a pass.
+	run wf run lp.yaml --estimate --budget 300tokens
+	assert_line "  the budget of 300 tokens is likely crossed at step 'think' (pass 3)"
+	run wf run lp.yaml --estimate --budget 400tokens
+	assert_line "  the budget of 400 tokens is likely enough"
+}
+
+@test "the budget warning names the step, in dollars too, and --budget stands over the workflow's budget:" {
+	sed -i '1a budget: {usd: 5}' two.yaml
+	run wf run two.yaml --estimate --var greeting=hi
+	assert_line '  the budget of $5.00 is likely enough'
+	run wf run two.yaml --estimate --var greeting=hi --budget '$0.0001'
+	assert_line "  the budget of \$0.0001 is likely crossed at step 'again' (pass 1)"
+	run wf run two.yaml --estimate --json --var greeting=hi --budget 100tokens
+	run jq -c '.budget, .crossing' <<<"$output"
+	assert_output $'{"usd":5,"tokens":100}\n{"step":"again","pass":1,"budget":"tokens","used":635}'
+}
+
+@test "--budget takes \$DOLLARS or N tokens, and refuses anything else with 2" {
+	for good in '$2.50' '$0.5' 40000tokens '40k tokens' 1.5Mtokens; do
+		run wf run two.yaml --estimate --json --budget "$good" --var greeting=x
+		assert_success
+	done
+	run wf run two.yaml --estimate --json --budget '40k tokens' --var greeting=x
+	run jq -c .budget <<<"$output"
+	assert_output '{"tokens":40000}'
+	for bad in 2.50usd '$' 'k tokens' 12 '-3tokens' '$1e3' '1.5001ktokens' 'tokens' '$2.50 ' ''; do
+		run --separate-stderr wf run two.yaml --budget "$bad"
+		assert_failure 2
+		[[ $stderr == *"--budget takes \$DOLLARS (e.g. \$2.50) or a whole number of tokens"* ]] ||
+			{ echo "no message for '$bad': $stderr" >&2; return 1; }
+	done
+	run fake_provider_count
+	assert_output 0
+}
+
+@test "--budget is journaled: it survives a pause and kill -9, wf status shows it, a resume raises it" {
+	write slow.yaml <<'Y'
+name: slow
+steps:
+  - id: wait
+    action: shell
+    command: "touch started; while [ ! -e go ]; do sleep 0.01; done"
+  - id: ask
+    action: ai-prompt
+    prompt: "hello"
+Y
+	wf-run slow.yaml --quiet --budget '$2.50' &
+	pid=$!
+	wait_until test -e started
+	kill -9 "$pid"
+	wait "$pid" || true
+	run wf status slow
+	assert_line 'budget:   $2.50 (--budget)'
+	run sh -c "wf-state history slow | jq -c 'select(.event==\"run-start\") | .budget'"
+	assert_output '{"usd":2.5}'
+	touch go
+	# A budget of 10 tokens lets no call through: the run stops before it (4), nothing asked.
+	run wf resume slow --budget 10tokens
+	assert_failure 4
+	assert_output --partial "budget of 10 tokens would be crossed by step 'ask'"
+	assert_output --partial "wf resume slow --budget AMOUNT"
+	run fake_provider_count
+	assert_output 0
+	run wf status slow
+	assert_line 'budget:   $2.50 and 10 tokens (--budget)'
+	run wf resume slow --budget 5ktokens --quiet
+	assert_success
+	run sh -c "wf-state history slow | jq -c 'select(.event==\"resume\") | .budget'"
+	assert_output $'{"tokens":10}\n{"tokens":5000}'
+	run fake_provider_count
+	assert_output 1
+}
+
+@test "a budget in tokens stops the run before the call that would cross it" {
+	run wf run two.yaml --var greeting=hi --budget 150tokens
+	assert_failure 4
+	assert_output --partial "budget of 150 tokens would be crossed by step 'again' (used 120"
+	run fake_provider_count
+	assert_output 1
+	run wf-state get two reason
+	assert_output budget
+}
+
+@test "unknown prices stay unknown, with the priced part apart" {
+	write mix.yaml <<'Y'
+name: mix
+steps:
+  - id: a
+    action: ai-prompt
+    prompt: "priced"
+  - id: b
+    action: ai-prompt
+    model: free
+    prompt: "not priced"
+Y
+	run wf run mix.yaml --estimate --json
+	run jq -c '[.steps[].cost_usd], .steps[1].cost_why, .total.cost_usd, (.total.cost_known_part > 0)' <<<"$output"
+	assert_output $'[8.2e-05,null]\n"no price in the model configuration"\nnull\ntrue'
+	wf run mix.yaml --quiet
+	run wf run mix.yaml --estimate
+	assert_line --regexp '^  b +ai-prompt +free +1 +100 +20  unknown$'
+	assert_line --partial "cost unknown: an earlier run's cost of this step is unknown"
+	assert_line --regexp '^  total +2 +200 +40  unknown \(the priced part \$0\.000140\)$'
+}
+
+@test "--estimate --json is one document of the documented shape" {
+	run --separate-stderr wf run two.yaml --estimate --json --var greeting=hi
+	assert_success
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	run jq -e '(keys == ["basis","budget","crossing","notes","runs","steps","total","workflow"]) and
+		(.steps | length == 2) and
+		(.steps[0] | keys == ["action","basis","calls","cost_usd","input_tokens","max_passes","model","output_tokens","passes","spread","step","why"]) and
+		(.total | keys == ["calls","cost_known_part","cost_usd","input_tokens","output_tokens","spread"]) and
+		(.budget == null) and (.crossing == null) and (.notes | length == 1)' <<<"$output"
+	assert_success
+}
+
+@test "an earlier run that does not read is skipped with a note, not a crash" {
+	wf run two.yaml --quiet --var greeting=hi
+	wf run two.yaml --quiet --var greeting=hi --name other
+	dir=$(rundir other)
+	printf '{"broken' > "$dir/state.json"
+	printf 'not json\n' > "$dir/history.jsonl"
+	run --separate-stderr wf run two.yaml --estimate --var greeting=hi
+	assert_success
+	assert_line "  note: run 'other' skipped: it is new, not completed"
+	assert_line --partial "history: 1 run,"
+}
+
+@test "output_tokens in models.yaml is checked: a whole number of tokens, at its line" {
+	sed -i 's/output_tokens: 40/output_tokens: lots/' models.yaml
+	run --separate-stderr wf-model list
+	assert_failure 78
+	[[ $stderr == *"models.yaml:7:"*"output_tokens must be a whole number of tokens, not a string"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+}
