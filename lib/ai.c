@@ -110,6 +110,25 @@ record_member(jv req, jv creq)
 	return creq;
 }
 
+/*
+ * CREQ (consumed, returned) with what the step's RUN (borrowed) says of
+ * replaying and of live calls: "replay" {run, dir, mode} and "offline"
+ * (wf-model(1) CHAT; replay.c answers them).
+ */
+static jv
+replay_members(jv creq, jv run)
+{
+	jv replay = wf_jv_get(run, "replay");
+
+	if (jv_get_kind(replay) == JV_KIND_OBJECT)
+		creq = jv_object_set(creq, jv_string("replay"), replay);
+	else
+		jv_free(replay);
+	if (wf_jv_bool(run, "offline", 0))
+		creq = jv_object_set(creq, jv_string("offline"), jv_true());
+	return creq;
+}
+
 /* REQ borrowed; the caller owns the result. */
 jv
 wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
@@ -153,6 +172,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 		jv_free(step);
 	}
 	creq = record_member(req, creq);
+	creq = replay_members(creq, run);
 	input = wf_json_dump(creq);
 	jv_free(creq);
 	stream_options(req, args, fd, sizeof fd);

@@ -150,6 +150,8 @@ end_info(struct logs *L, const char *status, jv ev, int is_end)
 			e->info = jv_object_set(e->info, jv_string("exit_code"), wf_jv_get(ev, "exit_code"));
 		if (wf_jv_str(ev, "error"))
 			e->info = jv_object_set(e->info, jv_string("error"), wf_jv_get(ev, "error"));
+		if (wf_jv_bool(ev, "replayed", 0))	/* answered from a recording (wf-run --replay) */
+			e->info = jv_object_set(e->info, jv_string("replayed"), jv_true());
 		jv_free(e->end);
 		e->end = jv_copy(ev);
 	}
@@ -235,6 +237,8 @@ print_header(struct logs *L, struct exec *e, int closing)
 			fprintf(fp, " attempt %g", wf_jv_num(i, "attempt", 1));
 		fprintf(fp, ": %s", wf_jv_str(i, "status"));
 	}
+	if (wf_jv_bool(i, "replayed", 0))
+		fprintf(fp, ", replayed");
 	if (wf_jv_num(i, "exit_code", -1) >= 0)
 		fprintf(fp, ", exit %g", wf_jv_num(i, "exit_code", 0));
 	if (!closing)

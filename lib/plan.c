@@ -15,6 +15,7 @@
 
 #include "driver.h"
 #include "model_use.h"
+#include "replay.h"
 
 /* Print on FP the path a run of WF (borrowed) would take with O's variables, from O's start step: 0, or 74. */
 int
@@ -89,6 +90,8 @@ wf_driver_summary(struct driver *d, jv state, const char *how)
 		jv_free(fb);
 	}
 	wf_usage_text(&b, usage);
+	if (wf_replay_count(usage) > 0)
+		wf_buf_printf(&b, "\n  %.0f call%s replayed, at no cost", wf_replay_count(usage), wf_replay_count(usage) == 1 ? "" : "s");
 	wf_driver_progress(d, "%s\n", b.s);
 	wf_buf_free(&b);
 	jv_free(usage);

@@ -21,6 +21,7 @@
 #include "estimate.h"
 #include "provider_wire.h"
 #include "record.h"
+#include "replay.h"
 
 
 static int
@@ -636,10 +637,25 @@ record_call(jv req, jv key, jv out)
 	line = jv_object_set(line, jv_string("key"), jv_copy(key));
 	line = jv_object_set(line, jv_string("name"), wf_jv_get(req, "model"));
 	line = jv_object_set(line, jv_string("answer"), jv_copy(out));
+	if (wf_jv_bool(out, "replayed", 0)) {	/* answered from a recording (replay.c) */
+		line = jv_object_set(line, jv_string("replayed"), jv_true());
+		line = jv_object_set(line, jv_string("from"), wf_jv_get(out, "from"));
+	}
 	if (wf_record_append(wf_jv_str(rec, "dir"), line, err, sizeof err) < 0)
 		say("%s; a replay of this run will not find this call", err);
 	jv_free(line);
 	jv_free(rec);
+}
+
+/* A replayed answer *OUT (consumed and returned, updated) shows on SHOW's stream as a live one would. */
+static void
+replay_show(struct wf_chat_display *show, jv *out)
+{
+	const char *t = wf_jv_str(*out, "text");
+
+	if (show->red.out && t && *t)
+		(void)wf_redactor_write(&show->red, t, strlen(t));
+	*out = jv_object_set(*out, jv_string("streamed"), jv_bool(show->red.out && t && *t));
 }
 
 /* REQ consumed, REG borrowed; *OUT: caller owns. */
@@ -650,7 +666,7 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 	jv m, key, tried = jv_array(), switches = jv_array(), queue;
 	struct wf_chat_display show = {0};
 	struct wf_chat_failure f;
-	int attempts = 0, rc, explicit;
+	int attempts = 0, rc, explicit, live;
 	double t0 = wf_now_ms();
 	const char *name, *orig;
 
@@ -680,8 +696,15 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		show.red.out = write_display;
 		show.red.ctx = &show;
 	}
+	/* A replaying or offline run: the recorded answer, or a refusal, before any network (replay.c). */
+	live = (rc = wf_replay_answer(m, req, out)) == WF_REPLAY_LIVE;
+	if (rc == 0) {
+		replay_show(&show, out);
+		if (jv_get_kind(key) == JV_KIND_OBJECT)
+			record_call(req, key, *out);
+	}
 	queue = first_queue(req, m, &explicit);
-	for (;;) {
+	while (live) {
 		char why[128], over[512];
 		const char *reason;
 		int before = attempts;

@@ -13,6 +13,7 @@
 
 #include "provider_wire.h"
 #include "record.h"
+#include "replay.h"
 
 /* Quirk K of provider PROV (borrowed), or NULL; it lives as long as PROV. */
 static const char *
@@ -310,7 +311,7 @@ int
 wf_provider_check_request(jv req, char *err, size_t n)
 {
 	static const char *const keys[] = { "model", "original", "system", "messages", "prompt", "options",
-					    "stream", "format", "record", "fallbacks", "budget", NULL };
+					    "stream", "format", "record", "replay", "offline", "fallbacks", "budget", NULL };
 	jv msgs;
 	int users = 0;
 
@@ -371,6 +372,8 @@ wf_provider_check_request(jv req, char *err, size_t n)
 		if (bad)
 			return -1;
 	}
+	if (wf_replay_check(req, err, n) < 0)
+		return -1;
 	msgs = wf_jv_get(req, "messages");
 	if (jv_get_kind(msgs) != JV_KIND_NULL && jv_get_kind(msgs) != JV_KIND_ARRAY) {
 		jv_free(msgs);

@@ -625,6 +625,11 @@ put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
 		wf_buf_printf(b, ", attempt %.0f", wf_jv_num(e, "attempt", 1));
 	wf_buf_addstr(b, "</small> ");
 	put_status(b, wf_jv_str(e, "status"));
+	/* Answered from a recording (wf-run --replay): a badge of its own. */
+	if (wf_jv_bool(e, "replayed", 0) || wf_jv_num(usage, "replayed", 0) > 0) {
+		wf_buf_addch(b, ' ');
+		put_status(b, "replayed");
+	}
 	wf_buf_addstr(b, "</h3><dl>");
 	put_row(b, e, "action", "action");
 	row_time(b, "started", wf_jv_str(e, "started"));

@@ -151,6 +151,9 @@ wf_usage_add(jv acc, jv res)
 			jv_free(had);
 		}
 	}
+	/* Calls answered from a recording (wf-run --replay), which cost nothing. */
+	if (wf_jv_bool(res, "replayed", 0))
+		acc = jv_object_set(acc, jv_string("replayed"), jv_number(wf_jv_num(acc, "replayed", 0) + 1));
 	jv_free(usd);
 	jv_free(u);
 	jv_free(cost);

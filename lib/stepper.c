@@ -86,6 +86,7 @@ request_run(struct driver *d)
 	if (wf_gate_usd_left(d) >= 0)	/* what a fallback model may spend (wf-model(1), "Fallbacks") */
 		run = jv_object_set(run, jv_string("budget"),
 				    jv_object_set(jv_object(), jv_string("usd"), jv_number(wf_gate_usd_left(d))));
+	run = wf_driver_replay_run(d, run);
 	return jv_object_set(run, jv_string("env"), wf_jv_get(d->wf, "env"));
 }
 
