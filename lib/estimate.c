@@ -265,7 +265,7 @@ step_prompt(struct est *e, jv s, jv ctx, jv m, double *transcript)
 	const char *context = wf_jv_str(s, "context");
 	int carries = ai && !(context && !strcmp(context, "none"));
 	double own, out = wf_jv_num(m, "output_tokens", -1), carried = carries ? *transcript : 0;
-	char outwhy[160];
+	char outwhy[256];
 
 	if (ai)
 		own = wf_tokens_of_bytes(text_bytes(s, "prompt", ctx, &refs) + text_bytes(s, "system", ctx, &refs));
