@@ -285,6 +285,51 @@ Y
 	assert_output --partial "replaying: k #"
 }
 
+@test "kill -9 after a replayed call was kept but before its step ended: the step runs again and takes the same recording" {
+	# An answer longer than a pipe holds: the step blocks writing it to a
+	# run's standard output nobody reads, after wf-model kept the call.
+	fake_provider_stop
+	jq -n '{responses: [], default: {text: ("answer {n} " + ("x" * 70000)), usage: {input: 11, output: 5}}}' > long.json
+	fake_provider_start long.json
+	fake_models
+	write k.yaml <<'Y'
+name: k
+model: gpt
+steps:
+  - id: first
+    action: ai-prompt
+    prompt: "Pick a number"
+    context: none
+  - id: second
+    action: ai-prompt
+    prompt: "Pick a number"
+    context: none
+Y
+	run wf run k.yaml
+	assert_success
+	want=$(wf-state history k | jq -r 'select(.event=="step-end") | .output[0:8]' | paste -sd'|')
+	[ "$want" = "answer 1|answer 2" ]
+	n=$(live_calls)
+	mkfifo out
+	exec 8<>out
+	wf run k.yaml --replay k --name k2 >out 2>/dev/null 3>&- 8>&- &
+	pid=$!
+	wait_until test -s "$(rundir k2)/calls.jsonl"
+	kill -9 "$pid"
+	wait "$pid" || true
+	exec 8<&-
+	[ "$(wf-state history k2 | jq -c 'select(.event=="step-end")' | wc -l)" -eq 0 ]
+	run --separate-stderr sh -c 'wf resume k2 --kill-stale > /dev/null'
+	assert_success
+	assert_equal "$(wf-state history k2 | jq -r 'select(.event=="step-end") | .output[0:8]' | paste -sd'|')" "$want"
+	[ "$(live_calls)" -eq "$n" ]
+	# Three kept calls: the one the kill cut short, and the two the run used.
+	run jq -c '[.step, .from.line]' "$(rundir k2)/calls.jsonl"
+	assert_output '["first",1]
+["first",1]
+["second",2]'
+}
+
 @test "a hostile calls.jsonl: garbage lines and a huge one are passed over; a matching line with a broken answer fails clearly" {
 	record_t
 	calls="$(rundir t)/calls.jsonl"
