@@ -355,6 +355,7 @@ new_result(jv old, jv step, jv view, const char *text, jv *verdict, char *why, s
 		if (jv_get_kind(doc) != JV_KIND_STRING) {
 			char *s = wf_json_dump(doc);
 
+			jv_free(doc);
 			doc = jv_string(s);
 			free(s);
 		}
