@@ -6,8 +6,8 @@
  * printed.  No HTTP here: see provider.c.
  *
  * The registry is a jv object:
- *   {"providers":{NAME:{type,base_url,api_key_env?,api_key_cmd?,quirks,headers,_at}},
- *    "models":{ALIAS:{provider,model,prices?,context?,options?,fallback?,description?,_at}},
+ *   {"providers":{NAME:{type,base_url,api_key_env?,api_key_cmd?,quirks,headers,cache?,_at}},
+ *    "models":{ALIAS:{provider,model,prices?,context?,options?,fallback?,cache?,description?,_at}},
  *    "roles":{ROLE:ALIAS | {PROVIDER:ALIAS}}, "_role_at":{ROLE:_at},
  *    "default":ALIAS|null, "_default_at", "files":[PATH...]}
  * where _at is {"file","line","col"} for messages about entries that
@@ -168,6 +168,18 @@ suggest(jv reg, const char *name)
 	return best;
 }
 
+/* Prompt caching for a model: its entry's "cache", else its provider's, else on.  Both borrowed. */
+static int
+cache_on(jv entry, jv prov)
+{
+	jv e = wf_jv_get(entry, "cache"), p = wf_jv_get(prov, "cache");
+	int on = jv_get_kind(e) == JV_KIND_FALSE ? 0 : jv_get_kind(e) == JV_KIND_TRUE ? 1 : jv_get_kind(p) != JV_KIND_FALSE;
+
+	jv_free(e);
+	jv_free(p);
+	return on;
+}
+
 /*
  * Build the resolved model for provider PNAME and model ID; ENTRY
  * (borrowed) is the alias's entry or null. The caller owns the result,
@@ -206,6 +218,7 @@ resolved(jv reg, const char *name, const char *pname, const char *id, jv entry, 
 		jv_free(ctx);
 	r = jv_object_set(r, jv_string("_options"), jv_get_kind(opts) == JV_KIND_OBJECT ? opts : (jv_free(opts), jv_object()));
 	r = jv_object_set(r, jv_string("_fallback"), fb);
+	r = jv_object_set(r, jv_string("_cache"), jv_bool(cache_on(entry, p)));
 	r = jv_object_set(r, jv_string("_provider"), p);
 	return r;
 }

@@ -369,6 +369,8 @@ provider_key(struct cfg *c, const char *name, const char *key, const char *kp, j
 	} else if (!strcmp(key, "quirks")) {
 		if (want_kind(c, kp, v, JV_KIND_OBJECT, "quirks"))
 			check_quirks(c, name, v);
+	} else if (!strcmp(key, "cache")) {
+		want_kind(c, kp, v, JV_KIND_TRUE, "cache");
 	}
 	return 1;
 }
@@ -381,7 +383,7 @@ static jv
 check_provider(struct cfg *c, const char *name, jv e)
 {
 	static const char *const keys[] = { "type", "base_url", "api_key_env", "api_key_cmd", "quirks",
-					    "headers", "description", NULL };
+					    "headers", "description", "cache", NULL };
 	char *p = path3("providers", name, NULL), where[160];
 	jv out;
 
@@ -404,7 +406,7 @@ nonneg_number(jv v)
 static int
 model_key(struct cfg *c, const char *name, const char *key, const char *kp, jv v, jv *out)
 {
-	static const char *const pkeys[] = { "input", "output", "cached", NULL };
+	static const char *const pkeys[] = { "input", "output", "cached", "cache_write", NULL };
 
 	if (!strcmp(key, "provider") || !strcmp(key, "model") || !strcmp(key, "fallback") ||
 	    !strcmp(key, "description")) {
@@ -417,6 +419,8 @@ model_key(struct cfg *c, const char *name, const char *key, const char *kp, jv v
 			cfg_err(c, kp, 0, "%s must be a whole number of tokens, not %s", key, kind_name(v));
 	} else if (!strcmp(key, "options")) {
 		want_kind(c, kp, v, JV_KIND_OBJECT, "options");
+	} else if (!strcmp(key, "cache")) {
+		want_kind(c, kp, v, JV_KIND_TRUE, "cache");
 	} else if (!strcmp(key, "prices")) {
 		if (jv_get_kind(v) != JV_KIND_NULL && want_kind(c, kp, v, JV_KIND_OBJECT, "prices")) {
 			jv_object_foreach(v, pk, pv) {
@@ -447,7 +451,7 @@ static jv
 check_model(struct cfg *c, const char *name, jv e)
 {
 	static const char *const keys[] = { "provider", "model", "prices", "context", "options", "fallback",
-					    "description", "output_tokens", NULL };
+					    "description", "output_tokens", "cache", NULL };
 	char *p = path3("models", name, NULL), where[200];
 	jv out;
 

@@ -163,15 +163,65 @@ wf_tokens_of_bytes(size_t bytes)
 }
 
 /*
+ * The rate of price K in PRICES (borrowed) for N tokens that need it:
+ * the configured one; for a free model (input 0), 0; else -1, unknown,
+ * never the input rate guessed.
+ */
+static double
+cache_rate(jv prices, const char *k, double n)
+{
+	double pin = wf_jv_num(prices, "input", 0);
+
+	if (n <= 0)
+		return 0;
+	return wf_jv_num(prices, k, pin == 0 ? 0 : -1);
+}
+
+/*
+ * The cost of usage U (borrowed: input_tokens the whole prompt, of which
+ * cached_tokens were read from the cache and cache_write_tokens written
+ * to it) at model M's prices; the caller owns it: {usd} or {usd: null,
+ * unknown: why}.
+ */
+static jv
+cost_of(jv m, jv u, int est)
+{
+	jv prices = wf_jv_get(m, "prices"), cost = jv_object();
+	double in = wf_jv_num(u, "input_tokens", 0), out = wf_jv_num(u, "output_tokens", 0);
+	double cr = wf_jv_num(u, "cached_tokens", 0), cw = wf_jv_num(u, "cache_write_tokens", 0);
+	double pcr = cache_rate(prices, "cached", cr), pcw = cache_rate(prices, "cache_write", cw);
+	double plain = in - cr - cw > 0 ? in - cr - cw : 0;
+
+	if (jv_get_kind(prices) != JV_KIND_OBJECT) {
+		cost = jv_object_set(cost, jv_string("usd"), jv_null());
+	} else if (pcr < 0 || pcw < 0) {
+		char *why = wf_xasprintf("the model has no '%s' price for its %.0f %s tokens", pcr < 0 ? "cached" : "cache_write",
+					 pcr < 0 ? cr : cw, pcr < 0 ? "cached" : "cache-write");
+
+		cost = jv_object_set(cost, jv_string("usd"), jv_null());
+		cost = jv_object_set(cost, jv_string("unknown"), jv_string(why));
+		free(why);
+	} else {
+		double usd = (plain * wf_jv_num(prices, "input", 0) + cr * pcr + cw * pcw +
+			      out * wf_jv_num(prices, "output", 0)) / 1e6;
+
+		cost = jv_object_set(cost, jv_string("usd"), jv_number(round_usd(usd)));
+		if (est)
+			cost = jv_object_set(cost, jv_string("estimated"), jv_true());
+	}
+	jv_free(prices);
+	return cost;
+}
+
+/*
  * The usage of attempt A for request REQ, and into *COST its price from
  * M's prices; M and REQ borrowed, the caller owns both results.
  */
 static jv
 usage_and_cost(jv m, struct wf_chat_attempt *a, jv req, jv *cost)
 {
-	jv u = jv_object(), prices = wf_jv_get(m, "prices");
+	jv u = jv_object();
 	double in = wf_jv_num(a->usage, "input", -1), out = wf_jv_num(a->usage, "output", -1);
-	double cached = wf_jv_num(a->usage, "cached", 0);
 	int est = 0;
 
 	if (in < 0) {
@@ -196,21 +246,11 @@ usage_and_cost(jv m, struct wf_chat_attempt *a, jv req, jv *cost)
 	}
 	u = jv_object_set(u, jv_string("input_tokens"), jv_number(in));
 	u = jv_object_set(u, jv_string("output_tokens"), jv_number(out));
-	u = jv_object_set(u, jv_string("cached_tokens"), jv_number(cached));
+	u = jv_object_set(u, jv_string("cached_tokens"), jv_number(wf_jv_num(a->usage, "cached", 0)));
+	u = jv_object_set(u, jv_string("cache_write_tokens"), jv_number(wf_jv_num(a->usage, "cache_write", 0)));
 	if (est)
 		u = jv_object_set(u, jv_string("estimated"), jv_true());
-	*cost = jv_object();
-	if (jv_get_kind(prices) == JV_KIND_OBJECT) {
-		double pin = wf_jv_num(prices, "input", 0), pout = wf_jv_num(prices, "output", 0);
-		double pc = wf_jv_num(prices, "cached", pin);
-		double usd = ((in - cached) * pin + cached * pc + out * pout) / 1e6;
-
-		*cost = jv_object_set(*cost, jv_string("usd"), jv_number(round_usd(usd)));
-		if (est)
-			*cost = jv_object_set(*cost, jv_string("estimated"), jv_true());
-	} else
-		*cost = jv_object_set(*cost, jv_string("usd"), jv_null());
-	jv_free(prices);
+	*cost = cost_of(m, u, est);
 	return u;
 }
 

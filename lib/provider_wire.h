@@ -31,7 +31,7 @@ struct wf_chat_attempt {
 	char event[64];
 	/* results */
 	struct wf_buf text;
-	jv usage;		/* {input?, output?, cached?}: members only when reported */
+	jv usage;		/* {input?, output?, cached?, cache_write?, uncached?}: members only when reported */
 	char *finish, *served;
 	int done;		/* the protocol's end marker was seen */
 	int fail;		/* a failure inside a 200 response (0: none) */

@@ -40,8 +40,16 @@ short_detail(jv step, char *buf, size_t n)
 		t = wf_jv_str(step, keys[i]);
 	if (!t)
 		return "";
+	/* The first line, with what a terminal would obey (escapes, bells) made visible. */
 	size_t len = strcspn(t, "\n");
-	snprintf(buf, n, " \"%.*s%s\"", (int)(len > 48 ? 48 : len), t, len > 48 || t[len] ? "..." : "");
+	char *first = wf_xasprintf("%.*s", (int)len, t);
+	struct wf_buf v = {0};
+
+	wf_buf_add_visible(&v, first);
+	snprintf(buf, n, " \"%.*s%s\"", (int)(v.len > 48 ? 48 : v.len), v.s ? v.s : "",
+		 v.len > 48 || t[len] ? "..." : "");
+	wf_buf_free(&v);
+	free(first);
 	return buf;
 }
 

@@ -217,13 +217,14 @@ append_bounded(jv st, const char *key, jv add, int concat, int max)
 static jv
 usage_add(jv per, jv u)
 {
-	static const char *const nums[] = { "input_tokens", "output_tokens", "cached_tokens", "calls", NULL };
+	static const char *const nums[] = { "calls", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens",
+					    NULL };
 	jv usd = wf_jv_get(u, "usd");
 
 	/* One call, or a sub-run's totals, which count their calls. */
 	for (int i = 0; nums[i]; i++)
 		per = jv_object_set(per, jv_string(nums[i]),
-			jv_number(wf_jv_num(per, nums[i], 0) + wf_jv_num(u, nums[i], i == 3 ? 1 : 0)));
+			jv_number(wf_jv_num(per, nums[i], 0) + wf_jv_num(u, nums[i], i == 0 ? 1 : 0)));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER) {
 		jv prev = wf_jv_get(per, "usd");
 
