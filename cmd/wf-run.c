@@ -170,6 +170,22 @@ run_main(struct wf_run_opts *o, int resume, int nops, char **ops)
 	return rc;
 }
 
+/* Do --replay and --replay-mode agree, and apply (to a start, not a RESUME)?  0, or 2 after a message. */
+static int
+replay_args(const struct wf_run_opts *o, int resume)
+{
+	if (resume && (o->replay || o->replay_mode))
+		wf_warn("%s applies to a start only: a resumed run goes on replaying the run it started with",
+			o->replay ? "--replay" : "--replay-mode");
+	else if (o->replay_mode && strcmp(o->replay_mode, "strict") && strcmp(o->replay_mode, "fill"))
+		wf_warn("--replay-mode takes strict or fill, got '%.80s'", o->replay_mode);
+	else if (o->replay_mode && !o->replay)
+		wf_warn("--replay-mode %s needs --replay RUN, the run to answer model calls from", o->replay_mode);
+	else
+		return 0;
+	return WF_EXIT_USAGE;
+}
+
 /* Is --budget's AMOUNT one wf-run(1) takes?  It says what is when not.  Read again where it is journaled (budget.c). */
 static int
 budget_ok(const char *amount)
@@ -298,6 +314,10 @@ main(int argc, char **argv)
 		wf_warn("--pass applies to a fork only: wf fork RUN STEP-ID --pass N --name NEW");
 		opts_free(&o);
 		return WF_EXIT_USAGE;
+	}
+	if ((rc = replay_args(&o, resume))) {
+		opts_free(&o);
+		return rc;
 	}
 	return run_main(&o, resume, argc - optind, argv + optind);
 }

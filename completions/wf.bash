@@ -378,7 +378,7 @@ _wf_workflow_inputs() {
 # "resume" when completing a resume.
 _wf_complete_run() {
 	local first=$1 opts=$2 mode=$3 cur=${COMP_WORDS[COMP_CWORD]}
-	local prev=${COMP_WORDS[COMP_CWORD-1]} takes='--var --max-steps --answer --name --break' n
+	local prev=${COMP_WORDS[COMP_CWORD-1]} takes='--var --max-steps --answer --name --break --replay --replay-mode' n
 	if (( COMP_CWORD > first )); then
 		case $prev in
 		--var)
@@ -390,6 +390,13 @@ _wf_complete_run() {
 			fi
 			return 0 ;;
 		--max-steps)
+			return 0 ;;
+		--replay)
+			# The run whose recordings answer: a current run's name or a past run's number.
+			_wf_add_lines "$cur" < <(_wf_run_names ids)
+			return 0 ;;
+		--replay-mode)
+			_wf_add "$cur" strict fill
 			return 0 ;;
 		--name)
 			# A new run's name: the current runs, to run one again by name.

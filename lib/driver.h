@@ -2,7 +2,7 @@
  * driver.h: the private header of the driver behind wf-run(1), layer 4:
  * run.c (the driver), runstep.c (one step), flow.c (pure decisions),
  * stepper.c (the wf-step child), gate.c (consent and budget),
- * preflight.c and plan.c.  Only those files include it; nothing below
+ * preflight.c, plan.c and replay_drive.c.  Only those files include it; nothing below
  * layer 4 knows a struct driver.
  */
 #ifndef WF_DRIVER_H
@@ -145,10 +145,19 @@ void wf_gate_usage_totals(jv state, double *tokens, double *usd);
 double wf_gate_call_estimate(jv state, jv step);
 /* May STEP (borrowed), a model call, run within the budget?  0, or the run stopped (4, 74). */
 int wf_gate_budget(struct driver *d, jv step, const char *id);
+/* The dollars left of the tightest USD budget over this run and those above it, or -1 (none, or unknown). */
+double wf_gate_usd_left(struct driver *d);
 /* May the sensitive STEP (borrowed) run?  0, or the run stopped (3, 77). */
 int wf_gate_consent(struct driver *d, jv step, const char *id);
 /* A confirmation was answered no: stop as declined; EV and RES consumed. */
 int wf_gate_declined(struct driver *d, const char *id, jv ev, jv res);
+
+/* ---- replay_drive.c: --replay and --offline ---- */
+
+/* Journal --replay's run and --offline with the run's start: WF_GO_ON, or an exit status after a message. */
+int wf_driver_replay_open(struct driver *d);
+/* RUN (consumed, returned), a step request's run object, with "replay" and "offline" when the run has them. */
+jv wf_driver_replay_run(struct driver *d, jv run);
 
 /* ---- preflight.c: before any step runs ---- */
 

@@ -61,7 +61,12 @@ wf_flow_step_end(jv ev, jv res)
 					    "messages", "effects", "pr", "answer", "timed_out",
 					    "output_error", "outputs", "usage_models", NULL };
 	static const char *const texts[] = { "output", "stderr", NULL };
+	jv u = wf_jv_get(res, "usage");
 
+	/* A step a recording answered (wf-run --replay) says so. */
+	if (wf_jv_num(u, "replayed", 0) > 0)
+		ev = jv_object_set(ev, jv_string("replayed"), jv_true());
+	jv_free(u);
 	for (int i = 0; keep[i]; i++) {
 		jv v = wf_jv_get(res, keep[i]);
 

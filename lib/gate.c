@@ -122,6 +122,30 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
 	return over;
 }
 
+/*
+ * The dollars left of the tightest "budget: usd" over this run and the
+ * runs above it, for wf-model to weigh a pricier fallback against
+ * (wf-model(1), "Fallbacks"); -1 when there is no such budget or a cost
+ * so far is unknown.
+ */
+double
+wf_gate_usd_left(struct driver *d)
+{
+	double usd = 0, left = -1;
+
+	for (struct driver *a = d; a; a = a->parent) {
+		jv b = wf_jv_get(a->wf, "budget");
+		double t, u, cap = wf_jv_num(b, "usd", -1);
+
+		wf_gate_usage_totals(a->run->state, &t, &u);
+		usd = usd < 0 || u < 0 ? -1 : usd + u;
+		if (cap >= 0 && usd >= 0 && (left < 0 || cap - usd < left))
+			left = cap - usd > 0 ? cap - usd : 0;
+		jv_free(b);
+	}
+	return usd < 0 ? -1 : left;
+}
+
 /* A model call that would cross the budget is not made: STEP (borrowed) ID; 0, or the run stopped. */
 int
 wf_gate_budget(struct driver *d, jv step, const char *id)

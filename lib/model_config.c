@@ -402,14 +402,37 @@ nonneg_number(jv v)
 	return jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) >= 0;
 }
 
+/* A model's fallback list V (borrowed) at KP: model names, in the order they are tried. */
+static void
+check_fallback_list(struct cfg *c, const char *kp, jv v)
+{
+	if (jv_get_kind(v) != JV_KIND_ARRAY) {
+		cfg_err(c, kp, 0, "fallback must name a model, or list models in the order to try them, not %s",
+			kind_name(v));
+		return;
+	}
+	jv_array_foreach(v, i, x) {
+		if (jv_get_kind(x) != JV_KIND_STRING || !*jv_string_value(x)) {
+			struct wf_buf pp = {0};
+
+			wf_buf_printf(&pp, "%s/%d", kp, i);
+			cfg_err(c, pp.s, 0, "fallback: item %d must be a model name, not %s", i + 1, kind_name(x));
+			wf_buf_free(&pp);
+		}
+		jv_free(x);
+	}
+}
+
 /* One key KEY of model NAME's entry at KP, its value V borrowed; always kept. */
 static int
 model_key(struct cfg *c, const char *name, const char *key, const char *kp, jv v, jv *out)
 {
 	static const char *const pkeys[] = { "input", "output", "cached", "cache_write", NULL };
 
-	if (!strcmp(key, "provider") || !strcmp(key, "model") || !strcmp(key, "fallback") ||
-	    !strcmp(key, "description")) {
+	if (!strcmp(key, "fallback") && jv_get_kind(v) != JV_KIND_STRING) {
+		check_fallback_list(c, kp, v);
+	} else if (!strcmp(key, "provider") || !strcmp(key, "model") || !strcmp(key, "fallback") ||
+		   !strcmp(key, "description")) {
 		if (want_kind(c, kp, v, JV_KIND_STRING, key) && !*jv_string_value(v))
 			cfg_err(c, kp, 0, "%s is empty", key);
 	} else if (!strcmp(key, "context") || !strcmp(key, "output_tokens")) {

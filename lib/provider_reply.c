@@ -562,6 +562,7 @@ wf_provider_classify_status(struct wf_chat_failure *f, const struct wf_http_resp
 	f->status = s;
 	f->retry = 0;
 	f->model_missing = 0;
+	f->spend = s == 402 || (s == 429 && spend);
 	if (s == 401 || s == 403) {
 		f->code = WF_EXIT_CONFIG;
 		label = s == 401 ? "authentication failed (check the API key)" : "permission denied";
@@ -601,6 +602,7 @@ wf_provider_classify_transport(struct wf_chat_failure *f, int rc, const struct w
 	f->status = rs->status;
 	f->retry = 0;
 	f->model_missing = 0;
+	f->spend = 0;
 	f->rid[0] = '\0';
 	switch (rc) {
 	case WF_HTTP_ERR_CONNECT:

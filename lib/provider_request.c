@@ -13,6 +13,7 @@
 
 #include "provider_wire.h"
 #include "record.h"
+#include "replay.h"
 
 /* Quirk K of provider PROV (borrowed), or NULL; it lives as long as PROV. */
 static const char *
@@ -275,12 +276,42 @@ wf_provider_endpoint(enum wf_wire t)
 
 /* ---- the request, validated ---- */
 
+/*
+ * The request REQ's (borrowed) "fallbacks" (a list of model names, []
+ * for none) and "budget" ({"usd": what is left}): 0, or -1 with ERR.
+ */
+static int
+check_fallback_fields(jv req, char *err, size_t n)
+{
+	jv l = wf_jv_get(req, "fallbacks"), b = wf_jv_get(req, "budget");
+	int bad = 0;
+
+	if (jv_get_kind(l) == JV_KIND_ARRAY) {
+		jv_array_foreach(l, i, x) {
+			(void)i;
+			bad |= jv_get_kind(x) != JV_KIND_STRING || !*jv_string_value(x);
+			jv_free(x);
+		}
+	} else
+		bad = jv_get_kind(l) != JV_KIND_NULL;
+	if (bad)
+		snprintf(err, n, "request field 'fallbacks' must be a list of model names");
+	else if (jv_get_kind(b) != JV_KIND_NULL &&
+		 (jv_get_kind(b) != JV_KIND_OBJECT || wf_jv_num(b, "usd", 0) < 0)) {
+		snprintf(err, n, "request field 'budget' must be an object {\"usd\": DOLLARS LEFT}");
+		bad = 1;
+	}
+	jv_free(l);
+	jv_free(b);
+	return bad ? -1 : 0;
+}
+
 /* Is the chat request REQ (borrowed) one wf-model(1) accepts?  0, or -1 with ERR. */
 int
 wf_provider_check_request(jv req, char *err, size_t n)
 {
 	static const char *const keys[] = { "model", "original", "system", "messages", "prompt", "options",
-					    "stream", "format", "record", NULL };
+					    "stream", "format", "record", "replay", "offline", "fallbacks", "budget", NULL };
 	jv msgs;
 	int users = 0;
 
@@ -331,6 +362,8 @@ wf_provider_check_request(jv req, char *err, size_t n)
 			return -1;
 		}
 	}
+	if (check_fallback_fields(req, err, n) < 0)
+		return -1;
 	if (jv_object_has(jv_copy(req), jv_string("record"))) {
 		jv rec = wf_jv_get(req, "record");
 		int bad = wf_record_check(rec, err, n);
@@ -339,6 +372,8 @@ wf_provider_check_request(jv req, char *err, size_t n)
 		if (bad)
 			return -1;
 	}
+	if (wf_replay_check(req, err, n) < 0)
+		return -1;
 	msgs = wf_jv_get(req, "messages");
 	if (jv_get_kind(msgs) != JV_KIND_NULL && jv_get_kind(msgs) != JV_KIND_ARRAY) {
 		jv_free(msgs);

@@ -46,6 +46,7 @@ struct wf_chat_failure {
 	int code;		/* exit status */
 	int retry;		/* worth another attempt */
 	int model_missing;	/* 404: a fallback model may help */
+	int spend;		/* a quota or spend limit: a fallback model may help */
 	long status;
 	long retry_after_ms;	/* what the server asked for, or -1 */
 	char msg[1024];

@@ -30,6 +30,7 @@
 #include "report.h"
 #include "story.h"
 #include "subflow.h"
+#include "fallback.h"
 
 static const char css[] =
 	":root{color-scheme:light;--ok:#2e7d32;--failed:#c62828;--waiting:#f9a825;--other:#607d8b;--line:#cfd8dc}"
@@ -590,6 +591,26 @@ put_row(struct wf_buf *b, jv e, const char *key, const char *name)
 	jv_free(v);
 }
 
+/* The switches to fallback models in an execution's usage U (borrowed), a row each. */
+static void
+put_fallbacks(struct wf_buf *b, jv u)
+{
+	jv fb = wf_jv_get(u, "fallbacks");
+
+	if (jv_get_kind(fb) == JV_KIND_ARRAY)
+		jv_array_foreach(fb, i, sw) {
+			char *line = wf_fallback_line(sw);
+
+			(void)i;
+			dt(b, "fallback");
+			put(b, line);
+			wf_buf_addstr(b, "</dd>");
+			free(line);
+			jv_free(sw);
+		}
+	jv_free(fb);
+}
+
 /* Execution E (borrowed), the Ith entry of the timeline: what it was, how it went, what it wrote. */
 static void
 put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
@@ -604,6 +625,11 @@ put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
 		wf_buf_printf(b, ", attempt %.0f", wf_jv_num(e, "attempt", 1));
 	wf_buf_addstr(b, "</small> ");
 	put_status(b, wf_jv_str(e, "status"));
+	/* Answered from a recording (wf-run --replay): a badge of its own. */
+	if (wf_jv_bool(e, "replayed", 0) || wf_jv_num(usage, "replayed", 0) > 0) {
+		wf_buf_addch(b, ' ');
+		put_status(b, "replayed");
+	}
 	wf_buf_addstr(b, "</h3><dl>");
 	put_row(b, e, "action", "action");
 	row_time(b, "started", wf_jv_str(e, "started"));
@@ -611,6 +637,7 @@ put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
 	put_row(b, e, "exit_code", "exit code");
 	put_row(b, e, "model", "model");
 	put_usage(b, usage);
+	put_fallbacks(b, usage);
 	put_row(b, e, "condition", "condition");
 	put_row(b, e, "value", "its value");
 	put_row(b, e, "verdict", "verdict");

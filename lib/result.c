@@ -139,6 +139,21 @@ wf_usage_add(jv acc, jv res)
 			acc = jv_object_set(acc, jv_string("cost_unknown"), wf_jv_get(cost, "unknown"));
 	} else if (wf_jv_num(acc, "usd", -1) >= 0)
 		acc = jv_object_set(acc, jv_string("usd"), jv_number(wf_jv_num(acc, "usd", 0) + jv_number_value(usd)));
+	{
+		/* The models these calls fell back from (fallback.h), in order. */
+		jv fb = wf_jv_get(res, "fallbacks"), had = wf_jv_get(acc, "fallbacks");
+
+		if (jv_get_kind(fb) == JV_KIND_ARRAY)
+			acc = jv_object_set(acc, jv_string("fallbacks"),
+					    jv_array_concat(jv_get_kind(had) == JV_KIND_ARRAY ? had : (jv_free(had), jv_array()), fb));
+		else {
+			jv_free(fb);
+			jv_free(had);
+		}
+	}
+	/* Calls answered from a recording (wf-run --replay), which cost nothing. */
+	if (wf_jv_bool(res, "replayed", 0))
+		acc = jv_object_set(acc, jv_string("replayed"), jv_number(wf_jv_num(acc, "replayed", 0) + 1));
 	jv_free(usd);
 	jv_free(u);
 	jv_free(cost);

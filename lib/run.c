@@ -528,6 +528,8 @@ wf_driver_start_journal(struct driver *d)
 	ev = wf_budget_event(ev, o->budget);
 	if (d->parent)
 		ev = jv_object_set(ev, jv_string("parent_step"), jv_string(d->sub_step));
+	if (o->offline)
+		ev = jv_object_set(ev, jv_string("offline"), jv_true());
 	/* A fork's origin and the state it starts from (fork.c). */
 	if (jv_get_kind(d->start_extra) == JV_KIND_OBJECT)
 		jv_object_foreach(d->start_extra, k, v)
@@ -547,6 +549,8 @@ wf_run_start(struct wf_run_opts *o)
 		rc = start_prepare(&d);
 	if (rc == WF_GO_ON)
 		rc = wf_stepthrough_check(&d);
+	if (rc == WF_GO_ON)
+		rc = wf_driver_replay_open(&d);
 	if (rc == WF_GO_ON)
 		rc = start_open(&d);
 	if (rc == WF_GO_ON)
@@ -819,6 +823,8 @@ resume_event(struct driver *d)
 	ev = jv_object_set(ev, jv_string("vars"), jv_get_kind(vars) == JV_KIND_OBJECT ? jv_copy(vars) : jv_object());
 	ev = jv_object_set(ev, jv_string("pid"), jv_number(getpid()));
 	ev = jv_object_set(ev, jv_string("hash"), wf_jv_get(d->wf, "hash"));
+	if (d->o->offline)	/* from now on, in later resumes too */
+		ev = jv_object_set(ev, jv_string("offline"), jv_true());
 	ev = wf_budget_event(ev, d->o->budget);
 	return jv_object_set(ev, jv_string("from"), wf_jv_get(d->run->state, "status"));
 }

@@ -158,7 +158,8 @@ int
 wf_history_retire(struct wf_run *r, char *err, size_t n)
 {
 	/* The journal last: while it is in runs/NAME, the run is still there. */
-	static const char *const files[] = { "workflow.json", "steps", "sub", "state.json", "history.jsonl", NULL };
+	static const char *const files[] = { "workflow.json", "steps", "sub", "state.json", "calls.jsonl",
+					     "history.jsonl", NULL };
 	char dname[256];
 	int hfd = open_history(r->proj, 1, err, n), dfd = -1, rc = WF_EXIT_IO;
 	long id;

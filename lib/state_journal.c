@@ -225,6 +225,10 @@ usage_add(jv per, jv u)
 	for (int i = 0; nums[i]; i++)
 		per = jv_object_set(per, jv_string(nums[i]),
 			jv_number(wf_jv_num(per, nums[i], 0) + wf_jv_num(u, nums[i], i == 0 ? 1 : 0)));
+	/* Calls answered from a recording: counted, at the $0 they cost. */
+	if (wf_jv_num(u, "replayed", 0) > 0)
+		per = jv_object_set(per, jv_string("replayed"),
+			jv_number(wf_jv_num(per, "replayed", 0) + wf_jv_num(u, "replayed", 0)));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER) {
 		jv prev = wf_jv_get(per, "usd");
 
@@ -322,6 +326,12 @@ apply_run_start(jv st, jv ev)
 	static const char *const fields[] = { "name", "id", "project", "workflow_name", "workflow", "hash", "cwd",
 					      "cursor", "vars", "model", "original_model", "pid", "budget", NULL };
 	jv keep = jv_object();
+
+	/* A replaying or offline run stays one (wf-run --replay, --offline). */
+	if (present(ev, "replay"))
+		keep = jv_object_set(keep, jv_string("replay"), wf_jv_get(ev, "replay"));
+	if (wf_jv_bool(ev, "offline", 0))
+		keep = jv_object_set(keep, jv_string("offline"), jv_true());
 
 	for (int i = 0; fields[i]; i++)
 		keep = jv_object_set(keep, jv_string(fields[i]), wf_jv_get(ev, fields[i]));
@@ -442,6 +452,8 @@ apply_resume(jv st, jv ev)
 	st = apply_var_set(st, ev);
 	st = jv_object_set(st, jv_string("status"), jv_string("running"));
 	st = jv_object_set(st, jv_string("pid"), wf_jv_get(ev, "pid"));
+	if (wf_jv_bool(ev, "offline", 0))
+		st = jv_object_set(st, jv_string("offline"), jv_true());
 	/* A skip past the last step sets the cursor to null: the end. */
 	if (jv_object_has(jv_copy(ev), jv_string("cursor")))
 		st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "cursor"));
@@ -547,6 +559,22 @@ apply_rewind(jv st, jv ev)
 	return jv_object_set(st, jv_string("rewound"), mark);
 }
 
+/*
+ * fallback: ST (consumed, returned) with EV's (borrowed) switch from one
+ * model to another at its step added to "fallbacks", in journal order.
+ */
+static jv
+apply_fallback(jv st, jv ev)
+{
+	static const char *const fields[] = { "seq", "step", "from", "to", "reason", "status", "attempts", NULL };
+	jv sw = jv_object();
+
+	for (int i = 0; fields[i]; i++)
+		sw = jv_object_set(sw, jv_string(fields[i]), wf_jv_get(ev, fields[i]));
+	return jv_object_set(st, jv_string("fallbacks"),
+			     jv_array_append(kind_at(st, "fallbacks", JV_KIND_ARRAY, jv_array()), sw));
+}
+
 /* What each event does: ST consumed and returned, EV borrowed. */
 static const struct {
 	const char *event;
@@ -558,7 +586,7 @@ static const struct {
 	{ "pause", apply_stop }, { "run-end", apply_stop },
 	{ "consent", apply_consent }, { "loop-reset", apply_loop_reset },
 	{ "stepping", apply_stepping },
-	{ "rewind", apply_rewind },
+	{ "rewind", apply_rewind }, { "fallback", apply_fallback },
 };
 
 /* ST and EV are consumed; the caller owns the state returned. */

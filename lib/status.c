@@ -17,6 +17,8 @@
 #include "estimate.h"
 #include "model_use.h"
 #include "prompt_cache.h"
+#include "fallback.h"
+#include "replay.h"
 
 /* S is borrowed. */
 char *
@@ -77,6 +79,24 @@ print_origin(jv s)
 	jv_free(back);
 }
 
+/* Print what run of state S (borrowed) replays (wf-run --replay), how many calls it did, and whether it is offline. */
+static void
+print_replay(jv s)
+{
+	jv replay = wf_jv_get(s, "replay"), usage = wf_jv_get(s, "usage");
+	double n = wf_replay_count(usage);
+
+	if (wf_jv_str(replay, "run"))
+		printf("replaying: %s #%g (%s)\n", wf_jv_str(replay, "run"), wf_jv_num(replay, "id", 0),
+		       wf_jv_str(replay, "mode") ? wf_jv_str(replay, "mode") : "strict");
+	if (n > 0)
+		printf("replayed: %g call%s, at no cost\n", n, n == 1 ? "" : "s");
+	if (wf_jv_bool(s, "offline", 0))
+		printf("offline:  no live model call\n");
+	jv_free(replay);
+	jv_free(usage);
+}
+
 /* Print the budget --budget set for the run of state S (borrowed), if any: it stands over the workflow's budget:. */
 static void
 print_budget(jv s)
@@ -102,6 +122,7 @@ print_header(struct wf_run *r, jv s, int live)
 	if (wf_jv_str(s, "cursor"))
 		printf("step:     %s\n", wf_jv_str(s, "cursor"));
 	print_origin(s);
+	print_replay(s);
 	printf("workflow: %s\n", wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : "?");
 	printf("started:  %s\nupdated:  %s\nsteps run: %g\n", wf_jv_str(s, "started") ? wf_jv_str(s, "started") : "?",
 	       wf_jv_str(s, "updated") ? wf_jv_str(s, "updated") : "?", wf_jv_num(s, "steps_run", 0));
@@ -222,6 +243,8 @@ print_step_line(int *header, const char *id, const char *m, jv u)
 	printf("  %s: %s, ", id, m ? m : "?");
 	if (calls != 1)
 		printf("%g calls, ", calls);
+	if (wf_jv_num(u, "replayed", 0) > 0)
+		printf("%g replayed, ", wf_jv_num(u, "replayed", 0));
 	print_tokens(u);
 	print_cost(u);
 }
@@ -301,6 +324,26 @@ print_usage(jv s)
 	jv_free(last);
 }
 
+/* Print each switch of state S (borrowed) to a fallback model, by step, in order. */
+static void
+print_fallbacks(jv s)
+{
+	jv fb = wf_jv_get(s, "fallbacks");
+
+	if (jv_get_kind(fb) == JV_KIND_ARRAY && jv_array_length(jv_copy(fb)) > 0) {
+		printf("fallbacks:\n");
+		jv_array_foreach(fb, i, sw) {
+			char *line = wf_fallback_line(sw);
+
+			(void)i;
+			printf("  %s: %s\n", wf_jv_str(sw, "step") ? wf_jv_str(sw, "step") : "?", line);
+			free(line);
+			jv_free(sw);
+		}
+	}
+	jv_free(fb);
+}
+
 /* Print what the run of state S (borrowed) waits for and how to answer, or what makes it go on. */
 static void
 print_waiting(struct wf_run *r, jv s, int live)
@@ -376,6 +419,7 @@ wf_run_print_status(struct wf_run *r, jv s)
 	print_vars(s);
 	print_loops(s);
 	print_usage(s);
+	print_fallbacks(s);
 	print_waiting(r, s, live);
 	print_last_events(r);
 }
@@ -387,7 +431,10 @@ model_use(struct wf_buf *b, jv per)
 	double calls = wf_jv_num(per, "calls", 0);
 	jv usd = wf_jv_get(per, "usd");
 
-	wf_buf_printf(b, "%.0f call%s, %.0f input", calls, calls == 1 ? "" : "s", wf_jv_num(per, "input_tokens", 0));
+	wf_buf_printf(b, "%.0f call%s", calls, calls == 1 ? "" : "s");
+	if (wf_jv_num(per, "replayed", 0) > 0)
+		wf_buf_printf(b, " (%.0f replayed)", wf_jv_num(per, "replayed", 0));
+	wf_buf_printf(b, ", %.0f input", wf_jv_num(per, "input_tokens", 0));
 	wf_usage_cache_note(b, per);
 	wf_buf_printf(b, " / %.0f output tokens, ", wf_jv_num(per, "output_tokens", 0));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER)
