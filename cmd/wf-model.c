@@ -23,7 +23,7 @@ usage(FILE *fp)
 	      "       wf-model chat [-m NAME] [--original NAME] [-s SYSTEM] [--stream-fd N | -q]\n"
 	      "                     [--text] [-v] [PROMPT...] [< REQUEST.json]\n"
 	      "       wf-model ping [--json] NAME\n"
-	      "       wf-model rerun RUN STEP-ID (--model M | --models A,B,...) [--pass N] [--diff] [--json]\n"
+	      "       wf-model rerun RUN STEP-ID (--model M | --models A,B,...) [--pass N] [--call N] [--diff] [--json]\n"
 	      "Model registry and provider client; see wf-model(1).\n", fp);
 }
 
@@ -383,33 +383,35 @@ add_models(char ***names, int *n, char *arg, int split)
 	return 0;
 }
 
-/* wf-model rerun RUN STEP (--model M | --models A,B,C) [--pass N] [--diff] [--json]: wf-model(1), "Rerun". */
+/* wf-model rerun RUN STEP (--model M | --models A,B,C) [--pass N] [--call N] [--diff] [--json]: wf-model(1), "Rerun". */
 static int
 cmd_rerun(int argc, char **argv)
 {
 	static const struct option lo[] = { { "model", required_argument, NULL, 'm' },
 					    { "models", required_argument, NULL, 'M' },
-					    { "pass", required_argument, NULL, 'p' }, { "diff", no_argument, NULL, 'd' },
+					    { "pass", required_argument, NULL, 'p' }, { "call", required_argument, NULL, 'c' },
+					    { "diff", no_argument, NULL, 'd' },
 					    { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 					    { 0, 0, 0, 0 } };
 	struct wf_chat_opts o = { -1, &wf_stop };
 	char **names = NULL, err[1024];
 	int c, n = 0, diff = 0, json = 0, rc = 0;
-	long pass = 0;
+	long pass = 0, call = 0;
 	jv reg, cs, news;
 
-	while ((c = getopt_long(argc, argv, "m:M:p:djh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:M:p:c:djh", lo, NULL)) != -1) {
 		if (c == 'm' || c == 'M')
 			add_models(&names, &n, optarg, c == 'M');
-		else if (c == 'p' && wf_parse_long(optarg, 1, 1000000, &pass) < 0) {
-			wf_warn("rerun: --pass wants a pass number from 1, not '%s'", optarg);
+		else if ((c == 'p' || c == 'c') && wf_parse_long(optarg, 1, 1000000, c == 'p' ? &pass : &call) < 0) {
+			wf_warn("rerun: --%s wants a %s number from 1, not '%s'", c == 'p' ? "pass" : "call", c == 'p' ? "pass" : "call",
+				optarg);
 			free(names);
 			return WF_EXIT_USAGE;
 		} else if (c == 'd')
 			diff = 1;
 		else if (c == 'j')
 			json = 1;
-		else if (c != 'p') {
+		else if (c != 'p' && c != 'c') {
 			usage(c == 'h' ? stdout : stderr);
 			free(names);
 			return c == 'h' ? 0 : WF_EXIT_USAGE;
@@ -432,7 +434,7 @@ cmd_rerun(int argc, char **argv)
 		}
 		jv_free(m);
 	}
-	cs = wf_rerun_case(argv[optind], argv[optind + 1], pass, &rc, err, sizeof err);
+	cs = wf_rerun_case(argv[optind], argv[optind + 1], pass, call, &rc, err, sizeof err);
 	if (!jv_is_valid(cs)) {
 		wf_warn("rerun: %s", err);
 		jv_free(reg), free(names);

@@ -279,7 +279,7 @@ _wf_complete_rewind() {
 # it reached; model names after --model and after each comma of --models.
 _wf_complete_rerun() {
 	local first=$1 cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} n name head=
-	local takes='--model --models --pass'
+	local takes='--model --models --pass --call'
 	case $prev in
 	--model) _wf_add_lines "$cur" < <(_wf_model_names); return 0 ;;
 	--models)
@@ -288,10 +288,10 @@ _wf_complete_rerun() {
 			[[ $name == "${cur##*,}"* ]] && COMPREPLY+=("$head$name")
 		done < <(_wf_model_names)
 		return 0 ;;
-	--pass) return 0 ;;
+	--pass|--call) return 0 ;;
 	esac
 	if [[ $cur == -* ]]; then
-		_wf_add "$cur" --model --models --pass --diff --json --help
+		_wf_add "$cur" --model --models --pass --call --diff --json --help
 		return 0
 	fi
 	n=$(_wf_arg_index "$first" "$takes")

@@ -196,11 +196,12 @@ open_run(const char *name, struct wf_run **r, int *code, char *err, size_t n)
 
 /*
  * The execution's facts into case C (consumed and returned): its calls
- * from the recordings, the one asked again, the judged result and view.
- * R borrowed; invalid with *CODE and ERR.
+ * from the recordings, the one asked again (the WHICH-th from 1, 0 the
+ * last), the judged result and view.  R borrowed; invalid with *CODE and
+ * ERR.
  */
 static jv
-gather(jv c, struct wf_run *r, const char *step, long pass, int *code, char *err, size_t n)
+gather(jv c, struct wf_run *r, const char *step, long pass, long which, int *code, char *err, size_t n)
 {
 	jv events = wf_run_read_journal(r, 0, err, n), story, timeline, entries, calls, mine, call, last, end;
 	int k;
@@ -235,16 +236,21 @@ gather(jv c, struct wf_run *r, const char *step, long pass, int *code, char *err
 	mine = pass_calls(calls, step, entries);
 	jv_free(calls);
 	k = jv_array_length(jv_copy(mine));
-	if (k == 0) {
+	if (k == 0)
 		snprintf(err, n, "run '%s': pass %ld of step '%.80s' has no recorded model call (it reused an answer it had, or "
 			 "failed before asking); run the workflow again to record one", r->name, pass, step);
+	else if (which > k)
+		snprintf(err, n, "run '%s': pass %ld of step '%.80s' made %d model call%s; --call takes 1 to %d", r->name, pass,
+			 step, k, k == 1 ? "" : "s", k);
+	if (k == 0 || which > k) {
 		*code = WF_EXIT_NOINPUT;
 		jv_free(events), jv_free(entries), jv_free(mine), jv_free(last), jv_free(c);
 		return jv_invalid();
 	}
-	call = jv_array_get(mine, k - 1);
+	which = which ? which : k;
+	call = jv_array_get(mine, (int)which - 1);
 	end = end_event(events, step, wf_jv_num(last, "seq", 0));
-	c = jv_object_set(c, jv_string("call"), jv_number(k));
+	c = jv_object_set(c, jv_string("call"), jv_number((double)which));
 	c = jv_object_set(c, jv_string("calls"), jv_number(k));
 	c = old_side(c, call, last);
 	c = jv_object_set(c, jv_string("_key"), wf_jv_get(call, "key"));
@@ -259,7 +265,7 @@ gather(jv c, struct wf_run *r, const char *step, long pass, int *code, char *err
 
 /* The caller owns the case returned (see rerun.h). */
 jv
-wf_rerun_case(const char *run, const char *step, long pass, int *code, char *err, size_t n)
+wf_rerun_case(const char *run, const char *step, long pass, long call, int *code, char *err, size_t n)
 {
 	struct wf_run *r = NULL;
 	jv def, point, c;
@@ -296,7 +302,7 @@ wf_rerun_case(const char *run, const char *step, long pass, int *code, char *err
 	c = jv_object_set(c, jv_string("action"), jv_string(action));
 	c = jv_object_set(c, jv_string("pass"), wf_jv_get(point, "pass"));
 	c = jv_object_set(c, jv_string("_step"), def);
-	c = gather(c, r, step, (long)wf_jv_num(point, "pass", 1), code, err, n);
+	c = gather(c, r, step, (long)wf_jv_num(point, "pass", 1), call, code, err, n);
 	jv_free(point);
 	wf_run_close(r);
 	return c;
@@ -349,6 +355,7 @@ new_result(jv old, jv step, jv view, const char *text, jv *verdict, char *why, s
 		if (jv_get_kind(doc) != JV_KIND_STRING) {
 			char *s = wf_json_dump(doc);
 
+			jv_free(doc);
 			doc = jv_string(s);
 			free(s);
 		}
@@ -362,6 +369,15 @@ new_result(jv old, jv step, jv view, const char *text, jv *verdict, char *why, s
 		return jv_invalid();
 	}
 	return jv_object_set(r, jv_string("vars"), vars);
+}
+
+/* Does STEP (borrowed) act on its answer (apply it, post it), so that its outcome with another one is unknown? */
+static int
+acts_on_answer(jv step)
+{
+	const char *a = wf_jv_str(step, "action");
+
+	return a && (!strcmp(a, "make-changes") || !strcmp(a, "self-review"));
 }
 
 /* Does anything but the step's status decide where STEP (borrowed) goes after it? */
@@ -385,7 +401,8 @@ branch_of(jv c, const char *text, jv *verdict)
 	int code = 0;
 
 	b = jv_object_set(b, jv_string("was"), jv_copy(was));
-	if (!answer_decides(step) || jv_get_kind(old) != JV_KIND_OBJECT) {
+	/* An action that acts on its answer is judged by new_result whatever decides its path: it says unknown. */
+	if (jv_get_kind(old) != JV_KIND_OBJECT || (!answer_decides(step) && !acts_on_answer(step))) {
 		b = jv_object_set(b, jv_string("same"), jv_get_kind(old) == JV_KIND_OBJECT ? jv_true() : jv_null());
 		b = jv_object_set(b, jv_string("would"), jv_copy(was));
 		b = jv_object_set(b, jv_string("how"), wf_jv_get(oldb, "how"));

@@ -5,10 +5,10 @@
  * comparison.  Layer 2: domain data.
  *
  * The run is only read: its journal, its workflow and its recordings
- * (record.h).  The call asked again is the last recorded model call of
- * the chosen execution of the step, the one whose answer the run used,
- * with exactly its system text, messages and options; only the model
- * differs.  Nothing of a rerun is recorded or journaled anywhere.
+ * (record.h).  The call asked again is by default the last recorded
+ * model call of the chosen execution of the step, the one whose answer
+ * the run used (or the one --call names), with exactly its system text,
+ * messages and options; only the model differs.  Nothing of a rerun is recorded or journaled anywhere.
  */
 #ifndef WF_RERUN_H
 #define WF_RERUN_H
@@ -19,14 +19,16 @@
 
 /*
  * The case of step STEP, pass PASS (0: the last) of run RUN (a name or a
- * past run's number): {"run", "step", "action", "pass", "passes",
- * "call", "calls", "old": {"model", "name", "text", "usage", "cost",
- * "verdict"?, "branch"}} plus what wf_rerun_ask needs (members starting
- * with "_").  The caller owns it; invalid with *CODE and ERR: 2 a step
- * not in the workflow, 65 not an AI step, 66 no such run, a step never
- * reached, a pass it did not run or no recording of its call, 74.
+ * past run's number), its model call CALL (from 1; 0: the last):
+ * {"run", "step", "action", "pass", "passes", "call", "calls", "old":
+ * {"model", "name", "text", "usage", "cost" of that call, and the run's
+ * "verdict"? and "branch"}} plus what wf_rerun_ask needs (members
+ * starting with "_").  The caller owns it; invalid with *CODE and ERR: 2
+ * a step not in the workflow, 65 not an AI step, 66 no such run, a step
+ * never reached, a pass it did not run, no recording of its call or
+ * fewer calls than CALL, 74.
  */
-jv wf_rerun_case(const char *run, const char *step, long pass, int *code, char *err, size_t n);
+jv wf_rerun_case(const char *run, const char *step, long pass, long call, int *code, char *err, size_t n);
 
 /*
  * Ask the case C's call (borrowed) again of model NAME through the

@@ -3,8 +3,8 @@
  * the old and a new answer side by side, wrapped to the terminal's width,
  * or as a unified diff of their lines (a small LCS diff of our own, no
  * diff(1)); then the usages, costs, verdicts and the paths each would
- * take.  A model's text never drives the terminal: every control byte is
- * shown as \xNN.
+ * take.  A model's text never drives the terminal: every control
+ * character is made visible (\t, \e, \xNN, \u0080...) as everywhere.
  *
  * Layer 2: domain data.
  */
@@ -43,30 +43,26 @@ lines_free(struct lines *l)
 	*l = (struct lines){0};
 }
 
-/* TEXT's lines with every control byte but the newline made visible (a tab is four spaces). */
+/* TEXT's lines, each with every control character made visible by the one escaper (wf_buf_add_visible). */
 static struct lines
 visible_lines(const char *text)
 {
 	struct lines l = {0};
 	struct wf_buf b = {0};
 
-	for (const unsigned char *p = (const unsigned char *)text;; p++) {
-		if (*p == '\n' || *p == '\0') {
-			if (*p || b.len || l.n == 0 || p == (const unsigned char *)text || p[-1] != '\n')
-				lines_add(&l, b.s ? b.s : "", b.len);
-			wf_buf_reset(&b);
-			if (!*p)
-				break;
-		} else if (*p == '\t')
-			wf_buf_addstr(&b, "    ");
-		else if (*p < 0x20 || *p == 0x7f)
-			wf_buf_printf(&b, "\\x%02x", *p);
-		else
-			wf_buf_addch(&b, (char)*p);
-	}
-	/* A text ending in a newline has no empty last line. */
-	if (l.n > 1 && !*l.v[l.n - 1] && text[0] && text[strlen(text) - 1] == '\n') {
-		free(l.v[--l.n]);
+	for (const char *p = text;;) {
+		const char *nl = strchr(p, '\n');
+		char *line = wf_xstrndup(p, nl ? (size_t)(nl - p) : strlen(p));
+
+		wf_buf_reset(&b);
+		wf_buf_add_visible(&b, line);
+		free(line);
+		/* A text ending in a newline has no empty last line. */
+		if (nl || *p || l.n == 0)
+			lines_add(&l, b.s ? b.s : "", b.len);
+		if (!nl)
+			break;
+		p = nl + 1;
 	}
 	wf_buf_free(&b);
 	return l;

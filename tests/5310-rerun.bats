@@ -3,6 +3,12 @@
 # model, on the fake provider; the run itself is never changed.
 load helpers
 load fake-provider
+load fake-forge
+
+teardown() {
+	fake_forge_stop
+	fake_provider_stop_all
+}
 
 # gpt (OpenAI) says yes; claude (Anthropic) says no, in two lines with a
 # tab and an escape; llama (Ollama) says yes as well.
@@ -10,7 +16,7 @@ script() {
 	cat <<'J'
 {"responses": [
  {"match": {"model": "gpt-test"}, "text": "yes", "repeat": -1, "usage": {"input": 100, "output": 10}},
- {"match": {"model": "claude-test"}, "text": "no\nthe\ttests \u001b[31mfail", "repeat": -1,
+ {"match": {"model": "claude-test"}, "text": "no\nthe\ttests \u001b[31mfail\u009b2J", "repeat": -1,
   "usage": {"input": 90, "output": 20, "cached": 50}},
  {"match": {"model": "llama3.2:latest"}, "text": "yes", "repeat": -1}],
  "default": {"text": "maybe"}}
@@ -70,13 +76,15 @@ recorded_gate() {
 	assert_line --index 2 "st)                          | claude-test)"
 	assert_line --index 3 "-----------------------------+------------------------------"
 	assert_line --index 4 "yes                          | no"
-	assert_line --index 5 '                             | the    tests \x1b[31mfail'
+	assert_line --index 5 '                             | the\ttests \e[31mfail\u009b2'
+	assert_line --index 6 '                             | J'
 	assert_line "the run went on to 'ship' (check true)"
 	assert_line "claude: would take 'fix' (check false) instead of 'ship'"
 	assert_line --regexp '^old  gpt +100 +0 +10  \$0\.000280'
 	assert_line --regexp '^new  claude +90 +50 +20  \$0\.000435'
-	# no raw escape byte reached the output
+	# no raw escape byte, nor the C1 CSI (U+009B, as UTF-8), reached the output
 	[[ $output != *$'\e'* ]]
+	[[ $output != *$'\xc2\x9b'* ]]
 	# the re-ask had the recorded context, on the other protocol
 	run sh -c "tail -1 '$FAKE_LOG' | jq -c '[.protocol, .model, (.body.messages | map(.content))]'"
 	assert_output '["anthropic","claude-test",["Is the change ready?"]]'
@@ -111,8 +119,8 @@ recorded_gate() {
 	doc=$output
 	run jq -c '[.run, .step, .action, .pass, .call, .old.model.name, .old.text, .old.usage.input_tokens, .old.cost.usd, .old.branch.was]' <<<"$doc"
 	assert_output '["gate","judge","ai-prompt",1,1,"gpt","yes",100,0.00028,"ship"]'
-	run jq -c '.new[] | [.model.name, .text, .usage.cached_tokens, .cost.usd, .branch]' <<<"$doc"
-	assert_line --index 0 '["claude","no\nthe\ttests \u001b[31mfail",50,0.000435,{"was":"ship","would":"fix","how":"check false","same":false}]'
+	run jq -c '.new[] | [.model.name, (.text | if startswith("no") then . == "no\nthe\ttests \u001b[31mfail\u009b2J" else . end), .usage.cached_tokens, .cost.usd, .branch]' <<<"$doc"
+	assert_line --index 0 '["claude",true,50,0.000435,{"was":"ship","would":"fix","how":"check false","same":false}]'
 	assert_line --index 1 '["llama","yes",0,null,{"was":"ship","would":"ship","how":"check true","same":true}]'
 	run jq -e 'keys | map(startswith("_")) | any | not' <<<"$doc"
 	assert_success
@@ -127,7 +135,7 @@ recorded_gate() {
 @@ -1,1 +1,2 @@
 -yes
 +no
-+the    tests \x1b[31mfail"
++the\ttests \e[31mfail\u009b2J"
 	run wf rerun gate judge --model gpt --diff
 	assert_success
 	assert_output --partial "+++ new: gpt (fake-openai:gpt-test)
@@ -272,6 +280,172 @@ Y
 		complete_line "${w[@]}" gate judge --models gpt,l
 		assert_equal "$(replies)" gpt,llama
 		complete_line "${w[@]}" gate judge --
-		assert_equal "$(replies)" "--diff --help --json --model --models --pass"
+		assert_equal "$(replies)" "--call --diff --help --json --model --models --pass"
 	done
+}
+
+# ---- the seed's pr-review-loop: review-pr, make-changes, self-review ----
+
+LOOP="$EXAMPLES/pr-review-loop.yaml"
+
+# The loop run for real (a repository with a bare origin, the fake forge,
+# glm added to the models): glm's first review (s3) asks for a change, the
+# patch is applied and pushed, gpt's review (s7) approves, so the run goes
+# on to s11 (self-review), merges and syncs.  Every file of the run is
+# fingerprinted in $before.
+recorded_loop() {
+	local patch
+	patch=$(printf -- '--- a/greet.py\n+++ b/greet.py\n@@ -3,2 +3,2 @@\n def farewell(name):\n-    return "bye " + name\n+    return "goodbye " + name\n')
+	jq -n --arg patch "$patch" '[
+	 {"match": {"prompt_contains": "Write a title and a description"},
+	  "text": "{\"title\": \"Add farewell\", \"body\": \"Adds farewell().\"}"},
+	 {"match": {"prompt_contains": "Review the pull request below", "model": "glm-test"}, "repeat": -1,
+	  "usage": {"input": 400, "output": 40},
+	  "text": "{\"approved\": false, \"summary\": \"Say goodbye, not bye.\", \"comments\": [{\"path\": \"greet.py\", \"line\": 4, \"body\": \"use goodbye\"}]}"},
+	 {"match": {"prompt_contains": "Review the pull request below", "model": "gpt-test"},
+	  "usage": {"input": 500, "output": 30},
+	  "text": "```json\n{\"approved\": true, \"summary\": \"Looks good now.\", \"comments\": []}\n```"},
+	 {"match": {"prompt_contains": "Change the code to address the review"},
+	  "text": ("Here is the patch:\n```diff\n" + $patch + "\n```\n")},
+	 {"match": {"prompt_contains": "Write a git commit message"}, "text": "Say goodbye in farewell()"},
+	 {"match": {"prompt_contains": "Write a self-review comment"}, "text": "Changed bye to goodbye, as the review asked."},
+	 {"match": {"model": "claude-test"}, "repeat": -1, "usage": {"input": 450, "output": 25},
+	  "text": "{\"approved\": true, \"summary\": \"Fine by me.\", \"comments\": []}"}
+	]' | fake_provider_script -
+	forge_repo
+	fake_forge_start
+	printf 'def farewell(name):\n    return "bye " + name\n' >> greet.py
+	git commit -q -am "Add farewell"
+	sed -i 's/^models:$/models:\n  glm: {provider: fake-openai, model: glm-test, prices: {input: 1, output: 2}}/' "$WF_MODELS"
+	run wf run "$LOOP" --yes
+	assert_success
+	assert_output --partial "#1 approved: Looks good now."
+	before=$(fingerprint pr-review-loop)
+}
+
+@test "pr-review-loop: gpt's approving review asked of glm requests changes: s8 instead of s11, with the very prompt the run sent" {
+	recorded_loop
+	n=$(fake_provider_count)
+	COLUMNS=100 run wf rerun pr-review-loop s7 --model glm
+	assert_success
+	assert_line --index 0 "run 'pr-review-loop', step 's7' (review-pr), pass 1 of 1: model call 1 of 1 asked again"
+	assert_line --index 1 --regexp '^old: gpt \(fake-openai:gpt-test\) +\| new: glm \(fake-openai:glm-test\)$'
+	assert_line --index 3 --regexp '^```json +\| \{"approved": false, "summary": "Say goodbye,'
+	assert_line --index 4 --regexp '^\{"approved": true, "summary": "Looks good +\| not bye\.", "comments": '
+	assert_line --regexp '^old  gpt +500 +0 +30  \$0\.001240 +approved$'
+	assert_line --regexp '^new  glm +400 +0 +40  \$0\.000480 +changes requested$'
+	assert_line "the run went on to 's11' (check true)"
+	assert_line "glm: would take 's8' (check false) instead of 's11'"
+	# One call, to glm, with the recorded system text and messages byte for
+	# byte, which are the ones the run itself sent gpt for s7.
+	assert_equal "$(fake_provider_count)" $((n + 1))
+	rec=$(jq -c 'select(.step == "s7") | [{role: "system", content: .key.system}] + .key.messages' "$(rundir pr-review-loop)/calls.jsonl")
+	[ "$(jq -r 'length' <<<"$rec")" = 2 ]
+	run sh -c "tail -1 '$FAKE_LOG' | jq -c '[.protocol, .model, .body.messages]'"
+	assert_output "[\"openai\",\"glm-test\",$rec]"
+	run jq -c 'select(.model == "gpt-test" and (.body.messages[-1].content | contains("Review the pull request below"))) | .body.messages' "$FAKE_LOG"
+	assert_output "$rec"
+	# --json: both verdicts and branches; claude (Anthropic) approves as gpt did.
+	run wf rerun pr-review-loop s7 --models glm,claude --json
+	assert_success
+	doc=$output
+	run jq -c '[.action, .call, .calls, .old.model.name, .old.verdict, .old.branch, .old.usage.input_tokens, .old.cost.usd]' <<<"$doc"
+	assert_output '["review-pr",1,1,"gpt","approved",{"was":"s11","how":"check true"},500,0.00124]'
+	run jq -c '.new[] | [.model.name, .verdict, .branch, .usage.input_tokens, .usage.output_tokens, .cost.usd]' <<<"$doc"
+	assert_line --index 0 '["glm","rejected",{"was":"s11","would":"s8","how":"check false","same":false},400,40,0.00048]'
+	assert_line --index 1 '["claude","approved",{"was":"s11","would":"s11","how":"check true","same":true},450,25,0.001725]'
+	# the Anthropic request carried the same system text and conversation
+	run jq -c --argjson rec "$rec" '[.protocol, .body.messages == $rec[1:], (.body.system | if type == "array" then map(.text) | join("") else . end) == $rec[0].content]' \
+		<<<"$(tail -1 "$FAKE_LOG")"
+	assert_output '["anthropic",true,true]'
+	# Nothing of the run, the repository or the forge changed.
+	assert_equal "$(fingerprint pr-review-loop)" "$before"
+	run wf-state get pr-review-loop status
+	assert_output completed
+}
+
+@test "pr-review-loop: make-changes and self-review say their path is unknown and why; a review that does not branch keeps its path" {
+	recorded_loop
+	reqs=$(forge_requests '.' | wc -l)
+	head=$(origin_git rev-parse --all | sort)
+	run wf rerun pr-review-loop s4 --model claude
+	assert_success
+	assert_line --index 0 "run 'pr-review-loop', step 's4' (make-changes), pass 1 of 1: model call 1 of 1 asked again"
+	assert_line --regexp '^old  glm +145 +0 +21  \$0\.000[0-9]+$'
+	assert_line "the run went on to 's5' (next in order)"
+	assert_line "claude: path unknown: make-changes acts on the answer (it applies a patch); a rerun does not, so its result is unknown"
+	run wf rerun pr-review-loop s11 --model claude --json
+	assert_success
+	run jq -c '[.action, .old.model.name, .old.text, (.old | has("verdict")), .old.branch, (.new[0] | has("verdict")), .new[0].branch]' <<<"$output"
+	assert_output '["self-review","gpt","Changed bye to goodbye, as the review asked.",false,{"was":"s12","how":"next in order"},false,{"was":"s12","same":null,"why":"self-review acts on the answer (it posts a comment); a rerun does not, so its result is unknown"}]'
+	run wf rerun pr-review-loop s11 --model claude
+	assert_line "claude: path unknown: self-review acts on the answer (it posts a comment); a rerun does not, so its result is unknown"
+	# s3 has no check: glm asked for changes, claude approves, the path is the same
+	run wf rerun pr-review-loop s3 --model claude
+	assert_success
+	assert_line --regexp '^old  glm +400 +0 +40  \$0\.000480 +changes requested$'
+	assert_line --regexp '^new  claude +450 +0 +25  \$0\.001725 +approved$'
+	assert_line "claude: same path: 's4' (next in order)"
+	# nothing applied, pushed, posted or merged
+	run git status --porcelain
+	assert_output ""
+	assert_equal "$(origin_git rev-parse --all | sort)" "$head"
+	assert_equal "$(forge_requests '.' | wc -l)" "$reqs"
+	assert_equal "$(fingerprint pr-review-loop)" "$before"
+}
+
+@test "an execution that asked twice: the last call by default (call 2 of 2), --call 1 the first, --call past the end refused" {
+	fake_provider_script - <<'J'
+[{"match": {"prompt_contains": "Your answer was not valid JSON"}, "text": "{\"ready\": true}", "usage": {"input": 60, "output": 6}},
+ {"match": {"model": "gpt-test"}, "text": "Ready: yes.", "usage": {"input": 40, "output": 4}},
+ {"match": {"model": "claude-test"}, "repeat": -1, "text": "{\"ready\": false}", "usage": {"input": 50, "output": 5}}]
+J
+	write twice.yaml <<'Y'
+name: twice
+steps:
+  - id: ask
+    action: ai-prompt
+    model: gpt
+    prompt: "Is it ready?"
+    format: json
+    output: verdict
+    check: 'vars.verdict == "{\"ready\":true}"'
+    on-false: hold
+  - id: go
+    action: shell
+    command: echo go
+  - id: hold
+    action: shell
+    command: echo hold
+Y
+	run wf run twice.yaml --quiet
+	assert_success
+	run jq -s -c 'map([.step, .answer.text])' "$(rundir twice)/calls.jsonl"
+	assert_output '[["ask","Ready: yes."],["ask","{\"ready\": true}"]]'
+	before=$(fingerprint twice)
+	n=$(fake_provider_count)
+	run wf rerun twice ask --model claude
+	assert_success
+	assert_line --index 0 "run 'twice', step 'ask' (ai-prompt), pass 1 of 1: model call 2 of 2 asked again"
+	assert_line --regexp '^old  gpt +60 +0 +6  '
+	assert_line "the run went on to 'go' (check true)"
+	assert_line "claude: would take 'hold' (check false) instead of 'go'"
+	# the repair request, as the run sent it
+	run sh -c "tail -1 '$FAKE_LOG' | jq -r '.body.messages[-1].content'"
+	assert_output --partial "Your answer was not valid JSON"
+	assert_output --partial "Ready: yes."
+	run wf rerun twice ask --model claude --call 1 --json
+	assert_success
+	run jq -c '[.call, .calls, .old.text, .old.usage.input_tokens, .old.branch.was, .new[0].branch.would]' <<<"$output"
+	assert_output '[1,2,"Ready: yes.",40,"go","hold"]'
+	run sh -c "tail -1 '$FAKE_LOG' | jq -c '.body.messages | map(.content)'"
+	assert_output '["Is it ready?"]'
+	run wf rerun twice ask --model claude --call 3
+	assert_failure 66
+	assert_output "wf-model: rerun: run 'twice': pass 1 of step 'ask' made 2 model calls; --call takes 1 to 2"
+	run wf rerun twice ask --model claude --call 0
+	assert_failure 2
+	assert_output "wf-model: rerun: --call wants a call number from 1, not '0'"
+	assert_equal "$(fake_provider_count)" $((n + 2))
+	assert_equal "$(fingerprint twice)" "$before"
 }
