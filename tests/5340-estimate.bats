@@ -3,8 +3,14 @@
 # project's earlier runs, each number with its basis; --budget, journaled
 # and shown, raised on resume, and the step where a budget is crossed.
 load helpers
+load fake-forge
 load fake-provider
 bats_require_minimum_version 1.5.0
+
+teardown() {
+	fake_forge_stop
+	fake_provider_stop_all
+}
 
 point_models() {
 	cat > models.yaml <<EOF
@@ -19,6 +25,14 @@ models:
 default: glm
 EOF
 	export WF_MODELS="$WORK/models.yaml"
+}
+
+# The estimate EST of a run against its actual usage ACTUAL (state.usage): "within", or the ratios.
+within_20() {
+	jq -nr --argjson e "$1" --argjson a "$2" '
+		($a | [.[] | .input_tokens + .output_tokens] | add) as $at | ($a | [.[].usd] | add) as $au |
+		(($e.total.input_tokens + $e.total.output_tokens) / $at) as $rt | ($e.total.cost_usd / $au) as $ru |
+		if ($rt - 1 | fabs) <= 0.2 and ($ru - 1 | fabs) <= 0.2 then "within" else "off \($rt) \($ru)" end'
 }
 
 setup() {
@@ -75,11 +89,7 @@ J
 	run jq -r '.basis, .runs, .steps[0].why' <<<"$est"
 	assert_output --regexp $'^history\n1\nhistory: 1 run, mean ± spread: calls 1\\.0 ± 0\\.0, input 1000 ± 0, output 200 ± 0 tokens'
 	wf run two.yaml --quiet --var greeting=hi
-	actual=$(wf-state get two usage)
-	run jq -nr --argjson e "$est" --argjson a "$actual" '
-		($a | [.[] | .input_tokens + .output_tokens] | add) as $at | ($a | [.[].usd] | add) as $au |
-		(($e.total.input_tokens + $e.total.output_tokens) / $at) as $rt | ($e.total.cost_usd / $au) as $ru |
-		if ($rt - 1 | fabs) <= 0.2 and ($ru - 1 | fabs) <= 0.2 then "within" else "off \($rt) \($ru)" end'
+	run within_20 "$est" "$(wf-state get two usage)"
 	assert_output within
 	# Two runs now: the mean and its spread.
 	run wf run two.yaml --estimate --json --var greeting=hi
@@ -245,4 +255,43 @@ Y
 	assert_failure 78
 	[[ $stderr == *"models.yaml:7:"*"output_tokens must be a whole number of tokens, not a string"* ]] ||
 		{ echo "$stderr" >&2; return 1; }
+}
+
+@test "pr-review-loop: after one run on the fakes the estimate of the second is within 20% of its tokens and cost" {
+	# The fake's usage is counted from each request (words in, words out): it grows with the diff.
+	jq -n '[
+	 {"match": {"prompt_contains": "Write a title and a description"}, "repeat": -1,
+	  "text": "{\"title\": \"Change {n}\", \"body\": \"What it changes, and why.\"}"},
+	 {"match": {"prompt_contains": "Review the pull request below", "model": "glm-test"}, "repeat": -1,
+	  "text": "{\"approved\": false, \"summary\": \"Document it first.\", \"comments\": [{\"path\": \"greet.py\", \"line\": 2, \"body\": \"add a note\"}]}"},
+	 {"match": {"prompt_contains": "Review the pull request below", "model": "gpt-test"}, "repeat": -1,
+	  "text": "{\"approved\": true, \"summary\": \"Good to merge.\", \"comments\": []}"},
+	 {"match": {"prompt_contains": "Change the code to address the review"}, "repeat": -1,
+	  "text": "```diff\n--- /dev/null\n+++ b/note-{n}.txt\n@@ -0,0 +1 @@\n+greet returns a greeting\n```"},
+	 {"match": {"prompt_contains": "Write a git commit message"}, "repeat": -1, "text": "Add a note"},
+	 {"match": {"prompt_contains": "Write a self-review comment"}, "repeat": -1, "text": "Added the note the review asked for."}
+	]' > "$BATS_TEST_TMPDIR/loop.json"
+	forge_repo
+	fake_forge_start --allow-self-review
+	fake_provider_start "$BATS_TEST_TMPDIR/loop.json" loop
+	fake_models "$BATS_TEST_TMPDIR/models.yaml"
+	sed -i 's/^models:$/models:\n  glm: {provider: fake-openai, model: glm-test, prices: {input: 0.6, output: 2.2}}/' "$WF_MODELS"
+	printf 'def farewell(name):\n    return "bye " + name\n' >> greet.py
+	git commit -q -am "Add farewell"
+	wf run "$EXAMPLES/pr-review-loop.yaml" --quiet --yes
+	# A second, larger change, proposed from main again.
+	git branch -q -D wf/pr-review-loop
+	git push -q origin --delete wf/pr-review-loop
+	printf 'def wave(name, times=1):\n    return " ".join(["wave " + name] * times)\n' >> greet.py
+	git commit -q -am "Add wave"
+	run --separate-stderr wf run "$EXAMPLES/pr-review-loop.yaml" --estimate --json
+	assert_success
+	est=$output
+	run jq -r '.basis, .runs, ([.steps[] | select(.calls > 0) | "\(.step):\(.model)"] | join(" "))' <<<"$est"
+	assert_output $'history\n1\ns1:gpt s3:glm s4:glm s5:glm s7:gpt s11:gpt'
+	wf run "$EXAMPLES/pr-review-loop.yaml" --quiet --yes
+	run forge_state '.pulls | map([.number, .merged])'
+	assert_output '[[1,true],[2,true]]'
+	run within_20 "$est" "$(wf-state get pr-review-loop usage)"
+	assert_output within
 }
