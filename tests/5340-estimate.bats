@@ -295,3 +295,72 @@ Y
 	run within_20 "$est" "$(wf-state get pr-review-loop usage)"
 	assert_output within
 }
+
+@test "a dollar budget the next call would cross stops the run before it, with the figures; a resume with more goes on" {
+	# ask: 6 tokens of prompt and 40 of output at $1/$2 a million: $0.000086, under $0.0002.
+	# again, after ask cost $0.00014: 4 tokens of prompt, 8 of transcript, 40 out: $0.000092 more.
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget '$0.0002'
+	assert_failure 4
+	[[ $stderr == *"budget of \$0.0002 would be crossed by step 'again' (used \$0.000140, this call about \$0.000092 more: 12 tokens in, 40 out to model 'glm', from the prompt after substitution"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	[[ $stderr == *"wf resume two --budget AMOUNT"* ]] || { echo "$stderr" >&2; return 1; }
+	# The fake got the first call only: none for 'again'.
+	run fake_provider_count
+	assert_output 1
+	run sh -c "jq -r '.body.messages[-1].content' '$FAKE_LOG'"
+	assert_output "hi world, in a sentence"
+	run wf-state get two reason
+	assert_output budget
+	run wf resume two --budget '$0.001' --quiet
+	assert_success
+	run fake_provider_count
+	assert_output 2
+	run wf-state get two status
+	assert_output completed
+}
+
+@test "a token budget exactly met is not crossed; one token less stops the run" {
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget 171tokens
+	assert_failure 4
+	[[ $stderr == *"budget of 171 tokens would be crossed by step 'again' (used 120, this call about 52 more: 12 in, 40 out, from the prompt"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	run fake_provider_count
+	assert_output 1
+	# 120 used and 52 expected meet 172 exactly: the call is made.
+	run wf resume two --budget 172tokens --quiet
+	assert_success
+	run fake_provider_count
+	assert_output 2
+}
+
+@test "with an earlier run the gate takes the step's mean per call from it, the same figure the estimate shows" {
+	wf run two.yaml --quiet --var greeting=hi
+	run wf run two.yaml --estimate --json --var greeting=hi
+	run jq -r '.steps[1] | "\(.calls) \(.input_tokens + .output_tokens)"' <<<"$output"
+	assert_output "1 120"
+	# 120 used by 'ask' and 120 expected of 'again' cross 239 tokens, not 240.
+	run --separate-stderr wf run two.yaml --quiet --var greeting=hi --budget 239tokens
+	assert_failure 4
+	[[ $stderr == *"budget of 239 tokens would be crossed by step 'again' (used 120, this call about 120 more: 100 in, 20 out, from the mean per call of this step in 1 earlier run)"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	run wf run two.yaml --quiet --var greeting=hi --budget 240tokens
+	assert_success
+}
+
+@test "a call whose price is unknown is not checked in dollars, and the run says so once" {
+	sed -i 's/^default: glm$/default: free/' models.yaml
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget '$0.000001'
+	assert_success
+	[ "$(grep -c 'cannot be checked' <<<"$stderr")" -eq 1 ] || { echo "$stderr" >&2; return 1; }
+	[[ $stderr == *"the dollar budget of \$0.000001 cannot be checked for step 'ask': the cost of its calls to model 'free' is unknown (no price in the model configuration); their tokens still count against a token budget"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	run fake_provider_count
+	assert_output 2
+	# Its tokens do count: a token budget stops it.
+	sed -i '1a budget: {usd: 0.000001}' two.yaml
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget 150tokens
+	assert_failure 4
+	[[ $stderr == *"budget of 150 tokens would be crossed by step 'again' (used 120,"* ]] || { echo "$stderr" >&2; return 1; }
+	run fake_provider_count
+	assert_output 3
+}
