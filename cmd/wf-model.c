@@ -168,14 +168,17 @@ summary(jv res)
 {
 	jv u = wf_jv_get(res, "usage"), cost = wf_jv_get(res, "cost"), m = wf_jv_get(res, "model");
 	jv usd = wf_jv_get(cost, "usd");
-	char c[64];
+	char c[256], cw[64] = "";
 
+	if (wf_jv_num(u, "cache_write_tokens", 0) > 0)
+		snprintf(cw, sizeof cw, ", %.0f cache writes", wf_jv_num(u, "cache_write_tokens", 0));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER)
 		snprintf(c, sizeof c, "$%.6f%s", jv_number_value(usd), wf_jv_bool(cost, "estimated", 0) ? " (estimated)" : "");
 	else
-		snprintf(c, sizeof c, "unknown");
-	wf_warn("'%s': %.0f input tokens (%.0f cached), %.0f output tokens%s, cost %s, %.0f ms, %.0f attempt%s",
-		wf_jv_str(m, "name"), wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "cached_tokens", 0),
+		snprintf(c, sizeof c, "unknown%s%s%s", wf_jv_str(cost, "unknown") ? " (" : "",
+			 wf_jv_str(cost, "unknown") ? wf_jv_str(cost, "unknown") : "", wf_jv_str(cost, "unknown") ? ")" : "");
+	wf_warn("'%s': %.0f input tokens (%.0f cached%s), %.0f output tokens%s, cost %s, %.0f ms, %.0f attempt%s",
+		wf_jv_str(m, "name"), wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "cached_tokens", 0), cw,
 		wf_jv_num(u, "output_tokens", 0), wf_jv_bool(u, "estimated", 0) ? " (estimated)" : "", c,
 		wf_jv_num(res, "latency_ms", 0), wf_jv_num(res, "attempts", 0),
 		wf_jv_num(res, "attempts", 0) == 1 ? "" : "s");

@@ -62,6 +62,32 @@ stream_options(jv req, char *args[], char *fd, size_t n)
 }
 
 /*
+ * The chat request CREQ (consumed, returned) with what the step request
+ * REQ (borrowed) says of fallbacks: the step's own list ("model: [a, b]"
+ * in the workflow), none for "fallback: never", and what is left of the
+ * run's budget in dollars, for a pricier fallback (wf-model(1)).
+ */
+static jv
+with_fallbacks(jv creq, jv req)
+{
+	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
+	jv list = wf_jv_get(step, "fallbacks"), budget = wf_jv_get(run, "budget");
+	const char *fb = wf_jv_str(step, "fallback");
+
+	if (fb && !strcmp(fb, "never"))
+		creq = jv_object_set(creq, jv_string("fallbacks"), jv_array());
+	else if (jv_get_kind(list) == JV_KIND_ARRAY)
+		creq = jv_object_set(creq, jv_string("fallbacks"), jv_copy(list));
+	if (jv_get_kind(budget) == JV_KIND_OBJECT)
+		creq = jv_object_set(creq, jv_string("budget"), jv_copy(budget));
+	jv_free(list);
+	jv_free(budget);
+	jv_free(step);
+	jv_free(run);
+	return creq;
+}
+
+/*
  * CREQ (consumed, returned) with a "record" member saying where wf-model
  * keeps the call (record.h): the run directory of step request REQ
  * (borrowed), its step and execution; none outside a run.
@@ -116,6 +142,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	msgs = jv_array_append(msgs, wf_chat_message("user", prompt));
 	creq = jv_object_set(creq, jv_string("messages"), msgs);
 	creq = jv_object_set(creq, jv_string("stream"), jv_bool(!wf_jv_bool(run, "quiet", 0)));
+	creq = with_fallbacks(creq, req);
 	{
 		jv step = wf_jv_get(req, "step"), opts = wf_jv_get(step, "options");
 

@@ -112,16 +112,10 @@ ask_choice(struct dialog *d, const char *what, jv choices, const char *def, int 
 static void
 add_quoted(struct wf_buf *b, const char *text)
 {
-	wf_buf_addch(b, '"');
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			wf_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			wf_buf_printf(b, "\\x%02x", *p);
-		else
-			wf_buf_addch(b, (char)*p);
-	}
-	wf_buf_addch(b, '"');
+	char *q = wf_yaml_quoted(text);
+
+	wf_buf_addstr(b, q);
+	free(q);
 }
 
 /* The line "    KEY: VALUE" of a step (a number or a word bare when BARE, else quoted). */

@@ -144,6 +144,8 @@ int wf_gate_step_needs_model(jv s);
 void wf_gate_usage_totals(jv state, double *tokens, double *usd, int *unknown);
 /* May STEP (borrowed), a model call, run within the budget?  0, or the run stopped (4, 74). */
 int wf_gate_budget(struct driver *d, jv step, const char *id);
+/* The dollars left of the tightest USD budget over this run and those above it, or -1 (none, or unknown). */
+double wf_gate_usd_left(struct driver *d);
 /* May the sensitive STEP (borrowed) run?  0, or the run stopped (3, 77). */
 int wf_gate_consent(struct driver *d, jv step, const char *id);
 /* A confirmation was answered no: stop as declined; EV and RES consumed. */

@@ -145,6 +145,34 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
 }
 
 /*
+ * The dollars left of the tightest dollar budget (budget: with --budget
+ * over it) over this run and the runs above it, for wf-model to weigh a
+ * pricier fallback against (wf-model(1), "Fallbacks"); -1 when there is
+ * no such budget or a cost so far is unknown.
+ */
+double
+wf_gate_usd_left(struct driver *d)
+{
+	double usd = 0, left = -1;
+	int unknown = 0;
+
+	for (struct driver *a = d; a; a = a->parent) {
+		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
+		double t, u, cap = wf_jv_num(b, "usd", -1);
+		int unk;
+
+		wf_gate_usage_totals(a->run->state, &t, &u, &unk);
+		usd += u;
+		unknown += unk;
+		if (cap >= 0 && !unknown && (left < 0 || cap - usd < left))
+			left = cap - usd > 0 ? cap - usd : 0;
+		jv_free(b);
+		jv_free(given);
+	}
+	return unknown ? -1 : left;
+}
+
+/*
  * A model call that would cross the budget is not made: STEP (borrowed)
  * ID, an action that asks a model (a commit-push with its message, a
  * create-pr with its title and body, a coding agent's make-changes ask

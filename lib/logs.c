@@ -27,6 +27,7 @@
 
 #include "story.h"
 #include "timeline.h"
+#include "fallback.h"
 
 /* How long a follower waits for a change before it checks that the run still has a process. */
 #define FOLLOW_CHECK_MS 1000
@@ -137,6 +138,14 @@ end_info(struct logs *L, const char *status, jv ev, int is_end)
 		model = wf_model_name_in(m) ? wf_model_name_in(m) : wf_jv_str(usage, "model");
 		if (model)
 			e->info = jv_object_set(e->info, jv_string("model"), jv_string(model));
+		{
+			jv fb = wf_jv_get(usage, "fallbacks");	/* models that stood in for others (fallback.h) */
+
+			if (jv_get_kind(fb) == JV_KIND_ARRAY)
+				e->info = jv_object_set(e->info, jv_string("fallbacks"), fb);
+			else
+				jv_free(fb);
+		}
 		if (wf_jv_num(ev, "exit_code", -1) >= 0 && strcmp(status, "skipped"))
 			e->info = jv_object_set(e->info, jv_string("exit_code"), wf_jv_get(ev, "exit_code"));
 		if (wf_jv_str(ev, "error"))
@@ -171,6 +180,24 @@ end_line(struct logs *L)
 		fputc('\n', L->o->out);
 		L->bol = 1;
 	}
+}
+
+/* A line on FP for each switch to a fallback model in step STEP's header INFO (borrowed). */
+static void
+print_fallbacks(FILE *fp, const char *step, jv info)
+{
+	jv fb = wf_jv_get(info, "fallbacks");
+
+	if (jv_get_kind(fb) == JV_KIND_ARRAY)
+		jv_array_foreach(fb, k, sw) {
+			char *line = wf_fallback_line(sw);
+
+			(void)k;
+			fprintf(fp, "== %s: %s\n", step, line);
+			free(line);
+			jv_free(sw);
+		}
+	jv_free(fb);
 }
 
 /*
@@ -215,6 +242,8 @@ print_header(struct logs *L, struct exec *e, int closing)
 	if (wf_jv_num(i, "duration_ms", -1) >= 0)
 		fprintf(fp, ", %.1fs", wf_jv_num(i, "duration_ms", 0) / 1000.0);
 	fputc('\n', fp);
+	if (!closing)
+		print_fallbacks(fp, step, i);
 }
 
 /* Write P[0..N), text of E's STREAM (stdout, stderr, answer, output): as it is, or as one JSON object. */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "migrate.h"
+#include "template.h"
 
 /* ---- reading the Codi file ---- */
 
@@ -255,20 +256,12 @@ yaml_text(struct wf_buf *b, const char *s, int indent)
 		b->s[b->len] = '\0';
 		return;
 	}
-	wf_buf_addch(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			wf_buf_printf(b, "\\%c", *p);
-		else if (*p == '\n')
-			wf_buf_addstr(b, "\\n");
-		else if (*p == '\t')
-			wf_buf_addstr(b, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
-			wf_buf_printf(b, "\\x%02x", *p);
-		else
-			wf_buf_addch(b, (char)*p);
+	{
+		char *q = wf_yaml_quoted(s);
+
+		wf_buf_addstr(b, q);
+		free(q);
 	}
-	wf_buf_addch(b, '"');
 }
 
 /* "KEY: TEXT\n" at INDENT spaces. */

@@ -6,8 +6,8 @@
  * printed.  No HTTP here: see provider.c.
  *
  * The registry is a jv object:
- *   {"providers":{NAME:{type,base_url,api_key_env?,api_key_cmd?,quirks,headers,_at}},
- *    "models":{ALIAS:{provider,model,prices?,context?,options?,fallback?,description?,_at}},
+ *   {"providers":{NAME:{type,base_url,api_key_env?,api_key_cmd?,quirks,headers,cache?,_at}},
+ *    "models":{ALIAS:{provider,model,prices?,context?,options?,fallback?,cache?,description?,_at}},
  *    "roles":{ROLE:ALIAS | {PROVIDER:ALIAS}}, "_role_at":{ROLE:_at},
  *    "default":ALIAS|null, "_default_at", "files":[PATH...]}
  * where _at is {"file","line","col"} for messages about entries that
@@ -23,6 +23,7 @@
 
 #include "wf_priv.h"
 #include "model_use.h"
+#include "fallback.h"
 
 static void at_err(struct wf_diag *d, jv at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -39,6 +40,89 @@ at_err(struct wf_diag *d, jv at, const char *fmt, ...)
 	va_end(ap);
 	wf_diag_add(d, file ? file : "<models>", (int)wf_jv_num(at, "line", 0), (int)wf_jv_num(at, "col", 0),
 		    "%s", msg);
+}
+
+/*
+ * V (consumed): a model's "fallback" as a list of names (one name, a
+ * list, or none), anything but a name left out (model_config.c has told
+ * it); the caller owns it.
+ */
+jv
+wf_model_fallback_list(jv v)
+{
+	jv out = jv_array();
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		v = jv_array_append(jv_array(), v);
+	if (jv_get_kind(v) == JV_KIND_ARRAY)
+		jv_array_foreach(v, i, x) {
+			(void)i;
+			if (jv_get_kind(x) == JV_KIND_STRING && *jv_string_value(x))
+				out = jv_array_append(out, x);
+			else
+				jv_free(x);
+		}
+	jv_free(v);
+	return out;
+}
+
+/*
+ * Does a path of fallbacks from model NAME's (in PATH, consumed) lead
+ * back to START?  Each name is resolved in REG (borrowed) to the alias
+ * it means; the path, "a -> b -> a", goes in BUF.
+ */
+static int
+cycle_from(jv reg, const char *start, const char *name, jv path, char *buf, size_t n)
+{
+	jv models = wf_jv_get(reg, "models"), e = wf_jv_get(models, name);
+	jv fbs = wf_model_fallback_list(wf_jv_get(e, "fallback"));
+	int found = 0;
+
+	jv_free(models);
+	jv_free(e);
+	path = jv_array_append(path, jv_string(name));
+	jv_array_foreach(fbs, i, fb) {
+		char err[512];
+		jv r = found ? jv_invalid() : wf_model_resolve(reg, jv_string_value(fb), NULL, err, sizeof err);
+		const char *to = jv_is_valid(r) ? wf_jv_str(r, "name") : NULL;
+		int seen = 0;
+
+		(void)i;
+		jv_array_foreach(path, j, p) {
+			(void)j;
+			seen |= to && !strcmp(jv_string_value(p), to);
+			jv_free(p);
+		}
+		if (to && !strcmp(to, start)) {
+			struct wf_buf b = {0};
+
+			jv_array_foreach(path, j, p) {
+				wf_buf_printf(&b, "%s%s", j ? " -> " : "", jv_string_value(p));
+				jv_free(p);
+			}
+			snprintf(buf, n, "%s -> %s", b.s, start);
+			wf_buf_free(&b);
+			found = 1;
+		} else if (to && !seen)
+			found = cycle_from(reg, start, to, jv_copy(path), buf, n);
+		jv_free(r);
+		jv_free(fb);
+	}
+	jv_free(fbs);
+	jv_free(path);
+	return found;
+}
+
+/* Model alias NAME's fallbacks lead back to it: told where AT (borrowed) says; 1 then. */
+static int
+fallback_cycle(jv reg, const char *name, struct wf_diag *diag, jv at)
+{
+	char path[1024];
+
+	if (!cycle_from(reg, name, name, jv_array(), path, sizeof path))
+		return 0;
+	at_err(diag, at, "model '%s': fallback: a cycle (%s): a model cannot fall back to itself", name, path);
+	return 1;
 }
 
 /*
@@ -68,7 +152,8 @@ wf_models_check_references(jv reg, struct wf_diag *diag)
 	}
 	jv_object_foreach(models, k, m) {
 		jv at = wf_jv_get(m, "_at");
-		const char *prov = wf_jv_str(m, "provider"), *fb = wf_jv_str(m, "fallback");
+		const char *prov = wf_jv_str(m, "provider");
+		jv fbs = wf_model_fallback_list(wf_jv_get(m, "fallback"));
 
 		if (!prov || !wf_jv_str(m, "model")) {
 			at_err(diag, at, "model '%s' needs 'provider' and 'model'", jv_string_value(k));
@@ -77,16 +162,21 @@ wf_models_check_references(jv reg, struct wf_diag *diag)
 			at_err(diag, at, "model '%s': unknown provider '%s'", jv_string_value(k), prov);
 			bad = 1;
 		}
-		if (fb) {
+		jv_array_foreach(fbs, i, fb) {
 			char err[512];
-			jv r = wf_model_resolve(reg, fb, NULL, err, sizeof err);
+			jv r = wf_model_resolve(reg, jv_string_value(fb), NULL, err, sizeof err);
 
+			(void)i;
 			if (!jv_is_valid(r)) {
 				at_err(diag, at, "model '%s': fallback: %s", jv_string_value(k), err);
 				bad = 1;
 			}
 			jv_free(r);
+			jv_free(fb);
 		}
+		jv_free(fbs);
+		if (!bad && fallback_cycle(reg, jv_string_value(k), diag, at))
+			bad = 1;
 		jv_free(at);
 		jv_free(k);
 		jv_free(m);
@@ -168,6 +258,18 @@ suggest(jv reg, const char *name)
 	return best;
 }
 
+/* Prompt caching for a model: its entry's "cache", else its provider's, else on.  Both borrowed. */
+static int
+cache_on(jv entry, jv prov)
+{
+	jv e = wf_jv_get(entry, "cache"), p = wf_jv_get(prov, "cache");
+	int on = jv_get_kind(e) == JV_KIND_FALSE ? 0 : jv_get_kind(e) == JV_KIND_TRUE ? 1 : jv_get_kind(p) != JV_KIND_FALSE;
+
+	jv_free(e);
+	jv_free(p);
+	return on;
+}
+
 /*
  * Build the resolved model for provider PNAME and model ID; ENTRY
  * (borrowed) is the alias's entry or null. The caller owns the result,
@@ -205,7 +307,8 @@ resolved(jv reg, const char *name, const char *pname, const char *id, jv entry, 
 	else
 		jv_free(ctx);
 	r = jv_object_set(r, jv_string("_options"), jv_get_kind(opts) == JV_KIND_OBJECT ? opts : (jv_free(opts), jv_object()));
-	r = jv_object_set(r, jv_string("_fallback"), fb);
+	r = jv_object_set(r, jv_string("_fallback"), wf_model_fallback_list(fb));
+	r = jv_object_set(r, jv_string("_cache"), jv_bool(cache_on(entry, p)));
 	r = jv_object_set(r, jv_string("_provider"), p);
 	return r;
 }

@@ -369,6 +369,8 @@ provider_key(struct cfg *c, const char *name, const char *key, const char *kp, j
 	} else if (!strcmp(key, "quirks")) {
 		if (want_kind(c, kp, v, JV_KIND_OBJECT, "quirks"))
 			check_quirks(c, name, v);
+	} else if (!strcmp(key, "cache")) {
+		want_kind(c, kp, v, JV_KIND_TRUE, "cache");
 	}
 	return 1;
 }
@@ -381,7 +383,7 @@ static jv
 check_provider(struct cfg *c, const char *name, jv e)
 {
 	static const char *const keys[] = { "type", "base_url", "api_key_env", "api_key_cmd", "quirks",
-					    "headers", "description", NULL };
+					    "headers", "description", "cache", NULL };
 	char *p = path3("providers", name, NULL), where[160];
 	jv out;
 
@@ -400,14 +402,37 @@ nonneg_number(jv v)
 	return jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) >= 0;
 }
 
+/* A model's fallback list V (borrowed) at KP: model names, in the order they are tried. */
+static void
+check_fallback_list(struct cfg *c, const char *kp, jv v)
+{
+	if (jv_get_kind(v) != JV_KIND_ARRAY) {
+		cfg_err(c, kp, 0, "fallback must name a model, or list models in the order to try them, not %s",
+			kind_name(v));
+		return;
+	}
+	jv_array_foreach(v, i, x) {
+		if (jv_get_kind(x) != JV_KIND_STRING || !*jv_string_value(x)) {
+			struct wf_buf pp = {0};
+
+			wf_buf_printf(&pp, "%s/%d", kp, i);
+			cfg_err(c, pp.s, 0, "fallback: item %d must be a model name, not %s", i + 1, kind_name(x));
+			wf_buf_free(&pp);
+		}
+		jv_free(x);
+	}
+}
+
 /* One key KEY of model NAME's entry at KP, its value V borrowed; always kept. */
 static int
 model_key(struct cfg *c, const char *name, const char *key, const char *kp, jv v, jv *out)
 {
-	static const char *const pkeys[] = { "input", "output", "cached", NULL };
+	static const char *const pkeys[] = { "input", "output", "cached", "cache_write", NULL };
 
-	if (!strcmp(key, "provider") || !strcmp(key, "model") || !strcmp(key, "fallback") ||
-	    !strcmp(key, "description")) {
+	if (!strcmp(key, "fallback") && jv_get_kind(v) != JV_KIND_STRING) {
+		check_fallback_list(c, kp, v);
+	} else if (!strcmp(key, "provider") || !strcmp(key, "model") || !strcmp(key, "fallback") ||
+		   !strcmp(key, "description")) {
 		if (want_kind(c, kp, v, JV_KIND_STRING, key) && !*jv_string_value(v))
 			cfg_err(c, kp, 0, "%s is empty", key);
 	} else if (!strcmp(key, "context") || !strcmp(key, "output_tokens")) {
@@ -417,6 +442,8 @@ model_key(struct cfg *c, const char *name, const char *key, const char *kp, jv v
 			cfg_err(c, kp, 0, "%s must be a whole number of tokens, not %s", key, kind_name(v));
 	} else if (!strcmp(key, "options")) {
 		want_kind(c, kp, v, JV_KIND_OBJECT, "options");
+	} else if (!strcmp(key, "cache")) {
+		want_kind(c, kp, v, JV_KIND_TRUE, "cache");
 	} else if (!strcmp(key, "prices")) {
 		if (jv_get_kind(v) != JV_KIND_NULL && want_kind(c, kp, v, JV_KIND_OBJECT, "prices")) {
 			jv_object_foreach(v, pk, pv) {
@@ -447,7 +474,7 @@ static jv
 check_model(struct cfg *c, const char *name, jv e)
 {
 	static const char *const keys[] = { "provider", "model", "prices", "context", "options", "fallback",
-					    "description", "output_tokens", NULL };
+					    "description", "output_tokens", "cache", NULL };
 	char *p = path3("models", name, NULL), where[200];
 	jv out;
 

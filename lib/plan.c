@@ -79,6 +79,15 @@ wf_driver_summary(struct driver *d, jv state, const char *how)
 	wf_buf_printf(&b, "%s%s: %s%s %ld step%s in %.2fs",
 		      wf_driver_col(d, strcmp(how, "completed") ? "\033[1;33m" : "\033[1;32m"), d->run->name, how,
 		      wf_driver_col(d, "\033[0m"), d->ran, d->ran == 1 ? "" : "s", (wf_now_ms() - d->t0) / 1000.0);
+	{
+		/* Models that stood in for others are counted, never silent (wf status lists them). */
+		jv fb = wf_jv_get(state, "fallbacks");
+		int n = jv_get_kind(fb) == JV_KIND_ARRAY ? jv_array_length(jv_copy(fb)) : 0;
+
+		if (n)
+			wf_buf_printf(&b, ", %d fallback%s", n, n == 1 ? "" : "s");
+		jv_free(fb);
+	}
 	wf_usage_text(&b, usage);
 	wf_driver_progress(d, "%s\n", b.s);
 	wf_buf_free(&b);

@@ -56,7 +56,36 @@ verdict_text(jv verdict, int list_comments)
 		}
 	}
 	jv_free(cs);
+	if (wf_jv_str(verdict, "model"))
+		wf_buf_printf(&b, "\n\n_Review by model `%s`%s%s%s_", wf_jv_str(verdict, "model"),
+			      wf_jv_str(verdict, "fell_back_from") ? ", standing in for `" : "",
+			      wf_jv_str(verdict, "fell_back_from") ? wf_jv_str(verdict, "fell_back_from") : "",
+			      wf_jv_str(verdict, "fell_back_from") ? "`, which was unavailable" : "");
 	return wf_buf_detach(&b);
+}
+
+/*
+ * VERDICT (consumed, returned) naming the model that gave it: the one
+ * that answered this step's calls (C's usage), the fallback's when the
+ * model asked for was down, with the model it stood in for and why.
+ */
+static jv
+with_reviewer(struct wf_pr_ctx *c, jv verdict)
+{
+	jv fb = wf_jv_get(c->usage, "fallbacks"), last = jv_null();
+	int n = jv_get_kind(fb) == JV_KIND_ARRAY ? jv_array_length(jv_copy(fb)) : 0;
+
+	if (n > 0)
+		last = jv_array_get(jv_copy(fb), n - 1);
+	if (wf_jv_str(last, "to"))
+		verdict = jv_object_set(verdict, jv_string("model"), wf_jv_get(last, "to"));
+	else if (wf_jv_str(c->usage, "model"))
+		verdict = jv_object_set(verdict, jv_string("model"), wf_jv_get(c->usage, "model"));
+	if (n > 0)
+		verdict = jv_object_set(verdict, jv_string("fell_back_from"), wf_jv_get(last, "from"));
+	jv_free(last);
+	jv_free(fb);
+	return verdict;
 }
 
 /* Write the JSON V (borrowed) to a new temporary file; its path (malloc'd) or NULL. */
@@ -161,6 +190,7 @@ ask_verdict(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, const 
 	}
 	free(answer);
 	if (jv_is_valid(verdict)) {
+		verdict = with_reviewer(c, verdict);
 		t = wf_json_dump(verdict);
 		(void)wf_pr_save_file(saved, t);
 		free(t);
@@ -224,6 +254,13 @@ report_verdict(jv r, jv verdict, jv view, long n, const char *marker)
 	char *line = wf_xasprintf("#%ld %s: %s", n, ok ? "approved" : "changes requested",
 				  wf_jv_str(verdict, "summary") ? wf_jv_str(verdict, "summary") : "");
 	char *full = ncs ? wf_xasprintf("%s (%d comment%s)", line, ncs, ncs == 1 ? "" : "s") : wf_xstrdup(line);
+
+	if (wf_jv_str(verdict, "model")) {
+		char *by = wf_xasprintf("%s [model %s]", full, wf_jv_str(verdict, "model"));
+
+		free(full);
+		full = by;
+	}
 	char *vt = wf_json_dump(verdict), ask_line[64];
 
 	r = jv_object_set(r, jv_string("approved"), jv_bool(ok));
@@ -231,6 +268,7 @@ report_verdict(jv r, jv verdict, jv view, long n, const char *marker)
 	r = wf_result_set_var(r, "review_comments", cs);
 	r = wf_result_set_var(r, "review_summary", wf_jv_get(verdict, "summary"));
 	r = wf_result_set_var(r, "reviewed_sha", wf_jv_get(view, "head_sha"));
+	r = wf_result_set_var(r, "review_model", wf_jv_get(verdict, "model"));
 	r = wf_result_set_effect(r, "approved", jv_bool(ok));
 	r = wf_result_set_effect(r, "marker", jv_string(marker));
 	r = wf_result_set_output(r, full, strlen(full));

@@ -132,6 +132,7 @@ run_attempt(struct call *c, struct wf_chat_attempt *a, struct wf_chat_display *s
 			f->code = a->fail;
 			f->retry = a->fail_retry;
 			f->model_missing = 0;
+			f->spend = 0;
 			f->status = rs.status;
 			snprintf(f->msg, sizeof f->msg, "%s", a->fail_msg);
 			snprintf(f->rid, sizeof f->rid, "%s", rid);
@@ -162,6 +163,76 @@ wf_tokens_of_bytes(size_t bytes)
 	return ceil((double)bytes / 4.0);
 }
 
+/* The rough size in tokens of request REQ's (borrowed) system text and messages. */
+static double
+prompt_tokens(jv req)
+{
+	char *sys = NULL;
+	jv conv = wf_provider_conversation(req, &sys);
+	size_t bytes = sys ? strlen(sys) : 0;
+
+	jv_array_foreach(conv, i, msg) {
+		const char *t = wf_jv_str(msg, "content");
+
+		bytes += t ? strlen(t) : 0;
+		jv_free(msg);
+	}
+	free(sys);
+	jv_free(conv);
+	return wf_tokens_of_bytes(bytes);
+}
+
+/*
+ * The rate of price K in PRICES (borrowed) for N tokens that need it:
+ * the configured one; for a free model (input 0), 0; else -1, unknown,
+ * never the input rate guessed.
+ */
+static double
+cache_rate(jv prices, const char *k, double n)
+{
+	double pin = wf_jv_num(prices, "input", 0);
+
+	if (n <= 0)
+		return 0;
+	return wf_jv_num(prices, k, pin == 0 ? 0 : -1);
+}
+
+/*
+ * The cost of usage U (borrowed: input_tokens the whole prompt, of which
+ * cached_tokens were read from the cache and cache_write_tokens written
+ * to it) at model M's prices; the caller owns it: {usd} or {usd: null,
+ * unknown: why}.
+ */
+static jv
+cost_of(jv m, jv u, int est)
+{
+	jv prices = wf_jv_get(m, "prices"), cost = jv_object();
+	double in = wf_jv_num(u, "input_tokens", 0), out = wf_jv_num(u, "output_tokens", 0);
+	double cr = wf_jv_num(u, "cached_tokens", 0), cw = wf_jv_num(u, "cache_write_tokens", 0);
+	double pcr = cache_rate(prices, "cached", cr), pcw = cache_rate(prices, "cache_write", cw);
+	double plain = in - cr - cw > 0 ? in - cr - cw : 0;
+
+	if (jv_get_kind(prices) != JV_KIND_OBJECT) {
+		cost = jv_object_set(cost, jv_string("usd"), jv_null());
+	} else if (pcr < 0 || pcw < 0) {
+		char *why = wf_xasprintf("the model has no '%s' price for its %.0f %s tokens", pcr < 0 ? "cached" : "cache_write",
+					 pcr < 0 ? cr : cw, pcr < 0 ? "cached" : "cache-write");
+
+		cost = jv_object_set(cost, jv_string("usd"), jv_null());
+		cost = jv_object_set(cost, jv_string("unknown"), jv_string(why));
+		free(why);
+	} else {
+		double usd = (plain * wf_jv_num(prices, "input", 0) + cr * pcr + cw * pcw +
+			      out * wf_jv_num(prices, "output", 0)) / 1e6;
+
+		cost = jv_object_set(cost, jv_string("usd"), jv_number(round_usd(usd)));
+		if (est)
+			cost = jv_object_set(cost, jv_string("estimated"), jv_true());
+	}
+	jv_free(prices);
+	return cost;
+}
+
 /*
  * The usage of attempt A for request REQ, and into *COST its price from
  * M's prices; M and REQ borrowed, the caller owns both results.
@@ -169,25 +240,12 @@ wf_tokens_of_bytes(size_t bytes)
 static jv
 usage_and_cost(jv m, struct wf_chat_attempt *a, jv req, jv *cost)
 {
-	jv u = jv_object(), prices = wf_jv_get(m, "prices");
+	jv u = jv_object();
 	double in = wf_jv_num(a->usage, "input", -1), out = wf_jv_num(a->usage, "output", -1);
-	double cached = wf_jv_num(a->usage, "cached", 0);
 	int est = 0;
 
 	if (in < 0) {
-		char *sys = NULL;
-		jv conv = wf_provider_conversation(req, &sys);
-		size_t bytes = sys ? strlen(sys) : 0;
-
-		jv_array_foreach(conv, i, msg) {
-			const char *t = wf_jv_str(msg, "content");
-
-			bytes += t ? strlen(t) : 0;
-			jv_free(msg);
-		}
-		in = wf_tokens_of_bytes(bytes);
-		free(sys);
-		jv_free(conv);
+		in = prompt_tokens(req);
 		est = 1;
 	}
 	if (out < 0) {
@@ -196,21 +254,11 @@ usage_and_cost(jv m, struct wf_chat_attempt *a, jv req, jv *cost)
 	}
 	u = jv_object_set(u, jv_string("input_tokens"), jv_number(in));
 	u = jv_object_set(u, jv_string("output_tokens"), jv_number(out));
-	u = jv_object_set(u, jv_string("cached_tokens"), jv_number(cached));
+	u = jv_object_set(u, jv_string("cached_tokens"), jv_number(wf_jv_num(a->usage, "cached", 0)));
+	u = jv_object_set(u, jv_string("cache_write_tokens"), jv_number(wf_jv_num(a->usage, "cache_write", 0)));
 	if (est)
 		u = jv_object_set(u, jv_string("estimated"), jv_true());
-	*cost = jv_object();
-	if (jv_get_kind(prices) == JV_KIND_OBJECT) {
-		double pin = wf_jv_num(prices, "input", 0), pout = wf_jv_num(prices, "output", 0);
-		double pc = wf_jv_num(prices, "cached", pin);
-		double usd = ((in - cached) * pin + cached * pc + out * pout) / 1e6;
-
-		*cost = jv_object_set(*cost, jv_string("usd"), jv_number(round_usd(usd)));
-		if (est)
-			*cost = jv_object_set(*cost, jv_string("estimated"), jv_true());
-	} else
-		*cost = jv_object_set(*cost, jv_string("usd"), jv_null());
-	jv_free(prices);
+	*cost = cost_of(m, u, est);
 	return u;
 }
 
@@ -394,6 +442,183 @@ wf_chat_error(const char *msg, int code)
 	return e;
 }
 
+/* ---- fallbacks ---- */
+
+/*
+ * Why failure F (exit code RC) lets another model try, in BUF: an outage
+ * that outlived its retries (overloaded, a server error, a timeout, no
+ * connection, a rate limit past its Retry-After budget), a quota or
+ * spend limit, or a model the provider does not have.  NULL when another
+ * model cannot help or must not be asked: a bad key, a bad request, a
+ * refusal, a context too long, an interrupt.
+ */
+static const char *
+fallback_reason(const struct wf_chat_failure *f, int rc, char *buf, size_t n)
+{
+	const char *what;
+	long s = f->status;
+
+	if (f->spend)
+		what = "quota or spend limit";
+	else if (f->model_missing)
+		what = "model not found";
+	else if (rc == WF_EXIT_BUSY)
+		what = s == 429 ? "rate-limited" : s == 503 || s == 529 ? "overloaded" : s >= 400 ? "busy" :
+		       !strncmp(f->msg, "timed out", 9) ? "timed out" : "overloaded";
+	else if (rc == WF_EXIT_UNAVAILABLE)
+		what = s >= 500 ? "server error" : "unreachable";
+	else
+		return NULL;
+	if (s >= 400)
+		snprintf(buf, n, "%s: HTTP %ld", what, s);
+	else
+		snprintf(buf, n, "%s", what);
+	return buf;
+}
+
+/*
+ * The models to try after the first one, M (borrowed), fails: the
+ * request REQ's (borrowed) "fallbacks" when it has them (a step's own
+ * list, empty for "fallback: never"), and then *EXPLICIT is 1; else M's
+ * configured list.  The caller owns the list.
+ */
+static jv
+first_queue(jv req, jv m, int *explicit)
+{
+	jv l = wf_jv_get(req, "fallbacks");
+
+	*explicit = jv_get_kind(l) == JV_KIND_ARRAY;
+	if (*explicit)
+		return l;
+	jv_free(l);
+	l = wf_jv_get(m, "_fallback");
+	return jv_get_kind(l) == JV_KIND_ARRAY ? l : (jv_free(l), jv_array());
+}
+
+/* Is NAME in list L (borrowed)? */
+static int
+listed(jv l, const char *name)
+{
+	int hit = 0;
+
+	jv_array_foreach(l, i, x) {
+		(void)i;
+		hit |= jv_get_kind(x) == JV_KIND_STRING && !strcmp(jv_string_value(x), name);
+		jv_free(x);
+	}
+	return hit;
+}
+
+/*
+ * The next model from *QUEUE (consumed and replaced) that is not in
+ * TRIED (borrowed), resolved in REG (borrowed); its own fallbacks join
+ * the end of the queue unless the list is EXPLICIT.  A name that does
+ * not resolve is told and skipped.  The caller owns the model; invalid
+ * when none is left.
+ */
+static jv
+next_model(jv reg, jv *queue, jv tried, int explicit)
+{
+	while (jv_array_length(jv_copy(*queue)) > 0) {
+		jv name = jv_array_get(jv_copy(*queue), 0), m;
+		char err[512];
+
+		*queue = jv_array_slice(*queue, 1, jv_array_length(jv_copy(*queue)));
+		if (jv_get_kind(name) != JV_KIND_STRING || listed(tried, jv_string_value(name))) {
+			jv_free(name);
+			continue;
+		}
+		m = wf_model_resolve(reg, jv_string_value(name), NULL, err, sizeof err);
+		jv_free(name);
+		if (!jv_is_valid(m)) {
+			say("fallback skipped: %s", err);
+			jv_free(m);
+			continue;
+		}
+		if (listed(tried, wf_jv_str(m, "name"))) {
+			jv_free(m);
+			continue;
+		}
+		if (!explicit) {
+			jv more = wf_jv_get(m, "_fallback");
+
+			if (jv_get_kind(more) == JV_KIND_ARRAY)
+				*queue = jv_array_concat(*queue, more);
+			else
+				jv_free(more);
+		}
+		return m;
+	}
+	return jv_invalid();
+}
+
+/*
+ * Would asking model M (borrowed) for request REQ (borrowed) cross what
+ * is left of the run's budget, REQ's "budget": {"usd": LEFT}?  The
+ * prompt alone is counted, at M's input price; a model without prices
+ * is not held back.  0, or 1 with the reason in BUF.
+ */
+static int
+fallback_over_budget(jv req, jv m, char *buf, size_t n)
+{
+	jv b = wf_jv_get(req, "budget"), prices = wf_jv_get(m, "prices");
+	double left = wf_jv_num(b, "usd", -1), usd = 0;
+	int over = 0;
+
+	if (left >= 0 && jv_get_kind(prices) == JV_KIND_OBJECT) {
+		usd = prompt_tokens(req) * wf_jv_num(prices, "input", 0) / 1e6;
+		over = usd > left;
+		if (over)
+			snprintf(buf, n, "fallback to '%s' not tried: at its price the prompt alone would cost about $%.6f, more than the $%.6f left of the budget",
+				 wf_jv_str(m, "name"), usd, left);
+	}
+	jv_free(b);
+	jv_free(prices);
+	return over;
+}
+
+/* One switch from model FROM to TO (both borrowed) after failure F, for the result; the caller owns it. */
+static jv
+switch_record(jv from, jv to, const char *reason, const struct wf_chat_failure *f, int attempts)
+{
+	jv s = jv_object();
+
+	s = jv_object_set(s, jv_string("from"), wf_jv_get(from, "name"));
+	s = jv_object_set(s, jv_string("to"), wf_jv_get(to, "name"));
+	s = jv_object_set(s, jv_string("reason"), jv_string(reason));
+	s = jv_object_set(s, jv_string("status"), f->status >= 400 ? jv_number(f->status) : jv_null());
+	s = jv_object_set(s, jv_string("attempts"), jv_number(attempts));
+	return s;
+}
+
+/* OUT (consumed, returned) with the attempts, and the models tried before (TRIED and SWITCHES, borrowed). */
+static jv
+with_fallbacks(jv out, int attempts, jv tried, jv switches)
+{
+	out = jv_object_set(out, jv_string("attempts"), jv_number(attempts));
+	if (jv_array_length(jv_copy(tried)) > 0) {
+		out = jv_object_set(out, jv_string("fallback_from"), jv_copy(tried));
+		out = jv_object_set(out, jv_string("fallbacks"), jv_copy(switches));
+	}
+	return out;
+}
+
+/* The failure F of model M (borrowed) with exit code RC as a chat error; the caller owns it. */
+static jv
+chat_failure(jv m, const struct wf_chat_failure *f, int rc)
+{
+	char *full = wf_xasprintf("chat '%s' (%s:%s): %s%s%s%s", wf_jv_str(m, "name"), wf_jv_str(m, "provider"),
+				  wf_jv_str(m, "model"), f->msg, *f->rid ? " (request " : "", f->rid,
+				  *f->rid ? ")" : "");
+	jv out = wf_chat_error(full, rc);
+
+	free(full);
+	out = jv_object_set(out, jv_string("status"), f->status ? jv_number(f->status) : jv_null());
+	if (*f->rid)
+		out = jv_object_set(out, jv_string("request_id"), jv_string(f->rid));
+	return jv_object_set(out, jv_string("model"), model_brief(m));
+}
+
 /*
  * Keep the call that REQ (borrowed) made under KEY (borrowed) and its
  * answer OUT (borrowed) where REQ's "record" member says (record.h).  A
@@ -422,10 +647,10 @@ int
 wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 {
 	char err[1024];
-	jv m, key, tried = jv_array();
+	jv m, key, tried = jv_array(), switches = jv_array(), queue;
 	struct wf_chat_display show = {0};
 	struct wf_chat_failure f;
-	int attempts = 0, rc;
+	int attempts = 0, rc, explicit;
 	double t0 = wf_now_ms();
 	const char *name, *orig;
 
@@ -433,6 +658,7 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		*out = wf_chat_error(err, WF_EXIT_DATA);
 		jv_free(req);
 		jv_free(tried);
+		jv_free(switches);
 		return WF_EXIT_DATA;
 	}
 	name = wf_jv_str(req, "model");
@@ -443,6 +669,7 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		*out = wf_chat_error(err, WF_EXIT_CONFIG);
 		jv_free(req);
 		jv_free(tried);
+		jv_free(switches);
 		return WF_EXIT_CONFIG;
 	}
 	/* A recorded call is known by the model the request named, before any fallback. */
@@ -453,51 +680,40 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 		show.red.out = write_display;
 		show.red.ctx = &show;
 	}
+	queue = first_queue(req, m, &explicit);
 	for (;;) {
-		jv fb;
+		char why[128], over[512];
+		const char *reason;
+		int before = attempts;
+		jv next = jv_invalid();
 
 		rc = call_model(m, req, o, o->stream_fd >= 0 ? &show : NULL, t0, out, &f, &attempts);
 		if (rc == 0) {
-			*out = jv_object_set(*out, jv_string("attempts"), jv_number(attempts));
-			if (jv_array_length(jv_copy(tried)) > 0)
-				*out = jv_object_set(*out, jv_string("fallback_from"), jv_copy(tried));
+			*out = with_fallbacks(*out, attempts, tried, switches);
 			if (jv_get_kind(key) == JV_KIND_OBJECT)
 				record_call(req, key, *out);
 			break;
 		}
-		fb = wf_jv_get(m, "_fallback");
 		/* Fall back only where another model can help, and never after text was shown. */
-		if (jv_get_kind(fb) == JV_KIND_STRING && show.shown == 0 &&
-		    (rc == WF_EXIT_BUSY || rc == WF_EXIT_UNAVAILABLE || f.model_missing) &&
-		    jv_array_length(jv_copy(tried)) < 3) {
-			jv next = wf_model_resolve(reg, jv_string_value(fb), NULL, err, sizeof err);
-
-			if (jv_is_valid(next)) {
-				say("'%s' failed: %s; falling back to '%s'", wf_jv_str(m, "name"), f.msg, wf_jv_str(next, "name"));
-				tried = jv_array_append(tried, wf_jv_get(m, "name"));
-				jv_free(m);
-				m = next;
-				jv_free(fb);
-				continue;
-			}
+		reason = show.shown == 0 && rc != WF_EXIT_INT ? fallback_reason(&f, rc, why, sizeof why) : NULL;
+		tried = jv_array_append(tried, wf_jv_get(m, "name"));
+		if (reason)
+			next = next_model(reg, &queue, tried, explicit);
+		if (jv_is_valid(next) && fallback_over_budget(req, next, over, sizeof over)) {
+			snprintf(f.msg + strlen(f.msg), sizeof f.msg - strlen(f.msg), " (%s)", over);
 			jv_free(next);
+			next = jv_invalid();
 		}
-		jv_free(fb);
-		{
-			char *full = wf_xasprintf("chat '%s' (%s:%s): %s%s%s%s", wf_jv_str(m, "name"), wf_jv_str(m, "provider"),
-						  wf_jv_str(m, "model"), f.msg, *f.rid ? " (request " : "", f.rid,
-						  *f.rid ? ")" : "");
-
-			*out = wf_chat_error(full, rc);
-			free(full);
+		if (jv_is_valid(next)) {
+			say("'%s' failed: %s; falling back to '%s'", wf_jv_str(m, "name"), f.msg, wf_jv_str(next, "name"));
+			switches = jv_array_append(switches, switch_record(m, next, reason, &f, attempts - before));
+			jv_free(m);
+			m = next;
+			continue;
 		}
-		*out = jv_object_set(*out, jv_string("status"), f.status ? jv_number(f.status) : jv_null());
-		if (*f.rid)
-			*out = jv_object_set(*out, jv_string("request_id"), jv_string(f.rid));
-		*out = jv_object_set(*out, jv_string("model"), model_brief(m));
-		*out = jv_object_set(*out, jv_string("attempts"), jv_number(attempts));
-		if (jv_array_length(jv_copy(tried)) > 0)
-			*out = jv_object_set(*out, jv_string("fallback_from"), jv_copy(tried));
+		jv_free(next);
+		tried = jv_array_slice(tried, 0, jv_array_length(jv_copy(tried)) - 1);
+		*out = with_fallbacks(chat_failure(m, &f, rc), attempts, tried, switches);
 		break;
 	}
 	if (show.red.pending.s)
@@ -508,6 +724,8 @@ wf_model_chat(jv reg, jv req, const struct wf_chat_opts *o, jv *out)
 	jv_free(m);
 	jv_free(key);
 	jv_free(tried);
+	jv_free(switches);
+	jv_free(queue);
 	jv_free(req);
 	return rc;
 }

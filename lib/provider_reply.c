@@ -108,7 +108,13 @@ usage_openai(struct wf_chat_attempt *a, jv u)
 	jv_free(det);
 }
 
-/* Anthropic: input_tokens leave out the cache; output_tokens are cumulative.  U borrowed. */
+/*
+ * Anthropic: input_tokens leave out the cache reads and writes, which
+ * are added to make "input" the whole prompt; a stream gives them in
+ * message_start and may repeat some in message_delta, so a field an
+ * event leaves out keeps its earlier value.  output_tokens are
+ * cumulative.  U borrowed.
+ */
 static void
 usage_anthropic(struct wf_chat_attempt *a, jv u)
 {
@@ -116,12 +122,16 @@ usage_anthropic(struct wf_chat_attempt *a, jv u)
 
 	if (jv_get_kind(u) != JV_KIND_OBJECT)
 		return;
-	in = wf_jv_num(u, "input_tokens", -1);
-	cw = wf_jv_num(u, "cache_creation_input_tokens", 0);
-	cr = wf_jv_num(u, "cache_read_input_tokens", 0);
+	in = wf_jv_num(u, "input_tokens", wf_jv_num(a->usage, "uncached", -1));
+	cw = wf_jv_num(u, "cache_creation_input_tokens", wf_jv_num(a->usage, "cache_write", 0));
+	cr = wf_jv_num(u, "cache_read_input_tokens", wf_jv_num(a->usage, "cached", 0));
+	cw = cw > 0 ? cw : 0;
+	cr = cr > 0 ? cr : 0;
 	if (in >= 0) {
-		a->usage = jv_object_set(a->usage, jv_string("input"), jv_number(in + (cw > 0 ? cw : 0) + (cr > 0 ? cr : 0)));
-		a->usage = jv_object_set(a->usage, jv_string("cached"), jv_number(cr > 0 ? cr : 0));
+		a->usage = jv_object_set(a->usage, jv_string("uncached"), jv_number(in));
+		a->usage = jv_object_set(a->usage, jv_string("input"), jv_number(in + cw + cr));
+		a->usage = jv_object_set(a->usage, jv_string("cached"), jv_number(cr));
+		a->usage = jv_object_set(a->usage, jv_string("cache_write"), jv_number(cw));
 	}
 	usage_set(a, "output", num_or_null(u, "output_tokens"));
 }
@@ -552,6 +562,7 @@ wf_provider_classify_status(struct wf_chat_failure *f, const struct wf_http_resp
 	f->status = s;
 	f->retry = 0;
 	f->model_missing = 0;
+	f->spend = s == 402 || (s == 429 && spend);
 	if (s == 401 || s == 403) {
 		f->code = WF_EXIT_CONFIG;
 		label = s == 401 ? "authentication failed (check the API key)" : "permission denied";
@@ -591,6 +602,7 @@ wf_provider_classify_transport(struct wf_chat_failure *f, int rc, const struct w
 	f->status = rs->status;
 	f->retry = 0;
 	f->model_missing = 0;
+	f->spend = 0;
 	f->rid[0] = '\0';
 	switch (rc) {
 	case WF_HTTP_ERR_CONNECT:

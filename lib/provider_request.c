@@ -77,6 +77,68 @@ wf_provider_conversation(jv req, char **system)
 	return out;
 }
 
+/*
+ * ---- prompt caching (Anthropic) ----
+ *
+ * Anthropic caches a prompt prefix only up to a block marked with
+ * cache_control, and allows four marks.  We mark what stays the same from
+ * one call to the next: the last tool, the system text, and the last
+ * message before the current user turn (the transcript so far, so the
+ * next turn reads it back).  A marked prefix below the model's minimum
+ * (1024 to 4096 tokens) is simply not cached, at no extra charge, so no
+ * length is guessed here.
+ */
+
+/* TEXT (borrowed) as a one-block content array marked for caching; the caller owns it. */
+static jv
+cached_block(jv text)
+{
+	jv b = jv_object();
+
+	b = jv_object_set(b, jv_string("type"), jv_string("text"));
+	b = jv_object_set(b, jv_string("text"), jv_copy(text));
+	b = jv_object_set(b, jv_string("cache_control"),
+			  jv_object_set(jv_object(), jv_string("type"), jv_string("ephemeral")));
+	return jv_array_append(jv_array(), b);
+}
+
+/* BODY (consumed, returned) with its stable prefix marked. */
+static jv
+anthropic_cache_marks(jv body)
+{
+	jv sys = wf_jv_get(body, "system"), msgs = wf_jv_get(body, "messages"), tools = wf_jv_get(body, "tools");
+	int n = jv_get_kind(msgs) == JV_KIND_ARRAY ? jv_array_length(jv_copy(msgs)) : 0;
+
+	if (jv_get_kind(tools) == JV_KIND_ARRAY && jv_array_length(jv_copy(tools)) > 0) {
+		int last = jv_array_length(jv_copy(tools)) - 1;
+		jv t = jv_array_get(jv_copy(tools), last);
+
+		if (jv_get_kind(t) == JV_KIND_OBJECT) {
+			t = jv_object_set(t, jv_string("cache_control"),
+					  jv_object_set(jv_object(), jv_string("type"), jv_string("ephemeral")));
+			body = jv_object_set(body, jv_string("tools"), jv_array_set(jv_copy(tools), last, t));
+		} else
+			jv_free(t);
+	}
+	if (jv_get_kind(sys) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(sys)) > 0)
+		body = jv_object_set(body, jv_string("system"), cached_block(sys));
+	/* The current turn is the last user message; the one before it ends the stable part. */
+	if (n >= 2) {
+		jv m = jv_array_get(jv_copy(msgs), n - 2), c = wf_jv_get(m, "content");
+
+		if (jv_get_kind(c) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(c)) > 0) {
+			m = jv_object_set(m, jv_string("content"), cached_block(c));
+			body = jv_object_set(body, jv_string("messages"), jv_array_set(jv_copy(msgs), n - 2, m));
+		} else
+			jv_free(m);
+		jv_free(c);
+	}
+	jv_free(sys);
+	jv_free(msgs);
+	jv_free(tools);
+	return body;
+}
+
 /* The request body for model M (borrowed) from chat request REQ (borrowed); the caller owns it. */
 jv
 wf_provider_body(enum wf_wire t, jv m, jv req, int stream)
@@ -150,6 +212,8 @@ wf_provider_body(enum wf_wire t, jv m, jv req, int stream)
 		jv_free(strip);
 		jv_free(q);
 	}
+	if (t == WF_WIRE_ANTHROPIC && wf_jv_bool(m, "_cache", 1))
+		body = anthropic_cache_marks(body);
 	jv_free(ol);
 	jv_free(opts);
 	jv_free(prov);
@@ -211,12 +275,42 @@ wf_provider_endpoint(enum wf_wire t)
 
 /* ---- the request, validated ---- */
 
+/*
+ * The request REQ's (borrowed) "fallbacks" (a list of model names, []
+ * for none) and "budget" ({"usd": what is left}): 0, or -1 with ERR.
+ */
+static int
+check_fallback_fields(jv req, char *err, size_t n)
+{
+	jv l = wf_jv_get(req, "fallbacks"), b = wf_jv_get(req, "budget");
+	int bad = 0;
+
+	if (jv_get_kind(l) == JV_KIND_ARRAY) {
+		jv_array_foreach(l, i, x) {
+			(void)i;
+			bad |= jv_get_kind(x) != JV_KIND_STRING || !*jv_string_value(x);
+			jv_free(x);
+		}
+	} else
+		bad = jv_get_kind(l) != JV_KIND_NULL;
+	if (bad)
+		snprintf(err, n, "request field 'fallbacks' must be a list of model names");
+	else if (jv_get_kind(b) != JV_KIND_NULL &&
+		 (jv_get_kind(b) != JV_KIND_OBJECT || wf_jv_num(b, "usd", 0) < 0)) {
+		snprintf(err, n, "request field 'budget' must be an object {\"usd\": DOLLARS LEFT}");
+		bad = 1;
+	}
+	jv_free(l);
+	jv_free(b);
+	return bad ? -1 : 0;
+}
+
 /* Is the chat request REQ (borrowed) one wf-model(1) accepts?  0, or -1 with ERR. */
 int
 wf_provider_check_request(jv req, char *err, size_t n)
 {
 	static const char *const keys[] = { "model", "original", "system", "messages", "prompt", "options",
-					    "stream", "format", "record", NULL };
+					    "stream", "format", "record", "fallbacks", "budget", NULL };
 	jv msgs;
 	int users = 0;
 
@@ -267,6 +361,8 @@ wf_provider_check_request(jv req, char *err, size_t n)
 			return -1;
 		}
 	}
+	if (check_fallback_fields(req, err, n) < 0)
+		return -1;
 	if (jv_object_has(jv_copy(req), jv_string("record"))) {
 		jv rec = wf_jv_get(req, "record");
 		int bad = wf_record_check(rec, err, n);

@@ -31,7 +31,7 @@ struct wf_chat_attempt {
 	char event[64];
 	/* results */
 	struct wf_buf text;
-	jv usage;		/* {input?, output?, cached?}: members only when reported */
+	jv usage;		/* {input?, output?, cached?, cache_write?, uncached?}: members only when reported */
 	char *finish, *served;
 	int done;		/* the protocol's end marker was seen */
 	int fail;		/* a failure inside a 200 response (0: none) */
@@ -46,6 +46,7 @@ struct wf_chat_failure {
 	int code;		/* exit status */
 	int retry;		/* worth another attempt */
 	int model_missing;	/* 404: a fallback model may help */
+	int spend;		/* a quota or spend limit: a fallback model may help */
 	long status;
 	long retry_after_ms;	/* what the server asked for, or -1 */
 	char msg[1024];

@@ -26,9 +26,11 @@
 #include <unistd.h>
 
 #include "graph.h"
+#include "prompt_cache.h"
 #include "report.h"
 #include "story.h"
 #include "subflow.h"
+#include "fallback.h"
 
 static const char css[] =
 	":root{color-scheme:light;--ok:#2e7d32;--failed:#c62828;--waiting:#f9a825;--other:#607d8b;--line:#cfd8dc}"
@@ -165,7 +167,9 @@ put_usage(struct wf_buf *b, jv u)
 		return;
 	}
 	dt(b, "tokens");
-	wf_buf_printf(b, "%.0f input / %.0f output", wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "output_tokens", 0));
+	wf_buf_printf(b, "%.0f input", wf_jv_num(u, "input_tokens", 0));
+	wf_usage_cache_note(b, u);
+	wf_buf_printf(b, " / %.0f output", wf_jv_num(u, "output_tokens", 0));
 	if (wf_jv_num(u, "calls", 1) != 1)
 		wf_buf_printf(b, " in %.0f calls", wf_jv_num(u, "calls", 1));
 	wf_buf_addstr(b, "</dd>");
@@ -179,11 +183,22 @@ put_usage(struct wf_buf *b, jv u)
 
 /* ---- the header ---- */
 
+/* SUM (consumed, returned) with the cache tokens of one model's usage PER (borrowed) added. */
+static jv
+cache_sum(jv sum, jv per)
+{
+	static const char *const keys[] = { "cached_tokens", "cache_write_tokens", NULL };
+
+	for (int i = 0; keys[i]; i++)
+		sum = jv_object_set(sum, jv_string(keys[i]), jv_number(wf_jv_num(sum, keys[i], 0) + wf_jv_num(per, keys[i], 0)));
+	return sum;
+}
+
 /* The run's models and their use, summed (RUN borrowed: the story's "run"), as header rows. */
 static void
 put_run_usage(struct wf_buf *b, jv run)
 {
-	jv models = wf_jv_get(run, "models"), usage = wf_jv_get(run, "usage");
+	jv models = wf_jv_get(run, "models"), usage = wf_jv_get(run, "usage"), cache = jv_object();
 	double in = 0, out = 0, usd = 0;
 	int priced = 1, any = 0;
 
@@ -205,6 +220,7 @@ put_run_usage(struct wf_buf *b, jv run)
 			any = 1;
 			in += wf_jv_num(per, "input_tokens", 0);
 			out += wf_jv_num(per, "output_tokens", 0);
+			cache = cache_sum(cache, per);
 			if (jv_get_kind(c) == JV_KIND_NUMBER)
 				usd += jv_number_value(c);
 			else
@@ -215,17 +231,20 @@ put_run_usage(struct wf_buf *b, jv run)
 		}
 	if (any) {
 		dt(b, "tokens");
-		wf_buf_printf(b, "%.0f input / %.0f output</dd>", in, out);
+		wf_buf_printf(b, "%.0f input", in);
+		wf_usage_cache_note(b, cache);
+		wf_buf_printf(b, " / %.0f output</dd>", out);
 		dt(b, "cost");
 		if (priced)
 			wf_buf_printf(b, "$%.4f</dd>", usd);
 		else if (usd > 0)
-			wf_buf_printf(b, "$%.4f and the calls of a model without a price</dd>", usd);
+			wf_buf_printf(b, "$%.4f and calls of unknown cost</dd>", usd);
 		else
 			wf_buf_addstr(b, "unknown</dd>");
 	}
 	jv_free(models);
 	jv_free(usage);
+	jv_free(cache);
 }
 
 /* The header: what ran, where, how it went (STORY borrowed). */
@@ -572,6 +591,26 @@ put_row(struct wf_buf *b, jv e, const char *key, const char *name)
 	jv_free(v);
 }
 
+/* The switches to fallback models in an execution's usage U (borrowed), a row each. */
+static void
+put_fallbacks(struct wf_buf *b, jv u)
+{
+	jv fb = wf_jv_get(u, "fallbacks");
+
+	if (jv_get_kind(fb) == JV_KIND_ARRAY)
+		jv_array_foreach(fb, i, sw) {
+			char *line = wf_fallback_line(sw);
+
+			(void)i;
+			dt(b, "fallback");
+			put(b, line);
+			wf_buf_addstr(b, "</dd>");
+			free(line);
+			jv_free(sw);
+		}
+	jv_free(fb);
+}
+
 /* Execution E (borrowed), the Ith entry of the timeline: what it was, how it went, what it wrote. */
 static void
 put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
@@ -593,6 +632,7 @@ put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
 	put_row(b, e, "exit_code", "exit code");
 	put_row(b, e, "model", "model");
 	put_usage(b, usage);
+	put_fallbacks(b, usage);
 	put_row(b, e, "condition", "condition");
 	put_row(b, e, "value", "its value");
 	put_row(b, e, "verdict", "verdict");

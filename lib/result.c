@@ -115,7 +115,7 @@ wf_result_exchange(jv r, const char *prompt, const char *answer)
 jv
 wf_usage_add(jv acc, jv res)
 {
-	static const char *const keys[] = { "input_tokens", "output_tokens", "cached_tokens", NULL };
+	static const char *const keys[] = { "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", NULL };
 	jv u = wf_jv_get(res, "usage"), cost = wf_jv_get(res, "cost"), m = wf_jv_get(res, "model");
 	jv usd = wf_jv_get(cost, "usd");
 
@@ -127,13 +127,30 @@ wf_usage_add(jv acc, jv res)
 		acc = jv_object_set(jv_object(), jv_string("model"), jv_string(name ? name : "unknown"));
 		for (int i = 0; keys[i]; i++)
 			acc = jv_object_set(acc, jv_string(keys[i]), jv_number(0));
-		acc = jv_object_set(acc, jv_string("usd"), jv_null());
+		acc = jv_object_set(acc, jv_string("usd"), jv_number(0));
 	}
 	for (int i = 0; keys[i]; i++)
 		acc = jv_object_set(acc, jv_string(keys[i]),
 				    jv_number(wf_jv_num(acc, keys[i], 0) + wf_jv_num(u, keys[i], 0)));
-	if (jv_get_kind(usd) == JV_KIND_NUMBER)
+	/* One call of unknown cost makes the sum unknown (null), with the reason when the price gave one. */
+	if (jv_get_kind(usd) != JV_KIND_NUMBER) {
+		acc = jv_object_set(acc, jv_string("usd"), jv_null());
+		if (wf_jv_str(cost, "unknown"))
+			acc = jv_object_set(acc, jv_string("cost_unknown"), wf_jv_get(cost, "unknown"));
+	} else if (wf_jv_num(acc, "usd", -1) >= 0)
 		acc = jv_object_set(acc, jv_string("usd"), jv_number(wf_jv_num(acc, "usd", 0) + jv_number_value(usd)));
+	{
+		/* The models these calls fell back from (fallback.h), in order. */
+		jv fb = wf_jv_get(res, "fallbacks"), had = wf_jv_get(acc, "fallbacks");
+
+		if (jv_get_kind(fb) == JV_KIND_ARRAY)
+			acc = jv_object_set(acc, jv_string("fallbacks"),
+					    jv_array_concat(jv_get_kind(had) == JV_KIND_ARRAY ? had : (jv_free(had), jv_array()), fb));
+		else {
+			jv_free(fb);
+			jv_free(had);
+		}
+	}
 	jv_free(usd);
 	jv_free(u);
 	jv_free(cost);

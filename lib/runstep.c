@@ -23,6 +23,7 @@
 #include "driver.h"
 #include "stepthrough.h"
 #include "subflow.h"
+#include "fallback.h"
 
 /* Their short names in this file. */
 #define progress wf_driver_progress
@@ -40,8 +41,16 @@ short_detail(jv step, char *buf, size_t n)
 		t = wf_jv_str(step, keys[i]);
 	if (!t)
 		return "";
+	/* The first line, with what a terminal would obey (escapes, bells) made visible. */
 	size_t len = strcspn(t, "\n");
-	snprintf(buf, n, " \"%.*s%s\"", (int)(len > 48 ? 48 : len), t, len > 48 || t[len] ? "..." : "");
+	char *first = wf_xasprintf("%.*s", (int)len, t);
+	struct wf_buf v = {0};
+
+	wf_buf_add_visible(&v, first);
+	snprintf(buf, n, " \"%.*s%s\"", (int)(v.len > 48 ? 48 : v.len), v.s ? v.s : "",
+		 v.len > 48 || t[len] ? "..." : "");
+	wf_buf_free(&v);
+	free(first);
 	return buf;
 }
 
@@ -451,6 +460,43 @@ action_end(struct driver *d, const char *id, jv step, jv res, jv ev)
 	return WF_GO_ON;
 }
 
+/*
+ * Each switch to a fallback model the step ID's calls made (its result
+ * RES, borrowed: usage.fallbacks) journaled as a fallback event before
+ * its end, and told: a model that stood in for another is never silent,
+ * not even with --quiet.  0, or 74.
+ */
+static int
+journal_fallbacks(struct driver *d, const char *id, jv res)
+{
+	jv u = wf_jv_get(res, "usage"), l = wf_jv_get(u, "fallbacks");
+	int rc = 0;
+
+	if (jv_get_kind(l) == JV_KIND_ARRAY)
+		jv_array_foreach(l, i, sw) {
+			jv ev = jv_object_set(jv_object(), jv_string("event"), jv_string("fallback"));
+			char *line = wf_fallback_line(sw);
+
+			(void)i;
+			ev = jv_object_set(ev, jv_string("step"), jv_string(id));
+			jv_object_foreach(sw, k, v)
+				ev = jv_object_set(ev, k, v);
+			if (!rc)
+				rc = wf_driver_journal(d, ev, 0);
+			else
+				jv_free(ev);
+			if (d->o->quiet)
+				wf_warn("step '%s': %s", id, line);
+			else
+				progress(d, "%s%s: %s%s\n", col(d, "\033[33m"), id, line, col(d, "\033[0m"));
+			free(line);
+			jv_free(sw);
+		}
+	jv_free(l);
+	jv_free(u);
+	return rc;
+}
+
 /* The action STEP (borrowed) ID at IDX: gate, run, journal; EV (consumed) is its end event. */
 static int
 action_step(struct driver *d, const char *id, int idx, jv step, jv ev)
@@ -489,6 +535,11 @@ action_step(struct driver *d, const char *id, int idx, jv step, jv ev)
 	} else {
 		res = with_duration(res, t);
 		report_result(d, id, idx, res);
+		if (journal_fallbacks(d, id, res)) {
+			jv_free(res);
+			jv_free(ev);
+			return WF_EXIT_IO;
+		}
 		return action_end(d, id, step, res, ev);
 	}
 	jv_free(res);

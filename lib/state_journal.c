@@ -217,13 +217,14 @@ append_bounded(jv st, const char *key, jv add, int concat, int max)
 static jv
 usage_add(jv per, jv u)
 {
-	static const char *const nums[] = { "input_tokens", "output_tokens", "cached_tokens", "calls", NULL };
+	static const char *const nums[] = { "calls", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens",
+					    NULL };
 	jv usd = wf_jv_get(u, "usd");
 
 	/* One call, or a sub-run's totals, which count their calls. */
 	for (int i = 0; nums[i]; i++)
 		per = jv_object_set(per, jv_string(nums[i]),
-			jv_number(wf_jv_num(per, nums[i], 0) + wf_jv_num(u, nums[i], i == 3 ? 1 : 0)));
+			jv_number(wf_jv_num(per, nums[i], 0) + wf_jv_num(u, nums[i], i == 0 ? 1 : 0)));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER) {
 		jv prev = wf_jv_get(per, "usd");
 
@@ -546,6 +547,22 @@ apply_rewind(jv st, jv ev)
 	return jv_object_set(st, jv_string("rewound"), mark);
 }
 
+/*
+ * fallback: ST (consumed, returned) with EV's (borrowed) switch from one
+ * model to another at its step added to "fallbacks", in journal order.
+ */
+static jv
+apply_fallback(jv st, jv ev)
+{
+	static const char *const fields[] = { "seq", "step", "from", "to", "reason", "status", "attempts", NULL };
+	jv sw = jv_object();
+
+	for (int i = 0; fields[i]; i++)
+		sw = jv_object_set(sw, jv_string(fields[i]), wf_jv_get(ev, fields[i]));
+	return jv_object_set(st, jv_string("fallbacks"),
+			     jv_array_append(kind_at(st, "fallbacks", JV_KIND_ARRAY, jv_array()), sw));
+}
+
 /* What each event does: ST consumed and returned, EV borrowed. */
 static const struct {
 	const char *event;
@@ -557,7 +574,7 @@ static const struct {
 	{ "pause", apply_stop }, { "run-end", apply_stop },
 	{ "consent", apply_consent }, { "loop-reset", apply_loop_reset },
 	{ "stepping", apply_stepping },
-	{ "rewind", apply_rewind },
+	{ "rewind", apply_rewind }, { "fallback", apply_fallback },
 };
 
 /* ST and EV are consumed; the caller owns the state returned. */

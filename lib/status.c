@@ -16,6 +16,8 @@
 #include "wf_priv.h"
 #include "estimate.h"
 #include "model_use.h"
+#include "prompt_cache.h"
+#include "fallback.h"
 
 /* S is borrowed. */
 char *
@@ -178,9 +180,36 @@ print_cost(jv u)
 
 	if (jv_get_kind(usd) == JV_KIND_NUMBER)
 		printf("$%.6f\n", jv_number_value(usd));
+	else if (wf_jv_str(u, "cost_unknown"))
+		printf("cost unknown: %s\n", wf_jv_str(u, "cost_unknown"));
 	else
 		printf("cost unknown\n");
 	jv_free(usd);
+}
+
+/* U borrowed (prompt_cache.h). */
+void
+wf_usage_cache_note(struct wf_buf *b, jv u)
+{
+	double cr = wf_jv_num(u, "cached_tokens", 0), cw = wf_jv_num(u, "cache_write_tokens", 0);
+
+	if (cr > 0 && cw > 0)
+		wf_buf_printf(b, " (%.0f cached, %.0f cache writes)", cr, cw);
+	else if (cr > 0 || cw > 0)
+		wf_buf_printf(b, cr > 0 ? " (%.0f cached)" : " (%.0f cache writes)", cr > 0 ? cr : cw);
+}
+
+/* Print "I input (N cached) + O output tokens, " for usage U (borrowed). */
+static void
+print_tokens(jv u)
+{
+	struct wf_buf b = {0};
+
+	wf_buf_printf(&b, "%g input", wf_jv_num(u, "input_tokens", 0));
+	wf_usage_cache_note(&b, u);
+	wf_buf_printf(&b, " + %g output tokens, ", wf_jv_num(u, "output_tokens", 0));
+	fputs(b.s, stdout);
+	wf_buf_free(&b);
 }
 
 /* Print one line of "usage by step": step ID's use of model M, U (borrowed) its totals or, in older runs, its last call. */
@@ -194,7 +223,7 @@ print_step_line(int *header, const char *id, const char *m, jv u)
 	printf("  %s: %s, ", id, m ? m : "?");
 	if (calls != 1)
 		printf("%g calls, ", calls);
-	printf("%g input + %g output tokens, ", wf_jv_num(u, "input_tokens", 0), wf_jv_num(u, "output_tokens", 0));
+	print_tokens(u);
 	print_cost(u);
 }
 
@@ -254,9 +283,8 @@ print_usage(jv s)
 	if (jv_get_kind(usage) == JV_KIND_OBJECT && jv_object_length(jv_copy(usage)) > 0) {
 		printf("usage:\n");
 		jv_object_foreach(usage, k, v) {
-			printf("  %s: %g calls, %g input + %g output tokens, ", jv_string_value(k),
-			       wf_jv_num(v, "calls", 0), wf_jv_num(v, "input_tokens", 0),
-			       wf_jv_num(v, "output_tokens", 0));
+			printf("  %s: %g calls, ", jv_string_value(k), wf_jv_num(v, "calls", 0));
+			print_tokens(v);
 			print_cost(v);
 			jv_free(k);
 			jv_free(v);
@@ -272,6 +300,26 @@ print_usage(jv s)
 	}
 	jv_free(usage);
 	jv_free(last);
+}
+
+/* Print each switch of state S (borrowed) to a fallback model, by step, in order. */
+static void
+print_fallbacks(jv s)
+{
+	jv fb = wf_jv_get(s, "fallbacks");
+
+	if (jv_get_kind(fb) == JV_KIND_ARRAY && jv_array_length(jv_copy(fb)) > 0) {
+		printf("fallbacks:\n");
+		jv_array_foreach(fb, i, sw) {
+			char *line = wf_fallback_line(sw);
+
+			(void)i;
+			printf("  %s: %s\n", wf_jv_str(sw, "step") ? wf_jv_str(sw, "step") : "?", line);
+			free(line);
+			jv_free(sw);
+		}
+	}
+	jv_free(fb);
 }
 
 /* Print what the run of state S (borrowed) waits for and how to answer, or what makes it go on. */
@@ -349,6 +397,7 @@ wf_run_print_status(struct wf_run *r, jv s)
 	print_vars(s);
 	print_loops(s);
 	print_usage(s);
+	print_fallbacks(s);
 	print_waiting(r, s, live);
 	print_last_events(r);
 }
@@ -357,12 +406,11 @@ wf_run_print_status(struct wf_run *r, jv s)
 static void
 model_use(struct wf_buf *b, jv per)
 {
-	double calls = wf_jv_num(per, "calls", 0), cached = wf_jv_num(per, "cached_tokens", 0);
+	double calls = wf_jv_num(per, "calls", 0);
 	jv usd = wf_jv_get(per, "usd");
 
 	wf_buf_printf(b, "%.0f call%s, %.0f input", calls, calls == 1 ? "" : "s", wf_jv_num(per, "input_tokens", 0));
-	if (cached > 0)
-		wf_buf_printf(b, " (%.0f cached)", cached);
+	wf_usage_cache_note(b, per);
 	wf_buf_printf(b, " / %.0f output tokens, ", wf_jv_num(per, "output_tokens", 0));
 	if (jv_get_kind(usd) == JV_KIND_NUMBER)
 		wf_buf_printf(b, "$%.4f", jv_number_value(usd));

@@ -83,6 +83,9 @@ request_run(struct driver *d)
 			    jv_bool(wf_jv_bool(d->wf, "interactive", 1) && !d->o->no_input));
 	run = jv_object_set(run, jv_string("quiet"), jv_bool(d->o->quiet));
 	run = jv_object_set(run, jv_string("tty"), jv_bool(d->tty_in));
+	if (wf_gate_usd_left(d) >= 0)	/* what a fallback model may spend (wf-model(1), "Fallbacks") */
+		run = jv_object_set(run, jv_string("budget"),
+				    jv_object_set(jv_object(), jv_string("usd"), jv_number(wf_gate_usd_left(d))));
 	return jv_object_set(run, jv_string("env"), wf_jv_get(d->wf, "env"));
 }
 

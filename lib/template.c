@@ -100,13 +100,11 @@ wf_template_print(FILE *fp, jv list)
 			fprintf(fp, "    %-18s %s%s", jv_string_value(k), desc ? desc : "", desc ? " " : "");
 			if (d) {
 				/* One line per input, whatever the default holds. */
-				fputs("(default: ", fp);
-				for (const char *c = d; *c; c++)
-					if ((unsigned char)*c < 0x20)
-						fprintf(fp, "\\x%02x", (unsigned char)*c);
-					else
-						fputc(*c, fp);
-				fputs(")\n", fp);
+				struct wf_buf vis = {0};
+
+				wf_buf_add_visible(&vis, d);
+				fprintf(fp, "(default: %s)\n", vis.s ? vis.s : "");
+				wf_buf_free(&vis);
 			} else {
 				fputs("(required)\n", fp);
 			}
@@ -161,8 +159,8 @@ struct editor {
 };
 
 /* S as a double-quoted YAML scalar: every character that is not plain printable text escaped; malloc'd. */
-static char *
-yaml_quoted(const char *s)
+char *
+wf_yaml_quoted(const char *s)
 {
 	struct wf_buf b = {0};
 
@@ -464,7 +462,7 @@ check_rendered(const char *text, size_t len, const char *file, const char *name,
 static int
 plan_edits(struct editor *e, jv doc, const char *name, jv vars)
 {
-	char *q = yaml_quoted(name);
+	char *q = wf_yaml_quoted(name);
 	int rc = replace_value(e, "/name", "name", q);
 
 	free(q);
@@ -474,7 +472,7 @@ plan_edits(struct editor *e, jv doc, const char *name, jv vars)
 		jv inputs = wf_jv_get(doc, "inputs");
 		jv input = wf_jv_get(inputs, jv_string_value(k));
 
-		q = yaml_quoted(jv_string_value(v));
+		q = wf_yaml_quoted(jv_string_value(v));
 		if (rc == 0 && pos_at(e, dpath, 0))
 			rc = replace_value(e, dpath, "default", q);
 		else if (rc == 0)

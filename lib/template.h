@@ -82,4 +82,12 @@ int wf_create_save(const char *target, const char *text, size_t len, int force, 
 /* As wf_create_save, without the validation: for a draft kept because it does not validate. */
 int wf_create_write(const char *target, const char *text, size_t len, int force, char *err, size_t n);
 
+/*
+ * S as a double-quoted YAML scalar that reads back exactly: every
+ * character that is not plain printable text escaped; malloc'd.  The one
+ * quoter of every workflow file wf writes (wf create, the dialog, wf
+ * migrate).
+ */
+char *wf_yaml_quoted(const char *s);
+
 #endif

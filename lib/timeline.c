@@ -39,26 +39,6 @@ struct table {
 
 /* ---- text ---- */
 
-/* Append S to B with every control character escaped (\n, \t, \e, \xNN, \u0080...): one printable line. */
-static void
-add_escaped(struct wf_buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p == '\n')
-			wf_buf_addstr(b, "\\n");
-		else if (*p == '\t')
-			wf_buf_addstr(b, "\\t");
-		else if (*p == 0x1b)
-			wf_buf_addstr(b, "\\e");
-		else if (*p < 0x20 || *p == 0x7f)
-			wf_buf_printf(b, "\\x%02x", *p);
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			wf_buf_printf(b, "\\u%04x", *++p);	/* a C1 control, as UTF-8 */
-		else
-			wf_buf_addch(b, (char)*p);
-	}
-}
-
 /* Append V (borrowed) to B as text (a string as it is, anything else as JSON), escaped and cut at 80 bytes. */
 static void
 add_value(struct wf_buf *b, jv v)
@@ -73,7 +53,7 @@ add_value(struct wf_buf *b, jv v)
 			cut--;
 		t[cut] = 0;
 	}
-	add_escaped(b, t);
+	wf_buf_add_visible(b, t);
 	if (cut < len)
 		wf_buf_addstr(b, "...");
 	free(t);
@@ -100,7 +80,7 @@ add_field(struct wf_buf *b, const char *prefix, jv e, const char *key, const cha
 	if (!v)
 		return;
 	wf_buf_addstr(b, prefix);
-	add_escaped(b, v);
+	wf_buf_add_visible(b, v);
 }
 
 /* The duration of entry E (borrowed): tenths of a second under a minute, then as wf_human_ms says it; malloc'd, "" when unknown. */
@@ -189,7 +169,7 @@ step_why(jv e)
 	}
 	if (jv_get_kind(next) == JV_KIND_STRING) {
 		wf_buf_addstr(&b, b.len ? " -> " : "-> ");
-		add_escaped(&b, jv_string_value(next));
+		wf_buf_add_visible(&b, jv_string_value(next));
 	} else if (jv_get_kind(next) == JV_KIND_NULL && jv_object_has(jv_copy(e), jv_string("next"))) {
 		const char *st = wf_jv_str(e, "status");
 
@@ -283,7 +263,7 @@ cell(const char *s)
 {
 	struct wf_buf b = {0};
 
-	add_escaped(&b, s ? s : "");
+	wf_buf_add_visible(&b, s ? s : "");
 	return b.s ? wf_buf_detach(&b) : wf_xstrdup("");
 }
 

@@ -663,3 +663,22 @@ wf_strv_free(char **v)
 	free(v);
 }
 
+/* Append S to B with every control character escaped (\n, \t, \e, \xNN, \u0080...): one printable line. */
+void
+wf_buf_add_visible(struct wf_buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		if (*p == '\n')
+			wf_buf_addstr(b, "\\n");
+		else if (*p == '\t')
+			wf_buf_addstr(b, "\\t");
+		else if (*p == 0x1b)
+			wf_buf_addstr(b, "\\e");
+		else if (*p < 0x20 || *p == 0x7f)
+			wf_buf_printf(b, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			wf_buf_printf(b, "\\u%04x", *++p);	/* a C1 control, as UTF-8 */
+		else
+			wf_buf_addch(b, (char)*p);
+	}
+}

@@ -85,6 +85,8 @@ void wf_buf_free(struct wf_buf *b);
 
 /* Take the string out of B (caller frees), leaving B empty. */
 char *wf_buf_detach(struct wf_buf *b);
+/* Append S to B with every control character made visible (\n, \t, \e, \xNN, \u0080...): one printable line. */
+void wf_buf_add_visible(struct wf_buf *b, const char *s);
 
 /*
  * Read all of FD (or the file at PATH) into OUT, at most MAX bytes.

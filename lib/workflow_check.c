@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "subflow.h"
+#include "fallback.h"
 
 /* Rewrite Codi's {{name}} as ${name} in S (consumed). */
 static jv
@@ -220,7 +221,11 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 				wf_check_alias_pos(c, path, key, ck);
 			if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
 				v = jv_number(jv_number_value(v) / 1000.0);
-			jv cv = wf_check_value(c, kp, f, v);
+			jv cv = jv_invalid();
+			if (!strcmp(ck, "model") && jv_get_kind(v) == JV_KIND_ARRAY && as && (as->flags & WF_ACTION_MODEL))
+				out = wf_check_model_list(c, kp, v, out);	/* a step's model and its fallbacks */
+			else
+				cv = wf_check_value(c, kp, f, v);
 			if (jv_is_valid(cv)) {
 				if (jv_get_kind(cv) == JV_KIND_STRING && !c->json)
 					cv = fold_braces(cv);
@@ -503,6 +508,7 @@ check_action_rules(struct wf_check *c, jv s, int i)
 			   wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?");
 		jv_free(opts);
 	}
+	wf_check_fallback_rules(c, s, i);
 }
 
 /* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */

@@ -39,6 +39,7 @@ const struct wf_field wf_schema_step[] = {
 	{ "timeout", WF_F_DURATION, NULL }, { "retry", WF_F_RETRY, NULL },
 	{ "continue-on-error", WF_F_BOOL, NULL }, { "idempotent", WF_F_BOOL, NULL },
 	{ "env", WF_F_MAP, NULL }, { "secrets", WF_F_STRLIST, NULL },
+	{ "fallback", WF_F_STR, "never" },
 	{ NULL, 0, NULL }
 };
 
@@ -79,7 +80,7 @@ const struct wf_field wf_schema_canonical_top[] = {
 
 /* What wf-parse adds to each step of the canonical workflow. */
 const struct wf_field wf_schema_canonical_step[] = {
-	{ "next", WF_F_STEP, NULL }, { NULL, 0, NULL }
+	{ "next", WF_F_STEP, NULL }, { "fallbacks", WF_F_STRLIST, NULL }, { NULL, 0, NULL }
 };
 
 /* The members of a step request (wf-json(7)) that wf-step reads; "step" has its own schema. */
@@ -95,7 +96,8 @@ const struct wf_field wf_schema_request_run[] = {
 	{ "name", WF_F_STR, NULL }, { "dir", WF_F_STR, NULL }, { "cwd", WF_F_STR, NULL },
 	{ "source", WF_F_STR, NULL }, { "seq", WF_F_NUM, NULL }, { "strict", WF_F_BOOL, NULL },
 	{ "interactive", WF_F_BOOL, NULL }, { "quiet", WF_F_BOOL, NULL }, { "tty", WF_F_BOOL, NULL },
-	{ "env", WF_F_MAP, NULL }, { "echo_fd", WF_F_INT, NULL }, { NULL, 0, NULL }
+	{ "env", WF_F_MAP, NULL }, { "echo_fd", WF_F_INT, NULL }, { "budget", WF_F_OBJECT, NULL },
+	{ NULL, 0, NULL }
 };
 
 const struct wf_field *

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # wf-run: running workflows, flow rules, progress, variables and step actions.
 load helpers
+bats_require_minimum_version 1.5.0
 
 @test "the seed's test-linear prints Step 1 and Step 2 and exits 0" {
 	run wf run test-linear
@@ -449,4 +450,14 @@ Y
 	touch go
 	run wf resume sig --quiet
 	assert_success
+}
+
+@test "a step's text in the progress lines cannot drive the terminal: control bytes are shown, not sent" {
+	printf 'name: esc\nsteps:\n  - id: a\n    action: shell\n    command: "echo hi # \\e]0;owned\\a\\e[2J"\n' > esc.yaml
+	run --separate-stderr wf run esc.yaml --yes
+	assert_success
+	assert_output hi
+	[[ "$stderr" == *'[1/1] a shell "echo hi # \e]0;owned\x07\e[2J" ...'* ]]
+	! grep -q $'\e' <<<"$stderr"
+	! grep -q $'\a' <<<"$stderr"
 }

@@ -35,7 +35,7 @@ J
 		assert_equal "$stderr" ""
 		assert_equal "${#lines[@]}" 1
 		run jq -c "[.text, .usage, .cost.usd, .model.name, .attempts]" <<<"$output"
-		assert_output "[\"$text\",{\"input_tokens\":12,\"output_tokens\":3,\"cached_tokens\":0},$usd,\"$alias\",1]"
+		assert_output "[\"$text\",{\"input_tokens\":12,\"output_tokens\":3,\"cached_tokens\":0,\"cache_write_tokens\":0},$usd,\"$alias\",1]"
 	done <<'T'
 gpt|false|Hello from gpt-test|4.8e-05
 gpt|true|Hello from gpt-test|4.8e-05
@@ -83,7 +83,7 @@ J
 	assert_success
 	run req 1 '[.path, .headers["x-api-key"], .headers["anthropic-version"], .headers.authorization]'
 	assert_output "[\"/v1/messages\",\"$FAKE_API_KEY\",\"2023-06-01\",null]"
-	assert_json "$(req 1 .body)" '{"model":"claude-test","system":"Be brief.","messages":[{"role":"user","content":"hi"}],"stream":false,"max_tokens":4096,"stop_sequences":["END"],"top_k":5}'
+	assert_json "$(req 1 .body)" '{"model":"claude-test","system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}],"stream":false,"max_tokens":4096,"stop_sequences":["END"],"top_k":5}'
 }
 
 @test "Ollama wire format: /api/chat, no key, options inside options, format json" {
@@ -213,7 +213,7 @@ J
 	run wf-model chat <<<'{"model":"gpt","prompt":"sixteen chars ok","stream":true}'
 	assert_success
 	run jq -c '[.usage, .cost]' <<<"$output"
-	assert_output '[{"input_tokens":4,"output_tokens":3,"cached_tokens":0,"estimated":true},{"usd":3.2e-05,"estimated":true}]'
+	assert_output '[{"input_tokens":4,"output_tokens":3,"cached_tokens":0,"cache_write_tokens":0,"estimated":true},{"usd":3.2e-05,"estimated":true}]'
 	run wf-model chat <<<'{"model":"llama","prompt":"sixteen chars ok"}'
 	assert_success
 	run jq -c '[.usage.estimated, .cost.usd]' <<<"$output"

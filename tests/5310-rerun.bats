@@ -219,7 +219,7 @@ Y
 	run wf rerun loop body --model claude
 	assert_success
 	assert_line --index 0 "run 'loop', step 'body' (ai-prompt), pass 3 of 3: model call 1 of 1 asked again"
-	run sh -c "tail -n +$((n + 1)) '$FAKE_LOG' | jq -c '.body.messages | map(.content)'"
+	run sh -c "tail -n +$((n + 1)) '$FAKE_LOG' | jq -c '.body.messages | map(if (.content | type) == \"array\" then (.content | map(.text) | add) else .content end)'"
 	assert_line --index 0 '["Once more.","yes","Once more."]'
 	assert_line --index 1 '["Once more.","yes","Once more.","yes","Once more."]'
 	run wf rerun loop body --model claude --pass 4

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Humans in the loop at a real terminal: tmux runs wf, send-keys answers.
 load helpers
+load terminal
 
 setup() {
 	wf_setup
@@ -11,12 +12,6 @@ setup() {
 teardown() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
 	tmux -L "${SOCK%-again}" kill-server 2>/dev/null || true
-}
-
-# Run COMMAND in a fresh terminal; its exit status goes to $WORK/rc.
-term_run() {
-	tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 160 -y 45 \
-		"cd '$WORK' && env PATH='$PATH' HOME='$HOME' WF_STATE_DIR='$WF_STATE_DIR' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' NO_COLOR=1 $1; echo \"EXIT=\$?\" > '$WORK/rc'; sleep 60"
 }
 
 # A second terminal for the next command, the first one closed.
@@ -34,34 +29,6 @@ resume_q_yes() {
 	keys y Enter
 	run exit_code
 	assert_output 0
-}
-
-screen() {
-	tmux -L "$SOCK" capture-pane -p -t t
-}
-
-wait_for() {
-	for _ in $(seq 1 150); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	echo "--- screen, waiting for: $1" >&2
-	screen >&2
-	return 1
-}
-
-keys() {
-	tmux -L "$SOCK" send-keys -t t "$@"
-}
-
-exit_code() {
-	for _ in $(seq 1 150); do
-		[ -s "$WORK/rc" ] && { sed 's/EXIT=//' "$WORK/rc"; return 0; }
-		sleep 0.1
-	done
-	echo "no exit status" >&2
-	screen >&2
-	return 1
 }
 
 ask_workflow() {

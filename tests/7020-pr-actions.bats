@@ -205,9 +205,9 @@ Y
 	refute_output --partial rejected
 	run forge_state '.reviews["1"] | map(.state)'
 	assert_output '["COMMENTED"]'
-	run forge_state '.reviews["1"][0].body | test("^\\*\\*Approved\\*\\*\n\nFine.\n\n<!-- wf:rev/r/0 run-[0-9TZ]+\\.0 -->$")'
+	run forge_state '.reviews["1"][0].body | test("^\\*\\*Approved\\*\\*\n\nFine.\n\n_Review by model `gpt`_\n\n<!-- wf:rev/r/0 run-[0-9TZ]+\\.0 -->$")'
 	assert_output true
-	run forge_state '.comments["1"][0].body | test("- `greet.py:4`: nice\n\n<!-- wf:rev/yes/0 run-[0-9TZ]+\\.1 -->$")'
+	run forge_state '.comments["1"][0].body | test("- `greet.py:4`: nice\n\n_Review by model `gpt`_\n\n<!-- wf:rev/yes/0 run-[0-9TZ]+\\.1 -->$")'
 	assert_output true
 	run grep -c 'Review the pull request below, strictly: naming' "$FAKE_LOG"
 	assert_output 1

@@ -13,6 +13,19 @@ screen() {
 	tmux -L "$SOCK" capture-pane -p -t t
 }
 
+# Whether the terminal shows TEXT now.
+on_screen() {
+	screen | grep -qF -- "$1"
+}
+
+# Wait until the terminal shows TEXT; else show what it shows.
+wait_for() {
+	wait_until on_screen "$1" && return 0
+	echo "--- screen, waiting for: $1" >&2
+	screen >&2
+	return 1
+}
+
 # Type into the terminal: tmux send-keys words (text, Enter, C-c).
 keys() {
 	tmux -L "$SOCK" send-keys -t t "$@"

@@ -10,7 +10,7 @@ the JSON shapes, headers and SSE/NDJSON framing of the real APIs:
 
 Usage:
   fake-provider.py --script SCRIPT.json --log REQUESTS.jsonl --port-file PORTFILE
-                   [--port N] [--tls-cert CERT --tls-key KEY]
+                   [--port N] [--tls-cert CERT --tls-key KEY] [--cache]
 
 The port is written to PORTFILE (atomically, once listening), so a test never
 races the server.  Every request is appended to the log as one JSON line:
@@ -28,7 +28,10 @@ is used "repeat" times (default 1; -1 forever).  When none is left the
   text         reply text; "{model}", "{prompt}" (last user message),
                "{system}" and "{n}" are filled in.  Default "fake reply from {model}".
   chunks       the streamed deltas (default: the text split at word starts)
-  usage        {"input": N, "output": N, "cached": N}, or null for none at all
+  usage        {"input": N, "output": N, "cached": N, "cache_write": N}, or null
+               for none at all; "input" is the whole prompt, "cached" the part
+               read from the cache and "cache_write" (Anthropic) the part
+               written to it
   usage_style  OpenAI streams: "final" (a last chunk with choices [] when
                stream_options.include_usage is asked for; the default),
                "null_choices" (that chunk has choices null), "finish"
@@ -60,6 +63,31 @@ is used "repeat" times (default 1; -1 forever).  When none is left the
   echo_key     true: a 400 whose message quotes the request's credential
   redirect     URL: a 302 to it
 
+Without "usage" an answer counts words: the input is every word of the
+system text and the messages (text parts of content lists too; tools are not
+counted), the output one per chunk.
+
+Prompt caching: --cache on the command line, or "cache": true or
+{"min_tokens": N, "increment": N} in the object form of the script, makes
+the fake remember prompts and report counted usage as each provider does
+(cached counts are words, like everything else):
+  anthropic  only up to a block marked with cache_control (at most 4 marks;
+             the system text, a content part or a tool).  Every marked prefix
+             of at least min_tokens (default 1024) is written; a request reads
+             the longest cached prefix ending at a mark or at one of the 20
+             blocks before it, as Anthropic looks back.  input_tokens is then
+             the rest, cache_creation_input_tokens what was written past the
+             read part, cache_read_input_tokens what was read.
+  openai     automatically: the longest prefix (in words, role by role) shared
+             with an earlier request to the same model, when at least
+             min_tokens, rounded down to min_tokens plus a multiple of
+             increment (default 128), as OpenAI documents; reported as
+             prompt_tokens_details.cached_tokens inside prompt_tokens.
+  ollama     the prefix shared with the previous request to the same model
+             (one KV cache slot, no minimum), as prompt_eval_cached_count
+             inside prompt_eval_count.
+Cache memory lives as long as the process; a script reload keeps it.
+
 Control: GET /_fake/requests returns the log as a JSON array; POST
 /_fake/script replaces the script.
 """
@@ -76,16 +104,22 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"entries": [], "default": None, "n": 0, "log": None, "requests": []}
+STATE = {"entries": [], "default": None, "n": 0, "log": None, "requests": [], "cache": None,
+         "cache_flag": None, "cached": set(), "seen": {}}
 
 
 def load_script(doc):
+    cache = STATE["cache_flag"]
     if isinstance(doc, list):
         entries, default = doc, None
     elif isinstance(doc, dict):
         entries, default = doc.get("responses", []), doc.get("default")
+        cache = doc.get("cache", cache)
     else:
         raise ValueError("script must be a list or an object")
+    if cache is True:
+        cache = {}
+    STATE["cache"] = dict({"min_tokens": 1024, "increment": 128}, **cache) if isinstance(cache, dict) else None
     for e in entries:
         e.setdefault("repeat", 1)
         e["_used"] = 0
@@ -126,11 +160,101 @@ def system_of(body, proto):
         return ""
     if proto == "anthropic":
         s = body.get("system", "")
+        if isinstance(s, list):
+            return "".join(p.get("text", "") for p in s if isinstance(p, dict))
         return s if isinstance(s, str) else ""
     for m in body.get("messages") or []:
         if isinstance(m, dict) and m.get("role") in ("system", "developer"):
             return m.get("content", "")
     return ""
+
+
+def text_words(c):
+    """The words of a content value: a string or a list of parts with "text"."""
+    if isinstance(c, list):
+        return sum(len(str(p.get("text", "")).split()) for p in c if isinstance(p, dict))
+    return len(str(c if c is not None else "").split())
+
+
+def prompt_blocks(body, proto):
+    """The prompt as cacheable blocks, in order: (identity, words, marked)."""
+    out = []
+
+    def part(role, p):
+        if isinstance(p, str):
+            p = {"type": "text", "text": p}   # a string is one text block
+        if isinstance(p, dict):
+            ident = compact([role, {k: v for k, v in p.items() if k != "cache_control"}])
+            out.append((ident, text_words([p]), "cache_control" in p))
+        else:
+            out.append((compact([role, p]), text_words(p), False))
+
+    if proto == "anthropic":
+        for t in body.get("tools") or []:
+            if isinstance(t, dict):
+                out.append((compact(["tool", {k: v for k, v in t.items() if k != "cache_control"}]), 0,
+                            "cache_control" in t))
+        sysv = body.get("system")
+        for p in (sysv if isinstance(sysv, list) else [sysv] if isinstance(sysv, str) else []):
+            part("system", p)
+    for m in body.get("messages") or []:
+        if not isinstance(m, dict):
+            continue
+        c = m.get("content", "")
+        for p in (c if isinstance(c, list) else [c]):
+            part(m.get("role"), p)
+    return out
+
+
+def counted_input(body, proto):
+    return sum(w for _, w, _ in prompt_blocks(body, proto))
+
+
+def cache_usage(body, proto, model):
+    """(cached, cache_write) for this request, remembering what it leaves in the cache."""
+    cfg = STATE["cache"]
+    blocks = prompt_blocks(body, proto)
+    if proto == "anthropic":
+        cum, keys, total = [], [], 0
+        for k, (ident, w, _) in enumerate(blocks):
+            total += w
+            cum.append(total)
+            keys.append(compact([model] + [b[0] for b in blocks[:k + 1]]))
+        marks = [k for k, b in enumerate(blocks) if b[2]][:4]
+        read = -1
+        with LOCK:
+            for bp in marks:
+                for j in range(bp, max(bp - 20, -1), -1):
+                    if keys[j] in STATE["cached"]:
+                        read = max(read, j)
+                        break
+            wrote = 0
+            for bp in marks:
+                if cum[bp] >= cfg["min_tokens"] and bp > read:
+                    STATE["cached"].add(keys[bp])
+                    wrote = max(wrote, cum[bp] - (cum[read] if read >= 0 else 0))
+        return (cum[read] if read >= 0 else 0), wrote
+    seq = []
+    for m in body.get("messages") or []:
+        if isinstance(m, dict):
+            c = m.get("content", "")
+            words = (" ".join(str(p.get("text", "")) for p in c if isinstance(p, dict))
+                     if isinstance(c, list) else str(c)).split()
+            seq.extend(str(m.get("role")) + "\0" + x for x in words)
+    with LOCK:
+        seen = STATE["seen"].setdefault((proto, model), [])
+        earlier = seen[-1:] if proto == "ollama" else seen
+        best = 0
+        for old in earlier:
+            k = 0
+            while k < len(old) and k < len(seq) and old[k] == seq[k]:
+                k += 1
+            best = max(best, k)
+        seen.append(seq)
+    if proto == "ollama":
+        return best, 0
+    lo, inc = cfg["min_tokens"], max(cfg["increment"], 1)
+    return (0 if best < lo else lo + (best - lo) // inc * inc), 0
 
 
 def matches(entry, proto, path, body):
@@ -370,11 +494,9 @@ class Handler(BaseHTTPRequestHandler):
             chunks = split_words(text)
         usage = e.get("usage", "auto")
         if usage == "auto":
-            words = sum(len(str(m.get("content", "")).split()) for m in body.get("messages") or []
-                        if isinstance(m, dict))
-            if proto == "anthropic" and isinstance(body.get("system"), str):
-                words += len(body["system"].split())
-            usage = {"input": max(words, 1), "output": max(len(chunks), 1), "cached": 0}
+            usage = {"input": max(counted_input(body, proto), 1), "output": max(len(chunks), 1), "cached": 0}
+            if STATE["cache"] is not None:
+                usage["cached"], usage["cache_write"] = cache_usage(body, proto, model)
         stream = body.get("stream", proto == "ollama")
         if not stream:
             self.whole(proto, n, model, text, usage, e, headers)
@@ -402,7 +524,8 @@ class Handler(BaseHTTPRequestHandler):
                    "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
                    "stop_sequence": None}
             if usage is not None:
-                doc["usage"] = {"input_tokens": i - c, "cache_creation_input_tokens": 0,
+                w = u.get("cache_write", 0)
+                doc["usage"] = {"input_tokens": i - c - w, "cache_creation_input_tokens": w,
                                 "cache_read_input_tokens": c, "output_tokens": o}
         else:
             doc = {"model": model, "created_at": "2026-11-24T09:46:24.120Z",
@@ -514,7 +637,8 @@ class Handler(BaseHTTPRequestHandler):
             out.append(sse("[DONE]"))
             return out, end
         if proto == "anthropic":
-            mu = {"input_tokens": i - c, "cache_creation_input_tokens": 0, "cache_read_input_tokens": c,
+            w = u.get("cache_write", 0)
+            mu = {"input_tokens": i - c - w, "cache_creation_input_tokens": w, "cache_read_input_tokens": c,
                   "output_tokens": 1}
             start = {"type": "message_start",
                      "message": {"id": "msg_fake%d" % n, "type": "message", "role": "assistant",
@@ -641,7 +765,11 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--cache", action="store_true", help="simulate each provider's prompt cache")
     a = ap.parse_args()
+    if a.cache:
+        STATE["cache_flag"] = True
+        STATE["cache"] = {"min_tokens": 1024, "increment": 128}
     if a.script:
         with open(a.script, encoding="utf-8") as f:
             load_script(json.load(f))
