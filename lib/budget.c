@@ -81,20 +81,34 @@ wf_budget_effective(jv wf, jv given)
 	return b;
 }
 
+/* USD dollars into BUF: cents as cents ($2.50), a smaller amount to its last digit ($0.005, $0.000001). */
+static const char *
+dollars(double usd, char *buf, size_t n)
+{
+	size_t len;
+
+	if (usd * 100 == (double)(long long)(usd * 100))
+		snprintf(buf, n, "$%.2f", usd);
+	else {
+		snprintf(buf, n, "$%.9f", usd);
+		len = strlen(buf);
+		while (len > 1 && buf[len - 1] == '0')
+			buf[--len] = 0;
+	}
+	return buf;
+}
+
 char *
 wf_budget_text(jv budget)
 {
 	double usd = wf_jv_num(budget, "usd", -1), tok = wf_jv_num(budget, "tokens", -1);
-	/* Cents as cents ($2.50), a smaller amount as given ($0.005). */
-	const char *fmt = usd * 100 == (double)(long long)(usd * 100) ? "$%.2f" : "$%g";
-	char dollars[64];
+	char d[64];
 
 	if (usd < 0 && tok < 0)
 		return NULL;
-	snprintf(dollars, sizeof dollars, fmt, usd);
 	if (usd >= 0 && tok >= 0)
-		return wf_xasprintf("%s and %.0f tokens", dollars, tok);
-	return usd >= 0 ? wf_xstrdup(dollars) : wf_xasprintf("%.0f tokens", tok);
+		return wf_xasprintf("%s and %.0f tokens", dollars(usd, d, sizeof d), tok);
+	return usd >= 0 ? wf_xstrdup(dollars(usd, d, sizeof d)) : wf_xasprintf("%.0f tokens", tok);
 }
 
 jv

@@ -56,6 +56,7 @@ struct driver {
 	char *step_go;		/* the step a resume of a step-through stop answers (stepthrough.c), else NULL */
 	char *step_answer;	/* its answer: run, skip or continue */
 	jv start_extra;		/* keys the run-start event gets besides its own (a fork's), or invalid */
+	int budget_unchecked_said;	/* the dollar budget's unchecked calls were named (gate.c) */
 };
 
 /* ---- run.c: the driver ---- */
@@ -139,10 +140,8 @@ int wf_stepper_stale_groups(struct driver *d, jv inflight);
 
 /* Does step S (borrowed) need a model to run? */
 int wf_gate_step_needs_model(jv s);
-/* Tokens and dollars used so far by STATE (borrowed) (usd -1 when some cost is unknown). */
-void wf_gate_usage_totals(jv state, double *tokens, double *usd);
-/* A rough size in tokens of the next call of STEP; STATE and STEP borrowed. */
-double wf_gate_call_estimate(jv state, jv step);
+/* Tokens and known dollars used so far by STATE (borrowed); *UNKNOWN: models of unknown cost. */
+void wf_gate_usage_totals(jv state, double *tokens, double *usd, int *unknown);
 /* May STEP (borrowed), a model call, run within the budget?  0, or the run stopped (4, 74). */
 int wf_gate_budget(struct driver *d, jv step, const char *id);
 /* The dollars left of the tightest USD budget over this run and those above it, or -1 (none, or unknown). */

@@ -276,7 +276,7 @@ step_prompt(struct est *e, jv s, jv ctx, jv m, double *transcript)
 		free(dump);
 	}
 	if (out < 0)
-		snprintf(outwhy, sizeof outwhy, "%d (the default: no output_tokens for model '%s')",
+		snprintf(outwhy, sizeof outwhy, "%d (the default: no output_tokens for model '%.100s')",
 			 DEFAULT_OUTPUT_TOKENS, e->model);
 	else
 		snprintf(outwhy, sizeof outwhy, "%.0f (output_tokens of model '%s')", out, e->model);
@@ -325,6 +325,91 @@ loop_bounds(struct est *e, jv steps, jv wf, int n)
 				e[k].max_passes = wf_jv_num(s, "max-iterations", 1);
 		jv_free(s);
 	}
+}
+
+/* ---- one call, for the budget gate ---- */
+
+/* The text of model member KEY of STATE (borrowed), else of WF (borrowed); borrowed from them, or NULL. */
+static const char *
+model_of(jv state, jv wf, const char *key)
+{
+	jv m = wf_jv_get(state, key);
+	const char *t = model_text(m);
+
+	/* STATE holds its member: what T points into outlives M. */
+	jv_free(m);
+	if (t)
+		return t;
+	m = wf_jv_get(wf, "model");
+	t = model_text(m);
+	jv_free(m);
+	return t;
+}
+
+/* The tokens of the text of the messages in TRANSCRIPT (borrowed). */
+static double
+transcript_tokens(jv transcript)
+{
+	size_t bytes = 0;
+
+	if (jv_get_kind(transcript) == JV_KIND_ARRAY)
+		jv_array_foreach(transcript, i, m) {
+			(void)i;
+			bytes += wf_jv_str(m, "content") ? strlen(wf_jv_str(m, "content")) : 0;
+			jv_free(m);
+		}
+	return wf_tokens_of_bytes(bytes);
+}
+
+int
+wf_estimate_call(jv wf, jv step, jv state, jv ctx, struct wf_call_estimate *c)
+{
+	struct wf_diag diag = {0};
+	struct est e = {0};
+	int code = 0, nruns;
+	jv reg = wf_models_load(&diag, &code), notes = jv_array(), runs, m = jv_invalid(), t;
+	const char *why = diag.n ? diag.msgs[0] : "the model configuration does not load";
+	char err[512] = "";
+	double carried;
+
+	memset(c, 0, sizeof *c);
+	e.id = wf_jv_str(step, "id") ? wf_jv_str(step, "id") : "?";
+	e.action = wf_jv_str(step, "action") ? wf_jv_str(step, "action") : "?";
+	if (jv_is_valid(reg))
+		m = wf_model_resolve(reg, step_model(step, model_of(state, wf, "model")),
+				     model_of(state, wf, "original_model"), err, sizeof err);
+	snprintf(e.model, sizeof e.model, "%s", jv_is_valid(m) && wf_jv_str(m, "name") ? wf_jv_str(m, "name") :
+		 step_model(step, model_of(state, wf, "model")));
+	snprintf(c->model, sizeof c->model, "%s", e.model);
+	runs = history_states(wf_jv_str(wf, "name"), &notes);
+	nruns = jv_array_length(jv_copy(runs));
+	if (nruns)
+		step_history(&e, runs, nruns, reg);
+	if (nruns && e.v[CALLS] > 0) {
+		for (int k = IN; k <= USD; k++)
+			e.v[k] /= e.v[CALLS];
+		snprintf(c->basis, sizeof c->basis, "the mean per call of this step in %d earlier run%s", nruns,
+			 nruns == 1 ? "" : "s");
+	} else {
+		t = wf_jv_get(state, "transcript");
+		carried = transcript_tokens(t);
+		jv_free(t);
+		snprintf(e.model, sizeof e.model, "%s", c->model);
+		step_prompt(&e, step, ctx, m, &carried);
+		step_price(&e, m, jv_is_valid(reg) ? err : why);
+		snprintf(c->basis, sizeof c->basis, "the prompt after substitution, the transcript and the model's output_tokens");
+	}
+	c->input = e.v[IN];
+	c->output = e.v[OUT];
+	c->usd = e.usd_known ? e.v[USD] : 0;
+	c->usd_known = e.usd_known;
+	snprintf(c->cost_why, sizeof c->cost_why, "%.250s", e.usd_known ? "" : e.cost_why);
+	jv_free(m);
+	jv_free(runs);
+	jv_free(notes);
+	jv_free(reg);
+	wf_diag_free(&diag);
+	return 0;
 }
 
 /* ---- the document ---- */

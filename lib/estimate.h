@@ -53,6 +53,26 @@ jv wf_budget_event(jv ev, const char *amount);
  */
 jv wf_estimate(jv wf, jv vars, jv budget);
 
+/* One model call, as the budget gate sees it before making it. */
+struct wf_call_estimate {
+	double input, output;	/* tokens */
+	double usd;		/* dollars, when usd_known */
+	int usd_known;		/* 0: the model has no price (cost_why says so) */
+	char model[128];
+	char basis[160];	/* where the numbers come from */
+	char cost_why[256];
+};
+
+/*
+ * The next call of STEP, about to run in a run of WF whose state is
+ * STATE, with CTX its substitution context (all borrowed), estimated as
+ * wf_estimate estimates a step: this step's mean per call in this
+ * project's completed runs of WF; else its prompt after substitution,
+ * the transcript in STATE and the model's output_tokens, at the model's
+ * prices.  Fills *C; 0.
+ */
+int wf_estimate_call(jv wf, jv step, jv state, jv ctx, struct wf_call_estimate *c);
+
 /* Print estimate EST (borrowed) on FP for people. */
 void wf_estimate_print(FILE *fp, jv est);
 

@@ -45,23 +45,24 @@ wf_gate_step_needs_model(jv s)
 	return strcmp(a, "self-review") != 0;
 }
 
-/* Tokens and dollars used so far by the run, from STATE (borrowed) (usd -1 when some cost is unknown). */
+/* Tokens and known dollars used so far by the run, from STATE (borrowed); *UNKNOWN counts models whose cost is unknown. */
 void
-wf_gate_usage_totals(jv state, double *tokens, double *usd)
+wf_gate_usage_totals(jv state, double *tokens, double *usd, int *unknown)
 {
 	jv u = wf_jv_get(state, "usage");
 
 	*tokens = 0;
 	*usd = 0;
+	*unknown = 0;
 	if (jv_get_kind(u) == JV_KIND_OBJECT)
 		jv_object_foreach(u, k, v) {
 			jv c = wf_jv_get(v, "usd");
 
 			*tokens += wf_jv_num(v, "input_tokens", 0) + wf_jv_num(v, "output_tokens", 0);
-			if (jv_get_kind(c) == JV_KIND_NUMBER && *usd >= 0)
+			if (jv_get_kind(c) == JV_KIND_NUMBER)
 				*usd += jv_number_value(c);
-			else if (jv_get_kind(c) != JV_KIND_NUMBER)
-				*usd = -1;
+			else
+				(*unknown)++;
 			jv_free(c);
 			jv_free(k);
 			jv_free(v);
@@ -70,52 +71,73 @@ wf_gate_usage_totals(jv state, double *tokens, double *usd)
 }
 
 /*
- * A rough size of the next call of STEP in tokens: its text and the
- * transcript in STATE, 4 characters a token.  STATE and STEP borrowed.
+ * The one time a run's dollar budget BUDGET (borrowed) cannot be checked
+ * for a call, C, whose price is unknown (or some earlier call's cost,
+ * UNKNOWN of them): said on the run's log, never passed silently as $0.
  */
-double
-wf_gate_call_estimate(jv state, jv step)
+static void
+say_unchecked(struct driver *d, jv budget, const struct wf_call_estimate *c, const char *id, int unknown)
 {
-	char *a = wf_json_dump(step);
-	jv t = wf_jv_get(state, "transcript");
-	char *b = wf_json_dump(t);
-	double n = (double)(strlen(a) + strlen(b)) / 4.0;
+	char *bt;
 
-	free(a);
-	free(b);
-	jv_free(t);
-	return n;
+	if (d->budget_unchecked_said)
+		return;
+	d->budget_unchecked_said = 1;
+	bt = wf_budget_text(budget);
+	if (!c->usd_known)
+		wf_warn("the dollar budget of %s cannot be checked for step '%s': the cost of its calls to model '%s' is unknown (%s); their tokens still count against a token budget",
+			bt, id, c->model, c->cost_why);
+	else
+		wf_warn("the dollar budget of %s counts only the known costs: %d model%s of this run %s no price",
+			bt, unknown, unknown == 1 ? "" : "s", unknown == 1 ? "has" : "have");
+	free(bt);
 }
 
 /*
- * Would the next call of STEP (borrowed) cross the workflow's budget?
- * Returns 0, or fills MSG and returns 1.
+ * Would the next call of STEP (borrowed) cross the run's budget, or a
+ * budget of a run above it?  It would when what was used plus the call's
+ * estimate (wf_estimate_call) is more than the budget: a budget exactly
+ * met is not crossed.  Returns 0, or fills MSG and returns 1.
  */
 static int
 over_budget(struct driver *d, jv step, char *msg, size_t n)
 {
-	double tokens = 0, usd = 0, est = wf_gate_call_estimate(d->run->state, step);
-	int over = 0;
+	struct wf_call_estimate c;
+	jv view = wf_run_view(d->run, 1), ctx = wf_flow_ctx(view, jv_copy(step));
+	double tokens = 0, usd = 0, est, btok, busd;
+	int over = 0, unknown = 0;
 
+	wf_estimate_call(d->wf, step, d->run->state, ctx, &c);
+	jv_free(ctx);
+	jv_free(view);
+	est = c.input + c.output;
 	/* A sub-run's calls count against every budget above it, with what each run above used so far. */
 	for (struct driver *a = d; a && !over; a = a->parent) {
 		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
 		double t, u;
+		int unk;
 
-		wf_gate_usage_totals(a->run->state, &t, &u);
+		wf_gate_usage_totals(a->run->state, &t, &u, &unk);
 		tokens += t;
-		usd = usd < 0 || u < 0 ? -1 : usd + u;
-		if (jv_get_kind(b) == JV_KIND_OBJECT && wf_jv_num(b, "tokens", -1) >= 0 &&
-		    tokens + est > wf_jv_num(b, "tokens", 0)) {
-			snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more)",
-				 wf_jv_num(b, "tokens", 0), wf_jv_str(step, "id"), tokens, est);
+		usd += u;
+		unknown += unk;
+		btok = wf_jv_num(b, "tokens", -1);
+		busd = wf_jv_num(b, "usd", -1);
+		if (btok >= 0 && tokens + est > btok) {
+			snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more: %.0f in, %.0f out, from %s)",
+				 btok, wf_jv_str(step, "id"), tokens, est, c.input, c.output, c.basis);
 			over = 1;
-		} else if (jv_get_kind(b) == JV_KIND_OBJECT && wf_jv_num(b, "usd", -1) >= 0 && usd >= 0 &&
-			   usd >= wf_jv_num(b, "usd", 0)) {
-			snprintf(msg, n, "budget of $%g reached before step '%s' (used $%.4f)", wf_jv_num(b, "usd", 0),
-				 wf_jv_str(step, "id"), usd);
+		} else if (busd >= 0 && c.usd_known && usd + c.usd > busd) {
+			jv only = jv_object_set(jv_object(), jv_string("usd"), jv_number(busd));
+			char *bt = wf_budget_text(only);
+
+			snprintf(msg, n, "budget of %s would be crossed by step '%s' (used $%.6f, this call about $%.6f more: %.0f tokens in, %.0f out to model '%s', from %s)",
+				 bt, wf_jv_str(step, "id"), usd, c.usd, c.input, c.output, c.model, c.basis);
+			free(bt);
+			jv_free(only);
 			over = 1;
-		}
+		} else if (busd >= 0 && (!c.usd_known || unknown))
+			say_unchecked(d, b, &c, wf_jv_str(step, "id"), unknown);
 		jv_free(b);
 		jv_free(given);
 	}
@@ -123,36 +145,47 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
 }
 
 /*
- * The dollars left of the tightest "budget: usd" over this run and the
- * runs above it, for wf-model to weigh a pricier fallback against
- * (wf-model(1), "Fallbacks"); -1 when there is no such budget or a cost
- * so far is unknown.
+ * The dollars left of the tightest dollar budget (budget: with --budget
+ * over it) over this run and the runs above it, for wf-model to weigh a
+ * pricier fallback against (wf-model(1), "Fallbacks"); -1 when there is
+ * no such budget or a cost so far is unknown.
  */
 double
 wf_gate_usd_left(struct driver *d)
 {
 	double usd = 0, left = -1;
+	int unknown = 0;
 
 	for (struct driver *a = d; a; a = a->parent) {
-		jv b = wf_jv_get(a->wf, "budget");
+		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
 		double t, u, cap = wf_jv_num(b, "usd", -1);
+		int unk;
 
-		wf_gate_usage_totals(a->run->state, &t, &u);
-		usd = usd < 0 || u < 0 ? -1 : usd + u;
-		if (cap >= 0 && usd >= 0 && (left < 0 || cap - usd < left))
+		wf_gate_usage_totals(a->run->state, &t, &u, &unk);
+		usd += u;
+		unknown += unk;
+		if (cap >= 0 && !unknown && (left < 0 || cap - usd < left))
 			left = cap - usd > 0 ? cap - usd : 0;
 		jv_free(b);
+		jv_free(given);
 	}
-	return usd < 0 ? -1 : left;
+	return unknown ? -1 : left;
 }
 
-/* A model call that would cross the budget is not made: STEP (borrowed) ID; 0, or the run stopped. */
+/*
+ * A model call that would cross the budget is not made: STEP (borrowed)
+ * ID, an action that asks a model (a commit-push with its message, a
+ * create-pr with its title and body, a coding agent's make-changes ask
+ * none); 0, or the run stopped.
+ */
 int
 wf_gate_budget(struct driver *d, jv step, const char *id)
 {
-	char msg[512];
+	const char *a = wf_jv_str(step, "action");
+	char msg[768];
 
-	if (!wf_action_uses_model(wf_jv_str(step, "action")) || !over_budget(d, step, msg, sizeof msg))
+	if (!a || !wf_action_uses_model(a) || (!wf_gate_step_needs_model(step) && strcmp(a, "self-review")) ||
+	    !over_budget(d, step, msg, sizeof msg))
 		return 0;
 	wf_warn("%s; raise it with 'wf resume %s --budget AMOUNT' (or raise 'budget:' in the workflow, then 'wf resume %s --accept-changes')",
 		msg, d->run->name, d->run->name);

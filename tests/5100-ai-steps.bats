@@ -142,7 +142,7 @@ Y
 @test "budget: a call that would cross it is not made; exit 4, resumable after raising it" {
 	write b.yaml <<'Y'
 name: b
-budget: {tokens: 60}
+budget: {tokens: 520}
 steps:
   - id: a
     action: ai-prompt
@@ -153,10 +153,11 @@ steps:
 Y
 	run wf run b.yaml --quiet
 	assert_failure 4
-	assert_output --partial "budget of 60 tokens would be crossed by step 'b'"
+	# Each call counts its output too: 500 tokens, models.yaml giving no output_tokens.
+	assert_output --partial "budget of 520 tokens would be crossed by step 'b'"
 	run fake_provider_count
 	assert_output 1
-	sed -i 's/tokens: 60/tokens: 100000/' b.yaml
+	sed -i 's/tokens: 520/tokens: 100000/' b.yaml
 	run wf resume b --accept-changes --quiet
 	assert_success
 	run fake_provider_count

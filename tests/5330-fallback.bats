@@ -217,6 +217,8 @@ J
 	assert_equal "$(jq -c '.ask | keys' <<<"$output")" '["claude"]'
 	# A long prompt: about 750 tokens, $0.00225 at claude's input price, more than the $0.002 budget.
 	long=$(head -c 3000 /dev/zero | tr '\0' x)
+	# gpt's own call fits the budget's gate: 750 tokens in and 10 out, $0.00158.
+	sed -i 's/model: gpt-test, /model: gpt-test, output_tokens: 10, /' "$WF_MODELS"
 	write b.yaml <<Y
 name: b
 budget: {usd: 0.002}

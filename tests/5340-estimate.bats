@@ -3,8 +3,14 @@
 # project's earlier runs, each number with its basis; --budget, journaled
 # and shown, raised on resume, and the step where a budget is crossed.
 load helpers
+load fake-forge
 load fake-provider
 bats_require_minimum_version 1.5.0
+
+teardown() {
+	fake_forge_stop
+	fake_provider_stop_all
+}
 
 point_models() {
 	cat > models.yaml <<EOF
@@ -19,6 +25,14 @@ models:
 default: glm
 EOF
 	export WF_MODELS="$WORK/models.yaml"
+}
+
+# The estimate EST of a run against its actual usage ACTUAL (state.usage): "within", or the ratios.
+within_20() {
+	jq -nr --argjson e "$1" --argjson a "$2" '
+		($a | [.[] | .input_tokens + .output_tokens] | add) as $at | ($a | [.[].usd] | add) as $au |
+		(($e.total.input_tokens + $e.total.output_tokens) / $at) as $rt | ($e.total.cost_usd / $au) as $ru |
+		if ($rt - 1 | fabs) <= 0.2 and ($ru - 1 | fabs) <= 0.2 then "within" else "off \($rt) \($ru)" end'
 }
 
 setup() {
@@ -75,11 +89,7 @@ J
 	run jq -r '.basis, .runs, .steps[0].why' <<<"$est"
 	assert_output --regexp $'^history\n1\nhistory: 1 run, mean ± spread: calls 1\\.0 ± 0\\.0, input 1000 ± 0, output 200 ± 0 tokens'
 	wf run two.yaml --quiet --var greeting=hi
-	actual=$(wf-state get two usage)
-	run jq -nr --argjson e "$est" --argjson a "$actual" '
-		($a | [.[] | .input_tokens + .output_tokens] | add) as $at | ($a | [.[].usd] | add) as $au |
-		(($e.total.input_tokens + $e.total.output_tokens) / $at) as $rt | ($e.total.cost_usd / $au) as $ru |
-		if ($rt - 1 | fabs) <= 0.2 and ($ru - 1 | fabs) <= 0.2 then "within" else "off \($rt) \($ru)" end'
+	run within_20 "$est" "$(wf-state get two usage)"
 	assert_output within
 	# Two runs now: the mean and its spread.
 	run wf run two.yaml --estimate --json --var greeting=hi
@@ -245,4 +255,112 @@ Y
 	assert_failure 78
 	[[ $stderr == *"models.yaml:7:"*"output_tokens must be a whole number of tokens, not a string"* ]] ||
 		{ echo "$stderr" >&2; return 1; }
+}
+
+@test "pr-review-loop: after one run on the fakes the estimate of the second is within 20% of its tokens and cost" {
+	# The fake's usage is counted from each request (words in, words out): it grows with the diff.
+	jq -n '[
+	 {"match": {"prompt_contains": "Write a title and a description"}, "repeat": -1,
+	  "text": "{\"title\": \"Change {n}\", \"body\": \"What it changes, and why.\"}"},
+	 {"match": {"prompt_contains": "Review the pull request below", "model": "glm-test"}, "repeat": -1,
+	  "text": "{\"approved\": false, \"summary\": \"Document it first.\", \"comments\": [{\"path\": \"greet.py\", \"line\": 2, \"body\": \"add a note\"}]}"},
+	 {"match": {"prompt_contains": "Review the pull request below", "model": "gpt-test"}, "repeat": -1,
+	  "text": "{\"approved\": true, \"summary\": \"Good to merge.\", \"comments\": []}"},
+	 {"match": {"prompt_contains": "Change the code to address the review"}, "repeat": -1,
+	  "text": "```diff\n--- /dev/null\n+++ b/note-{n}.txt\n@@ -0,0 +1 @@\n+greet returns a greeting\n```"},
+	 {"match": {"prompt_contains": "Write a git commit message"}, "repeat": -1, "text": "Add a note"},
+	 {"match": {"prompt_contains": "Write a self-review comment"}, "repeat": -1, "text": "Added the note the review asked for."}
+	]' > "$BATS_TEST_TMPDIR/loop.json"
+	forge_repo
+	fake_forge_start --allow-self-review
+	fake_provider_start "$BATS_TEST_TMPDIR/loop.json" loop
+	fake_models "$BATS_TEST_TMPDIR/models.yaml"
+	sed -i 's/^models:$/models:\n  glm: {provider: fake-openai, model: glm-test, prices: {input: 0.6, output: 2.2}}/' "$WF_MODELS"
+	printf 'def farewell(name):\n    return "bye " + name\n' >> greet.py
+	git commit -q -am "Add farewell"
+	wf run "$EXAMPLES/pr-review-loop.yaml" --quiet --yes
+	# A second, larger change, proposed from main again.
+	git branch -q -D wf/pr-review-loop
+	git push -q origin --delete wf/pr-review-loop
+	printf 'def wave(name, times=1):\n    return " ".join(["wave " + name] * times)\n' >> greet.py
+	git commit -q -am "Add wave"
+	run --separate-stderr wf run "$EXAMPLES/pr-review-loop.yaml" --estimate --json
+	assert_success
+	est=$output
+	run jq -r '.basis, .runs, ([.steps[] | select(.calls > 0) | "\(.step):\(.model)"] | join(" "))' <<<"$est"
+	assert_output $'history\n1\ns1:gpt s3:glm s4:glm s5:glm s7:gpt s11:gpt'
+	wf run "$EXAMPLES/pr-review-loop.yaml" --quiet --yes
+	run forge_state '.pulls | map([.number, .merged])'
+	assert_output '[[1,true],[2,true]]'
+	run within_20 "$est" "$(wf-state get pr-review-loop usage)"
+	assert_output within
+}
+
+@test "a dollar budget the next call would cross stops the run before it, with the figures; a resume with more goes on" {
+	# ask: 6 tokens of prompt and 40 of output at $1/$2 a million: $0.000086, under $0.0002.
+	# again, after ask cost $0.00014: 4 tokens of prompt, 8 of transcript, 40 out: $0.000092 more.
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget '$0.0002'
+	assert_failure 4
+	[[ $stderr == *"budget of \$0.0002 would be crossed by step 'again' (used \$0.000140, this call about \$0.000092 more: 12 tokens in, 40 out to model 'glm', from the prompt after substitution"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	[[ $stderr == *"wf resume two --budget AMOUNT"* ]] || { echo "$stderr" >&2; return 1; }
+	# The fake got the first call only: none for 'again'.
+	run fake_provider_count
+	assert_output 1
+	run sh -c "jq -r '.body.messages[-1].content' '$FAKE_LOG'"
+	assert_output "hi world, in a sentence"
+	run wf-state get two reason
+	assert_output budget
+	run wf resume two --budget '$0.001' --quiet
+	assert_success
+	run fake_provider_count
+	assert_output 2
+	run wf-state get two status
+	assert_output completed
+}
+
+@test "a token budget exactly met is not crossed; one token less stops the run" {
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget 171tokens
+	assert_failure 4
+	[[ $stderr == *"budget of 171 tokens would be crossed by step 'again' (used 120, this call about 52 more: 12 in, 40 out, from the prompt"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	run fake_provider_count
+	assert_output 1
+	# 120 used and 52 expected meet 172 exactly: the call is made.
+	run wf resume two --budget 172tokens --quiet
+	assert_success
+	run fake_provider_count
+	assert_output 2
+}
+
+@test "with an earlier run the gate takes the step's mean per call from it, the same figure the estimate shows" {
+	wf run two.yaml --quiet --var greeting=hi
+	run wf run two.yaml --estimate --json --var greeting=hi
+	run jq -r '.steps[1] | "\(.calls) \(.input_tokens + .output_tokens)"' <<<"$output"
+	assert_output "1 120"
+	# 120 used by 'ask' and 120 expected of 'again' cross 239 tokens, not 240.
+	run --separate-stderr wf run two.yaml --quiet --var greeting=hi --budget 239tokens
+	assert_failure 4
+	[[ $stderr == *"budget of 239 tokens would be crossed by step 'again' (used 120, this call about 120 more: 100 in, 20 out, from the mean per call of this step in 1 earlier run)"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	run wf run two.yaml --quiet --var greeting=hi --budget 240tokens
+	assert_success
+}
+
+@test "a call whose price is unknown is not checked in dollars, and the run says so once" {
+	sed -i 's/^default: glm$/default: free/' models.yaml
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget '$0.000001'
+	assert_success
+	[ "$(grep -c 'cannot be checked' <<<"$stderr")" -eq 1 ] || { echo "$stderr" >&2; return 1; }
+	[[ $stderr == *"the dollar budget of \$0.000001 cannot be checked for step 'ask': the cost of its calls to model 'free' is unknown (no price in the model configuration); their tokens still count against a token budget"* ]] ||
+		{ echo "$stderr" >&2; return 1; }
+	run fake_provider_count
+	assert_output 2
+	# Its tokens do count: a token budget stops it.
+	sed -i '1a budget: {usd: 0.000001}' two.yaml
+	run --separate-stderr wf run two.yaml --var greeting=hi --budget 150tokens
+	assert_failure 4
+	[[ $stderr == *"budget of 150 tokens would be crossed by step 'again' (used 120,"* ]] || { echo "$stderr" >&2; return 1; }
+	run fake_provider_count
+	assert_output 3
 }
