@@ -479,11 +479,11 @@ Y
 
 @test "a budget counts a replayed call at \$0 but with its tokens" {
 	record_t
-	printf 'budget: {usd: 0.00005}\n' >> t.yaml
-	# Live, the second call would cross it: the first one cost $0.000062.
+	printf 'budget: {usd: 0.0001}\n' >> t.yaml
+	# Live, the second call would cross it: each costs $0.000062.
 	run --separate-stderr wf run t.yaml --var who=ann --name live
 	assert_failure 4
-	[[ "$stderr" == *'budget of $5e-05 reached before step '"'again'"* ]]
+	[[ "$stderr" == *'budget of $0.0001 would be crossed by step '"'again'"* ]]
 	n=$(live_calls)
 	run wf run t.yaml --var who=ann --replay t --name again
 	assert_success
