@@ -438,12 +438,13 @@ wf_replay_answer(jv m, jv req, jv *out)
 	}
 	key = wf_record_key(m, req);
 	wf_record_fingerprint(key, fp);
-	mine = jv_array();
 	if (wf_jv_str(record, "dir")) {
 		jv gone = abandoned(wf_jv_str(record, "dir"));
 
 		mine = without(wf_record_read(wf_jv_str(record, "dir")), gone);
 		jv_free(gone);
+	} else {
+		mine = jv_array();
 	}
 	rc = from_recording(m, replay, key, fp, wf_record_count(mine, fp), step, offline, out);
 	jv_free(mine);
