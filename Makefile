@@ -37,6 +37,9 @@ CMDS    = $(CMD_SRC:cmd/%.c=%)
 BINS    = $(CMDS:%=$(BIN)/%)
 FAKES_SRC = $(wildcard tests/fakes/*.c)
 FAKES   = $(FAKES_SRC:tests/fakes/%.c=$(BIN)/%)
+# Baselines the benchmarks measure against (tests/bench/NAME.c -> build/bench/NAME).
+BENCH_SRC  = $(wildcard tests/bench/*.c)
+BENCH_PROGS = $(BENCH_SRC:tests/bench/%.c=build/bench/%)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -130,8 +133,12 @@ demo: deps-build
 fresh:
 	sh tests/fresh.sh
 
-bench: all $(FAKES)
-	WF_BIN=$(abspath $(BIN)) sh tests/bench.sh
+bench: all $(FAKES) $(BENCH_PROGS)
+	WF_BIN=$(abspath $(BIN)) WF_BENCH_BIN=$(abspath build/bench) sh tests/bench.sh
+
+build/bench/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WFLAGS) -D_GNU_SOURCE -O2 -o $@ $< $(LIBS)
 
 # Fuzzing: each tests/fuzz/fuzz-NAME.c is a libFuzzer target over one JSON
 # input, parsed and checked as the program does, stopping before anything

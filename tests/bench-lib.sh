@@ -21,3 +21,11 @@ bench_mean_ms() {
 }
 
 bench_ratio() { echo "$1 $2" | awk '{ printf "%.1f", $1 / ($2 > 0 ? $2 : 0.01) }'; }
+
+# bench_verdict WHAT RATIO LIMIT: the one-line verdict on a target,
+# "verdict: WHAT: RATIO x (target: at most LIMIT x): met" (or "missed").
+# tests/bench.sh gathers these lines at the end of make bench.
+bench_verdict() {
+	if echo "$2 $3" | awk '{ exit !($1 <= $2) }'; then bench_v=met; else bench_v=missed; fi
+	echo "verdict: $1: $2 x (target: at most $3 x): $bench_v"
+}
