@@ -63,15 +63,20 @@ stream_options(jv req, char *args[], char *fd, size_t n)
 
 /*
  * The chat request CREQ (consumed, returned) with what the step request
- * REQ (borrowed) says of fallbacks: the step's own list ("model: [a, b]"
- * in the workflow), none for "fallback: never", and what is left of the
- * run's budget in dollars, for a pricier fallback (wf-model(1)).
+ * REQ (borrowed) says beyond the prompt, from its step and its run:
+ *  - fallbacks: the step's own list ("model: [a, b]" in the workflow),
+ *    none for "fallback: never", and what is left of the run's budget in
+ *    dollars, for a pricier fallback (wf-model(1), "Fallbacks");
+ *  - "record" {dir, step, seq, abandoned}: where wf-model keeps the call
+ *    (record.h), none outside a run;
+ *  - "replay" {run, dir, mode} and "offline" (wf-model(1) CHAT; replay.c).
  */
 static jv
-with_fallbacks(jv creq, jv req)
+run_members(jv creq, jv req)
 {
 	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
 	jv list = wf_jv_get(step, "fallbacks"), budget = wf_jv_get(run, "budget");
+	jv replay = wf_jv_get(run, "replay");
 	const char *fb = wf_jv_str(step, "fallback");
 
 	if (fb && !strcmp(fb, "never"))
@@ -80,52 +85,26 @@ with_fallbacks(jv creq, jv req)
 		creq = jv_object_set(creq, jv_string("fallbacks"), jv_copy(list));
 	if (jv_get_kind(budget) == JV_KIND_OBJECT)
 		creq = jv_object_set(creq, jv_string("budget"), jv_copy(budget));
-	jv_free(list);
-	jv_free(budget);
-	jv_free(step);
-	jv_free(run);
-	return creq;
-}
-
-/*
- * CREQ (consumed, returned) with a "record" member saying where wf-model
- * keeps the call (record.h): the run directory of step request REQ
- * (borrowed), its step and execution; none outside a run.
- */
-static jv
-record_member(jv req, jv creq)
-{
-	jv run = wf_jv_get(req, "run"), step = wf_jv_get(req, "step");
-
 	if (wf_jv_str(run, "dir")) {
-		jv rec = jv_object();
+		jv rec = jv_object(), gone = wf_jv_get(run, "abandoned");
 
 		rec = jv_object_set(rec, jv_string("dir"), wf_jv_get(run, "dir"));
 		rec = jv_object_set(rec, jv_string("step"), wf_jv_get(step, "id"));
 		rec = jv_object_set(rec, jv_string("seq"), wf_jv_get(run, "seq"));
+		if (jv_get_kind(gone) == JV_KIND_ARRAY)
+			rec = jv_object_set(rec, jv_string("abandoned"), jv_copy(gone));
+		jv_free(gone);
 		creq = jv_object_set(creq, jv_string("record"), rec);
 	}
-	jv_free(run);
-	jv_free(step);
-	return creq;
-}
-
-/*
- * CREQ (consumed, returned) with what the step's RUN (borrowed) says of
- * replaying and of live calls: "replay" {run, dir, mode} and "offline"
- * (wf-model(1) CHAT; replay.c answers them).
- */
-static jv
-replay_members(jv creq, jv run)
-{
-	jv replay = wf_jv_get(run, "replay");
-
 	if (jv_get_kind(replay) == JV_KIND_OBJECT)
-		creq = jv_object_set(creq, jv_string("replay"), replay);
-	else
-		jv_free(replay);
+		creq = jv_object_set(creq, jv_string("replay"), jv_copy(replay));
 	if (wf_jv_bool(run, "offline", 0))
 		creq = jv_object_set(creq, jv_string("offline"), jv_true());
+	jv_free(replay);
+	jv_free(list);
+	jv_free(budget);
+	jv_free(step);
+	jv_free(run);
 	return creq;
 }
 
@@ -161,7 +140,7 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	msgs = jv_array_append(msgs, wf_chat_message("user", prompt));
 	creq = jv_object_set(creq, jv_string("messages"), msgs);
 	creq = jv_object_set(creq, jv_string("stream"), jv_bool(!wf_jv_bool(run, "quiet", 0)));
-	creq = with_fallbacks(creq, req);
+	creq = run_members(creq, req);
 	{
 		jv step = wf_jv_get(req, "step"), opts = wf_jv_get(step, "options");
 
@@ -171,8 +150,6 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 			jv_free(opts);
 		jv_free(step);
 	}
-	creq = record_member(req, creq);
-	creq = replay_members(creq, run);
 	input = wf_json_dump(creq);
 	jv_free(creq);
 	stream_options(req, args, fd, sizeof fd);

@@ -45,21 +45,30 @@ wf_record_fingerprint(jv key, char out[65])
 	jv_free(text);
 }
 
-/* REC (borrowed), a chat request's "record" member: 0 when it is {dir, step?, seq?}, else -1 with ERR. */
+/* REC (borrowed), a chat request's "record" member: 0 when it is {dir, step?, seq?, abandoned?}, else -1 with ERR. */
 int
 wf_record_check(jv rec, char *err, size_t n)
 {
 	jv dir = wf_jv_get(rec, "dir"), step = wf_jv_get(rec, "step"), seq = wf_jv_get(rec, "seq");
+	jv gone = wf_jv_get(rec, "abandoned");
 	int ok = jv_get_kind(rec) == JV_KIND_OBJECT && jv_get_kind(dir) == JV_KIND_STRING &&
 		 jv_string_length_bytes(jv_copy(dir)) > 0 &&
 		 (jv_get_kind(step) == JV_KIND_NULL || jv_get_kind(step) == JV_KIND_STRING) &&
-		 (jv_get_kind(seq) == JV_KIND_NULL || jv_get_kind(seq) == JV_KIND_NUMBER);
+		 (jv_get_kind(seq) == JV_KIND_NULL || jv_get_kind(seq) == JV_KIND_NUMBER) &&
+		 (jv_get_kind(gone) == JV_KIND_NULL || jv_get_kind(gone) == JV_KIND_ARRAY);
 
+	if (ok && jv_get_kind(gone) == JV_KIND_ARRAY)
+		jv_array_foreach(gone, i, g) {
+			(void)i;
+			ok = ok && jv_get_kind(g) == JV_KIND_NUMBER;
+			jv_free(g);
+		}
 	jv_free(dir);
 	jv_free(step);
 	jv_free(seq);
+	jv_free(gone);
 	if (!ok)
-		snprintf(err, n, "request field 'record' must be {\"dir\": DIR, \"step\": ID, \"seq\": N}");
+		snprintf(err, n, "request field 'record' must be {\"dir\": DIR, \"step\": ID, \"seq\": N, \"abandoned\": [N...]}");
 	return ok ? 0 : -1;
 }
 

@@ -348,65 +348,30 @@ wf_replay_check(jv req, char *err, size_t n)
 }
 
 /*
- * The executions of the run in DIR that a kill cut short: started, not
- * ended, when a resume began; an object whose keys are their seqs (the
- * caller owns it).  Their recorded calls were made but their answers
- * never used: the execution that ran again in their place asks anew.
+ * CALLS (consumed) without those made by the executions in GONE
+ * (borrowed): the seqs of the run's executions a kill cut short (the
+ * state's "abandoned", which the driver passes in the request's
+ * "record"), whose answers were never used: the execution that ran again
+ * in their place asks anew.  The caller owns the result.
  */
-static jv
-abandoned(const char *dir)
-{
-	struct wf_buf b = {0};
-	char *path = wf_xasprintf("%s/history.jsonl", dir);
-	jv open = jv_object(), gone = jv_object();
-
-	if (wf_read_file(path, (size_t)1 << 30, &b) == 0 && b.s) {
-		for (char *p = b.s, *nl; p < b.s + b.len; p = nl + 1) {
-			jv ev;
-			const char *e, *st;
-
-			if (!(nl = memchr(p, '\n', (size_t)(b.s + b.len - p))))
-				break;
-			ev = jv_parse_sized(p, (int)(nl - p));
-			e = jv_get_kind(ev) == JV_KIND_OBJECT ? wf_jv_str(ev, "event") : NULL;
-			st = e ? wf_jv_str(ev, "step") : NULL;
-			if (e && st && !strcmp(e, "step-start")) {
-				open = jv_object_set(open, jv_string(st), wf_jv_get(ev, "seq"));
-			} else if (e && st && !strcmp(e, "step-end")) {
-				open = jv_object_delete(open, jv_string(st));
-			} else if (e && !strcmp(e, "resume")) {
-				jv_object_foreach(open, k, seq) {
-					char num[32];
-
-					jv_free(k);
-					snprintf(num, sizeof num, "%.0f", jv_get_kind(seq) == JV_KIND_NUMBER ? jv_number_value(seq) : -1);
-					gone = jv_object_set(gone, jv_string(num), jv_true());
-					jv_free(seq);
-				}
-				jv_free(open);
-				open = jv_object();
-			}
-			jv_free(ev);
-		}
-	}
-	wf_buf_free(&b);
-	free(path);
-	jv_free(open);
-	return gone;
-}
-
-/* CALLS (consumed) without those made by the executions in GONE (borrowed, from abandoned); the caller owns the result. */
 static jv
 without(jv calls, jv gone)
 {
 	jv kept = jv_array();
+	int n = jv_get_kind(gone) == JV_KIND_ARRAY ? jv_array_length(jv_copy(gone)) : 0;
 
 	jv_array_foreach(calls, i, c) {
-		char num[32];
+		double seq = wf_jv_num(c, "seq", -1);
+		int cut = 0;
 
 		(void)i;
-		snprintf(num, sizeof num, "%.0f", wf_jv_num(c, "seq", -1));
-		if (jv_object_has(jv_copy(gone), jv_string(num)))
+		for (int k = 0; k < n && !cut; k++) {
+			jv g = jv_array_get(jv_copy(gone), k);
+
+			cut = jv_get_kind(g) == JV_KIND_NUMBER && jv_number_value(g) == seq;
+			jv_free(g);
+		}
+		if (cut)
 			jv_free(c);
 		else
 			kept = jv_array_append(kept, c);
@@ -439,7 +404,7 @@ wf_replay_answer(jv m, jv req, jv *out)
 	key = wf_record_key(m, req);
 	wf_record_fingerprint(key, fp);
 	if (wf_jv_str(record, "dir")) {
-		jv gone = abandoned(wf_jv_str(record, "dir"));
+		jv gone = wf_jv_get(record, "abandoned");
 
 		mine = without(wf_record_read(wf_jv_str(record, "dir")), gone);
 		jv_free(gone);

@@ -77,10 +77,18 @@ wf_driver_replay_run(struct driver *d, jv run)
 {
 	jv replay = replay_of(d);
 
-	if (jv_get_kind(replay) == JV_KIND_OBJECT)
+	if (jv_get_kind(replay) == JV_KIND_OBJECT) {
+		jv gone = wf_jv_get(d->run->state, "abandoned");
+
 		run = jv_object_set(run, jv_string("replay"), replay);
-	else
+		/* The executions whose recordings a replay does not count (replay.c). */
+		if (jv_get_kind(gone) == JV_KIND_ARRAY)
+			run = jv_object_set(run, jv_string("abandoned"), gone);
+		else
+			jv_free(gone);
+	} else {
 		jv_free(replay);
+	}
 	if (offline(d))
 		run = jv_object_set(run, jv_string("offline"), jv_true());
 	return run;

@@ -445,6 +445,29 @@ apply_var_set(jv st, jv ev)
 	return merge_in(st, "vars", wf_jv_get(ev, "vars"));
 }
 
+/*
+ * ST (consumed, returned) with the execution in flight when the run
+ * stopped, if any, added to "abandoned": a kill cut it short, and the
+ * model calls it recorded were never used (a replay skips them, replay.c).
+ */
+static jv
+note_abandoned(jv st)
+{
+	jv inf = wf_jv_get(st, "inflight"), list;
+
+	if (jv_get_kind(inf) == JV_KIND_OBJECT && wf_jv_num(inf, "seq", -1) >= 0) {
+		list = wf_jv_get(st, "abandoned");
+		if (jv_get_kind(list) != JV_KIND_ARRAY) {
+			jv_free(list);
+			list = jv_array();
+		}
+		list = jv_array_append(list, wf_jv_get(inf, "seq"));
+		st = jv_object_set(st, jv_string("abandoned"), list);
+	}
+	jv_free(inf);
+	return st;
+}
+
 /* resume: ST (consumed, returned) running again, with EV's (borrowed) variables, pid, cursor and hash. */
 static jv
 apply_resume(jv st, jv ev)
@@ -462,6 +485,7 @@ apply_resume(jv st, jv ev)
 	/* wf resume --budget: its members replace the run's. */
 	if (present(ev, "budget"))
 		st = merge_in(st, "budget", wf_jv_get(ev, "budget"));
+	st = note_abandoned(st);
 	st = jv_object_set(st, jv_string("inflight"), jv_null());
 	st = jv_object_set(st, jv_string("ended"), jv_null());
 	st = jv_object_set(st, jv_string("exit_code"), jv_null());
@@ -543,7 +567,7 @@ apply_rewind(jv st, jv ev)
 {
 	jv mark = jv_object();
 
-	st = apply_restore(st, ev);
+	st = note_abandoned(apply_restore(st, ev));
 	st = jv_object_set(st, jv_string("cursor"), wf_jv_get(ev, "step"));
 	st = jv_object_set(st, jv_string("status"), kind_at(ev, "status", JV_KIND_STRING, jv_string("paused")));
 	st = jv_object_set(st, jv_string("reason"), jv_string("rewound"));

@@ -68,10 +68,10 @@ EOF
 	assert_success
 	[ ! -e calls.jsonl ]
 	n=$(wc -l < "$FAKE_LOG")
-	for bad in '"x"' '{}' '{"dir": 3}' '{"dir": "/tmp", "seq": "one"}'; do
+	for bad in '"x"' '{}' '{"dir": 3}' '{"dir": "/tmp", "seq": "one"}' '{"dir": "/tmp", "abandoned": ["1"]}'; do
 		run --separate-stderr sh -c "echo '{\"prompt\": \"hi\", \"record\": $bad}' | wf-model chat"
 		assert_failure 65
-		assert_equal "$stderr" "wf-model: request field 'record' must be {\"dir\": DIR, \"step\": ID, \"seq\": N}"
+		assert_equal "$stderr" "wf-model: request field 'record' must be {\"dir\": DIR, \"step\": ID, \"seq\": N, \"abandoned\": [N...]}"
 	done
 	[ "$(wc -l < "$FAKE_LOG")" -eq "$n" ]
 }
