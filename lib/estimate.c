@@ -329,6 +329,32 @@ loop_bounds(struct est *e, jv steps, jv wf, int n)
 
 /* ---- one call, for the budget gate ---- */
 
+/*
+ * The history of workflow NAME for the gate, read once per process: the
+ * runs it reads were completed before this one started, so what the gate
+ * estimates before each model call comes from memory, not from up to
+ * HISTORY_RUNS run directories every time.  The caller owns the copy
+ * returned.  (The cache stays reachable until exit, by design.)
+ */
+static jv
+gate_history(const char *name)
+{
+	static char *cached_name;
+	static jv cached;
+	jv notes;
+
+	if (cached_name && !strcmp(cached_name, name ? name : ""))
+		return jv_copy(cached);
+	if (cached_name)
+		jv_free(cached);
+	free(cached_name);
+	cached_name = wf_xstrdup(name ? name : "");
+	notes = jv_array();
+	cached = history_states(name, &notes);
+	jv_free(notes);
+	return jv_copy(cached);
+}
+
 /* The text of model member KEY of STATE (borrowed), else of WF (borrowed); borrowed from them, or NULL. */
 static const char *
 model_of(jv state, jv wf, const char *key)
@@ -367,7 +393,7 @@ wf_estimate_call(jv wf, jv step, jv state, jv ctx, struct wf_call_estimate *c)
 	struct wf_diag diag = {0};
 	struct est e = {0};
 	int code = 0, nruns;
-	jv reg = wf_models_load(&diag, &code), notes = jv_array(), runs, m = jv_invalid(), t;
+	jv reg = wf_models_load(&diag, &code), runs, m = jv_invalid(), t;
 	const char *why = diag.n ? diag.msgs[0] : "the model configuration does not load";
 	char err[512] = "";
 	double carried;
@@ -381,7 +407,7 @@ wf_estimate_call(jv wf, jv step, jv state, jv ctx, struct wf_call_estimate *c)
 	snprintf(e.model, sizeof e.model, "%s", jv_is_valid(m) && wf_jv_str(m, "name") ? wf_jv_str(m, "name") :
 		 step_model(step, model_of(state, wf, "model")));
 	snprintf(c->model, sizeof c->model, "%s", e.model);
-	runs = history_states(wf_jv_str(wf, "name"), &notes);
+	runs = gate_history(wf_jv_str(wf, "name"));
 	nruns = jv_array_length(jv_copy(runs));
 	if (nruns)
 		step_history(&e, runs, nruns, reg);
@@ -406,7 +432,6 @@ wf_estimate_call(jv wf, jv step, jv state, jv ctx, struct wf_call_estimate *c)
 	snprintf(c->cost_why, sizeof c->cost_why, "%.250s", e.usd_known ? "" : e.cost_why);
 	jv_free(m);
 	jv_free(runs);
-	jv_free(notes);
 	jv_free(reg);
 	wf_diag_free(&diag);
 	return 0;

@@ -67,7 +67,8 @@ struct wf_call_estimate {
  * The next call of STEP, about to run in a run of WF whose state is
  * STATE, with CTX its substitution context (all borrowed), estimated as
  * wf_estimate estimates a step: this step's mean per call in this
- * project's completed runs of WF; else its prompt after substitution,
+ * project's completed runs of WF (read on the first call of a process,
+ * then kept); else its prompt after substitution,
  * the transcript in STATE and the model's output_tokens, at the model's
  * prices.  Fills *C; 0.
  */
