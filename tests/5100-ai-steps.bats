@@ -4,18 +4,7 @@ load helpers
 load fake-provider
 
 point_models() {
-	cat > models.yaml <<EOF
-providers:
-  fake:
-    type: openai
-    base_url: $FAKE_URL/v1
-    api_key_env: FAKE_API_KEY
-models:
-  glm: {provider: fake, model: glm-test, prices: {input: 1, output: 2}}
-  main: {provider: fake, model: main-test}
-default: main
-EOF
-	export WF_MODELS="$WORK/models.yaml"
+	fake_models_pair
 }
 
 setup() {
@@ -24,7 +13,6 @@ setup() {
 {"responses": [], "default": {"text": "reply from {model} to: {prompt}"}}
 J
 	point_models
-	export FAKE_API_KEY="sk-test-$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 }
 
 restart_provider() {

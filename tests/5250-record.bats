@@ -9,19 +9,7 @@ setup() {
 	fake_provider_start - <<'J'
 {"responses": [], "default": {"text": "reply from {model} to: {prompt}", "usage": {"input": 7, "output": 3}}}
 J
-	cat > models.yaml <<EOF
-providers:
-  fake:
-    type: openai
-    base_url: $FAKE_URL/v1
-    api_key_env: FAKE_API_KEY
-models:
-  glm: {provider: fake, model: glm-test, prices: {input: 1, output: 2}}
-  main: {provider: fake, model: main-test}
-default: main
-EOF
-	export WF_MODELS="$WORK/models.yaml"
-	export FAKE_API_KEY="sk-test-$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	fake_models_pair
 }
 
 @test "each call of a run is kept once, with its step, execution, key, fingerprint and answer" {

@@ -13,18 +13,7 @@ teardown() {
 }
 
 point_models() {
-	cat > models.yaml <<EOF
-providers:
-  fake:
-    type: openai
-    base_url: $FAKE_URL/v1
-    api_key_env: FAKE_API_KEY
-models:
-  glm: {provider: fake, model: glm-test, prices: {input: 1, output: 2}, output_tokens: 40}
-  free: {provider: fake, model: free-test}
-default: glm
-EOF
-	export WF_MODELS="$WORK/models.yaml"
+	fake_models_pair ", output_tokens: 40" free glm
 }
 
 # The estimate EST of a run against its actual usage ACTUAL (state.usage): "within", or the ratios.
@@ -41,7 +30,6 @@ setup() {
 {"responses": [], "default": {"text": "reply {n}", "usage": {"input": 100, "output": 20}}}
 J
 	point_models
-	export FAKE_API_KEY="sk-test-$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 	write two.yaml <<'Y'
 name: two
 steps:

@@ -15,6 +15,14 @@
 #                                       protocol on the fake, export WF_MODELS and
 #                                       FAKE_API_KEY (a random sk-test-... key,
 #                                       unless already set)
+#   fake_models_pair [EXTRA [OTHER [DEFAULT]]]
+#                                       the same for the seed's model-switch
+#                                       workflows: $WORK/models.yaml with one
+#                                       openai provider "fake" and models glm
+#                                       (priced 1/2, EXTRA appended to its
+#                                       fields, e.g. ", output_tokens: 40") on
+#                                       line 7, and OTHER (main) unpriced;
+#                                       default DEFAULT (main)
 #
 # Models in that file: gpt (openai protocol, priced), claude (anthropic,
 # priced, with cached price), llama (ollama, no price), and default: gpt.
@@ -119,6 +127,23 @@ models:
 default: gpt
 EOF
 	export WF_MODELS="$file"
+}
+
+fake_models_pair() {
+	: "${FAKE_API_KEY:=sk-test-$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+	export FAKE_API_KEY
+	cat > "$WORK/models.yaml" <<EOF
+providers:
+  fake:
+    type: openai
+    base_url: $FAKE_URL/v1
+    api_key_env: FAKE_API_KEY
+models:
+  glm: {provider: fake, model: glm-test, prices: {input: 1, output: 2}${1:-}}
+  ${2:-main}: {provider: fake, model: ${2:-main}-test}
+default: ${3:-main}
+EOF
+	export WF_MODELS="$WORK/models.yaml"
 }
 
 teardown() {
