@@ -37,6 +37,18 @@ steps:
 Y
 }
 
+# k.yaml: the same prompt to gpt twice, with "hold" after WITH "hold":
+# a shell step that writes "held" and, while "block" exists, waits.
+pick_twice() {
+	{
+		printf 'name: k\nmodel: gpt\nsteps:\n'
+		printf '  - id: first\n    action: ai-prompt\n    prompt: "Pick a number"\n    context: none\n'
+		[ "${1:-}" != hold ] ||
+			printf '  - id: hold\n    action: shell\n    command: "echo held > held; test ! -e block || exec sleep 600"\n'
+		printf '  - id: second\n    action: ai-prompt\n    prompt: "Pick a number"\n    context: none\n'
+	} > k.yaml
+}
+
 # Run t.yaml of two_prompts to gpt once, live: the run to replay.
 record_t() {
 	two_prompts gpt
@@ -246,22 +258,7 @@ Y
 }
 
 @test "kill -9 mid-replay, then resume: it goes on replaying and takes the next recording, never a used one" {
-	write k.yaml <<'Y'
-name: k
-model: gpt
-steps:
-  - id: first
-    action: ai-prompt
-    prompt: "Pick a number"
-    context: none
-  - id: hold
-    action: shell
-    command: "echo held > held; test ! -e block || exec sleep 600"
-  - id: second
-    action: ai-prompt
-    prompt: "Pick a number"
-    context: none
-Y
+	pick_twice hold
 	run wf run k.yaml
 	assert_success
 	want=$(wf-state history k | jq -r 'select(.event=="step-end" and .step!="hold") | .output' | paste -sd'|')
@@ -292,19 +289,7 @@ Y
 	jq -n '{responses: [], default: {text: ("answer {n} " + ("x" * 70000)), usage: {input: 11, output: 5}}}' > long.json
 	fake_provider_start long.json
 	fake_models
-	write k.yaml <<'Y'
-name: k
-model: gpt
-steps:
-  - id: first
-    action: ai-prompt
-    prompt: "Pick a number"
-    context: none
-  - id: second
-    action: ai-prompt
-    prompt: "Pick a number"
-    context: none
-Y
+	pick_twice
 	run wf run k.yaml
 	assert_success
 	want=$(wf-state history k | jq -r 'select(.event=="step-end") | .output[0:8]' | paste -sd'|')
