@@ -67,7 +67,8 @@ wf_run_dry(FILE *fp, jv wf, struct wf_run_opts *o)
 
 /*
  * The end-of-run line, on the log unless --quiet: the run's name, HOW it
- * ended, the steps this process ran and the time it took, and the use of
+ * ended, the steps this process ran and the time it took (and the run's
+ * steps in all, after a resume), and the use of
  * each model over the whole run from STATE (borrowed): on the line when
  * one model was used, a line each below it when several were.
  */
@@ -80,6 +81,9 @@ wf_driver_summary(struct driver *d, jv state, const char *how)
 	wf_buf_printf(&b, "%s%s: %s%s %ld step%s in %.2fs",
 		      wf_driver_col(d, strcmp(how, "completed") ? "\033[1;33m" : "\033[1;32m"), d->run->name, how,
 		      wf_driver_col(d, "\033[0m"), d->ran, d->ran == 1 ? "" : "s", (wf_now_ms() - d->t0) / 1000.0);
+	/* A resumed run: the steps of the whole run too, from its journal. */
+	if (wf_jv_num(state, "steps_run", 0) > (double)d->ran)
+		wf_buf_printf(&b, " (%.0f in all)", wf_jv_num(state, "steps_run", 0));
 	{
 		/* Models that stood in for others are counted, never silent (wf status lists them). */
 		jv fb = wf_jv_get(state, "fallbacks");

@@ -330,6 +330,29 @@ Y
 	[[ $last =~ ^s:\ completed\ 2\ steps\ in\ [0-9]+\.[0-9]{2}s\;\ gpt:\ 2\ calls,\ 200\ input\ /\ 100\ output\ tokens,\ \$0\.0012$ ]]
 }
 
+@test "the end-of-run line of a resumed run counts this invocation's steps and the run's in all" {
+	write r.yaml <<'Y'
+name: r
+steps:
+  - id: a
+    action: shell
+    command: "true"
+  - id: b
+    action: shell
+    command: "test -e go"
+  - id: c
+    action: shell
+    command: "true"
+Y
+	run --separate-stderr wf run r.yaml --yes
+	assert_failure 1
+	assert_equal "$(tail -n 1 <<<"$stderr")" "r: failed at step 'b'; fix the cause, then 'wf resume r'"
+	touch go
+	run --separate-stderr wf resume r --yes
+	assert_success
+	[[ $(tail -n 1 <<<"$stderr") =~ ^r:\ completed\ 2\ steps\ in\ [0-9]+\.[0-9]{2}s\ \(4\ in\ all\)$ ]]
+}
+
 @test "the end-of-run line: a block with a line per model, cost unknown where no price is known" {
 	ai_setup
 	summary_workflow
