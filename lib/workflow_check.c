@@ -19,7 +19,15 @@
 #include <string.h>
 
 #include "subflow.h"
+#include "yaml_load.h"
 #include "fallback.h"
+
+/* KEY (a key, or any short word) as a jv string shared with its other uses (wf_jv_key); the caller owns it. */
+static jv
+key_string(const char *key)
+{
+	return wf_jv_key(key, strlen(key));
+}
 
 /* Rewrite Codi's {{name}} as ${name} in S (consumed). */
 static jv
@@ -72,7 +80,7 @@ ids_as_text(jv step)
 		if (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE) {
 			char *t = wf_jv_text(kv);
 
-			step = jv_object_set(step, jv_string(key), jv_string(t));
+			step = jv_object_set(step, key_string(key), jv_string(t));
 			free(t);
 		}
 		jv_free(kv);
@@ -180,7 +188,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 		const char *ck = c->json ? key : wf_schema_canon_key(key, action);
 		char *kp = wf_check_key_path(path, key);
 		const struct wf_field *f = wf_field_find(wf_schema_step, ck);
-		jv other = jv_object_get(jv_copy(*seen), jv_string(ck));
+		jv other = jv_object_get(jv_copy(*seen), key_string(ck));
 
 		if (!f && as)
 			f = wf_field_find(as->fields, ck);
@@ -202,8 +210,8 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			free(op);
 			jv_free(v);
 		} else if (!f && custom) {
-			*seen = jv_object_set(*seen, jv_string(ck), jv_copy(k));
-			out = jv_object_set(out, jv_string(ck), v);
+			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
+			out = jv_object_set(out, key_string(ck), v);
 		} else if (!f) {
 			if (as || !action) {
 				const char *hint = wf_field_closest(key, wf_schema_step, as ? as->fields : NULL);
@@ -216,7 +224,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			}
 			jv_free(v);
 		} else {
-			*seen = jv_object_set(*seen, jv_string(ck), jv_copy(k));
+			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
 			if (strcmp(ck, key))
 				wf_check_alias_pos(c, path, key, ck);
 			if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
@@ -229,7 +237,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			if (jv_is_valid(cv)) {
 				if (jv_get_kind(cv) == JV_KIND_STRING && !c->json)
 					cv = fold_braces(cv);
-				out = jv_object_set(out, jv_string(ck), cv);
+				out = jv_object_set(out, key_string(ck), cv);
 			} else {
 				jv_free(cv);
 			}
@@ -254,7 +262,7 @@ check_required(struct wf_check *c, const char *path, int i, const char *id, cons
 
 		snprintf(name, sizeof name, "%.*s", (int)n, r);
 		/* A key that is present but wrong has had its own message. */
-		if (!jv_object_has(jv_copy(seen), jv_string(name))) {
+		if (!jv_object_has(jv_copy(seen), key_string(name))) {
 			if (id && *id)
 				wf_check_at(c, path, 1, "step '%s': action '%s' needs '%s'", id, as->name, name);
 			else
@@ -268,29 +276,31 @@ check_required(struct wf_check *c, const char *path, int i, const char *id, cons
 static jv
 set_default(jv out, const char *key, jv v)
 {
-	if (jv_object_has(jv_copy(out), jv_string(key))) {
+	if (jv_object_has(jv_copy(out), key_string(key))) {
 		jv_free(v);
 		return out;
 	}
-	return jv_object_set(out, jv_string(key), v);
+	return jv_object_set(out, key_string(key), v);
 }
 
 /* The normalised step OUT (consumed) of built-in action A with its defaults filled; returns it. */
 static jv
 step_defaults(jv out, enum wf_action_id a)
 {
-	out = set_default(out, "retry", jv_object_set(jv_object_set(jv_object(), jv_string("attempts"), jv_number(1)),
-						    jv_string("delay"), jv_number(0)));
+	if (!jv_object_has(jv_copy(out), key_string("retry")))
+		out = jv_object_set(out, key_string("retry"),
+				    jv_object_set(jv_object_set(jv_object(), key_string("attempts"), jv_number(1)),
+						  key_string("delay"), jv_number(0)));
 	if (a == WF_ACT_LOOP) {
-		out = set_default(out, "condition", jv_string("true"));
-		out = set_default(out, "on-exhausted", jv_string("fail"));
+		out = set_default(out, "condition", key_string("true"));
+		out = set_default(out, "on-exhausted", key_string("fail"));
 	} else if (a == WF_ACT_INTERACTIVE) {
-		out = set_default(out, "kind", jv_string("confirm"));
+		out = set_default(out, "kind", key_string("confirm"));
 	} else if (a == WF_ACT_AI_PROMPT) {
-		out = set_default(out, "format", jv_string("text"));
-		out = set_default(out, "context", jv_string("full"));
+		out = set_default(out, "format", key_string("text"));
+		out = set_default(out, "context", key_string("full"));
 	} else if (a == WF_ACT_MERGE_PR) {
-		out = set_default(out, "method", jv_string("merge"));
+		out = set_default(out, "method", key_string("merge"));
 		out = set_default(out, "require-approval", jv_true());
 	}
 	return out;
@@ -465,19 +475,17 @@ check_conditions(struct wf_check *c, jv s, int i)
 		char err[512], path[80];
 		int colno = 0;
 
-		if (!expr)
+		if (!expr || wf_cond_check(expr, err, sizeof err, &colno) != WF_EXIT_DATA)
 			continue;
 		snprintf(path, sizeof path, "/steps/%d/%s", i, conds[k]);
 		if (!jv_object_has(jv_copy(c->pos), jv_string(path))) {
 			/* Written in a Codi spelling: find the key it came from. */
 			snprintf(path, sizeof path, "/steps/%d/check", i);
 		}
-		if (wf_cond_check(expr, err, sizeof err, &colno) == WF_EXIT_DATA) {
-			if (colno > 0)
-				wf_check_at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
-			else
-				wf_check_at(c, path, 1, "'%s': bad condition '%s': %s", conds[k], expr, err);
-		}
+		if (colno > 0)
+			wf_check_at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
+		else
+			wf_check_at(c, path, 1, "'%s': bad condition '%s': %s", conds[k], expr, err);
 	}
 }
 
@@ -530,16 +538,27 @@ wf_check_flow(struct wf_check *c, jv steps)
 	jv_free(first);
 }
 
-/* BUF read from FILE as the canonical workflow, top-level defaults filled; the caller owns it (invalid after problems in DIAG). */
+/*
+ * BUF read from FILE as the canonical workflow, top-level defaults
+ * filled; the caller owns it (invalid after problems in DIAG).  Without
+ * POSITIONS no position is recorded, so messages lack their line:col.
+ */
 static jv
-parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag, int positions)
 {
-	jv doc, pos, out;
+	jv doc, pos = jv_object(), out;
 	struct wf_check c = { .file = file, .diag = diag };
 	size_t before = diag->n;
 	char hash[65];
+	int r;
 
-	if (wf_yaml_load(buf, len, file, &doc, &pos, diag) < 0) {
+	if (positions) {
+		jv_free(pos);
+		r = wf_yaml_load(buf, len, file, &doc, &pos, diag);
+	} else {
+		r = wf_yaml_load_bare(buf, len, file, &doc, diag);
+	}
+	if (r < 0) {
 		jv_free(pos);
 		return jv_invalid();
 	}
@@ -563,28 +582,17 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 		goto fail;
 	}
 	/* Defaults for the top level. */
-	if (!jv_object_has(jv_copy(out), jv_string("description")))
-		out = jv_object_set(out, jv_string("description"), jv_string(""));
-	if (!jv_object_has(jv_copy(out), jv_string("interactive")))
-		out = jv_object_set(out, jv_string("interactive"), jv_true());
-	if (!jv_object_has(jv_copy(out), jv_string("persistent")))
-		out = jv_object_set(out, jv_string("persistent"), jv_true());
-	if (!jv_object_has(jv_copy(out), jv_string("strict")))
-		out = jv_object_set(out, jv_string("strict"), jv_false());
-	if (!jv_object_has(jv_copy(out), jv_string("variables")))
-		out = jv_object_set(out, jv_string("variables"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("env")))
-		out = jv_object_set(out, jv_string("env"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("inputs")))
-		out = jv_object_set(out, jv_string("inputs"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("outputs")))
-		out = jv_object_set(out, jv_string("outputs"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("model")))
-		out = jv_object_set(out, jv_string("model"), jv_null());
-	if (!jv_object_has(jv_copy(out), jv_string("budget")))
-		out = jv_object_set(out, jv_string("budget"), jv_null());
-	if (!jv_object_has(jv_copy(out), jv_string("max-steps")))
-		out = jv_object_set(out, jv_string("max-steps"), jv_number(WF_DEFAULT_MAX_STEPS));
+	out = set_default(out, "description", jv_string(""));
+	out = set_default(out, "interactive", jv_true());
+	out = set_default(out, "persistent", jv_true());
+	out = set_default(out, "strict", jv_false());
+	out = set_default(out, "variables", jv_object());
+	out = set_default(out, "env", jv_object());
+	out = set_default(out, "inputs", jv_object());
+	out = set_default(out, "outputs", jv_object());
+	out = set_default(out, "model", jv_null());
+	out = set_default(out, "budget", jv_null());
+	out = set_default(out, "max-steps", jv_number(WF_DEFAULT_MAX_STEPS));
 	wf_sha256_hex(buf, len, hash);
 	{
 		char abs[PATH_MAX];
@@ -604,13 +612,25 @@ fail:
 	return jv_invalid();
 }
 
-/* As parse_workflow, with the new messages in file order; returns ownership to the caller. */
+/*
+ * As parse_workflow, with the new messages in file order; returns
+ * ownership to the caller.  Recording where each of a big file's nodes
+ * was costs as much as checking them, and only messages need it: read
+ * without positions first, and again with them when there is a message.
+ */
 jv
 wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
 {
+	struct wf_diag quick = {0};
 	size_t before = diag->n;
-	jv wf = parse_workflow(buf, len, file, diag);
+	jv wf = parse_workflow(buf, len, file, &quick, 0);
+	int clean = quick.n == 0 && jv_is_valid(wf);
 
+	wf_diag_free(&quick);
+	if (clean)
+		return wf;
+	jv_free(wf);
+	wf = parse_workflow(buf, len, file, diag, 1);
 	wf_check_finish_diags(diag, before, file);
 	return wf;
 }
@@ -812,7 +832,7 @@ wf_check_document(struct wf_check *c, jv doc)
 			}
 			/* Unshare S first, or jv_object_set would copy it. */
 			norm = jv_array_set(norm, i, jv_null());
-			s = jv_object_set(s, jv_string("next"), next);
+			s = jv_object_set(s, key_string("next"), next);
 			norm = jv_array_set(norm, i, s);
 		}
 		out = jv_object_set(out, jv_string("steps"), norm);
