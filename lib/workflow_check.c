@@ -88,14 +88,19 @@ ids_as_text(jv step)
 	return step;
 }
 
-/* Is KEY of STEP (borrowed) absent, null or empty?  A value of the wrong type is not: it gets its own message. */
+/*
+ * Is KEY of STEP (borrowed) absent, null or empty?  A value of the wrong
+ * type is not: it gets its own message.  *TEXT is set to the value when
+ * it is text, else NULL (it lives as long as STEP).
+ */
 static int
-absent(jv step, const char *key)
+absent(jv step, const char *key, const char **text)
 {
 	jv v = wf_jv_get(step, key);
-	const char *s = wf_jv_str(step, key);
-	int none = jv_get_kind(v) == JV_KIND_NULL || (s && !*s);
+	int none = jv_get_kind(v) == JV_KIND_NULL;
 
+	*text = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+	none = none || (*text && !**text);
 	jv_free(v);
 	return none;
 }
@@ -147,18 +152,19 @@ custom_action(struct wf_check *c, const char *sub, const char *action, const cha
 static const struct wf_action *
 check_step_head(struct wf_check *c, jv step, int i, const char *path, const char *dir_file, int *custom)
 {
-	const char *id = wf_jv_str(step, "id"), *action = wf_jv_str(step, "action");
+	const char *id, *action;
+	int no_id = absent(step, "id", &id), no_action = absent(step, "action", &action);
 	const struct wf_action *as = NULL;
 	char sub[80];
 
 	*custom = 0;
-	if (absent(step, "id")) {
+	if (no_id) {
 		wf_check_at(c, path, 1, "step %d has no 'id'", i + 1);
 	} else if (id && !wf_name_valid(id)) {
 		snprintf(sub, sizeof sub, "%s/id", path);
 		wf_check_at(c, sub, 1, "step id '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", id);
 	}
-	if (absent(step, "action")) {
+	if (no_action) {
 		if (id && *id)
 			wf_check_at(c, path, 1, "step %d ('%s') has no 'action'", i + 1, id);
 		else
@@ -337,19 +343,54 @@ wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
 }
 
 /* The loop and choice rules that need the whole list of steps. */
+
+/* What the flow checks read of one normalised step: the text of each key they ask for, else NULL. */
+struct step_view {
+	const char *id, *action;
+	const char *conds[3];	/* check, condition, if */
+	const char *jumps[4];	/* on-true, on-false, on-approved, on-rejected */
+};
+
+static const char *const cond_keys[] = { "check", "condition", "if", NULL };
+static const char *const dead_jump_keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
+
+/* Fill V from one pass over the keys of step S (borrowed: V's texts live as long as S). */
+static void
+view_step(jv s, struct step_view *v)
+{
+	memset(v, 0, sizeof *v);
+	jv_object_foreach(s, key, val) {
+		const char *k = jv_string_value(key);
+		const char *t = jv_get_kind(val) == JV_KIND_STRING ? jv_string_value(val) : NULL;
+
+		if (!strcmp(k, "id"))
+			v->id = t;
+		else if (!strcmp(k, "action"))
+			v->action = t;
+		for (int n = 0; cond_keys[n]; n++)
+			if (!strcmp(k, cond_keys[n]))
+				v->conds[n] = t;
+		for (int n = 0; dead_jump_keys[n]; n++)
+			if (!strcmp(k, dead_jump_keys[n]))
+				v->jumps[n] = t;
+		jv_free(key);
+		jv_free(val);
+	}
+}
+
 /*
- * Refuse the jump keys of step S (borrowed, at index I) that nothing can
+ * Refuse the jump keys of step S (borrowed, at index I; V its view) that nothing can
  * ever take: on-true/on-false need a check (or a conditional); on-approved
  * and on-rejected need a check or an action that gives a verdict, and a
  * check's on-true/on-false take precedence over them; a loop takes none.
  */
 static void
-check_dead_jumps(struct wf_check *c, jv s, int i)
+check_dead_jumps(struct wf_check *c, jv s, int i, const struct step_view *v)
 {
-	static const char *const keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
-	const char *action = wf_jv_str(s, "action"), *id = wf_jv_str(s, "id");
+	const char *const *keys = dead_jump_keys;
+	const char *action = v->action, *id = v->id;
 	int cond = action && !strcmp(action, "conditional"), loop = action && !strcmp(action, "loop");
-	int check = wf_jv_str(s, "check") != NULL;
+	int check = v->conds[0] != NULL;
 
 	if (!action)
 		return;
@@ -357,7 +398,7 @@ check_dead_jumps(struct wf_check *c, jv s, int i)
 		int verdict_key = k >= 2;
 		char path[80], why[160];
 
-		if (!wf_jv_str(s, keys[k]))
+		if (!v->jumps[k])
 			continue;
 		why[0] = '\0';
 		if (loop)
@@ -366,7 +407,7 @@ check_dead_jumps(struct wf_check *c, jv s, int i)
 			snprintf(why, sizeof why, "a conditional goes to 'on-true' or 'on-false'");
 		else if (cond)
 			;
-		else if (check && verdict_key && wf_jv_str(s, keys[k - 2]))
+		else if (check && verdict_key && v->jumps[k - 2])
 			snprintf(why, sizeof why, "'%s' takes precedence (keep one)", keys[k - 2]);
 		else if (!check && !verdict_key)
 			snprintf(why, sizeof why, "step '%s' has no 'check' (add one, or remove '%s')",
@@ -421,11 +462,10 @@ step_ids(struct wf_check *c, jv steps)
 	return first;
 }
 
-/* Report each jump of step S (borrowed, at index I) that names no step, or a loop's 'to' that is not earlier; FIRST (borrowed) from step_ids. */
+/* Report each jump of step S (borrowed, at index I; its ACTION) that names no step, or a loop's 'to' that is not earlier; FIRST (borrowed) from step_ids. */
 static void
-check_jumps(struct wf_check *c, jv s, int i, jv first)
+check_jumps(struct wf_check *c, jv s, int i, jv first, const char *action)
 {
-	const char *action = wf_jv_str(s, "action");
 	int loop = action && !strcmp(action, "loop");
 
 	/* Over the step's own keys: cheaper than a lookup per jump key. */
@@ -464,14 +504,14 @@ check_jumps(struct wf_check *c, jv s, int i, jv first)
 	}
 }
 
-/* Report a condition of step S (borrowed, at index I) that does not parse: found before the run, not during it. */
+/* Report a condition of step I (V its view) that does not parse: found before the run, not during it. */
 static void
-check_conditions(struct wf_check *c, jv s, int i)
+check_conditions(struct wf_check *c, int i, const struct step_view *v)
 {
-	static const char *const conds[] = { "check", "condition", "if", NULL };
+	const char *const *conds = cond_keys;
 
 	for (int k = 0; conds[k]; k++) {
-		const char *expr = wf_jv_str(s, conds[k]);
+		const char *expr = v->conds[k];
 		char err[512], path[80];
 		int colno = 0;
 
@@ -489,11 +529,11 @@ check_conditions(struct wf_check *c, jv s, int i)
 	}
 }
 
-/* The rules of one action over its own keys: a loop's bounds, a choice's options (S borrowed, at index I). */
+/* The rules of one ACTION over its own keys: a loop's bounds, a choice's options (S borrowed, at index I). */
 static void
-check_action_rules(struct wf_check *c, jv s, int i)
+check_action_rules(struct wf_check *c, jv s, int i, const char *action)
 {
-	enum wf_action_id a = wf_action_lookup(wf_jv_str(s, "action"));
+	enum wf_action_id a = wf_action_lookup(action);
 	char path[80];
 
 	if (a == WF_ACT_LOOP) {
@@ -528,11 +568,13 @@ wf_check_flow(struct wf_check *c, jv steps)
 
 	for (int i = 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(steps), i);
+		struct step_view v;
 
-		check_jumps(c, s, i, first);
-		check_dead_jumps(c, s, i);
-		check_conditions(c, s, i);
-		check_action_rules(c, s, i);
+		view_step(s, &v);
+		check_jumps(c, s, i, first, v.action);
+		check_dead_jumps(c, s, i, &v);
+		check_conditions(c, i, &v);
+		check_action_rules(c, s, i, v.action);
 		jv_free(s);
 	}
 	jv_free(first);
