@@ -252,9 +252,11 @@ load_mapping(struct loader *ld, yaml_event_t *start, struct wf_buf *path, int de
 		yaml_mark_t kmark = kev.start_mark;
 
 		yaml_event_delete(&kev);
-		path->len = base;
-		path->s[base] = '\0';
-		path_push(path, key);
+		if (ld->record) {
+			path->len = base;
+			path->s[base] = '\0';
+			path_push(path, key);
+		}
 		if (next_event(ld, &vev) < 0) {
 			jv_free(kj);
 			break;
@@ -305,11 +307,13 @@ load_sequence(struct loader *ld, struct wf_buf *path, int depth)
 			yaml_event_delete(&ev);
 			break;
 		}
-		path->len = base;
-		path->s[base] = '\0';
-		snprintf(idx, sizeof idx, "%d", i++);
-		path_push(path, idx);
-		record_pos(ld, path->s, ev.start_mark, ev.start_mark);
+		if (ld->record) {
+			path->len = base;
+			path->s[base] = '\0';
+			snprintf(idx, sizeof idx, "%d", i++);
+			path_push(path, idx);
+			record_pos(ld, path->s, ev.start_mark, ev.start_mark);
+		}
 		arr = jv_array_append(arr, load_node(ld, &ev, path, depth + 1));
 		if (ld->failed)
 			break;
