@@ -91,13 +91,44 @@ wf_json_print(FILE *fp, jv v)
 	return rc;
 }
 
+/*
+ * The caller owns the result.  Lookups and the YAML reader ask for the
+ * same few keys ("id", "action", ...) of every step, and a new jv string
+ * costs an allocation, a UTF-8 check and a hash each time: short keys are
+ * kept, one per slot of a small table, and shared.
+ */
+jv
+wf_jv_key(const char *key, size_t len)
+{
+	static struct {
+		char name[24];
+		size_t len;
+		jv s;
+	} kept[128];
+	unsigned h = 2166136261u;
+
+	if (len == 0 || len >= sizeof kept[0].name || memchr(key, '\0', len))
+		return jv_string_sized(key, (int)len);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	h %= sizeof kept / sizeof *kept;
+	if (kept[h].len != len || memcmp(kept[h].name, key, len)) {
+		if (kept[h].len)
+			jv_free(kept[h].s);
+		memcpy(kept[h].name, key, len);
+		kept[h].len = len;
+		kept[h].s = jv_string_sized(key, (int)len);
+	}
+	return jv_copy(kept[h].s);
+}
+
 /* OBJ borrowed; the caller owns the result. */
 jv
 wf_jv_get(jv obj, const char *key)
 {
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		return jv_null();
-	jv v = jv_object_get(jv_copy(obj), jv_string(key));
+	jv v = jv_object_get(jv_copy(obj), wf_jv_key(key, strlen(key)));
 	if (!jv_is_valid(v)) {
 		jv_free(v);
 		return jv_null();

@@ -166,6 +166,8 @@ int wf_jv_bool(jv obj, const char *key, int def);
 
 /* OBJ[KEY] (OBJ borrowed); jv_null() when absent. */
 jv wf_jv_get(jv obj, const char *key);
+/* KEY[0..LEN) as a jv string, shared with earlier asks for the same short key; the caller owns it. */
+jv wf_jv_key(const char *key, size_t len);
 
 /* ---- action.c: the table of built-in actions ---- */
 

@@ -19,7 +19,15 @@
 #include <string.h>
 
 #include "subflow.h"
+#include "yaml_load.h"
 #include "fallback.h"
+
+/* KEY (a key, or any short word) as a jv string shared with its other uses (wf_jv_key); the caller owns it. */
+static jv
+key_string(const char *key)
+{
+	return wf_jv_key(key, strlen(key));
+}
 
 /* Rewrite Codi's {{name}} as ${name} in S (consumed). */
 static jv
@@ -72,7 +80,7 @@ ids_as_text(jv step)
 		if (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE) {
 			char *t = wf_jv_text(kv);
 
-			step = jv_object_set(step, jv_string(key), jv_string(t));
+			step = jv_object_set(step, key_string(key), jv_string(t));
 			free(t);
 		}
 		jv_free(kv);
@@ -80,14 +88,19 @@ ids_as_text(jv step)
 	return step;
 }
 
-/* Is KEY of STEP (borrowed) absent, null or empty?  A value of the wrong type is not: it gets its own message. */
+/*
+ * Is KEY of STEP (borrowed) absent, null or empty?  A value of the wrong
+ * type is not: it gets its own message.  *TEXT is set to the value when
+ * it is text, else NULL (it lives as long as STEP).
+ */
 static int
-absent(jv step, const char *key)
+absent(jv step, const char *key, const char **text)
 {
 	jv v = wf_jv_get(step, key);
-	const char *s = wf_jv_str(step, key);
-	int none = jv_get_kind(v) == JV_KIND_NULL || (s && !*s);
+	int none = jv_get_kind(v) == JV_KIND_NULL;
 
+	*text = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+	none = none || (*text && !**text);
 	jv_free(v);
 	return none;
 }
@@ -139,18 +152,19 @@ custom_action(struct wf_check *c, const char *sub, const char *action, const cha
 static const struct wf_action *
 check_step_head(struct wf_check *c, jv step, int i, const char *path, const char *dir_file, int *custom)
 {
-	const char *id = wf_jv_str(step, "id"), *action = wf_jv_str(step, "action");
+	const char *id, *action;
+	int no_id = absent(step, "id", &id), no_action = absent(step, "action", &action);
 	const struct wf_action *as = NULL;
 	char sub[80];
 
 	*custom = 0;
-	if (absent(step, "id")) {
+	if (no_id) {
 		wf_check_at(c, path, 1, "step %d has no 'id'", i + 1);
 	} else if (id && !wf_name_valid(id)) {
 		snprintf(sub, sizeof sub, "%s/id", path);
 		wf_check_at(c, sub, 1, "step id '%s' is not a valid name (letters, digits, '.', '_', '-'; not starting with '.' or '-')", id);
 	}
-	if (absent(step, "action")) {
+	if (no_action) {
 		if (id && *id)
 			wf_check_at(c, path, 1, "step %d ('%s') has no 'action'", i + 1, id);
 		else
@@ -180,7 +194,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 		const char *ck = c->json ? key : wf_schema_canon_key(key, action);
 		char *kp = wf_check_key_path(path, key);
 		const struct wf_field *f = wf_field_find(wf_schema_step, ck);
-		jv other = jv_object_get(jv_copy(*seen), jv_string(ck));
+		jv other = jv_object_get(jv_copy(*seen), key_string(ck));
 
 		if (!f && as)
 			f = wf_field_find(as->fields, ck);
@@ -202,8 +216,8 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			free(op);
 			jv_free(v);
 		} else if (!f && custom) {
-			*seen = jv_object_set(*seen, jv_string(ck), jv_copy(k));
-			out = jv_object_set(out, jv_string(ck), v);
+			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
+			out = jv_object_set(out, key_string(ck), v);
 		} else if (!f) {
 			if (as || !action) {
 				const char *hint = wf_field_closest(key, wf_schema_step, as ? as->fields : NULL);
@@ -216,7 +230,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			}
 			jv_free(v);
 		} else {
-			*seen = jv_object_set(*seen, jv_string(ck), jv_copy(k));
+			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
 			if (strcmp(ck, key))
 				wf_check_alias_pos(c, path, key, ck);
 			if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
@@ -229,7 +243,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			if (jv_is_valid(cv)) {
 				if (jv_get_kind(cv) == JV_KIND_STRING && !c->json)
 					cv = fold_braces(cv);
-				out = jv_object_set(out, jv_string(ck), cv);
+				out = jv_object_set(out, key_string(ck), cv);
 			} else {
 				jv_free(cv);
 			}
@@ -254,7 +268,7 @@ check_required(struct wf_check *c, const char *path, int i, const char *id, cons
 
 		snprintf(name, sizeof name, "%.*s", (int)n, r);
 		/* A key that is present but wrong has had its own message. */
-		if (!jv_object_has(jv_copy(seen), jv_string(name))) {
+		if (!jv_object_has(jv_copy(seen), key_string(name))) {
 			if (id && *id)
 				wf_check_at(c, path, 1, "step '%s': action '%s' needs '%s'", id, as->name, name);
 			else
@@ -268,29 +282,31 @@ check_required(struct wf_check *c, const char *path, int i, const char *id, cons
 static jv
 set_default(jv out, const char *key, jv v)
 {
-	if (jv_object_has(jv_copy(out), jv_string(key))) {
+	if (jv_object_has(jv_copy(out), key_string(key))) {
 		jv_free(v);
 		return out;
 	}
-	return jv_object_set(out, jv_string(key), v);
+	return jv_object_set(out, key_string(key), v);
 }
 
 /* The normalised step OUT (consumed) of built-in action A with its defaults filled; returns it. */
 static jv
 step_defaults(jv out, enum wf_action_id a)
 {
-	out = set_default(out, "retry", jv_object_set(jv_object_set(jv_object(), jv_string("attempts"), jv_number(1)),
-						    jv_string("delay"), jv_number(0)));
+	if (!jv_object_has(jv_copy(out), key_string("retry")))
+		out = jv_object_set(out, key_string("retry"),
+				    jv_object_set(jv_object_set(jv_object(), key_string("attempts"), jv_number(1)),
+						  key_string("delay"), jv_number(0)));
 	if (a == WF_ACT_LOOP) {
-		out = set_default(out, "condition", jv_string("true"));
-		out = set_default(out, "on-exhausted", jv_string("fail"));
+		out = set_default(out, "condition", key_string("true"));
+		out = set_default(out, "on-exhausted", key_string("fail"));
 	} else if (a == WF_ACT_INTERACTIVE) {
-		out = set_default(out, "kind", jv_string("confirm"));
+		out = set_default(out, "kind", key_string("confirm"));
 	} else if (a == WF_ACT_AI_PROMPT) {
-		out = set_default(out, "format", jv_string("text"));
-		out = set_default(out, "context", jv_string("full"));
+		out = set_default(out, "format", key_string("text"));
+		out = set_default(out, "context", key_string("full"));
 	} else if (a == WF_ACT_MERGE_PR) {
-		out = set_default(out, "method", jv_string("merge"));
+		out = set_default(out, "method", key_string("merge"));
 		out = set_default(out, "require-approval", jv_true());
 	}
 	return out;
@@ -327,19 +343,54 @@ wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
 }
 
 /* The loop and choice rules that need the whole list of steps. */
+
+/* What the flow checks read of one normalised step: the text of each key they ask for, else NULL. */
+struct step_view {
+	const char *id, *action;
+	const char *conds[3];	/* check, condition, if */
+	const char *jumps[4];	/* on-true, on-false, on-approved, on-rejected */
+};
+
+static const char *const cond_keys[] = { "check", "condition", "if", NULL };
+static const char *const dead_jump_keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
+
+/* Fill V from one pass over the keys of step S (borrowed: V's texts live as long as S). */
+static void
+view_step(jv s, struct step_view *v)
+{
+	memset(v, 0, sizeof *v);
+	jv_object_foreach(s, key, val) {
+		const char *k = jv_string_value(key);
+		const char *t = jv_get_kind(val) == JV_KIND_STRING ? jv_string_value(val) : NULL;
+
+		if (!strcmp(k, "id"))
+			v->id = t;
+		else if (!strcmp(k, "action"))
+			v->action = t;
+		for (int n = 0; cond_keys[n]; n++)
+			if (!strcmp(k, cond_keys[n]))
+				v->conds[n] = t;
+		for (int n = 0; dead_jump_keys[n]; n++)
+			if (!strcmp(k, dead_jump_keys[n]))
+				v->jumps[n] = t;
+		jv_free(key);
+		jv_free(val);
+	}
+}
+
 /*
- * Refuse the jump keys of step S (borrowed, at index I) that nothing can
+ * Refuse the jump keys of step S (borrowed, at index I; V its view) that nothing can
  * ever take: on-true/on-false need a check (or a conditional); on-approved
  * and on-rejected need a check or an action that gives a verdict, and a
  * check's on-true/on-false take precedence over them; a loop takes none.
  */
 static void
-check_dead_jumps(struct wf_check *c, jv s, int i)
+check_dead_jumps(struct wf_check *c, jv s, int i, const struct step_view *v)
 {
-	static const char *const keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
-	const char *action = wf_jv_str(s, "action"), *id = wf_jv_str(s, "id");
+	const char *const *keys = dead_jump_keys;
+	const char *action = v->action, *id = v->id;
 	int cond = action && !strcmp(action, "conditional"), loop = action && !strcmp(action, "loop");
-	int check = wf_jv_str(s, "check") != NULL;
+	int check = v->conds[0] != NULL;
 
 	if (!action)
 		return;
@@ -347,7 +398,7 @@ check_dead_jumps(struct wf_check *c, jv s, int i)
 		int verdict_key = k >= 2;
 		char path[80], why[160];
 
-		if (!wf_jv_str(s, keys[k]))
+		if (!v->jumps[k])
 			continue;
 		why[0] = '\0';
 		if (loop)
@@ -356,7 +407,7 @@ check_dead_jumps(struct wf_check *c, jv s, int i)
 			snprintf(why, sizeof why, "a conditional goes to 'on-true' or 'on-false'");
 		else if (cond)
 			;
-		else if (check && verdict_key && wf_jv_str(s, keys[k - 2]))
+		else if (check && verdict_key && v->jumps[k - 2])
 			snprintf(why, sizeof why, "'%s' takes precedence (keep one)", keys[k - 2]);
 		else if (!check && !verdict_key)
 			snprintf(why, sizeof why, "step '%s' has no 'check' (add one, or remove '%s')",
@@ -411,11 +462,10 @@ step_ids(struct wf_check *c, jv steps)
 	return first;
 }
 
-/* Report each jump of step S (borrowed, at index I) that names no step, or a loop's 'to' that is not earlier; FIRST (borrowed) from step_ids. */
+/* Report each jump of step S (borrowed, at index I; its ACTION) that names no step, or a loop's 'to' that is not earlier; FIRST (borrowed) from step_ids. */
 static void
-check_jumps(struct wf_check *c, jv s, int i, jv first)
+check_jumps(struct wf_check *c, jv s, int i, jv first, const char *action)
 {
-	const char *action = wf_jv_str(s, "action");
 	int loop = action && !strcmp(action, "loop");
 
 	/* Over the step's own keys: cheaper than a lookup per jump key. */
@@ -454,38 +504,36 @@ check_jumps(struct wf_check *c, jv s, int i, jv first)
 	}
 }
 
-/* Report a condition of step S (borrowed, at index I) that does not parse: found before the run, not during it. */
+/* Report a condition of step I (V its view) that does not parse: found before the run, not during it. */
 static void
-check_conditions(struct wf_check *c, jv s, int i)
+check_conditions(struct wf_check *c, int i, const struct step_view *v)
 {
-	static const char *const conds[] = { "check", "condition", "if", NULL };
+	const char *const *conds = cond_keys;
 
 	for (int k = 0; conds[k]; k++) {
-		const char *expr = wf_jv_str(s, conds[k]);
+		const char *expr = v->conds[k];
 		char err[512], path[80];
 		int colno = 0;
 
-		if (!expr)
+		if (!expr || wf_cond_check(expr, err, sizeof err, &colno) != WF_EXIT_DATA)
 			continue;
 		snprintf(path, sizeof path, "/steps/%d/%s", i, conds[k]);
 		if (!jv_object_has(jv_copy(c->pos), jv_string(path))) {
 			/* Written in a Codi spelling: find the key it came from. */
 			snprintf(path, sizeof path, "/steps/%d/check", i);
 		}
-		if (wf_cond_check(expr, err, sizeof err, &colno) == WF_EXIT_DATA) {
-			if (colno > 0)
-				wf_check_at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
-			else
-				wf_check_at(c, path, 1, "'%s': bad condition '%s': %s", conds[k], expr, err);
-		}
+		if (colno > 0)
+			wf_check_at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
+		else
+			wf_check_at(c, path, 1, "'%s': bad condition '%s': %s", conds[k], expr, err);
 	}
 }
 
-/* The rules of one action over its own keys: a loop's bounds, a choice's options (S borrowed, at index I). */
+/* The rules of one ACTION over its own keys: a loop's bounds, a choice's options (S borrowed, at index I). */
 static void
-check_action_rules(struct wf_check *c, jv s, int i)
+check_action_rules(struct wf_check *c, jv s, int i, const char *action)
 {
-	enum wf_action_id a = wf_action_lookup(wf_jv_str(s, "action"));
+	enum wf_action_id a = wf_action_lookup(action);
 	char path[80];
 
 	if (a == WF_ACT_LOOP) {
@@ -520,26 +568,39 @@ wf_check_flow(struct wf_check *c, jv steps)
 
 	for (int i = 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(steps), i);
+		struct step_view v;
 
-		check_jumps(c, s, i, first);
-		check_dead_jumps(c, s, i);
-		check_conditions(c, s, i);
-		check_action_rules(c, s, i);
+		view_step(s, &v);
+		check_jumps(c, s, i, first, v.action);
+		check_dead_jumps(c, s, i, &v);
+		check_conditions(c, i, &v);
+		check_action_rules(c, s, i, v.action);
 		jv_free(s);
 	}
 	jv_free(first);
 }
 
-/* BUF read from FILE as the canonical workflow, top-level defaults filled; the caller owns it (invalid after problems in DIAG). */
+/*
+ * BUF read from FILE as the canonical workflow, top-level defaults
+ * filled; the caller owns it (invalid after problems in DIAG).  Without
+ * POSITIONS no position is recorded, so messages lack their line:col.
+ */
 static jv
-parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag, int positions)
 {
-	jv doc, pos, out;
+	jv doc, pos = jv_object(), out;
 	struct wf_check c = { .file = file, .diag = diag };
 	size_t before = diag->n;
 	char hash[65];
+	int r;
 
-	if (wf_yaml_load(buf, len, file, &doc, &pos, diag) < 0) {
+	if (positions) {
+		jv_free(pos);
+		r = wf_yaml_load(buf, len, file, &doc, &pos, diag);
+	} else {
+		r = wf_yaml_load_bare(buf, len, file, &doc, diag);
+	}
+	if (r < 0) {
 		jv_free(pos);
 		return jv_invalid();
 	}
@@ -563,28 +624,17 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 		goto fail;
 	}
 	/* Defaults for the top level. */
-	if (!jv_object_has(jv_copy(out), jv_string("description")))
-		out = jv_object_set(out, jv_string("description"), jv_string(""));
-	if (!jv_object_has(jv_copy(out), jv_string("interactive")))
-		out = jv_object_set(out, jv_string("interactive"), jv_true());
-	if (!jv_object_has(jv_copy(out), jv_string("persistent")))
-		out = jv_object_set(out, jv_string("persistent"), jv_true());
-	if (!jv_object_has(jv_copy(out), jv_string("strict")))
-		out = jv_object_set(out, jv_string("strict"), jv_false());
-	if (!jv_object_has(jv_copy(out), jv_string("variables")))
-		out = jv_object_set(out, jv_string("variables"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("env")))
-		out = jv_object_set(out, jv_string("env"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("inputs")))
-		out = jv_object_set(out, jv_string("inputs"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("outputs")))
-		out = jv_object_set(out, jv_string("outputs"), jv_object());
-	if (!jv_object_has(jv_copy(out), jv_string("model")))
-		out = jv_object_set(out, jv_string("model"), jv_null());
-	if (!jv_object_has(jv_copy(out), jv_string("budget")))
-		out = jv_object_set(out, jv_string("budget"), jv_null());
-	if (!jv_object_has(jv_copy(out), jv_string("max-steps")))
-		out = jv_object_set(out, jv_string("max-steps"), jv_number(WF_DEFAULT_MAX_STEPS));
+	out = set_default(out, "description", jv_string(""));
+	out = set_default(out, "interactive", jv_true());
+	out = set_default(out, "persistent", jv_true());
+	out = set_default(out, "strict", jv_false());
+	out = set_default(out, "variables", jv_object());
+	out = set_default(out, "env", jv_object());
+	out = set_default(out, "inputs", jv_object());
+	out = set_default(out, "outputs", jv_object());
+	out = set_default(out, "model", jv_null());
+	out = set_default(out, "budget", jv_null());
+	out = set_default(out, "max-steps", jv_number(WF_DEFAULT_MAX_STEPS));
 	wf_sha256_hex(buf, len, hash);
 	{
 		char abs[PATH_MAX];
@@ -604,13 +654,25 @@ fail:
 	return jv_invalid();
 }
 
-/* As parse_workflow, with the new messages in file order; returns ownership to the caller. */
+/*
+ * As parse_workflow, with the new messages in file order; returns
+ * ownership to the caller.  Recording where each of a big file's nodes
+ * was costs as much as checking them, and only messages need it: read
+ * without positions first, and again with them when there is a message.
+ */
 jv
 wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
 {
+	struct wf_diag quick = {0};
 	size_t before = diag->n;
-	jv wf = parse_workflow(buf, len, file, diag);
+	jv wf = parse_workflow(buf, len, file, &quick, 0);
+	int clean = quick.n == 0 && jv_is_valid(wf);
 
+	wf_diag_free(&quick);
+	if (clean)
+		return wf;
+	jv_free(wf);
+	wf = parse_workflow(buf, len, file, diag, 1);
 	wf_check_finish_diags(diag, before, file);
 	return wf;
 }
@@ -812,7 +874,7 @@ wf_check_document(struct wf_check *c, jv doc)
 			}
 			/* Unshare S first, or jv_object_set would copy it. */
 			norm = jv_array_set(norm, i, jv_null());
-			s = jv_object_set(s, jv_string("next"), next);
+			s = jv_object_set(s, key_string("next"), next);
 			norm = jv_array_set(norm, i, s);
 		}
 		out = jv_object_set(out, jv_string("steps"), norm);

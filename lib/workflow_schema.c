@@ -104,7 +104,7 @@ const struct wf_field *
 wf_field_find(const struct wf_field *list, const char *name)
 {
 	for (const struct wf_field *f = list; f && f->name; f++)
-		if (!strcmp(f->name, name))
+		if (f->name[0] == name[0] && !strcmp(f->name, name))
 			return f;
 	return NULL;
 }
@@ -131,8 +131,9 @@ wf_field_closest(const char *key, const struct wf_field *a, const struct wf_fiel
 const char *
 wf_schema_canon_key(const char *key, const char *action)
 {
+	/* The first letter first: most keys are spelt no other way. */
 	for (int i = 0; key_aliases[i].alias; i++)
-		if (!strcmp(key_aliases[i].alias, key) &&
+		if (key_aliases[i].alias[0] == key[0] && !strcmp(key_aliases[i].alias, key) &&
 		    (!key_aliases[i].only || (action && !strcmp(key_aliases[i].only, action))))
 			return key_aliases[i].canon;
 	return key;

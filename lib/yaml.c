@@ -21,6 +21,7 @@ struct loader {
 	const char *file;
 	struct wf_diag *diag;
 	jv pos;
+	int record;	/* record each node's position in pos (wf_yaml_load_bare does not) */
 	int failed;	/* a fatal parser error: stop reading */
 	int errors;	/* any problem at all */
 };
@@ -143,7 +144,11 @@ plain_scalar(const char *s)
 static void
 record_pos(struct loader *ld, const char *path, yaml_mark_t key, yaml_mark_t val)
 {
-	jv a = jv_array_sized(4);	/* jv_array() reserves 16 slots: 4x the memory for ~50k entries */
+	jv a;
+
+	if (!ld->record)
+		return;
+	a = jv_array_sized(4);	/* jv_array() reserves 16 slots: 4x the memory for ~50k entries */
 
 	a = jv_array_append(a, jv_number((double)key.line + 1));
 	a = jv_array_append(a, jv_number((double)key.column + 1));
@@ -242,14 +247,16 @@ load_mapping(struct loader *ld, yaml_event_t *start, struct wf_buf *path, int de
 		if (memchr(kev.data.scalar.value, '\0', kev.data.scalar.length))
 			problem(ld, kev.start_mark, "%s", "a key contains a NUL character");
 		/* One jv string serves the duplicate check and the object key. */
-		jv kj = jv_string_sized((const char *)kev.data.scalar.value, (int)kev.data.scalar.length);
+		jv kj = wf_jv_key((const char *)kev.data.scalar.value, kev.data.scalar.length);
 		const char *key = jv_string_value(kj);
 		yaml_mark_t kmark = kev.start_mark;
 
 		yaml_event_delete(&kev);
-		path->len = base;
-		path->s[base] = '\0';
-		path_push(path, key);
+		if (ld->record) {
+			path->len = base;
+			path->s[base] = '\0';
+			path_push(path, key);
+		}
 		if (next_event(ld, &vev) < 0) {
 			jv_free(kj);
 			break;
@@ -300,11 +307,13 @@ load_sequence(struct loader *ld, struct wf_buf *path, int depth)
 			yaml_event_delete(&ev);
 			break;
 		}
-		path->len = base;
-		path->s[base] = '\0';
-		snprintf(idx, sizeof idx, "%d", i++);
-		path_push(path, idx);
-		record_pos(ld, path->s, ev.start_mark, ev.start_mark);
+		if (ld->record) {
+			path->len = base;
+			path->s[base] = '\0';
+			snprintf(idx, sizeof idx, "%d", i++);
+			path_push(path, idx);
+			record_pos(ld, path->s, ev.start_mark, ev.start_mark);
+		}
 		arr = jv_array_append(arr, load_node(ld, &ev, path, depth + 1));
 		if (ld->failed)
 			break;
@@ -382,12 +391,11 @@ offset_pos(const char *buf, size_t off, int *line, int *col)
 	}
 }
 
-/* *OUT and *POS: the caller owns them. */
-int
-wf_yaml_load(const char *buf, size_t len, const char *file, jv *out, jv *pos,
-	     struct wf_diag *diag)
+/* As wf_yaml_load, recording positions in *POS only when RECORD; *OUT and *POS: the caller owns them. */
+static int
+load(const char *buf, size_t len, const char *file, jv *out, jv *pos, struct wf_diag *diag, int record)
 {
-	struct loader ld = { .file = file, .diag = diag };
+	struct loader ld = { .file = file, .diag = diag, .record = record };
 	struct wf_buf path = {0};
 	yaml_event_t ev;
 	jv doc = jv_null();
@@ -472,4 +480,23 @@ wf_yaml_load(const char *buf, size_t len, const char *file, jv *out, jv *pos,
 	}
 	*out = doc;
 	return 0;
+}
+
+/* *OUT and *POS: the caller owns them. */
+int
+wf_yaml_load(const char *buf, size_t len, const char *file, jv *out, jv *pos,
+	     struct wf_diag *diag)
+{
+	return load(buf, len, file, out, pos, diag, 1);
+}
+
+/* *OUT: the caller owns it. */
+int
+wf_yaml_load_bare(const char *buf, size_t len, const char *file, jv *out, struct wf_diag *diag)
+{
+	jv pos;
+	int r = load(buf, len, file, out, &pos, diag, 0);
+
+	jv_free(pos);
+	return r;
 }
