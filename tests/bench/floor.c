@@ -2,12 +2,14 @@
  * floor: the least a runner can do and still be durable after every
  * step, the baseline of tests/bench/30-run.sh.  For each line of
  * COMMANDS it runs the line as wf-step runs a shell step's command
- * (/bin/sh -c LINE in a process group of its own, stdin from /dev/null,
+ * (directly when it is an absolute program with plain words, else
+ * /bin/sh -c LINE; in a process group of its own, stdin from /dev/null,
  * stdout and stderr captured through pipes), waits for it, then appends
  * one journal-sized line to JOURNAL and fdatasyncs it.
  *
  * usage: floor COMMANDS JOURNAL
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +56,27 @@ drain(int out, int err, char *keep, size_t keepmax)
 	return kept;
 }
 
+/* Is CMD an absolute program with plain words, which wf-step runs without a shell? */
+static int
+plain(const char *cmd)
+{
+	if (cmd[0] != '/')
+		return 0;
+	for (const char *p = cmd; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr(" _./:,+@%-", *p)))
+			return 0;
+	{
+		char prog[4096];
+		size_t n = strcspn(cmd, " ");
+
+		if (n >= sizeof prog)
+			return 0;
+		memcpy(prog, cmd, n);
+		prog[n] = '\0';
+		return access(prog, X_OK) == 0;
+	}
+}
+
 /* Run CMD as a shell step; its exit status, or -1. */
 static int
 run(const char *cmd, char *keep, size_t keepmax, size_t *kept)
@@ -73,6 +96,16 @@ run(const char *cmd, char *keep, size_t keepmax, size_t *kept)
 		dup2(nul, 0);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
+		/* As wf-step: a plain absolute command runs directly, anything else through /bin/sh -c. */
+		if (plain(cmd)) {
+			char *copy = strdup(cmd), *argv[64], *save = NULL;
+			int n = 0;
+
+			for (char *w = strtok_r(copy, " ", &save); w && n < 63; w = strtok_r(NULL, " ", &save))
+				argv[n++] = w;
+			argv[n] = NULL;
+			execv(argv[0], argv);
+		}
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
