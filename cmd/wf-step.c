@@ -128,6 +128,8 @@ main(int argc, char **argv)
 	}
 	/* Stop the command cleanly on Ctrl-C, SIGTERM, or the driver dying. */
 	wf_catch_signals(WF_CATCH_HUP);
+	/* A file-size limit reached while saving output is an error to report (EFBIG), not a crash of the step. */
+	signal(SIGXFSZ, SIG_IGN);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	/* fd 3, when given, is the run's lock: keep it only for as long as we live. */
 	if (fcntl(3, F_GETFD) >= 0)

@@ -24,7 +24,8 @@ struct wf_live {
 	double t0;		/* when the step started (after its consent) */
 	long shown;		/* the last whole second drawn */
 	char line[192];		/* the step's progress line, without the time */
-	char out[256], err[256];	/* its output files under steps/, which appear when it prints */
+	off_t log_at;		/* where steps/output.log stood when it started: its frames follow */
+	long seq;		/* its step-start event, which names its frames */
 };
 
 struct driver {

@@ -3,7 +3,7 @@
  * budget it may use (wf-run(1), "Replay and estimates"; wf-workflow(5),
  * "budget:").  budget.c (Layer 2: domain data) reads and shows a budget
  * for the driver, wf-run's options and wf status; estimate.c (Layer 4:
- * driver) makes the estimate wf-run --estimate prints; provider.c keeps
+ * driver) makes the estimate wf-run --estimate prints; this header keeps
  * the one token approximation both the provider and the estimate use.
  *
  * A budget is a JSON object {"usd"?: N, "tokens"?: N}: the workflow's
@@ -15,10 +15,16 @@
 
 #include "wf_priv.h"
 
-/* ---- provider.c ---- */
-
-/* About how many tokens BYTES bytes of text are: one token for every four bytes, rounded up. */
-double wf_tokens_of_bytes(size_t bytes);
+/*
+ * About how many tokens BYTES bytes of text are: one token for every four
+ * bytes, rounded up.  Inline, so that wf-run's estimate does not link the
+ * provider client (and libcurl with it) into the driver.
+ */
+static inline double
+wf_tokens_of_bytes(size_t bytes)
+{
+	return (double)((bytes + 3) / 4);
+}
 
 /* ---- budget.c ---- */
 

@@ -6,11 +6,12 @@
  *
  * Layer 2: domain data.
  *
- * The journal says which step ran when and how it ended; the files a
- * step wrote in the run's steps/ directory (SEQ-ID.out, SEQ-ID.err,
- * SEQ-ID.answer, SEQ the number of its step-start event) hold its full
- * output, and the step-end event's output stands in where there are
- * none (control steps, pull-request actions).  Everything is read
+ * The journal says which step ran when and how it ended; the run's
+ * output log, steps/output.log, holds its full output (or, in older
+ * runs, its files SEQ-ID.out and SEQ-ID.err; read through outlog.h),
+ * SEQ-ID.answer a model's reply (SEQ the number of its step-start event),
+ * and the step-end event's output stands in where there are none
+ * (control steps, pull-request actions).  Everything is read
  * through the open run (r->dirfd, r->dir), never by a path from the
  * state root.  Outputs are masked when they are written; the headers
  * show no variable.  Following waits on inotify(7), never spins.
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "outlog.h"
 #include "story.h"
 #include "timeline.h"
 #include "fallback.h"
@@ -37,7 +39,8 @@ struct exec {
 	long seq;		/* its step-start, which names its files; 0 when it has none */
 	jv info;		/* the header: step, action, model, pass, attempt, status, exit_code, started, ... */
 	jv end;			/* its step-end event, or null */
-	off_t shown;		/* bytes of its .out already printed */
+	off_t shown;		/* bytes of its stdout already printed */
+	off_t log_at;		/* where its frames begin in steps/output.log (its step-start's log_at) */
 	int headed;		/* its header went out while it ran */
 };
 
@@ -117,7 +120,7 @@ begin(struct logs *L, const char *step, jv ev, long seq)
 	info = jv_object_set(info, jv_string("attempt"), jv_number(wf_jv_num(ev, "attempt", 1)));
 	info = jv_object_set(info, jv_string("status"), jv_string("running"));
 	info = jv_object_set(info, jv_string("started"), wf_jv_get(ev, "time"));
-	L->cur = (struct exec){ .seq = seq, .info = info, .end = jv_null() };
+	L->cur = (struct exec){ .seq = seq, .info = info, .end = jv_null(), .log_at = (off_t)wf_jv_num(ev, "log_at", 0) };
 	L->open = 1;
 	jv_free(def);
 }
@@ -290,40 +293,40 @@ utf8_whole(const char *p, size_t n)
 }
 
 /*
- * Show E's file steps/SEQ-STEP.EXT from byte *AT on as STREAM; *AT moves
- * past what was shown.  MORE: the file may still grow, so JSON holds back
- * a character cut in two.  0, or -1 when there is no such file.
+ * Show E's output stream EXT (out, err, answer; outlog.h) from byte *AT
+ * on as STREAM; *AT moves past what was shown.  MORE: it may still grow,
+ * so JSON holds back a character cut in two.  0, or -1 when it has none.
  */
 static int
 show_file(struct logs *L, struct exec *e, const char *ext, const char *stream, off_t *at, int more)
 {
 	const char *step = wf_jv_str(e->info, "step");
-	char name[320], buf[65536];
-	int fd;
+	struct wf_buf b = {0};
+	int found = 0;
 
 	if (L->stepsfd < 0)
 		L->stepsfd = openat(L->r->dirfd, "steps", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (L->stepsfd < 0 || e->seq <= 0 || strchr(step, '/') ||
-	    wf_step_file(name, sizeof name, e->seq, step, ext) < 0)
-		return -1;
-	if ((fd = openat(L->stepsfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return -1;
-	for (;;) {
-		ssize_t k = pread(fd, buf, sizeof buf, *at);
-		size_t use;
+	/* A few MiB at a time, in pieces of 64 KiB as a file was read. */
+	while (wf_step_output(L->stepsfd, e->seq, step, ext, e->log_at, *at, (size_t)4 << 20, &b) >= 0) {
+		size_t pos = 0;
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
+		found = 1;
+		while (pos < b.len) {
+			size_t k = b.len - pos < 65536 ? b.len - pos : 65536;
+			size_t use = L->o->json && (more || k == 65536) ? utf8_whole(b.s + pos, k) : k;
+
+			if (!use)
+				break;
+			emit(L, e, stream, b.s + pos, use);
+			pos += use;
+		}
+		*at += (off_t)pos;
+		if (!pos || pos < b.len || b.len < (size_t)4 << 20)
 			break;
-		use = L->o->json && (more || (size_t)k == sizeof buf) ? utf8_whole(buf, (size_t)k) : (size_t)k;
-		if (!use)
-			break;
-		emit(L, e, stream, buf, use);
-		*at += (off_t)use;
+		b.len = 0;
 	}
-	close(fd);
-	return 0;
+	wf_buf_free(&b);
+	return found ? 0 : -1;
 }
 
 /* Everything E wrote after what was shown: its files, else the output its step-end carries. */

@@ -82,6 +82,7 @@ wf_spawn(char *const argv[], char *const envp[], const char *cwd, int flags,
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGXFSZ, SIG_DFL);
 		if (flags & WF_SPAWN_PGRP)
 			setpgid(0, 0);
 		if (flags & WF_SPAWN_IN)

@@ -157,13 +157,6 @@ round_usd(double x)
 	return round(x * 1e9) / 1e9;
 }
 
-/* The rough count for providers that report no usage, and for wf-run --estimate: about four bytes a token. */
-double
-wf_tokens_of_bytes(size_t bytes)
-{
-	return ceil((double)bytes / 4.0);
-}
-
 /* The rough size in tokens of request REQ's (borrowed) system text and messages. */
 static double
 prompt_tokens(jv req)
@@ -428,19 +421,6 @@ call_model(jv m, jv req, const struct wf_chat_opts *o, struct wf_chat_display *s
 	free(c.url);
 	jv_free(prov);
 	return f->code;
-}
-
-/* The caller owns the result. */
-jv
-wf_chat_error(const char *msg, int code)
-{
-	jv e = jv_object();
-	char *safe = wf_redact(msg, strlen(msg));
-
-	e = jv_object_set(e, jv_string("error"), jv_string(safe));
-	e = jv_object_set(e, jv_string("exit_code"), jv_number(code));
-	free(safe);
-	return e;
 }
 
 /* ---- fallbacks ---- */

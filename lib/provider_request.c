@@ -404,3 +404,16 @@ wf_provider_check_request(jv req, char *err, size_t n)
 	}
 	return 0;
 }
+
+/* The caller owns the result.  Here, not in provider.c, so that a replay links no HTTP client. */
+jv
+wf_chat_error(const char *msg, int code)
+{
+	jv e = jv_object();
+	char *safe = wf_redact(msg, strlen(msg));
+
+	e = jv_object_set(e, jv_string("error"), jv_string(safe));
+	e = jv_object_set(e, jv_string("exit_code"), jv_number(code));
+	free(safe);
+	return e;
+}

@@ -27,6 +27,7 @@
 
 #include "graph.h"
 #include "prompt_cache.h"
+#include "outlog.h"
 #include "report.h"
 #include "story.h"
 #include "subflow.h"
@@ -543,38 +544,20 @@ out:
 	free(m);
 }
 
-/* Execution E's (borrowed) file steps/SEQ-STEP.EXT (STEPSFD), shown as STREAM: 1, or 0 when it has none. */
+/* Execution E's (borrowed) output stream EXT (outlog.h) in STEPSFD, shown as STREAM: 1, or 0 when it has none. */
 static int
 put_file(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, const char *ext, const char *stream)
 {
 	const char *step = wf_jv_str(e, "step");
-	long seq = (long)wf_jv_num(e, "seq", 0);
-	size_t want = WF_REPORT_OUTPUT_MAX + 4096, got = 0;	/* beyond the cut: a secret across it is still masked */
-	char name[320], *buf;
-	struct stat st;
-	int fd;
+	size_t want = WF_REPORT_OUTPUT_MAX + 4096;	/* beyond the cut: a secret across it is still masked */
+	struct wf_buf got = {0};
+	off_t size = wf_step_output(stepsfd, (long)wf_jv_num(e, "seq", 0), step, ext, (off_t)wf_jv_num(e, "log_at", 0),
+				    0, want, &got);
 
-	if (stepsfd < 0 || seq <= 0 || strchr(step, '/') || wf_step_file(name, sizeof name, seq, step, ext) < 0 ||
-	    (fd = openat(stepsfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	buf = wf_xmalloc(want);
-	while (got < want) {
-		ssize_t k = pread(fd, buf + got, want - got, (off_t)got);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	close(fd);
-	put_output(b, r, e, stream, buf, got, (size_t)st.st_size > got ? (size_t)st.st_size : got);
-	free(buf);
-	return 1;
+	if (size >= 0)
+		put_output(b, r, e, stream, got.s ? got.s : "", got.len, (size_t)size > got.len ? (size_t)size : got.len);
+	wf_buf_free(&got);
+	return size >= 0;
 }
 
 /* One row NAME of execution E (borrowed) holding its KEY, when it has one. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "outlog.h"
 #include "stepthrough.h"
 #include "subflow.h"
 #include "fallback.h"
@@ -232,6 +233,8 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 
 		se = jv_object_set(se, jv_string("step"), jv_string(id));
 		se = jv_object_set(se, jv_string("attempt"), jv_number(attempt));
+		/* Where its output's frames will begin in steps/output.log, for readers to seek to (outlog.h). */
+		se = jv_object_set(se, jv_string("log_at"), jv_number((double)wf_outlog_size(d->run->dirfd)));
 		if (!idem)
 			se = jv_object_set(se, jv_string("idempotent"), jv_false());
 		jv_free(res);

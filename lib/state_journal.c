@@ -684,7 +684,12 @@ wf_run_append(struct wf_run *r, jv ev, int durable, char *err, size_t n)
 	r->journal_size += (off_t)len;
 	r->state = wf_state_apply(r->state, full);
 	jv_free(ev);
-	if (++r->events_since_snapshot >= SNAPSHOT_EVERY)
+	/*
+	 * Every SNAPSHOT_EVERY events, but never before the journal grew by
+	 * as much as the last snapshot's size: a long run's snapshot costs
+	 * the same per step at step 10,000 as at step 10.
+	 */
+	if (++r->events_since_snapshot >= SNAPSHOT_EVERY && r->journal_size - r->snapshot_at >= r->snapshot_len)
 		return wf_run_snapshot(r, err, n);
 	return 0;
 }

@@ -265,5 +265,7 @@ wf_run_snapshot(struct wf_run *r, char *err, size_t n)
 	}
 	free(txt);
 	r->events_since_snapshot = 0;
+	r->snapshot_at = r->journal_size;
+	r->snapshot_len = (off_t)len;
 	return 0;
 }

@@ -20,13 +20,15 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "outlog.h"
 
 #define OUTPUT_VAR_MAX (1024 * 1024)
 
 /* ---- capture of a command's output ---- */
 
 struct capture {
-	int file[3];		/* [1] stdout file, [2] stderr file */
+	int log;		/* the run's steps/output.log, once the step prints */
+	long seq;		/* the execution, as its frames name it */
 	int echo[3];		/* where to echo each stream, or -1 */
 	struct wf_buf out;	/* stdout, up to OUTPUT_VAR_MAX */
 	struct wf_buf err;	/* stderr, up to WF_OUTPUT_EXCERPT */
@@ -34,7 +36,8 @@ struct capture {
 	struct wf_redactor mask[3];	/* each stream masked on its way to deliver() */
 	int io_error;
 	size_t printed;		/* bytes echoed to the terminal */
-	char *path[3];		/* where each stream is saved, once it prints something */
+	char *path;		/* the log, or NULL outside a run */
+	int wrote[3];		/* the stream has frames in the log */
 };
 
 struct sinkctx {
@@ -48,14 +51,18 @@ deliver(void *vctx, const char *p, size_t n)
 	struct sinkctx *s = vctx;
 	struct capture *c = s->cap;
 
-	/* A stream's file is made when it first prints: a quiet step leaves none. */
-	if (c->file[s->stream] < 0 && c->path[s->stream] && !c->io_error) {
-		c->file[s->stream] = open(c->path[s->stream], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (c->file[s->stream] < 0)
+	/* The run's one log, opened when the step first prints: no file per step (outlog.h). */
+	if (c->log < 0 && c->path && !c->io_error) {
+		c->log = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (c->log < 0)
 			c->io_error = errno;
 	}
-	if (c->file[s->stream] >= 0 && wf_write_all(c->file[s->stream], p, n) < 0)
-		c->io_error = errno;
+	if (c->log >= 0 && !c->io_error) {
+		if (wf_outlog_append(c->log, c->seq, s->stream == 1 ? "out" : "err", p, n) < 0)
+			c->io_error = errno;
+		else
+			c->wrote[s->stream] = 1;
+	}
 	if (c->echo[s->stream] >= 0 && wf_write_all(c->echo[s->stream], p, n) == 0)
 		c->printed += n;
 	if (s->stream == 1) {
@@ -202,16 +209,13 @@ step_env(jv req)
 	return env;
 }
 
-/* The run directory's output file for this step and stream EXT, or NULL outside a run.  RUN borrowed. */
+/* The run's output log, or NULL outside a run.  RUN borrowed. */
 static char *
-output_path(jv run, const char *id, const char *ext)
+output_path(jv run)
 {
 	const char *dir = wf_jv_str(run, "dir");
-	char name[512];
 
-	if (!dir || wf_step_file(name, sizeof name, (long)wf_jv_num(run, "seq", 0), id, ext) < 0)
-		return NULL;
-	return wf_xasprintf("%s/steps/%s", dir, name);
+	return dir ? wf_xasprintf("%s/steps/%s", dir, WF_OUTLOG_NAME) : NULL;
 }
 
 static int
@@ -231,17 +235,15 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 	     int echo_stdout, struct wf_buf *stdout_text)
 {
 	jv step = wf_jv_get(req, "step"), run = wf_jv_get(req, "run");
-	const char *id = wf_jv_str(step, "id");
-	struct capture cap = { .file = { -1, -1, -1 }, .echo = { -1, -1, -1 } };
+	struct capture cap = { .log = -1, .echo = { -1, -1, -1 } };
 	struct wf_io_opts o = { .pgrp = 1, .stop = &wf_stop, .sink = sink, .ctx = &cap };
 	struct wf_child c;
-	char *paths[3] = { NULL, NULL, NULL };
 	int status = 0, rc;
 	const char *cwd = wf_jv_str(run, "cwd");
 	double t0 = wf_now_ms();
 
-	cap.path[1] = paths[1] = output_path(run, id ? id : "step", "out");
-	cap.path[2] = paths[2] = output_path(run, id ? id : "step", "err");
+	cap.path = output_path(run);
+	cap.seq = (long)wf_jv_num(run, "seq", 0);
 	if (!wf_jv_bool(run, "quiet", 0)) {
 		double efd = wf_jv_num(run, "echo_fd", -1);
 
@@ -283,23 +285,22 @@ run_captured(jv req, jv r, char *const argv[], char **env, const char *input, si
 				  jv_string_fmt("cannot save its output under '%s/steps': %s",
 						wf_jv_str(run, "dir"), strerror(cap.io_error)));
 out:
-	for (int s = 1; s <= 2; s++) {
-		if (cap.file[s] >= 0 && close(cap.file[s]) < 0 && !cap.io_error)
-			r = jv_object_set(r, jv_string("output_error"),
-					  jv_string_fmt("cannot save its output in '%s': %s", paths[s], strerror(errno)));
+	if (cap.log >= 0 && close(cap.log) < 0 && !cap.io_error)
+		r = jv_object_set(r, jv_string("output_error"),
+				  jv_string_fmt("cannot save its output in '%s': %s", cap.path, strerror(errno)));
+	for (int s = 1; s <= 2; s++)
 		wf_buf_free(&cap.mask[s].pending);	/* after a failed spawn */
-	}
 	{
+		/* Where each stream's frames are (wf-json(7)). */
 		jv files = jv_object();
 
-		if (paths[1] && cap.file[1] >= 0)
-			files = jv_object_set(files, jv_string("stdout"), jv_string(paths[1]));
-		if (paths[2] && cap.file[2] >= 0)
-			files = jv_object_set(files, jv_string("stderr"), jv_string(paths[2]));
+		if (cap.path && cap.wrote[1])
+			files = jv_object_set(files, jv_string("stdout"), jv_string(cap.path));
+		if (cap.path && cap.wrote[2])
+			files = jv_object_set(files, jv_string("stderr"), jv_string(cap.path));
 		r = jv_object_set(r, jv_string("files"), files);
 	}
-	free(paths[1]);
-	free(paths[2]);
+	free(cap.path);
 	rtrim(&cap.out);
 	if (!cap.out.s)
 		wf_buf_addstr(&cap.out, "");

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "outlog.h"
 
 /* ---- the request ---- */
 
@@ -216,15 +217,19 @@ take_line(struct driver *d, struct wf_buf *out)
 
 /* ---- the elapsed time of a silent step ---- */
 
-/* Has the step in flight (or the last one) printed on the terminal?  Its output files appear in steps/ when it does. */
+/* Has the step in flight (or the last one) printed on the terminal?  Its frames in steps/output.log say so. */
 int
 wf_stepper_printed(struct driver *d)
 {
-	struct stat st;
+	int sfd, seen;
 
-	if (fstatat(d->run->dirfd, d->live.err, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 1;
-	return isatty(fileno(d->o->out)) && fstatat(d->run->dirfd, d->live.out, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (wf_outlog_size(d->run->dirfd) <= d->live.log_at)
+		return 0;
+	sfd = openat(d->run->dirfd, "steps", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	seen = wf_outlog_streams(sfd, d->live.seq, d->live.log_at);
+	if (sfd >= 0)
+		close(sfd);
+	return (seen & 2) || ((seen & 1) && isatty(fileno(d->o->out)));
 }
 
 /*
@@ -358,16 +363,9 @@ wf_stepper_run(struct driver *d, jv step)
 	jv_free(req);
 	wf_buf_addstr(&out, "");
 	d->step_id = wf_jv_str(step, "id");
-	{
-		/* The files its output goes to (step.c); a step id is a name of at most 128 characters, so they fit. */
-		char o[240], e[240];
-		const char *id = d->step_id ? d->step_id : "step";
-
-		(void)wf_step_file(o, sizeof o, (long)d->run->seq, id, "out");
-		(void)wf_step_file(e, sizeof e, (long)d->run->seq, id, "err");
-		snprintf(d->live.out, sizeof d->live.out, "steps/%s", o);
-		snprintf(d->live.err, sizeof d->live.err, "steps/%s", e);
-	}
+	/* Its frames in the run's output log follow this point (step.c, outlog.h). */
+	d->live.log_at = wf_outlog_size(d->run->dirfd);
+	d->live.seq = (long)d->run->seq;
 	jv_free(d->groups);
 	d->groups = jv_array();
 	n = strlen(input);

@@ -146,6 +146,9 @@ begin(struct story *S, const char *step, jv ev)
 	e = jv_object_set(e, jv_string("attempt"), jv_number(wf_jv_num(ev, "attempt", 1)));
 	e = jv_object_set(e, jv_string("status"), jv_string("running"));
 	e = jv_object_set(e, jv_string("started"), wf_jv_get(ev, "time"));
+	/* Where its output's frames begin in steps/output.log (outlog.h), for the report. */
+	if (wf_jv_num(ev, "log_at", 0) > 0)
+		e = jv_object_set(e, jv_string("log_at"), wf_jv_get(ev, "log_at"));
 	S->timeline = jv_array_append(S->timeline, e);
 	n = jv_array_length(jv_copy(S->timeline)) - 1;
 	S->last = jv_object_set(S->last, jv_string(step), jv_number(n));

@@ -486,6 +486,7 @@ struct wf_run {
 	long seq;		/* seq of the last journal event */
 	off_t journal_size;	/* bytes of history.jsonl that hold whole events */
 	int events_since_snapshot;
+	off_t snapshot_at, snapshot_len;	/* where the last snapshot written stands, and its size */
 	long lines;		/* journal lines up to journal_size */
 	char last_crc[9];	/* checksum of the last event, as its line has it */
 	/*

@@ -45,7 +45,7 @@ run_dir() {
 # Start run f in the background (its pid in $runpid; "$@" are wf run's
 # options): its step "first" prints "before", waits until the test writes
 # to the pipe "go", then prints "after" and "late" on stderr; the steps in
-# $MORE_STEPS follow.  Returns once "before" is in the step's output file.
+# $MORE_STEPS follow.  Returns once "before" is in the run's output log.
 start_waiting_run() {
 	mkfifo go
 	{
@@ -60,7 +60,12 @@ Y
 	} > f.yaml
 	wf run f.yaml "$@" > run.out 2>&1 </dev/null &
 	runpid=$!
-	wait_until sh -c 'grep -q before "$(wf-state status f --json | jq -r .dir)"/steps/*-first.out'
+	wait_until first_printed
+}
+
+# Has step "first" of run f written "before" to the run's output log?
+first_printed() {
+	step_output f first | grep -q before
 }
 
 # Let the step of start_waiting_run go on.
@@ -264,7 +269,7 @@ before
 after
 late"
 	# The files it read are the run's own.
-	run sh -c "cat '$(run_dir f)'/steps/*-first.out"
+	run step_output f first
 	assert_output "before
 after"
 }

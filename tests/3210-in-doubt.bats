@@ -238,17 +238,6 @@ group_alive() {
 	ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
 }
 
-# Resume run NAME with ARGS, waiting out the lock of a step child still stopping.
-resume_settled() {
-	local name=$1
-	shift
-	for _ in $(seq 1 600); do
-		run wf resume "$name" "$@"
-		[ "$status" != 75 ] || ! grep -q "is busy" <<<"$output" && return 0
-		sleep 0.05
-	done
-}
-
 @test "2a: --skip of an idempotent: false last step in doubt ends the run; it is not run again" {
 	write last.yaml <<'Y'
 name: last

@@ -143,7 +143,7 @@ steps:
 Y
 	run wf run f.yaml --yes
 	assert_success
-	run sh -c "cat '$(rundir f)'/steps/*-leak.out"
+	run step_output f leak
 	assert_output "token $key here"
 	# ... the report, given it, masks it in the outputs, the header and the timeline.
 	OPENAI_API_KEY=$key run page f

@@ -80,8 +80,8 @@ TABLE
 		one_step "ok$i" "$cmd"
 		run wf run "ok$i.yaml" --quiet < /dev/null
 		[ "$status" -eq 0 ] || { echo "'$cmd' was not approved (exit $status): $output" >&2; return 1; }
-		[ "$(cat "$(rundir ok$i)"/steps/*-s.out 2>/dev/null)" = "$want" ] ||
-			{ echo "'$cmd' printed '$(cat "$(rundir ok$i)"/steps/*-s.out)'" >&2; return 1; }
+		[ "$(step_output "ok$i" s 2>/dev/null)" = "$want" ] ||
+			{ echo "'$cmd' printed '$(step_output "ok$i" s)'" >&2; return 1; }
 	done <<'TABLE'
 echo hi~hi
 echo~
@@ -216,7 +216,7 @@ steps:
 Y
 	run wf run e.yaml --quiet
 	assert_success
-	run cat "$(rundir e)"/steps/*-b.out
+	run step_output e b
 	refute_line --index 0 /nowhere
 	assert_line --index 1 /nowhere
 }

@@ -61,10 +61,10 @@ Y
 	assert_failure 1
 	all=$output
 	for line in "raw ***" "b64 ***" "b64url ***" "url ***" "split ***" "chars ***" "err ***"; do
-		grep -qxF "$line" "$(rundir s)"/steps/*-leak.out "$(rundir s)"/steps/*-leak.err ||
-			{ echo "no '$line' in the step's files" >&2; cat "$(rundir s)"/steps/*; return 1; }
+		{ step_output s leak out; step_output s leak err; } | grep -qxF "$line" ||
+			{ echo "no '$line' in the step's output" >&2; cat "$(rundir s)"/steps/*; return 1; }
 	done
-	grep -q '^basic ' "$(rundir s)"/steps/*-leak.out
+	step_output s leak | grep -q '^basic '
 	run wf status s
 	all+=$output
 	run wf status s --json
@@ -159,10 +159,10 @@ steps:
 Y
 	wf run w.yaml --quiet > run.log 2>&1 &
 	local i pid=$! seen=no
-	# wf-step has read the first half once the text before it is in the files.
+	# wf-step has read the first half once the text before it is in the output log.
 	for i in $(seq 1 3000); do
-		if grep -qs '^before $' "$(rundir w)"/steps/*-slow.out &&
-			grep -qs '^err $' "$(rundir w)"/steps/*-slow.err; then
+		if step_output w slow out 2>/dev/null | grep -qs '^before $' &&
+			step_output w slow err 2>/dev/null | grep -qs '^err $'; then
 			seen=yes
 			break
 		fi
@@ -171,9 +171,9 @@ Y
 	touch go
 	wait "$pid"
 	[ "$seen" = yes ]
-	run cat "$(rundir w)"/steps/*-slow.out
+	run step_output w slow out
 	assert_output 'before *** after'
-	run cat "$(rundir w)"/steps/*-slow.err
+	run step_output w slow err
 	assert_output 'err *** after'
 	assert_no_form "$DEPLOY_TOKEN" "$(cat run.log)"
 }

@@ -60,6 +60,54 @@ rundir() {
 	wf-state path "$1"
 }
 
+# The bytes step $2 of run $1 wrote on stream $3 (out, the default, or
+# err), every execution of it in order, as saved on disk: its frames in
+# steps/output.log (wf-json(7), "Files"), or its files in steps/ in a
+# run made before the log.
+step_output() {
+	python3 - "$(rundir "$1")" "$2" "${3:-out}" <<'PY'
+import glob, json, os, sys
+d, step, stream = sys.argv[1:4]
+seqs = set()
+with open(os.path.join(d, "history.jsonl"), encoding="utf-8", errors="replace") as h:
+    for line in h:
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if ev.get("event") == "step-start" and ev.get("step") == step:
+            seqs.add(ev["seq"])
+out = sys.stdout.buffer
+log = os.path.join(d, "steps", "output.log")
+if not os.path.exists(log):
+    for f in sorted(glob.glob(os.path.join(d, "steps", "*-%s.%s" % (step, stream)))):
+        out.write(open(f, "rb").read())
+    sys.exit(0)
+data = open(log, "rb").read()
+pos = 0
+while pos < len(data):
+    nl = data.find(b"\n", pos)
+    if nl < 0:
+        break
+    seq, st, n = data[pos:nl].split(b" ")
+    body = data[nl + 1:nl + 1 + int(n)]
+    pos = nl + 1 + int(n)
+    if int(seq) in seqs and st.decode() == stream:
+        out.write(body)
+PY
+}
+
+# Resume run NAME with ARGS, waiting out the lock of a step child still stopping.
+resume_settled() {
+	local name=$1
+	shift
+	for _ in $(seq 1 600); do
+		run wf resume "$name" "$@"
+		[ "$status" != 75 ] || ! grep -q "is busy" <<<"$output" && return 0
+		sleep 0.05
+	done
+}
+
 # Make the state directories down to run $1's directory by hand, mode
 # 0700 as wf makes them, for tests that plant a run's files themselves.
 mkrundir() {
