@@ -176,6 +176,31 @@ global_init(void)
 	}
 }
 
+/*
+ * The connections, DNS answers and TLS sessions every transfer of this
+ * process shares, so that a program making many requests (wf-model
+ * --serve) opens one connection per host and keeps it alive between
+ * them; NULL when libcurl cannot share (each transfer then connects).
+ */
+static CURLSH *
+shared(void)
+{
+	static CURLSH *sh;
+	static int tried;
+
+	if (!tried) {
+		tried = 1;
+		sh = curl_share_init();
+		if (sh && (curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+			   curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+			   curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
+			curl_share_cleanup(sh);
+			sh = NULL;
+		}
+	}
+	return sh;
+}
+
 /* The state one transfer's callbacks share. */
 struct xfer {
 	CURL *h;
@@ -459,8 +484,12 @@ wf_http_perform(const struct wf_http_request *rq, struct wf_http_response *rs)
 	curl_easy_setopt(x.h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (getenv("WF_CA_FILE") && *getenv("WF_CA_FILE"))
+	if (rq->ca_file && *rq->ca_file)
+		curl_easy_setopt(x.h, CURLOPT_CAINFO, rq->ca_file);
+	else if (getenv("WF_CA_FILE") && *getenv("WF_CA_FILE"))
 		curl_easy_setopt(x.h, CURLOPT_CAINFO, getenv("WF_CA_FILE"));
+	if (shared())
+		curl_easy_setopt(x.h, CURLOPT_SHARE, shared());
 	if (loopback)
 		curl_easy_setopt(x.h, CURLOPT_PROXY, "");	/* never send loopback traffic to a proxy */
 	curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
