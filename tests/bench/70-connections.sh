@@ -8,15 +8,13 @@
 # whole run (wf run --quiet, from start to exit) against curl's, medians
 # of interleaved runs.  Targets: 1 connection per run, at most 1.2 x.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-: "${WF_BIN:=$root/bin}"
-N=${BENCH_RUNS:-5}
-py=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
-command -v curl >/dev/null || { echo "70-connections: curl not installed, skipped"; exit 0; }
-command -v openssl >/dev/null || { echo "70-connections: openssl not installed, skipped"; exit 0; }
+root=$(cd "$(dirname "$0")/../.." && pwd)
+for tool in curl openssl; do
+	command -v $tool >/dev/null || { echo "70-connections: $tool not installed, skipped"; exit 0; }
+done
 . "$root/tests/bench-lib.sh"
-
+: "${WF_BIN:=$root/bin}"
+py=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
 tmp=$bench_tmp
 pid=
 trap '[ -z "$pid" ] || kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
@@ -48,7 +46,7 @@ EOF
 } > "$tmp/connections.yaml"
 export WF_MODELS="$tmp/models.yaml" BENCH_API_KEY=sk-bench-0123456789abcdef
 
-"$py" - "$N" "$WF_BIN/wf" "$tmp" "$port" <<'PY'
+"$py" - "${BENCH_RUNS:-5}" "$WF_BIN/wf" "$tmp" "$port" <<'PY'
 import json, os, subprocess, sys, time
 n, wf, tmp, port = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 log = os.path.join(tmp, "requests.jsonl")
