@@ -609,6 +609,6 @@ main(int argc, char **argv)
 		return cmd_ping(argc, argv);
 	if (!strcmp(verb, "rerun"))
 		return cmd_rerun(argc, argv);
-	wf_warn("unknown command '%s' (expected list, resolve, chat, ping, rerun or --serve)", verb);
+	wf_warn("unknown command '%s' (expected list, resolve, chat, ping or rerun)", verb);
 	return WF_EXIT_USAGE;
 }
