@@ -502,6 +502,7 @@ _wf_tool_words() {
 		chat:-*) _wf_add "$cur" -m --model --original -s --system --stream-fd -q --quiet \
 			--text -v --verbose --help ;;
 		ping:-*) _wf_add "$cur" --json --help ;;
+		:-*) _wf_add "$cur" --serve --help --version ;;
 		*:-*) _wf_add "$cur" --help --version ;;
 		*)
 			if (( n == 0 )); then

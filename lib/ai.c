@@ -1,8 +1,9 @@
 /*
  * ai.c: model calls from actions, and the actions that are nothing but
- * model calls (ai-prompt, switch-model).  Every call goes through a
- * `wf-model` child, the only program that links libcurl and sees API
- * keys; this file only builds requests and reads results.
+ * model calls (ai-prompt, switch-model).  Every call goes through the
+ * process's one `wf-model --serve` child (model_conn.c), the only program
+ * that links libcurl and sees API keys; this file only builds requests
+ * and reads results.
  *
  * Layer 3: actions.
  * It runs only inside wf-step.
@@ -16,6 +17,7 @@
 
 #include "wf_priv.h"
 #include "model_use.h"
+#include "model_conn.h"
 
 #define TRANSCRIPT_KEEP 50
 
@@ -31,34 +33,29 @@ model_name(jv m)
 }
 
 /*
- * Where a reply shows as it streams, as wf-model chat options in ARGS
- * (from ARGS[1]; FD gets the number's text): onto standard output when it
- * is a terminal, as a shell step's output goes; nowhere for an ai-prompt
- * whose standard output is not one (it writes the whole reply there once
- * done); else, or when $WF_STREAM_FD says where, where wf-model shows it
- * by itself (that descriptor, or stderr on a terminal).
+ * CREQ (consumed, returned) with where a reply shows as it streams, as
+ * wf-model --serve members: onto standard output ("stream_fd") when it
+ * is a terminal, as a shell step's output goes; nowhere ("quiet") for an
+ * ai-prompt whose standard output is not one (it writes the whole reply
+ * there once done); else, or when $WF_STREAM_FD says where, where
+ * wf-model shows it by itself (that descriptor, or stderr on a terminal).
  * REQ borrowed.
  */
-static void
-stream_options(jv req, char *args[], char *fd, size_t n)
+static jv
+stream_members(jv creq, jv req)
 {
 	jv run = wf_jv_get(req, "run"), step = wf_jv_get(req, "step");
 	int efd = (int)wf_jv_num(run, "echo_fd", -1);
 	const char *a = wf_jv_str(step, "action"), *env = getenv("WF_STREAM_FD");
 	int told = env && *env;
 
-	args[1] = NULL;
-	if (!told && efd >= 0 && isatty(efd)) {
-		snprintf(fd, n, "%d", efd);
-		args[1] = (char *)"--stream-fd";
-		args[2] = fd;
-		args[3] = NULL;
-	} else if (!told && efd >= 0 && a && !strcmp(a, "ai-prompt")) {
-		args[1] = (char *)"--quiet";
-		args[2] = NULL;
-	}
+	if (!told && efd >= 0 && isatty(efd))
+		creq = jv_object_set(creq, jv_string("stream_fd"), jv_number(efd));
+	else if (!told && efd >= 0 && a && !strcmp(a, "ai-prompt"))
+		creq = jv_object_set(creq, jv_string("quiet"), jv_true());
 	jv_free(run);
 	jv_free(step);
+	return creq;
 }
 
 /*
@@ -115,8 +112,6 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 {
 	jv creq = jv_object(), msgs = jv_array(), cur = wf_jv_get(req, "model");
 	jv orig = wf_jv_get(req, "original_model"), run = wf_jv_get(req, "run");
-	char *input, fd[16];
-	char *args[4] = { (char *)"chat", NULL };
 	jv res;
 
 	if (model)
@@ -150,11 +145,8 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 			jv_free(opts);
 		jv_free(step);
 	}
-	input = wf_json_dump(creq);
-	jv_free(creq);
-	stream_options(req, args, fd, sizeof fd);
-	res = wf_model_run(args, input, code, err, errlen);
-	free(input);
+	creq = stream_members(creq, req);
+	res = wf_model_warm_chat(creq, (long)wf_jv_num(run, "seq", -1), code, err, errlen);
 	jv_free(cur);
 	jv_free(orig);
 	jv_free(run);

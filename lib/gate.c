@@ -93,6 +93,22 @@ say_unchecked(struct driver *d, jv budget, const struct wf_call_estimate *c, con
 	free(bt);
 }
 
+/* Has this run, or a run above it, a budget in tokens or dollars? */
+static int
+any_budget(struct driver *d)
+{
+	int any = 0;
+
+	for (struct driver *a = d; a && !any; a = a->parent) {
+		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
+
+		any = wf_jv_num(b, "tokens", -1) >= 0 || wf_jv_num(b, "usd", -1) >= 0;
+		jv_free(b);
+		jv_free(given);
+	}
+	return any;
+}
+
 /*
  * Would the next call of STEP (borrowed) cross the run's budget, or a
  * budget of a run above it?  It would when what was used plus the call's
@@ -107,6 +123,12 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
 	double tokens = 0, usd = 0, est, btok, busd;
 	int over = 0, unknown = 0;
 
+	/* No budget, nothing to weigh: the estimate (which reads earlier runs) is not made. */
+	if (!any_budget(d)) {
+		jv_free(ctx);
+		jv_free(view);
+		return 0;
+	}
 	wf_estimate_call(d->wf, step, d->run->state, ctx, &c);
 	jv_free(ctx);
 	jv_free(view);

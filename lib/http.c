@@ -176,15 +176,62 @@ global_init(void)
 	}
 }
 
+/*
+ * The connections, DNS answers and TLS sessions every transfer of this
+ * process shares, so that a program making many requests (wf-model
+ * --serve) opens one connection per host and keeps it alive between
+ * them; NULL when libcurl cannot share (each transfer then connects).
+ */
+static CURLSH *
+shared(void)
+{
+	static CURLSH *sh;
+	static int tried;
+
+	if (!tried) {
+		tried = 1;
+		sh = curl_share_init();
+		if (sh && (curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+			   curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+			   curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
+			curl_share_cleanup(sh);
+			sh = NULL;
+		}
+	}
+	return sh;
+}
+
 /* The state one transfer's callbacks share. */
 struct xfer {
 	CURL *h;
 	const struct wf_http_request *rq;
 	struct wf_http_response *rs;
 	size_t header_bytes;
+	size_t sent;		/* how much of the body libcurl has read */
 	int too_big, aborted, stopped, stalled;
 	double start, last_data;
 };
+
+/*
+ * The request body, handed to libcurl through a read callback with no
+ * way back: when a kept-alive connection dies after the request went
+ * out, libcurl would rewind the body and send the request again by
+ * itself; without a rewind it fails (CURLE_SEND_FAIL_REWIND) and the
+ * caller's own rules decide whether a request that may have arrived is
+ * sent again.
+ */
+static size_t
+on_read(char *p, size_t size, size_t nmemb, void *ctx)
+{
+	struct xfer *x = ctx;
+	size_t n = x->rq->body_len - x->sent;
+
+	if (n > size * nmemb)
+		n = size * nmemb;
+	memcpy(p, x->rq->body + x->sent, n);
+	x->sent += n;
+	return n;
+}
 
 static size_t
 on_header(char *p, size_t size, size_t nmemb, void *ctx)
@@ -417,6 +464,7 @@ outcome(const struct xfer *x, CURLcode cc, const char *ebuf)
 		case CURLE_PARTIAL_FILE:
 		case CURLE_RECV_ERROR:
 		case CURLE_GOT_NOTHING:
+		case CURLE_SEND_FAIL_REWIND:
 			/* A response had begun: the body is cut short.  Before that: transient. */
 			rc = rs->status ? WF_HTTP_ERR_PARTIAL : WF_HTTP_ERR_CONNECT;
 			break;
@@ -459,8 +507,15 @@ wf_http_perform(const struct wf_http_request *rq, struct wf_http_response *rs)
 	curl_easy_setopt(x.h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (getenv("WF_CA_FILE") && *getenv("WF_CA_FILE"))
+	if (rq->ca_file && *rq->ca_file)
+		curl_easy_setopt(x.h, CURLOPT_CAINFO, rq->ca_file);
+	else if (getenv("WF_CA_FILE") && *getenv("WF_CA_FILE"))
 		curl_easy_setopt(x.h, CURLOPT_CAINFO, getenv("WF_CA_FILE"));
+	if (shared()) {
+		curl_easy_setopt(x.h, CURLOPT_SHARE, shared());
+		/* Servers drop idle connections after a minute or two: do not bet a request on an older one. */
+		curl_easy_setopt(x.h, CURLOPT_MAXAGE_CONN, 30L);
+	}
 	if (loopback)
 		curl_easy_setopt(x.h, CURLOPT_PROXY, "");	/* never send loopback traffic to a proxy */
 	curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
@@ -468,7 +523,9 @@ wf_http_perform(const struct wf_http_request *rq, struct wf_http_response *rs)
 	curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(x.h, CURLOPT_CUSTOMREQUEST, rq->method ? rq->method : "GET");
 	if (rq->body) {
-		curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(x.h, CURLOPT_POST, 1L);
+		curl_easy_setopt(x.h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(x.h, CURLOPT_READDATA, &x);
 		curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
 	} else if (rq->method && strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD"))
 		curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "wf_priv.h"
+#include "model_conn.h"
 
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -371,6 +372,12 @@ provider_key(struct cfg *c, const char *name, const char *key, const char *kp, j
 			check_quirks(c, name, v);
 	} else if (!strcmp(key, "cache")) {
 		want_kind(c, kp, v, JV_KIND_TRUE, "cache");
+	} else if (!strcmp(key, "ca_file")) {
+		char e[1024];
+
+		if (want_kind(c, kp, v, JV_KIND_STRING, "ca_file") && wf_model_ca_file(c->file, v, out, e, sizeof e) < 0)
+			cfg_err(c, kp, 0, "%s", e);
+		return 0;
 	}
 	return 1;
 }
@@ -383,7 +390,7 @@ static jv
 check_provider(struct cfg *c, const char *name, jv e)
 {
 	static const char *const keys[] = { "type", "base_url", "api_key_env", "api_key_cmd", "quirks",
-					    "headers", "description", "cache", NULL };
+					    "headers", "description", "cache", "ca_file", NULL };
 	char *p = path3("providers", name, NULL), where[160];
 	jv out;
 

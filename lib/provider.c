@@ -60,6 +60,7 @@ write_display(void *ctx, const char *p, size_t n)
 struct call {
 	enum wf_wire type;
 	char *url, *body, **headers;
+	const char *ca_file;	/* borrowed from the provider entry */
 	int stream;
 	const struct wf_chat_opts *o;
 	struct wf_http_policy pol;
@@ -103,6 +104,7 @@ run_attempt(struct call *c, struct wf_chat_attempt *a, struct wf_chat_display *s
 	rq.on_data = c->stream ? wf_provider_on_stream : NULL;
 	rq.ctx = a;
 	rq.stop = c->o->stop;
+	rq.ca_file = c->ca_file;
 	rc = wf_http_perform(&rq, &rs);
 	f->retry_after_ms = rs.retry_after_ms;
 	*rid = '\0';
@@ -318,6 +320,7 @@ call_model(jv m, jv req, const struct wf_chat_opts *o, struct wf_chat_display *s
 	c.stream = jv_get_kind(sv) == JV_KIND_TRUE ? 1 : jv_get_kind(sv) == JV_KIND_FALSE ? 0 : show != NULL;
 	jv_free(sv);
 	c.url = wf_xasprintf("%s%s", wf_jv_str(m, "base_url"), wf_provider_endpoint(c.type));
+	c.ca_file = wf_jv_str(prov, "ca_file");
 	memset(f, 0, sizeof *f);
 	f->retry_after_ms = -1;
 	if (wf_http_url_check(c.url, &loop, err, sizeof err) < 0) {

@@ -668,6 +668,7 @@ struct wf_http_request {
 	void *ctx;
 	volatile int *stop;
 	int debug;
+	const char *ca_file;		/* the CA bundle to verify with, else $WF_CA_FILE, else the system's */
 };
 struct wf_http_response {
 	long status;			/* 0 when no response arrived */

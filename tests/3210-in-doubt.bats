@@ -444,7 +444,7 @@ Y
 	git add change.txt
 	git commit -q -m "a change"
 	export GH_TOKEN=ghp_unused GITHUB_API_URL=http://127.0.0.1:9 WF_FORGE_REPO=acme/widgets
-	for case in "wf-model chat ai" "wf-pr -C pr" "git fetch sy"; do
+	for case in "wf-model --serve ai" "wf-pr -C pr" "git fetch sy"; do
 		set -- $case
 		rm -f "$WORK/count" "$WORK/started" "$WORK/child.pid" "$WORK/go"
 		PATH=${PATH#"$BATS_TEST_TMPDIR/bin:"}

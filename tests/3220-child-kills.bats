@@ -137,7 +137,7 @@ J
 	ai_flow
 	start_run run ai.yaml
 	wait_until grep -q first "$WORK/run.err"
-	kill_child ai wf-model chat
+	kill_child ai wf-model --serve
 	assert_killed ai ask "wf-model exited with status 137"
 	after_kill ai "$FAKE_API_KEY"
 	[ ! -e "$WORK/count" ]
@@ -152,7 +152,7 @@ J
 	ai_flow
 	start_run run ai.yaml
 	wait_until test -s "$FAKE_LOG"
-	kill_child ai wf-model chat
+	kill_child ai wf-model --serve
 	assert_killed ai ask "wf-model exited with status 137"
 	after_kill ai "$FAKE_API_KEY"
 	ai_resumed
@@ -181,7 +181,7 @@ time.sleep(300)
 	ai_flow
 	WF_MODELS=$WORK/mute.yaml start_run run ai.yaml
 	wait_until test -e "$BATS_TEST_TMPDIR/mute.conn"
-	kill_child ai wf-model chat
+	kill_child ai wf-model --serve
 	kill "$MUTE"
 	assert_killed ai ask "wf-model exited with status 137"
 	after_kill ai "$FAKE_API_KEY"

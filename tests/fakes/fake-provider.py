@@ -15,8 +15,10 @@ Usage:
 The port is written to PORTFILE (atomically, once listening), so a test never
 races the server.  Every request is appended to the log as one JSON line:
 {"n","method","path","protocol","model","stream","headers":{lower-case: value},
-"body": parsed JSON or text} -- the auth header value included, so tests can
-check which key went where.
+"body": parsed JSON or text, "conn"} -- the auth header value included, so
+tests can check which key went where.  "conn" numbers the connection the
+request came on (1, 2, ... in the order they were accepted), so that the
+number of distinct values is the number of connections a client opened.
 
 The script is a JSON list of entries (or {"responses":[...], "default":{...}}).
 Each request takes the first entry whose "match" fits (default: any); an entry
@@ -104,7 +106,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"entries": [], "default": None, "n": 0, "log": None, "requests": [], "cache": None,
+STATE = {"entries": [], "default": None, "n": 0, "conns": 0, "log": None, "requests": [], "cache": None,
          "cache_flag": None, "cached": set(), "seen": {}}
 
 
@@ -326,6 +328,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        with LOCK:
+            STATE["conns"] += 1
+            self.conn_n = STATE["conns"]
         # Small writes must leave as written, so "bytes" mode really splits events.
         try:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -351,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
                 "model": body.get("model") if isinstance(body, dict) else None,
                 "stream": body.get("stream") if isinstance(body, dict) else None,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": body, "time": time.time(),
+                "body": body, "time": time.time(), "conn": self.conn_n,
             }
             STATE["requests"].append(rec)
             if STATE["log"]:
