@@ -52,6 +52,17 @@ steps:
 EOF
 }
 
+# Start lp.yaml ($1 passes, held on pass $2) in the background: RUNPID is
+# wf-run, OLD its jq child once the body says ready.
+start_held() {
+	loop_yaml "$1" "$2"
+	wf run --quiet lp.yaml > run.out 2>&1 &
+	RUNPID=$!
+	wait_until test -e ready
+	OLD=$(jq_children "$RUNPID")
+	[ -n "$OLD" ]
+}
+
 @test "one jq child serves every evaluation of a run, and is gone when the run is" {
 	loop_yaml 25
 	run wf run --quiet lp.yaml
@@ -190,12 +201,9 @@ EOF
 }
 
 @test "kill -9 of the idle jq child: the next evaluation starts a new one, the run goes on right" {
-	loop_yaml 3 2
-	wf run --quiet lp.yaml > run.out 2>&1 &
-	local runpid=$! old rc
-	wait_until test -e ready
-	old=$(jq_children "$runpid")
-	[ -n "$old" ]
+	local runpid old rc
+	start_held 3 2
+	runpid=$RUNPID old=$OLD
 	kill -9 "$old"
 	wait_until dead "$old"
 	touch go
@@ -212,11 +220,9 @@ EOF
 }
 
 @test "kill -9 of the jq child during an evaluation: that evaluation fails, never a verdict" {
-	loop_yaml 3 2
-	wf run --quiet lp.yaml > run.out 2>&1 &
-	local runpid=$! old rc
-	wait_until test -e ready
-	old=$(jq_children "$runpid")
+	local runpid old rc
+	start_held 3 2
+	runpid=$RUNPID old=$OLD
 	kill -STOP "$old"
 	touch go
 	# Pass 2 ended and wf-run waits for the stopped child's verdict.
@@ -234,11 +240,9 @@ EOF
 }
 
 @test "a stopped jq child: the wall clock fails the evaluation and a resumed run gets a new child" {
-	loop_yaml 3 2
-	wf run --quiet lp.yaml > run.out 2>&1 &
-	local runpid=$! old rc
-	wait_until test -e ready
-	old=$(jq_children "$runpid")
+	local runpid old rc
+	start_held 3 2
+	runpid=$RUNPID old=$OLD
 	kill -STOP "$old"
 	touch go
 	wait "$runpid" && rc=0 || rc=$?
@@ -255,12 +259,9 @@ EOF
 }
 
 @test "kill -9 of wf-run: its jq child goes with it" {
-	loop_yaml 3 1
-	wf run --quiet lp.yaml > run.out 2>&1 &
-	local runpid=$! old
-	wait_until test -e ready
-	old=$(jq_children "$runpid")
-	[ -n "$old" ]
+	local runpid old
+	start_held 3 1
+	runpid=$RUNPID old=$OLD
 	kill -9 "$runpid"
 	wait "$runpid" || true
 	wait_until dead "$old"

@@ -45,8 +45,10 @@ main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		if (i == 1)
 			t1 = now_us();
-		if (wf_cond_eval(argv[2], ctx, &result, err, sizeof err, &col) || !result) {
-			fprintf(stderr, "cond-evals: %s\n", result ? err : "false");
+		int rc = wf_cond_eval(argv[2], ctx, &result, err, sizeof err, &col);
+
+		if (rc || !result) {
+			fprintf(stderr, "cond-evals: %s\n", rc ? err : "false");
 			return 1;
 		}
 	}
