@@ -500,16 +500,20 @@ static struct {
 	int at_exit;
 } ev = { -1, -1, 0, 0 };
 
-/* Forget the child: close its socket, kill it first when KILL, reap it; its wait status. */
+/*
+ * Forget the child: kill it, close its socket, reap it; its wait status.
+ * It is idle, dying or dead by now (a child that already exited keeps
+ * its own status), and one stopped by a signal must not hold the caller
+ * up, so it is never left to exit by itself.
+ */
 static int
-evaluator_stop(int kill_it)
+evaluator_stop(void)
 {
 	int status = 0;
 
 	if (ev.pid < 0)
 		return 0;
-	if (kill_it)
-		kill(ev.pid, SIGKILL);
+	kill(ev.pid, SIGKILL);
 	close(ev.fd);
 	while (waitpid(ev.pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -518,12 +522,12 @@ evaluator_stop(int kill_it)
 	return status;
 }
 
-/* At exit: close the socket and reap the child, so it is gone when the process is. */
+/* At exit: stop and reap the child, so it is gone when the process is. */
 static void
 evaluator_at_exit(void)
 {
 	if (ev.pid >= 0 && ev.owner == getpid())
-		evaluator_stop(0);
+		evaluator_stop();
 }
 
 /*
@@ -715,17 +719,17 @@ wf_cond_jq_eval(const char *prog, jv ctx, int compile_only, int *result, char *e
 		rc = recv_all((char *)h, 4, deadline);
 	len = rc == 0 ? (size_t)h[2] | (size_t)h[3] << 8 : 0;
 	if (rc == 0 && (len > REPLY_MAX || !strchr("TFEM", h[0]) || h[0] == '\0' || h[1] > 1)) {
-		evaluator_stop(1);
+		evaluator_stop();
 		snprintf(err, errlen, "jq condition evaluator failed (a malformed reply)");
 		return WF_EXIT_SOFTWARE;
 	}
 	if (rc == 0)
 		rc = recv_all(text, len, deadline);
 	if (rc != 0)
-		return lost_child(evaluator_stop(rc > 0), rc > 0, err, errlen);
+		return lost_child(evaluator_stop(), rc > 0, err, errlen);
 	text[len] = '\0';
 	if (h[1] || h[0] == 'M')
-		evaluator_stop(h[0] == 'M');
+		evaluator_stop();
 	switch (h[0]) {
 	case 'T':
 	case 'F':

@@ -5,6 +5,12 @@
 # run (wf-cond(1), "jq: conditions").
 load helpers
 
+# A test that failed while a run waited for "go" must not leave it waiting.
+teardown() {
+	touch "$WORK/go"
+	[ -z "${RUNPID:-}" ] || kill -9 "$RUNPID" 2>/dev/null || true
+}
+
 # The jq evaluator children of process $1, from its own process tree.
 jq_children() {
 	ps -o pid=,comm= --ppid "$1" | awk '$2 == "wf-jq" { print $1 }'
@@ -31,7 +37,8 @@ ends() {
 
 # A shell command for a step: append the run's jq evaluator pid to jqpids
 # (the step's parent is wf-step, whose parent is wf-run).
-RECORD='ps -o pid=,comm= --ppid "$(ps -o ppid= -p $PPID)" | awk "\$2 == \"wf-jq\" { print \$1 }" >> jqpids'
+# (ps pads the pid with blanks, which --ppid refuses: $((...)) drops them.)
+RECORD='ps -o pid=,comm= --ppid $(($(ps -o ppid= -p $PPID))) | awk "\$2 == \"wf-jq\" { print \$1 }" >> jqpids'
 
 # lp.yaml: a loop of $1 passes decided by a jq: condition; the body logs
 # each pass and the evaluator's pid, and on pass $2 (if given) says
@@ -258,13 +265,46 @@ EOF
 	[ "$output" != "$old" ]
 }
 
-@test "kill -9 of wf-run: its jq child goes with it" {
-	local runpid old
-	start_held 3 1
-	runpid=$RUNPID old=$OLD
+# st.yaml: one step with a jq: if:, which records the evaluator, says
+# "ready" and waits for a file "go".
+held_step_yaml() {
+	printf 'name: st\nsteps:\n  - id: a\n    if: '"'"'jq: $iteration == 0'"'"'\n    action: shell\n    command: '"'"'%s; touch ready; while [ ! -e go ]; do sleep 0.05; done'"'"'\n' \
+		"$RECORD" > st.yaml
+}
+
+@test "kill -9 of wf-run: its jq child goes with it, and so does wf-step's" {
+	local runpid old step steps_jq
+	held_step_yaml
+	wf run --quiet st.yaml > run.out 2>&1 &
+	RUNPID=$!
+	runpid=$RUNPID
+	wait_until test -e ready
+	old=$(cat jqpids)
+	[ -n "$old" ]
+	# wf-step checks each step it is sent, conditions too: it has a jq child of its own.
+	step=$(ps -o pid=,comm= --ppid "$runpid" | awk '$2 == "wf-step" { print $1 }')
+	steps_jq=$(jq_children "$step")
+	[ -n "$steps_jq" ]
 	kill -9 "$runpid"
 	wait "$runpid" || true
 	wait_until dead "$old"
+	wait_until dead "$steps_jq"
+}
+
+@test "a stopped idle jq child does not hold up the end of its run" {
+	held_step_yaml
+	wf run --quiet st.yaml > run.out 2>&1 &
+	RUNPID=$!
+	local runpid=$RUNPID old rc
+	wait_until test -e ready
+	old=$(cat jqpids)
+	[ -n "$old" ]
+	kill -STOP "$old"
+	touch go
+	wait_until dead "$runpid"
+	wait "$runpid" && rc=0 || rc=$?
+	[ "$rc" = 0 ]
+	dead "$old"
 }
 
 @test "contexts travel whole: large values, quotes, newlines and protocol-like bytes stay data" {
