@@ -140,6 +140,11 @@ build/bench/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WFLAGS) -D_GNU_SOURCE -O2 -o $@ $< $(LIBS)
 
+# The one bench program that measures wf's own code (conditions evaluated in one process).
+build/bench/cond-evals: tests/bench/cond-evals.c $(OBJ)/libwf.a
+	@mkdir -p $(@D)
+	$(CC) $(WFLAGS) -D_GNU_SOURCE -Ilib -O2 -o $@ $< $(OBJ)/libwf.a $(LIBS)
+
 # Fuzzing: each tests/fuzz/fuzz-NAME.c is a libFuzzer target over one JSON
 # input, parsed and checked as the program does, stopping before anything
 # runs.  The library is rebuilt with clang under ASan+UBSan in build/fuzz/;

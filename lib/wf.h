@@ -309,8 +309,10 @@ int wf_step_request_check(jv req, char *err, size_t errlen);
  * with *RESULT 0 or 1; WF_EXIT_DATA with a message in ERR and the 1-based
  * column in *COL (0 if none); WF_EXIT_LIMIT when a jq: condition exceeded
  * its CPU, memory or time limits; WF_EXIT_SOFTWARE when its evaluator
- * could not be started.  Never prints, never exits; reentrant.  A jq:
- * condition forks (call it from a single-threaded process).
+ * could not be started.  Never prints, never exits; reentrant.  The first
+ * jq: condition forks one evaluator child that serves the process's later
+ * ones and is gone when the process is (call it from a single-threaded
+ * process).
  */
 int wf_cond_eval(const char *expr, jv ctx, int *result, char *err, size_t errlen, int *col);
 
