@@ -584,14 +584,16 @@ wf_check_flow(struct wf_check *c, jv steps)
  * BUF read from FILE as the canonical workflow, top-level defaults
  * filled; the caller owns it (invalid after problems in DIAG).  Without
  * POSITIONS no position is recorded, so messages lack their line:col.
+ * Without HASH it lacks "hash" (the file's sha256): for a caller that
+ * only asks whether the file is valid.
  */
 static jv
-parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag, int positions)
+parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag, int positions, int hash)
 {
 	jv doc, pos = jv_object(), out;
 	struct wf_check c = { .file = file, .diag = diag };
 	size_t before = diag->n;
-	char hash[65];
+	char hex[65];
 	int r;
 
 	if (positions) {
@@ -635,7 +637,6 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 	out = set_default(out, "model", jv_null());
 	out = set_default(out, "budget", jv_null());
 	out = set_default(out, "max-steps", jv_number(WF_DEFAULT_MAX_STEPS));
-	wf_sha256_hex(buf, len, hash);
 	{
 		char abs[PATH_MAX];
 		const char *src = file;
@@ -644,7 +645,10 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 			src = abs;
 		out = jv_object_set(out, jv_string("source"), jv_string(src));
 	}
-	out = jv_object_set(out, jv_string("hash"), jv_string_fmt("sha256:%s", hash));
+	if (hash) {
+		wf_sha256_hex(buf, len, hex);
+		out = jv_object_set(out, jv_string("hash"), jv_string_fmt("sha256:%s", hex));
+	}
 	jv_free(doc);
 	jv_free(c.pos);
 	return out;
@@ -660,21 +664,35 @@ fail:
  * was costs as much as checking them, and only messages need it: read
  * without positions first, and again with them when there is a message.
  */
-jv
-wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+static jv
+parse_twice(const char *buf, size_t len, const char *file, struct wf_diag *diag, int hash)
 {
 	struct wf_diag quick = {0};
 	size_t before = diag->n;
-	jv wf = parse_workflow(buf, len, file, &quick, 0);
+	jv wf = parse_workflow(buf, len, file, &quick, 0, hash);
 	int clean = quick.n == 0 && jv_is_valid(wf);
 
 	wf_diag_free(&quick);
 	if (clean)
 		return wf;
 	jv_free(wf);
-	wf = parse_workflow(buf, len, file, diag, 1);
+	wf = parse_workflow(buf, len, file, diag, 1, hash);
 	wf_check_finish_diags(diag, before, file);
 	return wf;
+}
+
+/* The caller owns the workflow returned. */
+jv
+wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	return parse_twice(buf, len, file, diag, 1);
+}
+
+/* The caller owns the workflow returned. */
+jv
+wf_workflow_parse_unhashed(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	return parse_twice(buf, len, file, diag, 0);
 }
 
 /*
