@@ -344,35 +344,65 @@ wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
 
 /* The loop and choice rules that need the whole list of steps. */
 
-/* What the flow checks read of one normalised step: the text of each key they ask for, else NULL. */
+/* The most jumps one step can hold: each of wf_jump_keys once, and "next". */
+#define VIEW_JUMPS 16
+
+/* What the flow checks read of one normalised step, from one pass over its keys: the text of each, else NULL. */
 struct step_view {
-	const char *id, *action;
+	const char *id, *action, *fallback;
 	const char *conds[3];	/* check, condition, if */
 	const char *jumps[4];	/* on-true, on-false, on-approved, on-rejected */
+	struct {
+		const char *key;	/* one of wf_jump_keys, or "next" (borrowed from the step) */
+		jv to;			/* its value, a string (borrowed from the step) */
+	} jump[VIEW_JUMPS];
+	int njump;
 };
 
 static const char *const cond_keys[] = { "check", "condition", "if", NULL };
 static const char *const dead_jump_keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
 
-/* Fill V from one pass over the keys of step S (borrowed: V's texts live as long as S). */
+/* The index of K in the NULL-terminated KEYS, or -1; the first letter is compared before the rest. */
+static int
+key_index(const char *const *keys, const char *k)
+{
+	for (int n = 0; keys[n]; n++)
+		if (keys[n][0] == k[0] && !strcmp(keys[n], k))
+			return n;
+	return -1;
+}
+
+/*
+ * Fill V from one pass over the keys of step S (borrowed: V's texts live
+ * as long as S).  A jump is a string under one of wf_jump_keys, or under
+ * "next" in canonical JSON, which names each step's fall-through; the
+ * one step of a request has none, for the steps they name are not at hand.
+ */
 static void
-view_step(jv s, struct step_view *v)
+view_step(struct wf_check *c, jv s, struct step_view *v)
 {
 	memset(v, 0, sizeof *v);
 	jv_object_foreach(s, key, val) {
 		const char *k = jv_string_value(key);
-		const char *t = jv_get_kind(val) == JV_KIND_STRING ? jv_string_value(val) : NULL;
+		int str = jv_get_kind(val) == JV_KIND_STRING, n;
+		const char *t = str ? jv_string_value(val) : NULL;
 
 		if (!strcmp(k, "id"))
 			v->id = t;
 		else if (!strcmp(k, "action"))
 			v->action = t;
-		for (int n = 0; cond_keys[n]; n++)
-			if (!strcmp(k, cond_keys[n]))
-				v->conds[n] = t;
-		for (int n = 0; dead_jump_keys[n]; n++)
-			if (!strcmp(k, dead_jump_keys[n]))
-				v->jumps[n] = t;
+		else if (!strcmp(k, "fallback"))
+			v->fallback = t;
+		else if ((n = key_index(cond_keys, k)) >= 0)
+			v->conds[n] = t;
+		if ((n = key_index(dead_jump_keys, k)) >= 0)
+			v->jumps[n] = t;
+		if (str && !c->one_step && v->njump < VIEW_JUMPS &&
+		    (n >= 0 || key_index(wf_jump_keys, k) >= 0 || (c->json && !strcmp(k, "next")))) {
+			/* S holds KEY and VAL: borrowed from it, they outlive these copies. */
+			v->jump[v->njump].key = k;
+			v->jump[v->njump++].to = val;
+		}
 		jv_free(key);
 		jv_free(val);
 	}
@@ -422,85 +452,111 @@ check_dead_jumps(struct wf_check *c, jv s, int i, const struct step_view *v)
 	}
 }
 
-/* The index of each step id of STEPS (borrowed) as {id: index}, reporting a duplicate; caller owns it. */
-static jv
-step_ids(struct wf_check *c, jv steps)
+/* Each step's id and index: open addressing over texts borrowed from the steps. */
+struct id_table {
+	size_t cap;	/* a power of two, at least twice the number of steps */
+	struct id_slot {
+		const char *id;	/* NULL: free */
+		size_t len;
+		int index;
+	} *slot;
+};
+
+/* The slot of the id S of LEN bytes in T: where it is, or the free one where it would go. */
+static struct id_slot *
+id_slot(const struct id_table *t, const char *s, size_t len)
 {
-	int n = jv_array_length(jv_copy(steps));
-	jv first = jv_object();
+	size_t h = 2166136261u;
 
-	for (int i = 0; i < n; i++) {
-		jv s = jv_array_get(jv_copy(steps), i);
-		const char *id = wf_jv_str(s, "id");
-		char path[80];
-
-		if (id) {
-			jv prev = jv_object_get(jv_copy(first), jv_string(id));
-
-			if (jv_is_valid(prev)) {
-				int pi = (int)jv_number_value(prev);
-				char pp[64];
-				jv pos;
-
-				snprintf(pp, sizeof pp, "/steps/%d/id", pi);
-				pos = jv_object_get(jv_copy(c->pos), jv_string(pp));
-				snprintf(path, sizeof path, "/steps/%d/id", i);
-				if (c->json)
-					wf_check_at(c, path, 1, "duplicate step id '%s' (first as step %d)", id, pi + 1);
-				else
-					wf_check_at(c, path, 1, "duplicate step id '%s' (first at %d:%d)", id,
-					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 2)) : 0,
-					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 3)) : 0);
-				jv_free(pos);
-			} else {
-				jv_free(prev);
-				first = jv_object_set(first, jv_string(id), jv_number(i));
-			}
-		}
-		jv_free(s);
-	}
-	return first;
+	for (size_t k = 0; k < len; k++)
+		h = (h ^ (unsigned char)s[k]) * 16777619u;
+	for (h &= t->cap - 1; t->slot[h].id; h = (h + 1) & (t->cap - 1))
+		if (t->slot[h].len == len && !memcmp(t->slot[h].id, s, len))
+			break;
+	return &t->slot[h];
 }
 
-/* Report each jump of step S (borrowed, at index I; its ACTION) that names no step, or a loop's 'to' that is not earlier; FIRST (borrowed) from step_ids. */
-static void
-check_jumps(struct wf_check *c, jv s, int i, jv first, const char *action)
+/* The index of the step whose id is the string TO (borrowed), or -1. */
+static int
+id_find(const struct id_table *t, jv to)
 {
-	int loop = action && !strcmp(action, "loop");
+	struct id_slot *e = id_slot(t, jv_string_value(to), (size_t)jv_string_length_bytes(jv_copy(to)));
 
-	/* Over the step's own keys: cheaper than a lookup per jump key. */
-	jv_object_foreach(s, key, val) {
-		const char *kn = jv_string_value(key), *t;
-		int jump = 0;
+	return e->id ? e->index : -1;
+}
 
-		for (int k = 0; wf_jump_keys[k] && !jump; k++)
-			jump = !strcmp(kn, wf_jump_keys[k]);
+/* The index of each step id of STEPS (borrowed; T's texts live as long as it) into T, reporting a duplicate. */
+static void
+step_ids(struct wf_check *c, jv steps, struct id_table *t)
+{
+	int n = jv_array_length(jv_copy(steps));
+
+	t->cap = 16;
+	while (t->cap < (size_t)n * 2)
+		t->cap *= 2;
+	t->slot = wf_xcalloc(t->cap, sizeof *t->slot);
+	for (int i = 0; i < n; i++) {
+		jv s = jv_array_get(jv_copy(steps), i);
+		jv idv = wf_jv_get(s, "id");
+		struct id_slot *e;
+		char path[80];
+
+		if (jv_get_kind(idv) != JV_KIND_STRING) {
+			jv_free(idv);
+			jv_free(s);
+			continue;
+		}
+		e = id_slot(t, jv_string_value(idv), (size_t)jv_string_length_bytes(jv_copy(idv)));
+		if (e->id) {
+			const char *id = jv_string_value(idv);
+			int pi = e->index;
+			char pp[64];
+			jv pos;
+
+			snprintf(pp, sizeof pp, "/steps/%d/id", pi);
+			pos = jv_object_get(jv_copy(c->pos), jv_string(pp));
+			snprintf(path, sizeof path, "/steps/%d/id", i);
+			if (c->json)
+				wf_check_at(c, path, 1, "duplicate step id '%s' (first as step %d)", id, pi + 1);
+			else
+				wf_check_at(c, path, 1, "duplicate step id '%s' (first at %d:%d)", id,
+				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 2)) : 0,
+				   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 3)) : 0);
+			jv_free(pos);
+		} else {
+			/* STEPS holds the id: borrowed from it, it outlives this copy. */
+			e->id = jv_string_value(idv);
+			e->len = (size_t)jv_string_length_bytes(jv_copy(idv));
+			e->index = i;
+		}
+		jv_free(idv);
+		jv_free(s);
+	}
+}
+
+/* Report each jump of step I (V its view, ACTION its action) that names no step, or a loop's 'to' that is not earlier; T from step_ids. */
+static void
+check_jumps(struct wf_check *c, int i, const struct id_table *t, const struct step_view *v)
+{
+	int loop = v->action && !strcmp(v->action, "loop");
+
+	for (int j = 0; j < v->njump; j++) {
+		const char *kn = v->jump[j].key, *to = jv_string_value(v->jump[j].to);
+		int to_loop = loop && !strcmp(kn, "to"), ti;
+		char path[80];
+
 		/* 'to' jumps only in a loop; a custom action may use the word for itself. */
 		if (!strcmp(kn, "to") && !loop)
-			jump = 0;
-		/* Canonical JSON names each step's fall-through, which must exist too. */
-		if (c->json && !strcmp(kn, "next"))
-			jump = 1;
-		/* The one step of a request: the steps its jumps name are not at hand. */
-		if (c->one_step)
-			jump = 0;
-		if (jump && jv_get_kind(val) == JV_KIND_STRING) {
-			char path[80];
-			jv ti;
-
-			t = jv_string_value(val);
-			snprintf(path, sizeof path, "/steps/%d/%s", i, kn);
-			ti = jv_object_get(jv_copy(first), jv_copy(val));
-			if (!jv_is_valid(ti)) {
-				wf_check_at(c, path, 1, "'%s' names no step: '%s'", kn, t);
-			} else if (loop && !strcmp(kn, "to") && (int)jv_number_value(ti) >= i) {
-				wf_check_at(c, path, 1, "loop 'to' must name an earlier step: '%s' is %s", t,
-				   (int)jv_number_value(ti) == i ? "the loop itself" : "after the loop");
-			}
-			jv_free(ti);
-		}
-		jv_free(key);
-		jv_free(val);
+			continue;
+		ti = id_find(t, v->jump[j].to);
+		if (ti >= 0 && !(to_loop && ti >= i))
+			continue;
+		snprintf(path, sizeof path, "/steps/%d/%s", i, kn);
+		if (ti < 0)
+			wf_check_at(c, path, 1, "'%s' names no step: '%s'", kn, to);
+		else
+			wf_check_at(c, path, 1, "loop 'to' must name an earlier step: '%s' is %s", to,
+			   ti == i ? "the loop itself" : "after the loop");
 	}
 }
 
@@ -529,21 +585,22 @@ check_conditions(struct wf_check *c, int i, const struct step_view *v)
 	}
 }
 
-/* The rules of one ACTION over its own keys: a loop's bounds, a choice's options (S borrowed, at index I). */
+/* The rules of one ACTION over its own keys: a loop's bounds, a choice's options (S borrowed, at index I; V its view). */
 static void
-check_action_rules(struct wf_check *c, jv s, int i, const char *action)
+check_action_rules(struct wf_check *c, jv s, int i, const struct step_view *v)
 {
-	enum wf_action_id a = wf_action_lookup(action);
+	enum wf_action_id a = wf_action_lookup(v->action);
 	char path[80];
 
 	if (a == WF_ACT_LOOP) {
 		jv m = wf_jv_get(s, "max-iterations");
 
-		snprintf(path, sizeof path, "/steps/%d/max-iterations", i);
 		if (jv_get_kind(m) == JV_KIND_NUMBER &&
-		    (jv_number_value(m) < 1 || jv_number_value(m) > WF_MAX_ITERATIONS_CAP))
+		    (jv_number_value(m) < 1 || jv_number_value(m) > WF_MAX_ITERATIONS_CAP)) {
+			snprintf(path, sizeof path, "/steps/%d/max-iterations", i);
 			wf_check_at(c, path, 1, "'max-iterations' must be between 1 and %d, got %g",
 			   WF_MAX_ITERATIONS_CAP, jv_number_value(m));
+		}
 		jv_free(m);
 	} else if (a == WF_ACT_INTERACTIVE) {
 		const char *kind = wf_jv_str(s, "kind");
@@ -556,7 +613,9 @@ check_action_rules(struct wf_check *c, jv s, int i, const char *action)
 			   wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?");
 		jv_free(opts);
 	}
-	wf_check_fallback_rules(c, s, i);
+	/* Only a step with a 'fallback' has a rule about it. */
+	if (v->fallback)
+		wf_check_fallback_rules(c, s, i);
 }
 
 /* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */
@@ -564,20 +623,21 @@ void
 wf_check_flow(struct wf_check *c, jv steps)
 {
 	int n = jv_array_length(jv_copy(steps));
-	jv first = step_ids(c, steps);
+	struct id_table ids;
 
+	step_ids(c, steps, &ids);
 	for (int i = 0; i < n; i++) {
 		jv s = jv_array_get(jv_copy(steps), i);
 		struct step_view v;
 
-		view_step(s, &v);
-		check_jumps(c, s, i, first, v.action);
+		view_step(c, s, &v);
+		check_jumps(c, i, &ids, &v);
 		check_dead_jumps(c, s, i, &v);
 		check_conditions(c, i, &v);
-		check_action_rules(c, s, i, v.action);
+		check_action_rules(c, s, i, &v);
 		jv_free(s);
 	}
-	jv_free(first);
+	free(ids.slot);
 }
 
 /*
