@@ -68,41 +68,116 @@ fold_braces(jv s)
 	return out;
 }
 
-/* STEP (consumed) with "id: 1" and "action: 5" read as text, like every other text field. */
+/*
+ * STEP (consumed) with "id: 1" and "action: 5" read as text, like every
+ * other text field, unless checking JSON; returns it.  *HEAD[0] and
+ * *HEAD[1] are set to its id and its action (null when absent; the caller
+ * owns them), read once for every check that asks.
+ */
 static jv
-ids_as_text(jv step)
+head_values(struct wf_check *c, jv step, jv head[2])
 {
 	for (int k = 0; k < 2; k++) {
 		const char *key = k ? "action" : "id";
 		jv kv = wf_jv_get(step, key);
 		jv_kind kk = jv_get_kind(kv);
 
-		if (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE) {
+		if (!c->json && (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE)) {
 			char *t = wf_jv_text(kv);
 
-			step = jv_object_set(step, key_string(key), jv_string(t));
+			jv_free(kv);
+			kv = jv_string(t);
+			step = jv_object_set(step, key_string(key), jv_copy(kv));
 			free(t);
 		}
-		jv_free(kv);
+		head[k] = kv;
 	}
 	return step;
 }
 
 /*
- * Is KEY of STEP (borrowed) absent, null or empty?  A value of the wrong
- * type is not: it gets its own message.  *TEXT is set to the value when
- * it is text, else NULL (it lives as long as STEP).
+ * Is V (borrowed), a step's id or action, absent, null or empty?  A value
+ * of the wrong type is not: it gets its own message.  *TEXT is set to the
+ * value when it is text, else NULL (it lives as long as V).
  */
 static int
-absent(jv step, const char *key, const char **text)
+absent(jv v, const char **text)
 {
-	jv v = wf_jv_get(step, key);
-	int none = jv_get_kind(v) == JV_KIND_NULL;
-
 	*text = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
-	none = none || (*text && !**text);
-	jv_free(v);
-	return none;
+	return jv_get_kind(v) == JV_KIND_NULL || (*text && !**text);
+}
+
+/* The canonical keys a step has, each with the spelling it was written in (wf_check_step). */
+struct seen_keys {
+	int n, cap;
+	struct seen_key {
+		const char *canon;	/* a schema name, or the text of SPELLING */
+		jv spelling;
+	} *e, few[16];
+};
+
+/* The spelling under which S holds canonical key CANON (borrowed from S), or NULL. */
+static const char *
+seen_find(const struct seen_keys *s, const char *canon)
+{
+	for (int k = 0; k < s->n; k++)
+		if (s->e[k].canon[0] == canon[0] && !strcmp(s->e[k].canon, canon))
+			return jv_string_value(s->e[k].spelling);
+	return NULL;
+}
+
+/* Note canonical key CANON (a schema name, or SPELLING's text) written as SPELLING (consumed) in S. */
+static void
+seen_add(struct seen_keys *s, const char *canon, jv spelling)
+{
+	if (!s->e) {
+		s->e = s->few;
+		s->cap = (int)(sizeof s->few / sizeof *s->few);
+	}
+	if (s->n == s->cap) {
+		struct seen_key *bigger = wf_xcalloc((size_t)s->cap * 2, sizeof *bigger);
+
+		memcpy(bigger, s->e, (size_t)s->n * sizeof *bigger);
+		if (s->e != s->few)
+			free(s->e);
+		s->e = bigger;
+		s->cap *= 2;
+	}
+	s->e[s->n].canon = canon;
+	s->e[s->n++].spelling = spelling;
+}
+
+static void
+seen_free(struct seen_keys *s)
+{
+	for (int k = 0; k < s->n; k++)
+		jv_free(s->e[k].spelling);
+	if (s->e != s->few)
+		free(s->e);
+}
+
+/* BASE plus "/KEY" as wf_check_key_path makes it, in BUF of N bytes when it fits, else malloc'd: free it when it is not BUF. */
+static char *
+key_path_in(char *buf, size_t n, const char *base, const char *key)
+{
+	size_t bl = strlen(base), kl = strlen(key);
+	char *p;
+
+	if (bl + 2 * kl + 2 > n)
+		return wf_check_key_path(base, key);
+	memcpy(buf, base, bl);
+	p = buf + bl;
+	*p++ = '/';
+	for (; *key; key++) {
+		if (*key == '~' || *key == '/') {
+			*p++ = '~';
+			*p++ = *key == '~' ? '0' : '1';
+		} else {
+			*p++ = *key;
+		}
+	}
+	*p = '\0';
+	return buf;
 }
 
 /*
@@ -145,15 +220,15 @@ custom_action(struct wf_check *c, const char *sub, const char *action, const cha
 }
 
 /*
- * The id and action of step I, STEP (borrowed) at PATH: report one that
+ * The id and action of step I, HEAD (borrowed, from head_values) at PATH: report one that
  * is absent, an invalid id and an unknown action.  Returns the action's
  * row, or NULL; *CUSTOM is set for a custom action.
  */
 static const struct wf_action *
-check_step_head(struct wf_check *c, jv step, int i, const char *path, const char *dir_file, int *custom)
+check_step_head(struct wf_check *c, const jv head[2], int i, const char *path, const char *dir_file, int *custom)
 {
 	const char *id, *action;
-	int no_id = absent(step, "id", &id), no_action = absent(step, "action", &action);
+	int no_id = absent(head[0], &id), no_action = absent(head[1], &action);
 	const struct wf_action *as = NULL;
 	char sub[80];
 
@@ -179,22 +254,20 @@ check_step_head(struct wf_check *c, jv step, int i, const char *path, const char
 /*
  * Check each key of step STEP (borrowed) at PATH against the common keys
  * and those of its action AS (NULL: a custom action when CUSTOM, else
- * unknown or absent), adding each good value under its canonical name to
- * OUT (consumed; returned).  SEEN (consumed; returned in *SEEN) maps each
- * canonical key present to the spelling used, valid or not.
+ * unknown or absent; ACTION its action's text), adding each good value
+ * under its canonical name to OUT (consumed; returned).  Each canonical
+ * key present goes into SEEN with the spelling used, valid or not.
  */
 static jv
 check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_action *as, int custom,
-		jv out, jv *seen)
+		const char *action, jv out, struct seen_keys *seen)
 {
-	const char *action = wf_jv_str(step, "action");
-
 	jv_object_foreach(step, k, v) {
 		const char *key = jv_string_value(k);
 		const char *ck = c->json ? key : wf_schema_canon_key(key, action);
-		char *kp = wf_check_key_path(path, key);
+		char kbuf[160], *kp = key_path_in(kbuf, sizeof kbuf, path, key);
 		const struct wf_field *f = wf_field_find(wf_schema_step, ck);
-		jv other = jv_object_get(jv_copy(*seen), key_string(ck));
+		const char *other = seen_find(seen, ck);
 
 		if (!f && as)
 			f = wf_field_find(as->fields, ck);
@@ -206,17 +279,17 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 		} else if (f && jv_get_kind(v) == JV_KIND_NULL) {
 			/* "command:" with no value is the same as leaving it out. */
 			jv_free(v);
-		} else if (jv_is_valid(other)) {
+		} else if (other) {
 			/* An alias and its canonical spelling both set: report the later one. */
-			char *op = wf_check_key_path(path, jv_string_value(other));
-			const char *later = wf_check_pos_after(c, kp, op) ? key : jv_string_value(other);
+			char *op = wf_check_key_path(path, other);
+			const char *later = wf_check_pos_after(c, kp, op) ? key : other;
 
 			wf_check_at(c, later == key ? kp : op, 0, "'%s' and '%s' are two spellings of the same key: keep one",
-				    later == key ? jv_string_value(other) : key, later);
+				    later == key ? other : key, later);
 			free(op);
 			jv_free(v);
 		} else if (!f && custom) {
-			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
+			seen_add(seen, ck, jv_copy(k));
 			out = jv_object_set(out, key_string(ck), v);
 		} else if (!f) {
 			if (as || !action) {
@@ -230,7 +303,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			}
 			jv_free(v);
 		} else {
-			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
+			seen_add(seen, ck, jv_copy(k));
 			if (strcmp(ck, key))
 				wf_check_alias_pos(c, path, key, ck);
 			if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
@@ -248,16 +321,17 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 				jv_free(cv);
 			}
 		}
-		jv_free(other);
-		free(kp);
+		if (kp != kbuf)
+			free(kp);
 		jv_free(k);
 	}
 	return out;
 }
 
-/* Report each key ACTION's row AS requires that step I (id ID, at PATH) lacks; SEEN (borrowed) holds the keys present. */
+/* Report each key ACTION's row AS requires that step I (id ID, at PATH) lacks; SEEN holds the keys present. */
 static void
-check_required(struct wf_check *c, const char *path, int i, const char *id, const struct wf_action *as, jv seen)
+check_required(struct wf_check *c, const char *path, int i, const char *id, const struct wf_action *as,
+	       const struct seen_keys *seen)
 {
 	const char *r = as->required;
 
@@ -266,15 +340,18 @@ check_required(struct wf_check *c, const char *path, int i, const char *id, cons
 		size_t n = sp ? (size_t)(sp - r) : strlen(r);
 		char name[64];
 
-		snprintf(name, sizeof name, "%.*s", (int)n, r);
+		if (n >= sizeof name)
+			n = sizeof name - 1;
+		memcpy(name, r, n);
+		name[n] = '\0';
 		/* A key that is present but wrong has had its own message. */
-		if (!jv_object_has(jv_copy(seen), key_string(name))) {
+		if (!seen_find(seen, name)) {
 			if (id && *id)
 				wf_check_at(c, path, 1, "step '%s': action '%s' needs '%s'", id, as->name, name);
 			else
 				wf_check_at(c, path, 1, "step %d: action '%s' needs '%s'", i + 1, as->name, name);
 		}
-		r += n + (sp ? 1 : 0);
+		r += (sp ? (size_t)(sp - r) : strlen(r)) + (sp ? 1 : 0);
 	}
 }
 
@@ -293,10 +370,14 @@ set_default(jv out, const char *key, jv v)
 static jv
 step_defaults(jv out, enum wf_action_id a)
 {
+	/* One default retry, shared by every step that has none. */
+	static jv retry;
+
+	if (jv_get_kind(retry) != JV_KIND_OBJECT)
+		retry = jv_object_set(jv_object_set(jv_object(), key_string("attempts"), jv_number(1)),
+				      key_string("delay"), jv_number(0));
 	if (!jv_object_has(jv_copy(out), key_string("retry")))
-		out = jv_object_set(out, key_string("retry"),
-				    jv_object_set(jv_object_set(jv_object(), key_string("attempts"), jv_number(1)),
-						  key_string("delay"), jv_number(0)));
+		out = jv_object_set(out, key_string("retry"), jv_copy(retry));
 	if (a == WF_ACT_LOOP) {
 		out = set_default(out, "condition", key_string("true"));
 		out = set_default(out, "on-exhausted", key_string("fail"));
@@ -312,32 +393,51 @@ step_defaults(jv out, enum wf_action_id a)
 	return out;
 }
 
+/* "/steps/I" into PATH (at least 32 bytes), without snprintf's cost for each of 10,000 steps. */
+static void
+step_path(char *path, int i)
+{
+	char digits[16];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + i % 10);
+	while ((i /= 10) > 0 && n < (int)sizeof digits);
+	memcpy(path, "/steps/", 7);
+	for (int k = 0; k < n; k++)
+		path[7 + k] = digits[n - 1 - k];
+	path[7 + n] = '\0';
+}
+
 /* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
 jv
 wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
 {
 	char path[64];
 	const struct wf_action *as;
+	struct seen_keys seen = {0};
 	int custom;
-	jv out, seen;
+	jv out, head[2];
 
-	snprintf(path, sizeof path, "/steps/%d", i);
+	step_path(path, i);
 	if (jv_get_kind(step) != JV_KIND_OBJECT) {
 		wf_check_at(c, path, 1, "step %d: expected a mapping with 'id' and 'action', got %s", i + 1,
 			    wf_check_kind_name(step));
 		jv_free(step);
 		return jv_invalid();
 	}
-	if (!c->json)
-		step = ids_as_text(step);
-	as = check_step_head(c, step, i, path, dir_file, &custom);
-	seen = jv_object();
-	out = check_step_keys(c, step, path, as, custom, jv_object(), &seen);
+	step = head_values(c, step, head);
+	as = check_step_head(c, head, i, path, dir_file, &custom);
+	out = check_step_keys(c, step, path, as, custom,
+			      jv_get_kind(head[1]) == JV_KIND_STRING ? jv_string_value(head[1]) : NULL, jv_object(), &seen);
 	if (as) {
-		check_required(c, path, i, wf_jv_str(step, "id"), as, seen);
+		check_required(c, path, i, jv_get_kind(head[0]) == JV_KIND_STRING ? jv_string_value(head[0]) : NULL,
+			       as, &seen);
 		out = step_defaults(out, wf_action_lookup(as->name));
 	}
-	jv_free(seen);
+	seen_free(&seen);
+	jv_free(head[0]);
+	jv_free(head[1]);
 	jv_free(step);
 	return out;
 }
