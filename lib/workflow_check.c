@@ -409,9 +409,13 @@ step_path(char *path, int i)
 	path[7 + n] = '\0';
 }
 
-/* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
-jv
-wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
+/*
+ * As wf_check_step; sets *TARGETS when the step has a key that
+ * check_reserved_targets reads (a name, output, variable or env), for
+ * a step without one needs no look there.
+ */
+static jv
+check_step(struct wf_check *c, jv step, int i, const char *dir_file, int *targets)
 {
 	char path[64];
 	const struct wf_action *as;
@@ -419,6 +423,7 @@ wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
 	int custom;
 	jv out, head[2];
 
+	*targets = 0;
 	step_path(path, i);
 	if (jv_get_kind(step) != JV_KIND_OBJECT) {
 		wf_check_at(c, path, 1, "step %d: expected a mapping with 'id' and 'action', got %s", i + 1,
@@ -435,11 +440,22 @@ wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
 			       as, &seen);
 		out = step_defaults(out, wf_action_lookup(as->name));
 	}
+	*targets = seen_find(&seen, "name") || seen_find(&seen, "output") || seen_find(&seen, "variable") ||
+		   seen_find(&seen, "env");
 	seen_free(&seen);
 	jv_free(head[0]);
 	jv_free(head[1]);
 	jv_free(step);
 	return out;
+}
+
+/* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
+jv
+wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
+{
+	int targets;
+
+	return check_step(c, step, i, dir_file, &targets);
 }
 
 /* The loop and choice rules that need the whole list of steps. */
@@ -1031,11 +1047,12 @@ wf_check_document(struct wf_check *c, jv doc)
 
 		for (int i = 0; i < n; i++) {
 			jv raw = jv_array_get(jv_copy(steps), i);
+			int targets = 0;
 			jv s;
 
 			steps = jv_array_set(steps, i, jv_null());
-			s = wf_check_step(c, raw, i, c->file);
-			if (jv_is_valid(s))
+			s = check_step(c, raw, i, c->file, &targets);
+			if (jv_is_valid(s) && targets)
 				check_reserved_targets(c, s, i);
 			norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
 		}
