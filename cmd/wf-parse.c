@@ -286,17 +286,12 @@ main(int argc, char **argv)
 		return lint(argc - optind, argv + optind, check, json);
 	if (check) {
 		for (int i = optind; i < argc; i++) {
-			jv wf;
-			int r = wf_workflow_open(argv[i], &wf);
+			int n, r = wf_workflow_validate(argv[i], &n);
 
-			if (r == 0) {
-				int n = jv_array_length(wf_jv_get(wf, "steps"));
-
+			if (r == 0)
 				printf("%s: ok (%d step%s)\n", argv[i], n, n == 1 ? "" : "s");
-			} else if (!rc || r == WF_EXIT_DATA) {
+			else if (!rc || r == WF_EXIT_DATA)
 				rc = r;
-			}
-			jv_free(wf);
 		}
 		return wf_fshut(stdout, "standard output") ? WF_EXIT_IO : rc;
 	}

@@ -265,6 +265,14 @@ jv wf_workflow_load(const char *file, struct wf_diag *diag, int *code);
 int wf_workflow_open(const char *arg, jv *wf);
 
 /*
+ * As wf_workflow_open, for a caller that only asks whether ARG is valid
+ * (wf-parse --check): the same checks and messages, 0 with its number of
+ * steps in *STEPS, or the exit status.  Skips what only the canonical
+ * output needs (the file's sha256).
+ */
+int wf_workflow_validate(const char *arg, int *steps);
+
+/*
  * A canonical workflow (wf-parse's output) read from standard input and
  * checked against the schema: it (the caller owns it), or invalid with
  * ERR and 65 as *CODE (74 when it cannot be read).

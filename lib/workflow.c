@@ -22,6 +22,7 @@
 
 #include "wf_priv.h"
 #include "template.h"
+#include "yaml_load.h"
 
 /* May step STEP (borrowed) run again when in doubt? */
 int
@@ -80,29 +81,9 @@ wf_workflow_stdin(int *code, char *err, size_t n)
 	return wf;
 }
 
-int
-wf_workflow_open(const char *arg, jv *wf)
-{
-	struct wf_diag diag = {0};
-	char err[1024];
-	int code = 0;
-	char *path = wf_workflow_find(arg, &code, err, sizeof err);
-
-	*wf = jv_invalid();
-	if (!path) {
-		wf_warn("%s", err);
-		return code;
-	}
-	*wf = wf_workflow_load(path, &diag, &code);
-	wf_diag_print(&diag);
-	wf_diag_free(&diag);
-	free(path);
-	return jv_is_valid(*wf) ? 0 : code ? code : WF_EXIT_DATA;
-}
-
-/* Read FILE and parse it; returns ownership of the canonical workflow (invalid after problems in DIAG, *CODE set). */
-jv
-wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
+/* As wf_workflow_load, with the file's sha256 as "hash" only when HASH; the caller owns the result. */
+static jv
+load_file(const char *file, struct wf_diag *diag, int *code, int hash)
 {
 	struct wf_buf b = {0};
 	jv wf;
@@ -126,10 +107,56 @@ wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
 		wf_buf_free(&b);
 		return jv_invalid();
 	}
-	wf = wf_workflow_parse(b.s, b.len, file, diag);
+	wf = hash ? wf_workflow_parse(b.s, b.len, file, diag) : wf_workflow_parse_unhashed(b.s, b.len, file, diag);
 	wf_buf_free(&b);
 	*code = jv_is_valid(wf) ? 0 : WF_EXIT_DATA;
 	return wf;
+}
+
+/* As wf_workflow_open, with HASH passed to load_file; *WF: the caller owns it. */
+static int
+open_workflow(const char *arg, jv *wf, int hash)
+{
+	struct wf_diag diag = {0};
+	char err[1024];
+	int code = 0;
+	char *path = wf_workflow_find(arg, &code, err, sizeof err);
+
+	*wf = jv_invalid();
+	if (!path) {
+		wf_warn("%s", err);
+		return code;
+	}
+	*wf = load_file(path, &diag, &code, hash);
+	wf_diag_print(&diag);
+	wf_diag_free(&diag);
+	free(path);
+	return jv_is_valid(*wf) ? 0 : code ? code : WF_EXIT_DATA;
+}
+
+/* *WF: the caller owns it. */
+int
+wf_workflow_open(const char *arg, jv *wf)
+{
+	return open_workflow(arg, wf, 1);
+}
+
+int
+wf_workflow_validate(const char *arg, int *steps)
+{
+	jv wf;
+	int rc = open_workflow(arg, &wf, 0);
+
+	*steps = rc ? 0 : jv_array_length(wf_jv_get(wf, "steps"));
+	jv_free(wf);
+	return rc;
+}
+
+/* Read FILE and parse it; returns ownership of the canonical workflow (invalid after problems in DIAG, *CODE set). */
+jv
+wf_workflow_load(const char *file, struct wf_diag *diag, int *code)
+{
+	return load_file(file, diag, code, 1);
 }
 
 /* Index of step ID in WF (borrowed), or -1. */

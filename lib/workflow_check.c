@@ -68,41 +68,116 @@ fold_braces(jv s)
 	return out;
 }
 
-/* STEP (consumed) with "id: 1" and "action: 5" read as text, like every other text field. */
+/*
+ * STEP (consumed) with "id: 1" and "action: 5" read as text, like every
+ * other text field, unless checking JSON; returns it.  *HEAD[0] and
+ * *HEAD[1] are set to its id and its action (null when absent; the caller
+ * owns them), read once for every check that asks.
+ */
 static jv
-ids_as_text(jv step)
+head_values(struct wf_check *c, jv step, jv head[2])
 {
 	for (int k = 0; k < 2; k++) {
 		const char *key = k ? "action" : "id";
 		jv kv = wf_jv_get(step, key);
 		jv_kind kk = jv_get_kind(kv);
 
-		if (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE) {
+		if (!c->json && (kk == JV_KIND_NUMBER || kk == JV_KIND_TRUE || kk == JV_KIND_FALSE)) {
 			char *t = wf_jv_text(kv);
 
-			step = jv_object_set(step, key_string(key), jv_string(t));
+			jv_free(kv);
+			kv = jv_string(t);
+			step = jv_object_set(step, key_string(key), jv_copy(kv));
 			free(t);
 		}
-		jv_free(kv);
+		head[k] = kv;
 	}
 	return step;
 }
 
 /*
- * Is KEY of STEP (borrowed) absent, null or empty?  A value of the wrong
- * type is not: it gets its own message.  *TEXT is set to the value when
- * it is text, else NULL (it lives as long as STEP).
+ * Is V (borrowed), a step's id or action, absent, null or empty?  A value
+ * of the wrong type is not: it gets its own message.  *TEXT is set to the
+ * value when it is text, else NULL (it lives as long as V).
  */
 static int
-absent(jv step, const char *key, const char **text)
+absent(jv v, const char **text)
 {
-	jv v = wf_jv_get(step, key);
-	int none = jv_get_kind(v) == JV_KIND_NULL;
-
 	*text = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
-	none = none || (*text && !**text);
-	jv_free(v);
-	return none;
+	return jv_get_kind(v) == JV_KIND_NULL || (*text && !**text);
+}
+
+/* The canonical keys a step has, each with the spelling it was written in (wf_check_step). */
+struct seen_keys {
+	int n, cap;
+	struct seen_key {
+		const char *canon;	/* a schema name, or the text of SPELLING */
+		jv spelling;
+	} *e, few[16];
+};
+
+/* The spelling under which S holds canonical key CANON (borrowed from S), or NULL. */
+static const char *
+seen_find(const struct seen_keys *s, const char *canon)
+{
+	for (int k = 0; k < s->n; k++)
+		if (s->e[k].canon[0] == canon[0] && !strcmp(s->e[k].canon, canon))
+			return jv_string_value(s->e[k].spelling);
+	return NULL;
+}
+
+/* Note canonical key CANON (a schema name, or SPELLING's text) written as SPELLING (consumed) in S. */
+static void
+seen_add(struct seen_keys *s, const char *canon, jv spelling)
+{
+	if (!s->e) {
+		s->e = s->few;
+		s->cap = (int)(sizeof s->few / sizeof *s->few);
+	}
+	if (s->n == s->cap) {
+		struct seen_key *bigger = wf_xcalloc((size_t)s->cap * 2, sizeof *bigger);
+
+		memcpy(bigger, s->e, (size_t)s->n * sizeof *bigger);
+		if (s->e != s->few)
+			free(s->e);
+		s->e = bigger;
+		s->cap *= 2;
+	}
+	s->e[s->n].canon = canon;
+	s->e[s->n++].spelling = spelling;
+}
+
+static void
+seen_free(struct seen_keys *s)
+{
+	for (int k = 0; k < s->n; k++)
+		jv_free(s->e[k].spelling);
+	if (s->e != s->few)
+		free(s->e);
+}
+
+/* BASE plus "/KEY" as wf_check_key_path makes it, in BUF of N bytes when it fits, else malloc'd: free it when it is not BUF. */
+static char *
+key_path_in(char *buf, size_t n, const char *base, const char *key)
+{
+	size_t bl = strlen(base), kl = strlen(key);
+	char *p;
+
+	if (bl + 2 * kl + 2 > n)
+		return wf_check_key_path(base, key);
+	memcpy(buf, base, bl);
+	p = buf + bl;
+	*p++ = '/';
+	for (; *key; key++) {
+		if (*key == '~' || *key == '/') {
+			*p++ = '~';
+			*p++ = *key == '~' ? '0' : '1';
+		} else {
+			*p++ = *key;
+		}
+	}
+	*p = '\0';
+	return buf;
 }
 
 /*
@@ -145,15 +220,15 @@ custom_action(struct wf_check *c, const char *sub, const char *action, const cha
 }
 
 /*
- * The id and action of step I, STEP (borrowed) at PATH: report one that
+ * The id and action of step I, HEAD (borrowed, from head_values) at PATH: report one that
  * is absent, an invalid id and an unknown action.  Returns the action's
  * row, or NULL; *CUSTOM is set for a custom action.
  */
 static const struct wf_action *
-check_step_head(struct wf_check *c, jv step, int i, const char *path, const char *dir_file, int *custom)
+check_step_head(struct wf_check *c, const jv head[2], int i, const char *path, const char *dir_file, int *custom)
 {
 	const char *id, *action;
-	int no_id = absent(step, "id", &id), no_action = absent(step, "action", &action);
+	int no_id = absent(head[0], &id), no_action = absent(head[1], &action);
 	const struct wf_action *as = NULL;
 	char sub[80];
 
@@ -179,22 +254,20 @@ check_step_head(struct wf_check *c, jv step, int i, const char *path, const char
 /*
  * Check each key of step STEP (borrowed) at PATH against the common keys
  * and those of its action AS (NULL: a custom action when CUSTOM, else
- * unknown or absent), adding each good value under its canonical name to
- * OUT (consumed; returned).  SEEN (consumed; returned in *SEEN) maps each
- * canonical key present to the spelling used, valid or not.
+ * unknown or absent; ACTION its action's text), adding each good value
+ * under its canonical name to OUT (consumed; returned).  Each canonical
+ * key present goes into SEEN with the spelling used, valid or not.
  */
 static jv
 check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_action *as, int custom,
-		jv out, jv *seen)
+		const char *action, jv out, struct seen_keys *seen)
 {
-	const char *action = wf_jv_str(step, "action");
-
 	jv_object_foreach(step, k, v) {
 		const char *key = jv_string_value(k);
 		const char *ck = c->json ? key : wf_schema_canon_key(key, action);
-		char *kp = wf_check_key_path(path, key);
+		char kbuf[160], *kp = key_path_in(kbuf, sizeof kbuf, path, key);
 		const struct wf_field *f = wf_field_find(wf_schema_step, ck);
-		jv other = jv_object_get(jv_copy(*seen), key_string(ck));
+		const char *other = seen_find(seen, ck);
 
 		if (!f && as)
 			f = wf_field_find(as->fields, ck);
@@ -206,17 +279,17 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 		} else if (f && jv_get_kind(v) == JV_KIND_NULL) {
 			/* "command:" with no value is the same as leaving it out. */
 			jv_free(v);
-		} else if (jv_is_valid(other)) {
+		} else if (other) {
 			/* An alias and its canonical spelling both set: report the later one. */
-			char *op = wf_check_key_path(path, jv_string_value(other));
-			const char *later = wf_check_pos_after(c, kp, op) ? key : jv_string_value(other);
+			char *op = wf_check_key_path(path, other);
+			const char *later = wf_check_pos_after(c, kp, op) ? key : other;
 
 			wf_check_at(c, later == key ? kp : op, 0, "'%s' and '%s' are two spellings of the same key: keep one",
-				    later == key ? jv_string_value(other) : key, later);
+				    later == key ? other : key, later);
 			free(op);
 			jv_free(v);
 		} else if (!f && custom) {
-			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
+			seen_add(seen, ck, jv_copy(k));
 			out = jv_object_set(out, key_string(ck), v);
 		} else if (!f) {
 			if (as || !action) {
@@ -230,7 +303,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 			}
 			jv_free(v);
 		} else {
-			*seen = jv_object_set(*seen, key_string(ck), jv_copy(k));
+			seen_add(seen, ck, jv_copy(k));
 			if (strcmp(ck, key))
 				wf_check_alias_pos(c, path, key, ck);
 			if (!strcmp(key, "timeoutMs") && jv_get_kind(v) == JV_KIND_NUMBER)
@@ -248,16 +321,17 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 				jv_free(cv);
 			}
 		}
-		jv_free(other);
-		free(kp);
+		if (kp != kbuf)
+			free(kp);
 		jv_free(k);
 	}
 	return out;
 }
 
-/* Report each key ACTION's row AS requires that step I (id ID, at PATH) lacks; SEEN (borrowed) holds the keys present. */
+/* Report each key ACTION's row AS requires that step I (id ID, at PATH) lacks; SEEN holds the keys present. */
 static void
-check_required(struct wf_check *c, const char *path, int i, const char *id, const struct wf_action *as, jv seen)
+check_required(struct wf_check *c, const char *path, int i, const char *id, const struct wf_action *as,
+	       const struct seen_keys *seen)
 {
 	const char *r = as->required;
 
@@ -266,15 +340,18 @@ check_required(struct wf_check *c, const char *path, int i, const char *id, cons
 		size_t n = sp ? (size_t)(sp - r) : strlen(r);
 		char name[64];
 
-		snprintf(name, sizeof name, "%.*s", (int)n, r);
+		if (n >= sizeof name)
+			n = sizeof name - 1;
+		memcpy(name, r, n);
+		name[n] = '\0';
 		/* A key that is present but wrong has had its own message. */
-		if (!jv_object_has(jv_copy(seen), key_string(name))) {
+		if (!seen_find(seen, name)) {
 			if (id && *id)
 				wf_check_at(c, path, 1, "step '%s': action '%s' needs '%s'", id, as->name, name);
 			else
 				wf_check_at(c, path, 1, "step %d: action '%s' needs '%s'", i + 1, as->name, name);
 		}
-		r += n + (sp ? 1 : 0);
+		r += (sp ? (size_t)(sp - r) : strlen(r)) + (sp ? 1 : 0);
 	}
 }
 
@@ -293,10 +370,14 @@ set_default(jv out, const char *key, jv v)
 static jv
 step_defaults(jv out, enum wf_action_id a)
 {
+	/* One default retry, shared by every step that has none. */
+	static jv retry;
+
+	if (jv_get_kind(retry) != JV_KIND_OBJECT)
+		retry = jv_object_set(jv_object_set(jv_object(), key_string("attempts"), jv_number(1)),
+				      key_string("delay"), jv_number(0));
 	if (!jv_object_has(jv_copy(out), key_string("retry")))
-		out = jv_object_set(out, key_string("retry"),
-				    jv_object_set(jv_object_set(jv_object(), key_string("attempts"), jv_number(1)),
-						  key_string("delay"), jv_number(0)));
+		out = jv_object_set(out, key_string("retry"), jv_copy(retry));
 	if (a == WF_ACT_LOOP) {
 		out = set_default(out, "condition", key_string("true"));
 		out = set_default(out, "on-exhausted", key_string("fail"));
@@ -312,286 +393,85 @@ step_defaults(jv out, enum wf_action_id a)
 	return out;
 }
 
-/* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
-jv
-wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
+/* "/steps/I" into PATH (at least 32 bytes), without snprintf's cost for each of 10,000 steps. */
+static void
+step_path(char *path, int i)
+{
+	char digits[16];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + i % 10);
+	while ((i /= 10) > 0 && n < (int)sizeof digits);
+	memcpy(path, "/steps/", 7);
+	for (int k = 0; k < n; k++)
+		path[7 + k] = digits[n - 1 - k];
+	path[7 + n] = '\0';
+}
+
+/*
+ * As wf_check_step (STEP consumed; the caller owns the result); sets *TARGETS when the step has a key that
+ * check_reserved_targets reads (a name, output, variable or env), for
+ * a step without one needs no look there.
+ */
+static jv
+check_step(struct wf_check *c, jv step, int i, const char *dir_file, int *targets)
 {
 	char path[64];
 	const struct wf_action *as;
+	struct seen_keys seen = {0};
 	int custom;
-	jv out, seen;
+	jv out, head[2];
 
-	snprintf(path, sizeof path, "/steps/%d", i);
+	*targets = 0;
+	step_path(path, i);
 	if (jv_get_kind(step) != JV_KIND_OBJECT) {
 		wf_check_at(c, path, 1, "step %d: expected a mapping with 'id' and 'action', got %s", i + 1,
 			    wf_check_kind_name(step));
 		jv_free(step);
 		return jv_invalid();
 	}
-	if (!c->json)
-		step = ids_as_text(step);
-	as = check_step_head(c, step, i, path, dir_file, &custom);
-	seen = jv_object();
-	out = check_step_keys(c, step, path, as, custom, jv_object(), &seen);
+	step = head_values(c, step, head);
+	as = check_step_head(c, head, i, path, dir_file, &custom);
+	out = check_step_keys(c, step, path, as, custom,
+			      jv_get_kind(head[1]) == JV_KIND_STRING ? jv_string_value(head[1]) : NULL, jv_object(), &seen);
 	if (as) {
-		check_required(c, path, i, wf_jv_str(step, "id"), as, seen);
+		check_required(c, path, i, jv_get_kind(head[0]) == JV_KIND_STRING ? jv_string_value(head[0]) : NULL,
+			       as, &seen);
 		out = step_defaults(out, wf_action_lookup(as->name));
 	}
-	jv_free(seen);
+	*targets = seen_find(&seen, "name") || seen_find(&seen, "output") || seen_find(&seen, "variable") ||
+		   seen_find(&seen, "env");
+	seen_free(&seen);
+	jv_free(head[0]);
+	jv_free(head[1]);
 	jv_free(step);
 	return out;
 }
 
-/* The loop and choice rules that need the whole list of steps. */
-
-/* What the flow checks read of one normalised step: the text of each key they ask for, else NULL. */
-struct step_view {
-	const char *id, *action;
-	const char *conds[3];	/* check, condition, if */
-	const char *jumps[4];	/* on-true, on-false, on-approved, on-rejected */
-};
-
-static const char *const cond_keys[] = { "check", "condition", "if", NULL };
-static const char *const dead_jump_keys[] = { "on-true", "on-false", "on-approved", "on-rejected", NULL };
-
-/* Fill V from one pass over the keys of step S (borrowed: V's texts live as long as S). */
-static void
-view_step(jv s, struct step_view *v)
+/* Step I, STEP (consumed), checked and normalised; invalid after a message (DIR_FILE: where custom actions are). */
+jv
+wf_check_step(struct wf_check *c, jv step, int i, const char *dir_file)
 {
-	memset(v, 0, sizeof *v);
-	jv_object_foreach(s, key, val) {
-		const char *k = jv_string_value(key);
-		const char *t = jv_get_kind(val) == JV_KIND_STRING ? jv_string_value(val) : NULL;
+	int targets;
 
-		if (!strcmp(k, "id"))
-			v->id = t;
-		else if (!strcmp(k, "action"))
-			v->action = t;
-		for (int n = 0; cond_keys[n]; n++)
-			if (!strcmp(k, cond_keys[n]))
-				v->conds[n] = t;
-		for (int n = 0; dead_jump_keys[n]; n++)
-			if (!strcmp(k, dead_jump_keys[n]))
-				v->jumps[n] = t;
-		jv_free(key);
-		jv_free(val);
-	}
-}
-
-/*
- * Refuse the jump keys of step S (borrowed, at index I; V its view) that nothing can
- * ever take: on-true/on-false need a check (or a conditional); on-approved
- * and on-rejected need a check or an action that gives a verdict, and a
- * check's on-true/on-false take precedence over them; a loop takes none.
- */
-static void
-check_dead_jumps(struct wf_check *c, jv s, int i, const struct step_view *v)
-{
-	const char *const *keys = dead_jump_keys;
-	const char *action = v->action, *id = v->id;
-	int cond = action && !strcmp(action, "conditional"), loop = action && !strcmp(action, "loop");
-	int check = v->conds[0] != NULL;
-
-	if (!action)
-		return;
-	for (int k = 0; keys[k]; k++) {
-		int verdict_key = k >= 2;
-		char path[80], why[160];
-
-		if (!v->jumps[k])
-			continue;
-		why[0] = '\0';
-		if (loop)
-			snprintf(why, sizeof why, "a loop goes by its 'condition', 'to' and 'on-exhausted'");
-		else if (cond && verdict_key)
-			snprintf(why, sizeof why, "a conditional goes to 'on-true' or 'on-false'");
-		else if (cond)
-			;
-		else if (check && verdict_key && v->jumps[k - 2])
-			snprintf(why, sizeof why, "'%s' takes precedence (keep one)", keys[k - 2]);
-		else if (!check && !verdict_key)
-			snprintf(why, sizeof why, "step '%s' has no 'check' (add one, or remove '%s')",
-				 id ? id : "?", keys[k]);
-		else if (!check && !wf_step_gives_verdict(s))
-			snprintf(why, sizeof why, "step '%s' has no 'check' and action '%s' gives no verdict (add a 'check', or remove '%s')",
-				 id ? id : "?", action, keys[k]);
-		if (!why[0])
-			continue;
-		snprintf(path, sizeof path, "/steps/%d/%s", i, keys[k]);
-		wf_check_at(c, path, 0, "'%s' can never be taken: %s", keys[k], why);
-	}
-}
-
-/* The index of each step id of STEPS (borrowed) as {id: index}, reporting a duplicate; caller owns it. */
-static jv
-step_ids(struct wf_check *c, jv steps)
-{
-	int n = jv_array_length(jv_copy(steps));
-	jv first = jv_object();
-
-	for (int i = 0; i < n; i++) {
-		jv s = jv_array_get(jv_copy(steps), i);
-		const char *id = wf_jv_str(s, "id");
-		char path[80];
-
-		if (id) {
-			jv prev = jv_object_get(jv_copy(first), jv_string(id));
-
-			if (jv_is_valid(prev)) {
-				int pi = (int)jv_number_value(prev);
-				char pp[64];
-				jv pos;
-
-				snprintf(pp, sizeof pp, "/steps/%d/id", pi);
-				pos = jv_object_get(jv_copy(c->pos), jv_string(pp));
-				snprintf(path, sizeof path, "/steps/%d/id", i);
-				if (c->json)
-					wf_check_at(c, path, 1, "duplicate step id '%s' (first as step %d)", id, pi + 1);
-				else
-					wf_check_at(c, path, 1, "duplicate step id '%s' (first at %d:%d)", id,
-					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 2)) : 0,
-					   jv_get_kind(pos) == JV_KIND_ARRAY ? (int)jv_number_value(jv_array_get(jv_copy(pos), 3)) : 0);
-				jv_free(pos);
-			} else {
-				jv_free(prev);
-				first = jv_object_set(first, jv_string(id), jv_number(i));
-			}
-		}
-		jv_free(s);
-	}
-	return first;
-}
-
-/* Report each jump of step S (borrowed, at index I; its ACTION) that names no step, or a loop's 'to' that is not earlier; FIRST (borrowed) from step_ids. */
-static void
-check_jumps(struct wf_check *c, jv s, int i, jv first, const char *action)
-{
-	int loop = action && !strcmp(action, "loop");
-
-	/* Over the step's own keys: cheaper than a lookup per jump key. */
-	jv_object_foreach(s, key, val) {
-		const char *kn = jv_string_value(key), *t;
-		int jump = 0;
-
-		for (int k = 0; wf_jump_keys[k] && !jump; k++)
-			jump = !strcmp(kn, wf_jump_keys[k]);
-		/* 'to' jumps only in a loop; a custom action may use the word for itself. */
-		if (!strcmp(kn, "to") && !loop)
-			jump = 0;
-		/* Canonical JSON names each step's fall-through, which must exist too. */
-		if (c->json && !strcmp(kn, "next"))
-			jump = 1;
-		/* The one step of a request: the steps its jumps name are not at hand. */
-		if (c->one_step)
-			jump = 0;
-		if (jump && jv_get_kind(val) == JV_KIND_STRING) {
-			char path[80];
-			jv ti;
-
-			t = jv_string_value(val);
-			snprintf(path, sizeof path, "/steps/%d/%s", i, kn);
-			ti = jv_object_get(jv_copy(first), jv_copy(val));
-			if (!jv_is_valid(ti)) {
-				wf_check_at(c, path, 1, "'%s' names no step: '%s'", kn, t);
-			} else if (loop && !strcmp(kn, "to") && (int)jv_number_value(ti) >= i) {
-				wf_check_at(c, path, 1, "loop 'to' must name an earlier step: '%s' is %s", t,
-				   (int)jv_number_value(ti) == i ? "the loop itself" : "after the loop");
-			}
-			jv_free(ti);
-		}
-		jv_free(key);
-		jv_free(val);
-	}
-}
-
-/* Report a condition of step I (V its view) that does not parse: found before the run, not during it. */
-static void
-check_conditions(struct wf_check *c, int i, const struct step_view *v)
-{
-	const char *const *conds = cond_keys;
-
-	for (int k = 0; conds[k]; k++) {
-		const char *expr = v->conds[k];
-		char err[512], path[80];
-		int colno = 0;
-
-		if (!expr || wf_cond_check(expr, err, sizeof err, &colno) != WF_EXIT_DATA)
-			continue;
-		snprintf(path, sizeof path, "/steps/%d/%s", i, conds[k]);
-		if (!jv_object_has(jv_copy(c->pos), jv_string(path))) {
-			/* Written in a Codi spelling: find the key it came from. */
-			snprintf(path, sizeof path, "/steps/%d/check", i);
-		}
-		if (colno > 0)
-			wf_check_at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
-		else
-			wf_check_at(c, path, 1, "'%s': bad condition '%s': %s", conds[k], expr, err);
-	}
-}
-
-/* The rules of one ACTION over its own keys: a loop's bounds, a choice's options (S borrowed, at index I). */
-static void
-check_action_rules(struct wf_check *c, jv s, int i, const char *action)
-{
-	enum wf_action_id a = wf_action_lookup(action);
-	char path[80];
-
-	if (a == WF_ACT_LOOP) {
-		jv m = wf_jv_get(s, "max-iterations");
-
-		snprintf(path, sizeof path, "/steps/%d/max-iterations", i);
-		if (jv_get_kind(m) == JV_KIND_NUMBER &&
-		    (jv_number_value(m) < 1 || jv_number_value(m) > WF_MAX_ITERATIONS_CAP))
-			wf_check_at(c, path, 1, "'max-iterations' must be between 1 and %d, got %g",
-			   WF_MAX_ITERATIONS_CAP, jv_number_value(m));
-		jv_free(m);
-	} else if (a == WF_ACT_INTERACTIVE) {
-		const char *kind = wf_jv_str(s, "kind");
-		jv opts = wf_jv_get(s, "options");
-
-		snprintf(path, sizeof path, "/steps/%d", i);
-		if (kind && !strcmp(kind, "choice") &&
-		    (jv_get_kind(opts) != JV_KIND_ARRAY || jv_array_length(jv_copy(opts)) == 0))
-			wf_check_at(c, path, 1, "step '%s': kind 'choice' needs a non-empty 'options' list",
-			   wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?");
-		jv_free(opts);
-	}
-	wf_check_fallback_rules(c, s, i);
-}
-
-/* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */
-void
-wf_check_flow(struct wf_check *c, jv steps)
-{
-	int n = jv_array_length(jv_copy(steps));
-	jv first = step_ids(c, steps);
-
-	for (int i = 0; i < n; i++) {
-		jv s = jv_array_get(jv_copy(steps), i);
-		struct step_view v;
-
-		view_step(s, &v);
-		check_jumps(c, s, i, first, v.action);
-		check_dead_jumps(c, s, i, &v);
-		check_conditions(c, i, &v);
-		check_action_rules(c, s, i, v.action);
-		jv_free(s);
-	}
-	jv_free(first);
+	return check_step(c, step, i, dir_file, &targets);
 }
 
 /*
  * BUF read from FILE as the canonical workflow, top-level defaults
  * filled; the caller owns it (invalid after problems in DIAG).  Without
  * POSITIONS no position is recorded, so messages lack their line:col.
+ * Without HASH it lacks "hash" (the file's sha256): for a caller that
+ * only asks whether the file is valid.
  */
 static jv
-parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag, int positions)
+parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *diag, int positions, int hash)
 {
 	jv doc, pos = jv_object(), out;
 	struct wf_check c = { .file = file, .diag = diag };
 	size_t before = diag->n;
-	char hash[65];
+	char hex[65];
 	int r;
 
 	if (positions) {
@@ -635,7 +515,6 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 	out = set_default(out, "model", jv_null());
 	out = set_default(out, "budget", jv_null());
 	out = set_default(out, "max-steps", jv_number(WF_DEFAULT_MAX_STEPS));
-	wf_sha256_hex(buf, len, hash);
 	{
 		char abs[PATH_MAX];
 		const char *src = file;
@@ -644,7 +523,10 @@ parse_workflow(const char *buf, size_t len, const char *file, struct wf_diag *di
 			src = abs;
 		out = jv_object_set(out, jv_string("source"), jv_string(src));
 	}
-	out = jv_object_set(out, jv_string("hash"), jv_string_fmt("sha256:%s", hash));
+	if (hash) {
+		wf_sha256_hex(buf, len, hex);
+		out = jv_object_set(out, jv_string("hash"), jv_string_fmt("sha256:%s", hex));
+	}
 	jv_free(doc);
 	jv_free(c.pos);
 	return out;
@@ -660,21 +542,35 @@ fail:
  * was costs as much as checking them, and only messages need it: read
  * without positions first, and again with them when there is a message.
  */
-jv
-wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+static jv
+parse_twice(const char *buf, size_t len, const char *file, struct wf_diag *diag, int hash)
 {
 	struct wf_diag quick = {0};
 	size_t before = diag->n;
-	jv wf = parse_workflow(buf, len, file, &quick, 0);
+	jv wf = parse_workflow(buf, len, file, &quick, 0, hash);
 	int clean = quick.n == 0 && jv_is_valid(wf);
 
 	wf_diag_free(&quick);
 	if (clean)
 		return wf;
 	jv_free(wf);
-	wf = parse_workflow(buf, len, file, diag, 1);
+	wf = parse_workflow(buf, len, file, diag, 1, hash);
 	wf_check_finish_diags(diag, before, file);
 	return wf;
+}
+
+/* The caller owns the workflow returned. */
+jv
+wf_workflow_parse(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	return parse_twice(buf, len, file, diag, 1);
+}
+
+/* The caller owns the workflow returned. */
+jv
+wf_workflow_parse_unhashed(const char *buf, size_t len, const char *file, struct wf_diag *diag)
+{
+	return parse_twice(buf, len, file, diag, 0);
 }
 
 /*
@@ -853,11 +749,12 @@ wf_check_document(struct wf_check *c, jv doc)
 
 		for (int i = 0; i < n; i++) {
 			jv raw = jv_array_get(jv_copy(steps), i);
+			int targets = 0;
 			jv s;
 
 			steps = jv_array_set(steps, i, jv_null());
-			s = wf_check_step(c, raw, i, c->file);
-			if (jv_is_valid(s))
+			s = check_step(c, raw, i, c->file, &targets);
+			if (jv_is_valid(s) && targets)
 				check_reserved_targets(c, s, i);
 			norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
 		}

@@ -17,4 +17,11 @@
  */
 int wf_yaml_load_bare(const char *buf, size_t len, const char *file, jv *out, struct wf_diag *diag);
 
+/*
+ * As wf_workflow_parse, the same checks and messages, without the
+ * "hash" member (the file's sha256), which only the canonical output
+ * needs: for wf_workflow_validate.  The caller owns the result.
+ */
+jv wf_workflow_parse_unhashed(const char *buf, size_t len, const char *file, struct wf_diag *diag);
+
 #endif
