@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wf_priv.h"
+#include "jsondump.h"
 
 /* The caller owns the result. */
 jv
@@ -72,22 +73,20 @@ wf_json_read_fd(int fd, size_t max, char *err, size_t errlen)
 char *
 wf_json_dump(jv v)
 {
-	jv s = jv_dump_string(jv_copy(v), 0);
-	char *r = wf_xstrdup(jv_string_value(s));
-
-	jv_free(s);
-	return r;
+	return wf_json_dump_len(v, NULL);
 }
 
 /* V consumed. */
 int
 wf_json_print(FILE *fp, jv v)
 {
-	jv s = jv_dump_string(v, 0);
+	size_t n;
+	char *s = wf_json_dump_len(v, &n);
 	int rc;
 
-	rc = fputs(jv_string_value(s), fp) < 0 || fputc('\n', fp) == EOF ? -1 : 0;
-	jv_free(s);
+	rc = fwrite(s, 1, n, fp) != n || fputc('\n', fp) == EOF ? -1 : 0;
+	free(s);
+	jv_free(v);
 	return rc;
 }
 

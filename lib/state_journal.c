@@ -18,6 +18,7 @@
 
 #include "wf_priv.h"
 #include "model_use.h"
+#include "jsondump.h"
 
 #define SNAPSHOT_EVERY 256
 
@@ -54,16 +55,16 @@ crc32_of(const char *p, size_t n)
 char *
 wf_journal_line(jv ev, size_t *len)
 {
-	jv s = jv_dump_string(ev, 0);
-	const char *txt = jv_string_value(s);
-	size_t n = strlen(txt);
+	size_t n;
+	char *txt = wf_json_dump_len(ev, &n);
 	uint32_t crc = crc32_of(txt, n);
 	char *line = wf_xmalloc(n + 24);
 
 	/* {...} becomes {...,"crc":"xxxxxxxx"} so a line is still plain JSON. */
 	memcpy(line, txt, n - 1);
 	n = (size_t)((n - 1) + (size_t)snprintf(line + n - 1, 25, ",\"crc\":\"%08x\"}\n", crc));
-	jv_free(s);
+	free(txt);
+	jv_free(ev);
 	*len = n;
 	return line;
 }
