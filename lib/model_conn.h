@@ -41,4 +41,11 @@ int wf_model_serve_fd(jv req, char *err, size_t errlen);
  */
 jv wf_model_warm_chat(jv creq, long seq, int *code, char *err, size_t errlen);
 
+/*
+ * wf-model --serve: read chat requests from stdin, one per line, and
+ * print each result on a line of stdout (its exit_code in it when it
+ * failed), until end of input or a signal; dies with its parent.  0.
+ */
+int wf_model_serve(void);
+
 #endif
