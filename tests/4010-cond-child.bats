@@ -233,7 +233,8 @@ EOF
 	kill -STOP "$old"
 	touch go
 	# Pass 2 ended and wf-run waits for the stopped child's verdict.
-	wait_until test "$(ends lp body)" -eq 2
+	# (eval: the count is taken afresh on every try.)
+	wait_until eval '[ "$(ends lp body)" -eq 2 ]'
 	wait_until in_poll "$runpid"
 	kill -9 "$old"
 	wait "$runpid" && rc=0 || rc=$?

@@ -238,7 +238,7 @@ steps:
 Y
 	start_run run held.yaml --quiet
 	wait_until test -s "$FAKE_LOG"
-	wait_until test -n "$(step_groups held ask)"
+	wait_until eval '[ -n "$(step_groups held ask)" ]'
 	pid=$(step_groups held ask)
 	# What a CI cancel does: SIGKILL to the job's process group (the server has its own).
 	kill -9 -- "-$RUNNER"
