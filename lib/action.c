@@ -77,6 +77,11 @@ const struct wf_action wf_actions[WF_ACT_COUNT + 1] = {
 	[WF_ACT_WORKFLOW] = { "workflow", WF_ACTION_DRIVER, WF_REPEAT_LOCAL, "workflow", {
 		{ "workflow", WF_F_STR, NULL }, { "with", WF_F_MAP, NULL },
 		{ "output", WF_F_STR, NULL }, END } },
+	/* Branches run side by side, each a run nested in the run (parallel.c): wf-run runs them. */
+	[WF_ACT_PARALLEL] = { "parallel", WF_ACTION_DRIVER, WF_REPEAT_LOCAL, "", {
+		{ "branches", WF_F_LIST, NULL }, { "for-each", WF_F_STR, NULL }, { "as", WF_F_STR, NULL },
+		{ "steps", WF_F_LIST, NULL }, { "max-concurrency", WF_F_INT, NULL },
+		{ "on-failure", WF_F_STR, "fail-fast|wait-all|continue" }, END } },
 	[WF_ACT_COUNT] = { NULL, 0, WF_REPEAT_COMMAND, NULL, { END } }
 };
 
@@ -145,6 +150,8 @@ wf_action_repeat_why(const char *action)
 
 	if (a && !strcmp(a->name, "workflow"))
 		return "it goes on with its sub-workflow where the sub-run's journal says it stopped";
+	if (a && !strcmp(a->name, "parallel"))
+		return "it goes on with each unfinished branch where its journal says it stopped";
 	if (!a || a->repeat == WF_REPEAT_COMMAND)
 		return "running it twice is safe unless it is marked idempotent: false";
 	if (a->repeat == WF_REPEAT_LOCAL)

@@ -53,6 +53,7 @@ struct driver {
 	char err[1024];
 	struct driver *parent;	/* a sub-run's: the driver of the run whose step it is; else NULL */
 	const char *sub_step;	/* a sub-run's: that step's id (the parent's) */
+	const char *branch;	/* a parallel branch's: its name, which its answers carry (BRANCH:VALUE) */
 	char *resume_at;	/* the cursor this process resumed at: a workflow step there goes on with its sub-run */
 	char *step_go;		/* the step a resume of a step-through stop answers (stepthrough.c), else NULL */
 	char *step_answer;	/* its answer: run, skip or continue */

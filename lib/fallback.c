@@ -48,11 +48,11 @@ wf_check_model_list(struct wf_check *c, const char *path, jv v, jv out)
 void
 wf_check_fallback_rules(struct wf_check *c, jv s, int i)
 {
-	char path[80];
+	char path[256];
 
 	if (!wf_jv_str(s, "fallback"))
 		return;
-	snprintf(path, sizeof path, "/steps/%d/fallback", i);
+	snprintf(path, sizeof path, "%s/%d/fallback", WF_CHECK_BASE(c), i);
 	if (!wf_action_has(wf_jv_str(s, "action"), WF_ACTION_MODEL))
 		wf_check_at(c, path, 0, "'fallback' is for a step that calls a model; action '%s' calls none",
 			    wf_jv_str(s, "action") ? wf_jv_str(s, "action") : "?");

@@ -30,6 +30,7 @@
 #include "history.h"
 #include "stepthrough.h"
 #include "subflow.h"
+#include "parallel.h"
 
 /* ---- signals (proc.c catches them; wf_stop says which) ---- */
 
@@ -704,9 +705,11 @@ resume_answer(struct driver *d)
 		/* A sub-run's question: checked here, taken by the sub-run when its step goes on. */
 		jv value = jv_invalid();
 		char err[512];
+		int branches = !strcmp(kind, "branches");
 
 		rc = 0;
-		if (wf_answer_check(pending, o->answer, &value, err, sizeof err) < 0) {
+		if (branches ? wf_parallel_answer_check(pending, o->answer, err, sizeof err) :
+		    wf_answer_check(pending, o->answer, &value, err, sizeof err) < 0) {
 			wf_warn("run '%s', step '%s': %s; nothing was changed", o->target, wf_jv_str(pending, "step"), err);
 			rc = WF_EXIT_DATA;
 		}

@@ -24,6 +24,7 @@
 #include "outlog.h"
 #include "stepthrough.h"
 #include "subflow.h"
+#include "parallel.h"
 #include "fallback.h"
 
 /* Their short names in this file. */
@@ -201,7 +202,8 @@ static int
 live_wanted(struct driver *d, const char *action)
 {
 	/* A sub-workflow's steps tell their own progress. */
-	if (!d->tty || d->o->quiet || !action || !strcmp(action, "interactive") || !strcmp(action, "workflow"))
+	if (!d->tty || d->o->quiet || !action || !strcmp(action, "interactive") || !strcmp(action, "workflow") ||
+	    !strcmp(action, "parallel"))
 		return 0;
 	if (wf_action_uses_model(action))
 		return !d->o->json && !isatty(fileno(d->o->out)) && !(getenv("WF_STREAM_FD") && *getenv("WF_STREAM_FD"));
@@ -220,6 +222,7 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 	int attempts = (int)wf_jv_num(retry, "attempts", 1);
 	double delay = wf_jv_num(retry, "delay", 0);
 	int idem = wf_jv_bool(step, "idempotent", 1), sub = !strcmp(wf_jv_str(step, "action"), "workflow");
+	int par = !strcmp(wf_jv_str(step, "action"), "parallel");
 	char detail[80];
 
 	jv_free(retry);
@@ -227,7 +230,7 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 		attempts = 1;
 	snprintf(d->live.line, sizeof d->live.line, "[%d/%d] %s %s%s", idx + 1, d->nsteps, id,
 		 wf_jv_str(step, "action"), short_detail(step, detail, sizeof detail));
-	progress(d, "%s%s ...%s%s", col(d, "\033[1m"), d->live.line, col(d, "\033[0m"), d->tty && !sub ? "" : "\n");
+	progress(d, "%s%s ...%s%s", col(d, "\033[1m"), d->live.line, col(d, "\033[0m"), d->tty && !sub && !par ? "" : "\n");
 	for (int attempt = 1; attempt <= attempts; attempt++) {
 		jv se = jv_object_set(jv_object(), jv_string("event"), jv_string("step-start"));
 
@@ -242,7 +245,8 @@ run_attempts(struct driver *d, const char *id, int idx, jv step)
 			return jv_invalid();
 		d->live.on = live_wanted(d, wf_jv_str(step, "action"));
 		d->live.shown = 0;
-		res = sub ? wf_subflow_run(d, id, step) : wf_stepper_run(d, jv_copy(step));
+		res = sub ? wf_subflow_run(d, id, step) : par ? wf_parallel_run(d, id, step) :
+		      wf_stepper_run(d, jv_copy(step));
 		/* A sub-run that stopped is not retried: its caller stops the same way. */
 		if (jv_object_has(jv_copy(res), jv_string("sub_stop")))
 			break;
@@ -358,10 +362,12 @@ wf_driver_shell_word(const char *s)
 void
 wf_driver_answer_line(struct driver *d, int first, const char *answer, const char *note)
 {
-	char *name = wf_driver_shell_word(d->run->name), *word = wf_driver_shell_word(answer);
+	char *full = d->branch ? wf_xasprintf("%s:%s", d->branch, answer) : NULL;
+	char *name = wf_driver_shell_word(d->run->name), *word = wf_driver_shell_word(full ? full : answer);
 
 	fprintf(d->o->log, "  %s wf resume %s --answer %s%s\n", first ? "answer with:" : "         or:", name, word,
 		note ? note : "");
+	free(full);
 	free(word);
 	free(name);
 }
@@ -399,7 +405,8 @@ tell_waiting(struct driver *d, const char *id, jv pending)
 			wf_driver_answer_line(d, 1, t, NULL);
 			free(t);
 		} else {
-			fprintf(d->o->log, "  answer with: wf resume %s --answer TEXT   (TEXT quoted for the shell)\n", name);
+			fprintf(d->o->log, "  answer with: wf resume %s --answer %s%sTEXT   (TEXT quoted for the shell)\n", name,
+				d->branch ? d->branch : "", d->branch ? ":" : "");
 		}
 	}
 	fflush(d->o->log);
@@ -589,7 +596,7 @@ wf_driver_run_step(struct driver *d, const char *id)
 		rc = journal_done(d, ev, "skipped", wf_jv_get(step, "next"));
 		break;
 	default:
-		if (wf_action_has(action, WF_ACTION_DRIVER) && strcmp(action, "workflow"))
+		if (wf_action_has(action, WF_ACTION_DRIVER) && strcmp(action, "workflow") && strcmp(action, "parallel"))
 			rc = control_step(d, id, idx, step, ev);
 		else if (!wf_stepthrough(d, id, idx, step, &ev, &rc))
 			rc = action_step(d, id, idx, step, ev);

@@ -25,6 +25,7 @@
 
 #include "history.h"
 #include "subflow.h"
+#include "parallel.h"
 
 /* ---- the root (paths.c finds it) ---- */
 
@@ -550,6 +551,66 @@ wf_run_open_sub(struct wf_run *parent, const char *step, int flags, struct wf_ru
 	close(fd);
 	return open_run(parent->proj, parent->name, wf_xasprintf("%s/sub/%s", parent->dir, step),
 			flags & ~WF_RUN_FRESH, out, err, n);
+}
+
+/* Open (creating with FLAGS' WF_RUN_CREATE) directory NAME under the directory FD; the new fd, or -1 with errno. */
+static int
+open_subdir(int fd, const char *name, int create)
+{
+	if (create && mkdirat(fd, name, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int
+wf_run_open_branch(struct wf_run *parent, const char *step, const char *branch, int flags, struct wf_run **out,
+		   char *err, size_t n)
+{
+	int sub, fd, create = flags & WF_RUN_CREATE;
+
+	*out = NULL;
+	if (!wf_name_valid(step) || !wf_name_valid(branch)) {
+		snprintf(err, n, "step id '%.80s' or branch '%.80s' cannot name a sub-run's directory", step, branch);
+		return WF_EXIT_DATA;
+	}
+	sub = open_subdir(parent->dirfd, "sub", create);
+	fd = sub < 0 ? -1 : open_subdir(sub, step, create);
+	if (sub >= 0)
+		close(sub);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, n, "cannot open '%s/sub/%s': %s", parent->dir, step, strerror(e));
+		return e == ENOENT ? WF_EXIT_NOINPUT : WF_EXIT_IO;
+	}
+	if (flags & WF_RUN_FRESH) {
+		int old = openat(fd, branch, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+		if (old >= 0) {
+			wf_remove_tree(old);
+			close(old);
+		}
+		(void)unlinkat(fd, branch, AT_REMOVEDIR);
+	}
+	close(fd);
+	return open_run(parent->proj, parent->name, wf_xasprintf("%s/sub/%s/%s", parent->dir, step, branch),
+			flags & ~WF_RUN_FRESH, out, err, n);
+}
+
+void
+wf_run_clear_sub(struct wf_run *parent, const char *step)
+{
+	int sub, fd;
+
+	if (!wf_name_valid(step) || (sub = open_subdir(parent->dirfd, "sub", 0)) < 0)
+		return;
+	fd = openat(sub, step, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		wf_remove_tree(fd);
+		close(fd);
+	}
+	(void)unlinkat(sub, step, AT_REMOVEDIR);
+	close(sub);
 }
 
 void

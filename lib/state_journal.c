@@ -401,7 +401,8 @@ static jv
 apply_step_end(jv st, jv ev)
 {
 	static const char *const fields[] = { "status", "exit_code", "output", "approved",
-					      "error", "duration_ms", "usage", "stderr", "timed_out", "outputs", NULL };
+					      "error", "duration_ms", "usage", "stderr", "timed_out", "outputs",
+					      "branches", NULL };
 	const char *id = wf_jv_str(ev, "step");
 	jv rec = jv_object(), msgs;
 

@@ -344,39 +344,61 @@ print_fallbacks(jv s)
 	jv_free(fb);
 }
 
+/* Print the question PENDING (borrowed) of the run R of state S (borrowed) and how to answer it; BRANCH: the parallel branch that asks, or NULL. */
+static void
+print_question(struct wf_run *r, jv s, jv pending, const char *branch)
+{
+	const char *kind = wf_jv_str(pending, "kind");
+	jv opts = wf_jv_get(pending, "options");
+	char pre[160] = "", ans[160] = "";
+
+	if (branch) {
+		snprintf(pre, sizeof pre, "[%s] ", branch);
+		snprintf(ans, sizeof ans, "%s:", branch);
+	}
+	printf("waiting:  %s%s%s%s\n", pre, wf_jv_str(pending, "message") ? wf_jv_str(pending, "message") :
+	       kind && !strcmp(kind, "consent") ? "consent to run: " : kind ? kind : "an answer",
+	       wf_jv_str(pending, "command") ? wf_jv_str(pending, "command") : "",
+	       wf_jv_str(pending, "type") && !strcmp(wf_jv_str(pending, "type"), "confirm") ? " [yes/no]" : "");
+	if (jv_get_kind(opts) == JV_KIND_ARRAY) {
+		printf("  options:");
+		jv_array_foreach(opts, i, o) {
+			printf("%s %s", i ? "," : "", jv_string_value(o));
+			jv_free(o);
+		}
+		printf("\n");
+	}
+	jv_free(opts);
+	if (kind && !strcmp(kind, "consent") && !branch)
+		printf("  approve with 'wf resume %s --yes' (or --answer yes|no|always), or 'wf trust %s'\n",
+		       r->name, wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : r->name);
+	else if (kind && !strcmp(kind, "consent"))
+		printf("  approve with 'wf resume %s --answer %syes' (or no, always)\n", r->name, ans);
+	else if (kind && !strcmp(kind, "step"))
+		printf("  run it with 'wf resume %s', or answer with 'wf resume %s --answer skip|continue'\n",
+		       r->name, r->name);
+	else if (kind && !strcmp(kind, "in-doubt"))
+		printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
+	else
+		printf("  answer with 'wf resume %s --answer %sVALUE'\n", r->name, ans);
+}
+
 /* Print what the run of state S (borrowed) waits for and how to answer, or what makes it go on. */
 static void
 print_waiting(struct wf_run *r, jv s, int live)
 {
-	jv pending = wf_jv_get(s, "pending");
+	jv pending = wf_jv_get(s, "pending"), qs = wf_jv_get(pending, "questions");
 	const char *kind = wf_jv_str(pending, "kind");
 
-	if (jv_get_kind(pending) == JV_KIND_OBJECT) {
-		jv opts = wf_jv_get(pending, "options");
-
-		printf("waiting:  %s%s%s\n", wf_jv_str(pending, "message") ? wf_jv_str(pending, "message") :
-		       kind && !strcmp(kind, "consent") ? "consent to run: " : kind ? kind : "an answer",
-		       wf_jv_str(pending, "command") ? wf_jv_str(pending, "command") : "",
-		       wf_jv_str(pending, "type") && !strcmp(wf_jv_str(pending, "type"), "confirm") ? " [yes/no]" : "");
-		if (jv_get_kind(opts) == JV_KIND_ARRAY) {
-			printf("  options:");
-			jv_array_foreach(opts, i, o) {
-				printf("%s %s", i ? "," : "", jv_string_value(o));
-				jv_free(o);
-			}
-			printf("\n");
+	if (kind && !strcmp(kind, "branches") && jv_get_kind(qs) == JV_KIND_ARRAY) {
+		/* A parallel step's branches, each waiting for its own answer. */
+		jv_array_foreach(qs, i, q) {
+			(void)i;
+			print_question(r, s, q, wf_jv_str(q, "branch") ? wf_jv_str(q, "branch") : "?");
+			jv_free(q);
 		}
-		jv_free(opts);
-		if (kind && !strcmp(kind, "consent"))
-			printf("  approve with 'wf resume %s --yes' (or --answer yes|no|always), or 'wf trust %s'\n",
-			       r->name, wf_jv_str(s, "workflow") ? wf_jv_str(s, "workflow") : r->name);
-		else if (kind && !strcmp(kind, "step"))
-			printf("  run it with 'wf resume %s', or answer with 'wf resume %s --answer skip|continue'\n",
-			       r->name, r->name);
-		else if (kind && !strcmp(kind, "in-doubt"))
-			printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
-		else
-			printf("  answer with 'wf resume %s --answer VALUE'\n", r->name);
+	} else if (jv_get_kind(pending) == JV_KIND_OBJECT) {
+		print_question(r, s, pending, NULL);
 	} else if (!live) {
 		char *hint = wf_run_resume_hint(s, r->name);
 
@@ -384,6 +406,7 @@ print_waiting(struct wf_run *r, jv s, int live)
 			printf("next:     %s\n", hint);
 		free(hint);
 	}
+	jv_free(qs);
 	jv_free(pending);
 }
 

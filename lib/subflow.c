@@ -45,9 +45,8 @@ failed(jv res, int code, char *msg)
 	return res;
 }
 
-/* The with: of STEP (borrowed), each text substituted from D's run: the sub-run's variables; the caller owns them. */
-static jv
-with_values(struct driver *d, jv step)
+jv
+wf_subflow_with(struct driver *d, jv step)
 {
 	jv with = wf_jv_get(step, "with"), vars = jv_object(), view = wf_run_view(d->run, 1);
 	char err[256];
@@ -132,9 +131,8 @@ reopen(struct driver *c, struct driver *d, const char *id)
 	return 1;
 }
 
-/* Is REASON one a sub-run fails for (its step fails) rather than stops for (its caller stops)? */
-static int
-is_failure(const char *reason)
+int
+wf_subflow_is_failure(const char *reason)
 {
 	for (int i = 0; reason && failures[i]; i++)
 		if (!strcmp(reason, failures[i]))
@@ -172,7 +170,7 @@ outcome(struct driver *c, jv step, int rc, jv res)
 	} else if (!status) {
 		res = failed(res, rc ? rc : WF_EXIT_SOFTWARE,
 			     wf_xasprintf("workflow '%s' could not start (exit status %d)", ref, rc));
-	} else if (!strcmp(status, "failed") && is_failure(why)) {
+	} else if (!strcmp(status, "failed") && wf_subflow_is_failure(why)) {
 		res = failed(res, rc ? rc : WF_EXIT_FAIL, wf_xasprintf("workflow '%s' failed at step '%s' (%s)", ref,
 			     wf_jv_str(st, "cursor") ? wf_jv_str(st, "cursor") : "?", why));
 	} else {
@@ -226,7 +224,7 @@ wf_subflow_run(struct driver *d, const char *id, jv step)
 		o.answer = NULL;
 		o.rerun = o.skip = o.accept_changes = 0;
 		jv_free(o.vars);
-		o.vars = with_values(d, step);
+		o.vars = wf_subflow_with(d, step);
 		rc = start(&c, d, id, step);
 	}
 	if (rc == WF_GO_ON)

@@ -60,6 +60,12 @@ struct driver;
  */
 jv wf_subflow_run(struct driver *d, const char *id, jv step);
 
+/* The with: of STEP (borrowed: a workflow step, or a parallel step's branch), each text substituted from D's run: the sub-run's variables; the caller owns them. */
+jv wf_subflow_with(struct driver *d, jv step);
+
+/* Is REASON one a sub-run fails for (its step fails) rather than stops for (its caller stops)? */
+int wf_subflow_is_failure(const char *reason);
+
 /* The nested run of step ID stopped as RES (consumed) says: stop D the same way; returns its exit status. */
 int wf_subflow_stopped(struct driver *d, const char *id, jv res);
 

@@ -216,7 +216,9 @@ struct wf_check {
 	int json;
 	int one_step;	/* json: the single step of a request; its jumps name steps not at hand */
 	jv ids;		/* json: each step's id (or null) by index, for messages */
+	const char *base;	/* the path of the list of steps checked (a parallel step's branch), or NULL: "/steps" */
 };
+#define WF_CHECK_BASE(c) ((c)->base ? (c)->base : "/steps")
 
 /* Report FMT at the position recorded for PATH (the key's, or the value's when VALUE). */
 void wf_check_at(struct wf_check *c, const char *path, int value, const char *fmt, ...)

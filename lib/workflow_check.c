@@ -21,6 +21,7 @@
 #include "subflow.h"
 #include "yaml_load.h"
 #include "fallback.h"
+#include "parallel.h"
 
 /* KEY (a key, or any short word) as a jv string shared with its other uses (wf_jv_key); the caller owns it. */
 static jv
@@ -230,7 +231,7 @@ check_step_head(struct wf_check *c, const jv head[2], int i, const char *path, c
 	const char *id, *action;
 	int no_id = absent(head[0], &id), no_action = absent(head[1], &action);
 	const struct wf_action *as = NULL;
-	char sub[80];
+	char sub[280];
 
 	*custom = 0;
 	if (no_id) {
@@ -265,7 +266,7 @@ check_step_keys(struct wf_check *c, jv step, const char *path, const struct wf_a
 	jv_object_foreach(step, k, v) {
 		const char *key = jv_string_value(k);
 		const char *ck = c->json ? key : wf_schema_canon_key(key, action);
-		char kbuf[160], *kp = key_path_in(kbuf, sizeof kbuf, path, key);
+		char kbuf[400], *kp = key_path_in(kbuf, sizeof kbuf, path, key);
 		const struct wf_field *f = wf_field_find(wf_schema_step, ck);
 		const char *other = seen_find(seen, ck);
 
@@ -393,20 +394,25 @@ step_defaults(jv out, enum wf_action_id a)
 	return out;
 }
 
-/* "/steps/I" into PATH (at least 32 bytes), without snprintf's cost for each of 10,000 steps. */
+/* BASE "/I" into PATH (at least 256 bytes), without snprintf's cost for each of 10,000 steps. */
 static void
-step_path(char *path, int i)
+step_path(struct wf_check *c, char *path, int i)
 {
 	char digits[16];
 	int n = 0;
+	const char *base = WF_CHECK_BASE(c);
+	size_t b = strlen(base);
 
+	if (b > 200)
+		b = 200;
 	do
 		digits[n++] = (char)('0' + i % 10);
 	while ((i /= 10) > 0 && n < (int)sizeof digits);
-	memcpy(path, "/steps/", 7);
+	memcpy(path, base, b);
+	path[b] = '/';
 	for (int k = 0; k < n; k++)
-		path[7 + k] = digits[n - 1 - k];
-	path[7 + n] = '\0';
+		path[b + 1 + k] = digits[n - 1 - k];
+	path[b + 1 + n] = '\0';
 }
 
 /*
@@ -417,14 +423,14 @@ step_path(char *path, int i)
 static jv
 check_step(struct wf_check *c, jv step, int i, const char *dir_file, int *targets)
 {
-	char path[64];
+	char path[256];
 	const struct wf_action *as;
 	struct seen_keys seen = {0};
 	int custom;
 	jv out, head[2];
 
 	*targets = 0;
-	step_path(path, i);
+	step_path(c, path, i);
 	if (jv_get_kind(step) != JV_KIND_OBJECT) {
 		wf_check_at(c, path, 1, "step %d: expected a mapping with 'id' and 'action', got %s", i + 1,
 			    wf_check_kind_name(step));
@@ -439,6 +445,8 @@ check_step(struct wf_check *c, jv step, int i, const char *dir_file, int *target
 		check_required(c, path, i, jv_get_kind(head[0]) == JV_KIND_STRING ? jv_string_value(head[0]) : NULL,
 			       as, &seen);
 		out = step_defaults(out, wf_action_lookup(as->name));
+		if (wf_action_lookup(as->name) == WF_ACT_PARALLEL)
+			out = wf_check_parallel(c, out, path);
 	}
 	*targets = seen_find(&seen, "name") || seen_find(&seen, "output") || seen_find(&seen, "variable") ||
 		   seen_find(&seen, "env");
@@ -633,11 +641,11 @@ static void
 check_reserved_targets(struct wf_check *c, jv step, int i)
 {
 	static const char *const keys[] = { "name", "output", "variable", NULL };
-	char base[64];
+	char base[256];
 	jv env = wf_jv_get(step, "env");
 	char *ep;
 
-	snprintf(base, sizeof base, "/steps/%d", i);
+	snprintf(base, sizeof base, "%s/%d", WF_CHECK_BASE(c), i);
 	for (int k = 0; keys[k]; k++) {
 		const char *t = wf_jv_str(step, keys[k]);
 
@@ -652,6 +660,49 @@ check_reserved_targets(struct wf_check *c, jv step, int i)
 	check_reserved_names(c, env, ep);
 	free(ep);
 	jv_free(env);
+}
+
+/*
+ * STEPS (consumed), a non-empty list of raw steps at C's base, checked
+ * and normalised: each step's keys, the flow rules over the list, and
+ * each step's fall-through ("next": the next step, or null at the end).
+ * The caller owns the list; a step found wrong is {} in it.
+ */
+jv
+wf_check_steps(struct wf_check *c, jv steps)
+{
+	jv norm = jv_array();
+	int n = jv_array_length(jv_copy(steps));
+
+	for (int i = 0; i < n; i++) {
+		jv raw = jv_array_get(jv_copy(steps), i);
+		int targets = 0;
+		jv s;
+
+		steps = jv_array_set(steps, i, jv_null());
+		s = check_step(c, raw, i, c->file, &targets);
+		if (jv_is_valid(s) && targets)
+			check_reserved_targets(c, s, i);
+		norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
+	}
+	wf_check_flow(c, norm);
+	/* Each step's fall-through: the next step in the file, or null at the end. */
+	for (int i = 0; i < n; i++) {
+		jv s = jv_array_get(jv_copy(norm), i);
+		jv next = jv_null();
+
+		if (i + 1 < n) {
+			jv ns = jv_array_get(jv_copy(norm), i + 1);
+			next = wf_jv_get(ns, "id");
+			jv_free(ns);
+		}
+		/* Unshare S first, or jv_object_set would copy it. */
+		norm = jv_array_set(norm, i, jv_null());
+		s = jv_object_set(s, key_string("next"), next);
+		norm = jv_array_set(norm, i, s);
+	}
+	jv_free(steps);
+	return norm;
 }
 
 /*
@@ -744,37 +795,8 @@ wf_check_document(struct wf_check *c, jv doc)
 	} else if (jv_array_length(jv_copy(steps)) == 0) {
 		wf_check_at(c, "/steps", 1, "'steps' is empty: a workflow needs at least one step");
 	} else {
-		jv norm = jv_array();
-		int n = jv_array_length(jv_copy(steps));
-
-		for (int i = 0; i < n; i++) {
-			jv raw = jv_array_get(jv_copy(steps), i);
-			int targets = 0;
-			jv s;
-
-			steps = jv_array_set(steps, i, jv_null());
-			s = check_step(c, raw, i, c->file, &targets);
-			if (jv_is_valid(s) && targets)
-				check_reserved_targets(c, s, i);
-			norm = jv_array_append(norm, jv_is_valid(s) ? s : jv_object());
-		}
-		wf_check_flow(c, norm);
-		/* Each step's fall-through: the next step in the file, or null at the end. */
-		for (int i = 0; i < n; i++) {
-			jv s = jv_array_get(jv_copy(norm), i);
-			jv next = jv_null();
-
-			if (i + 1 < n) {
-				jv ns = jv_array_get(jv_copy(norm), i + 1);
-				next = wf_jv_get(ns, "id");
-				jv_free(ns);
-			}
-			/* Unshare S first, or jv_object_set would copy it. */
-			norm = jv_array_set(norm, i, jv_null());
-			s = jv_object_set(s, key_string("next"), next);
-			norm = jv_array_set(norm, i, s);
-		}
-		out = jv_object_set(out, jv_string("steps"), norm);
+		steps = wf_check_steps(c, steps);
+		out = jv_object_set(out, jv_string("steps"), jv_copy(steps));
 	}
 	jv_free(steps);
 	jv_free(doc);

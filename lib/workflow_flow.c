@@ -100,7 +100,7 @@ check_dead_jumps(struct wf_check *c, jv s, int i, const struct step_view *v)
 		return;
 	for (int k = 0; keys[k]; k++) {
 		int verdict_key = k >= 2;
-		char path[80], why[160];
+		char path[256], why[160];
 
 		if (!v->jumps[k])
 			continue;
@@ -121,7 +121,7 @@ check_dead_jumps(struct wf_check *c, jv s, int i, const struct step_view *v)
 				 id ? id : "?", action, keys[k]);
 		if (!why[0])
 			continue;
-		snprintf(path, sizeof path, "/steps/%d/%s", i, keys[k]);
+		snprintf(path, sizeof path, "%s/%d/%s", WF_CHECK_BASE(c), i, keys[k]);
 		wf_check_at(c, path, 0, "'%s' can never be taken: %s", keys[k], why);
 	}
 }
@@ -173,7 +173,7 @@ step_ids(struct wf_check *c, jv steps, struct id_table *t)
 		jv s = jv_array_get(jv_copy(steps), i);
 		jv idv = wf_jv_get(s, "id");
 		struct id_slot *e;
-		char path[80];
+		char path[256];
 
 		if (jv_get_kind(idv) != JV_KIND_STRING) {
 			jv_free(idv);
@@ -184,12 +184,12 @@ step_ids(struct wf_check *c, jv steps, struct id_table *t)
 		if (e->id) {
 			const char *id = jv_string_value(idv);
 			int pi = e->index;
-			char pp[64];
+			char pp[256];
 			jv pos;
 
-			snprintf(pp, sizeof pp, "/steps/%d/id", pi);
+			snprintf(pp, sizeof pp, "%s/%d/id", WF_CHECK_BASE(c), pi);
 			pos = jv_object_get(jv_copy(c->pos), jv_string(pp));
-			snprintf(path, sizeof path, "/steps/%d/id", i);
+			snprintf(path, sizeof path, "%s/%d/id", WF_CHECK_BASE(c), i);
 			if (c->json)
 				wf_check_at(c, path, 1, "duplicate step id '%s' (first as step %d)", id, pi + 1);
 			else
@@ -217,7 +217,7 @@ check_jumps(struct wf_check *c, int i, const struct id_table *t, const struct st
 	for (int j = 0; j < v->njump; j++) {
 		const char *kn = v->jump[j].key, *to = jv_string_value(v->jump[j].to);
 		int to_loop = loop && !strcmp(kn, "to"), ti;
-		char path[80];
+		char path[256];
 
 		/* 'to' jumps only in a loop; a custom action may use the word for itself. */
 		if (!strcmp(kn, "to") && !loop)
@@ -225,7 +225,7 @@ check_jumps(struct wf_check *c, int i, const struct id_table *t, const struct st
 		ti = id_find(t, v->jump[j].to);
 		if (ti >= 0 && !(to_loop && ti >= i))
 			continue;
-		snprintf(path, sizeof path, "/steps/%d/%s", i, kn);
+		snprintf(path, sizeof path, "%s/%d/%s", WF_CHECK_BASE(c), i, kn);
 		if (ti < 0)
 			wf_check_at(c, path, 1, "'%s' names no step: '%s'", kn, to);
 		else
@@ -247,10 +247,10 @@ check_conditions(struct wf_check *c, int i, const struct step_view *v)
 
 		if (!expr || wf_cond_check(expr, err, sizeof err, &colno) != WF_EXIT_DATA)
 			continue;
-		snprintf(path, sizeof path, "/steps/%d/%s", i, conds[k]);
+		snprintf(path, sizeof path, "%s/%d/%s", WF_CHECK_BASE(c), i, conds[k]);
 		if (!jv_object_has(jv_copy(c->pos), jv_string(path))) {
 			/* Written in a Codi spelling: find the key it came from. */
-			snprintf(path, sizeof path, "/steps/%d/check", i);
+			snprintf(path, sizeof path, "%s/%d/check", WF_CHECK_BASE(c), i);
 		}
 		if (colno > 0)
 			wf_check_at(c, path, 1, "'%s': bad condition '%s': column %d: %s", conds[k], expr, colno, err);
@@ -264,14 +264,14 @@ static void
 check_action_rules(struct wf_check *c, jv s, int i, const struct step_view *v)
 {
 	enum wf_action_id a = wf_action_lookup(v->action);
-	char path[80];
+	char path[256];
 
 	if (a == WF_ACT_LOOP) {
 		jv m = wf_jv_get(s, "max-iterations");
 
 		if (jv_get_kind(m) == JV_KIND_NUMBER &&
 		    (jv_number_value(m) < 1 || jv_number_value(m) > WF_MAX_ITERATIONS_CAP)) {
-			snprintf(path, sizeof path, "/steps/%d/max-iterations", i);
+			snprintf(path, sizeof path, "%s/%d/max-iterations", WF_CHECK_BASE(c), i);
 			wf_check_at(c, path, 1, "'max-iterations' must be between 1 and %d, got %g",
 			   WF_MAX_ITERATIONS_CAP, jv_number_value(m));
 		}
@@ -280,7 +280,7 @@ check_action_rules(struct wf_check *c, jv s, int i, const struct step_view *v)
 		const char *kind = wf_jv_str(s, "kind");
 		jv opts = wf_jv_get(s, "options");
 
-		snprintf(path, sizeof path, "/steps/%d", i);
+		snprintf(path, sizeof path, "%s/%d", WF_CHECK_BASE(c), i);
 		if (kind && !strcmp(kind, "choice") &&
 		    (jv_get_kind(opts) != JV_KIND_ARRAY || jv_array_length(jv_copy(opts)) == 0))
 			wf_check_at(c, path, 1, "step '%s': kind 'choice' needs a non-empty 'options' list",

@@ -111,9 +111,9 @@ static void
 check_with(struct wf_check *c, jv s, int i, const char *id, jv child, const char *ref)
 {
 	jv with = wf_jv_get(s, "with"), inputs = wf_jv_get(child, "inputs");
-	char base[64], *names = input_names(inputs);
+	char base[256], *names = input_names(inputs);
 
-	snprintf(base, sizeof base, "/steps/%d/with", i);
+	snprintf(base, sizeof base, "%s/%d/with", WF_CHECK_BASE(c), i);
 	if (jv_get_kind(with) == JV_KIND_OBJECT)
 		jv_object_foreach(with, k, v) {
 			if (jv_get_kind(inputs) != JV_KIND_OBJECT || !jv_object_has(jv_copy(inputs), jv_copy(k))) {
@@ -130,9 +130,9 @@ check_with(struct wf_check *c, jv s, int i, const char *id, jv child, const char
 		jv_object_foreach(inputs, k, v) {
 			if (!jv_object_has(jv_copy(v), jv_string("default")) &&
 			    (jv_get_kind(with) != JV_KIND_OBJECT || !jv_object_has(jv_copy(with), jv_copy(k)))) {
-				char path[80];
+				char path[256];
 
-				snprintf(path, sizeof path, "/steps/%d/workflow", i);
+				snprintf(path, sizeof path, "%s/%d/workflow", WF_CHECK_BASE(c), i);
 				wf_check_at(c, path, 1, "step '%s': workflow '%s' requires input '%s': give it under 'with:'",
 					    id, ref, jv_string_value(k));
 			}
@@ -149,12 +149,12 @@ static void
 check_call(struct wf_check *c, jv s, int i)
 {
 	const char *ref = wf_jv_str(s, "workflow"), *id = wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?";
-	char path[80], err[1024], real[PATH_MAX], *file, *cyc;
+	char path[256], err[1024], real[PATH_MAX], *file, *cyc;
 	int code = 0;
 	struct wf_diag sub = {0};
 	jv child;
 
-	snprintf(path, sizeof path, "/steps/%d/workflow", i);
+	snprintf(path, sizeof path, "%s/%d/workflow", WF_CHECK_BASE(c), i);
 	if (!ref)
 		return;
 	if (!(file = wf_subflow_resolve(ref, c->file, &code, err, sizeof err))) {

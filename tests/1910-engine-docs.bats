@@ -328,7 +328,7 @@ actions_flagged() {
 	done
 	# The driver's own actions are refused by wf-step.
 	for a in $(actions_flagged driver); do
-		echo "{\"step\":{\"id\":\"s\",\"action\":\"$a\",\"to\":\"s\",\"max-iterations\":1,\"condition\":\"true\",\"workflow\":\"w\"}}" > req.json
+		echo "{\"step\":{\"id\":\"s\",\"action\":\"$a\",\"to\":\"s\",\"max-iterations\":1,\"condition\":\"true\",\"workflow\":\"w\",\"branches\":[[{\"id\":\"x\",\"action\":\"shell\",\"command\":\"true\",\"next\":null}]]}}" > req.json
 		run sh -c 'wf-step < req.json'
 		assert_failure 1
 		[[ $output == *"cannot run in wf-step"* ]]
