@@ -315,14 +315,13 @@ branch_state(struct driver *d, const char *id, struct branch *b)
 	return st;
 }
 
-/* Does branch state ST (borrowed) wait for a person's answer to a question? */
+/* Does branch state ST (borrowed) wait for a person's answer: a question, consent, or rerun|skip for a step in doubt? */
 static int
 asks(jv st)
 {
 	jv p = wf_jv_get(st, "pending");
 	const char *kind = wf_jv_str(p, "kind");
-	int q = wf_jv_str(st, "status") && !strcmp(wf_jv_str(st, "status"), "waiting") && kind &&
-		strcmp(kind, "in-doubt");
+	int q = wf_jv_str(st, "status") && !strcmp(wf_jv_str(st, "status"), "waiting") && kind;
 
 	jv_free(p);
 	return q;
@@ -391,8 +390,16 @@ wf_parallel_answer_check(jv pending, const char *answer, char *err, size_t n)
 		jv v = jv_invalid();
 
 		q = jv_array_get(jv_copy(qs), i);
-		if (wf_answer_check(q, value, &v, err, n) < 0)
+		/* A branch's step in doubt takes rerun or skip, as --rerun and --skip say for a run's. */
+		if (wf_jv_str(q, "kind") && !strcmp(wf_jv_str(q, "kind"), "in-doubt")) {
+			if (strcmp(value, "rerun") && strcmp(value, "skip")) {
+				snprintf(err, n, "branch '%s' has a step in doubt: answer %s:rerun or %s:skip",
+					 wf_jv_str(q, "branch"), wf_jv_str(q, "branch"), wf_jv_str(q, "branch"));
+				rc = -1;
+			}
+		} else if (wf_answer_check(q, value, &v, err, n) < 0) {
 			rc = -1;
+		}
 		jv_free(v);
 		jv_free(q);
 	}

@@ -756,8 +756,12 @@ settle_inflight(struct driver *d, jv inflight, jv *ev)
 		extra = jv_object_set(extra, jv_string("pending"),
 			jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("in-doubt")),
 				      jv_string("step"), jv_string(sid)));
-		wf_warn("step '%s' was in progress when the run stopped and is marked idempotent: false; run it again with 'wf resume %s --rerun' or skip it with 'wf resume %s --skip'",
-			sid, o->target, o->target);
+		if (d->branch)
+			wf_warn("branch '%s': step '%s' was in progress when the run stopped and is marked idempotent: false; run it again with 'wf resume %s --answer %s:rerun' or skip it with 'wf resume %s --answer %s:skip'",
+				d->branch, sid, o->target, d->branch, o->target, d->branch);
+		else
+			wf_warn("step '%s' was in progress when the run stopped and is marked idempotent: false; run it again with 'wf resume %s --rerun' or skip it with 'wf resume %s --skip'",
+				sid, o->target, o->target);
 		jv_free(step);
 		return wf_driver_stop(d, "pause", "waiting", "step in doubt", extra, WF_EXIT_WAIT);
 	}

@@ -377,6 +377,9 @@ print_question(struct wf_run *r, jv s, jv pending, const char *branch)
 	else if (kind && !strcmp(kind, "step"))
 		printf("  run it with 'wf resume %s', or answer with 'wf resume %s --answer skip|continue'\n",
 		       r->name, r->name);
+	else if (kind && !strcmp(kind, "in-doubt") && branch)
+		printf("  step '%s' is in doubt: continue with 'wf resume %s --answer %srerun' or '... --answer %sskip'\n",
+		       wf_jv_str(pending, "step") ? wf_jv_str(pending, "step") : "?", r->name, ans, ans);
 	else if (kind && !strcmp(kind, "in-doubt"))
 		printf("  continue with 'wf resume %s --rerun' or 'wf resume %s --skip'\n", r->name, r->name);
 	else
