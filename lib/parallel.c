@@ -25,6 +25,7 @@
  * Layer 4: driver.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -327,6 +328,17 @@ asks(jv st)
 	return q;
 }
 
+/* Does branch state ST (borrowed) wait for consent (which --yes gives)? */
+static int
+consent_pending(jv st)
+{
+	jv p = wf_jv_get(st, "pending");
+	int c = wf_jv_str(p, "kind") && !strcmp(wf_jv_str(p, "kind"), "consent");
+
+	jv_free(p);
+	return c;
+}
+
 /* Has branch state ST (borrowed) completed? */
 static int
 completed(jv st)
@@ -430,7 +442,7 @@ settle(struct driver *d, const char *id, struct branch *bs, int n, int again, co
 		bs[i].fresh = jv_get_kind(st) != JV_KIND_OBJECT;
 		if (!bs[i].fresh && completed(st)) {
 			bs[i].state = B_DONE;
-		} else if (!bs[i].fresh && asks(st)) {
+		} else if (!bs[i].fresh && asks(st) && !(d->o->yes && consent_pending(st))) {
 			bs[i].state = B_HELD;
 			names = jv_array_append(names, jv_string(bs[i].name));
 			idx = jv_array_append(idx, jv_number(i));
@@ -762,6 +774,14 @@ wf_parallel_run(struct driver *d, const char *id, jv step)
 	if (schedule(d, id, step, bs, n, maxc, !policy || !strcmp(policy, "fail-fast")) == 0 && d->tty_in && !wf_stop)
 		ask_in_turn(d, id, step, bs, n);
 	res = outcome(d, id, step, bs, n);
+	/* A wf pause the branches stopped for is this run's: taken, so that a resume does not pause again at once. */
+	if (jv_object_has(jv_copy(res), jv_string("sub_stop"))) {
+		struct driver *top = d;
+
+		while (top->parent)
+			top = top->parent;
+		wf_run_clear_pause(top->run);
+	}
 	if (wf_stop && !jv_object_has(jv_copy(res), jv_string("sub_stop")) && strcmp(wf_jv_str(res, "status"), "ok"))
 		res = jv_object_set(res, jv_string("interrupted"), jv_true());
 	for (int i = 0; i < n; i++)

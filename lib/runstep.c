@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,6 +90,21 @@ stop_in_doubt(struct driver *d, const char *id, jv step, const char *what, const
 /* ---- one step ---- */
 
 /*
+ * Was the run a person started asked to pause (wf pause), D being a run
+ * nested in it (a sub-workflow's or a parallel branch's)?  The request
+ * stays for the others nested beside D; the caller's stop clears it.
+ */
+static int
+pause_from_above(struct driver *d)
+{
+	struct driver *top = d;
+
+	while (top->parent)
+		top = top->parent;
+	return top != d && faccessat(top->run->dirfd, "pause-request", F_OK, 0) == 0;
+}
+
+/*
  * Before step ID (at IDX, -1 when the workflow has none) runs: is it
  * there, was the run asked to stop or pause, is the step limit reached?
  * WF_GO_ON, or the run stopped and its exit status.
@@ -105,7 +121,7 @@ before_step(struct driver *d, const char *id, int idx)
 	}
 	if (sig)
 		return wf_driver_interrupted(d, sig);
-	if (wf_run_take_pause(d->run)) {
+	if (wf_run_take_pause(d->run) || pause_from_above(d)) {
 		char *name = wf_driver_shell_word(d->run->name);
 
 		/* Told even with --quiet: it is why the run stopped. */

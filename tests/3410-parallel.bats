@@ -5,10 +5,17 @@
 # branch, SIGINT, questions per branch, and validation.  Branches hold on
 # files this test creates ("go"), never on the clock.
 load helpers
+load terminal
+
+setup() {
+	wf_setup
+	SOCK="wf-par-$$-$BATS_TEST_NUMBER"
+}
 
 teardown() {
 	touch "$WORK/go"
 	[ -z "${RUNNER:-}" ] || kill -9 "$RUNNER" 2>/dev/null || true
+	tmux -L "$SOCK" kill-server 2>/dev/null || true
 }
 
 # Start `wf ARGS...` in its own process group, as a CI job is.
@@ -452,4 +459,72 @@ EOF
 	[ ! -e pwned ] && [ ! -e pwned2 ] && [ ! -e pwned3 ]
 	run sort items
 	assert_output $'$(touch pwned)\n; touch pwned2\n`touch pwned3`'
+}
+
+@test "wf pause stops every branch after its current step; resume finishes them" {
+	par_yaml 3 fail-fast
+	start_run run par.yaml
+	wait_until eval '[ "$(count live)" -ge 3 ]'
+	run wf pause par
+	assert_success
+	touch go
+	wait_run
+	[ "$RC" = 3 ]
+	run wf status par
+	assert_output --partial paused
+	# Each branch ran its one step and stopped before nothing more; the step after the fan-out did not run.
+	[ "$(grep -c '^end-' log)" = 3 ]
+	! grep -q '^after$' log
+	run wf resume par
+	assert_success
+	[ "$(grep -c '^start-' log)" = 3 ]
+	[ "$(grep -c '^after$' log)" = 1 ]
+}
+
+@test "consent per branch: without a person or --yes each branch waits, and resume --yes consents for all" {
+	rm -f "$XDG_CONFIG_HOME/wf/config.yaml"
+	cat > cons.yaml <<'EOF'
+name: cons
+steps:
+  - id: fan
+    action: parallel
+    branches:
+      - name: a
+        steps:
+          - {id: set, action: set-variable, name: x, value: "1"}
+          - {id: s, action: shell, command: "echo a >> log"}
+      - name: b
+        steps:
+          - {id: s, action: shell, command: "echo b >> log"}
+EOF
+	run wf run cons.yaml < /dev/null
+	assert_failure 3
+	[ ! -e log ]
+	run wf status cons
+	assert_output --partial "[a] consent to run: echo a >> log"
+	assert_output --partial "--answer a:yes"
+	# A "no" for one branch holds: that branch is declined, the run stops, nothing ran there.
+	run wf resume cons --answer a:no
+	assert_failure 77
+	[ ! -e log ]
+	run wf resume cons --yes
+	assert_success
+	run sort log
+	assert_output $'a\nb'
+}
+
+@test "at a terminal the branches' questions are asked one at a time, in the order of the branches" {
+	two_yaml
+	term_run "wf run two.yaml"
+	wait_for "Ship a? [y/n]"
+	# One question at a time: b's waits until a's is answered; c has already done its work.
+	! on_screen "Pick for b"
+	[ "$(cat log)" = c-done ]
+	keys y Enter
+	wait_for "Pick for b"
+	keys blue Enter
+	run exit_code
+	assert_output 0
+	run sort log
+	assert_output $'a-done\nb-blue\nc-done\nend'
 }
