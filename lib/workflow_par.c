@@ -47,8 +47,6 @@ steps_at(struct wf_check *c, jv steps, const char *path, const char *what)
 		return jv_invalid();
 	}
 	sub.base = path;
-	/* In JSON, messages name the parallel step by the path's first index: not a branch's own steps'. */
-	sub.ids = jv_null();
 	return wf_check_steps(&sub, steps);
 }
 

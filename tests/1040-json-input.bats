@@ -102,6 +102,13 @@ field 'model': expected a string, got a number	{"id":"s1","action":"shell","comm
 field 'budget': expected a mapping (tokens, usd), got a string	{"id":"s1","action":"shell","command":"true"}	"budget":"x"
 field 'interactive': expected true or false	{"id":"s1","action":"shell","command":"true"}	"interactive":"no"
 field 'hash': expected a string, got a number	{"id":"s1","action":"shell","command":"true"}	"hash":5
+# parallel steps: their branches are checked as lists of their own
+step 's1': field 'branches.0.0.command': expected a string, got a number	{"id":"s1","action":"parallel","branches":[[{"id":"x","action":"shell","command":5,"next":null}]]}
+step 's1': field 'branches': expected an array, got a string	{"id":"s1","action":"parallel","branches":"x"}
+step 's1': branch 1: 'name' must be a valid name	{"id":"s1","action":"parallel","branches":[{"name":"../x","steps":[{"id":"x","action":"shell","command":"true","next":null}]}]}
+step 's1': 'max-concurrency' must be between 1 and 64, got 0	{"id":"s1","action":"parallel","max-concurrency":0,"branches":[[{"id":"x","action":"shell","command":"true","next":null}]]}
+step 's1': 'next' names no step: 'm'	{"id":"s1","action":"parallel","branches":[[{"id":"x","action":"shell","command":"true","next":"m"}]]}
+step 's1': 'as' must be a variable name	{"id":"s1","action":"parallel","for-each":"a","as":"../v","steps":[{"id":"x","action":"shell","command":"true","next":null}]}
 T
 }
 
