@@ -528,3 +528,27 @@ EOF
 	run sort log
 	assert_output $'a-done\nb-blue\nc-done\nend'
 }
+
+@test "kill -9 of a branch's wf-step child: that branch stops with its step in doubt, the others finish, resume completes it" {
+	par_yaml 3 wait-all
+	start_run run par.yaml
+	wait_until eval '[ "$(count live)" -ge 3 ]'
+	bpid=$(wf-state history par | jq -r 'select(.event == "branch-start" and .branch == "a") | .pid')
+	step=$(ps -o pid=,comm= --ppid "$bpid" | awk '$2 == "wf-step" { print $1 }')
+	[ -n "$step" ]
+	kill -9 "$step"
+	wait_until eval "wf-state history par | jq -e 'select(.event == \"branch-end\" and .branch == \"a\")' >/dev/null"
+	touch go
+	wait_run
+	[ "$RC" != 0 ]
+	assert_equal "$(grep -c '^end-b$' log)" 1
+	assert_equal "$(grep -c '^end-c$' log)" 1
+	! grep -q '^after$' log
+	resume_settled par
+	assert_success
+	# Only a ran again; b and c are never run twice.
+	assert_equal "$(grep -c '^start-a$' log)" 2
+	assert_equal "$(grep -c '^start-b$' log)" 1
+	assert_equal "$(grep -c '^start-c$' log)" 1
+	assert_equal "$(grep -c '^after$' log)" 1
+}
