@@ -272,22 +272,6 @@ branch_fork(struct driver *d, const char *id, jv step, struct branch *b, int tty
 	return 0;
 }
 
-/* Reap branch B, whose process has ended. */
-static void
-branch_reap(struct branch *b)
-{
-	int status = 0;
-
-	while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	b->rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	if (b->pidfd >= 0)
-		close(b->pidfd);
-	b->pidfd = -1;
-	b->pid = -1;
-	b->state = B_DONE;
-}
-
 /* Send SIG to every running branch of BS[N]. */
 static void
 signal_all(struct branch *bs, int n, int sig)
@@ -460,16 +444,91 @@ settle(struct driver *d, const char *id, struct branch *bs, int n, int again, co
 	jv_free(idx);
 }
 
+/*
+ * Branch B of step ID has ended: journal it; with FAILFAST, a failure
+ * marks the others cancelled and stops them after their step.  0, or -1
+ * when the journal could not be written.
+ */
+static int
+branch_ended(struct driver *d, const char *id, struct branch *b, struct branch *bs, int n, int failfast, int *stop_new)
+{
+	jv st = branch_state(d, id, b), extra;
+	const char *status = wf_jv_str(st, "status");
+	int rc = 0;
+
+	extra = jv_object_set(jv_object(), jv_string("status"), jv_string(status ? status : "failed"));
+	extra = jv_object_set(extra, jv_string("exit_code"), jv_number(b->rc));
+	if (wf_jv_str(st, "reason"))
+		extra = jv_object_set(extra, jv_string("reason"), wf_jv_get(st, "reason"));
+	if (journal_branch(d, id, "branch-end", b, extra))
+		rc = -1;
+	if (failfast && !*stop_new &&
+	    (!status || (!strcmp(status, "failed") && wf_subflow_is_failure(wf_jv_str(st, "reason"))))) {
+		*stop_new = 1;
+		for (int i = 0; i < n; i++)
+			if (bs[i].state == B_RUNNING || bs[i].state == B_QUEUED)
+				bs[i].cancelled = 1;
+		signal_all(bs, n, SIGTERM);
+	}
+	jv_free(st);
+	return rc;
+}
+
+/*
+ * Wait until a running branch of BS[N] ends, or a signal asks the run to
+ * stop (wf_stop).  The stop signals are blocked but while waiting, so
+ * that one arriving just before the wait is never missed.  A branch
+ * without a pidfd is looked at every 50 ms.
+ */
+static void
+wait_some(struct branch *bs, int n)
+{
+	struct pollfd pf[WF_PARALLEL_MAX_CONCURRENCY];
+	sigset_t block, old;
+	int np = 0, blind = 0;
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+
+	for (int i = 0; i < n && np < WF_PARALLEL_MAX_CONCURRENCY; i++)
+		if (bs[i].state == B_RUNNING) {
+			pf[np].fd = bs[i].pidfd;
+			pf[np++].events = POLLIN;
+			blind |= bs[i].pidfd < 0;
+		}
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (!wf_stop)
+		(void)ppoll(pf, (nfds_t)np, blind ? &tick : NULL, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Has the process of running branch B ended (reaped, then)? */
+static int
+branch_gone(struct branch *b)
+{
+	int status = 0;
+	pid_t w = waitpid(b->pid, &status, WNOHANG);
+
+	if (w != b->pid)
+		return 0;
+	b->rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	if (b->pidfd >= 0)
+		close(b->pidfd);
+	b->pidfd = -1;
+	b->pid = -1;
+	b->state = B_DONE;
+	return 1;
+}
+
 /* Run the queued branches BS[N] of step ID (STEP borrowed), at most MAXC at once; FAILFAST stops the rest at a failure.  0, or -1 (could not start one). */
 static int
 schedule(struct driver *d, const char *id, jv step, struct branch *bs, int n, int maxc, int failfast)
 {
-	int running = 0, stop_new = 0, bad = 0;
+	int running = 0, stop_new = 0, bad = 0, told = 0;
 
 	for (;;) {
-		struct pollfd pf[WF_PARALLEL_MAX_CONCURRENCY];
-		int map[WF_PARALLEL_MAX_CONCURRENCY], np = 0;
-
 		for (int i = 0; i < n && running < maxc && !stop_new && !wf_stop; i++)
 			if (bs[i].state == B_QUEUED) {
 				if (branch_fork(d, id, step, &bs[i], 0) < 0) {
@@ -483,55 +542,23 @@ schedule(struct driver *d, const char *id, jv step, struct branch *bs, int n, in
 			}
 		if (!running)
 			break;
-		for (int i = 0; i < n; i++)
-			if (bs[i].state == B_RUNNING && np < WF_PARALLEL_MAX_CONCURRENCY) {
-				pf[np].fd = bs[i].pidfd;
-				pf[np].events = POLLIN;
-				map[np++] = i;
-			}
-		if (poll(pf, (nfds_t)np, -1) < 0) {
-			if (errno == EINTR && wf_stop) {
-				/* Stop asked of the run: each branch pauses after its step. */
-				signal_all(bs, n, wf_stop);
-				stop_new = 1;
-			}
-			continue;
+		wait_some(bs, n);
+		if (wf_stop && !told) {
+			/* Stop asked of the run: each branch pauses after its step, and no more start. */
+			signal_all(bs, n, wf_stop);
+			stop_new = told = 1;
 		}
-		for (int k = 0; k < np; k++) {
-			struct branch *b = &bs[map[k]];
-			jv st;
-			const char *status;
-
-			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			branch_reap(b);
-			running--;
-			st = branch_state(d, id, b);
-			status = wf_jv_str(st, "status");
-			{
-				jv extra = jv_object_set(jv_object(), jv_string("status"),
-							 jv_string(status ? status : "failed"));
-
-				extra = jv_object_set(extra, jv_string("exit_code"), jv_number(b->rc));
-				if (wf_jv_str(st, "reason"))
-					extra = jv_object_set(extra, jv_string("reason"), wf_jv_get(st, "reason"));
-				if (journal_branch(d, id, "branch-end", b, extra))
+		for (int i = 0; i < n; i++)
+			if (bs[i].state == B_RUNNING && branch_gone(&bs[i])) {
+				running--;
+				if (branch_ended(d, id, &bs[i], bs, n, failfast, &stop_new))
 					stop_new = bad = 1;
 			}
-			if (failfast && !stop_new && (!status || (!strcmp(status, "failed") &&
-			    wf_subflow_is_failure(wf_jv_str(st, "reason"))))) {
-				stop_new = 1;
-				for (int i = 0; i < n; i++)
-					if (bs[i].state == B_RUNNING || bs[i].state == B_QUEUED)
-						bs[i].cancelled = 1;
-				signal_all(bs, n, SIGTERM);
-			}
-			jv_free(st);
-		}
 	}
+	/* Branches fail-fast kept from starting are cancelled; those a stop of the run kept back start on resume. */
 	for (int i = 0; i < n; i++)
-		if (bs[i].state == B_QUEUED)
-			bs[i].state = stop_new ? B_CANCELLED : B_QUEUED;
+		if (bs[i].state == B_QUEUED && stop_new && !told)
+			bs[i].state = B_CANCELLED;
 	return bad ? -1 : 0;
 }
 
@@ -552,10 +579,11 @@ ask_in_turn(struct driver *d, const char *id, jv step, struct branch *bs, int n)
 			bs[i].answer = NULL;
 			if (branch_fork(d, id, step, &bs[i], 1) < 0)
 				break;
-			while (poll(&(struct pollfd){ .fd = bs[i].pidfd, .events = POLLIN }, 1, -1) < 0 && errno == EINTR)
+			while (!branch_gone(&bs[i])) {
+				wait_some(&bs[i], 1);
 				if (wf_stop)
 					kill(bs[i].pid, wf_stop);
-			branch_reap(&bs[i]);
+			}
 			jv_free(st);
 			st = branch_state(d, id, &bs[i]);
 		}
@@ -653,7 +681,9 @@ outcome(struct driver *d, const char *id, jv step, struct branch *bs, int n)
 
 		if (jv_object_has(jv_copy(bs[i].def), jv_string("item")))
 			e = jv_object_set(e, jv_string("item"), wf_jv_get(bs[i].def, "item"));
-		if (bs[i].state == B_CANCELLED || (bs[i].cancelled && !completed(st) &&
+		if (bs[i].state == B_QUEUED)
+			word = "queued";
+		else if (bs[i].state == B_CANCELLED || (bs[i].cancelled && !completed(st) &&
 		    !(status && !strcmp(status, "failed") && wf_subflow_is_failure(why))))
 			word = "cancelled";
 		else if (!status)
@@ -678,7 +708,7 @@ outcome(struct driver *d, const char *id, jv step, struct branch *bs, int n)
 			merged = jv_object_set(merged, k, v);
 		res = add_usage(res, usage);
 		jv_free(usage);
-		if (!strcmp(word, "failed") || (!strcmp(word, "cancelled") && !bs[i].cancelled)) {
+		if (!strcmp(word, "failed")) {
 			failed++;
 			if (!first_fail)
 				first_fail = wf_xasprintf("branch '%s' failed at step '%s' (%s)", bs[i].name,
