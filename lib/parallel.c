@@ -764,13 +764,23 @@ outcome(struct driver *d, const char *id, jv step, struct branch *bs, int n)
 	return res;
 }
 
+int
+wf_parallel_concurrency(jv step)
+{
+	int maxc = (int)wf_jv_num(step, "max-concurrency", 0);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (maxc < 1)
+		maxc = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
+	return maxc > WF_PARALLEL_MAX_CONCURRENCY ? WF_PARALLEL_MAX_CONCURRENCY : maxc;
+}
+
 jv
 wf_parallel_run(struct driver *d, const char *id, jv step)
 {
 	jv view = wf_run_view(d->run, 1), defs;
 	char err[512];
-	int n, maxc = (int)wf_jv_num(step, "max-concurrency", 0), again;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n, maxc, again;
 	const char *policy = wf_jv_str(step, "on-failure");
 	struct branch *bs;
 	jv res;
@@ -783,10 +793,7 @@ wf_parallel_run(struct driver *d, const char *id, jv step)
 		res = jv_object_set(res, jv_string("exit_code"), jv_number(WF_EXIT_DATA));
 		return jv_object_set(res, jv_string("error"), jv_string(err));
 	}
-	if (maxc < 1)
-		maxc = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
-	if (maxc > WF_PARALLEL_MAX_CONCURRENCY)
-		maxc = WF_PARALLEL_MAX_CONCURRENCY;
+	maxc = wf_parallel_concurrency(step);
 	n = jv_array_length(jv_copy(defs));
 	bs = wf_xcalloc((size_t)(n ? n : 1), sizeof *bs);
 	for (int i = 0; i < n; i++) {

@@ -62,6 +62,9 @@ struct driver;
  */
 jv wf_parallel_run(struct driver *d, const char *id, jv step);
 
+/* How many branches of parallel step STEP (borrowed) run at once: its max-concurrency, else the cores (at most 8). */
+int wf_parallel_concurrency(jv step);
+
 /*
  * Check ANSWER, "BRANCH:VALUE" (or VALUE when one question is pending),
  * against PENDING (borrowed), a parallel step's questions: 0, or -1 with

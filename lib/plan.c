@@ -15,7 +15,47 @@
 
 #include "driver.h"
 #include "model_use.h"
+#include "parallel.h"
 #include "replay.h"
+
+/* Print on FP the branches of the parallel step S (borrowed): each branch's steps or workflow, or the for-each body. */
+static void
+dry_branches(FILE *fp, jv s)
+{
+	jv bs = wf_jv_get(s, "branches");
+
+	fprintf(fp, "      at most %d branches at once, on failure: %s\n", wf_parallel_concurrency(s),
+		wf_jv_str(s, "on-failure") ? wf_jv_str(s, "on-failure") : "fail-fast");
+	if (wf_jv_str(s, "for-each")) {
+		jv body = wf_jv_get(s, "steps");
+
+		fprintf(fp, "      for each item of %s as %s:", wf_jv_str(s, "for-each"), wf_jv_str(s, "as"));
+		jv_array_foreach(body, k, st) {
+			fprintf(fp, "%s %s (%s)", k ? "," : "", wf_jv_str(st, "id"), wf_jv_str(st, "action"));
+			jv_free(st);
+		}
+		fprintf(fp, "\n");
+		jv_free(body);
+	}
+	if (jv_get_kind(bs) == JV_KIND_ARRAY)
+		jv_array_foreach(bs, k, b) {
+			jv steps = wf_jv_get(b, "steps");
+
+			fprintf(fp, "      branch %s:", wf_jv_str(b, "name"));
+			if (wf_jv_str(b, "workflow"))
+				fprintf(fp, " workflow %s", wf_jv_str(b, "workflow"));
+			if (jv_get_kind(steps) == JV_KIND_ARRAY)
+				jv_array_foreach(steps, j, st) {
+					fprintf(fp, "%s %s (%s)", j ? "," : "", wf_jv_str(st, "id"), wf_jv_str(st, "action"));
+					jv_free(st);
+				}
+			fprintf(fp, "\n");
+			(void)k;
+			jv_free(steps);
+			jv_free(b);
+		}
+	jv_free(bs);
+}
 
 /* Print on FP the path a run of WF (borrowed) would take with O's variables, from O's start step: 0, or 74. */
 int
@@ -56,6 +96,8 @@ wf_run_dry(FILE *fp, jv wf, struct wf_run_opts *o)
 		if (!strcmp(action, "loop"))
 			fprintf(fp, "      loops back to %s while '%s'; its body runs at most %g times\n", wf_jv_str(s, "to"),
 				wf_jv_str(s, "condition"), wf_jv_num(s, "max-iterations", 0));
+		if (!strcmp(action, "parallel"))
+			dry_branches(fp, s);
 		jv_free(s);
 	}
 	jv_free(steps);

@@ -552,3 +552,27 @@ EOF
 	assert_equal "$(grep -c '^start-c$' log)" 1
 	assert_equal "$(grep -c '^after$' log)" 1
 }
+
+@test "a dry run shows each branch's steps, the for-each body, the limit and the policy, and runs nothing" {
+	par_yaml 2 wait-all
+	run wf run --dry-run par.yaml
+	assert_success
+	assert_output --partial "at most 2 branches at once, on failure: wait-all"
+	assert_output --partial "branch a: s (shell)"
+	assert_output --partial "branch c: s (shell)"
+	[ ! -e log ]
+	cat > fe.yaml <<'EOF'
+name: fe
+steps:
+  - id: each
+    action: parallel
+    for-each: '["x"]'
+    as: f
+    steps:
+      - {id: one, action: shell, command: "true"}
+      - {id: two, action: set-variable, name: v, value: "1"}
+EOF
+	run wf run --dry-run fe.yaml
+	assert_success
+	assert_output --partial "for each item of [\"x\"] as f: one (shell), two (set-variable)"
+}
