@@ -576,3 +576,39 @@ EOF
 	assert_success
 	assert_output --partial "for each item of [\"x\"] as f: one (shell), two (set-variable)"
 }
+
+@test "a branch can run a workflow with inputs: its outputs come back with the branch; a missing one fails its branch" {
+	mkdir -p workflows
+	cat > workflows/child.yaml <<'EOF'
+name: child
+inputs:
+  who: {description: who}
+outputs:
+  said: "hello ${who}"
+steps:
+  - {id: s, action: shell, command: 'echo "child $who" >> "$LOGF"', env: {who: "${who}"}}
+EOF
+	cat > wb.yaml <<'EOF'
+name: wb
+variables:
+  name: ann
+steps:
+  - id: fan
+    action: parallel
+    on-failure: wait-all
+    branches:
+      - {name: greet, workflow: workflows/child.yaml, with: {who: "${name}"}}
+      - - {id: s, action: shell, command: 'echo inline >> "$LOGF"'}
+EOF
+	export LOGF=$WORK/log
+	run wf run wb.yaml
+	assert_success
+	run sort log
+	assert_output $'child ann\ninline'
+	run sh -c "wf-state get wb steps.fan.branches | jq -c '.[0] | [.name, .status, .outputs]'"
+	assert_output '["greet","ok",{"said":"hello ann"}]'
+	sed -i 's|workflows/child.yaml|workflows/nope.yaml|' wb.yaml
+	run wf run wb.yaml
+	assert_failure 1
+	assert_output --partial "branch 'greet'"
+}
