@@ -233,7 +233,12 @@ branch_main(struct driver *d, const char *id, jv step, struct branch *b, int tty
 	if (log)
 		fclose(log);
 	fflush(NULL);
-	exit(rc & 0xff);
+	/*
+	 * _exit: what this process holds of its caller's (forked with it) is
+	 * the caller's to free, and the atexit handlers are the caller's too
+	 * (its own jq child dies with it, as every child of wf does).
+	 */
+	_exit(rc & 0xff);
 }
 
 /* ---- the caller's side ---- */
@@ -377,7 +382,7 @@ wf_parallel_answer_check(jv pending, const char *answer, char *err, size_t n)
 	}
 	i = answer_target(id, names, answer, &value);
 	if (i < 0) {
-		char *list = wf_json_dump(jv_copy(names));
+		char *list = wf_json_dump(names);
 
 		snprintf(err, n, "several branches wait for an answer (%s): answer one as BRANCH:VALUE", list);
 		free(list);
@@ -625,11 +630,11 @@ add_usage(jv res, jv usage)
 		jv_free(all);
 		all = jv_object();
 	}
-	jv_object_foreach(jv_copy(usage), model, u) {
+	jv_object_foreach(usage, model, u) {
 		jv had = jv_object_get(jv_copy(all), jv_copy(model));
 
 		if (jv_get_kind(had) == JV_KIND_OBJECT && jv_get_kind(u) == JV_KIND_OBJECT) {
-			jv_object_foreach(jv_copy(u), k, v) {
+			jv_object_foreach(u, k, v) {
 				jv h = jv_object_get(jv_copy(had), jv_copy(k));
 
 				if (jv_get_kind(h) == JV_KIND_NUMBER && jv_get_kind(v) == JV_KIND_NUMBER)
@@ -702,10 +707,17 @@ outcome(struct driver *d, const char *id, jv step, struct branch *bs, int n)
 		if (why && strcmp(word, "ok"))
 			e = jv_object_set(e, jv_string("reason"), jv_string(why));
 		e = jv_object_set(e, jv_string("vars"), jv_copy(vars));
-		if (jv_get_kind(wf_jv_get(st, "outputs")) == JV_KIND_OBJECT)
-			e = jv_object_set(e, jv_string("outputs"), wf_jv_get(st, "outputs"));
+		{
+			jv outs = wf_jv_get(st, "outputs");
+
+			if (jv_get_kind(outs) == JV_KIND_OBJECT)
+				e = jv_object_set(e, jv_string("outputs"), outs);
+			else
+				jv_free(outs);
+		}
 		jv_object_foreach(vars, k, v)
 			merged = jv_object_set(merged, k, v);
+		jv_free(vars);
 		res = add_usage(res, usage);
 		jv_free(usage);
 		if (!strcmp(word, "failed")) {
@@ -753,8 +765,10 @@ outcome(struct driver *d, const char *id, jv step, struct branch *bs, int n)
 		res = jv_object_set(res, jv_string("exit_code"), jv_number(0));
 	}
 	if (!jv_object_has(jv_copy(res), jv_string("sub_stop"))) {
-		char *txt = wf_json_dump(wf_jv_get(res, "branches"));
+		jv bl = wf_jv_get(res, "branches");
+		char *txt = wf_json_dump(bl);
 
+		jv_free(bl);
 		res = jv_object_set(res, jv_string("output"), jv_string(txt));
 		free(txt);
 	}

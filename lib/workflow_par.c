@@ -77,7 +77,7 @@ branch(struct wf_check *c, jv b, const char *path, int j, jv *names)
 		jv_free(out);
 		return jv_invalid();
 	}
-	jv_object_foreach(jv_copy(b), k, v) {
+	jv_object_foreach(b, k, v) {
 		if (!branch_key(jv_string_value(k))) {
 			snprintf(kp, sizeof kp, "%s/%s", bp, jv_string_value(k));
 			wf_check_at(c, kp, 0, "branch %d: unknown key '%s' (a branch has name, steps, or workflow and with)",
@@ -217,8 +217,10 @@ items_of(const char *text)
 	char perr[128];
 	jv v = wf_json_parse(text, strlen(text), perr, sizeof perr), items = jv_array();
 
-	if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_ARRAY)
+	if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_ARRAY) {
+		jv_free(items);
 		return v;
+	}
 	jv_free(v);
 	for (const char *p = text; *p;) {
 		const char *e = strchr(p, '\n');
@@ -239,8 +241,10 @@ wf_parallel_branches(jv step, jv view, char *err, size_t n)
 	char *text;
 	int len;
 
-	if (!fe)
+	if (!fe) {
+		jv_free(out);
 		return wf_jv_get(step, "branches");
+	}
 	text = wf_subst(fe, view, 0, NULL, err, n);
 	if (!text) {
 		jv_free(out);
