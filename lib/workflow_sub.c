@@ -106,9 +106,9 @@ input_names(jv inputs)
 	return wf_buf_detach(&b);
 }
 
-/* Step I (S borrowed, with ID) gives the inputs of CHILD (borrowed, from file REF): with: keys known, required ones there. */
+/* Step I (S borrowed, WHO: "step 'ID'" or "branch 'NAME'") gives the inputs of CHILD (borrowed, from file REF): with: keys known, required ones there. */
 static void
-check_with(struct wf_check *c, jv s, int i, const char *id, jv child, const char *ref)
+check_with(struct wf_check *c, jv s, int i, const char *who, jv child, const char *ref)
 {
 	jv with = wf_jv_get(s, "with"), inputs = wf_jv_get(child, "inputs");
 	char base[256], *names = input_names(inputs);
@@ -119,8 +119,8 @@ check_with(struct wf_check *c, jv s, int i, const char *id, jv child, const char
 			if (jv_get_kind(inputs) != JV_KIND_OBJECT || !jv_object_has(jv_copy(inputs), jv_copy(k))) {
 				char *kp = wf_check_key_path(base, jv_string_value(k));
 
-				wf_check_at(c, kp, 0, "step '%s': '%s' is not an input of workflow '%s' (its inputs: %s)",
-					    id, jv_string_value(k), ref, names);
+				wf_check_at(c, kp, 0, "%s: '%s' is not an input of workflow '%s' (its inputs: %s)",
+					    who, jv_string_value(k), ref, names);
 				free(kp);
 			}
 			jv_free(k);
@@ -133,8 +133,8 @@ check_with(struct wf_check *c, jv s, int i, const char *id, jv child, const char
 				char path[256];
 
 				snprintf(path, sizeof path, "%s/%d/workflow", WF_CHECK_BASE(c), i);
-				wf_check_at(c, path, 1, "step '%s': workflow '%s' requires input '%s': give it under 'with:'",
-					    id, ref, jv_string_value(k));
+				wf_check_at(c, path, 1, "%s: workflow '%s' requires input '%s': give it under 'with:'",
+					    who, ref, jv_string_value(k));
 			}
 			jv_free(k);
 			jv_free(v);
@@ -144,11 +144,11 @@ check_with(struct wf_check *c, jv s, int i, const char *id, jv child, const char
 	jv_free(inputs);
 }
 
-/* Check the workflow step S (borrowed) at index I: what it calls is there, valid, no cycle, not too deep. */
+/* Check the workflow step (or parallel branch) S (borrowed) at index I, WHO as check_with's: what it calls is there, valid, no cycle, not too deep. */
 static void
-check_call(struct wf_check *c, jv s, int i)
+check_call(struct wf_check *c, jv s, int i, const char *who)
 {
-	const char *ref = wf_jv_str(s, "workflow"), *id = wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?";
+	const char *ref = wf_jv_str(s, "workflow");
 	char path[256], err[1024], real[PATH_MAX], *file, *cyc;
 	int code = 0;
 	struct wf_diag sub = {0};
@@ -158,18 +158,18 @@ check_call(struct wf_check *c, jv s, int i)
 	if (!ref)
 		return;
 	if (!(file = wf_subflow_resolve(ref, c->file, &code, err, sizeof err))) {
-		wf_check_at(c, path, 1, "step '%s': %s", id, err);
+		wf_check_at(c, path, 1, "%s: %s", who, err);
 		return;
 	}
 	if (!realpath(file, real))
 		snprintf(real, sizeof real, "%s", file);
 	if (in_chain(real)) {
 		cyc = chain_text(real);
-		wf_check_at(c, path, 1, "step '%s': workflows call each other in a cycle: %s", id, cyc);
+		wf_check_at(c, path, 1, "%s: workflows call each other in a cycle: %s", who, cyc);
 		free(cyc);
 	} else if (depth >= WF_SUBFLOW_MAX_DEPTH) {
 		cyc = chain_text(real);
-		wf_check_at(c, path, 1, "step '%s': workflows nest deeper than %d levels: %s", id,
+		wf_check_at(c, path, 1, "%s: workflows nest deeper than %d levels: %s", who,
 			    WF_SUBFLOW_MAX_DEPTH, cyc);
 		free(cyc);
 	} else {
@@ -177,13 +177,68 @@ check_call(struct wf_check *c, jv s, int i)
 		for (size_t k = 0; k < sub.n; k++)
 			wf_diag_add(c->diag, NULL, 0, 0, "%s", sub.msgs[k]);
 		if (!jv_is_valid(child))
-			wf_check_at(c, path, 1, "step '%s': workflow '%s' (%s) is not valid (see above)", id, ref, file);
+			wf_check_at(c, path, 1, "%s: workflow '%s' (%s) is not valid (see above)", who, ref, file);
 		else
-			check_with(c, s, i, id, child, ref);
+			check_with(c, s, i, who, child, ref);
 		jv_free(child);
 	}
 	wf_diag_free(&sub);
 	free(file);
+}
+
+/* Does C hold a position for the first step of the list at PATH? */
+static int
+has_pos(struct wf_check *c, const char *path)
+{
+	char first[320];
+
+	snprintf(first, sizeof first, "%s/0", path);
+	return jv_object_has(jv_copy(c->pos), jv_string(first));
+}
+
+/* The workflows the steps STEPS (borrowed) at C's base call, those of parallel steps' branches too. */
+static void
+check_calls(struct wf_check *c, jv steps)
+{
+	const char *base = c->base;
+
+	jv_array_foreach(steps, i, s) {
+		const char *a = wf_jv_str(s, "action");
+		char who[200], sub[300];
+		jv bs = wf_jv_get(s, "branches"), body = wf_jv_get(s, "steps");
+
+		snprintf(who, sizeof who, "step '%.150s'", wf_jv_str(s, "id") ? wf_jv_str(s, "id") : "?");
+		if (a && !strcmp(a, "workflow"))
+			check_call(c, s, i, who);
+		if (a && !strcmp(a, "parallel") && jv_get_kind(bs) == JV_KIND_ARRAY)
+			jv_array_foreach(bs, j, b) {
+				jv bsteps = wf_jv_get(b, "steps");
+
+				snprintf(sub, sizeof sub, "%s/%d/branches", base ? base : "/steps", i);
+				c->base = sub;
+				snprintf(who, sizeof who, "branch '%.150s'", wf_jv_str(b, "name") ? wf_jv_str(b, "name") : "?");
+				if (wf_jv_str(b, "workflow"))
+					check_call(c, b, j, who);
+				snprintf(sub, sizeof sub, "%s/%d/branches/%d/steps", base ? base : "/steps", i, j);
+				/* A branch written as a bare list of steps has them at .../branches/J. */
+				if (!has_pos(c, sub))
+					snprintf(sub, sizeof sub, "%s/%d/branches/%d", base ? base : "/steps", i, j);
+				if (jv_get_kind(bsteps) == JV_KIND_ARRAY)
+					check_calls(c, bsteps);
+				c->base = base;
+				jv_free(bsteps);
+				jv_free(b);
+			}
+		if (a && !strcmp(a, "parallel") && jv_get_kind(body) == JV_KIND_ARRAY) {
+			snprintf(sub, sizeof sub, "%s/%d/steps", base ? base : "/steps", i);
+			c->base = sub;
+			check_calls(c, body);
+			c->base = base;
+		}
+		jv_free(bs);
+		jv_free(body);
+		jv_free(s);
+	}
 }
 
 void
@@ -199,13 +254,7 @@ wf_subflow_check(struct wf_check *c, jv wf)
 	if (!strcmp(c->file, "-") || !realpath(c->file, real))
 		snprintf(real, sizeof real, "%s", c->file);
 	chain[depth++] = wf_xstrdup(real);
-	jv_array_foreach(steps, i, s) {
-		const char *a = wf_jv_str(s, "action");
-
-		if (a && !strcmp(a, "workflow"))
-			check_call(c, s, i);
-		jv_free(s);
-	}
+	check_calls(c, steps);
 	free(chain[--depth]);
 	jv_free(steps);
 }

@@ -607,8 +607,27 @@ EOF
 	assert_output $'child ann\ninline'
 	run sh -c "wf-state get wb steps.fan.branches | jq -c '.[0] | [.name, .status, .outputs]'"
 	assert_output '["greet","ok",{"said":"hello ann"}]'
+	# What a branch calls is checked before anything runs, as a workflow step's is, inside branches too.
 	sed -i 's|workflows/child.yaml|workflows/nope.yaml|' wb.yaml
 	run wf run wb.yaml
-	assert_failure 1
-	assert_output --partial "branch 'greet'"
+	assert_failure 65
+	assert_output --partial "wb.yaml:9:"
+	assert_output --partial "branch 'greet': cannot open workflow file"
+	rm -f log
+	cat > wb2.yaml <<'EOF'
+name: wb2
+steps:
+  - id: fan
+    action: parallel
+    branches:
+      - {name: two, workflow: workflows/child.yaml, with: {whom: x}}
+      - - {id: inner, action: workflow, workflow: workflows/child.yaml}
+EOF
+	run wf run wb2.yaml
+	assert_failure 65
+	assert_output --partial "wb2.yaml:6:"
+	assert_output --partial "branch 'two': 'whom' is not an input of workflow"
+	assert_output --partial "wb2.yaml:7:"
+	assert_output --partial "step 'inner': workflow 'workflows/child.yaml' requires input 'who'"
+	[ ! -e log ]
 }
