@@ -209,6 +209,48 @@ show_reply(jv req, jv res, jv r, const char *text)
 	return jv_object_set(r, jv_string("printed"), jv_number((double)printed));
 }
 
+/* ---- a quorum of models (quorum.h) ---- */
+
+/* R consumed and returned; VERDICTS borrowed. */
+int
+wf_quorum_count(jv *r, jv verdicts, int n, int quorum, char **line)
+{
+	int answered = jv_array_length(jv_copy(verdicts)), yes = 0;
+	jv q;
+
+	jv_array_foreach(verdicts, i, v) {
+		(void)i;
+		yes += wf_jv_bool(v, "approved", 0);
+		jv_free(v);
+	}
+	*line = wf_xasprintf("%d of %d approved (quorum %d)", yes, n, quorum);
+	q = jv_object_set(jv_object(), jv_string("models"), jv_number(n));
+	q = jv_object_set(q, jv_string("answered"), jv_number(answered));
+	q = jv_object_set(q, jv_string("approvals"), jv_number(yes));
+	q = jv_object_set(q, jv_string("quorum"), jv_number(quorum));
+	*r = jv_object_set(*r, jv_string("quorum"), q);
+	*r = jv_object_set(*r, jv_string("verdicts"), jv_copy(verdicts));
+	if (answered < quorum) {
+		*r = wf_result_fail(*r, WF_EXIT_UNAVAILABLE, "only %d of %d models gave a verdict; quorum %d needs %d",
+				    answered, n, quorum, quorum);
+		return -1;
+	}
+	*r = jv_object_set(*r, jv_string("approved"), jv_bool(yes >= quorum));
+	*r = jv_object_set(*r, jv_string("split"), jv_bool(yes > 0 && yes < answered));
+	return 0;
+}
+
+/* TOTALS consumed, RES borrowed; the caller owns the result. */
+jv
+wf_quorum_usage(jv totals, jv res)
+{
+	jv u = wf_usage_add(jv_null(), res);
+
+	totals = wf_usage_total(totals, wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "unknown", u);
+	jv_free(u);
+	return totals;
+}
+
 /* REQ and MODELS borrowed; the caller owns the result. */
 jv
 wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt)

@@ -384,7 +384,14 @@ quorum_verdicts(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, jv
 	jv_free(ask);
 	free(prompt);
 	t = wf_json_dump(got);
-	(void)wf_pr_save_file(saved, t);
+	if (wf_pr_save_file(saved, t) < 0) {
+		/* Unsaved, a verdict could be asked again after a crash and differ from the one posted. */
+		*r = wf_result_fail(*r, WF_EXIT_IO, "cannot save the models' verdicts in '%s' before posting them", saved);
+		free(t);
+		jv_free(got);
+		jv_free(out);
+		return jv_invalid();
+	}
 	free(t);
 	jv_array_foreach(models, i, m) {
 		jv v = jv_object_get(jv_copy(got), m);

@@ -1,10 +1,10 @@
 /*
- * quorum.h: a review quorum (quorum.c): one step asking several models
- * the same question at once (`models:` with `quorum:` and `on-split:` in
- * review-pr and ai-prompt, wf-workflow(5), "Review quorum"), the rules a
- * workflow's quorum keys follow, and the count of their verdicts.  The
- * actions (pr_review.c, ai.c) build the requests and read the answers.
- * Layer 2: domain data.
+ * quorum.h: a review quorum: one step asking several models the same
+ * question at once (`models:` with `quorum:` and `on-split:` in review-pr
+ * and ai-prompt, wf-workflow(5), "Review quorum").  quorum.c (layer 2)
+ * has the rules of those keys and the calls' fan-out; the actions
+ * (ai.c, pr_review.c; layer 3) build the requests, read the answers and
+ * count the verdicts.  Layer 2: domain data.
  */
 #ifndef WF_QUORUM_H
 #define WF_QUORUM_H
@@ -32,6 +32,8 @@ int wf_quorum_of(jv step, int n);
  */
 jv wf_quorum_chat(jv creqs);
 
+/* ---- the actions' side (ai.c, pr_review.c): layer 3 ---- */
+
 /*
  * VERDICTS (borrowed: [{model, approved, ...}], one per model that
  * answered) counted against QUORUM of N models asked: R (consumed,
@@ -44,8 +46,6 @@ int wf_quorum_count(jv *r, jv verdicts, int n, int quorum, char **line);
 
 /* The usage of the call result RES (borrowed) added to TOTALS (consumed, returned) under its model: a step's usage_models. */
 jv wf_quorum_usage(jv totals, jv res);
-
-/* ---- the actions' side (ai.c, pr_review.c) ---- */
 
 /*
  * The chat request wf_ai_chat sends (the caller owns it), without where
