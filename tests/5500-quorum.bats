@@ -227,6 +227,20 @@ $(routes)
 Y
 }
 
+# Resume run r, which approves: one comment by each model on PR #1, no more, and a sound journal.
+resume_posts_each_once() {
+	resume_settled r --yes
+	assert_success
+	run cat "$WORK/went"
+	assert_output APPROVED
+	run forge_count POST '/comments$'
+	assert_output 3
+	run forge_state '.comments["1"] | map(.body | capture("_Review by model `(?<m>[a-z]+)`").m) | sort'
+	assert_output '["claude","gpt","llama"]'
+	run wf-state fsck r
+	assert_success
+}
+
 @test "quorum review-pr: each model's review is posted as its own comment naming its model; a split goes to on-split" {
 	review_setup true false true comment
 	run wf run r.yaml --yes
@@ -269,24 +283,99 @@ Y
 	run forge_count POST '/comments$'
 	assert_output 1
 	# The step's children die with it: no wf-step, wf-pr or wf-model of the run is left.
-	wait_until sh -c "! wf-state history r | jq -r 'select(.event == \"step-pgid\") | .pgid' | while read -r g; do ps -eo pgid=,stat= | awk -v g=\$g '\$1 == g && \$2 !~ /^Z/' ; done | grep -q ."
+	wait_until groups_gone r
 	asked=$(fake_provider_count)
 	[ "$asked" = 3 ]
-	for i in $(seq 1 600); do
-		run wf resume r --yes
-		[ "$status" = 75 ] && grep -q "is busy" <<<"$output" || break
-		sleep 0.05
-	done
-	assert_success
-	run cat "$WORK/went"
-	assert_output APPROVED
-	run forge_count POST '/comments$'
-	assert_output 3
-	run forge_state '.comments["1"] | map(.body | capture("_Review by model `(?<m>[a-z]+)`").m) | sort'
-	assert_output '["claude","gpt","llama"]'
+	resume_posts_each_once
 	# The verdicts were saved before the posts: no model was asked again.
 	run fake_provider_count
 	assert_output 3
-	run wf-state fsck r
+}
+
+@test "quorum review-pr: verdicts that cannot be saved fail the step with 74 before any post" {
+	review_setup true true true comment
+	# A directory where the verdicts file goes makes its write fail, as a full disk would.
+	write d.yaml <<'Y'
+name: d
+variables: {pr_number: 1}
+steps:
+  - id: block
+    action: shell
+    command: 'mkdir "$WF_RUN_DIR/steps/review-review-$(head -1 "$WF_RUN_DIR/history.jsonl" | jq -r .time | tr -cd "[:alnum:]")-1.json"'
+  - {id: review, action: review-pr, post: comment, models: [gpt, claude, llama]}
+Y
+	run wf run d.yaml --yes
+	assert_failure 1
+	assert_output --partial "cannot save the models' verdicts in '"
+	run sh -c "wf-state history d | jq -c 'select(.event == \"step-end\" and .step == \"review\") | [.status, .exit_code, (.usage_models | keys)]'"
+	assert_output '["failed",74,["claude","gpt","llama"]]'
+	run forge_count POST '/comments$'
+	assert_output 0
+}
+
+# Is every process of run $1's journaled groups gone (zombies aside)?
+groups_gone() {
+	local pgs
+	pgs=$(wf-state history "$1" | jq -r 'select(.event == "step-pgid") | .pgid' | paste -sd' ')
+	ps -eo pgid=,stat= | awk -v list="$pgs" '
+		BEGIN { n = split(list, g); for (i = 1; i <= n; i++) want[g[i]] = 1 }
+		($1 in want) && $2 !~ /^Z/ { alive = 1 }
+		END { exit alive }'
+}
+
+# The pids of the wf-model chat children of the session $RUNNER leads, one a line.
+chat_children() {
+	pgrep -s "$RUNNER" -f 'wf-model chat -q' || true
+}
+
+# Has the fake got $1 requests?  Are $1 wf-model chat children left?  (Counted afresh on each try.)
+requests_are() {
+	[ "$(fake_provider_count)" = "$1" ]
+}
+children_are() {
+	[ "$(chat_children | wc -l)" = "$1" ]
+}
+
+# Start `wf ARGS...` in a session of its own; RUNNER is its pid.
+start_run() {
+	setsid wf "$@" >"$WORK/run.out" 2>"$WORK/run.err" &
+	RUNNER=$!
+}
+
+@test "quorum: one model's wf-model child killed -9 mid-call gives no verdict; the others still decide, nothing is left" {
+	three_answers '"text": "{\"approved\": true}"' '"text": "{\"approved\": true}"' '"delay": 600, "text": "{\"approved\": true}"'
+	quorum_workflow "    quorum: 2"
+	start_run run q.yaml --yes
+	wait_until requests_are 3
+	wait_until children_are 1
+	kill -9 "$(chat_children)"
+	RC=0
+	wait "$RUNNER" || RC=$?
+	RUNNER=
+	[ "$RC" = 0 ] || { cat "$WORK/run.err" >&2; false; }
+	run cat "$WORK/went"
+	assert_output APPROVED
+	run step_end q ask '[.verdict, .failed_models]'
+	assert_output '["2 of 3 approved (quorum 2)",[{"model":"llama","error":"wf-model exited with status 137"}]]'
+	wait_until groups_gone q
+	run wf-state fsck q
 	assert_success
+}
+
+@test "quorum review-pr: wf-run killed -9 while a model is still answering; its children die, resume posts each review once" {
+	review_setup true true true comment
+	fake_provider_script - <<'J'
+[{"match": {"model": "llama3.2:latest"}, "delay": 600, "text": "{\"approved\": true}"},
+ {"text": "{\"approved\": true, \"summary\": \"fine\"}", "repeat": -1}]
+J
+	start_run run r.yaml --yes
+	wait_until requests_are 3
+	wait_until children_are 1
+	kill -9 "$RUNNER"
+	wait "$RUNNER" || true
+	wait_until groups_gone r
+	run forge_count POST '/comments$'
+	assert_output 0
+	RUNNER=
+	resume_posts_each_once
 }
