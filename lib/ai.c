@@ -261,6 +261,8 @@ wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt)
 		jv creq = wf_ai_chat_request(req, jv_string_value(m), system, prompt, 0);
 
 		(void)i;
+		/* No fallback: a quorum of distinct models must not become two answers of one. */
+		creq = jv_object_set(creq, jv_string("fallbacks"), jv_array());
 		creqs = jv_array_append(creqs, jv_object_set(creq, jv_string("stream"), jv_false()));
 		jv_free(m);
 	}

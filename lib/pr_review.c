@@ -345,11 +345,18 @@ quorum_verdicts(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, jv
 		got = jv_object();
 	}
 	jv_array_foreach(models, i, m) {
+		jv had = jv_object_get(jv_copy(got), jv_copy(m)), yes = wf_jv_get(had, "approved");
+
 		(void)i;
-		if (jv_object_has(jv_copy(got), jv_copy(m)))
+		/* Only a saved verdict that is one is used again; anything else there is asked again. */
+		if (jv_get_kind(yes) == JV_KIND_TRUE || jv_get_kind(yes) == JV_KIND_FALSE)
 			jv_free(m);
-		else
+		else {
+			got = jv_object_delete(got, jv_copy(m));
 			ask = jv_array_append(ask, m);
+		}
+		jv_free(had);
+		jv_free(yes);
 	}
 	if (jv_array_length(jv_copy(ask)) > 0 && !(prompt = review_prompt(c, r, n, num, view))) {
 		jv_free(ask);
@@ -394,13 +401,16 @@ quorum_verdicts(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, jv
 	}
 	free(t);
 	jv_array_foreach(models, i, m) {
-		jv v = jv_object_get(jv_copy(got), m);
+		jv v = jv_object_get(jv_copy(got), jv_copy(m));
 
 		(void)i;
+		/* Named by the model it was asked of, whatever a saved file says. */
 		if (jv_is_valid(v))
-			out = jv_array_append(out, v);
-		else
+			out = jv_array_append(out, jv_object_set(v, jv_string("model"), m));
+		else {
 			jv_free(v);
+			jv_free(m);
+		}
 	}
 	jv_free(got);
 	return out;

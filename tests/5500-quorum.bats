@@ -131,14 +131,18 @@ step_end() {
 	assert_output '"3 of 3 approved (quorum 3)"'
 }
 
-@test "quorum: a model that fails gives no verdict; fewer verdicts than the quorum fail the step with 69" {
-	three_answers '"text": "{\"approved\": true}"' '"error": "auth"' '"text": "{\"approved\": true}"'
+@test "quorum: a model that fails gives no verdict, and falls back to none; fewer verdicts than the quorum fail the step with 69" {
+	three_answers '"text": "{\"approved\": true}"' '"error": "overloaded"' '"text": "{\"approved\": true}"'
+	# claude's own fallback is not taken in a quorum: gpt is asked once, as itself.
+	sed -i 's/^  claude: {/  claude: {fallback: [gpt], /' "$WF_MODELS"
 	quorum_workflow "    quorum: 2"
 	run wf run q.yaml --yes
 	assert_success
 	assert_output --partial APPROVED
 	run step_end q ask '[.verdict, (.failed_models | map(.model)), (.verdicts | map(.model))]'
 	assert_output '["2 of 3 approved (quorum 2)",["claude"],["gpt","llama"]]'
+	run sh -c "jq -r .model '$FAKE_LOG' | grep -c gpt-test"
+	assert_output 1
 	quorum_workflow "    quorum: 3"
 	run wf run q.yaml --yes --restart
 	assert_failure 1
@@ -233,7 +237,7 @@ resume_posts_each_once() {
 	assert_success
 	run cat "$WORK/went"
 	assert_output APPROVED
-	run forge_count POST '/comments$'
+	run forge_state '.comments["1"] | length'
 	assert_output 3
 	run forge_state '.comments["1"] | map(.body | capture("_Review by model `(?<m>[a-z]+)`").m) | sort'
 	assert_output '["claude","gpt","llama"]'
@@ -287,6 +291,8 @@ resume_posts_each_once() {
 	asked=$(fake_provider_count)
 	[ "$asked" = 3 ]
 	resume_posts_each_once
+	run forge_count POST '/comments$'
+	assert_output 3
 	# The verdicts were saved before the posts: no model was asked again.
 	run fake_provider_count
 	assert_output 3
@@ -378,4 +384,23 @@ J
 	assert_output 0
 	RUNNER=
 	resume_posts_each_once
+}
+
+@test "quorum review-pr: a saved verdicts file that is not verdicts is not trusted: those models are asked again" {
+	review_setup true true true comment
+	forge_fault '{"method": "POST", "path": "/comments$", "status": 422, "body": {"message": "refused"}, "times": -1}'
+	run wf run r.yaml --yes
+	assert_failure 1
+	assert_output --partial "cannot post the review"
+	run fake_provider_count
+	assert_output 3
+	saved=$(ls "$(rundir r)"/steps/review-review-*.json)
+	printf '{"gpt": "yes", "claude": {"approved": "true"}, "llama": {"approved": true, "summary": "kept", "comments": []}}' > "$saved"
+	curl -fsS -X DELETE "$FORGE_URL/_fake/fault" >/dev/null
+	resume_posts_each_once
+	# gpt and claude were asked again; llama's saved verdict was used.
+	run sh -c "jq -r .model '$FAKE_LOG' | sort | uniq -c | awk '{print \$2, \$1}' | paste -sd' '"
+	assert_output "claude-test 2 gpt-test 2 llama3.2:latest 1"
+	run forge_state '.comments["1"] | map(select(.body | contains("model `llama`")) | .body | startswith("**Approved**\n\nkept"))'
+	assert_output '[true]'
 }
