@@ -30,7 +30,8 @@ const struct wf_action wf_actions[WF_ACT_COUNT + 1] = {
 		{ "prompt", WF_F_STR, NULL }, { "system", WF_F_STR, NULL },
 		{ "output", WF_F_STR, NULL }, { "model", WF_F_STR, NULL },
 		{ "format", WF_F_STR, "text|json" }, { "context", WF_F_STR, "full|none" },
-		{ "options", WF_F_MAP, NULL }, END } },
+		{ "options", WF_F_MAP, NULL }, { "models", WF_F_STRLIST, NULL },
+		{ "quorum", WF_F_INT, NULL }, { "on-split", WF_F_STEP, NULL }, END } },
 	[WF_ACT_SWITCH_MODEL] = { "switch-model", 0, WF_REPEAT_LOCAL, "model", {
 		{ "model", WF_F_STR, NULL }, END } },
 	[WF_ACT_LOOP] = { "loop", WF_ACTION_DRIVER, WF_REPEAT_LOCAL, "to max-iterations", {
@@ -55,7 +56,8 @@ const struct wf_action wf_actions[WF_ACT_COUNT + 1] = {
 		WF_ACTION_CONSENT | WF_ACTION_MODEL | WF_ACTION_GIT | WF_ACTION_FORGE | WF_ACTION_VERDICT,
 		WF_REPEAT_CHECKS, "", {
 		{ "prompt", WF_F_STR, NULL }, { "post", WF_F_STR, "review|comment|none" },
-		{ "model", WF_F_STR, NULL }, END } },
+		{ "model", WF_F_STR, NULL }, { "models", WF_F_STRLIST, NULL },
+		{ "quorum", WF_F_INT, NULL }, { "on-split", WF_F_STEP, NULL }, END } },
 	[WF_ACT_MAKE_CHANGES] = { "make-changes", WF_ACTION_CONSENT | WF_ACTION_MODEL | WF_ACTION_GIT,
 		WF_REPEAT_CHECKS, "", {
 		{ "prompt", WF_F_STR, NULL }, { "max-attempts", WF_F_INT, NULL },

@@ -18,6 +18,7 @@
 #include "wf_priv.h"
 #include "model_use.h"
 #include "model_conn.h"
+#include "quorum.h"
 
 #define TRANSCRIPT_KEEP 50
 
@@ -107,12 +108,11 @@ run_members(jv creq, jv req)
 
 /* REQ borrowed; the caller owns the result. */
 jv
-wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
-	   int with_transcript, char *err, size_t errlen, int *code)
+wf_ai_chat_request(jv req, const char *model, const char *system, const char *prompt, int with_transcript)
 {
 	jv creq = jv_object(), msgs = jv_array(), cur = wf_jv_get(req, "model");
 	jv orig = wf_jv_get(req, "original_model"), run = wf_jv_get(req, "run");
-	jv res;
+	jv step = wf_jv_get(req, "step"), opts = wf_jv_get(step, "options");
 
 	if (model)
 		creq = jv_object_set(creq, jv_string("model"), jv_string(model));
@@ -136,21 +136,27 @@ wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
 	creq = jv_object_set(creq, jv_string("messages"), msgs);
 	creq = jv_object_set(creq, jv_string("stream"), jv_bool(!wf_jv_bool(run, "quiet", 0)));
 	creq = run_members(creq, req);
-	{
-		jv step = wf_jv_get(req, "step"), opts = wf_jv_get(step, "options");
-
-		if (jv_get_kind(opts) == JV_KIND_OBJECT)
-			creq = jv_object_set(creq, jv_string("options"), opts);
-		else
-			jv_free(opts);
-		jv_free(step);
-	}
-	creq = stream_members(creq, req);
-	res = wf_model_warm_chat(creq, (long)wf_jv_num(run, "seq", -1), code, err, errlen);
+	if (jv_get_kind(opts) == JV_KIND_OBJECT)
+		creq = jv_object_set(creq, jv_string("options"), opts);
+	else
+		jv_free(opts);
+	jv_free(step);
 	jv_free(cur);
 	jv_free(orig);
 	jv_free(run);
-	return res;
+	return creq;
+}
+
+/* REQ borrowed; the caller owns the result. */
+jv
+wf_ai_chat(jv req, const char *model, const char *system, const char *prompt,
+	   int with_transcript, char *err, size_t errlen, int *code)
+{
+	jv creq = wf_ai_chat_request(req, model, system, prompt, with_transcript), run = wf_jv_get(req, "run");
+	long seq = (long)wf_jv_num(run, "seq", -1);
+
+	jv_free(run);
+	return wf_model_warm_chat(stream_members(creq, req), seq, code, err, errlen);
 }
 
 /* Save the answer as steps/SEQ-ID.answer in the run directory.  REQ borrowed. */
@@ -203,6 +209,150 @@ show_reply(jv req, jv res, jv r, const char *text)
 	return jv_object_set(r, jv_string("printed"), jv_number((double)printed));
 }
 
+/* ---- a quorum of models (quorum.h) ---- */
+
+/* R consumed and returned; VERDICTS borrowed. */
+int
+wf_quorum_count(jv *r, jv verdicts, int n, int quorum, char **line)
+{
+	int answered = jv_array_length(jv_copy(verdicts)), yes = 0;
+	jv q;
+
+	jv_array_foreach(verdicts, i, v) {
+		(void)i;
+		yes += wf_jv_bool(v, "approved", 0);
+		jv_free(v);
+	}
+	*line = wf_xasprintf("%d of %d approved (quorum %d)", yes, n, quorum);
+	q = jv_object_set(jv_object(), jv_string("models"), jv_number(n));
+	q = jv_object_set(q, jv_string("answered"), jv_number(answered));
+	q = jv_object_set(q, jv_string("approvals"), jv_number(yes));
+	q = jv_object_set(q, jv_string("quorum"), jv_number(quorum));
+	*r = jv_object_set(*r, jv_string("quorum"), q);
+	*r = jv_object_set(*r, jv_string("verdicts"), jv_copy(verdicts));
+	if (answered < quorum) {
+		*r = wf_result_fail(*r, WF_EXIT_UNAVAILABLE, "only %d of %d models gave a verdict; quorum %d needs %d",
+				    answered, n, quorum, quorum);
+		return -1;
+	}
+	*r = jv_object_set(*r, jv_string("approved"), jv_bool(yes >= quorum));
+	*r = jv_object_set(*r, jv_string("split"), jv_bool(yes > 0 && yes < answered));
+	return 0;
+}
+
+/* TOTALS consumed, RES borrowed; the caller owns the result. */
+jv
+wf_quorum_usage(jv totals, jv res)
+{
+	jv u = wf_usage_add(jv_null(), res);
+
+	totals = wf_usage_total(totals, wf_jv_str(u, "model") ? wf_jv_str(u, "model") : "unknown", u);
+	jv_free(u);
+	return totals;
+}
+
+/* REQ and MODELS borrowed; the caller owns the result. */
+jv
+wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt)
+{
+	jv creqs = jv_array();
+
+	jv_array_foreach(models, i, m) {
+		jv creq = wf_ai_chat_request(req, jv_string_value(m), system, prompt, 0);
+
+		(void)i;
+		/* No fallback: a quorum of distinct models must not become two answers of one. */
+		creq = jv_object_set(creq, jv_string("fallbacks"), jv_array());
+		creqs = jv_array_append(creqs, jv_object_set(creq, jv_string("stream"), jv_false()));
+		jv_free(m);
+	}
+	return wf_quorum_chat(creqs);
+}
+
+/*
+ * One model's JSON answer RES (borrowed) to a quorum's ai-prompt as a
+ * verdict of model M: {model, approved, answer, usage}, or, for an answer
+ * that is not an object with a boolean "approved", {model, approved:
+ * false, unusable: why}.  The caller owns it.
+ */
+static jv
+json_verdict(const char *m, jv res)
+{
+	const char *text = wf_jv_str(res, "text") ? wf_jv_str(res, "text") : "";
+	char perr[256];
+	jv v = jv_object_set(jv_object(), jv_string("model"), jv_string(m));
+	jv a = wf_json_parse(text, strlen(text), perr, sizeof perr), ok = wf_jv_get(a, "approved");
+
+	if (!jv_is_valid(a) || jv_get_kind(a) != JV_KIND_OBJECT ||
+	    (jv_get_kind(ok) != JV_KIND_TRUE && jv_get_kind(ok) != JV_KIND_FALSE)) {
+		v = jv_object_set(v, jv_string("approved"), jv_false());
+		v = jv_object_set(v, jv_string("unusable"), jv_string(!jv_is_valid(a) ? "not JSON" :
+				  jv_get_kind(a) != JV_KIND_OBJECT ? "not an object" : "'approved' is not a boolean"));
+		jv_free(ok);
+	} else {
+		v = jv_object_set(v, jv_string("approved"), ok);
+		v = jv_object_set(v, jv_string("summary"), wf_jv_get(a, "summary"));
+		v = jv_object_set(v, jv_string("answer"), jv_copy(a));
+	}
+	jv_free(a);
+	return jv_object_set(v, jv_string("usage"), wf_usage_add(jv_null(), res));
+}
+
+/*
+ * ai-prompt with 'models': each model asked at once, each answer a
+ * verdict, counted against the quorum.  R (consumed) returned; REQ and
+ * STEP borrowed.
+ */
+static jv
+quorum_prompt(jv req, jv step, jv r, const char *system, const char *prompt)
+{
+	jv models = wf_jv_get(step, "models"), res = wf_ai_quorum_chat(req, models, system, prompt);
+	jv verdicts = jv_array(), failed = jv_array(), totals = jv_null();
+	int n = jv_array_length(jv_copy(models));
+	char *line = NULL, *text;
+
+	jv_array_foreach(res, i, x) {
+		jv m = jv_array_get(jv_copy(models), i);
+
+		if (wf_jv_str(x, "error"))
+			failed = jv_array_append(failed, jv_object_set(jv_object_set(jv_object(), jv_string("model"), jv_copy(m)),
+								  jv_string("error"), wf_jv_get(x, "error")));
+		else {
+			totals = wf_quorum_usage(totals, x);
+			verdicts = jv_array_append(verdicts, json_verdict(jv_string_value(m), x));
+		}
+		jv_free(m);
+		jv_free(x);
+	}
+	if (jv_get_kind(totals) == JV_KIND_OBJECT)
+		r = jv_object_set(r, jv_string("usage_models"), totals);
+	else
+		jv_free(totals);
+	if (jv_array_length(jv_copy(failed)) > 0)
+		r = jv_object_set(r, jv_string("failed_models"), jv_copy(failed));
+	if (wf_quorum_count(&r, verdicts, n, wf_quorum_of(step, n), &line) == 0) {
+		jv doc = jv_object_set(jv_object(), jv_string("approved"), wf_jv_get(r, "approved"));
+
+		doc = jv_object_set(doc, jv_string("split"), wf_jv_get(r, "split"));
+		doc = jv_object_set(doc, jv_string("verdicts"), jv_copy(verdicts));
+		text = wf_json_dump(doc);
+		jv_free(doc);
+		r = jv_object_set(r, jv_string("output"), jv_string(text));
+		if (wf_jv_str(step, "output"))
+			r = wf_result_set_var(r, wf_jv_str(step, "output"), jv_string(text));
+		r = wf_result_set_var(r, "approved", wf_jv_get(r, "approved"));
+		r = jv_object_set(r, jv_string("verdict"), jv_string(line));
+		save_answer(req, text);
+		free(text);
+	}
+	free(line);
+	jv_free(failed);
+	jv_free(verdicts);
+	jv_free(res);
+	jv_free(models);
+	return r;
+}
+
 /* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_ai_prompt(jv req, jv r)
@@ -228,6 +378,10 @@ wf_action_ai_prompt(jv req, jv r)
 				       system ? system : "", system ? "\n\n" : "");
 		free(system);
 		system = s;
+	}
+	if (json && jv_get_kind(jv_object_get(jv_copy(step), jv_string("models"))) == JV_KIND_ARRAY) {
+		r = quorum_prompt(req, step, r, system, prompt);
+		goto out;
 	}
 	res = wf_ai_chat(req, model, system, prompt, with_t, err, sizeof err, &code);
 	if (!jv_is_valid(res)) {

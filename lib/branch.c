@@ -280,6 +280,13 @@ wf_branch_after(jv view, jv step, jv res, jv *jump, int *code, char **msg)
 			return jv_invalid();
 		}
 	}
+	if (wf_jv_bool(res, "split", 0) && wf_jv_str(step, "on-split")) {
+		/* A quorum whose models disagree goes where on-split says, before any verdict. */
+		*jump = jv_object_set(jv_object_set(jv_object(), jv_string("to"), wf_jv_get(step, "on-split")),
+				      jv_string("because"), jv_string("on-split"));
+		jv_free(next);
+		return wf_jv_get(step, "on-split");
+	}
 	if (decides) {
 		/* A check decides; without one, a verdict picks on-approved or on-rejected itself. */
 		jv to = check_or_verdict(view, step, res, check, next, jump, code, msg);

@@ -59,7 +59,8 @@ wf_flow_step_end(jv ev, jv res)
 	static const char *const keep[] = { "status", "exit_code", "error", "vars", "approved",
 					    "model", "usage", "duration_ms", "verdict",
 					    "messages", "effects", "pr", "answer", "timed_out",
-					    "output_error", "outputs", "usage_models", "branches", NULL };
+					    "output_error", "outputs", "usage_models", "branches", "verdicts", "split",
+					    "quorum", "failed_models", NULL };
 	static const char *const texts[] = { "output", "stderr", NULL };
 	jv u = wf_jv_get(res, "usage");
 

@@ -21,6 +21,7 @@
 
 #include "wf_priv.h"
 #include "branch.h"
+#include "quorum.h"
 
 /* ---- review-pr ---- */
 
@@ -135,29 +136,28 @@ saved_verdict(const char *saved)
 }
 
 /*
- * Ask the model to review PR N (its VIEW borrowed) from its diff, once
- * more when the answer is not a usable verdict, and save the verdict at
- * SAVED before it is used.  The verdict (owned by the caller), or an
- * invalid jv with *R (consumed and replaced) failed.
+ * The prompt that asks for a review of PR N (its VIEW borrowed) with its
+ * diff: malloc'd, or NULL with *R (consumed and replaced) failed.
  */
-static jv
-ask_verdict(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, const char *saved)
+static char *
+review_prompt(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view)
 {
 	const char *a[] = { "diff", num, NULL };
-	char *diff, *prompt, *answer, *answer2, *again, *instructions, *t, perr[512];
+	char *diff, *prompt, *instructions;
 	int bad = 0, code;
-	jv d = wf_pr_forge(c, a, NULL, &code), verdict;
+	jv d = wf_pr_forge(c, a, NULL, &code);
 
 	if (!jv_is_valid(d)) {
 		*r = wf_result_fail(*r, code, "%s", c->err);
-		return d;
+		jv_free(d);
+		return NULL;
 	}
 	instructions = wf_pr_text(c, "prompt", &bad);
 	if (bad) {
 		jv_free(d);
 		free(instructions);
 		*r = wf_result_fail(*r, 1, "'prompt': %s", c->err);
-		return jv_invalid();
+		return NULL;
 	}
 	diff = wf_pr_clip(wf_jv_str(d, "diff") ? wf_jv_str(d, "diff") : "", WF_PR_DIFF_MAX);
 	jv_free(d);
@@ -167,27 +167,70 @@ ask_verdict(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, const 
 			      wf_jv_str(view, "body") ? wf_jv_str(view, "body") : "", diff);
 	free(diff);
 	free(instructions);
+	return prompt;
+}
+
+/*
+ * The verdict in a model's ANSWER, or, when it is not a usable one, in
+ * its answer when asked once more (of MODEL, NULL: the step's): owned by
+ * the caller, or invalid with *R (consumed and replaced) failed.
+ */
+static jv
+verdict_or_repair(struct wf_pr_ctx *c, jv *r, const char *answer, const char *model)
+{
+	char perr[512], *again, *answer2 = NULL;
+	int code = 0;
+	jv verdict = wf_verdict_of(answer, perr, sizeof perr);
+
+	if (jv_is_valid(verdict))
+		return verdict;
+	/* One repair attempt, with what was wrong. */
+	again = wf_xasprintf("Your review could not be used (%s). It was:\n\n%s\n\nAnswer again with only the JSON object "
+			     "{\"approved\": true|false, \"summary\": ..., \"comments\": [{\"path\", \"line\", \"body\"}]}.",
+			     perr, answer);
+	jv_free(verdict);
+	if (!model)
+		answer2 = wf_pr_ask(c, review_system, again, &code);
+	else {
+		jv res = wf_ai_chat(c->req, model, review_system, again, 0, c->err, sizeof c->err, &code);
+
+		if (jv_is_valid(res)) {
+			c->usage = wf_quorum_usage(c->usage, res);
+			answer2 = wf_xstrdup(wf_jv_str(res, "text") ? wf_jv_str(res, "text") : "");
+		}
+		jv_free(res);
+	}
+	free(again);
+	verdict = answer2 ? wf_verdict_of(answer2, perr, sizeof perr) : jv_invalid();
+	if (!jv_is_valid(verdict))
+		*r = wf_result_fail(*r, 1, "the model's review is not a usable verdict, even when asked again: %s",
+				    answer2 || !code ? perr : c->err);
+	free(answer2);
+	return verdict;
+}
+
+/*
+ * Ask the model to review PR N (its VIEW borrowed) from its diff, once
+ * more when the answer is not a usable verdict, and save the verdict at
+ * SAVED before it is used.  The verdict (owned by the caller), or an
+ * invalid jv with *R (consumed and replaced) failed.
+ */
+static jv
+ask_verdict(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, const char *saved)
+{
+	char *prompt = review_prompt(c, r, n, num, view), *answer, *t;
+	int code;
+	jv verdict;
+
+	if (!prompt)
+		return jv_invalid();
 	answer = wf_pr_ask(c, review_system, prompt, &code);
 	free(prompt);
 	if (!answer) {
 		*r = wf_result_fail(*r, code, "cannot get a review from the model: %s", c->err);
 		return jv_invalid();
 	}
-	verdict = wf_verdict_of(answer, perr, sizeof perr);
-	if (!jv_is_valid(verdict)) {
-		/* One repair attempt, with what was wrong. */
-		again = wf_xasprintf("Your review could not be used (%s). It was:\n\n%s\n\nAnswer again with only the JSON object "
-				     "{\"approved\": true|false, \"summary\": ..., \"comments\": [{\"path\", \"line\", \"body\"}]}.",
-				     perr, answer);
-		answer2 = wf_pr_ask(c, review_system, again, &code);
-		free(again);
-		jv_free(verdict);
-		verdict = answer2 ? wf_verdict_of(answer2, perr, sizeof perr) : jv_invalid();
-		if (!jv_is_valid(verdict))
-			*r = wf_result_fail(*r, 1, "the model's review is not a usable verdict, even when asked again: %s",
-					    answer2 || !code ? perr : c->err);
-		free(answer2);
-	}
+	verdict = verdict_or_repair(c, r, answer, NULL);
 	free(answer);
 	if (jv_is_valid(verdict)) {
 		verdict = with_reviewer(c, verdict);
@@ -280,6 +323,198 @@ report_verdict(jv r, jv verdict, jv view, long n, const char *marker)
 	return r;
 }
 
+/* ---- review-pr with a quorum of models ---- */
+
+/*
+ * The verdicts of every model of MODELS (borrowed) on PR N (VIEW
+ * borrowed), in their order: those this execution saved at SAVED before
+ * a crash, the others asked of all the models at once (each once more
+ * when its answer is not a usable verdict), then all saved.  Their usage
+ * goes into c->usage by model.  A model that fails gives none: it goes
+ * into *FAILED ({model, error}).  An array (owned by the caller), or
+ * invalid with *R (consumed and replaced) failed.
+ */
+static jv
+quorum_verdicts(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, jv models, const char *saved, jv *failed)
+{
+	jv got = saved_verdict(saved), ask = jv_array(), res, out = jv_array();
+	char *prompt = NULL, *t;
+
+	if (!jv_is_valid(got)) {
+		jv_free(got);
+		got = jv_object();
+	}
+	jv_array_foreach(models, i, m) {
+		jv had = jv_object_get(jv_copy(got), jv_copy(m)), yes = wf_jv_get(had, "approved");
+
+		(void)i;
+		/* Only a saved verdict that is one is used again; anything else there is asked again. */
+		if (jv_get_kind(yes) == JV_KIND_TRUE || jv_get_kind(yes) == JV_KIND_FALSE)
+			jv_free(m);
+		else {
+			got = jv_object_delete(got, jv_copy(m));
+			ask = jv_array_append(ask, m);
+		}
+		jv_free(had);
+		jv_free(yes);
+	}
+	if (jv_array_length(jv_copy(ask)) > 0 && !(prompt = review_prompt(c, r, n, num, view))) {
+		jv_free(ask);
+		jv_free(got);
+		jv_free(out);
+		return jv_invalid();
+	}
+	res = prompt ? wf_ai_quorum_chat(c->req, ask, review_system, prompt) : jv_array();
+	jv_array_foreach(res, i, x) {
+		jv m = jv_array_get(jv_copy(ask), i), v = jv_invalid(), rr = jv_object();
+
+		if (wf_jv_str(x, "error")) {
+			*failed = jv_array_append(*failed, jv_object_set(jv_object_set(jv_object(), jv_string("model"), jv_copy(m)),
+									jv_string("error"), wf_jv_get(x, "error")));
+		} else {
+			c->usage = wf_quorum_usage(c->usage, x);
+			v = verdict_or_repair(c, &rr, wf_jv_str(x, "text") ? wf_jv_str(x, "text") : "", jv_string_value(m));
+			if (!jv_is_valid(v))
+				*failed = jv_array_append(*failed, jv_object_set(jv_object_set(jv_object(), jv_string("model"),
+										jv_copy(m)), jv_string("error"), wf_jv_get(rr, "error")));
+		}
+		if (jv_is_valid(v)) {
+			v = jv_object_set(v, jv_string("model"), jv_copy(m));
+			got = jv_object_set(got, jv_copy(m), jv_object_set(v, jv_string("usage"), wf_usage_add(jv_null(), x)));
+		} else
+			jv_free(v);
+		jv_free(rr);
+		jv_free(m);
+		jv_free(x);
+	}
+	jv_free(res);
+	jv_free(ask);
+	free(prompt);
+	t = wf_json_dump(got);
+	if (wf_pr_save_file(saved, t) < 0) {
+		/* Unsaved, a verdict could be asked again after a crash and differ from the one posted. */
+		*r = wf_result_fail(*r, WF_EXIT_IO, "cannot save the models' verdicts in '%s' before posting them", saved);
+		free(t);
+		jv_free(got);
+		jv_free(out);
+		return jv_invalid();
+	}
+	free(t);
+	jv_array_foreach(models, i, m) {
+		jv v = jv_object_get(jv_copy(got), jv_copy(m));
+
+		(void)i;
+		/* Named by the model it was asked of, whatever a saved file says. */
+		if (jv_is_valid(v))
+			out = jv_array_append(out, jv_object_set(v, jv_string("model"), m));
+		else {
+			jv_free(v);
+			jv_free(m);
+		}
+	}
+	jv_free(got);
+	return out;
+}
+
+/*
+ * Post each verdict of VERDICTS (borrowed) on PR NUM as POST says, each
+ * with its own marker, MARKER and its model: a post found there is not
+ * made again.  0, or -1 with *R (consumed and replaced) failed.
+ */
+static int
+post_verdicts(struct wf_pr_ctx *c, jv *r, jv verdicts, const char *post, const char *num, const char *marker)
+{
+	int rc = 0;
+	jv ids = jv_array();
+
+	jv_array_foreach(verdicts, i, v) {
+		char *mine = wf_xasprintf("%s model %s", marker, wf_jv_str(v, "model") ? wf_jv_str(v, "model") : "?");
+		jv one = jv_object();
+
+		(void)i;
+		for (char *p = mine; *p; p++)
+			if (*p == '<' || *p == '>' || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '_';
+		if (!rc && post_verdict(c, &one, v, post, num, mine)) {
+			*r = wf_result_fail(*r, (int)wf_jv_num(one, "exit_code", 1), "%s", wf_jv_str(one, "error"));
+			rc = -1;
+		} else if (!rc)
+			ids = jv_array_append(ids, wf_jv_get(one, "effects"));
+		free(mine);
+		jv_free(one);
+		jv_free(v);
+	}
+	*r = wf_result_set_effect(*r, "posts", ids);
+	return rc;
+}
+
+/*
+ * R (consumed, returned) with the count of VERDICTS (borrowed) of N models
+ * as the step's verdict: "approved", the vars a single review sets (the
+ * summary its line, the comments all of theirs), and its output.
+ */
+static jv
+report_quorum(jv r, jv verdicts, jv view, long n, const char *line, const char *marker)
+{
+	struct wf_buf b = {0};
+	jv cs = jv_array(), names = jv_array();
+	int ok = wf_jv_bool(r, "approved", 0);
+
+	wf_buf_printf(&b, "#%ld %s: %s", n, ok ? "approved" : "changes requested", line);
+	jv_array_foreach(verdicts, i, v) {
+		jv more = wf_jv_get(v, "comments");
+
+		wf_buf_printf(&b, "%s%s %s", i ? ", " : "; ", wf_jv_str(v, "model") ? wf_jv_str(v, "model") : "?",
+			      wf_jv_bool(v, "approved", 0) ? "approved" : "requested changes");
+		names = jv_array_append(names, wf_jv_get(v, "model"));
+		cs = jv_array_concat(cs, jv_get_kind(more) == JV_KIND_ARRAY ? more : (jv_free(more), jv_array()));
+		jv_free(v);
+	}
+	if (wf_jv_bool(r, "split", 0))
+		wf_buf_addstr(&b, " (split)");
+	r = wf_result_set_var(r, "approved", jv_bool(ok));
+	r = wf_result_set_var(r, "review_comments", cs);
+	r = wf_result_set_var(r, "review_summary", jv_string(line));
+	r = wf_result_set_var(r, "reviewed_sha", wf_jv_get(view, "head_sha"));
+	r = wf_result_set_var(r, "review_models", names);
+	r = jv_object_set(r, jv_string("verdict"), jv_string(line));
+	r = wf_result_set_effect(r, "approved", jv_bool(ok));
+	r = wf_result_set_effect(r, "marker", jv_string(marker));
+	r = wf_result_set_output(r, b.s, b.len);
+	wf_buf_free(&b);
+	return r;
+}
+
+/*
+ * review-pr with 'models' (MODELS borrowed): every model's verdict,
+ * counted against the quorum, each posted as its own review or comment.
+ * R consumed and returned.
+ */
+static jv
+review_quorum(struct wf_pr_ctx *c, jv r, long n, const char *num, jv view, jv models, const char *post)
+{
+	char *marker = wf_pr_marker(c), *saved = wf_pr_saved_path(c, "review", "json"), *line = NULL;
+	int count = jv_array_length(jv_copy(models));
+	jv failed = jv_array(), verdicts = quorum_verdicts(c, &r, n, num, view, models, saved, &failed);
+
+	if (jv_array_length(jv_copy(failed)) > 0)
+		r = jv_object_set(r, jv_string("failed_models"), jv_copy(failed));
+	if (jv_is_valid(verdicts) && wf_quorum_count(&r, verdicts, count, wf_quorum_of(c->step, count), &line) == 0 &&
+	    !(strcmp(post, "none") && post_verdicts(c, &r, verdicts, post, num, marker)))
+		r = report_quorum(r, verdicts, view, n, line, marker);
+	/* Every model's calls, counted by model for budgets and wf status. */
+	if (jv_get_kind(c->usage) == JV_KIND_OBJECT)
+		r = jv_object_set(r, jv_string("usage_models"), jv_copy(c->usage));
+	jv_free(c->usage);
+	c->usage = jv_null();
+	jv_free(verdicts);
+	jv_free(failed);
+	free(line);
+	free(marker);
+	free(saved);
+	return r;
+}
+
 /* REQ and R consumed; returns ownership of the result. */
 jv
 wf_action_review_pr(jv req, jv r)
@@ -289,9 +524,10 @@ wf_action_review_pr(jv req, jv r)
 	char *marker = NULL, *saved = NULL, num[32];
 	const char *post;
 	int code;
-	jv verdict = jv_invalid(), view = jv_invalid();
+	jv verdict = jv_invalid(), view = jv_invalid(), models;
 
 	wf_pr_ctx_open(&c, req);
+	models = wf_jv_get(c.step, "models");
 	n = wf_pr_number(&c);
 	if (n <= 0) {
 		r = wf_result_fail(r, WF_EXIT_DATA, "no pull request to review: vars.pr_number is not set (a create-pr step sets it)");
@@ -310,6 +546,10 @@ wf_action_review_pr(jv req, jv r)
 			goto out;
 		}
 	}
+	if (jv_get_kind(models) == JV_KIND_ARRAY) {
+		r = review_quorum(&c, r, n, num, view, models, post);
+		goto out;
+	}
 	/* A verdict this execution already got (before a crash) is used again, not asked for again. */
 	verdict = saved_verdict(saved);
 	if (!jv_is_valid(verdict)) {
@@ -323,6 +563,7 @@ wf_action_review_pr(jv req, jv r)
 		goto out;
 	r = report_verdict(r, verdict, view, n, marker);
 out:
+	jv_free(models);
 	jv_free(verdict);
 	jv_free(view);
 	free(marker);

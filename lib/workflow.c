@@ -45,6 +45,9 @@ wf_step_gives_verdict(jv step)
 		return 1;	/* a custom action may answer "approved" */
 	if (!strcmp(a, "interactive"))
 		return !kind || !strcmp(kind, "confirm");
+	/* An ai-prompt that asks a quorum of models counts their verdicts. */
+	if (!strcmp(a, "ai-prompt") && jv_object_has(jv_copy(step), jv_string("models")))
+		return 1;
 	return (as->flags & WF_ACTION_VERDICT) != 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "wf_priv.h"
 #include "fallback.h"
+#include "quorum.h"
 
 /* The loop and choice rules that need the whole list of steps. */
 
@@ -290,6 +291,9 @@ check_action_rules(struct wf_check *c, jv s, int i, const struct step_view *v)
 	/* Only a step with a 'fallback' has a rule about it. */
 	if (v->fallback)
 		wf_check_fallback_rules(c, s, i);
+	/* Only a step that can hold them has rules about 'models', 'quorum' and 'on-split'. */
+	if (a == WF_ACT_REVIEW_PR || a == WF_ACT_AI_PROMPT)
+		wf_quorum_check_rules(c, s, i);
 }
 
 /* The rules over the whole list of normalised STEPS (borrowed): ids, jumps, loops, conditions. */

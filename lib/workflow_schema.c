@@ -45,7 +45,7 @@ const struct wf_field wf_schema_step[] = {
 
 /* The keys of a step that name another step to go to ('to' only in a loop). */
 const char *const wf_jump_keys[] = {
-	"on-true", "on-false", "on-approved", "on-rejected", "on-complete", "on-error", "to", NULL
+	"on-true", "on-false", "on-approved", "on-rejected", "on-complete", "on-error", "to", "on-split", NULL
 };
 
 /* The members of a step's 'retry' and of a workflow's 'budget'. */

@@ -48,6 +48,9 @@ is used "repeat" times (default 1; -1 forever).  When none is left the
   stall        seconds of silence after the headers and the first event
   stall_at     stall after this write instead of the first (0-based)
   delay        seconds before answering at all
+  wait_requests N: hold the answer until the fake has received N requests in
+               all (this one included), at most 30 s; short of them by then,
+               a 500 "wait_requests: only K of N requests came"
   hold_open    seconds to keep the connection open after the end marker
   truncate     "clean" (end the body without the end marker) or "abrupt"
                (close the socket mid-body); true means "clean"
@@ -454,6 +457,17 @@ class Handler(BaseHTTPRequestHandler):
             headers["Retry-After-Ms"] = e["retry_after_ms"]
         if e.get("delay"):
             time.sleep(float(e["delay"]))
+        if e.get("wait_requests"):
+            want, until = int(e["wait_requests"]), time.time() + 30
+            while time.time() < until:
+                with LOCK:
+                    got = STATE["n"]
+                if got >= want:
+                    break
+                time.sleep(0.01)
+            else:
+                self.send_json(500, {"error": {"message": "wait_requests: only %d of %d requests came" % (got, want)}})
+                return
 
         if e.get("redirect"):
             self.send_json(302, {"moved": e["redirect"]}, dict(headers, Location=e["redirect"]))
