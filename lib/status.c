@@ -7,6 +7,7 @@
  * What a run shows comes from state.c (wf_run_view, wf_run_status_shown):
  * nothing here decides a status of its own.  Text goes to standard output.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "prompt_cache.h"
 #include "fallback.h"
 #include "replay.h"
+#include "parallel.h"
 
 /* S is borrowed. */
 char *
@@ -435,6 +437,60 @@ print_last_events(struct wf_run *r)
 	jv_free(evs);
 }
 
+/* qsort's order of the texts A and B (each a char *). */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The branches of the parallel step at the cursor of run R (state S
+ * borrowed), when it is one: each branch's run under sub/STEP/, with its
+ * status and the step it is at.
+ */
+static void
+print_branches(struct wf_run *r, jv s)
+{
+	const char *id = wf_jv_str(s, "cursor");
+	char path[300], *names[WF_PARALLEL_MAX_BRANCHES];
+	int fd, n = 0;
+	DIR *dir;
+	struct dirent *e;
+
+	if (!id || !wf_name_valid(id))
+		return;
+	snprintf(path, sizeof path, "sub/%s", id);
+	/* A workflow step's sub-run has its journal right there; a parallel step's branches each have a directory. */
+	if ((fd = openat(r->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	if (faccessat(fd, "history.jsonl", F_OK, 0) == 0 || !(dir = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(dir)) && n < WF_PARALLEL_MAX_BRANCHES)
+		if (e->d_name[0] != '.' && wf_name_valid(e->d_name))
+			names[n++] = wf_xstrdup(e->d_name);
+	closedir(dir);
+	qsort(names, (size_t)n, sizeof *names, by_name);
+	if (n)
+		printf("branches: of step '%s'\n", id);
+	for (int i = 0; i < n; i++) {
+		struct wf_run *b = NULL;
+		char err[256];
+
+		if (!wf_run_open_branch(r, id, names[i], 0, &b, err, sizeof err)) {
+			const char *st = wf_jv_str(b->state, "status"), *at = wf_jv_str(b->state, "cursor");
+
+			printf("  %-16s %s%s%s%s\n", names[i], st ? wf_run_status_shown(b->state, wf_run_is_live(b)) : "new",
+			       at && st && strcmp(st, "completed") ? " at step '" : "", at && st && strcmp(st, "completed") ? at : "",
+			       at && st && strcmp(st, "completed") ? "'" : "");
+			wf_run_close(b);
+		}
+		free(names[i]);
+	}
+}
+
 /* S is borrowed. */
 void
 wf_run_print_status(struct wf_run *r, jv s)
@@ -446,6 +502,7 @@ wf_run_print_status(struct wf_run *r, jv s)
 	print_loops(s);
 	print_usage(s);
 	print_fallbacks(s);
+	print_branches(r, s);
 	print_waiting(r, s, live);
 	print_last_events(r);
 }

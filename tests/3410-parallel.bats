@@ -631,3 +631,16 @@ EOF
 	assert_output --partial "step 'inner': workflow 'workflows/child.yaml' requires input 'who'"
 	[ ! -e log ]
 }
+
+@test "wf status during a fan-out lists each branch with its status and the step it is at" {
+	par_yaml 2 fail-fast
+	start_run run par.yaml
+	wait_until eval '[ "$(count live)" -ge 2 ]'
+	run wf status par
+	assert_output --partial "branches: of step 'fan'"
+	assert_output --regexp "  a +running at step 's'"
+	assert_output --regexp "  b +running at step 's'"
+	touch go
+	wait_run
+	[ "$RC" = 0 ]
+}
