@@ -40,7 +40,8 @@ wf_driver_replay_open(struct driver *d)
 
 /*
  * What run D replays: its own run-start's, or, in a sub-run, its
- * caller's with the dir of the same sub-run there (sub/STEP-ID); null
+ * caller's with the dir of the same sub-run there (sub/STEP-ID, or
+ * sub/STEP-ID/BRANCH for a parallel branch); null
  * when none.  The caller owns it.
  */
 static jv
@@ -59,7 +60,8 @@ replay_of(struct driver *d)
 		return jv_null();
 	replay = replay_of(d->parent);
 	if (jv_get_kind(replay) == JV_KIND_OBJECT && wf_jv_str(replay, "dir"))
-		replay = jv_object_set(replay, jv_string("dir"),
+		replay = jv_object_set(replay, jv_string("dir"), d->branch ?
+				       jv_string_fmt("%s/sub/%s/%s", wf_jv_str(replay, "dir"), d->sub_step, d->branch) :
 				       jv_string_fmt("%s/sub/%s", wf_jv_str(replay, "dir"), d->sub_step));
 	return replay;
 }
