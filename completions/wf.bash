@@ -100,27 +100,17 @@ _wf_step_ids() {
 	return 0
 }
 
-# The options of the question run $1 waits for, one per line.  The journal
-# is newer than state.json, so its last pause, answer, resume or start
-# decides; state.json is read only when there is no journal.
-_wf_pending_options() {
-	local dir line opts item
+# The answers the question QUESTION ($1: its JSON members, as the
+# journal has them) takes, one per line.
+_wf_question_options() {
+	local line=$1 opts item
 	local re='^[[:space:]]*"(([^"\\]|\\.)*)"[[:space:]]*,?(.*)$'
-	[[ -n $1 ]] || return 0
-	dir=$(_wf_project_state)/runs/$1
-	if [[ -r $dir/history.jsonl ]]; then
-		line=$(grep -E '"event":"(run-start|pause|answer|resume|run-end)"' \
-			"$dir/history.jsonl" 2>/dev/null | tail -n 1)
-	elif [[ -r $dir/state.json ]]; then
-		line=$(<"$dir/state.json")
-	fi
-	[[ $line == *'"pending":{'* ]] || return 0
-	line=${line#*'"pending":{'}
 	# Consent and a step in doubt have fixed answers.
 	case $line in
 	'"kind":"consent"'*|*',"kind":"consent"'*) printf '%s\n' yes no always; return 0 ;;
 	'"kind":"in-doubt"'*|*',"kind":"in-doubt"'*) printf '%s\n' rerun skip; return 0 ;;
 	esac
+	[[ $line == *'"type":"confirm"'* && $line != *'"options":['* ]] && { printf '%s\n' yes no; return 0; }
 	[[ $line == *'"options":['* ]] || return 0
 	# The strings up to the closing ']'; a ']' or '}' inside one is fine.
 	opts=${line#*'"options":['}
@@ -132,6 +122,37 @@ _wf_pending_options() {
 		printf '%s\n' "$item"
 	done
 	return 0
+}
+
+# The options of the question run $1 waits for, one per line.  The journal
+# is newer than state.json, so its last pause, answer, resume or start
+# decides; state.json is read only when there is no journal.  A parallel
+# step's questions (kind branches) give BRANCH:ANSWER for each branch.
+_wf_pending_options() {
+	local dir line rest seg name
+	[[ -n $1 ]] || return 0
+	dir=$(_wf_project_state)/runs/$1
+	if [[ -r $dir/history.jsonl ]]; then
+		line=$(grep -E '"event":"(run-start|pause|answer|resume|run-end)"' \
+			"$dir/history.jsonl" 2>/dev/null | tail -n 1)
+	elif [[ -r $dir/state.json ]]; then
+		line=$(<"$dir/state.json")
+	fi
+	[[ $line == *'"pending":{'* ]] || return 0
+	line=${line#*'"pending":{'}
+	if [[ $line == '"kind":"branches"'* ]]; then
+		# Each question ends with its branch: "branch":"NAME"}.
+		rest=${line#*'"questions":['}
+		while [[ $rest == *'"branch":"'* ]]; do
+			seg=${rest%%'"branch":"'*}
+			rest=${rest#*'"branch":"'}
+			name=${rest%%'"'*}
+			rest=${rest#*'"'}
+			_wf_question_options "$seg" | sed "s/^/$name:/"
+		done
+		return 0
+	fi
+	_wf_question_options "$line"
 }
 
 # The pipelines of a Codi codi-models.yaml here: the keys under "pipelines:".

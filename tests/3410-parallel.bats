@@ -644,3 +644,14 @@ EOF
 	wait_run
 	[ "$RC" = 0 ]
 }
+
+@test "completion: wf resume RUN --answer TAB offers BRANCH:ANSWER for each branch's question" {
+	two_yaml
+	run wf run two.yaml < /dev/null
+	assert_failure 3
+	source "$REPO_ROOT/completions/wf.bash"
+	complete_line wf resume two --answer ''
+	assert_equal "$(replies)" "a:no a:yes b:blue b:red"
+	complete_line wf resume two --answer b:
+	assert_equal "$(replies)" "b:blue b:red"
+}
