@@ -123,6 +123,8 @@ branch_workflow(struct driver *d, jv step, struct branch *b)
 	wf = jv_object_delete(wf, jv_string("inputs"));
 	wf = jv_object_delete(wf, jv_string("outputs"));
 	wf = jv_object_set(wf, jv_string("variables"), vars);
+	/* Its source and hash are the caller's: never reconciled with that file on a resume (run.c). */
+	wf = jv_object_set(wf, jv_string("parallel_branch"), jv_string(b->name));
 	return jv_object_set(wf, jv_string("steps"), wf_jv_get(b->def, "steps"));
 }
 

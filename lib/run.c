@@ -621,7 +621,10 @@ resume_reconcile(struct driver *d, jv wf)
 	const char *src = wf_jv_str(wf, "source");
 	struct wf_diag diag = {0};
 	int code = 0, changed, rc = WF_GO_ON;
-	jv now = src && strcmp(src, "-") && access(src, R_OK) == 0 ? wf_workflow_load(src, &diag, &code) : jv_invalid();
+	/* A parallel branch's steps came from its caller's file, which the caller reconciled: it goes on with them. */
+	int branch = wf_jv_str(wf, "parallel_branch") != NULL;
+	jv now = !branch && src && strcmp(src, "-") && access(src, R_OK) == 0 ? wf_workflow_load(src, &diag, &code) :
+		 jv_invalid();
 
 	changed = jv_is_valid(now) && strcmp(wf_jv_str(now, "hash"), wf_jv_str(wf, "hash"));
 	if (changed && !d->o->accept_changes) {

@@ -655,3 +655,24 @@ EOF
 	complete_line wf resume two --answer b:
 	assert_equal "$(replies)" "b:blue b:red"
 }
+
+@test "a file changed while the run waits: --accept-changes is the caller's; each branch goes on with the steps it started with" {
+	par_yaml 2 fail-fast
+	start_run run par.yaml
+	wait_until eval '[ "$(count live)" -ge 2 ]'
+	kill -INT "$RUNNER"
+	touch go
+	wait_run
+	[ "$RC" = 130 ]
+	sed -i 's/echo after >> log/echo changed-after >> log/' par.yaml
+	run wf resume par
+	assert_failure 65
+	assert_output --partial "changed since the run started"
+	run wf resume par --accept-changes
+	assert_success
+	# The branches kept their own steps (the two interrupted ran again, as a step in flight does); the step after the fan-out is the new one.
+	[ "$(grep -c '^start-' log)" = 5 ]
+	[ "$(grep -c '^start-c' log)" = 1 ]
+	[ "$(tail -1 log)" = changed-after ]
+	[ "$(jq -r .parallel_branch "$(rundir par)/sub/fan/c/workflow.json")" = c ]
+}
