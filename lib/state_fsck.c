@@ -17,10 +17,34 @@
 #include "wf_priv.h"
 
 /*
+ * May NAME in the directory PREFIX names be a directory of runs nested in
+ * the run: its sub/ (workflow steps' and parallel steps' runs), each
+ * entry of a sub/ (a run, or a parallel step's branches), and each
+ * entry of those (a branch's run), with their own steps/ and sub/?
+ */
+static int
+nested_dir(const char *prefix, const char *name)
+{
+	const char *last = NULL;
+	size_t n = strlen(prefix);
+
+	if (!strcmp(name, "sub") || (!strcmp(name, "steps") && n >= 4 && strstr(prefix, "sub/")))
+		return 1;
+	/* The last component of PREFIX: "sub" itself, or an entry whose parent is "sub". */
+	for (const char *p = prefix; n && p < prefix + n - 1; p++)
+		if (*p == '/')
+			last = p;
+	if (n >= 4 && !strcmp(prefix + n - 4, "sub/"))
+		return 1;
+	return last && last >= prefix + 3 && !strncmp(last - 3, "sub/", 4);
+}
+
+/*
  * Append to PROBLEMS (consumed, returned) what is wrong with the entries
  * of directory DFD, named with PREFIX: links, files that are not regular
  * or not private, temporary files left by a writer that died between
- * write and rename; the run's steps/ is checked inside too.
+ * write and rename; the run's steps/ and the runs nested in it (sub/)
+ * are checked inside too.
  */
 static jv
 entry_problems(int dfd, const char *prefix, jv problems)
@@ -56,15 +80,18 @@ entry_problems(int dfd, const char *prefix, jv problems)
 			problems = jv_array_append(problems, jv_string_fmt("leftover temporary file '%s%s'", prefix, name));
 		else if (S_ISLNK(st.st_mode))
 			problems = jv_array_append(problems, jv_string_fmt("%s%s: a symbolic link", prefix, name));
-		else if (S_ISDIR(st.st_mode) && !*prefix && !strcmp(name, "steps")) {
+		else if (S_ISDIR(st.st_mode) && (nested_dir(prefix, name) || (!*prefix && !strcmp(name, "steps")))) {
+			char *inner = wf_xasprintf("%s%s/", prefix, name);
+
 			if (st.st_mode & 077)
-				problems = jv_array_append(problems, jv_string_fmt("steps: mode %04o, expected 0700",
-					(unsigned)(st.st_mode & 07777)));
+				problems = jv_array_append(problems, jv_string_fmt("%s%s: mode %04o, expected 0700",
+					prefix, name, (unsigned)(st.st_mode & 07777)));
 			sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0) {
-				problems = entry_problems(sub, "steps/", problems);
+				problems = entry_problems(sub, inner, problems);
 				close(sub);
 			}
+			free(inner);
 		} else if (!S_ISREG(st.st_mode))
 			problems = jv_array_append(problems, jv_string_fmt("%s%s: not a regular file", prefix, name));
 		else if (st.st_mode & 077)

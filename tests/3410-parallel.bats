@@ -676,3 +676,49 @@ EOF
 	[ "$(tail -1 log)" = changed-after ]
 	[ "$(jq -r .parallel_branch "$(rundir par)/sub/fan/c/workflow.json")" = c ]
 }
+
+@test "a full disk at any of the first durable writes of a fan-out: the run stops, its files stay sound, and resume completes every branch once" {
+	command -v strace >/dev/null || skip "strace not installed"
+	strace -f -o /dev/null -e trace=fdatasync -e inject=fdatasync:error=ENOSPC:when=3 true 2>/dev/null || skip "ptrace not permitted here"
+	cat > fd.yaml <<'EOF'
+name: fd
+steps:
+  - id: fan
+    action: parallel
+    branches:
+      - [{id: s, action: shell, command: "echo a >> log"}]
+      - [{id: s, action: shell, command: "echo b >> log"}]
+      - [{id: s, action: shell, command: "echo c >> log"}]
+  - id: after
+    action: shell
+    command: echo after >> log
+EOF
+	local when stopped=0
+	# strace counts each process's calls: the Nth durable write of wf-run and of every branch fails.
+	for when in 1 2 3 4 5 6 7 8; do
+		rm -f log
+		wf-state rm fd >/dev/null 2>&1 || true
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		run strace -f -o /dev/null -e trace=fdatasync,fsync -e "inject=fdatasync,fsync:error=ENOSPC:when=$when" wf-run fd.yaml --quiet
+		if [ "$status" != 0 ]; then
+			stopped=$((stopped + 1))
+			[ "$status" = 74 ] && [[ $output == *"No space left on device"* ]] || { echo "when=$when: $status $output" >&2; return 1; }
+			run wf-state fsck fd
+			[ "$status" = 0 ] || [ "$status" = 66 ] || { echo "when=$when: fsck: $output" >&2; return 1; }
+			resume_settled fd
+			if [ "$status" = 66 ] || [[ $output == *"has no state yet"* ]]; then
+				# The run could not even begin: nothing ran, and it starts again clean.
+				[ ! -e log ]
+				run wf-run fd.yaml --quiet
+			fi
+			[ "$status" = 0 ] || { echo "when=$when: then: $output" >&2; return 1; }
+		fi
+		# Every branch ran its step (at least once, twice at most when it was in flight), the step after once.
+		for b in a b c; do
+			n=$(grep -c "^$b\$" log)
+			[ "$n" -ge 1 ] && [ "$n" -le 2 ] || { echo "when=$when: $b ran $n times" >&2; return 1; }
+		done
+		[ "$(grep -c '^after$' log)" = 1 ]
+	done
+	[ "$stopped" -ge 4 ]
+}
