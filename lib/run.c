@@ -742,7 +742,7 @@ static int
 settle_inflight(struct driver *d, jv inflight, jv *ev)
 {
 	struct wf_run_opts *o = d->o;
-	const char *sid = wf_jv_str(inflight, "step");
+	const char *sid = wf_jv_str(inflight, "step"), *b = d->branch;
 	int idx, rc;
 	jv step = step_named(d, sid, &idx);
 
@@ -759,12 +759,10 @@ settle_inflight(struct driver *d, jv inflight, jv *ev)
 		extra = jv_object_set(extra, jv_string("pending"),
 			jv_object_set(jv_object_set(jv_object(), jv_string("kind"), jv_string("in-doubt")),
 				      jv_string("step"), jv_string(sid)));
-		if (d->branch)
-			wf_warn("branch '%s': step '%s' was in progress when the run stopped and is marked idempotent: false; run it again with 'wf resume %s --answer %s:rerun' or skip it with 'wf resume %s --answer %s:skip'",
-				d->branch, sid, o->target, d->branch, o->target, d->branch);
-		else
-			wf_warn("step '%s' was in progress when the run stopped and is marked idempotent: false; run it again with 'wf resume %s --rerun' or skip it with 'wf resume %s --skip'",
-				sid, o->target, o->target);
+		/* In a parallel branch B, rerun and skip are the branch's answers: --answer B:rerun. */
+		wf_warn("%s%s%sstep '%s' was in progress when the run stopped and is marked idempotent: false; run it again with 'wf resume %s --%s%s%srerun' or skip it with 'wf resume %s --%s%s%sskip'",
+			b ? "branch '" : "", b ? b : "", b ? "': " : "", sid, o->target, b ? "answer " : "", b ? b : "",
+			b ? ":" : "", o->target, b ? "answer " : "", b ? b : "", b ? ":" : "");
 		jv_free(step);
 		return wf_driver_stop(d, "pause", "waiting", "step in doubt", extra, WF_EXIT_WAIT);
 	}
