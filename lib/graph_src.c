@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "graph.h"
+#include "parallel.h"
 #include "story.h"
 #include "subflow.h"
 
@@ -106,6 +107,72 @@ has_sub_run(struct wf_run *r, const char *id)
 	return yes;
 }
 
+/*
+ * Branch B (borrowed) of the parallel step ID of WF (borrowed) and R
+ * (NULL: no run): {"story": its run's story or null, "subs": the SUBS of
+ * its steps, or for a workflow branch of the one step that calls it}.
+ * The caller owns it.
+ */
+static jv
+branch_sub(jv wf, jv b, struct wf_run *r, const char *id, int depth)
+{
+	const char *name = wf_jv_str(b, "name");
+	struct wf_run *br = NULL;
+	char err[1024];
+	jv story = jv_null(), subs, e, steps = jv_object();
+
+	if (r && name && wf_run_open_branch(r, id, name, 0, &br, err, sizeof err) == 0) {
+		story = wf_story_of(br, err, sizeof err);
+		if (!jv_is_valid(story)) {
+			jv_free(story);
+			story = jv_null();
+		}
+	}
+	if (wf_jv_str(b, "workflow") && br) {
+		jv called = run_workflow(br, err, sizeof err);
+
+		if (jv_is_valid(called)) {
+			e = jv_object_set(jv_object(), jv_string("subs"), wf_graph_subs(called, br, depth + 1));
+			e = jv_object_set(e, jv_string("story"), jv_copy(story));
+			e = jv_object_set(e, jv_string("workflow"), called);
+		} else {
+			jv_free(called);
+			e = not_drawn(err);
+		}
+		subs = jv_object_set(jv_object(), jv_string(name), e);
+	} else if (wf_jv_str(b, "workflow")) {
+		subs = jv_object_set(jv_object(), jv_string(name ? name : "?"),
+				     sub_file(b, wf_jv_str(wf, "source"), depth));
+	} else {
+		steps = jv_object_set(steps, jv_string("steps"), wf_jv_get(b, "steps"));
+		steps = jv_object_set(steps, jv_string("source"), wf_jv_get(wf, "source"));
+		subs = wf_graph_subs(steps, br, depth + 1);
+	}
+	if (br)
+		wf_run_close(br);
+	jv_free(steps);
+	e = jv_object_set(jv_object(), jv_string("subs"), subs);
+	return jv_object_set(e, jv_string("story"), story);
+}
+
+/* The parallel step STEP (borrowed) of WF (borrowed) and R (may be NULL): {"branches": {NAME: branch_sub}}; the caller owns it. */
+static jv
+parallel_sub(jv wf, jv step, struct wf_run *r, int depth)
+{
+	const char *id = wf_jv_str(step, "id");
+	jv branches = wf_jv_get(step, "branches"), by = jv_object();
+
+	if (jv_get_kind(branches) == JV_KIND_ARRAY)
+		jv_array_foreach(branches, i, b) {
+			(void)i;
+			if (wf_jv_str(b, "name"))
+				by = jv_object_set(by, jv_string(wf_jv_str(b, "name")), branch_sub(wf, b, r, id, depth));
+			jv_free(b);
+		}
+	jv_free(branches);
+	return jv_object_set(jv_object(), jv_string("branches"), by);
+}
+
 /* WF and R borrowed; the caller owns the result. */
 jv
 wf_graph_subs(jv wf, struct wf_run *r, int depth)
@@ -121,6 +188,11 @@ wf_graph_subs(jv wf, struct wf_run *r, int depth)
 		jv e;
 
 		(void)i;
+		if (id && action && !strcmp(action, "parallel") && depth < WF_SUBFLOW_MAX_DEPTH) {
+			subs = jv_object_set(subs, jv_string(id), parallel_sub(wf, step, r, depth));
+			jv_free(step);
+			continue;
+		}
 		if (!id || !action || strcmp(action, "workflow")) {
 			jv_free(step);
 			continue;
