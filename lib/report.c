@@ -2,8 +2,10 @@
  * report.c: a run's report (wf report), one static HTML page that stands
  * alone: the run's header (workflow, project, status, times, exit code,
  * models, tokens, cost), the graph with the path it took, a timeline of
- * its steps with their durations as bars, and every step execution with
- * its output, model, usage, verdict and answer.
+ * its steps with their durations as bars (a parallel step's branches each
+ * a bar of its own, on a time axis from the step's start, so that their
+ * overlap shows), and every step execution with its output, model,
+ * usage, verdict and answer.
  *
  * Layer 2: domain data.
  *
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "graph.h"
+#include "parallel.h"
 #include "prompt_cache.h"
 #include "outlog.h"
 #include "report.h"
@@ -50,6 +53,8 @@ static const char css[] =
 	".track{background:#eceff1;height:.9rem;min-width:0}"
 	".bar{height:100%;min-width:2px;background:var(--ok)}.bar.st-failed{background:var(--failed)}"
 	".bar.st-waiting,.bar.st-running,.bar.st-in-doubt{background:var(--waiting)}.bar.st-skipped{background:var(--other)}"
+	".tl .br{padding-left:1.2rem;font-size:.92em}.bar.branch{border-radius:.2rem;position:relative;overflow:hidden}"
+	".seg{position:absolute;top:0;bottom:0;border-right:2px solid #fff;background:rgba(0,0,0,.12)}"
 	".exec{border:1px solid var(--line);border-radius:.4rem;padding:.6rem;margin:.6rem 0}"
 	"pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f5f7f8;border:1px solid var(--line);padding:.4rem;"
 	"margin:.2rem 0;font:13px/1.35 ui-monospace,'DejaVu Sans Mono',monospace}"
@@ -452,9 +457,149 @@ put_event(struct wf_buf *b, jv e)
 	wf_buf_addstr(b, "</div>\n");
 }
 
-/* The timeline: each step execution a bar as long as it took, beside the longest; other events between (TL borrowed). */
+/* Is timeline entry E (borrowed) a branch-start or branch-end event, which a branch's row shows? */
+static int
+is_branch_event(jv e)
+{
+	const char *ev = wf_jv_str(e, "event");
+
+	return ev && (!strcmp(ev, "branch-start") || !strcmp(ev, "branch-end")) && wf_jv_str(e, "branch");
+}
+
+/*
+ * The branches of the parallel step execution TL[I] (TL borrowed), from
+ * the branch-start and branch-end events after it, before the next step:
+ * each {name, start, end?, status?, exit_code?}, in the order they
+ * started.  The caller owns the list.
+ */
+static jv
+branch_spans(jv tl, int i)
+{
+	jv step = jv_array_get(jv_copy(tl), i), spans = jv_array();
+	int n = jv_array_length(jv_copy(tl));
+
+	for (int j = i + 1; j < n; j++) {
+		jv e = jv_array_get(jv_copy(tl), j);
+		const char *name = wf_jv_str(e, "branch"), *ev = wf_jv_str(e, "event");
+
+		if (is_step(e)) {
+			jv_free(e);
+			break;
+		}
+		if (is_branch_event(e) && !strcmp(wf_jv_str(e, "step"), wf_jv_str(step, "step"))) {
+			if (!strcmp(ev, "branch-start")) {
+				jv sp = jv_object_set(jv_object(), jv_string("name"), jv_string(name));
+
+				spans = jv_array_append(spans, jv_object_set(sp, jv_string("start"), wf_jv_get(e, "time")));
+			} else {
+				jv_array_foreach(spans, k, sp) {
+					if (!strcmp(wf_jv_str(sp, "name"), name) && !wf_jv_str(sp, "end")) {
+						sp = jv_object_set(sp, jv_string("end"), wf_jv_get(e, "time"));
+						sp = jv_object_set(sp, jv_string("status"), wf_jv_get(e, "status"));
+						sp = jv_object_set(sp, jv_string("exit_code"), wf_jv_get(e, "exit_code"));
+						spans = jv_array_set(spans, k, jv_copy(sp));
+					}
+					jv_free(sp);
+				}
+			}
+		}
+		jv_free(e);
+	}
+	jv_free(step);
+	return spans;
+}
+
+/*
+ * The steps branch NAME of step STEP of run R ran, inside its bar that
+ * spans S to F (ms since the epoch): each a slice from its start to its
+ * end, titled with its id, status and duration.
+ */
 static void
-put_timeline(struct wf_buf *b, jv tl)
+put_segments(struct wf_buf *b, struct wf_run *r, const char *step, const char *name, double s, double f)
+{
+	struct wf_run *br;
+	char err[512];
+	jv story, tl;
+
+	if (f <= s || wf_run_open_branch(r, step, name, 0, &br, err, sizeof err))
+		return;
+	story = wf_story_of(br, err, sizeof err);
+	tl = wf_jv_get(story, "timeline");
+	if (jv_get_kind(tl) == JV_KIND_ARRAY)
+		jv_array_foreach(tl, k, e) {
+			double a = wf_iso_ms(wf_jv_str(e, "started")), z = wf_iso_ms(wf_jv_str(e, "ended"));
+
+			(void)k;
+			if (is_step(e) && a >= s && z >= a) {
+				double left = (a - s) * 100 / (f - s), width = (z - a) * 100 / (f - s);
+
+				wf_buf_printf(b, "<span class=\"seg\" style=\"left:%.2f%%;width:%.2f%%\" title=\"",
+					      left > 100 ? 100 : left, left + width > 100 ? (left > 100 ? 0 : 100 - left) : width);
+				put(b, wf_jv_str(e, "step"));
+				wf_buf_addch(b, ' ');
+				put(b, wf_jv_str(e, "status"));
+				wf_buf_addch(b, ' ');
+				put_duration(b, z - a);
+				wf_buf_addstr(b, "\"></span>");
+			}
+			jv_free(e);
+		}
+	jv_free(tl);
+	jv_free(story);
+	wf_run_close(br);
+}
+
+/*
+ * A row for each branch of the parallel step execution E, TL[I] (both
+ * borrowed): its bar from its start to its end, on the axis that has the
+ * step's start at 0 and LONGEST ms as the whole track.
+ */
+static void
+put_branch_rows(struct wf_buf *b, struct wf_run *r, jv tl, int i, jv e, double longest)
+{
+	double t0 = wf_iso_ms(wf_jv_str(e, "started")), t_end = wf_iso_ms(wf_jv_str(e, "ended"));
+	jv spans = branch_spans(tl, i);
+
+	jv_array_foreach(spans, k, sp) {
+		double s = wf_iso_ms(wf_jv_str(sp, "start")), f = wf_iso_ms(wf_jv_str(sp, "end"));
+		const char *status = wf_jv_str(sp, "status");
+		double left, width, ms;
+
+		(void)k;
+		if (f < 0)	/* still running, or cut short: up to the step's end as far as it is known */
+			f = t_end >= s ? t_end : s;
+		ms = s >= 0 ? f - s : -1;
+		left = t0 >= 0 && s >= t0 && longest > 0 ? (s - t0) * 100 / longest : 0;
+		left = left > 100 ? 100 : left;
+		width = longest > 0 && ms > 0 ? ms * 100 / longest : 0;
+		width = left + width > 100 ? 100 - left : width;
+		if (!status)
+			status = !strcmp(wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "", "running") ? "running" : "interrupted";
+		wf_buf_printf(b, "<a class=\"br\" href=\"#e%d\">", i);
+		put(b, wf_jv_str(e, "step"));
+		wf_buf_addch(b, '/');
+		put(b, wf_jv_str(sp, "name"));
+		wf_buf_addstr(b, "</a><div class=\"track\"><div class=\"bar branch st-");
+		put(b, status);
+		wf_buf_addstr(b, "\" data-branch=\"");
+		put(b, wf_jv_str(e, "step"));
+		wf_buf_addch(b, '/');
+		put(b, wf_jv_str(sp, "name"));
+		wf_buf_printf(b, "\" style=\"margin-left:%.2f%%;width:%.2f%%\">", left, width);
+		put_segments(b, r, wf_jv_str(e, "step"), wf_jv_str(sp, "name"), s, f);
+		wf_buf_addstr(b, "</div></div><span class=\"dur\">");
+		put_duration(b, ms);
+		wf_buf_addch(b, ' ');
+		put_status(b, status);
+		wf_buf_addstr(b, "</span>\n");
+		jv_free(sp);
+	}
+	jv_free(spans);
+}
+
+/* The timeline of run R: each step execution a bar as long as it took, beside the longest, a parallel step's branches under it; other events between (TL borrowed). */
+static void
+put_timeline(struct wf_buf *b, struct wf_run *r, jv tl)
 {
 	double longest = 0;
 
@@ -469,7 +614,8 @@ put_timeline(struct wf_buf *b, jv tl)
 		double ms = wf_jv_num(e, "duration_ms", -1);
 
 		if (!is_step(e)) {
-			put_event(b, e);
+			if (!is_branch_event(e))
+				put_event(b, e);
 			jv_free(e);
 			continue;
 		}
@@ -483,6 +629,8 @@ put_timeline(struct wf_buf *b, jv tl)
 		wf_buf_addch(b, ' ');
 		put_status(b, wf_jv_str(e, "status"));
 		wf_buf_addstr(b, "</span>\n");
+		if (wf_jv_str(e, "action") && !strcmp(wf_jv_str(e, "action"), "parallel"))
+			put_branch_rows(b, r, tl, i, e, longest);
 		jv_free(e);
 	}
 	if (!jv_array_length(jv_copy(tl)))
@@ -693,7 +841,7 @@ wf_report_page(struct wf_run *r, struct wf_buf *out, int *by_dot, char *err, siz
 	put_header(out, r, story);
 	wf_buf_addstr(out, "<main>\n");
 	put_graph(out, r, story, by_dot);
-	put_timeline(out, tl);
+	put_timeline(out, r, tl);
 	put_steps(out, r, tl);
 	wf_buf_addstr(out, "</main>\n<footer><p><small>Written by wf-view " WF_VERSION
 		      " from the run's journal and step files; secrets masked.</small></p></footer>\n</body></html>\n");
