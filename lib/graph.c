@@ -553,11 +553,11 @@ branch_look(const struct scope *sc, jv story, const char **word)
 		jv_free(run);
 		return LOOK_PLAIN;
 	}
-	look = !st ? LOOK_DIM : !strcmp(st, "completed") ? LOOK_OK : !strcmp(st, "failed") ? LOOK_FAILED :
+	look = !st ? LOOK_DIM : !strcmp(st, "completed") ? LOOK_OK : !strcmp(st, "failed") || !strcmp(st, "interrupted") ? LOOK_FAILED :
 	       !strcmp(st, "waiting") || !strcmp(st, "running") || !strcmp(st, "paused") ? LOOK_CURRENT : LOOK_OTHER;
-	*word = st ? (!strcmp(st, "completed") ? ": ok" : !strcmp(st, "failed") ? ": failed" :
-		      !strcmp(st, "waiting") ? ": waiting" : !strcmp(st, "running") ? ": running" : ": stopped") :
-		     ": not run";
+	*word = !st ? ": not run" : !strcmp(st, "completed") ? ": ok" : !strcmp(st, "failed") ? ": failed" :
+		!strcmp(st, "waiting") ? ": waiting" : !strcmp(st, "running") ? ": running" :
+		!strcmp(st, "interrupted") ? ": interrupted" : ": stopped";
 	jv_free(run);
 	return look;
 }

@@ -107,6 +107,49 @@ has_sub_run(struct wf_run *r, const char *id)
 	return yes;
 }
 
+/* STORY (consumed; returned) of branch run BR: "interrupted" when its journal says running and no process runs it. */
+static jv
+cut_short(jv story, struct wf_run *br)
+{
+	jv run = wf_jv_get(story, "run");
+
+	if (wf_jv_str(run, "status") && !strcmp(wf_jv_str(run, "status"), "running") && !wf_run_is_live(br))
+		story = jv_object_set(story, jv_string("run"),
+				      jv_object_set(run, jv_string("status"), jv_string("interrupted")));
+	else
+		jv_free(run);
+	return story;
+}
+
+/*
+ * The story of a workflow branch NAME's one step, the call, from STORY
+ * (consumed), the called workflow's run: passed once, ended as the run
+ * did.  The caller owns it.
+ */
+static jv
+call_story(jv story, const char *name)
+{
+	jv run = wf_jv_get(story, "run"), entry = jv_object(), out = jv_object();
+	const char *st = wf_jv_str(run, "status");
+
+	if (jv_get_kind(story) != JV_KIND_OBJECT) {
+		jv_free(run);
+		jv_free(entry);
+		jv_free(out);
+		return story;
+	}
+	entry = jv_object_set(entry, jv_string("event"), jv_string("step"));
+	entry = jv_object_set(entry, jv_string("step"), jv_string(name));
+	entry = jv_object_set(entry, jv_string("status"), jv_string(!st ? "running" : !strcmp(st, "completed") ? "ok" : st));
+	entry = jv_object_set(entry, jv_string("next"), jv_null());
+	out = jv_object_set(out, jv_string("timeline"), jv_array_append(jv_array(), entry));
+	out = jv_object_set(out, jv_string("passes"), jv_object_set(jv_object(), jv_string(name), jv_number(1)));
+	out = jv_object_set(out, jv_string("last"), jv_object_set(jv_object(), jv_string(name), jv_number(0)));
+	out = jv_object_set(out, jv_string("run"), run);
+	jv_free(story);
+	return out;
+}
+
 /*
  * Branch B (borrowed) of the parallel step ID of WF (borrowed) and R
  * (NULL: no run): {"story": its run's story or null, "subs": the SUBS of
@@ -127,6 +170,7 @@ branch_sub(jv wf, jv b, struct wf_run *r, const char *id, int depth)
 			jv_free(story);
 			story = jv_null();
 		}
+		story = cut_short(story, br);
 	}
 	if (wf_jv_str(b, "workflow") && br) {
 		jv called = run_workflow(br, err, sizeof err);
@@ -140,6 +184,7 @@ branch_sub(jv wf, jv b, struct wf_run *r, const char *id, int depth)
 			e = not_drawn(err);
 		}
 		subs = jv_object_set(jv_object(), jv_string(name), e);
+		story = call_story(story, name);
 	} else if (wf_jv_str(b, "workflow")) {
 		subs = jv_object_set(jv_object(), jv_string(name ? name : "?"),
 				     sub_file(b, wf_jv_str(wf, "source"), depth));

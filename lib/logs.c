@@ -377,7 +377,7 @@ show_outputs(struct logs *L, struct exec *e)
 
 /* ---- a parallel step's branches ---- */
 
-/* How branch NAME of E ended, for its heading: the step-end's word for it, its branch-end's, or how E stands. */
+/* How branch NAME of E ended, for its heading: the step-end's word for it (ok, failed, ...), its branch-end's (JOIN, borrowed), or NULL. */
 static const char *
 branch_status(struct exec *e, const char *name, jv join)
 {
@@ -392,7 +392,8 @@ branch_status(struct exec *e, const char *name, jv join)
 			jv_free(b);
 		}
 	jv_free(list);
-	return status;
+	/* A branch-end holds its run's status: a run that completed is a branch that is ok. */
+	return status && !strcmp(status, "completed") ? "ok" : status;
 }
 
 /* The heading of branch NAME of step STEP, started at FORK and ended at JOIN (both borrowed, JOIN null while it runs), with STATUS. */

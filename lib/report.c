@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "graph.h"
-#include "parallel.h"
 #include "prompt_cache.h"
 #include "outlog.h"
 #include "report.h"
@@ -106,8 +105,8 @@ put_time(struct wf_buf *b, const char *iso)
 }
 
 /* MS milliseconds as a person reads them: "40 ms", "2.5 s", "3 min 4 s", "2 h 5 min". */
-static void
-put_duration(struct wf_buf *b, double ms)
+void
+wf_report_duration(struct wf_buf *b, double ms)
 {
 	long s = (long)(ms / 1000);
 
@@ -124,8 +123,8 @@ put_duration(struct wf_buf *b, double ms)
 }
 
 /* A status badge for STATUS (NULL: unknown). */
-static void
-put_status(struct wf_buf *b, const char *status)
+void
+wf_report_status(struct wf_buf *b, const char *status)
 {
 	const char *s = status ? status : "unknown";
 
@@ -158,7 +157,7 @@ static void
 row_duration(struct wf_buf *b, const char *name, double ms)
 {
 	dt(b, name);
-	put_duration(b, ms);
+	wf_report_duration(b, ms);
 	wf_buf_addstr(b, "</dd>");
 }
 
@@ -268,7 +267,7 @@ put_header(struct wf_buf *b, struct wf_run *r, jv story)
 	if (id > 0)
 		wf_buf_printf(b, " #%.0f", id);
 	wf_buf_addstr(b, "</small></h1><p>");
-	put_status(b, wf_jv_str(run, "status"));
+	wf_report_status(b, wf_jv_str(run, "status"));
 	wf_buf_addstr(b, "</p><dl>");
 	dt(b, "workflow");
 	put(b, wf_jv_str(run, "workflow"));
@@ -457,146 +456,6 @@ put_event(struct wf_buf *b, jv e)
 	wf_buf_addstr(b, "</div>\n");
 }
 
-/* Is timeline entry E (borrowed) a branch-start or branch-end event, which a branch's row shows? */
-static int
-is_branch_event(jv e)
-{
-	const char *ev = wf_jv_str(e, "event");
-
-	return ev && (!strcmp(ev, "branch-start") || !strcmp(ev, "branch-end")) && wf_jv_str(e, "branch");
-}
-
-/*
- * The branches of the parallel step execution TL[I] (TL borrowed), from
- * the branch-start and branch-end events after it, before the next step:
- * each {name, start, end?, status?, exit_code?}, in the order they
- * started.  The caller owns the list.
- */
-static jv
-branch_spans(jv tl, int i)
-{
-	jv step = jv_array_get(jv_copy(tl), i), spans = jv_array();
-	int n = jv_array_length(jv_copy(tl));
-
-	for (int j = i + 1; j < n; j++) {
-		jv e = jv_array_get(jv_copy(tl), j);
-		const char *name = wf_jv_str(e, "branch"), *ev = wf_jv_str(e, "event");
-
-		if (is_step(e)) {
-			jv_free(e);
-			break;
-		}
-		if (is_branch_event(e) && !strcmp(wf_jv_str(e, "step"), wf_jv_str(step, "step"))) {
-			if (!strcmp(ev, "branch-start")) {
-				jv sp = jv_object_set(jv_object(), jv_string("name"), jv_string(name));
-
-				spans = jv_array_append(spans, jv_object_set(sp, jv_string("start"), wf_jv_get(e, "time")));
-			} else {
-				jv_array_foreach(spans, k, sp) {
-					if (!strcmp(wf_jv_str(sp, "name"), name) && !wf_jv_str(sp, "end")) {
-						sp = jv_object_set(sp, jv_string("end"), wf_jv_get(e, "time"));
-						sp = jv_object_set(sp, jv_string("status"), wf_jv_get(e, "status"));
-						sp = jv_object_set(sp, jv_string("exit_code"), wf_jv_get(e, "exit_code"));
-						spans = jv_array_set(spans, k, jv_copy(sp));
-					}
-					jv_free(sp);
-				}
-			}
-		}
-		jv_free(e);
-	}
-	jv_free(step);
-	return spans;
-}
-
-/*
- * The steps branch NAME of step STEP of run R ran, inside its bar that
- * spans S to F (ms since the epoch): each a slice from its start to its
- * end, titled with its id, status and duration.
- */
-static void
-put_segments(struct wf_buf *b, struct wf_run *r, const char *step, const char *name, double s, double f)
-{
-	struct wf_run *br;
-	char err[512];
-	jv story, tl;
-
-	if (f <= s || wf_run_open_branch(r, step, name, 0, &br, err, sizeof err))
-		return;
-	story = wf_story_of(br, err, sizeof err);
-	tl = wf_jv_get(story, "timeline");
-	if (jv_get_kind(tl) == JV_KIND_ARRAY)
-		jv_array_foreach(tl, k, e) {
-			double a = wf_iso_ms(wf_jv_str(e, "started")), z = wf_iso_ms(wf_jv_str(e, "ended"));
-
-			(void)k;
-			if (is_step(e) && a >= s && z >= a) {
-				double left = (a - s) * 100 / (f - s), width = (z - a) * 100 / (f - s);
-
-				wf_buf_printf(b, "<span class=\"seg\" style=\"left:%.2f%%;width:%.2f%%\" title=\"",
-					      left > 100 ? 100 : left, left + width > 100 ? (left > 100 ? 0 : 100 - left) : width);
-				put(b, wf_jv_str(e, "step"));
-				wf_buf_addch(b, ' ');
-				put(b, wf_jv_str(e, "status"));
-				wf_buf_addch(b, ' ');
-				put_duration(b, z - a);
-				wf_buf_addstr(b, "\"></span>");
-			}
-			jv_free(e);
-		}
-	jv_free(tl);
-	jv_free(story);
-	wf_run_close(br);
-}
-
-/*
- * A row for each branch of the parallel step execution E, TL[I] (both
- * borrowed): its bar from its start to its end, on the axis that has the
- * step's start at 0 and LONGEST ms as the whole track.
- */
-static void
-put_branch_rows(struct wf_buf *b, struct wf_run *r, jv tl, int i, jv e, double longest)
-{
-	double t0 = wf_iso_ms(wf_jv_str(e, "started")), t_end = wf_iso_ms(wf_jv_str(e, "ended"));
-	jv spans = branch_spans(tl, i);
-
-	jv_array_foreach(spans, k, sp) {
-		double s = wf_iso_ms(wf_jv_str(sp, "start")), f = wf_iso_ms(wf_jv_str(sp, "end"));
-		const char *status = wf_jv_str(sp, "status");
-		double left, width, ms;
-
-		(void)k;
-		if (f < 0)	/* still running, or cut short: up to the step's end as far as it is known */
-			f = t_end >= s ? t_end : s;
-		ms = s >= 0 ? f - s : -1;
-		left = t0 >= 0 && s >= t0 && longest > 0 ? (s - t0) * 100 / longest : 0;
-		left = left > 100 ? 100 : left;
-		width = longest > 0 && ms > 0 ? ms * 100 / longest : 0;
-		width = left + width > 100 ? 100 - left : width;
-		if (!status)
-			status = !strcmp(wf_jv_str(e, "status") ? wf_jv_str(e, "status") : "", "running") ? "running" : "interrupted";
-		wf_buf_printf(b, "<a class=\"br\" href=\"#e%d\">", i);
-		put(b, wf_jv_str(e, "step"));
-		wf_buf_addch(b, '/');
-		put(b, wf_jv_str(sp, "name"));
-		wf_buf_addstr(b, "</a><div class=\"track\"><div class=\"bar branch st-");
-		put(b, status);
-		wf_buf_addstr(b, "\" data-branch=\"");
-		put(b, wf_jv_str(e, "step"));
-		wf_buf_addch(b, '/');
-		put(b, wf_jv_str(sp, "name"));
-		wf_buf_printf(b, "\" style=\"margin-left:%.2f%%;width:%.2f%%\">", left, width);
-		put_segments(b, r, wf_jv_str(e, "step"), wf_jv_str(sp, "name"), s, f);
-		wf_buf_addstr(b, "</div></div><span class=\"dur\">");
-		put_duration(b, ms);
-		wf_buf_addch(b, ' ');
-		put_status(b, status);
-		wf_buf_addstr(b, "</span>\n");
-		jv_free(sp);
-	}
-	jv_free(spans);
-}
-
 /* The timeline of run R: each step execution a bar as long as it took, beside the longest, a parallel step's branches under it; other events between (TL borrowed). */
 static void
 put_timeline(struct wf_buf *b, struct wf_run *r, jv tl)
@@ -604,9 +463,12 @@ put_timeline(struct wf_buf *b, struct wf_run *r, jv tl)
 	double longest = 0;
 
 	jv_array_foreach(tl, i, e) {
-		(void)i;
+		double t0 = wf_iso_ms(wf_jv_str(e, "started")), t1 = is_step(e) && t0 >= 0 ? wf_report_span_end(tl, i, e) : -1;
+
 		if (is_step(e) && wf_jv_num(e, "duration_ms", 0) > longest)
 			longest = wf_jv_num(e, "duration_ms", 0);
+		if (t1 - t0 > longest)	/* a step cut short: as far as its branches went */
+			longest = t1 - t0;
 		jv_free(e);
 	}
 	wf_buf_addstr(b, "<section id=\"timeline\"><h2>Timeline</h2><div class=\"tl\">\n");
@@ -614,7 +476,7 @@ put_timeline(struct wf_buf *b, struct wf_run *r, jv tl)
 		double ms = wf_jv_num(e, "duration_ms", -1);
 
 		if (!is_step(e)) {
-			if (!is_branch_event(e))
+			if (!wf_report_is_branch_event(e))
 				put_event(b, e);
 			jv_free(e);
 			continue;
@@ -625,12 +487,12 @@ put_timeline(struct wf_buf *b, struct wf_run *r, jv tl)
 		put(b, wf_jv_str(e, "status"));
 		wf_buf_printf(b, "\" style=\"width:%.2f%%\"></div></div><span class=\"dur\">",
 			      longest > 0 && ms > 0 ? ms * 100 / longest : 0);
-		put_duration(b, ms);
+		wf_report_duration(b, ms);
 		wf_buf_addch(b, ' ');
-		put_status(b, wf_jv_str(e, "status"));
+		wf_report_status(b, wf_jv_str(e, "status"));
 		wf_buf_addstr(b, "</span>\n");
-		if (wf_jv_str(e, "action") && !strcmp(wf_jv_str(e, "action"), "parallel"))
-			put_branch_rows(b, r, tl, i, e, longest);
+		/* Any step's, as one cut short has no action yet: the events after it say whether it forked. */
+		wf_report_branch_rows(b, r, tl, i, e, longest);
 		jv_free(e);
 	}
 	if (!jv_array_length(jv_copy(tl)))
@@ -755,11 +617,11 @@ put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
 	if (wf_jv_num(e, "attempt", 1) > 1)
 		wf_buf_printf(b, ", attempt %.0f", wf_jv_num(e, "attempt", 1));
 	wf_buf_addstr(b, "</small> ");
-	put_status(b, wf_jv_str(e, "status"));
+	wf_report_status(b, wf_jv_str(e, "status"));
 	/* Answered from a recording (wf-run --replay): a badge of its own. */
 	if (wf_jv_bool(e, "replayed", 0) || wf_jv_num(usage, "replayed", 0) > 0) {
 		wf_buf_addch(b, ' ');
-		put_status(b, "replayed");
+		wf_report_status(b, "replayed");
 	}
 	wf_buf_addstr(b, "</h3><dl>");
 	put_row(b, e, "action", "action");
