@@ -446,6 +446,7 @@ show_branch(struct logs *L, struct exec *e, const char *step, const char *name, 
 	if (L->branch)
 		L->matched++;
 	sub.step = L->rest;
+	sub.follow = 0;		/* the branch has ended, or stopped with the step: what its run holds is all */
 	if (!L->rest)
 		sub.pass = 0;
 	rc = wf_run_open_branch(L->r, step, name, 0, &br, err, sizeof err);

@@ -238,6 +238,29 @@ slow-begun'
 	assert_output --partial 'st-interrupted'
 }
 
+@test "wf logs -f over a fan-out: the parallel step as it starts, then its branches when it ends, and it stops with the run" {
+	{
+		printf 'name: fol\nsteps:\n'
+		fan_of_two a 'echo a-said' b 'echo b-waits; touch b.here; while [ ! -e go ]; do sleep 0.05; done; echo b-went'
+	} > fol.yaml
+	wf run fol.yaml --yes > run.out 2>&1 &
+	runpid=$!
+	wait_until test -e b.here
+	wf logs -f fol > follow.out &
+	logpid=$!
+	wait_until grep -q '^== fan (parallel) pass 1: running' follow.out
+	touch go
+	wait "$runpid"
+	wait "$logpid"
+	run sed -E 's/, started [0-9-]+ [0-9:]+//; s/, [0-9]+\.[0-9]s$//' follow.out
+	assert_line --index 0 '== fan (parallel) pass 1: running'
+	assert_line '== fan: ok, exit 0'
+	assert_line '== fan/a (branch): ok, exit 0'
+	assert_line 'b-went'
+	run grep -c '^== fan/b (branch)' follow.out
+	assert_output 1
+}
+
 @test "wf graph: a parallel step is a fork node, a cluster per branch holding its steps, and a join node before the next step" {
 	two_branches
 	wf graph two.yaml > g.dot
