@@ -264,6 +264,14 @@ _wf_run_step_ids() {
 	return 0
 }
 
+# The branches of parallel steps run $1 started, as STEP/BRANCH (its journal's branch-start events).
+_wf_run_branches() {
+	[[ -n $1 ]] || return 0
+	"$(_wf_tool wf-state)" history "$1" 2>/dev/null |
+		sed -n 's/.*"event":"branch-start","step":"\([^"]*\)","branch":"\([^"]*\)".*/\1\/\2/p' | awk '!seen[$0]++'
+	return 0
+}
+
 # The steps run $1 reached, in the order it first reached each (its journal).
 _wf_run_reached() {
 	local -A seen=()
@@ -352,7 +360,7 @@ _wf_complete_logs() {
 	case $n in
 	0)	_wf_add_lines "$cur" < <(_wf_run_names ids) ;;
 	1)	_wf_positionals "$first" --pass
-		_wf_add_lines "$cur" < <(_wf_run_step_ids "${_wf_pos[0]}") ;;
+		_wf_add_lines "$cur" < <(_wf_run_step_ids "${_wf_pos[0]}"; _wf_run_branches "${_wf_pos[0]}") ;;
 	esac
 	return 0
 }

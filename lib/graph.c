@@ -73,6 +73,7 @@ struct scope {
 	char **entry, **exit;		/* node names of each step: edges in, edges out */
 	int *cluster;			/* each step's cluster number, 0 for none */
 	jv index;			/* {ID: its index}, while draw_scope draws it */
+	int branch;			/* a parallel step's branch: entered from its fork, not called */
 };
 
 /* ---- text ---- */
@@ -417,7 +418,7 @@ emit_node(struct draw *D, const struct scope *sc, const char *name, const char *
 	static const struct { const char *dot, *open, *close; } shapes[] = {
 		{ "box", "(\"", "\")" }, { "diamond", "{\"", "\"}" }, { "hexagon", "{{\"", "\"}}" },
 		{ "folder", "[[\"", "\"]]" }, { "circle", "((\"", "\"))" }, { "doublecircle", "(((\"", "\")))" },
-		{ "oval", "([\"", "\"])" },
+		{ "oval", "([\"", "\"])" }, { "invtrapezium", "[/\"", "\"\\]" }, { "trapezium", "[\\\"", "\"/]" },
 	};
 	size_t s = 0;
 
@@ -458,6 +459,33 @@ step_shape(const char *action)
 
 static void draw_scope(struct draw *D, struct scope *sc);
 
+/* Is STEP (borrowed) a parallel step? */
+static int
+is_parallel(jv step)
+{
+	return wf_jv_str(step, "action") && !strcmp(wf_jv_str(step, "action"), "parallel");
+}
+
+/* Open a cluster (DOT) or subgraph (Mermaid) numbered K at PAD, labelled LABEL (user text), its border as LOOK. */
+static void
+open_cluster(struct draw *D, int k, int pad, const char *label, const char *more, enum look look)
+{
+	if (D->fmt == WF_GRAPH_DOT) {
+		wf_buf_printf(&D->out, "%*ssubgraph cluster_%d {\n%*s  label=\"", pad, "", k, pad, "");
+		add_text(&D->out, D->fmt, label);
+		if (more)
+			add_text(&D->out, D->fmt, more);
+		wf_buf_printf(&D->out, "\";\n%*s  style=\"rounded,dashed\";\n%*s  color=\"%s\";\n", pad, "", pad, "",
+			      look == LOOK_PLAIN ? "#546e7a" : looks[look].line);
+	} else {
+		wf_buf_printf(&D->out, "%*ssubgraph c%d [\"", pad, "", k);
+		add_text(&D->out, D->fmt, label);
+		if (more)
+			add_text(&D->out, D->fmt, more);
+		wf_buf_printf(&D->out, "\"]\n%*s  direction TB\n", pad, "");
+	}
+}
+
 /* The look of an end node: plain without an overlay (OVERLAY, borrowed, not an object), else whether STORY's (borrowed) run completed. */
 static enum look
 end_look(jv overlay, jv story)
@@ -495,18 +523,10 @@ emit_cluster(struct draw *D, struct scope *sc, int i, jv step, jv sub, const cha
 	int k = sc->cluster[i];
 	char *path = wf_xasprintf("%s%s/", sc->path, id ? id : "?");
 	jv story = wf_jv_get(sub, "story"), subwf = wf_jv_get(sub, "workflow"), subs = wf_jv_get(sub, "subs");
-	struct scope in = { subwf, story, subs, k, sc->entry[i], sc->exit[i], path, sc->depth + 1, NULL, NULL, NULL, jv_null() };
+	struct scope in = { subwf, story, subs, k, sc->entry[i], sc->exit[i], path, sc->depth + 1, NULL, NULL, NULL, jv_null(), 0 };
 	int pad = 2 + 2 * sc->depth + (D->fmt == WF_GRAPH_MERMAID ? 2 : 0);
 
-	if (D->fmt == WF_GRAPH_DOT) {
-		wf_buf_printf(&D->out, "%*ssubgraph cluster_%d {\n%*s  label=\"", pad, "", k, pad, "");
-		add_text(&D->out, D->fmt, wf_jv_str(subwf, "name") ? wf_jv_str(subwf, "name") : "workflow");
-		wf_buf_printf(&D->out, "\";\n%*s  style=\"rounded,dashed\";\n%*s  color=\"#546e7a\";\n", pad, "", pad, "");
-	} else {
-		wf_buf_printf(&D->out, "%*ssubgraph c%d [\"", pad, "", k);
-		add_text(&D->out, D->fmt, wf_jv_str(subwf, "name") ? wf_jv_str(subwf, "name") : "workflow");
-		wf_buf_printf(&D->out, "\"]\n%*s  direction TB\n", pad, "");
-	}
+	open_cluster(D, k, pad, wf_jv_str(subwf, "name") ? wf_jv_str(subwf, "name") : "workflow", NULL, LOOK_PLAIN);
 	struct scope head = *sc;	/* the calling step is the caller's, drawn inside the cluster */
 
 	head.depth = sc->depth + 1;
@@ -520,7 +540,118 @@ emit_cluster(struct draw *D, struct scope *sc, int i, jv step, jv sub, const cha
 	free(path);
 }
 
-/* Name each step's nodes (SC->entry, SC->exit): a step calling a drawn workflow gets a cluster's two. */
+/* How a branch's run (STORY borrowed, null for none) stands, as a look and a word: plain and NULL without an overlay. */
+static enum look
+branch_look(const struct scope *sc, jv story, const char **word)
+{
+	jv run = wf_jv_get(story, "run");
+	const char *st = wf_jv_str(run, "status");
+	enum look look;
+
+	*word = NULL;
+	if (jv_get_kind(sc->story) != JV_KIND_OBJECT) {
+		jv_free(run);
+		return LOOK_PLAIN;
+	}
+	look = !st ? LOOK_DIM : !strcmp(st, "completed") ? LOOK_OK : !strcmp(st, "failed") || !strcmp(st, "interrupted") ? LOOK_FAILED :
+	       !strcmp(st, "waiting") || !strcmp(st, "running") || !strcmp(st, "paused") ? LOOK_CURRENT : LOOK_OTHER;
+	*word = !st ? ": not run" : !strcmp(st, "completed") ? ": ok" : !strcmp(st, "failed") ? ": failed" :
+		!strcmp(st, "waiting") ? ": waiting" : !strcmp(st, "running") ? ": running" :
+		!strcmp(st, "interrupted") ? ": interrupted" : ": stopped";
+	jv_free(run);
+	return look;
+}
+
+/*
+ * Branch B (borrowed: {name, steps} or {name, workflow}) of the parallel
+ * step I of SC, with PAR (borrowed) its entry of SUBS' "branches", or
+ * its for-each body (LABEL given): a cluster from the step's fork node
+ * to its join node.  A workflow branch is drawn as a step calling it.
+ */
+static void
+emit_branch(struct draw *D, struct scope *sc, int i, jv b, jv par, const char *label)
+{
+	const char *name = wf_jv_str(b, "name") ? wf_jv_str(b, "name") : "?";
+	jv story = wf_jv_get(par, "story"), subs = wf_jv_get(par, "subs"), bwf = jv_object(), steps;
+	jv step = jv_array_get(wf_jv_get(sc->wf, "steps"), i);
+	char *path = wf_xasprintf("%s%s/%s/", sc->path, wf_jv_str(step, "id") ? wf_jv_str(step, "id") : "?", name);
+	int m = ++D->clusters, pad = 4 + 2 * sc->depth + (D->fmt == WF_GRAPH_MERMAID ? 2 : 0);
+	const char *word;
+	enum look look = branch_look(sc, story, &word);
+	struct scope in = { jv_null(), story, subs, m, sc->entry[i], sc->exit[i], path, sc->depth + 2, NULL, NULL,
+			    NULL, jv_null(), 1 };
+
+	if (wf_jv_str(b, "workflow")) {
+		jv call = jv_object_set(jv_object(), jv_string("id"), jv_string(name));
+
+		call = jv_object_set(call, jv_string("action"), jv_string("workflow"));
+		call = jv_object_set(call, jv_string("workflow"), wf_jv_get(b, "workflow"));
+		steps = jv_array_append(jv_array(), jv_object_set(call, jv_string("next"), jv_null()));
+	} else {
+		steps = wf_jv_get(b, "steps");
+	}
+	bwf = jv_object_set(bwf, jv_string("steps"), steps);
+	bwf = jv_object_set(bwf, jv_string("model"), wf_jv_get(sc->wf, "model"));
+	in.wf = bwf;
+	open_cluster(D, m, pad, label ? label : name, label ? NULL : word, look);
+	draw_scope(D, &in);
+	wf_buf_printf(&D->out, "%*s%s\n", pad, "", D->fmt == WF_GRAPH_DOT ? "}" : "end");
+	jv_free(step);
+	jv_free(bwf);
+	jv_free(story);
+	jv_free(subs);
+	free(path);
+}
+
+/* The parallel step I of SC (STEP borrowed): a cluster from its fork node through each branch to its join node. */
+static void
+emit_parallel(struct draw *D, struct scope *sc, int i, jv step, const char *label, enum look look)
+{
+	const char *id = wf_jv_str(step, "id") ? wf_jv_str(step, "id") : "?";
+	int k = sc->cluster[i], pad = 2 + 2 * sc->depth + (D->fmt == WF_GRAPH_MERMAID ? 2 : 0);
+	jv branches = wf_jv_get(step, "branches"), sub = jv_get_kind(sc->subs) == JV_KIND_OBJECT ?
+		wf_jv_get(sc->subs, id) : jv_null(), par = wf_jv_get(sub, "branches");
+	struct scope head = *sc;	/* the fork and the join are the caller's, drawn inside the cluster */
+	struct wf_buf join = {0};
+
+	head.depth = sc->depth + 1;
+	open_cluster(D, k, pad, id, ": parallel", LOOK_PLAIN);
+	emit_node(D, &head, sc->entry[i], id, "invtrapezium", label, look, step);
+	if (jv_get_kind(branches) == JV_KIND_ARRAY) {
+		jv_array_foreach(branches, j, b) {
+			jv p = wf_jv_get(par, wf_jv_str(b, "name") ? wf_jv_str(b, "name") : "");
+
+			(void)j;
+			emit_branch(D, sc, i, b, p, NULL);
+			jv_free(p);
+			jv_free(b);
+		}
+	} else {
+		struct wf_buf each = {0};
+		jv body = jv_object_set(jv_object(), jv_string("name"), jv_string(wf_jv_str(step, "as") ? wf_jv_str(step, "as") : "item"));
+
+		wf_buf_printf(&each, "for each %s as %s", wf_jv_str(step, "for-each") ? wf_jv_str(step, "for-each") : "?",
+			      wf_jv_str(step, "as") ? wf_jv_str(step, "as") : "item");
+		body = jv_object_set(body, jv_string("steps"), wf_jv_get(step, "steps"));
+		emit_branch(D, sc, i, body, jv_null(), each.s);
+		jv_free(body);
+		wf_buf_free(&each);
+	}
+	wf_buf_addstr(&join, "join");
+	if (wf_jv_str(step, "on-failure")) {
+		add_break(&join, D->fmt);
+		add_text(&join, D->fmt, wf_jv_str(step, "on-failure"));
+	}
+	emit_node(D, &head, sc->exit[i], NULL, "trapezium", join.s, jv_get_kind(sc->story) == JV_KIND_OBJECT ?
+		  look : LOOK_PLAIN, jv_null());
+	wf_buf_printf(&D->out, "%*s%s\n", pad, "", D->fmt == WF_GRAPH_DOT ? "}" : "end");
+	wf_buf_free(&join);
+	jv_free(branches);
+	jv_free(sub);
+	jv_free(par);
+}
+
+/* Name each step's nodes (SC->entry, SC->exit): a step calling a drawn workflow gets a cluster's two, a parallel step its fork and join. */
 static void
 name_nodes(struct draw *D, struct scope *sc, int n)
 {
@@ -540,11 +671,11 @@ name_nodes(struct draw *D, struct scope *sc, int n)
 		if (wf_jv_str(step, "id") && !jv_object_has(jv_copy(sc->index), jv_string(wf_jv_str(step, "id"))))
 			sc->index = jv_object_set(sc->index, jv_string(wf_jv_str(step, "id")), jv_number(i));
 
-		if (jv_get_kind(sub) == JV_KIND_OBJECT && sc->depth < WF_SUBFLOW_MAX_DEPTH) {
+		if ((jv_get_kind(sub) == JV_KIND_OBJECT || is_parallel(step)) && sc->depth < WF_SUBFLOW_MAX_DEPTH) {
 			int k = sc->cluster[i] = ++D->clusters;
 
-			sc->entry[i] = wf_xasprintf("c%d_call", k);
-			sc->exit[i] = wf_xasprintf("c%d_end", k);
+			sc->entry[i] = wf_xasprintf(is_parallel(step) ? "c%d_fork" : "c%d_call", k);
+			sc->exit[i] = wf_xasprintf(is_parallel(step) ? "c%d_join" : "c%d_end", k);
 		} else {
 			sc->entry[i] = wf_xasprintf("%s%d", pre, i);
 			sc->exit[i] = wf_xstrdup(sc->entry[i]);
@@ -567,7 +698,9 @@ draw_scope(struct draw *D, struct scope *sc)
 		struct wf_buf label = {0};
 		enum look look = step_label(D, sc, step, &label);
 
-		if (sc->cluster[i])
+		if (sc->cluster[i] && is_parallel(step))
+			emit_parallel(D, sc, i, step, label.s, look);
+		else if (sc->cluster[i])
 			emit_cluster(D, sc, i, step, sub, label.s, look);
 		else
 			emit_node(D, sc, sc->entry[i], wf_jv_str(step, "id") ? wf_jv_str(step, "id") : "?",
@@ -579,9 +712,11 @@ draw_scope(struct draw *D, struct scope *sc)
 	if (n) {
 		jv first = jv_array_get(jv_copy(steps), 0);
 
-		add_edge(D, sc, sc->start, sc->entry[0], NULL, wf_jv_str(first, "id"), sc->num ? "calls" : NULL,
-			 sc->num ? EDGE_CALL : EDGE_FLOW);
+		add_edge(D, sc, sc->start, sc->entry[0], NULL, wf_jv_str(first, "id"), sc->num && !sc->branch ? "calls" : NULL,
+			 sc->num && !sc->branch ? EDGE_CALL : EDGE_FLOW);
 		jv_free(first);
+	} else if (sc->branch) {
+		add_edge(D, sc, sc->start, sc->end, NULL, NULL, NULL, EDGE_FLOW);
 	}
 	for (int i = 0; i < n; i++) {
 		jv step = jv_array_get(jv_copy(steps), i);
@@ -681,7 +816,7 @@ wf_graph_draw(enum wf_graph_format fmt, jv wf, jv story, jv subs)
 {
 	struct draw D = { .fmt = fmt };
 	int overlaid = jv_get_kind(story) == JV_KIND_OBJECT;
-	struct scope top = { wf, overlaid ? story : jv_null(), subs, 0, "n_start", "n_end", "", 0, NULL, NULL, NULL, jv_null() };
+	struct scope top = { wf, overlaid ? story : jv_null(), subs, 0, "n_start", "n_end", "", 0, NULL, NULL, NULL, jv_null(), 0 };
 	struct wf_buf b = {0};
 
 	if (fmt == WF_GRAPH_DOT) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "graph.h"
+#include "parallel.h"
 #include "story.h"
 #include "subflow.h"
 
@@ -106,6 +107,117 @@ has_sub_run(struct wf_run *r, const char *id)
 	return yes;
 }
 
+/* STORY (consumed; returned) of branch run BR: "interrupted" when its journal says running and no process runs it. */
+static jv
+cut_short(jv story, struct wf_run *br)
+{
+	jv run = wf_jv_get(story, "run");
+
+	if (wf_jv_str(run, "status") && !strcmp(wf_jv_str(run, "status"), "running") && !wf_run_is_live(br))
+		story = jv_object_set(story, jv_string("run"),
+				      jv_object_set(run, jv_string("status"), jv_string("interrupted")));
+	else
+		jv_free(run);
+	return story;
+}
+
+/*
+ * The story of a workflow branch NAME's one step, the call, from STORY
+ * (consumed), the called workflow's run: passed once, ended as the run
+ * did.  The caller owns it.
+ */
+static jv
+call_story(jv story, const char *name)
+{
+	jv run = wf_jv_get(story, "run"), entry = jv_object(), out = jv_object();
+	const char *st = wf_jv_str(run, "status");
+
+	if (jv_get_kind(story) != JV_KIND_OBJECT) {
+		jv_free(run);
+		jv_free(entry);
+		jv_free(out);
+		return story;
+	}
+	entry = jv_object_set(entry, jv_string("event"), jv_string("step"));
+	entry = jv_object_set(entry, jv_string("step"), jv_string(name));
+	entry = jv_object_set(entry, jv_string("status"), jv_string(!st ? "running" : !strcmp(st, "completed") ? "ok" : st));
+	entry = jv_object_set(entry, jv_string("next"), jv_null());
+	out = jv_object_set(out, jv_string("timeline"), jv_array_append(jv_array(), entry));
+	out = jv_object_set(out, jv_string("passes"), jv_object_set(jv_object(), jv_string(name), jv_number(1)));
+	out = jv_object_set(out, jv_string("last"), jv_object_set(jv_object(), jv_string(name), jv_number(0)));
+	out = jv_object_set(out, jv_string("run"), run);
+	jv_free(story);
+	return out;
+}
+
+/*
+ * Branch B (borrowed) of the parallel step ID of WF (borrowed) and R
+ * (NULL: no run): {"story": its run's story or null, "subs": the SUBS of
+ * its steps, or for a workflow branch of the one step that calls it}.
+ * The caller owns it.
+ */
+static jv
+branch_sub(jv wf, jv b, struct wf_run *r, const char *id, int depth)
+{
+	const char *name = wf_jv_str(b, "name");
+	struct wf_run *br = NULL;
+	char err[1024];
+	jv story = jv_null(), subs, e, steps = jv_object();
+
+	if (r && name && wf_run_open_branch(r, id, name, 0, &br, err, sizeof err) == 0) {
+		story = wf_story_of(br, err, sizeof err);
+		if (!jv_is_valid(story)) {
+			jv_free(story);
+			story = jv_null();
+		}
+		story = cut_short(story, br);
+	}
+	if (wf_jv_str(b, "workflow") && br) {
+		jv called = run_workflow(br, err, sizeof err);
+
+		if (jv_is_valid(called)) {
+			e = jv_object_set(jv_object(), jv_string("subs"), wf_graph_subs(called, br, depth + 1));
+			e = jv_object_set(e, jv_string("story"), jv_copy(story));
+			e = jv_object_set(e, jv_string("workflow"), called);
+		} else {
+			jv_free(called);
+			e = not_drawn(err);
+		}
+		subs = jv_object_set(jv_object(), jv_string(name), e);
+		story = call_story(story, name);
+	} else if (wf_jv_str(b, "workflow")) {
+		subs = jv_object_set(jv_object(), jv_string(name ? name : "?"),
+				     sub_file(b, wf_jv_str(wf, "source"), depth));
+	} else {
+		steps = jv_object_set(steps, jv_string("steps"), wf_jv_get(b, "steps"));
+		steps = jv_object_set(steps, jv_string("source"), wf_jv_get(wf, "source"));
+		subs = wf_graph_subs(steps, br, depth + 1);
+	}
+	if (br)
+		wf_run_close(br);
+	jv_free(steps);
+	e = jv_object_set(jv_object(), jv_string("subs"), subs);
+	return jv_object_set(e, jv_string("story"), story);
+}
+
+/* The parallel step STEP (borrowed) of WF (borrowed) and R (may be NULL): {"branches": {NAME: branch_sub}}; the caller owns it. */
+static jv
+parallel_sub(jv wf, jv step, struct wf_run *r, int depth)
+{
+	const char *id = wf_jv_str(step, "id");
+	jv branches = wf_jv_get(step, "branches"), by = jv_object();
+
+	if (jv_get_kind(branches) == JV_KIND_ARRAY)
+		jv_array_foreach(branches, i, b) {
+			(void)i;
+			if (wf_jv_str(b, "name"))
+				by = jv_object_set(by, jv_string(wf_jv_str(b, "name")), branch_sub(wf, b, r, id, depth));
+			jv_free(b);
+		}
+	jv_free(branches);
+	return jv_object_set(jv_object(), jv_string("branches"), by);
+}
+
 /* WF and R borrowed; the caller owns the result. */
 jv
 wf_graph_subs(jv wf, struct wf_run *r, int depth)
@@ -121,6 +233,11 @@ wf_graph_subs(jv wf, struct wf_run *r, int depth)
 		jv e;
 
 		(void)i;
+		if (id && action && !strcmp(action, "parallel") && depth < WF_SUBFLOW_MAX_DEPTH) {
+			subs = jv_object_set(subs, jv_string(id), parallel_sub(wf, step, r, depth));
+			jv_free(step);
+			continue;
+		}
 		if (!id || !action || strcmp(action, "workflow")) {
 			jv_free(step);
 			continue;

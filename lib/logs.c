@@ -15,6 +15,13 @@
  * through the open run (r->dirfd, r->dir), never by a path from the
  * state root.  Outputs are masked when they are written; the headers
  * show no variable.  Following waits on inotify(7), never spins.
+ *
+ * A parallel step's branches are runs of their own (parallel.h): after
+ * the step's execution come its branches, in the order of the branches,
+ * each under a heading naming STEP/BRANCH and with its steps' headers so
+ * named, read from the branch's run the same way.  A branch is shown at
+ * the last execution of the step that started it (its last branch-start
+ * in the journal), as its run holds only its last start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +37,7 @@
 #include "story.h"
 #include "timeline.h"
 #include "fallback.h"
+#include "parallel.h"
 
 /* How long a follower waits for a change before it checks that the run still has a process. */
 #define FOLLOW_CHECK_MS 1000
@@ -42,6 +50,8 @@ struct exec {
 	off_t shown;		/* bytes of its stdout already printed */
 	off_t log_at;		/* where its frames begin in steps/output.log (its step-start's log_at) */
 	int headed;		/* its header went out while it ran */
+	jv forks;		/* a parallel step's branch-start events of this execution, in order */
+	jv joins;		/* their branch-end events by branch name */
 };
 
 struct logs {
@@ -58,7 +68,16 @@ struct logs {
 	int bol;		/* the text written so far ends a line */
 	int streaming;		/* following, past what the run had written when we began */
 	long matched;		/* executions shown */
+	const char *prefix;	/* "STEP/BRANCH/" ... of a branch's run; "" at the top */
+	const char *branch;	/* with o->step "STEP/BRANCH[/STEP...]": BRANCH, whose rest is REST */
+	const char *rest;
+	jv last_start;		/* "STEP/BRANCH" -> seq of its last branch-start in the journal */
+	int scanning;		/* reading the journal only for last_start */
+	int rc;			/* a branch's logs could not be shown: its exit status, with why in ERR */
+	char err[1024];
 };
+
+static int logs_run(struct wf_run *r, const struct wf_logs_opts *o, const char *prefix, char *err, size_t n);
 
 /* ---- reading ---- */
 
@@ -120,7 +139,10 @@ begin(struct logs *L, const char *step, jv ev, long seq)
 	info = jv_object_set(info, jv_string("attempt"), jv_number(wf_jv_num(ev, "attempt", 1)));
 	info = jv_object_set(info, jv_string("status"), jv_string("running"));
 	info = jv_object_set(info, jv_string("started"), wf_jv_get(ev, "time"));
-	L->cur = (struct exec){ .seq = seq, .info = info, .end = jv_null(), .log_at = (off_t)wf_jv_num(ev, "log_at", 0) };
+	if (*L->prefix)
+		info = jv_object_set(info, jv_string("branch"), jv_string_sized(L->prefix, (int)strlen(L->prefix) - 1));
+	L->cur = (struct exec){ .seq = seq, .info = info, .end = jv_null(), .log_at = (off_t)wf_jv_num(ev, "log_at", 0),
+				.forks = jv_array(), .joins = jv_object() };
 	L->open = 1;
 	jv_free(def);
 }
@@ -172,7 +194,7 @@ wanted(struct logs *L, struct exec *e)
 {
 	const struct wf_logs_opts *o = L->o;
 
-	if (o->step && strcmp(o->step, wf_jv_str(e->info, "step")))
+	if (L->branch || (o->step && strcmp(o->step, wf_jv_str(e->info, "step"))))
 		return 0;
 	return !o->pass || (long)wf_jv_num(e->info, "pass", 0) == o->pass;
 }
@@ -187,9 +209,9 @@ end_line(struct logs *L)
 	}
 }
 
-/* A line on FP for each switch to a fallback model in step STEP's header INFO (borrowed). */
+/* A line on FP for each switch to a fallback model in step PREFIX STEP's header INFO (borrowed). */
 static void
-print_fallbacks(FILE *fp, const char *step, jv info)
+print_fallbacks(FILE *fp, const char *prefix, const char *step, jv info)
 {
 	jv fb = wf_jv_get(info, "fallbacks");
 
@@ -198,7 +220,7 @@ print_fallbacks(FILE *fp, const char *step, jv info)
 			char *line = wf_fallback_line(sw);
 
 			(void)k;
-			fprintf(fp, "== %s: %s\n", step, line);
+			fprintf(fp, "== %s%s: %s\n", prefix, step, line);
 			free(line);
 			jv_free(sw);
 		}
@@ -230,9 +252,9 @@ print_header(struct logs *L, struct exec *e, int closing)
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	}
 	if (closing) {
-		fprintf(fp, "== %s: %s", step, wf_jv_str(i, "status"));
+		fprintf(fp, "== %s%s: %s", L->prefix, step, wf_jv_str(i, "status"));
 	} else {
-		fprintf(fp, "== %s (%s", step, action ? action : "?");
+		fprintf(fp, "== %s%s (%s", L->prefix, step, action ? action : "?");
 		if (model)
 			fprintf(fp, ", model %s", model);
 		fprintf(fp, ") pass %g", wf_jv_num(i, "pass", 1));
@@ -250,7 +272,7 @@ print_header(struct logs *L, struct exec *e, int closing)
 		fprintf(fp, ", %.1fs", wf_jv_num(i, "duration_ms", 0) / 1000.0);
 	fputc('\n', fp);
 	if (!closing)
-		print_fallbacks(fp, step, i);
+		print_fallbacks(fp, L->prefix, step, i);
 }
 
 /* Write P[0..N), text of E's STREAM (stdout, stderr, answer, output): as it is, or as one JSON object. */
@@ -269,6 +291,8 @@ emit(struct logs *L, struct exec *e, const char *stream, const char *p, size_t n
 	c = jv_object_set(jv_object(), jv_string("type"), jv_string("output"));
 	c = jv_object_set(c, jv_string("seq"), wf_jv_get(e->info, "seq"));
 	c = jv_object_set(c, jv_string("step"), wf_jv_get(e->info, "step"));
+	if (*L->prefix)
+		c = jv_object_set(c, jv_string("branch"), wf_jv_get(e->info, "branch"));
 	c = jv_object_set(c, jv_string("pass"), wf_jv_get(e->info, "pass"));
 	c = jv_object_set(c, jv_string("attempt"), wf_jv_get(e->info, "attempt"));
 	c = jv_object_set(c, jv_string("stream"), jv_string(stream));
@@ -351,6 +375,115 @@ show_outputs(struct logs *L, struct exec *e)
 	end_line(L);
 }
 
+/* ---- a parallel step's branches ---- */
+
+/* How branch NAME of E ended, for its heading: the step-end's word for it (ok, failed, ...), its branch-end's (JOIN, borrowed), or NULL. */
+static const char *
+branch_status(struct exec *e, const char *name, jv join)
+{
+	jv list = wf_jv_get(e->end, "branches");
+	const char *status = wf_jv_str(join, "status");
+
+	if (jv_get_kind(list) == JV_KIND_ARRAY)
+		jv_array_foreach(list, k, b) {
+			(void)k;
+			if (wf_jv_str(b, "name") && !strcmp(wf_jv_str(b, "name"), name) && wf_jv_str(b, "status"))
+				status = wf_jv_str(b, "status");	/* still held by e->end */
+			jv_free(b);
+		}
+	jv_free(list);
+	/* A branch-end holds its run's status: a run that completed is a branch that is ok. */
+	return status && !strcmp(status, "completed") ? "ok" : status;
+}
+
+/* The heading of branch NAME of step STEP, started at FORK and ended at JOIN (both borrowed, JOIN null while it runs), with STATUS. */
+static void
+branch_heading(struct logs *L, const char *step, const char *name, jv fork, jv join, const char *status)
+{
+	FILE *fp = L->o->out;
+	double t0 = iso_ms(wf_jv_str(fork, "time")), t1 = iso_ms(wf_jv_str(join, "time"));
+
+	if (L->o->json) {
+		char *path = wf_xasprintf("%s%s/%s", L->prefix, step, name);
+		jv h = jv_object_set(jv_object(), jv_string("type"), jv_string("branch"));
+
+		h = jv_object_set(h, jv_string("run"), jv_string(L->r->name));
+		h = jv_object_set(h, jv_string("branch"), jv_string(path));
+		h = jv_object_set(h, jv_string("status"), jv_string(status));
+		if (wf_jv_num(join, "exit_code", -1) >= 0)
+			h = jv_object_set(h, jv_string("exit_code"), wf_jv_get(join, "exit_code"));
+		h = jv_object_set(h, jv_string("started"), wf_jv_get(fork, "time"));
+		if (t0 >= 0 && t1 >= t0)
+			h = jv_object_set(h, jv_string("duration_ms"), jv_number(t1 - t0));
+		wf_json_print(fp, h);
+		free(path);
+		return;
+	}
+	end_line(L);
+	fprintf(fp, "== %s%s/%s (branch): %s", L->prefix, step, name, status);
+	if (wf_jv_num(join, "exit_code", -1) >= 0)
+		fprintf(fp, ", exit %g", wf_jv_num(join, "exit_code", 0));
+	if (t0 >= 0 && t1 >= t0)
+		fprintf(fp, ", %.1fs", (t1 - t0) / 1000.0);
+	fputc('\n', fp);
+}
+
+/* Branch NAME of step STEP, started by FORK (borrowed): its heading, then its run's executions. */
+static void
+show_branch(struct logs *L, struct exec *e, const char *step, const char *name, jv fork)
+{
+	jv join = wf_jv_get(e->joins, name);
+	const char *status = branch_status(e, name, join);
+	struct wf_logs_opts sub = *L->o;
+	struct wf_run *br;
+	char *prefix, err[1024];
+	int rc;
+
+	if (!status)
+		status = strcmp(wf_jv_str(e->info, "status"), "running") ? "interrupted" : "running";
+	branch_heading(L, step, name, fork, join, status);
+	jv_free(join);
+	if (L->branch)
+		L->matched++;
+	sub.step = L->rest;
+	sub.follow = 0;		/* the branch has ended, or stopped with the step: what its run holds is all */
+	if (!L->rest)
+		sub.pass = 0;
+	rc = wf_run_open_branch(L->r, step, name, 0, &br, err, sizeof err);
+	if (rc == 0) {
+		prefix = wf_xasprintf("%s%s/%s/", L->prefix, step, name);
+		fflush(sub.out);
+		rc = logs_run(br, &sub, prefix, err, sizeof err);
+		free(prefix);
+		wf_run_close(br);
+	}
+	if (rc && !L->rc) {
+		L->rc = rc;
+		snprintf(L->err, sizeof L->err, "%s", err);
+	}
+}
+
+/* The branches E started, each at the last execution of its step that started it, in the order of the branches. */
+static void
+show_branches(struct logs *L, struct exec *e)
+{
+	const char *step = wf_jv_str(e->info, "step");
+
+	if (!jv_array_length(jv_copy(e->forks)) || (L->o->step && strcmp(L->o->step, step)))
+		return;
+	jv_array_foreach(e->forks, k, fork) {
+		const char *name = wf_jv_str(fork, "branch");
+		char *key = wf_xasprintf("%s/%s", step, name);
+
+		(void)k;
+		if ((!L->branch || !strcmp(L->branch, name)) &&
+		    wf_jv_num(fork, "seq", 0) >= wf_jv_num(L->last_start, key, 0))
+			show_branch(L, e, step, name, fork);
+		free(key);
+		jv_free(fork);
+	}
+}
+
 /* The execution in flight is over: show it (when wanted) and let it go. */
 static void
 finish(struct logs *L)
@@ -369,9 +502,12 @@ finish(struct logs *L)
 		if (e->headed)
 			print_header(L, e, 1);
 	}
+	show_branches(L, e);
 	jv_free(e->info);
 	jv_free(e->end);
-	e->info = e->end = jv_null();
+	jv_free(e->forks);
+	jv_free(e->joins);
+	e->info = e->end = e->forks = e->joins = jv_null();
 }
 
 /* Show what the execution in flight wrote so far: its header once, then its standard output as it grows. */
@@ -400,7 +536,21 @@ on_event(struct logs *L, jv ev)
 
 	if (!what)
 		return;
-	if (!strcmp(what, "step-start") && step) {
+	if (!strcmp(what, "branch-start") && step && wf_jv_str(ev, "branch")) {
+		char *key = wf_xasprintf("%s/%s", step, wf_jv_str(ev, "branch"));
+
+		L->last_start = jv_object_set(L->last_start, jv_string(key), jv_number(wf_jv_num(ev, "seq", 0)));
+		free(key);
+		if (!L->scanning && L->open && !strcmp(cur, step))
+			L->cur.forks = jv_array_append(L->cur.forks, jv_copy(ev));
+		return;
+	}
+	if (L->scanning)
+		return;
+	if (!strcmp(what, "branch-end") && step && wf_jv_str(ev, "branch")) {
+		if (L->open && !strcmp(cur, step))
+			L->cur.joins = jv_object_set(L->cur.joins, jv_string(wf_jv_str(ev, "branch")), jv_copy(ev));
+	} else if (!strcmp(what, "step-start") && step) {
 		/* A step that starts again at its next attempt failed; any other start cut the last one short. */
 		if (L->open) {
 			int retry = !strcmp(cur, step) &&
@@ -589,21 +739,79 @@ known_step(struct logs *L, const char *id, char *err, size_t n)
 		jv_free(k);
 		jv_free(v);
 	}
-	snprintf(err, n, "run '%s' has no step '%s'; its steps: %s", L->r->name, id, names.s ? names.s : "none");
+	snprintf(err, n, "run '%s' has no step '%s%s'; its steps: %s", L->r->name, L->prefix, id, names.s ? names.s : "none");
 	wf_buf_free(&names);
 	return 0;
+}
+
+/* Is step ID of the run a parallel step (or is there no workflow.json to say)?  0 with ERR when not. */
+static int
+forks(struct logs *L, const char *id, char *err, size_t n)
+{
+	jv def = jv_get_kind(L->actions) == JV_KIND_OBJECT ? wf_jv_get(L->actions, id) : jv_null();
+	int yes = jv_get_kind(def) != JV_KIND_OBJECT || !wf_jv_str(def, "action") ||
+		  !strcmp(wf_jv_str(def, "action"), "parallel");
+
+	if (!yes)
+		snprintf(err, n, "step '%s%s' of run '%s' is a %s step: it has no branches (STEP/BRANCH names a branch "
+			 "of a parallel step)", L->prefix, id, L->r->name, wf_jv_str(def, "action"));
+	jv_free(def);
+	return yes;
+}
+
+/* Which execution started each branch last (L->last_start): the journal read once for its branch-starts.  0, or 74 with ERR. */
+static int
+scan_forks(struct logs *L, char *err, size_t n)
+{
+	int rc;
+
+	L->scanning = 1;
+	rc = read_journal(L, err, n);
+	L->scanning = 0;
+	L->jpos = 0;
+	return rc;
 }
 
 int
 wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, size_t n)
 {
-	struct logs L = { .r = r, .o = o, .passes = jv_object(), .stepsfd = -1, .jfd = -1, .bol = 1 };
+	return logs_run(r, o, "", err, n);
+}
+
+/*
+ * wf_logs_print for run R, a branch's run at PREFIX ("STEP/BRANCH/"...)
+ * or the top one at "": O->step may name a branch's step, STEP/BRANCH
+ * or STEP/BRANCH/STEP..., and then only that branch is shown.
+ */
+static int
+logs_run(struct wf_run *r, const struct wf_logs_opts *top, const char *prefix, char *err, size_t n)
+{
+	struct wf_logs_opts own = *top, *o = &own;
+	struct logs L = { .r = r, .o = o, .passes = jv_object(), .stepsfd = -1, .jfd = -1, .bol = 1, .prefix = prefix,
+			  .last_start = jv_object() };
+	char *step = top->step ? wf_xstrdup(top->step) : NULL, *slash = step ? strchr(step, '/') : NULL;
 	int rc = 0;
 
-	L.cur.info = L.cur.end = jv_null();
+	if (slash) {
+		/* STEP/BRANCH[/REST]: the branch's run shows REST (and --pass), this one nothing of its own. */
+		*slash = '\0';
+		L.branch = slash + 1;
+		if ((slash = strchr(L.branch, '/'))) {
+			*slash = '\0';
+			L.rest = slash + 1;
+		}
+		o->step = step;
+	}
+	L.cur.info = L.cur.end = L.cur.forks = L.cur.joins = jv_null();
 	load_steps(&L);
-	if (o->step && !known_step(&L, o->step, err, n))
+	if (o->step && (!known_step(&L, o->step, err, n) || (L.branch && !forks(&L, o->step, err, n))))
 		rc = WF_EXIT_NOINPUT;
+	else if (L.branch && (!*L.branch || !wf_name_valid(L.branch) || (L.rest && !*L.rest)))
+		rc = (snprintf(err, n, "'%s%s' is not STEP/BRANCH[/STEP]", prefix, top->step), WF_EXIT_NOINPUT);
+	else
+		rc = scan_forks(&L, err, n);
+	if (rc)
+		;
 	else if (o->follow)
 		rc = follow(&L, err, n);
 	else if (!(rc = read_journal(&L, err, n)) && L.open) {
@@ -612,20 +820,30 @@ wf_logs_print(struct wf_run *r, const struct wf_logs_opts *o, char *err, size_t 
 			end_info(&L, "interrupted", jv_null(), 0);
 		finish(&L);
 	}
+	if (!rc && L.rc) {
+		rc = L.rc;
+		snprintf(err, n, "%s", L.err);
+	}
 	if (!rc && !o->follow && o->step && !L.matched) {
 		long passes = (long)wf_jv_num(L.passes, o->step, 0);
 
-		if (o->pass && passes)
-			snprintf(err, n, "step '%s' of run '%s' ran %ld pass%s; there is no pass %ld", o->step, r->name,
+		if (L.branch)
+			snprintf(err, n, "branch '%s%s/%s' of run '%s' has not run", prefix, o->step, L.branch, r->name);
+		else if (o->pass && passes)
+			snprintf(err, n, "step '%s%s' of run '%s' ran %ld pass%s; there is no pass %ld", prefix, o->step, r->name,
 				 passes, passes == 1 ? "" : "es", o->pass);
 		else
-			snprintf(err, n, "step '%s' of run '%s' has not run", o->step, r->name);
+			snprintf(err, n, "step '%s%s' of run '%s' has not run", prefix, o->step, r->name);
 		rc = WF_EXIT_NOINPUT;
 	}
 	if (L.open) {
 		jv_free(L.cur.info);
 		jv_free(L.cur.end);
+		jv_free(L.cur.forks);
+		jv_free(L.cur.joins);
 	}
+	free(step);
+	jv_free(L.last_start);
 	jv_free(L.passes);
 	jv_free(L.actions);
 	if (L.stepsfd >= 0)

@@ -2,8 +2,10 @@
  * report.c: a run's report (wf report), one static HTML page that stands
  * alone: the run's header (workflow, project, status, times, exit code,
  * models, tokens, cost), the graph with the path it took, a timeline of
- * its steps with their durations as bars, and every step execution with
- * its output, model, usage, verdict and answer.
+ * its steps with their durations as bars (a parallel step's branches each
+ * a bar of its own, on a time axis from the step's start, so that their
+ * overlap shows), and every step execution with its output, model,
+ * usage, verdict and answer.
  *
  * Layer 2: domain data.
  *
@@ -50,6 +52,8 @@ static const char css[] =
 	".track{background:#eceff1;height:.9rem;min-width:0}"
 	".bar{height:100%;min-width:2px;background:var(--ok)}.bar.st-failed{background:var(--failed)}"
 	".bar.st-waiting,.bar.st-running,.bar.st-in-doubt{background:var(--waiting)}.bar.st-skipped{background:var(--other)}"
+	".tl .br{padding-left:1.2rem;font-size:.92em}.bar.branch{border-radius:.2rem;position:relative;overflow:hidden}"
+	".seg{position:absolute;top:0;bottom:0;border-right:2px solid #fff;background:rgba(0,0,0,.12)}"
 	".exec{border:1px solid var(--line);border-radius:.4rem;padding:.6rem;margin:.6rem 0}"
 	"pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f5f7f8;border:1px solid var(--line);padding:.4rem;"
 	"margin:.2rem 0;font:13px/1.35 ui-monospace,'DejaVu Sans Mono',monospace}"
@@ -101,8 +105,8 @@ put_time(struct wf_buf *b, const char *iso)
 }
 
 /* MS milliseconds as a person reads them: "40 ms", "2.5 s", "3 min 4 s", "2 h 5 min". */
-static void
-put_duration(struct wf_buf *b, double ms)
+void
+wf_report_duration(struct wf_buf *b, double ms)
 {
 	long s = (long)(ms / 1000);
 
@@ -119,8 +123,8 @@ put_duration(struct wf_buf *b, double ms)
 }
 
 /* A status badge for STATUS (NULL: unknown). */
-static void
-put_status(struct wf_buf *b, const char *status)
+void
+wf_report_status(struct wf_buf *b, const char *status)
 {
 	const char *s = status ? status : "unknown";
 
@@ -153,7 +157,7 @@ static void
 row_duration(struct wf_buf *b, const char *name, double ms)
 {
 	dt(b, name);
-	put_duration(b, ms);
+	wf_report_duration(b, ms);
 	wf_buf_addstr(b, "</dd>");
 }
 
@@ -263,7 +267,7 @@ put_header(struct wf_buf *b, struct wf_run *r, jv story)
 	if (id > 0)
 		wf_buf_printf(b, " #%.0f", id);
 	wf_buf_addstr(b, "</small></h1><p>");
-	put_status(b, wf_jv_str(run, "status"));
+	wf_report_status(b, wf_jv_str(run, "status"));
 	wf_buf_addstr(b, "</p><dl>");
 	dt(b, "workflow");
 	put(b, wf_jv_str(run, "workflow"));
@@ -452,16 +456,19 @@ put_event(struct wf_buf *b, jv e)
 	wf_buf_addstr(b, "</div>\n");
 }
 
-/* The timeline: each step execution a bar as long as it took, beside the longest; other events between (TL borrowed). */
+/* The timeline of run R: each step execution a bar as long as it took, beside the longest, a parallel step's branches under it; other events between (TL borrowed). */
 static void
-put_timeline(struct wf_buf *b, jv tl)
+put_timeline(struct wf_buf *b, struct wf_run *r, jv tl)
 {
 	double longest = 0;
 
 	jv_array_foreach(tl, i, e) {
-		(void)i;
+		double t0 = wf_iso_ms(wf_jv_str(e, "started")), t1 = is_step(e) && t0 >= 0 ? wf_report_span_end(tl, i, e) : -1;
+
 		if (is_step(e) && wf_jv_num(e, "duration_ms", 0) > longest)
 			longest = wf_jv_num(e, "duration_ms", 0);
+		if (t1 - t0 > longest)	/* a step cut short: as far as its branches went */
+			longest = t1 - t0;
 		jv_free(e);
 	}
 	wf_buf_addstr(b, "<section id=\"timeline\"><h2>Timeline</h2><div class=\"tl\">\n");
@@ -469,7 +476,8 @@ put_timeline(struct wf_buf *b, jv tl)
 		double ms = wf_jv_num(e, "duration_ms", -1);
 
 		if (!is_step(e)) {
-			put_event(b, e);
+			if (!wf_report_is_branch_event(e))
+				put_event(b, e);
 			jv_free(e);
 			continue;
 		}
@@ -479,10 +487,12 @@ put_timeline(struct wf_buf *b, jv tl)
 		put(b, wf_jv_str(e, "status"));
 		wf_buf_printf(b, "\" style=\"width:%.2f%%\"></div></div><span class=\"dur\">",
 			      longest > 0 && ms > 0 ? ms * 100 / longest : 0);
-		put_duration(b, ms);
+		wf_report_duration(b, ms);
 		wf_buf_addch(b, ' ');
-		put_status(b, wf_jv_str(e, "status"));
+		wf_report_status(b, wf_jv_str(e, "status"));
 		wf_buf_addstr(b, "</span>\n");
+		/* Any step's, as one cut short has no action yet: the events after it say whether it forked. */
+		wf_report_branch_rows(b, r, tl, i, e, longest);
 		jv_free(e);
 	}
 	if (!jv_array_length(jv_copy(tl)))
@@ -607,11 +617,11 @@ put_exec(struct wf_buf *b, struct wf_run *r, int stepsfd, jv e, int i)
 	if (wf_jv_num(e, "attempt", 1) > 1)
 		wf_buf_printf(b, ", attempt %.0f", wf_jv_num(e, "attempt", 1));
 	wf_buf_addstr(b, "</small> ");
-	put_status(b, wf_jv_str(e, "status"));
+	wf_report_status(b, wf_jv_str(e, "status"));
 	/* Answered from a recording (wf-run --replay): a badge of its own. */
 	if (wf_jv_bool(e, "replayed", 0) || wf_jv_num(usage, "replayed", 0) > 0) {
 		wf_buf_addch(b, ' ');
-		put_status(b, "replayed");
+		wf_report_status(b, "replayed");
 	}
 	wf_buf_addstr(b, "</h3><dl>");
 	put_row(b, e, "action", "action");
@@ -693,7 +703,7 @@ wf_report_page(struct wf_run *r, struct wf_buf *out, int *by_dot, char *err, siz
 	put_header(out, r, story);
 	wf_buf_addstr(out, "<main>\n");
 	put_graph(out, r, story, by_dot);
-	put_timeline(out, tl);
+	put_timeline(out, r, tl);
 	put_steps(out, r, tl);
 	wf_buf_addstr(out, "</main>\n<footer><p><small>Written by wf-view " WF_VERSION
 		      " from the run's journal and step files; secrets masked.</small></p></footer>\n</body></html>\n");

@@ -15,7 +15,8 @@ console error, uncaught exception, error log entry and every network
 request for anything but file: and data:.  Prints one JSON object:
 {"errors": [...], "requests": [...], "phone": VIEW, "desktop": VIEW,
 "pdf_bytes": N}, VIEW = {"width", "scroll_width", "boxes": {NAME:
-{"x", "y", "width", "height"}|null}}.  Nothing waits on a clock: each
+{"x", "y", "width", "height"}|null}, "bars": [{"name", "x", "y", "width",
+"height"}]} (bars: the timeline's branch bars, by their data-branch).  Nothing waits on a clock: each
 step waits for the reply or event it needs (a 60 s guard only stops a
 browser that hangs).
 """
@@ -113,7 +114,9 @@ MEASURE = """JSON.stringify({
   scroll_width: document.documentElement.scrollWidth,
   boxes: Object.fromEntries([["header", "header#run"], ["graph", "#graph svg"], ["timeline", "#timeline .tl"]]
     .map(([name, sel]) => { const e = document.querySelector(sel); if (!e) return [name, null];
-      const r = e.getBoundingClientRect(); return [name, {x: r.x, y: r.y, width: r.width, height: r.height}]; }))
+      const r = e.getBoundingClientRect(); return [name, {x: r.x, y: r.y, width: r.width, height: r.height}]; })),
+  bars: Array.from(document.querySelectorAll("#timeline [data-branch]")).map(e => {
+    const r = e.getBoundingClientRect(); return {name: e.dataset.branch, x: r.x, y: r.y, width: r.width, height: r.height}; })
 })"""
 
 
