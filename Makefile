@@ -51,7 +51,7 @@ $(OBJ)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_WF) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(OBJ)/cmd/%.o: cmd/%.c lib/wf.h
+$(OBJ)/cmd/%.o: cmd/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_WF) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -c -o $@ $<
 
