@@ -48,6 +48,9 @@ is used "repeat" times (default 1; -1 forever).  When none is left the
   stall        seconds of silence after the headers and the first event
   stall_at     stall after this write instead of the first (0-based)
   delay        seconds before answering at all
+  await        N: hold the answer until the server has had N requests in
+               all (so that N calls are in flight at once), or until
+               await_timeout seconds (default 60) have passed
   hold_open    seconds to keep the connection open after the end marker
   truncate     "clean" (end the body without the end marker) or "abrupt"
                (close the socket mid-body); true means "clean"
@@ -106,6 +109,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
+ARRIVED = threading.Condition(LOCK)
 STATE = {"entries": [], "default": None, "n": 0, "conns": 0, "log": None, "requests": [], "cache": None,
          "cache_flag": None, "cached": set(), "seen": {}}
 
@@ -362,6 +366,7 @@ class Handler(BaseHTTPRequestHandler):
             if STATE["log"]:
                 with open(STATE["log"], "a", encoding="utf-8") as f:
                     f.write(compact(rec) + "\n")
+            ARRIVED.notify_all()
         return n
 
     def send_json(self, status, obj, extra=None, raw=None, ctype="application/json"):
@@ -454,6 +459,9 @@ class Handler(BaseHTTPRequestHandler):
             headers["Retry-After-Ms"] = e["retry_after_ms"]
         if e.get("delay"):
             time.sleep(float(e["delay"]))
+        if e.get("await"):
+            with ARRIVED:
+                ARRIVED.wait_for(lambda: STATE["n"] >= int(e["await"]), timeout=float(e.get("await_timeout", 60)))
 
         if e.get("redirect"):
             self.send_json(302, {"moved": e["redirect"]}, dict(headers, Location=e["redirect"]))
