@@ -244,7 +244,7 @@ wf_ledger_others(struct wf_ledger *l, struct wf_spend *out)
 	memset(out, 0, sizeof *out);
 	jv_array_foreach(l->lines, i, e) {
 		struct wf_spend used;
-		jv st;
+		jv st = jv_null();
 
 		(void)i;
 		if (!mine(l, e) && stands(l, e, &st)) {
@@ -280,7 +280,7 @@ int
 wf_ledger_reserve(struct wf_ledger *l, const struct wf_spend *own, const struct wf_spend *est, char *err, size_t n)
 {
 	struct wf_buf b = {0};
-	jv e = jv_object(), st;
+	jv e = jv_object();
 	char *line;
 	int rc = 0;
 
@@ -301,6 +301,8 @@ wf_ledger_reserve(struct wf_ledger *l, const struct wf_spend *own, const struct 
 	jv_free(e);
 	/* The others that still stand are kept; this process's old line and what no longer counts go. */
 	jv_array_foreach(l->lines, i, o) {
+		jv st = jv_null();
+
 		(void)i;
 		if (!mine(l, o) && stands(l, o, &st)) {
 			line = line_of(o);
