@@ -79,7 +79,7 @@ branch(struct wf_check *c, jv b, const char *path, int j, jv *names)
 		jv_free(out);
 		return jv_invalid();
 	}
-	jv_object_foreach(jv_copy(b), k, v) {
+	jv_object_foreach(b, k, v) {
 		if (!branch_key(jv_string_value(k))) {
 			snprintf(kp, sizeof kp, "%s/%s", bp, jv_string_value(k));
 			wf_check_at(c, kp, 0, "branch %d: unknown key '%s' (a branch has name, steps, or workflow and with)",
@@ -217,11 +217,12 @@ static jv
 items_of(const char *text)
 {
 	char perr[128];
-	jv v = wf_json_parse(text, strlen(text), perr, sizeof perr), items = jv_array();
+	jv v = wf_json_parse(text, strlen(text), perr, sizeof perr), items;
 
 	if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_ARRAY)
 		return v;
 	jv_free(v);
+	items = jv_array();
 	for (const char *p = text; *p;) {
 		const char *e = strchr(p, '\n');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -237,12 +238,13 @@ jv
 wf_parallel_branches(jv step, jv view, char *err, size_t n)
 {
 	const char *fe = wf_jv_str(step, "for-each");
-	jv items, out = jv_array(), body;
+	jv items, out, body;
 	char *text;
 	int len;
 
 	if (!fe)
 		return wf_jv_get(step, "branches");
+	out = jv_array();
 	text = wf_subst(fe, view, 0, NULL, err, n);
 	if (!text) {
 		jv_free(out);
