@@ -225,14 +225,27 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
  * The dollars left of the tightest dollar budget (budget: with --budget
  * over it) over this run and the runs above it, for wf-model to weigh a
  * pricier fallback against (wf-model(1), "Fallbacks"); -1 when there is
- * no such budget or a cost so far is unknown.
+ * no such budget or a cost so far is unknown.  In a branch of a parallel
+ * step, what the other branches used and hold reserved is not left.
  */
 double
 wf_gate_usd_left(struct driver *d)
 {
+	struct driver *root = wf_ledger_process_root(d);
+	struct wf_ledger *ledger = NULL;
+	struct wf_spend others = {0};
 	double usd = 0, left = -1;
 	int unknown = 0;
+	char err[512];
 
+	if (!any_budget(d))
+		return -1;
+	/* A ledger that cannot be read leaves nothing to spend: the gate stops the call anyway. */
+	if (wf_ledger_open(d, &ledger, err, sizeof err))
+		return 0;
+	if (ledger)
+		wf_ledger_others(ledger, &others);
+	wf_ledger_close(ledger);
 	for (struct driver *a = d; a; a = a->parent) {
 		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
 		double t, u, cap = wf_jv_num(b, "usd", -1);
@@ -241,6 +254,10 @@ wf_gate_usd_left(struct driver *d)
 		wf_gate_usage_totals(a->run->state, &t, &u, &unk);
 		usd += u;
 		unknown += unk;
+		if (a == root) {
+			usd += others.usd;
+			unknown += others.unknown;
+		}
 		if (cap >= 0 && !unknown && (left < 0 || cap - usd < left))
 			left = cap - usd > 0 ? cap - usd : 0;
 		jv_free(b);

@@ -37,6 +37,7 @@ struct wf_ledger {
 	int fd;
 	char *path;
 	jv lines;		/* the entries read, each an object */
+	jv keep;		/* those that still count (wf_ledger_others) */
 	char *scope;		/* RUNDIR/sub/STEP of the outermost branch: the parallel step under way */
 	char *root;		/* this process's branch run's directory */
 	char *started;		/* its state's "started" */
@@ -184,6 +185,7 @@ wf_ledger_open(struct driver *d, struct wf_ledger **out, char *err, size_t n)
 	l->started = wf_xstrdup(wf_jv_str(root->run->state, "started") ? wf_jv_str(root->run->state, "started") : "");
 	l->start = start_time(getpid());
 	l->lines = jv_array();
+	l->keep = jv_array();
 	l->hops = path_of(root);
 	l->top = top->run;
 	l->fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -208,23 +210,39 @@ mine(struct wf_ledger *l, jv e)
 }
 
 /*
- * Does entry E (borrowed) still stand?  Not when it is of another
- * parallel step, or of an earlier pass of this one (its run was started
- * afresh since), nor this branch's own run or a branch nested in it
- * (whose usage this process's state holds).  *ST gets its run's state (the caller owns it).
+ * Is entry E (borrowed) of the parallel step under way, and another
+ * branch's?  Not when it is of another step, nor this branch's own run
+ * (from a process before this one: this process's usage has it) or a
+ * branch nested in it (whose usage this process's state holds).
+ */
+static int
+relevant(struct wf_ledger *l, jv e)
+{
+	const char *dir = wf_jv_str(e, "dir"), *scope = wf_jv_str(e, "scope");
+	size_t rl = strlen(l->root);
+
+	return !mine(l, e) && scope && !strcmp(scope, l->scope) &&
+	       !(!strncmp(dir, l->root, rl) && (dir[rl] == '/' || !dir[rl]));
+}
+
+/* Is the process of entry E (borrowed) alive, the same process (its start time), not a zombie? */
+static int
+alive(jv e)
+{
+	return start_time((pid_t)wf_jv_num(e, "pid", 0)) == (long long)wf_jv_num(e, "start", -2);
+}
+
+/*
+ * Does the dead branch of relevant entry E (borrowed) count, its run
+ * being of this pass of the step (not started afresh since)?  *ST gets
+ * its run's state, from its journal (the caller owns it).
  */
 static int
 stands(struct wf_ledger *l, jv e, jv *st)
 {
-	const char *dir = wf_jv_str(e, "dir"), *scope = wf_jv_str(e, "scope"), *started;
-	size_t rl = strlen(l->root);
-	jv path;
+	const char *started;
+	jv path = wf_jv_get(e, "path");
 
-	*st = jv_null();
-	/* This branch's own run, from a process before this one, is in this process's usage already. */
-	if (!scope || strcmp(scope, l->scope) || (!strncmp(dir, l->root, rl) && (dir[rl] == '/' || !dir[rl])))
-		return 0;
-	path = wf_jv_get(e, "path");
 	*st = state_at(l->top, path);
 	jv_free(path);
 	started = wf_jv_str(*st, "started");
@@ -247,18 +265,18 @@ wf_ledger_others(struct wf_ledger *l, struct wf_spend *out)
 		jv st = jv_null();
 
 		(void)i;
-		if (!mine(l, e) && stands(l, e, &st)) {
-			pid_t pid = (pid_t)wf_jv_num(e, "pid", 0);
-			int live = start_time(pid) == (long long)wf_jv_num(e, "start", -2);
-			double tok = wf_jv_num(e, "tokens", 0), usd = wf_jv_num(e, "usd", 0);
-
-			if (live) {
-				tok += wf_jv_num(e, "res_tokens", 0);
-				usd += wf_jv_num(e, "res_usd", 0);
-			}
+		/* A live branch: what it had used when it reserved, and its reservation (a live process is of this pass). */
+		if (relevant(l, e) && alive(e)) {
+			l->keep = jv_array_append(l->keep, jv_copy(e));
+			out->tokens += wf_jv_num(e, "tokens", 0) + wf_jv_num(e, "res_tokens", 0);
+			out->usd += wf_jv_num(e, "usd", 0) + wf_jv_num(e, "res_usd", 0);
+			out->unknown += (int)wf_jv_num(e, "unknown", 0);
+		} else if (relevant(l, e) && stands(l, e, &st)) {
+			/* A dead one: its reservation dropped, what it used from its journal (or when it last reserved). */
+			l->keep = jv_array_append(l->keep, jv_copy(e));
 			wf_gate_usage_totals(st, &used.tokens, &used.usd, &used.unknown);
-			out->tokens += larger(tok, used.tokens);
-			out->usd += larger(usd, used.usd);
+			out->tokens += larger(wf_jv_num(e, "tokens", 0), used.tokens);
+			out->usd += larger(wf_jv_num(e, "usd", 0), used.usd);
 			out->unknown += (int)larger(wf_jv_num(e, "unknown", 0), used.unknown);
 		}
 		jv_free(st);
@@ -299,17 +317,12 @@ wf_ledger_reserve(struct wf_ledger *l, const struct wf_spend *own, const struct 
 	wf_buf_addstr(&b, line);
 	free(line);
 	jv_free(e);
-	/* The others that still stand are kept; this process's old line and what no longer counts go. */
-	jv_array_foreach(l->lines, i, o) {
-		jv st = jv_null();
-
+	/* The lines that still count are kept (wf_ledger_others, called first); this branch's old ones and what no longer counts go. */
+	jv_array_foreach(l->keep, i, o) {
 		(void)i;
-		if (!mine(l, o) && stands(l, o, &st)) {
-			line = line_of(o);
-			wf_buf_addstr(&b, line);
-			free(line);
-		}
-		jv_free(st);
+		line = line_of(o);
+		wf_buf_addstr(&b, line);
+		free(line);
 		jv_free(o);
 	}
 	/* Written whole, then cut to length: a torn end is a line that does not parse, skipped. */
@@ -329,6 +342,7 @@ wf_ledger_close(struct wf_ledger *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	jv_free(l->lines);
+	jv_free(l->keep);
 	jv_free(l->hops);
 	free(l->path);
 	free(l->scope);

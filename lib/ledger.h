@@ -24,9 +24,10 @@ int wf_ledger_open(struct driver *d, struct wf_ledger **out, char *err, size_t n
 /*
  * What the other branches of the same parallel step have spent and hold
  * reserved, from the open ledger L: a live branch's spending when it last
- * reserved plus that reservation, and never less than its state's usage;
- * a dead branch's (crash, kill -9, ended) its state's usage and what it
- * had spent when it last reserved, its reservation dropped.
+ * reserved plus that reservation; a dead branch's (ended, crashed, killed)
+ * the larger of its journal's usage and that spending, its reservation
+ * dropped.  Call it before wf_ledger_reserve, which keeps only the lines
+ * that still count.
  */
 void wf_ledger_others(struct wf_ledger *l, struct wf_spend *out);
 
