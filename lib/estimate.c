@@ -23,6 +23,7 @@
 
 #include "driver.h"
 #include "estimate.h"
+#include "parallel.h"
 #include "story.h"
 
 /* How many of the newest completed runs are the history. */
@@ -42,6 +43,7 @@ struct est {
 	double max_passes;		/* at most (a loop's body), 0: no bound to state */
 	double v[4], sd[4];		/* calls, input, output, usd: mean and spread */
 	int usd_known;
+	int branches;			/* a parallel step's: how many (-1: a for-each list not known before the run) */
 	char model[128];
 	char basis[512], cost_why[512];
 };
@@ -463,6 +465,8 @@ step_json(const struct est *e, int history)
 	o = jv_object_set(o, jv_string("spread"), numbers(e->sd, e->usd_known));
 	o = jv_object_set(o, jv_string("passes"), jv_number(round(e->passes * 100) / 100));
 	o = jv_object_set(o, jv_string("max_passes"), e->max_passes > 0 ? jv_number(e->max_passes) : jv_null());
+	if (!strcmp(e->action, "parallel"))
+		o = jv_object_set(o, jv_string("branches"), e->branches > 0 ? jv_number(e->branches) : jv_null());
 	if (!e->usd_known)
 		o = jv_object_set(o, jv_string("cost_why"), jv_string(e->cost_why));
 	return o;
@@ -535,6 +539,104 @@ total_json(const struct est *e, int n)
 	return jv_object_set(o, jv_string("cost_known_part"), jv_number(round(v[USD] * 1e9) / 1e9));
 }
 
+static void fill_steps(struct est *e, int n, jv wf, jv steps, jv runs, jv ctx);
+
+/*
+ * The branches of parallel step S (borrowed) as known before the run in
+ * CTX (borrowed): its branches:, or its for-each body once for each item
+ * when the list is known (a literal, or variables); when it is not (a
+ * step's output), the body once, and *UNKNOWN set.  The caller owns them.
+ */
+static jv
+known_branches(jv s, jv ctx, int *unknown)
+{
+	const char *fe = wf_jv_str(s, "for-each");
+	struct wf_diag warn = {0};
+	char err[256], *t = NULL;
+	jv out;
+
+	*unknown = 0;
+	if (fe) {
+		t = wf_subst(fe, ctx, 0, &warn, err, sizeof err);
+		*unknown = !t || warn.n > 0;
+		free(t);
+		wf_diag_free(&warn);
+	}
+	out = *unknown ? jv_invalid() : wf_parallel_branches(s, ctx, err, sizeof err);
+	if (!jv_is_valid(out) || jv_get_kind(out) != JV_KIND_ARRAY) {
+		jv_free(out);
+		*unknown = 1;
+		out = jv_array_append(jv_array(), jv_object_set(jv_object(), jv_string("steps"), wf_jv_get(s, "steps")));
+	}
+	return out;
+}
+
+/*
+ * E's numbers for parallel step S (borrowed) from its prompts in CTX
+ * (borrowed): the sum of every branch's steps, each branch a run of its
+ * own (its transcript starts empty); a workflow: branch counts as a
+ * workflow step does.
+ */
+static void
+par_prompt(struct est *e, jv wf, jv s, jv ctx)
+{
+	int unknown, nb;
+	jv bs = known_branches(s, ctx, &unknown), none = jv_array();
+
+	nb = jv_array_length(jv_copy(bs));
+	e->usd_known = 1;
+	e->passes = 1;
+	jv_array_foreach(bs, i, b) {
+		jv steps = wf_jv_get(b, "steps"), bctx = jv_copy(ctx);
+		int m;
+		struct est *sub;
+
+		(void)i;
+		/* A for-each branch's item is known: ${AS} is it, as the branch will have it. */
+		if (wf_jv_str(s, "as") && jv_object_has(jv_copy(b), jv_string("item"))) {
+			jv item = wf_jv_get(b, "item"), vars = wf_jv_get(bctx, "vars");
+
+			if (jv_get_kind(item) != JV_KIND_STRING)
+				item = jv_dump_string(item, 0);
+			if (jv_get_kind(vars) != JV_KIND_OBJECT) {
+				jv_free(vars);
+				vars = jv_object();
+			}
+			bctx = jv_object_set(bctx, jv_string("vars"), jv_object_set(vars, jv_string(wf_jv_str(s, "as")), item));
+		}
+		if (jv_get_kind(steps) != JV_KIND_ARRAY) {
+			jv_free(steps);
+			steps = jv_array_append(jv_array(), jv_object_set(jv_object_set(jv_copy(b), jv_string("id"),
+				wf_jv_get(b, "name")), jv_string("action"), jv_string("workflow")));
+		}
+		m = jv_array_length(jv_copy(steps));
+		sub = wf_xcalloc((size_t)m + 1, sizeof *sub);
+		fill_steps(sub, m, wf, steps, none, bctx);
+		for (int k = 0; k < m; k++)
+			if (sub[k].listed) {
+				for (int q = 0; q < 4; q++)
+					e->v[q] += sub[k].v[q] * sub[k].passes;
+				e->usd_known &= sub[k].usd_known;
+				if (!sub[k].usd_known && !e->cost_why[0])
+					snprintf(e->cost_why, sizeof e->cost_why, "%s", sub[k].cost_why);
+				if (strcmp(e->model, sub[k].model))
+					snprintf(e->model, sizeof e->model, "%s", e->model[0] ? "several" : sub[k].model);
+			}
+		free(sub);
+		jv_free(bctx);
+		jv_free(steps);
+		jv_free(b);
+	}
+	e->branches = unknown ? -1 : nb;
+	if (unknown)
+		snprintf(e->basis, sizeof e->basis, "prompts of its for-each body, counted once: the list is not known before the run");
+	else
+		snprintf(e->basis, sizeof e->basis, "prompts of the steps of its %d branch%s, each a run of its own", nb,
+			 nb == 1 ? "" : "es");
+	jv_free(none);
+	jv_free(bs);
+}
+
 /*
  * Fill E (N of them) from the workflow's STEPS (borrowed): each model
  * step's model, then its numbers from RUNS (borrowed, the history's
@@ -560,6 +662,16 @@ fill_steps(struct est *e, int n, jv wf, jv steps, jv runs, jv ctx)
 		if (!strcmp(e[i].action, "switch-model") && wf_jv_str(s, "model"))
 			current = wf_jv_str(s, "model");
 		e[i].listed = wf_gate_step_needs_model(s) || !strcmp(e[i].action, "workflow");
+		if (!strcmp(e[i].action, "parallel")) {
+			if (!nruns) {
+				par_prompt(&e[i], wf, s, ctx);
+				e[i].listed = e[i].v[CALLS] > 0;
+			} else
+				step_history(&e[i], runs, nruns, reg);
+			e[i].listed |= e[i].v[CALLS] > 0;
+			jv_free(s);
+			continue;
+		}
 		if (e[i].listed && jv_is_valid(reg))
 			m = wf_model_resolve(reg, step_model(s, current), model_text(wfm), err, sizeof err);
 		if (e[i].listed)
@@ -592,9 +704,13 @@ wf_estimate(jv wf, jv vars, jv budget)
 	runs = history_states(wf_jv_str(wf, "name"), &notes);
 	nruns = jv_array_length(jv_copy(runs));
 	fill_steps(e, n, wf, steps, runs, ctx);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (e[i].listed)
 			list = jv_array_append(list, step_json(&e[i], nruns > 0));
+		if (e[i].branches < 0)
+			notes = note(notes, "step '%s': the list of its for-each is not known before the run; its branch is counted once",
+				     e[i].id);
+	}
 	doc = jv_object_set(jv_object(), jv_string("workflow"), wf_jv_get(wf, "name"));
 	doc = jv_object_set(doc, jv_string("basis"), jv_string(nruns ? "history" : "prompt"));
 	doc = jv_object_set(doc, jv_string("runs"), jv_number(nruns));

@@ -19,6 +19,7 @@
 
 #include "driver.h"
 #include "estimate.h"
+#include "ledger.h"
 
 /* ---- model use ---- */
 
@@ -109,60 +110,114 @@ any_budget(struct driver *d)
 	return any;
 }
 
+/* The usage of the runs of D's process, from D up to the branch's run that began the process (D's own run for a plain run's top); the runs above it are another process's. */
+static void
+own_spend(struct driver *d, struct wf_spend *own)
+{
+	struct driver *root = wf_ledger_process_root(d);
+
+	memset(own, 0, sizeof *own);
+	for (struct driver *a = d; a; a = a->parent) {
+		struct wf_spend u;
+
+		wf_gate_usage_totals(a->run->state, &u.tokens, &u.usd, &u.unknown);
+		own->tokens += u.tokens;
+		own->usd += u.usd;
+		own->unknown += u.unknown;
+		if (a == root)
+			break;
+	}
+}
+
+/*
+ * Is what was used, USED (with the others' OTHERS once the walk is above
+ * this process), plus the call's estimate C more than a budget of the
+ * run A?  STEP is borrowed.  0, or 1 with MSG.
+ */
+static int
+crosses(struct driver *d, struct driver *a, jv step, const struct wf_call_estimate *c, const struct wf_spend *used,
+	char *msg, size_t n)
+{
+	jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
+	double btok = wf_jv_num(b, "tokens", -1), busd = wf_jv_num(b, "usd", -1), est = c->input + c->output;
+	int over = 0;
+
+	if (btok >= 0 && used->tokens + est > btok) {
+		snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more: %.0f in, %.0f out, from %s)",
+			 btok, wf_jv_str(step, "id"), used->tokens, est, c->input, c->output, c->basis);
+		over = 1;
+	} else if (busd >= 0 && c->usd_known && used->usd + c->usd > busd) {
+		jv only = jv_object_set(jv_object(), jv_string("usd"), jv_number(busd));
+		char *bt = wf_budget_text(only);
+
+		snprintf(msg, n, "budget of %s would be crossed by step '%s' (used $%.6f, this call about $%.6f more: %.0f tokens in, %.0f out to model '%s', from %s)",
+			 bt, wf_jv_str(step, "id"), used->usd, c->usd, c->input, c->output, c->model, c->basis);
+		free(bt);
+		jv_free(only);
+		over = 1;
+	} else if (busd >= 0 && (!c->usd_known || used->unknown))
+		say_unchecked(d, b, c, wf_jv_str(step, "id"), used->unknown);
+	jv_free(b);
+	jv_free(given);
+	return over;
+}
+
 /*
  * Would the next call of STEP (borrowed) cross the run's budget, or a
  * budget of a run above it?  It would when what was used plus the call's
  * estimate (wf_estimate_call) is more than the budget: a budget exactly
- * met is not crossed.  Returns 0, or fills MSG and returns 1.
+ * met is not crossed.  In a branch of a parallel step, what was used
+ * counts every branch's spending and outstanding reservations, from the
+ * run's ledger (ledger.c), and the call's estimate is reserved in it
+ * when it passes, all under the ledger's lock.  Returns 0, or fills MSG
+ * and returns 1 (over) or 2 (the ledger cannot be used: no call then).
  */
 static int
 over_budget(struct driver *d, jv step, char *msg, size_t n)
 {
 	struct wf_call_estimate c;
-	jv view = wf_run_view(d->run, 1), ctx = wf_flow_ctx(view, jv_copy(step));
-	double tokens = 0, usd = 0, est, btok, busd;
-	int over = 0, unknown = 0;
+	struct wf_ledger *ledger = NULL;
+	struct wf_spend used = {0}, others = {0}, own, est;
+	struct driver *root = wf_ledger_process_root(d);
+	jv view, ctx;
+	int over = 0;
 
 	/* No budget, nothing to weigh: the estimate (which reads earlier runs) is not made. */
-	if (!any_budget(d)) {
-		jv_free(ctx);
-		jv_free(view);
+	if (!any_budget(d))
 		return 0;
-	}
+	view = wf_run_view(d->run, 1);
+	ctx = wf_flow_ctx(view, jv_copy(step));
 	wf_estimate_call(d->wf, step, d->run->state, ctx, &c);
 	jv_free(ctx);
 	jv_free(view);
-	est = c.input + c.output;
+	if (wf_ledger_open(d, &ledger, msg, n))
+		return 2;
+	if (ledger)
+		wf_ledger_others(ledger, &others);
 	/* A sub-run's calls count against every budget above it, with what each run above used so far. */
 	for (struct driver *a = d; a && !over; a = a->parent) {
-		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
-		double t, u;
-		int unk;
+		struct wf_spend u;
 
-		wf_gate_usage_totals(a->run->state, &t, &u, &unk);
-		tokens += t;
-		usd += u;
-		unknown += unk;
-		btok = wf_jv_num(b, "tokens", -1);
-		busd = wf_jv_num(b, "usd", -1);
-		if (btok >= 0 && tokens + est > btok) {
-			snprintf(msg, n, "budget of %g tokens would be crossed by step '%s' (used %g, this call about %.0f more: %.0f in, %.0f out, from %s)",
-				 btok, wf_jv_str(step, "id"), tokens, est, c.input, c.output, c.basis);
-			over = 1;
-		} else if (busd >= 0 && c.usd_known && usd + c.usd > busd) {
-			jv only = jv_object_set(jv_object(), jv_string("usd"), jv_number(busd));
-			char *bt = wf_budget_text(only);
-
-			snprintf(msg, n, "budget of %s would be crossed by step '%s' (used $%.6f, this call about $%.6f more: %.0f tokens in, %.0f out to model '%s', from %s)",
-				 bt, wf_jv_str(step, "id"), usd, c.usd, c.input, c.output, c.model, c.basis);
-			free(bt);
-			jv_free(only);
-			over = 1;
-		} else if (busd >= 0 && (!c.usd_known || unknown))
-			say_unchecked(d, b, &c, wf_jv_str(step, "id"), unknown);
-		jv_free(b);
-		jv_free(given);
+		wf_gate_usage_totals(a->run->state, &u.tokens, &u.usd, &u.unknown);
+		used.tokens += u.tokens;
+		used.usd += u.usd;
+		used.unknown += u.unknown;
+		/* The other branches' spending counts from where their processes meet this one's. */
+		if (a == root && ledger) {
+			used.tokens += others.tokens;
+			used.usd += others.usd;
+			used.unknown += others.unknown;
+		}
+		over = crosses(d, a, step, &c, &used, msg, n);
 	}
+	if (!over && ledger) {
+		own_spend(d, &own);
+		est.tokens = c.input + c.output;
+		est.usd = c.usd_known ? c.usd : 0;
+		est.unknown = !c.usd_known;
+		over = wf_ledger_reserve(ledger, &own, &est, msg, n) < 0 ? 2 : 0;
+	}
+	wf_ledger_close(ledger);
 	return over;
 }
 
@@ -170,14 +225,27 @@ over_budget(struct driver *d, jv step, char *msg, size_t n)
  * The dollars left of the tightest dollar budget (budget: with --budget
  * over it) over this run and the runs above it, for wf-model to weigh a
  * pricier fallback against (wf-model(1), "Fallbacks"); -1 when there is
- * no such budget or a cost so far is unknown.
+ * no such budget or a cost so far is unknown.  In a branch of a parallel
+ * step, what the other branches used and hold reserved is not left.
  */
 double
 wf_gate_usd_left(struct driver *d)
 {
+	struct driver *root = wf_ledger_process_root(d);
+	struct wf_ledger *ledger = NULL;
+	struct wf_spend others = {0};
 	double usd = 0, left = -1;
 	int unknown = 0;
+	char err[512];
 
+	if (!any_budget(d))
+		return -1;
+	/* A ledger that cannot be read leaves nothing to spend: the gate stops the call anyway. */
+	if (wf_ledger_open(d, &ledger, err, sizeof err))
+		return 0;
+	if (ledger)
+		wf_ledger_others(ledger, &others);
+	wf_ledger_close(ledger);
 	for (struct driver *a = d; a; a = a->parent) {
 		jv given = wf_jv_get(a->run->state, "budget"), b = wf_budget_effective(a->wf, given);
 		double t, u, cap = wf_jv_num(b, "usd", -1);
@@ -186,6 +254,10 @@ wf_gate_usd_left(struct driver *d)
 		wf_gate_usage_totals(a->run->state, &t, &u, &unk);
 		usd += u;
 		unknown += unk;
+		if (a == root) {
+			usd += others.usd;
+			unknown += others.unknown;
+		}
 		if (cap >= 0 && !unknown && (left < 0 || cap - usd < left))
 			left = cap - usd > 0 ? cap - usd : 0;
 		jv_free(b);
@@ -205,10 +277,16 @@ wf_gate_budget(struct driver *d, jv step, const char *id)
 {
 	const char *a = wf_jv_str(step, "action");
 	char msg[768];
+	int over;
 
 	if (!a || !wf_action_uses_model(a) || (!wf_gate_step_needs_model(step) && strcmp(a, "self-review")) ||
-	    !over_budget(d, step, msg, sizeof msg))
+	    !(over = over_budget(d, step, msg, sizeof msg)))
 		return 0;
+	if (over == 2) {
+		wf_warn("step '%s': %s", id, msg);
+		return wf_driver_stop(d, "run-end", "failed", "budget ledger",
+				      jv_object_set(jv_object(), jv_string("step"), jv_string(id)), WF_EXIT_IO);
+	}
 	wf_warn("%s; raise it with 'wf resume %s --budget AMOUNT' (or raise 'budget:' in the workflow, then 'wf resume %s --accept-changes')",
 		msg, d->run->name, d->run->name);
 	return wf_driver_stop(d, "run-end", "failed", "budget",

@@ -49,7 +49,8 @@ is used "repeat" times (default 1; -1 forever).  When none is left the
   stall_at     stall after this write instead of the first (0-based)
   delay        seconds before answering at all
   wait_requests N: hold the answer until the fake has received N requests in
-               all (this one included), at most 30 s; short of them by then,
+               all (this one included), so that N calls are in flight at
+               once; short of them after wait_timeout seconds (default 30),
                a 500 "wait_requests: only K of N requests came"
   hold_open    seconds to keep the connection open after the end marker
   truncate     "clean" (end the body without the end marker) or "abrupt"
@@ -109,6 +110,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
+ARRIVED = threading.Condition(LOCK)
 STATE = {"entries": [], "default": None, "n": 0, "conns": 0, "log": None, "requests": [], "cache": None,
          "cache_flag": None, "cached": set(), "seen": {}}
 
@@ -365,6 +367,7 @@ class Handler(BaseHTTPRequestHandler):
             if STATE["log"]:
                 with open(STATE["log"], "a", encoding="utf-8") as f:
                     f.write(compact(rec) + "\n")
+            ARRIVED.notify_all()
         return n
 
     def send_json(self, status, obj, extra=None, raw=None, ctype="application/json"):
@@ -458,14 +461,11 @@ class Handler(BaseHTTPRequestHandler):
         if e.get("delay"):
             time.sleep(float(e["delay"]))
         if e.get("wait_requests"):
-            want, until = int(e["wait_requests"]), time.time() + 30
-            while time.time() < until:
-                with LOCK:
-                    got = STATE["n"]
-                if got >= want:
-                    break
-                time.sleep(0.01)
-            else:
+            want = int(e["wait_requests"])
+            with ARRIVED:
+                ARRIVED.wait_for(lambda: STATE["n"] >= want, timeout=float(e.get("wait_timeout", 30)))
+                got = STATE["n"]
+            if got < want:
                 self.send_json(500, {"error": {"message": "wait_requests: only %d of %d requests came" % (got, want)}})
                 return
 
