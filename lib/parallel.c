@@ -210,8 +210,11 @@ branch_main(struct driver *d, const char *id, jv step, struct branch *b, int tty
 		close(d->server.out);
 	snprintf(pre.pre, sizeof pre.pre, "[%s/%s] ", id, b->name);
 	log = tty_in ? NULL : fopencookie(&pre, "w", io);
-	if (log)
+	if (log) {
 		setvbuf(log, NULL, _IOLBF, 0);
+		/* Its messages on stderr name the branch too, as its progress lines do. */
+		wf_progname = wf_xasprintf("%s%s", pre.pre, wf_progname);
+	}
 	o.log = log ? log : d->o->log;
 	o.target = d->run->name;
 	o.run_name = o.start_step = NULL;

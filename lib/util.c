@@ -35,14 +35,23 @@ wf_set_progname(const char *argv0)
 void
 wf_vwarn(const char *fmt, va_list ap)
 {
-	int saved = errno;
+	int saved = errno, len;
 	size_t n = strlen(fmt);
+	va_list aq;
+	char *msg;
 
-	fprintf(stderr, "%s: ", wf_progname);
-	vfprintf(stderr, fmt, ap);
+	/* One write for the whole line, so that processes sharing stderr (parallel branches) never mix lines. */
+	va_copy(aq, ap);
+	len = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	msg = malloc(len > 0 ? (size_t)len + 1 : 1);
+	if (msg && len >= 0)
+		vsnprintf(msg, (size_t)len + 1, fmt, ap);
 	if (n > 0 && fmt[n - 1] == ':')
-		fprintf(stderr, " %s", strerror(saved));
-	fputc('\n', stderr);
+		fprintf(stderr, "%s: %s %s\n", wf_progname, msg ? msg : fmt, strerror(saved));
+	else
+		fprintf(stderr, "%s: %s\n", wf_progname, msg ? msg : fmt);
+	free(msg);
 	errno = saved;
 }
 
