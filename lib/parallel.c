@@ -739,9 +739,14 @@ outcome(struct driver *d, const char *id, jv step, struct branch *bs, int n)
 			/* A branch stopped by a signal, a "no" or a step in doubt stops the run the same way. */
 			jv p = wf_jv_get(st, "pending");
 
+			/* One whose process died mid-run (kill -9) left its run "running": the caller pauses, and a resume settles it. */
+			int died = !strcmp(status, "running");
+
 			jv_free(stop);
-			stop = jv_object_set(jv_object(), jv_string("status"), jv_string(status));
-			stop = jv_object_set(stop, jv_string("reason"), jv_string(why ? why : status));
+			stop = jv_object_set(jv_object(), jv_string("status"), jv_string(died ? "paused" : status));
+			stop = jv_object_set(stop, jv_string("reason"), died ?
+					     jv_string_fmt("branch '%s' died (exit status %d)", bs[i].name, bs[i].rc) :
+					     jv_string(why ? why : status));
 			stop = jv_object_set(stop, jv_string("pending"), jv_get_kind(p) == JV_KIND_OBJECT ?
 					     jv_object_set(p, jv_string("branch"), jv_string(bs[i].name)) : p);
 			code = bs[i].rc ? bs[i].rc : WF_EXIT_WAIT;

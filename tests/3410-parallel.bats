@@ -303,7 +303,10 @@ EOF
 	wait_until eval "wf-state history par | jq -e 'select(.event == \"branch-end\" and .branch == \"b\")' >/dev/null"
 	touch go
 	wait_run
-	[ "$RC" != 0 ]
+	# The run pauses with the branch's death as its reason, and the killed branch's exit status.
+	[ "$RC" = 137 ]
+	run wf status par
+	assert_output --partial "paused (branch 'b' died (exit status 137))"
 	run grep -c '^end-' log
 	# a and c finished (b's step may or may not have ended: it was in flight).
 	[ "$output" -ge 2 ]
