@@ -314,6 +314,55 @@ step_price(struct est *e, jv m, const char *why)
 	jv_free(prices);
 }
 
+/* The number of models step S (borrowed) asks at once: its models: (a review quorum), else 1. */
+static int
+quorum_size(jv s)
+{
+	jv ms = wf_jv_get(s, "models");
+	int n = jv_get_kind(ms) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ms)) : 0;
+
+	jv_free(ms);
+	return n > 0 ? n : 1;
+}
+
+/*
+ * E's numbers for the quorum step S (borrowed) from its prompt in CTX
+ * (borrowed): one call to each of its models (registry REG, borrowed),
+ * each priced as that model, none carrying the run's transcript.
+ */
+static void
+quorum_prompt(struct est *e, jv s, jv ctx, jv reg, const char *why)
+{
+	jv ms = wf_jv_get(s, "models");
+	double v[4] = {0};
+	int known = 1, n = 0;
+
+	jv_array_foreach(ms, i, name) {
+		struct est one = *e;
+		char err[512] = "";
+		double none = 0;
+		jv m = jv_is_valid(reg) && jv_get_kind(name) == JV_KIND_STRING ?
+		       wf_model_resolve(reg, jv_string_value(name), NULL, err, sizeof err) : jv_invalid();
+
+		(void)i;
+		snprintf(one.model, sizeof one.model, "%s", jv_get_kind(name) == JV_KIND_STRING ? jv_string_value(name) : "?");
+		step_prompt(&one, s, ctx, m, &none);
+		step_price(&one, m, jv_is_valid(reg) ? err : why);
+		for (int k = 0; k < 4; k++)
+			v[k] += one.v[k];
+		known &= one.usd_known;
+		if (!one.usd_known)
+			snprintf(e->cost_why, sizeof e->cost_why, "%s", one.cost_why);
+		n++;
+		jv_free(m);
+		jv_free(name);
+	}
+	jv_free(ms);
+	memcpy(e->v, v, sizeof v);
+	e->usd_known = known;
+	snprintf(e->basis, sizeof e->basis, "one call to each of the %d models of its quorum, each its prompt after substitution and its model's output_tokens", n);
+}
+
 /* Each step of loop bodies in STEPS (borrowed, N of them) gets its loop's max-iterations in E. */
 static void
 loop_bounds(struct est *e, jv steps, jv wf, int n)
@@ -414,8 +463,9 @@ wf_estimate_call(jv wf, jv step, jv state, jv ctx, struct wf_call_estimate *c)
 	if (nruns)
 		step_history(&e, runs, nruns, reg);
 	if (nruns && e.v[CALLS] > 0) {
+		/* The mean per call, times the calls the step makes: one, or one per model of a quorum. */
 		for (int k = IN; k <= USD; k++)
-			e.v[k] /= e.v[CALLS];
+			e.v[k] = e.v[k] / e.v[CALLS] * quorum_size(step);
 		snprintf(c->basis, sizeof c->basis, "the mean per call of this step in %d earlier run%s", nruns,
 			 nruns == 1 ? "" : "s");
 	} else {
@@ -423,8 +473,12 @@ wf_estimate_call(jv wf, jv step, jv state, jv ctx, struct wf_call_estimate *c)
 		carried = transcript_tokens(t);
 		jv_free(t);
 		snprintf(e.model, sizeof e.model, "%s", c->model);
-		step_prompt(&e, step, ctx, m, &carried);
-		step_price(&e, m, jv_is_valid(reg) ? err : why);
+		if (quorum_size(step) > 1) {
+			quorum_prompt(&e, step, ctx, reg, why);
+		} else {
+			step_prompt(&e, step, ctx, m, &carried);
+			step_price(&e, m, jv_is_valid(reg) ? err : why);
+		}
 		snprintf(c->basis, sizeof c->basis, "the prompt after substitution, the transcript and the model's output_tokens");
 	}
 	c->input = e.v[IN];
@@ -681,6 +735,8 @@ fill_steps(struct est *e, int n, jv wf, jv steps, jv runs, jv ctx)
 			e[i].model[0] = 0;
 			step_history(&e[i], runs, nruns, reg);
 			e[i].listed |= e[i].v[CALLS] > 0;
+		} else if (e[i].listed && quorum_size(s) > 1) {
+			quorum_prompt(&e[i], s, ctx, reg, why);
 		} else if (e[i].listed) {
 			step_prompt(&e[i], s, ctx, m, &transcript);
 			step_price(&e[i], m, jv_is_valid(reg) ? err : why);

@@ -243,3 +243,28 @@ Y
 	run jq -r '.basis, (.steps[] | select(.step == "fan" or .step == "each") | "\(.step) \(.calls) \(.basis)")' <<<"$output"
 	assert_output $'history\nfan 3 history\neach 3 history'
 }
+
+@test "a review quorum is weighed as one call per model: --estimate counts them, and a budget that fits one call but not three refuses it before any call" {
+	FAKE_URL=http://127.0.0.1:9 fake_models
+	write q.yaml <<'Y'
+name: q
+budget: {tokens: 1000}
+steps:
+  - id: judge
+    action: ai-prompt
+    format: json
+    prompt: "Is it good? Answer with approved true or false"
+    models: [gpt, claude, llama]
+    quorum: 2
+Y
+	run wf run q.yaml --estimate
+	assert_success
+	assert_output --regexp "judge +ai-prompt +[a-z]+ +3 "
+	assert_output --partial "one call to each of the 3 models of its quorum"
+	# One call is about 510 tokens (500 of them the default output_tokens) and fits 1,000; three do not.
+	run wf run q.yaml --quiet
+	assert_failure 4
+	assert_output --partial "budget of 1000 tokens would be crossed by step 'judge'"
+	run wf-state get q usage
+	assert_output '{}'
+}
