@@ -439,3 +439,32 @@ J
 	run forge_count POST '/comments$'
 	assert_output 3
 }
+
+@test "quorum: a typo in 'models' is found before the first step, as one in 'model' is (78, no model asked)" {
+	three_verdicts true true true
+	write q.yaml <<'Y'
+name: q
+steps:
+  - {id: first, action: shell, command: 'touch "$WORK/first-ran"'}
+  - {id: ask, action: ai-prompt, format: json, prompt: "is it ready?", models: [gpt, cluade, llama]}
+  - {id: again, action: ai-prompt, format: json, prompt: "sure?", models: [gtp, claude]}
+Y
+	run wf run q.yaml --yes
+	assert_failure 78
+	assert_output --partial "unknown model 'cluade' (did you mean 'claude'?)"
+	assert_output --partial "unknown model 'gtp'"
+	assert_output --partial "2 prerequisites are missing; no step was run"
+	[ ! -e "$WORK/first-ran" ]
+	run fake_provider_count
+	assert_output 0
+	# The same names in 'model' give the same message and status.
+	write m.yaml <<'Y'
+name: m
+steps:
+  - {id: first, action: shell, command: 'touch "$WORK/first-ran"'}
+  - {id: ask, action: ai-prompt, prompt: "is it ready?", model: cluade}
+Y
+	run wf run m.yaml --yes
+	assert_failure 78
+	assert_output --partial "unknown model 'cluade' (did you mean 'claude'?)"
+}
