@@ -468,3 +468,16 @@ Y
 	assert_failure 78
 	assert_output --partial "unknown model 'cluade' (did you mean 'claude'?)"
 }
+
+@test "quorum: the dry run shows where a split goes (on-split beside the other jumps)" {
+	quorum_workflow "    quorum: 2
+    on-split: split"
+	run wf run q.yaml --dry-run
+	assert_success
+	assert_line --index 1 "[1/5] ask ai-prompt"
+	assert_line "      on-approved -> yes"
+	assert_line "      on-rejected -> no"
+	assert_line "      on-split -> split"
+	run sh -c "wf run q.yaml --dry-run | sed -n '/^\[1\/5\]/,/^\[2\/5\]/p' | grep -- ' -> ' | paste -sd'|'"
+	assert_output "      on-approved -> yes|      on-rejected -> no|      on-split -> split"
+}
