@@ -53,21 +53,7 @@ setup_review() {
 	git commit -q -am "Add farewell"
 	script_rounds "$@"
 	fake_provider_start "$BATS_TEST_TMPDIR/script.json"
-	: "${FAKE_API_KEY:=sk-test-$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
-	export FAKE_API_KEY
-	cat > "$WORK/models.yaml" <<M
-providers:
-  fake:
-    type: openai
-    base_url: $FAKE_URL/v1
-    api_key_env: FAKE_API_KEY
-models:
-  sonnet: {provider: fake, model: sonnet-test}
-  gpt5: {provider: fake, model: gpt5-test}
-  glm: {provider: fake, model: glm-test}
-default: gpt5
-M
-	export WF_MODELS="$WORK/models.yaml"
+	fake_models_named gpt5 sonnet glm
 }
 
 # Run the example with build and test commands that check greet.py.
