@@ -253,7 +253,7 @@ wf_quorum_usage(jv totals, jv res)
 
 /* REQ and MODELS borrowed; the caller owns the result. */
 jv
-wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt)
+wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt, wf_quorum_each *each, void *arg)
 {
 	jv creqs = jv_array();
 
@@ -266,7 +266,7 @@ wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt)
 		creqs = jv_array_append(creqs, jv_object_set(creq, jv_string("stream"), jv_false()));
 		jv_free(m);
 	}
-	return wf_quorum_chat(creqs);
+	return wf_quorum_chat(creqs, each, arg);
 }
 
 /*
@@ -306,7 +306,7 @@ json_verdict(const char *m, jv res)
 static jv
 quorum_prompt(jv req, jv step, jv r, const char *system, const char *prompt)
 {
-	jv models = wf_jv_get(step, "models"), res = wf_ai_quorum_chat(req, models, system, prompt);
+	jv models = wf_jv_get(step, "models"), res = wf_ai_quorum_chat(req, models, system, prompt, NULL, NULL);
 	jv verdicts = jv_array(), failed = jv_array(), totals = jv_null();
 	int n = jv_array_length(jv_copy(models));
 	char *line = NULL, *text;

@@ -68,7 +68,7 @@ wf_run_dry(FILE *fp, jv wf, struct wf_run_opts *o)
 	static const char *const texts[] = { "command", "prompt", "message", "model", "title", "body",
 					     "from", "value", "condition", "to", NULL };
 	static const char *const jumps[] = { "on-true", "on-false", "on-approved", "on-rejected",
-					     "on-complete", "on-error", NULL };
+					     "on-split", "on-complete", "on-error", NULL };
 
 	fprintf(fp, "%s: dry run, nothing is executed (%d steps)\n", wf_jv_str(wf, "name"), n);
 	for (; i >= 0 && i < n; i++) {

@@ -5,7 +5,9 @@
  * verdict is made regular (approved, summary, comments) or asked for
  * once more; it is saved before it is posted, and every post carries the
  * execution's marker, so a step that runs again reuses the verdict and
- * finds its post instead of asking or posting twice.  The family's rules
+ * finds its post instead of asking or posting twice; a quorum saves each
+ * model's verdict as it comes, so a crash asks again only those that
+ * had not answered.  The family's rules
  * are in pr.c.
  *
  * Layer 3: actions.
@@ -325,83 +327,108 @@ report_verdict(jv r, jv verdict, jv view, long n, const char *marker)
 
 /* ---- review-pr with a quorum of models ---- */
 
+/* What the verdicts of a quorum are gathered in as the models answer. */
+struct gather {
+	struct wf_pr_ctx *c;
+	jv ask;			/* the models asked, in the order of the calls */
+	jv got;			/* {model: verdict}: saved ones and those come in */
+	jv failed;		/* [{model, error}] */
+	const char *saved;
+	int unsaved;		/* a verdict could not be saved */
+};
+
+/*
+ * wf_quorum_each for review-pr: call I's result RES (borrowed) made a
+ * verdict (asked once more when it is not a usable one) and saved at
+ * once with those before it, so a crash while the others answer asks
+ * only those again; a model that fails goes into the failed list.
+ */
+static void
+gather_one(int i, jv res, void *arg)
+{
+	struct gather *g = arg;
+	jv m = jv_array_get(jv_copy(g->ask), i), v = jv_invalid(), rr = jv_object();
+	char *t;
+
+	if (wf_jv_str(res, "error"))
+		g->failed = jv_array_append(g->failed, jv_object_set(jv_object_set(jv_object(), jv_string("model"), jv_copy(m)),
+								  jv_string("error"), wf_jv_get(res, "error")));
+	else {
+		g->c->usage = wf_quorum_usage(g->c->usage, res);
+		v = verdict_or_repair(g->c, &rr, wf_jv_str(res, "text") ? wf_jv_str(res, "text") : "", jv_string_value(m));
+		if (!jv_is_valid(v))
+			g->failed = jv_array_append(g->failed, jv_object_set(jv_object_set(jv_object(), jv_string("model"),
+									  jv_copy(m)), jv_string("error"), wf_jv_get(rr, "error")));
+	}
+	if (jv_is_valid(v)) {
+		v = jv_object_set(v, jv_string("model"), jv_copy(m));
+		g->got = jv_object_set(g->got, jv_copy(m), jv_object_set(v, jv_string("usage"), wf_usage_add(jv_null(), res)));
+		t = wf_json_dump(g->got);
+		if (wf_pr_save_file(g->saved, t) < 0)
+			g->unsaved = 1;
+		free(t);
+	} else
+		jv_free(v);
+	jv_free(rr);
+	jv_free(m);
+}
+
 /*
  * The verdicts of every model of MODELS (borrowed) on PR N (VIEW
  * borrowed), in their order: those this execution saved at SAVED before
  * a crash, the others asked of all the models at once (each once more
- * when its answer is not a usable verdict), then all saved.  Their usage
- * goes into c->usage by model.  A model that fails gives none: it goes
- * into *FAILED ({model, error}).  An array (owned by the caller), or
- * invalid with *R (consumed and replaced) failed.
+ * when its answer is not a usable verdict), each saved as it comes.
+ * Their usage goes into c->usage by model.  A model that fails gives
+ * none: it goes into *FAILED ({model, error}).  An array (owned by the
+ * caller), or invalid with *R (consumed and replaced) failed.
  */
 static jv
 quorum_verdicts(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, jv models, const char *saved, jv *failed)
 {
-	jv got = saved_verdict(saved), ask = jv_array(), res, out = jv_array();
-	char *prompt = NULL, *t;
+	struct gather g = { c, jv_array(), saved_verdict(saved), *failed, saved, 0 };
+	jv out = jv_array();
+	char *prompt = NULL;
 
-	if (!jv_is_valid(got)) {
-		jv_free(got);
-		got = jv_object();
+	if (!jv_is_valid(g.got)) {
+		jv_free(g.got);
+		g.got = jv_object();
 	}
 	jv_array_foreach(models, i, m) {
-		jv had = jv_object_get(jv_copy(got), jv_copy(m)), yes = wf_jv_get(had, "approved");
+		jv had = jv_object_get(jv_copy(g.got), jv_copy(m)), yes = wf_jv_get(had, "approved");
 
 		(void)i;
 		/* Only a saved verdict that is one is used again; anything else there is asked again. */
 		if (jv_get_kind(yes) == JV_KIND_TRUE || jv_get_kind(yes) == JV_KIND_FALSE)
 			jv_free(m);
 		else {
-			got = jv_object_delete(got, jv_copy(m));
-			ask = jv_array_append(ask, m);
+			g.got = jv_object_delete(g.got, jv_copy(m));
+			g.ask = jv_array_append(g.ask, m);
 		}
 		jv_free(had);
 		jv_free(yes);
 	}
-	if (jv_array_length(jv_copy(ask)) > 0 && !(prompt = review_prompt(c, r, n, num, view))) {
-		jv_free(ask);
-		jv_free(got);
-		jv_free(out);
-		return jv_invalid();
-	}
-	res = prompt ? wf_ai_quorum_chat(c->req, ask, review_system, prompt) : jv_array();
-	jv_array_foreach(res, i, x) {
-		jv m = jv_array_get(jv_copy(ask), i), v = jv_invalid(), rr = jv_object();
-
-		if (wf_jv_str(x, "error")) {
-			*failed = jv_array_append(*failed, jv_object_set(jv_object_set(jv_object(), jv_string("model"), jv_copy(m)),
-									jv_string("error"), wf_jv_get(x, "error")));
-		} else {
-			c->usage = wf_quorum_usage(c->usage, x);
-			v = verdict_or_repair(c, &rr, wf_jv_str(x, "text") ? wf_jv_str(x, "text") : "", jv_string_value(m));
-			if (!jv_is_valid(v))
-				*failed = jv_array_append(*failed, jv_object_set(jv_object_set(jv_object(), jv_string("model"),
-										jv_copy(m)), jv_string("error"), wf_jv_get(rr, "error")));
+	if (jv_array_length(jv_copy(g.ask)) > 0) {
+		if (!(prompt = review_prompt(c, r, n, num, view))) {
+			jv_free(g.ask);
+			jv_free(g.got);
+			*failed = g.failed;
+			jv_free(out);
+			return jv_invalid();
 		}
-		if (jv_is_valid(v)) {
-			v = jv_object_set(v, jv_string("model"), jv_copy(m));
-			got = jv_object_set(got, jv_copy(m), jv_object_set(v, jv_string("usage"), wf_usage_add(jv_null(), x)));
-		} else
-			jv_free(v);
-		jv_free(rr);
-		jv_free(m);
-		jv_free(x);
+		jv_free(wf_ai_quorum_chat(c->req, g.ask, review_system, prompt, gather_one, &g));
 	}
-	jv_free(res);
-	jv_free(ask);
+	jv_free(g.ask);
 	free(prompt);
-	t = wf_json_dump(got);
-	if (wf_pr_save_file(saved, t) < 0) {
+	*failed = g.failed;
+	if (g.unsaved) {
 		/* Unsaved, a verdict could be asked again after a crash and differ from the one posted. */
 		*r = wf_result_fail(*r, WF_EXIT_IO, "cannot save the models' verdicts in '%s' before posting them", saved);
-		free(t);
-		jv_free(got);
+		jv_free(g.got);
 		jv_free(out);
 		return jv_invalid();
 	}
-	free(t);
 	jv_array_foreach(models, i, m) {
-		jv v = jv_object_get(jv_copy(got), jv_copy(m));
+		jv v = jv_object_get(jv_copy(g.got), jv_copy(m));
 
 		(void)i;
 		/* Named by the model it was asked of, whatever a saved file says. */
@@ -412,7 +439,7 @@ quorum_verdicts(struct wf_pr_ctx *c, jv *r, long n, const char *num, jv view, jv
 			jv_free(m);
 		}
 	}
-	jv_free(got);
+	jv_free(g.got);
 	return out;
 }
 

@@ -1,6 +1,6 @@
 /*
  * preflight.c: what is checked before a run starts any step: can every
- * model the workflow names be called, do git and pull-request steps have
+ * model the workflow names be called (in 'model' or a quorum's 'models'), do git and pull-request steps have
  * a repository and a token, where is the wf-step program that runs
  * the actions, and does each --var name a variable the workflow uses.
  *
@@ -57,11 +57,22 @@ wf_preflight(struct driver *d)
 		names = jv_object_set(names, jv_string(m), jv_true());
 	jv_array_foreach(d->steps, i, s) {
 		const char *a = wf_jv_str(s, "action"), *sm = wf_jv_str(s, "model");
+		jv quorum = wf_jv_get(s, "models");
+		int listed = jv_get_kind(quorum) == JV_KIND_ARRAY;
 
 		(void)i;
 		if (sm && !strchr(sm, '$') && strcmp(sm, "original"))
 			names = jv_object_set(names, jv_string(sm), jv_true());
-		if (a && (wf_gate_step_needs_model(s) || !strcmp(a, "switch-model")) && !m && !sm)
+		/* A quorum's models are checked as 'model' is: a typo is found before the first step. */
+		if (listed)
+			jv_array_foreach(quorum, j, qm) {
+				(void)j;
+				if (jv_get_kind(qm) == JV_KIND_STRING && !strchr(jv_string_value(qm), '$'))
+					names = jv_object_set(names, jv_copy(qm), jv_true());
+				jv_free(qm);
+			}
+		jv_free(quorum);
+		if (a && (wf_gate_step_needs_model(s) || !strcmp(a, "switch-model")) && !m && !sm && !listed)
 			names = jv_object_set(names, jv_string("default"), jv_true());
 		git |= wf_action_has(a, WF_ACTION_GIT);
 		forge |= wf_action_has(a, WF_ACTION_FORGE);

@@ -90,6 +90,7 @@ struct call {
 	struct wf_buf buf;
 	int status;
 	char err[256];
+	jv res;			/* its result once known, else invalid */
 };
 
 /* Start one `wf-model chat -q` child for CREQ (borrowed) into K; -1 with K->err. */
@@ -119,9 +120,15 @@ call_start(struct call *k, jv creq)
 	return rc;
 }
 
-/* Read every child's output to its end; asked to stop (wf_stop), TERM their groups, KILL 2 s later. */
+static jv call_result(struct call *k);
+
+/*
+ * Read every child's output to its end, telling EACH (may be NULL) of
+ * each result as its child ends; asked to stop (wf_stop), TERM their
+ * groups, KILL 2 s later.
+ */
 static void
-calls_drain(struct call *k, int n)
+calls_drain(struct call *k, int n, wf_quorum_each *each, void *arg)
 {
 	struct pollfd *pf = wf_xrealloc(NULL, (size_t)(n ? n : 1) * sizeof *pf);
 	double kill_at = 0;
@@ -165,6 +172,10 @@ calls_drain(struct call *k, int n)
 			}
 			close(k[i].out);
 			k[i].out = -1;
+			k[i].res = call_result(&k[i]);
+			k[i].pid = 0;	/* reaped: its group is no longer ours to signal */
+			if (each)
+				each(i, k[i].res, arg);
 		}
 	}
 	for (int i = 0; i < n; i++)
@@ -200,7 +211,7 @@ call_result(struct call *k)
 
 /* CREQS consumed; the caller owns the result. */
 jv
-wf_quorum_chat(jv creqs)
+wf_quorum_chat(jv creqs, wf_quorum_each *each, void *arg)
 {
 	int n = jv_array_length(jv_copy(creqs));
 	struct call *k = wf_xrealloc(NULL, (size_t)(n ? n : 1) * sizeof *k);
@@ -208,13 +219,21 @@ wf_quorum_chat(jv creqs)
 
 	memset(k, 0, (size_t)(n ? n : 1) * sizeof *k);
 	jv_array_foreach(creqs, i, creq) {
+		k[i].res = jv_invalid();
 		(void)call_start(&k[i], creq);
 		jv_free(creq);
 	}
 	jv_free(creqs);
-	calls_drain(k, n);
+	calls_drain(k, n, each, arg);
 	for (int i = 0; i < n; i++) {
-		out = jv_array_append(out, call_result(&k[i]));
+		/* A call that never started, or whose output was cut short, ends here. */
+		if (!jv_is_valid(k[i].res)) {
+			jv_free(k[i].res);
+			k[i].res = call_result(&k[i]);
+			if (each)
+				each(i, k[i].res, arg);
+		}
+		out = jv_array_append(out, k[i].res);
 		wf_buf_free(&k[i].buf);
 	}
 	free(k);

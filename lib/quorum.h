@@ -23,14 +23,22 @@ void wf_quorum_check_rules(struct wf_check *c, jv s, int i);
 int wf_quorum_of(jv step, int n);
 
 /*
+ * Told of call I's result RES (borrowed) as soon as it is known, while
+ * the other calls go on: what the caller must keep at once (a verdict a
+ * crash must not make it ask again) it saves there.
+ */
+typedef void wf_quorum_each(int i, jv res, void *arg);
+
+/*
  * Ask every chat request of CREQS (consumed, an array of wf-model(1) chat
  * requests) of its own `wf-model chat -q` child, all of them at once:
  * each child in a process group of its own, reported (wf_spawn_group_hook)
- * and killed with the step, as the warm child is.  Returns an array of
- * the same length, owned by the caller: each call's result, or
+ * and killed with the step, as the warm child is.  EACH (may be NULL) is
+ * called with ARG for each call as it ends.  Returns an array of the
+ * same length, owned by the caller: each call's result, or
  * {"error": MESSAGE, "exit_code": N} for a call that failed.
  */
-jv wf_quorum_chat(jv creqs);
+jv wf_quorum_chat(jv creqs, wf_quorum_each *each, void *arg);
 
 /* ---- the actions' side (ai.c, pr_review.c): layer 3 ---- */
 
@@ -57,9 +65,9 @@ jv wf_ai_chat_request(jv req, const char *model, const char *system, const char 
 
 /*
  * Ask each model of the list MODELS (borrowed) SYSTEM and PROMPT at once
- * for step request REQ (borrowed), as wf_quorum_chat does: the results,
- * one per model, owned by the caller.
+ * for step request REQ (borrowed), as wf_quorum_chat does (EACH and ARG
+ * as there): the results, one per model, owned by the caller.
  */
-jv wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt);
+jv wf_ai_quorum_chat(jv req, jv models, const char *system, const char *prompt, wf_quorum_each *each, void *arg);
 
 #endif

@@ -141,7 +141,8 @@ how_of(jv entry)
 		return wf_jv_str(entry, "status") && !strcmp(wf_jv_str(entry, "status"), "failed") ? "failing" : how;
 	}
 	if (wf_jv_str(jump, "because"))
-		how = !strcmp(wf_jv_str(jump, "because"), "on-error") ? "on-error" : "on-complete";
+		how = !strcmp(wf_jv_str(jump, "because"), "on-error") ? "on-error" :
+		      !strcmp(wf_jv_str(jump, "because"), "on-split") ? "on-split" : "on-complete";
 	else if (jv_get_kind(v = wf_jv_get(jump, "verdict")) != JV_KIND_NULL)
 		how = jv_get_kind(v) == JV_KIND_TRUE ? "on-approved" : "on-rejected", jv_free(v);
 	else if (jv_free(v), jv_get_kind(v = wf_jv_get(jump, "value")) != JV_KIND_NULL)

@@ -368,7 +368,9 @@ start_run() {
 	assert_success
 }
 
-@test "quorum review-pr: wf-run killed -9 while a model is still answering; its children die, resume posts each review once" {
+# Run r.yaml (review_setup, all approving) in the background with llama
+# answering only after 600 s; back once the three models were asked.
+start_review_llama_late() {
 	review_setup true true true comment
 	fake_provider_script - <<'J'
 [{"match": {"model": "llama3.2:latest"}, "delay": 600, "text": "{\"approved\": true}"},
@@ -376,6 +378,10 @@ start_run() {
 J
 	start_run run r.yaml --yes
 	wait_until requests_are 3
+}
+
+@test "quorum review-pr: wf-run killed -9 while a model is still answering; its children die, resume posts each review once" {
+	start_review_llama_late
 	wait_until children_are 1
 	kill -9 "$RUNNER"
 	wait "$RUNNER" || true
@@ -403,4 +409,75 @@ J
 	assert_output "claude-test 2 gpt-test 2 llama3.2:latest 1"
 	run forge_state '.comments["1"] | map(select(.body | contains("model `llama`")) | .body | startswith("**Approved**\n\nkept"))'
 	assert_output '[true]'
+}
+
+# Does run $1's saved verdicts file hold the models $2 (a JSON list, sorted)?
+saved_models_are() {
+	local f
+	f=$(ls "$(rundir "$1")"/steps/review-review-*.json 2>/dev/null | head -1)
+	[ -n "$f" ] && [ "$(jq -c 'keys' "$f" 2>/dev/null)" = "$2" ]
+}
+
+@test "quorum review-pr: wf-run killed -9 after two of three models answered; resume asks only the third (3 + 1 calls), posts each once" {
+	start_review_llama_late
+	# Each verdict is saved as it comes, before the last model has answered.
+	wait_until saved_models_are r '["claude","gpt"]'
+	kill -9 "$RUNNER"
+	wait "$RUNNER" || true
+	RUNNER=
+	wait_until groups_gone r
+	run forge_count POST '/comments$'
+	assert_output 0
+	fake_provider_script - <<'J'
+[{"text": "{\"approved\": true, \"summary\": \"late\"}", "repeat": -1}]
+J
+	resume_posts_each_once
+	run fake_provider_count
+	assert_output 4
+	run sh -c "jq -r .model '$FAKE_LOG' | sort | uniq -c | awk '{print \$2, \$1}' | paste -sd' '"
+	assert_output "claude-test 1 gpt-test 1 llama3.2:latest 2"
+	run forge_count POST '/comments$'
+	assert_output 3
+}
+
+@test "quorum: a typo in 'models' is found before the first step, as one in 'model' is (78, no model asked)" {
+	three_verdicts true true true
+	write q.yaml <<'Y'
+name: q
+steps:
+  - {id: first, action: shell, command: 'touch "$WORK/first-ran"'}
+  - {id: ask, action: ai-prompt, format: json, prompt: "is it ready?", models: [gpt, cluade, llama]}
+  - {id: again, action: ai-prompt, format: json, prompt: "sure?", models: [gtp, claude]}
+Y
+	run wf run q.yaml --yes
+	assert_failure 78
+	assert_output --partial "unknown model 'cluade' (did you mean 'claude'?)"
+	assert_output --partial "unknown model 'gtp'"
+	assert_output --partial "2 prerequisites are missing; no step was run"
+	[ ! -e "$WORK/first-ran" ]
+	run fake_provider_count
+	assert_output 0
+	# The same names in 'model' give the same message and status.
+	write m.yaml <<'Y'
+name: m
+steps:
+  - {id: first, action: shell, command: 'touch "$WORK/first-ran"'}
+  - {id: ask, action: ai-prompt, prompt: "is it ready?", model: cluade}
+Y
+	run wf run m.yaml --yes
+	assert_failure 78
+	assert_output --partial "unknown model 'cluade' (did you mean 'claude'?)"
+}
+
+@test "quorum: the dry run shows where a split goes (on-split beside the other jumps)" {
+	quorum_workflow "    quorum: 2
+    on-split: split"
+	run wf run q.yaml --dry-run
+	assert_success
+	assert_line --index 1 "[1/5] ask ai-prompt"
+	assert_line "      on-approved -> yes"
+	assert_line "      on-rejected -> no"
+	assert_line "      on-split -> split"
+	run sh -c "wf run q.yaml --dry-run | sed -n '/^\[1\/5\]/,/^\[2\/5\]/p' | grep -- ' -> ' | paste -sd'|'"
+	assert_output "      on-approved -> yes|      on-rejected -> no|      on-split -> split"
 }

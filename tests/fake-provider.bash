@@ -146,6 +146,22 @@ EOF
 	export WF_MODELS="$WORK/models.yaml"
 }
 
+# models.yaml with the models "$@" (each NAME served as NAME-test by the
+# fake's OpenAI endpoint), the first of them the default.
+fake_models_named() {
+	local m
+	: "${FAKE_API_KEY:=sk-test-$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+	export FAKE_API_KEY
+	{
+		printf 'providers:\n  fake: {type: openai, base_url: "%s/v1", api_key_env: FAKE_API_KEY}\nmodels:\n' "$FAKE_URL"
+		for m in "$@"; do
+			printf '  %s: {provider: fake, model: %s-test}\n' "$m" "$m"
+		done
+		printf 'default: %s\n' "$1"
+	} > "$WORK/models.yaml"
+	export WF_MODELS="$WORK/models.yaml"
+}
+
 teardown() {
 	fake_provider_stop_all
 }
