@@ -102,6 +102,9 @@ assert_merged() {
 	assert_merged 3
 	run forge_state '[.reviews["1"][] | .state] | unique'
 	assert_output '["APPROVED"]'
+	# The run's files, its branches' runs with them, are sound.
+	run wf-state fsck parallel-review
+	assert_success
 }
 
 @test "parallel-review: a failing check stops the run before any review; nothing is merged" {
