@@ -132,43 +132,21 @@ branch_workflow(struct driver *d, jv step, struct branch *b)
 static int
 branch_start(struct driver *c, struct driver *d, const char *id, jv step, struct branch *b)
 {
-	struct wf_diag diag = {0};
-	int code = 0, rc;
+	char who[300];
+	int code = 0;
 	jv wf;
 
-	if (wf_jv_str(b->def, "workflow")) {
-		char *file = wf_subflow_resolve(wf_jv_str(b->def, "workflow"), wf_jv_str(d->wf, "source"), &code,
-						c->err, sizeof c->err);
-
-		if (!file) {
-			wf_warn("step '%s', branch '%s': %s", id, b->name, c->err);
-			return code;
-		}
-		wf = wf_workflow_load(file, &diag, &code);
-		free(file);
-		wf_diag_print(&diag);
-		wf_diag_free(&diag);
-		if (!jv_is_valid(wf)) {
-			jv_free(wf);
-			return code ? code : WF_EXIT_DATA;
-		}
-		jv_free(c->o->vars);
-		c->o->vars = wf_subflow_with(d, b->def);
-	} else {
-		wf = branch_workflow(d, step, b);
+	if (!wf_jv_str(b->def, "workflow"))
+		return wf_subflow_begin(c, branch_workflow(d, step, b), d, id, b->name);
+	snprintf(who, sizeof who, "step '%.120s', branch '%.120s'", id, b->name);
+	wf = wf_subflow_load(d, wf_jv_str(b->def, "workflow"), who, &code);
+	if (!jv_is_valid(wf)) {
+		jv_free(wf);
+		return code;
 	}
-	wf_driver_use(c, wf);
-	if ((rc = wf_preflight_inputs(c)) || (rc = wf_preflight(c)))
-		return rc;
-	rc = wf_run_open_branch(d->run, id, b->name, WF_RUN_CREATE | WF_RUN_LOCK | WF_RUN_WRITE | WF_RUN_FRESH,
-				&c->run, c->err, sizeof c->err);
-	if (rc) {
-		wf_warn("%s", c->err);
-		return rc;
-	}
-	if ((rc = wf_driver_save_workflow(c)))
-		return rc;
-	return wf_driver_start_journal(c);
+	jv_free(c->o->vars);
+	c->o->vars = wf_subflow_with(d, b->def);
+	return wf_subflow_begin(c, wf, d, id, b->name);
 }
 
 /* Go on with branch B's run in driver C where it stopped: WF_GO_ON, 0 when it completed, or an exit status. */

@@ -20,6 +20,7 @@
 
 #include "driver.h"
 #include "subflow.h"
+#include "parallel.h"
 
 /* The reasons a sub-run fails for, which fail its step; any other stop stops its caller too. */
 static const char *const failures[] = { "step failed", "step timed out", "bad condition", "loop exhausted",
@@ -67,33 +68,37 @@ wf_subflow_with(struct driver *d, jv step)
 	return vars;
 }
 
-/* Start the sub-run of step ID (STEP borrowed) of D in driver C afresh: WF_GO_ON, or an exit status after a message. */
-static int
-start(struct driver *c, struct driver *d, const char *id, jv step)
+jv
+wf_subflow_load(struct driver *d, const char *ref, const char *who, int *code)
 {
-	const char *ref = wf_jv_str(step, "workflow");
 	struct wf_diag diag = {0};
-	int code = 0, rc;
-	char *file = wf_subflow_resolve(ref ? ref : "", wf_jv_str(d->wf, "source"), &code, c->err, sizeof c->err);
+	char err[1024];
+	char *file = wf_subflow_resolve(ref ? ref : "", wf_jv_str(d->wf, "source"), code, err, sizeof err);
 	jv wf;
 
 	if (!file) {
-		wf_warn("step '%s': %s", id, c->err);
-		return code;
+		wf_warn("%s: %s", who, err);
+		return jv_invalid();
 	}
-	wf = wf_workflow_load(file, &diag, &code);
+	wf = wf_workflow_load(file, &diag, code);
 	free(file);
 	wf_diag_print(&diag);
 	wf_diag_free(&diag);
-	if (!jv_is_valid(wf)) {
-		jv_free(wf);
-		return code ? code : WF_EXIT_DATA;
-	}
+	if (!jv_is_valid(wf) && !*code)
+		*code = WF_EXIT_DATA;
+	return wf;
+}
+
+int
+wf_subflow_begin(struct driver *c, jv wf, struct driver *d, const char *id, const char *branch)
+{
+	int flags = WF_RUN_CREATE | WF_RUN_LOCK | WF_RUN_WRITE | WF_RUN_FRESH, rc;
+
 	wf_driver_use(c, wf);
 	if ((rc = wf_preflight_inputs(c)) || (rc = wf_preflight(c)))
 		return rc;
-	rc = wf_run_open_sub(d->run, id, WF_RUN_CREATE | WF_RUN_LOCK | WF_RUN_WRITE | WF_RUN_FRESH, &c->run,
-			     c->err, sizeof c->err);
+	rc = branch ? wf_run_open_branch(d->run, id, branch, flags, &c->run, c->err, sizeof c->err) :
+		      wf_run_open_sub(d->run, id, flags, &c->run, c->err, sizeof c->err);
 	if (rc) {
 		wf_warn("%s", c->err);
 		return rc;
@@ -101,6 +106,23 @@ start(struct driver *c, struct driver *d, const char *id, jv step)
 	if ((rc = wf_driver_save_workflow(c)))
 		return rc;
 	return wf_driver_start_journal(c);
+}
+
+/* Start the sub-run of step ID (STEP borrowed) of D in driver C afresh: WF_GO_ON, or an exit status after a message. */
+static int
+start(struct driver *c, struct driver *d, const char *id, jv step)
+{
+	char who[200];
+	int code = 0;
+	jv wf;
+
+	snprintf(who, sizeof who, "step '%.150s'", id);
+	wf = wf_subflow_load(d, wf_jv_str(step, "workflow"), who, &code);
+	if (!jv_is_valid(wf)) {
+		jv_free(wf);
+		return code;
+	}
+	return wf_subflow_begin(c, wf, d, id, NULL);
 }
 
 /*

@@ -63,6 +63,21 @@ jv wf_subflow_run(struct driver *d, const char *id, jv step);
 /* The with: of STEP (borrowed: a workflow step, or a parallel step's branch), each text substituted from D's run: the sub-run's variables; the caller owns them. */
 jv wf_subflow_with(struct driver *d, jv step);
 
+/*
+ * The workflow REF names, resolved from D's workflow's file, loaded and
+ * checked: the caller owns it; invalid with *CODE after a message that
+ * WHO ("step 'ID'", "step 'ID', branch 'B'") begins.
+ */
+jv wf_subflow_load(struct driver *d, const char *ref, const char *who, int *code);
+
+/*
+ * Begin in driver C the run nested in D's at step ID (BRANCH: a parallel
+ * branch's, or NULL) afresh, driving WF (consumed): preflight, its
+ * directory, its definition and its start.  WF_GO_ON, or an exit status
+ * after a message.
+ */
+int wf_subflow_begin(struct driver *c, jv wf, struct driver *d, const char *id, const char *branch);
+
 /* Is REASON one a sub-run fails for (its step fails) rather than stops for (its caller stops)? */
 int wf_subflow_is_failure(const char *reason);
 
